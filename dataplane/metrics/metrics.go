@@ -1,0 +1,146 @@
+// Package metrics declares every counter of the data plane once and writes
+// them in the Prometheus text format.
+//
+// Each data-plane instance owns one *Metrics, so tests can run several
+// instances in one process and check each instance's accounting on its own.
+//
+// Accounting: every line received is, at every moment, in exactly one state:
+//
+//	received = filtered + dropped + in_pipeline + emitted
+//
+// and for every output o:
+//
+//	emitted = delivered[o] + output_dropped[o] + in_output[o]
+package metrics
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+
+	vm "github.com/VictoriaMetrics/metrics"
+)
+
+// Reasons for dropping a line before it reaches the outputs.
+const (
+	ReasonBufferFull = "buffer_full" // ring full under drop_newest or drop_oldest
+	ReasonOversize   = "oversize"    // line longer than the configured maximum
+	ReasonShutdown   = "shutdown"    // still queued when the shutdown deadline passed
+)
+
+// Reasons for an output dropping a line.
+const (
+	ReasonOutputFailed = "output_failed" // retries exhausted or a permanent error
+	ReasonQueueFull    = "queue_full"    // the output fell behind and its queue was full
+)
+
+// Metrics is the set of counters of one data-plane instance.
+type Metrics struct {
+	set *vm.Set
+
+	// Received counts lines read from any source, oversize ones included.
+	Received *vm.Counter
+	// Emitted counts lines the pipeline handed to the outputs.
+	Emitted *vm.Counter
+	// Bypassed counts lines that skipped processors while the breaker was open.
+	Bypassed *vm.Counter
+	// BreakerOpened counts transitions of the breaker to open.
+	BreakerOpened *vm.Counter
+	// Reloads counts applied configurations; ReloadErrors rejected ones.
+	Reloads      *vm.Counter
+	ReloadErrors *vm.Counter
+
+	mu       sync.Mutex
+	dropped  map[string]*vm.Counter // by reason; mu
+	filtered map[string]*vm.Counter // by rule; mu
+}
+
+// New returns an empty set of counters.
+func New() *Metrics {
+	s := vm.NewSet()
+	m := &Metrics{
+		set:           s,
+		Received:      s.NewCounter("streamgate_lines_received_total"),
+		Emitted:       s.NewCounter("streamgate_lines_emitted_total"),
+		Bypassed:      s.NewCounter("streamgate_breaker_bypassed_lines_total"),
+		BreakerOpened: s.NewCounter("streamgate_breaker_opened_total"),
+		Reloads:       s.NewCounter("streamgate_config_reloads_total"),
+		ReloadErrors:  s.NewCounter("streamgate_config_reload_errors_total"),
+		dropped:       make(map[string]*vm.Counter),
+		filtered:      make(map[string]*vm.Counter),
+	}
+	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown} {
+		m.Dropped(r)
+	}
+	return m
+}
+
+// Dropped returns the counter of lines dropped before the outputs for reason.
+// Callers on the hot path look it up once and keep it.
+func (m *Metrics) Dropped(reason string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.dropped[reason]
+	if c == nil {
+		c = m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_lines_dropped_total{reason=%q}", reason))
+		m.dropped[reason] = c
+	}
+	return c
+}
+
+// DroppedTotal is the sum of Dropped over all reasons.
+func (m *Metrics) DroppedTotal() uint64 { return m.sum(m.dropped) }
+
+// Filtered returns the counter of lines dropped by the rule with the given id.
+// Callers look it up when they build the rule, not per line.
+func (m *Metrics) Filtered(rule string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.filtered[rule]
+	if c == nil {
+		c = m.set.GetOrCreateCounter("streamgate_lines_filtered_total{rule=" + strconv.Quote(rule) + "}")
+		m.filtered[rule] = c
+	}
+	return c
+}
+
+// FilteredTotal is the sum of Filtered over all rules ever seen.
+func (m *Metrics) FilteredTotal() uint64 { return m.sum(m.filtered) }
+
+func (m *Metrics) sum(cs map[string]*vm.Counter) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n uint64
+	for _, c := range cs {
+		n += c.Get()
+	}
+	return n
+}
+
+// Delivered returns the counter of lines the named output delivered.
+func (m *Metrics) Delivered(output string) *vm.Counter {
+	return m.set.GetOrCreateCounter("streamgate_output_lines_delivered_total{output=" + strconv.Quote(output) + "}")
+}
+
+// OutputDropped returns the counter of lines the named output dropped for reason.
+func (m *Metrics) OutputDropped(output, reason string) *vm.Counter {
+	return m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_output_lines_dropped_total{output=%q,reason=%q}", output, reason))
+}
+
+// OutputRetries returns the counter of retried requests of the named output.
+func (m *Metrics) OutputRetries(output string) *vm.Counter {
+	return m.set.GetOrCreateCounter("streamgate_output_retries_total{output=" + strconv.Quote(output) + "}")
+}
+
+// Gauge registers f as a gauge; registering the same name twice keeps the first.
+func (m *Metrics) Gauge(name string, f func() float64) {
+	m.set.GetOrCreateGauge(name, f)
+}
+
+// WritePrometheus writes all counters, plus the process's own metrics (RSS,
+// CPU, goroutines), in the Prometheus text format.
+func (m *Metrics) WritePrometheus(w io.Writer) {
+	m.set.WritePrometheus(w)
+	vm.WriteProcessMetrics(w)
+}

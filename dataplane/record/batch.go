@@ -1,0 +1,112 @@
+// Package record holds Batch, the unit in which log lines move through the data
+// plane, and the pool that recycles batches so the hot path does not allocate.
+package record
+
+import "sync"
+
+// Batch is a group of log lines that travel together: from one socket read
+// through the buffer and the processor chain, or from the pipeline to the
+// outputs.
+//
+// Lines point into Data or Scratch, which the batch owns. A holder of a Batch
+// may read and rewrite Lines until it passes the batch on or calls Put; it must
+// not keep any line after that.
+type Batch struct {
+	// Lines are the log lines, without their trailing newline.
+	Lines [][]byte
+
+	// Key identifies the source (a connection, a UDP peer). Batches with the
+	// same key are processed and delivered in the order they were pushed.
+	Key uint64
+
+	// Data is the storage the ingest layer read Lines into.
+	Data []byte
+
+	// Scratch is where processors write rewritten lines: append the new line,
+	// then point Lines[i] at the appended region. Earlier regions stay valid
+	// because nothing overwrites them before Reset.
+	Scratch []byte
+}
+
+// Reset empties b and keeps the capacity of its slices.
+func (b *Batch) Reset() {
+	clear(b.Lines) // drop references so recycled batches pin no old arrays
+	b.Lines = b.Lines[:0]
+	b.Key = 0
+	b.Data = b.Data[:0]
+	b.Scratch = b.Scratch[:0]
+}
+
+// Size is the number of bytes of line content in b.
+func (b *Batch) Size() int {
+	n := 0
+	for _, l := range b.Lines {
+		n += len(l)
+	}
+	return n
+}
+
+// AppendLine copies line into b's Data and appends it to Lines. It is used to
+// build output batches; line must not alias b.Data.
+func (b *Batch) AppendLine(line []byte) {
+	if cap(b.Data)-len(b.Data) < len(line) {
+		b.growData(len(line))
+	}
+	start := len(b.Data)
+	b.Data = append(b.Data, line...)
+	b.Lines = append(b.Lines, b.Data[start:len(b.Data):len(b.Data)])
+}
+
+// growData moves Data to a larger array. Lines already in b keep pointing into
+// the old array, which stays valid: it is never written again.
+func (b *Batch) growData(need int) {
+	n := 2*cap(b.Data) + need
+	if n < 4096 {
+		n = 4096
+	}
+	b.Data = make([]byte, 0, n)
+}
+
+// Size classes of Data kept by the pool. Batches whose Data outgrew the largest
+// class are not recycled, so one huge line cannot pin memory forever.
+var classes = [...]int{4 << 10, 64 << 10, 1 << 20}
+
+var pools [len(classes)]sync.Pool
+
+// maxPooledLines caps the Lines capacity of recycled batches.
+const maxPooledLines = 64 << 10
+
+// Get returns an empty batch whose Data has room for at least size bytes.
+func Get(size int) *Batch {
+	for i, c := range classes {
+		if size <= c {
+			if v := pools[i].Get(); v != nil {
+				return v.(*Batch)
+			}
+			return &Batch{Data: make([]byte, 0, c), Lines: make([][]byte, 0, 64)}
+		}
+	}
+	return &Batch{Data: make([]byte, 0, size), Lines: make([][]byte, 0, 64)}
+}
+
+// Put recycles b. The caller must not use b or any of its lines afterwards.
+func Put(b *Batch) {
+	if b == nil {
+		return
+	}
+	c := cap(b.Data)
+	if cap(b.Lines) > maxPooledLines || cap(b.Scratch) > classes[len(classes)-1] {
+		return
+	}
+	// A batch goes into the largest class it fully covers.
+	for i := len(classes) - 1; i >= 0; i-- {
+		if c >= classes[i] {
+			if c > 2*classes[len(classes)-1] {
+				return
+			}
+			b.Reset()
+			pools[i].Put(b)
+			return
+		}
+	}
+}
