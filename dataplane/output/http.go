@@ -1,0 +1,463 @@
+package output
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fasthttp"
+
+	"streamgate/dataplane/record"
+)
+
+const (
+	defaultHTTPTimeout = 10 * time.Second
+	defaultMaxRetries  = 5
+	maxMaxRetries      = 100
+
+	// Backoff between retries: base·2^n, capped, with jitter.
+	defaultBackoffBase = 100 * time.Millisecond
+	defaultBackoffMax  = 5 * time.Second
+	// maxRetryAfter caps how long a Retry-After header can make a retry wait.
+	maxRetryAfter = 30 * time.Second
+
+	// maxConnsPerHost bounds the connections to the destination; a Write that
+	// finds them all busy waits for one up to the request timeout.
+	maxConnsPerHost = 64
+	// maxResponseBody bounds the response body read, and discarded.
+	maxResponseBody = 1 << 20
+	// maxPooledBuffer is the largest body buffer kept for reuse.
+	maxPooledBuffer = 4 << 20
+)
+
+// httpOutput posts each batch to one URL with fasthttp, retrying failed
+// requests with backoff.
+type httpOutput struct {
+	client  *fasthttp.HostClient
+	url     string      // the request URI
+	name    string      // the URL without its password, for errors
+	format  *bodyFormat // encodes the body
+	headers []header    // sent with every request, after Content-Type
+	gzip    bool
+	timeout time.Duration
+	retries int // retries after the first attempt
+
+	// Retry timing: defaultRetryTiming, shorter in tests.
+	backoffBase   time.Duration
+	backoffMax    time.Duration
+	retryAfterMax time.Duration
+
+	// mu is held shared by each Write and exclusively by Close, which so
+	// waits for the Writes in flight.
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{} // closed by Close to cut retry waits short
+	once   sync.Once
+}
+
+type header struct{ name, value string }
+
+// retryTiming is the retry schedule of an httpOutput.
+type retryTiming struct {
+	backoffBase   time.Duration
+	backoffMax    time.Duration
+	retryAfterMax time.Duration
+}
+
+var defaultRetryTiming = retryTiming{
+	backoffBase:   defaultBackoffBase,
+	backoffMax:    defaultBackoffMax,
+	retryAfterMax: maxRetryAfter,
+}
+
+// validateHTTP checks the fields an http output uses. Its errors never hold
+// header values.
+func validateHTTP(c *Config) error {
+	if _, err := parseHTTPURL(c.URL); err != nil {
+		return err
+	}
+	if _, ok := formats[c.Format]; !ok {
+		return fmt.Errorf("format: unknown format %q (known: %s)", c.Format, strings.Join(formatNames(), ", "))
+	}
+	if c.TimeoutMS < 0 {
+		return fmt.Errorf("timeout_ms: must not be negative, got %d", c.TimeoutMS)
+	}
+	if c.MaxRetries != nil && (*c.MaxRetries < 0 || *c.MaxRetries > maxMaxRetries) {
+		return fmt.Errorf("max_retries: must be between 0 and %d, got %d", maxMaxRetries, *c.MaxRetries)
+	}
+	names := make([]string, 0, len(c.Headers))
+	for name := range c.Headers {
+		names = append(names, name)
+	}
+	sort.Strings(names) // report the same header first every time
+	for _, name := range names {
+		if err := validateHeader(name, c.Headers[name]); err != nil {
+			return fmt.Errorf("headers[%q]: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// parseHTTPURL parses an output URL. Its errors do not repeat the URL, which
+// may hold a password.
+func parseHTTPURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, errors.New("url: required for http output")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("url: cannot parse: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("url: scheme must be http or https, got %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("url: host is missing")
+	}
+	return u, nil
+}
+
+// validateHeader checks one custom header. Its errors never hold the value,
+// which is often a credential.
+func validateHeader(name, value string) error {
+	if name == "" {
+		return errors.New("name is empty")
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("name has invalid character %q at offset %d", name[i], i)
+		}
+	}
+	switch {
+	case strings.EqualFold(name, fasthttp.HeaderContentLength), strings.EqualFold(name, fasthttp.HeaderTransferEncoding):
+		return errors.New("set by the output from the body")
+	case strings.EqualFold(name, fasthttp.HeaderContentEncoding):
+		return errors.New("set by the output: use gzip to compress bodies")
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return fmt.Errorf("value has a control character at offset %d", i)
+		}
+	}
+	return nil
+}
+
+// isTokenChar reports whether c may appear in an HTTP token (RFC 9110, 5.6.2).
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// newHTTP builds an http output from a validated c.
+func newHTTP(c *Config) (Output, error) {
+	return newHTTPOutput(c, defaultRetryTiming)
+}
+
+// newHTTPOutput builds an httpOutput from a validated c that retries on the
+// schedule t.
+func newHTTPOutput(c *Config, t retryTiming) (*httpOutput, error) {
+	u, err := parseHTTPURL(c.URL)
+	if err != nil {
+		return nil, err
+	}
+	timeout := defaultHTTPTimeout
+	if c.TimeoutMS > 0 {
+		timeout = time.Duration(c.TimeoutMS) * time.Millisecond
+	}
+	retries := defaultMaxRetries
+	if c.MaxRetries != nil {
+		retries = *c.MaxRetries
+	}
+	headers := make([]header, 0, len(c.Headers))
+	for name, value := range c.Headers {
+		headers = append(headers, header{name, value})
+	}
+	sort.Slice(headers, func(i, j int) bool { return headers[i].name < headers[j].name })
+
+	isTLS := u.Scheme == "https"
+	o := &httpOutput{
+		client: &fasthttp.HostClient{
+			Addr:                      fasthttp.AddMissingPort(u.Host, isTLS),
+			IsTLS:                     isTLS,
+			Name:                      "streamgate",
+			MaxConns:                  maxConnsPerHost,
+			MaxConnWaitTimeout:        timeout,
+			ReadTimeout:               timeout,
+			WriteTimeout:              timeout,
+			ReadBufferSize:            16 << 10,
+			MaxResponseBodySize:       maxResponseBody,
+			MaxIdemponentCallAttempts: 2,
+			RetryIfErr:                retryStaleConn,
+			SecureErrorLogMessage:     true,
+		},
+		url:           c.URL,
+		name:          u.Redacted(),
+		format:        formats[c.Format],
+		headers:       headers,
+		gzip:          c.Gzip,
+		timeout:       timeout,
+		retries:       retries,
+		backoffBase:   t.backoffBase,
+		backoffMax:    t.backoffMax,
+		retryAfterMax: t.retryAfterMax,
+		done:          make(chan struct{}),
+	}
+	return o, nil
+}
+
+// retryStaleConn lets fasthttp resend a request at once, on a new connection,
+// when the server closed the connection without answering. That is what a
+// pooled keep-alive connection the server timed out looks like, and it should
+// not cost a backoff. fasthttp allows one such resend (MaxIdemponentCallAttempts);
+// every other failure is left to Write's own retries.
+func retryStaleConn(_ *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
+	return false, errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// httpScratch is the per-Write memory, recycled through scratchPool.
+type httpScratch struct {
+	body []byte
+	zout appendWriter
+	zw   *gzip.Writer
+}
+
+// appendWriter is an io.Writer that appends to a slice.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(httpScratch) }}
+
+func putScratch(s *httpScratch) {
+	if cap(s.body) > maxPooledBuffer {
+		s.body = nil
+	}
+	if cap(s.zout.b) > maxPooledBuffer {
+		s.zout.b = nil
+	}
+	scratchPool.Put(s)
+}
+
+// encode returns the request body for lines, in memory owned by s.
+func (o *httpOutput) encode(s *httpScratch, lines [][]byte) []byte {
+	s.body = o.format.appendBody(s.body[:0], lines)
+	if !o.gzip {
+		return s.body
+	}
+	s.zout.b = s.zout.b[:0]
+	if s.zw == nil {
+		s.zw, _ = gzip.NewWriterLevel(&s.zout, gzip.DefaultCompression) // the level is valid
+	} else {
+		s.zw.Reset(&s.zout)
+	}
+	s.zw.Write(s.body) // appendWriter does not fail
+	s.zw.Close()
+	return s.zout.b
+}
+
+// Write posts b's lines as one request, retrying on connection errors,
+// timeouts, 408, 429 and 5xx responses. Any other status is final; 2xx is
+// success.
+func (o *httpOutput) Write(ctx context.Context, b *record.Batch) error {
+	if len(b.Lines) == 0 {
+		return nil
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.closed {
+		return ErrClosed
+	}
+
+	s := scratchPool.Get().(*httpScratch)
+	defer putScratch(s)
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req) // before s, which holds the body
+	defer fasthttp.ReleaseResponse(resp)
+
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(o.url)
+	req.Header.SetContentType(o.format.contentType)
+	if o.gzip {
+		req.Header.SetContentEncoding("gzip")
+	}
+	for _, h := range o.headers {
+		req.Header.Set(h.name, h.value)
+	}
+	req.SetBodyRaw(o.encode(s, b.Lines))
+
+	var last error // the last failure
+	lastStatus := 0
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return o.fail(err, attempt, last, lastStatus)
+		}
+		wait, retry, err := o.post(ctx, req, resp)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if se, ok := err.(*statusError); ok {
+			lastStatus = se.code
+		}
+		if !retry {
+			return fmt.Errorf("cannot post batch to %s: %w, not retried", o.name, err)
+		}
+		if attempt == o.retries {
+			return o.fail(nil, attempt+1, last, lastStatus)
+		}
+		if wait == 0 {
+			wait = o.backoff(attempt)
+		}
+		if err := o.sleep(ctx, wait); err != nil {
+			return o.fail(err, attempt+1, last, lastStatus)
+		}
+	}
+}
+
+// post sends req once. On failure it reports whether to retry, and how long
+// the server asked to wait first: 0 if it did not, and the backoff applies.
+func (o *httpOutput) post(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response) (wait time.Duration, retry bool, err error) {
+	timeout := o.timeout
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); left < timeout {
+			timeout = max(left, time.Millisecond)
+		}
+	}
+	req.SetTimeout(timeout)
+	if err := o.client.Do(req, resp); err != nil && !errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		return 0, true, err // no status: a connection error or a timeout
+	}
+	// With ErrBodyTooLarge the status line was read: it decides.
+	code := resp.StatusCode()
+	switch {
+	case code >= 200 && code < 300:
+		return 0, false, nil
+	case code == fasthttp.StatusTooManyRequests, code == fasthttp.StatusServiceUnavailable:
+		return o.retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now()), true, &statusError{code}
+	case code == fasthttp.StatusRequestTimeout, code >= 500:
+		return 0, true, &statusError{code}
+	default:
+		return 0, false, &statusError{code}
+	}
+}
+
+// retryAfter returns the delay a Retry-After header value asks for, in
+// delay-seconds or as an HTTP-date, capped at o.retryAfterMax. It returns 0,
+// meaning the backoff applies, for a missing, invalid or zero delay.
+func (o *httpOutput) retryAfter(v []byte, now time.Time) time.Duration {
+	if len(v) == 0 {
+		return 0
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		var d time.Duration
+		for _, c := range v {
+			if c < '0' || c > '9' {
+				return 0
+			}
+			if d < o.retryAfterMax { // saturate: the value may overflow
+				d = d*10 + time.Duration(c-'0')*time.Second
+			}
+		}
+		return min(d, o.retryAfterMax)
+	}
+	t, err := fasthttp.ParseHTTPDate(v)
+	if err != nil {
+		return 0
+	}
+	return min(max(t.Sub(now), 0), o.retryAfterMax)
+}
+
+// backoff returns the wait before retry n+1: d = base·2^n capped at
+// backoffMax, jittered uniformly into [d/2, d].
+func (o *httpOutput) backoff(n int) time.Duration {
+	d := o.backoffMax
+	if n < 32 && o.backoffBase<<n < o.backoffMax && o.backoffBase<<n > 0 {
+		d = o.backoffBase << n
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+// sleep waits for d, or until ctx is done or o is closed.
+func (o *httpOutput) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-o.done:
+		return ErrClosed
+	}
+}
+
+// fail builds the error of a Write that made attempts requests, the last of
+// which failed with last, and gives up: because of why (ctx's error or
+// ErrClosed), or with why nil because its retries ran out. lastStatus is the
+// status of the last response received, 0 if none.
+func (o *httpOutput) fail(why error, attempts int, last error, lastStatus int) error {
+	if last == nil {
+		return fmt.Errorf("cannot post batch to %s: %w", o.name, why)
+	}
+	status := ""
+	if _, ok := last.(*statusError); !ok && lastStatus != 0 {
+		status = " (last status " + strconv.Itoa(lastStatus) + ")"
+	}
+	if why == nil {
+		return fmt.Errorf("cannot post batch to %s: giving up after %s: %w%s", o.name, plural(attempts, "attempt"), last, status)
+	}
+	return fmt.Errorf("cannot post batch to %s: %w after %s, last: %w%s", o.name, why, plural(attempts, "attempt"), last, status)
+}
+
+// Close makes Write return ErrClosed, ends the retry waits of Writes in
+// flight, waits for them and closes the idle connections.
+func (o *httpOutput) Close() error {
+	o.once.Do(func() { close(o.done) })
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	o.client.CloseIdleConnections()
+	return nil
+}
+
+// plural returns "1 <noun>" or "<n> <noun>s".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// statusError is a response with a status that is not success.
+type statusError struct{ code int }
+
+func (e *statusError) Error() string {
+	return "status " + strconv.Itoa(e.code) + " " + fasthttp.StatusMessage(e.code)
+}

@@ -1,0 +1,123 @@
+// Package output holds the sinks that batches of processed lines are written
+// to, and their registry.
+//
+// An output is one file plus one line in registry.go. Batching, fan-out,
+// queueing and accounting live in the pipeline; an output only writes.
+package output
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"streamgate/dataplane/record"
+)
+
+// Output writes batches to one destination.
+//
+// The pipeline calls Write from one goroutine per lane (one lane per pipeline
+// worker), so Write must be safe for concurrent use. Write must not keep b or
+// any line after it returns; it returns nil once the whole batch is delivered,
+// and an error once it has given up on the batch (the pipeline then counts the
+// batch's lines as dropped). Write honours ctx: when ctx is done it stops
+// retrying and returns.
+type Output interface {
+	Write(ctx context.Context, b *record.Batch) error
+	// Close flushes what Write buffered and releases resources.
+	Close() error
+}
+
+// Config is how an output is written in a manifest. Fields beyond the seed's
+// type, url and headers are optional and additive.
+type Config struct {
+	Type    string            `json:"type"`
+	URL     string            `json:"url,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+
+	// Format is the HTTP body format: "text" (newline-joined, the default),
+	// "ndjson", "json_array", "datadog" or "splunk_hec".
+	Format string `json:"format,omitempty"`
+	// TimeoutMS bounds one HTTP request; 0 means 10 s.
+	TimeoutMS int `json:"timeout_ms,omitempty"`
+	// MaxRetries is how often a failed request is retried; nil means 5.
+	MaxRetries *int `json:"max_retries,omitempty"`
+	// Gzip compresses request bodies.
+	Gzip bool `json:"gzip,omitempty"`
+}
+
+// Name identifies the output in metrics and logs, e.g. "console" or
+// "http:http://host:9000/path". It contains no header values.
+func (c *Config) Name() string {
+	if c.URL == "" {
+		return c.Type
+	}
+	return c.Type + ":" + c.URL
+}
+
+// Key identifies the output's whole configuration: two configs with the same
+// key build interchangeable outputs, so a reload keeps the running one.
+func (c *Config) Key() string {
+	b, err := json.Marshal(c) // map keys are sorted, so this is canonical
+	if err != nil {
+		panic("BUG: cannot marshal output config: " + err.Error())
+	}
+	return string(b)
+}
+
+// Type describes an output type.
+type Type struct {
+	// Validate checks c without side effects. Errors name the field.
+	Validate func(c *Config) error
+	// New builds the output; c has passed Validate.
+	New func(c *Config) (Output, error)
+}
+
+var registry = map[string]Type{
+	"console": {Validate: validateConsole, New: newConsole},
+	"http":    {Validate: validateHTTP, New: newHTTP},
+}
+
+// Register adds an output type. It is meant for init functions and tests, and
+// fails if the name is taken.
+func Register(name string, t Type) error {
+	if _, ok := registry[name]; ok {
+		return fmt.Errorf("cannot register output type %q: already registered", name)
+	}
+	if t.Validate == nil || t.New == nil {
+		return fmt.Errorf("cannot register output type %q: Validate and New are required", name)
+	}
+	registry[name] = t
+	return nil
+}
+
+// Validate checks c. Errors name the offending field, e.g. "url: ...".
+func Validate(c *Config) error {
+	t, ok := registry[c.Type]
+	if !ok {
+		return fmt.Errorf("type: unknown output type %q (known: %s)", c.Type, strings.Join(types(), ", "))
+	}
+	return t.Validate(c)
+}
+
+// New validates c and builds the output.
+func New(c *Config) (Output, error) {
+	if err := Validate(c); err != nil {
+		return nil, err
+	}
+	return registry[c.Type].New(c)
+}
+
+func types() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("output closed")
