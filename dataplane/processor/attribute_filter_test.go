@@ -1,0 +1,199 @@
+package processor
+
+import (
+	"testing"
+)
+
+func TestAttributeFilter(t *testing.T) {
+	type lineTest struct {
+		line string
+		drop bool
+	}
+	tests := []struct {
+		name   string
+		params string
+		lines  []lineTest
+	}{
+		{
+			// Params as the control plane writes them: strings only.
+			"service.name",
+			`{"attribute": "service.name", "operator": "equals", "value": "test-service"}`,
+			[]lineTest{
+				{`{"service":{"name":"test-service"},"msg":"x"}`, true},
+				{`{"resource":{"attributes":{"service.name":"test-service"}}}`, true},
+				{`{"resourceAttributes":{"service.name":"test-service"}}`, true},
+				{`{"resource":{"service.name":"test-service"}}`, true},
+				{` { "msg" : "a,b}" , "service" : { "name" : "test-service" } } `, true},
+				{"\t{\"service\":{\"name\":\"test-service\"}}\r", true},
+				{`{"service":{"name":"test\u002dservice"}}`, true},
+				{`{"resource":{"attributes":{"service\u002ename":"test-service"}}}`, true},
+				{`{"a":[1,{"b":"}"}],"c":{"d":"\"{"},"service":{"id":1,"name":"test-service"}}`, true},
+
+				{`{"service":{"name":"other"}}`, false},
+				{`{"service":{"name":"test-service-2"}}`, false},
+				{`{"service":"test-service"}`, false},
+				// service.name means the member name of service, not a
+				// top-level member called service.name.
+				{`{"service.name":"test-service"}`, false},
+				// The first location that exists decides.
+				{`{"service":{"name":"other"},"resource":{"attributes":{"service.name":"test-service"}}}`, false},
+				{`[{"service":{"name":"test-service"}}]`, false},
+				{`test-service`, false},
+				{`{broken test-service`, false},
+				{`{"service":{"name":"test-service"}`, false},
+				{`{"service":{"name":"test-service"}} trailing`, false},
+				{`{"service":{"name":"test-service"},}`, false},
+				{``, false},
+				{`{`, false},
+			},
+		},
+		{
+			"http.status_code",
+			`{"attribute": "http.status_code", "value": "500"}`,
+			[]lineTest{
+				{`{"http":{"status_code":500}}`, true},
+				{`{"attributes":{"http.status_code":500}}`, true},
+				{`{"http.status_code":"500"}`, true},
+				{`{"http":{"status_code":500.0}}`, false},
+				{`{"http":{"status_code":200}}`, false},
+				{`{"status_code":500}`, false},
+			},
+		},
+		{
+			"log.level",
+			`{"attribute": "log.level", "value": "debug"}`,
+			[]lineTest{
+				{`{"log":{"level":"debug"}}`, true},
+				{`{"severity":"debug"}`, true},
+				{`{"severityText":"debug"}`, true},
+				{`{"level":"debug"}`, true},
+				{`{"level":"DEBUG"}`, false},
+				// With duplicate members the first counts.
+				{`{"level":"info","level":"debug"}`, false},
+			},
+		},
+		{
+			"other attribute",
+			`{"attribute": "user.id", "value": "42"}`,
+			[]lineTest{
+				{`{"user.id":"42"}`, true},
+				{`{"attributes":{"user.id":42}}`, true},
+				{`{"resource":{"attributes":{"user.id":"42"}}}`, true},
+				{`{"resourceAttributes":{"user.id":"42"}}`, true},
+				{`{"body":{"user.id":"42"}}`, true},
+				{`{"user":{"id":"42"}}`, false},
+			},
+		},
+		{
+			"literals",
+			`{"attribute": "flag", "value": "true"}`,
+			[]lineTest{
+				{`{"flag":true}`, true},
+				{`{"flag":"true"}`, true},
+				{`{"flag":false}`, false},
+				{`{"flag":null}`, false},
+			},
+		},
+		{
+			"path",
+			`{"path": "resource/attributes/service.name", "value": "test-service"}`,
+			[]lineTest{
+				{`{"resource":{"attributes":{"service.name":"test-service"}}}`, true},
+				{`{"service":{"name":"test-service"}}`, false},
+				{`{"resource":{"attributes":{"service":{"name":"test-service"}}}}`, false},
+			},
+		},
+		{
+			"path keys are literal",
+			`{"path": "a*/#/b|c/@this", "value": "1"}`,
+			[]lineTest{
+				{`{"a*":{"#":{"b|c":{"@this":1}}}}`, true},
+				{`{"ab":{"#":{"b|c":{"@this":1}}}}`, false},
+				{`{"a*":[{"b|c":{"@this":1}}]}`, false},
+			},
+		},
+		{
+			"contains",
+			`{"attribute": "service.name", "operator": "contains", "value": "check"}`,
+			[]lineTest{
+				{`{"service":{"name":"checkout-svc"}}`, true},
+				{`{"service":{"name":"payments"}}`, false},
+			},
+		},
+		{
+			"regex",
+			`{"attribute": "http.status_code", "operator": "regex", "value": "^5\\d\\d$"}`,
+			[]lineTest{
+				{`{"http":{"status_code":503}}`, true},
+				{`{"http":{"status_code":"504"}}`, true},
+				{`{"http":{"status_code":404}}`, false},
+				{`{"http":{"status_code":5030}}`, false},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := build(t, "attribute_filter", tt.params)
+			for _, lt := range tt.lines {
+				got := processLine(p, lt.line) == "<dropped>"
+				if got != lt.drop {
+					t.Errorf("attribute_filter %s on %s: got dropped %v; want %v", tt.params, lt.line, got, lt.drop)
+				}
+			}
+		})
+	}
+}
+
+func TestAttributeFilterParams(t *testing.T) {
+	tests := []struct {
+		params string
+		want   string
+	}{
+		{`{"value": "x"}`, "params.attribute: one of attribute or path is required"},
+		{`{"attribute": "a", "path": "a", "value": "x"}`, "params.path: must not be set together with attribute"},
+		{`{"attribute": "", "value": "x"}`, "params.attribute: must not be empty"},
+		{`{"path": "", "value": "x"}`, "params.path: must not be empty"},
+		{`{"path": "a//b", "value": "x"}`, `params.path: key 2 of "a//b" is empty`},
+		{`{"path": "/a", "value": "x"}`, `params.path: key 1 of "/a" is empty`},
+		{`{"attribute": "a"}`, "params.value: is required"},
+		{`{"attribute": "a", "operator": "like", "value": "x"}`, `params.operator: want "equals", "contains" or "regex"; got "like"`},
+		{`{"attribute": "a", "operator": "contains", "value": ""}`, "params.value: must not be empty"},
+		{`{"attribute": "a", "operator": "regex", "value": "("}`, "params.value: cannot compile: "},
+		{`{"attribute": "a", "operator": "regex", "value": ""}`, "params.value: must not be empty"},
+		{`{"attribute": "a", "value": 500}`, "params.value: cannot decode"},
+	}
+	for _, tt := range tests {
+		checkErr(t, "attribute_filter", tt.params, tt.want)
+	}
+}
+
+func TestJSONMember(t *testing.T) {
+	tests := []struct {
+		doc  string
+		keys []string
+		want string // "" means not found
+	}{
+		{`{"a":1}`, []string{"a"}, `1`},
+		{`{"a":1,"b":"x"}`, []string{"b"}, `"x"`},
+		{`{"a":{"b":[1,2,{"c":"]"}]}}`, []string{"a", "b"}, `[1,2,{"c":"]"}]`},
+		{`{"a\"b":true}`, []string{`a"b`}, `true`},
+		{`{"a":"\\","b":null}`, []string{"b"}, `null`},
+		{`{"a":-1.5e3 ,"b":2}`, []string{"a"}, `-1.5e3`},
+		{`{"a":1}`, []string{"a", "b"}, ``},
+		{`{"a":1}`, []string{"b"}, ``},
+		{`{}`, []string{"a"}, ``},
+		{`{"a"}`, []string{"a"}, ``},
+		{`{"a":}`, []string{"a"}, ``},
+		{`{"a":"x`, []string{"a"}, ``},
+		{`{"a":[1,2`, []string{"a"}, ``},
+		{`{"b":1 "a":2}`, []string{"a"}, ``},
+		{"{\"a\":\x12}", []string{"a"}, ``},
+		{`{"a": }`, []string{"a"}, ``},
+	}
+	for _, tt := range tests {
+		v, ok := jsonLookup([]byte(tt.doc), tt.keys)
+		if got := string(v); ok != (tt.want != "") || got != tt.want {
+			t.Errorf("jsonLookup(%s, %q): got %q, %v; want %q", tt.doc, tt.keys, got, ok, tt.want)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package processor
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// findings returns every finding of d in line, in order.
+func findings(d detector, line string) []string {
+	var out []string
+	for s, e := d([]byte(line), 0); s >= 0; s, e = d([]byte(line), e) {
+		out = append(out, line[s:e])
+	}
+	return out
+}
+
+// detectorTest is a line and what a detector must find in it.
+type detectorTest struct {
+	line string
+	want []string
+}
+
+// runDetectorTests checks the findings of the detector, and that a redact
+// rule using it replaces exactly them.
+func runDetectorTests(t *testing.T, name string, tests []detectorTest) {
+	t.Helper()
+	d := detectors[name]
+	p := build(t, "redact", `{"detector": "`+name+`"}`)
+	for _, tt := range tests {
+		if got := findings(d, tt.line); !slices.Equal(got, tt.want) {
+			t.Errorf("%s in %q: got %q; want %q", name, tt.line, got, tt.want)
+		}
+		want := tt.line
+		for _, w := range tt.want {
+			want = strings.Replace(want, w, "[REDACTED]", 1)
+		}
+		if got := processLine(p, tt.line); got != want {
+			t.Errorf("redact %s on %q: got %q; want %q", name, tt.line, got, want)
+		}
+	}
+}
+
+func TestFindSSN(t *testing.T) {
+	runDetectorTests(t, "ssn", []detectorTest{
+		{"SSN: 123-45-6789", []string{"123-45-6789"}},
+		{"123-45-6789", []string{"123-45-6789"}},
+		{"a123-45-6789b", []string{"123-45-6789"}},
+		{"ssn=123-45-6789,456-78-9012.", []string{"123-45-6789", "456-78-9012"}},
+		{"123-45-6789-12-3456", []string{"123-45-6789"}},
+		// Never-issued areas are redacted too: see detectors.
+		{"000-00-0000 666-12-3456 912-70-1234", []string{"000-00-0000", "666-12-3456", "912-70-1234"}},
+		{"1123-45-6789", nil},
+		{"123-45-67890", nil},
+		{"123-456-7890", nil},
+		{"12-345-6789", nil},
+		{"123 45 6789", nil},
+		{"123-45-678", nil},
+		{"--------------", nil},
+		{"", nil},
+	})
+}
+
+// luhnComplete returns digits followed by the check digit that makes them
+// pass the Luhn check.
+func luhnComplete(digits string) string {
+	sum := 0
+	for i := range len(digits) {
+		d := int(digits[len(digits)-1-i] - '0')
+		if i%2 == 0 { // doubled once the check digit is appended
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return digits + strconv.Itoa((10-sum%10)%10)
+}
+
+// luhnValid reports whether the digits pass the Luhn check.
+func luhnValid(digits string) bool {
+	return luhnComplete(digits[:len(digits)-1]) == digits
+}
+
+func TestFindCard(t *testing.T) {
+	// A 13-digit millisecond timestamp that passes the Luhn check: it is
+	// kept only because no issuer's numbers start with 1.
+	ts := luhnComplete("173226240012")
+	if !luhnValid(ts) || len(ts) != 13 {
+		t.Fatalf("luhnComplete: got %s; want 13 digits passing Luhn", ts)
+	}
+	runDetectorTests(t, "credit_card", []detectorTest{
+		{"card 4111 1111 1111 1111 ok", []string{"4111 1111 1111 1111"}},
+		{"card=4111-1111-1111-1111;", []string{"4111-1111-1111-1111"}},
+		{"4111111111111111", []string{"4111111111111111"}},
+		{"mc 5500005555555559", []string{"5500005555555559"}},
+		{"mc2 " + luhnComplete("222300312200322"), []string{luhnComplete("222300312200322")}},
+		{"amex 378282246310005", []string{"378282246310005"}},
+		{"amex 3782 822463 10005", []string{"3782 822463 10005"}},
+		{"discover 6011111111111117", []string{"6011111111111117"}},
+		{"discover " + luhnComplete("644564456445644"), []string{luhnComplete("644564456445644")}},
+		{"jcb 3530111333300000", []string{"3530111333300000"}},
+		{"diners 30569309025904", []string{"30569309025904"}},
+		{"unionpay " + luhnComplete("620000000000000"), []string{luhnComplete("620000000000000")}},
+		{"visa13 4222222222222", []string{"4222222222222"}},
+		{"visa19 " + luhnComplete("411111111111111111"), []string{luhnComplete("411111111111111111")}},
+		{"two 4111111111111111,5500005555555559", []string{"4111111111111111", "5500005555555559"}},
+		// The card is found within a longer chain of groups.
+		{"order 12 4111 1111 1111 1111 done", []string{"4111 1111 1111 1111"}},
+		{"4111111111111111 12 34", []string{"4111111111111111"}},
+		{"4111 1111 1111 1111 1234", []string{"4111 1111 1111 1111"}},
+
+		{"bad luhn 4111111111111112", nil},
+		{"ts=1700000000000", nil},
+		{"ts=1732262400123", nil},
+		{"ts=" + ts, nil},
+		{"amex of 16 digits " + luhnComplete("378282246310005"), nil},
+		{"visa of 14 digits " + luhnComplete("4111111111111"), nil},
+		{"too long 41111111111111111111", nil},
+		{"x4111111111111111", nil},
+		{"4111111111111111x", nil},
+		{"mixed 4111 1111-1111 1111", nil},
+		{"double  4111  1111  1111  1111", nil},
+		{"2024-11-22 05:27:33.123", nil},
+		{"", nil},
+	})
+}
+
+func TestFindEmail(t *testing.T) {
+	runDetectorTests(t, "email", []detectorTest{
+		{"contact john.doe+tag@example.co.uk now", []string{"john.doe+tag@example.co.uk"}},
+		{"mail a@b.com.", []string{"a@b.com"}},
+		{"<first_last%x@mail-server.example.org>", []string{"first_last%x@mail-server.example.org"}},
+		{"a@b.com,c@d.io", []string{"a@b.com", "c@d.io"}},
+		{"a@b.co@c.io", []string{"a@b.co"}},
+		{"a@b@c.com", []string{"b@c.com"}},
+		{"USER@EXAMPLE.COM", []string{"USER@EXAMPLE.COM"}},
+		{"user@localhost", nil},
+		{"x@y.c", nil},
+		{"@example.com", nil},
+		{"a@.example.com", nil},
+		{"a@b..com", nil},
+		{"a@b.com1", nil},
+		{"a @b.com", nil},
+		{"", nil},
+	})
+}
+
+func TestFindIPv4(t *testing.T) {
+	runDetectorTests(t, "ipv4", []detectorTest{
+		{"from 192.168.1.10:8080", []string{"192.168.1.10"}},
+		{"0.0.0.0 and 255.255.255.255", []string{"0.0.0.0", "255.255.255.255"}},
+		{"(8.8.8.8)", []string{"8.8.8.8"}},
+		{"ip=10.0.0.1.", []string{"10.0.0.1"}},
+		{"net 10.0.0.0/8", []string{"10.0.0.0"}},
+		{"::ffff:10.1.2.3", []string{"10.1.2.3"}},
+		{"1.2.3.4.5", nil},
+		{"version 10.0.0.1.2", nil},
+		{"oid 1.3.6.1.4.1.2021", nil},
+		{"256.1.1.1", nil},
+		{"1234.1.1.1", nil},
+		{"v1.2.3.4", nil},
+		{"1.2.3.4x", nil},
+		{"host.10.0.0.1", nil},
+		{"10.0.0.1.example", nil},
+		{"version 1.2.3", nil},
+		{"1..2.3.4", nil},
+		{"", nil},
+	})
+}

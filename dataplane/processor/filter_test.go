@@ -1,0 +1,113 @@
+package processor
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestFilter(t *testing.T) {
+	in := []string{
+		"2024-11-22T05:27:33Z DEBUG cache warm",
+		"2024-11-22T05:27:34Z INFO request served",
+		"2024-11-22T05:27:35Z TRACE span closed",
+		"2024-11-22T05:27:36Z WARN user=42 slow",
+		"2024-11-22T05:27:37Z ERROR user=abc failed",
+		"",
+		"bad utf-8 \xff here",
+	}
+	tests := []struct {
+		name   string
+		params string
+		want   []int // indexes of in that are kept
+	}{
+		{"value", `{"value": "DEBUG"}`, []int{1, 2, 3, 4, 5, 6}},
+		{"value is case sensitive", `{"value": "debug"}`, []int{0, 1, 2, 3, 4, 5, 6}},
+		{"values", `{"values": ["DEBUG", "TRACE"]}`, []int{1, 3, 4, 5, 6}},
+		{"values as one string", `{"values": "TRACE"}`, []int{0, 1, 3, 4, 5, 6}},
+		{"regex", `{"regex": "user=\\d+"}`, []int{0, 1, 2, 4, 5, 6}},
+		{"regex without literal", `{"regex": "(DEBUG|TRACE)"}`, []int{1, 3, 4, 5, 6}},
+		{"regex fold case", `{"regex": "(?i)error"}`, []int{0, 1, 2, 3, 5, 6}},
+		{"regex literal", `{"regex": "INFO"}`, []int{0, 2, 3, 4, 5, 6}},
+		{"regex anchored", `{"regex": "^$"}`, []int{0, 1, 2, 3, 4, 6}},
+		// The regexp matches U+FFFD against invalid UTF-8, so the literal
+		// must not be looked for as bytes.
+		{"regex replacement character", `{"regex": "\uFFFD here"}`, []int{0, 1, 2, 3, 4, 5}},
+		{"all params", `{"value": "DEBUG", "values": ["WARN"], "regex": "ERR"}`, []int{1, 2, 5, 6}},
+		{"seed string map", `{"value": "INFO"}`, []int{0, 2, 3, 4, 5, 6}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := build(t, "filter", tt.params)
+			var want []string
+			for _, i := range tt.want {
+				want = append(want, in[i])
+			}
+			if got := process(p, in...); !slices.Equal(got, want) {
+				t.Errorf("filter %s: got %q; want %q", tt.params, got, want)
+			}
+		})
+	}
+}
+
+func TestFilterParams(t *testing.T) {
+	tests := []struct {
+		params string
+		want   string
+	}{
+		{``, "params: one of value, values or regex is required"},
+		{`{}`, "params: one of value, values or regex is required"},
+		{`{"values": []}`, "params: one of value, values or regex is required"},
+		{`{"value": ""}`, "params.value: must not be empty"},
+		{`{"values": ["a", "b", ""]}`, "params.values[2]: must not be empty"},
+		{`{"regex": ""}`, "params.regex: must not be empty"},
+		{`{"regex": "a("}`, "params.regex: cannot compile: "},
+		{`{"value": 5}`, "params.value: cannot decode"},
+		{`{"keyword": "x"}`, `params: unknown field "keyword"`},
+	}
+	for _, tt := range tests {
+		checkErr(t, "filter", tt.params, tt.want)
+	}
+}
+
+func TestRequiredLiterals(t *testing.T) {
+	tests := []struct {
+		expr      string
+		lits      []string
+		exact     bool
+		matchLine string
+	}{
+		{`DEBUG`, []string{"DEBUG"}, true, "x DEBUG y"},
+		{`(DEBUG)`, []string{"DEBUG"}, true, "x DEBUG y"},
+		{`DEBUG|TRACE`, []string{"DEBUG", "TRACE"}, true, "x TRACE y"},
+		{`\b(DEBUG|TRACE)\b`, []string{"DEBUG", "TRACE"}, false, "x TRACE y"},
+		{`\d{3}-\d{2}-\d{4}`, []string{"-"}, false, "123-45-6789"},
+		{`user=\d+ failed`, []string{" failed"}, false, "user=1 failed"},
+		{`user=(\d+)`, []string{"user="}, false, "user=1"},
+		{`(abc)+x?`, []string{"abc"}, false, "abcabc"},
+		{`^level=(warn|error)$`, []string{"level="}, false, "level=warn"},
+		{`(a|bc)(de|fgh)`, []string{"de", "fgh"}, false, "afgh"},
+		{`é+t`, []string{"é"}, false, "éét"},
+		{`a|b`, nil, false, "b"},
+		{`DEBUG|x*`, nil, false, "x"},
+		{`(?i)debug`, nil, false, "DEBUG"},
+		{`x*`, nil, false, ""},
+		{`a|b|c|d|e|f|g|h|i|jj`, nil, false, "jj"},
+		{`\x{FFFD}`, nil, false, "\xff"},
+	}
+	for _, tt := range tests {
+		r, err := compileRegex("regex", tt.expr)
+		if err != nil {
+			t.Fatalf("compileRegex(%q): got error %v; want none", tt.expr, err)
+		}
+		var lits []string
+		for _, l := range r.lits {
+			lits = append(lits, string(l))
+		}
+		if !slices.Equal(lits, tt.lits) || r.exact != tt.exact {
+			t.Errorf("compileRegex(%q): got literals %q, exact %v; want %q, %v", tt.expr, lits, r.exact, tt.lits, tt.exact)
+		}
+		if !r.match([]byte(tt.matchLine)) {
+			t.Errorf("compileRegex(%q).match(%q): got false; want true", tt.expr, tt.matchLine)
+		}
+	}
+}

@@ -1,0 +1,176 @@
+// Package processor holds the processors that filter and rewrite log lines,
+// and the Chain that runs them in order.
+//
+// A processor is one file plus one line in registry.go: a constructor that
+// decodes and validates its params, and an unexported type implementing
+// Processor. filter.go is the one to copy.
+package processor
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"streamgate/dataplane/record"
+)
+
+// Processor filters or rewrites the lines of a batch in place.
+//
+// To drop lines, Process removes them from b.Lines, keeping the order of the
+// rest. To rewrite a line, it appends the new content to b.Scratch and points
+// b.Lines[i] at it. Process must not keep b or any line after it returns, and
+// must be safe for concurrent use: every pipeline worker calls it.
+type Processor interface {
+	Process(b *record.Batch)
+}
+
+// Step is one rule of a chain.
+type Step struct {
+	ID   string
+	Type string
+	P    Processor
+
+	// RunOnOverload makes the step run while the breaker is open. Redaction
+	// runs by default; filters are bypassed.
+	RunOnOverload bool
+
+	// Filtered counts the lines this step dropped; nil means not counted.
+	Filtered interface{ Add(int) }
+}
+
+// Chain runs steps in order. It is immutable once built, so workers share one
+// chain and a new chain replaces it with one atomic pointer swap.
+type Chain struct {
+	steps []Step
+}
+
+// NewChain returns a chain running steps in order.
+func NewChain(steps ...Step) *Chain {
+	return &Chain{steps: steps}
+}
+
+// Len is the number of steps.
+func (c *Chain) Len() int { return len(c.steps) }
+
+// Steps returns the steps of c; the caller must not modify them.
+func (c *Chain) Steps() []Step { return c.steps }
+
+// Run applies the chain to b. With overloaded set, only the steps marked
+// RunOnOverload run; Run reports whether any step was skipped.
+func (c *Chain) Run(b *record.Batch, overloaded bool) (skipped bool) {
+	for i := range c.steps {
+		s := &c.steps[i]
+		if len(b.Lines) == 0 {
+			return skipped
+		}
+		if overloaded && !s.RunOnOverload {
+			skipped = true
+			continue
+		}
+		n := len(b.Lines)
+		s.P.Process(b)
+		if d := n - len(b.Lines); d > 0 && s.Filtered != nil {
+			s.Filtered.Add(d)
+		}
+	}
+	return skipped
+}
+
+// Config is how a rule is written in a manifest.
+type Config struct {
+	ID     string          `json:"id"`
+	Type   string          `json:"type"`
+	Params json.RawMessage `json:"params,omitempty"`
+	// OnOverload is "run" or "skip": what the rule does while the breaker is
+	// open. Empty means the type's default (redact runs, the rest skip).
+	OnOverload string `json:"on_overload,omitempty"`
+}
+
+// Build constructs the step for c. Errors name the offending field relative
+// to the rule, e.g. `params.pattern: ...`.
+func Build(c Config) (Step, error) {
+	if c.ID == "" {
+		return Step{}, errors.New("id: must not be empty")
+	}
+	t, ok := registry[c.Type]
+	if !ok {
+		return Step{}, fmt.Errorf("type: unknown processor type %q (known: %s)", c.Type, strings.Join(Types(), ", "))
+	}
+	p, err := t.New(c.Params)
+	if err != nil {
+		return Step{}, err
+	}
+	s := Step{ID: c.ID, Type: c.Type, P: p, RunOnOverload: t.RunOnOverload}
+	switch c.OnOverload {
+	case "":
+	case "run":
+		s.RunOnOverload = true
+	case "skip":
+		s.RunOnOverload = false
+	default:
+		return Step{}, fmt.Errorf("on_overload: want \"run\" or \"skip\"; got %q", c.OnOverload)
+	}
+	return s, nil
+}
+
+// decodeParams decodes raw into dst, rejecting unknown fields, and names the
+// offending field in errors. Missing or null params decode as empty.
+func decodeParams(raw json.RawMessage, dst any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		raw = []byte("{}")
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("params.%s: cannot decode %s into %s", te.Field, te.Value, te.Type)
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return fmt.Errorf("params: unknown field %s", f)
+		}
+		return fmt.Errorf("params: %w", err)
+	}
+	return nil
+}
+
+// StringList is a list of strings that also decodes from a single string, so
+// params written as the seed's string-only map still load.
+type StringList []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *StringList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = StringList{s}
+		return nil
+	}
+	var ss []string
+	if err := json.Unmarshal(b, &ss); err != nil {
+		return err
+	}
+	*l = ss
+	return nil
+}
+
+// removeIf removes the lines for which drop returns true, keeping the order
+// of the rest.
+func removeIf(b *record.Batch, drop func([]byte) bool) {
+	lines := b.Lines
+	j := 0
+	for i := range lines {
+		if drop(lines[i]) {
+			continue
+		}
+		lines[j] = lines[i]
+		j++
+	}
+	clear(lines[j:])
+	b.Lines = lines[:j]
+}

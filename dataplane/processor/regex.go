@@ -1,0 +1,149 @@
+package processor
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"unicode/utf8"
+)
+
+// regex is a compiled regular expression together with faster ways to
+// find its matches: a shape matcher if the expression has a fixed shape,
+// and else literals of which every match contains one. Looking for them
+// with bytes.Index is much cheaper than running the regexp, and on most
+// lines they are absent.
+type regex struct {
+	re *regexp.Regexp
+	// shape matches re without the regexp package; nil if re does not
+	// have the shape it needs.
+	shape *shape
+	// lits holds strings of which every match contains at least one; it is
+	// empty if none are known.
+	lits [][]byte
+	// exact reports that the expression matches the strings of lits and
+	// nothing else, so bytes.Contains alone decides whether a line matches.
+	exact bool
+}
+
+// shapesDisabled makes compileRegex leave out the shape matcher, so that
+// benchmarks can measure the regexp package on the same expressions.
+var shapesDisabled = false
+
+// maxLiterals bounds the number of literals a regex looks for before
+// running the regexp.
+const maxLiterals = 8
+
+// compileRegex compiles expr, naming field in errors.
+func compileRegex(field, expr string) (regex, error) {
+	if expr == "" {
+		return regex{}, fmt.Errorf("params.%s: must not be empty", field)
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return regex{}, fmt.Errorf("params.%s: cannot compile: %w", field, err)
+	}
+	r := regex{re: re}
+	// regexp.Compile parses with the same flags, so this cannot fail.
+	tree, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return r, nil
+	}
+	if !shapesDisabled {
+		r.shape = compileShape(tree.Simplify(), re.NumSubexp())
+	}
+	lits, exact := requiredLiterals(tree)
+	for _, l := range lits {
+		r.lits = append(r.lits, []byte(l))
+	}
+	r.exact = exact && len(lits) > 0
+	return r, nil
+}
+
+// mayMatch reports whether line can contain a match, judging by the
+// literals alone.
+func (r *regex) mayMatch(line []byte) bool {
+	if len(r.lits) == 0 {
+		return true
+	}
+	for _, l := range r.lits {
+		if bytes.Contains(line, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// match reports whether line contains a match.
+func (r *regex) match(line []byte) bool {
+	if r.shape != nil {
+		s, _ := r.shape.find(line, 0)
+		return s >= 0
+	}
+	if !r.mayMatch(line) {
+		return false
+	}
+	return r.exact || r.re.Match(line)
+}
+
+// requiredLiterals returns strings of which every match of re contains at
+// least one, or nil if it finds none; exact reports that re matches exactly
+// those strings. It looks through concatenations, alternations, groups and
+// repetitions of at least one, which covers shapes such as
+// `user=\d+`, `\d{3}-\d{2}-\d{4}` and `\b(DEBUG|TRACE)\b`.
+func requiredLiterals(re *syntax.Regexp) (lits []string, exact bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		for _, r := range re.Rune {
+			// The regexp matches U+FFFD against invalid UTF-8 too, which
+			// a byte search for its encoding would miss.
+			if r == utf8.RuneError || !utf8.ValidRune(r) {
+				return nil, false
+			}
+		}
+		return []string{string(re.Rune)}, true
+	case syntax.OpCapture:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpPlus:
+		lits, _ := requiredLiterals(re.Sub[0])
+		return lits, false
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			lits, _ := requiredLiterals(re.Sub[0])
+			return lits, false
+		}
+	case syntax.OpConcat:
+		// Every part is required: pick the most selective.
+		var best []string
+		for _, sub := range re.Sub {
+			if l, _ := requiredLiterals(sub); l != nil && (best == nil || shortest(l) > shortest(best)) {
+				best = l
+			}
+		}
+		return best, false
+	case syntax.OpAlternate:
+		// One of the branches is required: all need literals.
+		exact = true
+		for _, sub := range re.Sub {
+			l, e := requiredLiterals(sub)
+			if l == nil || len(lits)+len(l) > maxLiterals {
+				return nil, false
+			}
+			lits, exact = append(lits, l...), exact && e
+		}
+		return lits, exact
+	}
+	return nil, false
+}
+
+// shortest returns the length of the shortest string of lits.
+func shortest(lits []string) int {
+	n := len(lits[0])
+	for _, l := range lits[1:] {
+		n = min(n, len(l))
+	}
+	return n
+}

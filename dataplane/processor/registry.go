@@ -1,0 +1,44 @@
+package processor
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// Type describes a processor type.
+type Type struct {
+	// New decodes and validates params and returns the processor.
+	New func(params json.RawMessage) (Processor, error)
+	// RunOnOverload is the default of Step.RunOnOverload for this type.
+	RunOnOverload bool
+}
+
+var registry = map[string]Type{
+	"filter":           {New: newFilter},
+	"redact":           {New: newRedact, RunOnOverload: true},
+	"attribute_filter": {New: newAttributeFilter},
+}
+
+// Register adds a processor type. It is meant for init functions and tests,
+// and fails if the name is taken.
+func Register(name string, t Type) error {
+	if _, ok := registry[name]; ok {
+		return fmt.Errorf("cannot register processor type %q: already registered", name)
+	}
+	if t.New == nil {
+		return fmt.Errorf("cannot register processor type %q: New is nil", name)
+	}
+	registry[name] = t
+	return nil
+}
+
+// Types lists the registered type names in sorted order.
+func Types() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
