@@ -1,0 +1,136 @@
+package ingest
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"streamgate/dataplane/record"
+)
+
+// frameStream feeds stream to a framer in pieces cut at cuts and returns the
+// lines and the oversize count, as a TCP connection would see them.
+func frameStream(stream []byte, cuts []int, maxLine int) (lines []string, oversize int) {
+	f := framer{maxLine: maxLine}
+	prev := 0
+	var b *record.Batch
+	feed := func(piece []byte) {
+		b = &record.Batch{}
+		f.start(b)
+		scanFrom := len(b.Data)
+		b.Data = append(b.Data, piece...)
+		oversize += f.split(b, scanFrom)
+	}
+	collect := func() {
+		for _, l := range b.Lines {
+			lines = append(lines, string(l))
+		}
+	}
+	for _, c := range cuts {
+		if c < prev || c > len(stream) {
+			continue
+		}
+		feed(stream[prev:c])
+		collect()
+		prev = c
+	}
+	feed(stream[prev:])
+	oversize += f.end(b) // the last read's batch also takes the tail
+	collect()
+	return lines, oversize
+}
+
+func linesOf(b *record.Batch) []string {
+	var out []string
+	for _, l := range b.Lines {
+		out = append(out, string(l))
+	}
+	return out
+}
+
+// reference frames stream by the documented rules, the slow obvious way.
+func reference(stream []byte, maxLine int) (lines []string, oversize int) {
+	segs := bytes.Split(stream, []byte("\n"))
+	for _, s := range segs {
+		s = bytes.TrimSuffix(s, []byte("\r"))
+		switch {
+		case len(s) == 0:
+		case len(s) > maxLine:
+			oversize++
+		default:
+			lines = append(lines, string(s))
+		}
+	}
+	return lines, oversize
+}
+
+func TestFramer(t *testing.T) {
+	long := strings.Repeat("x", 20)
+	cases := []struct {
+		name         string
+		stream       string
+		cuts         []int
+		wantLines    []string
+		wantOversize int
+	}{
+		{"one line", "hello\n", nil, []string{"hello"}, 0},
+		{"no trailing newline kept at EOF", "a\nb", nil, []string{"a", "b"}, 0},
+		{"line split across reads", "hello you\nbye\n", []int{3, 8}, []string{"hello you", "bye"}, 0},
+		{"newline alone in a read", "ab\ncd\n", []int{2, 3}, []string{"ab", "cd"}, 0},
+		{"crlf stripped", "a\r\nb\r\n", nil, []string{"a", "b"}, 0},
+		{"empty lines ignored", "\n\na\n\n", nil, []string{"a"}, 0},
+		{"oversize dropped, neighbours kept", "ok\n" + long + "\nfine\n", nil, []string{"ok", "fine"}, 1},
+		{"oversize across reads", "ok\n" + long + "\nfine\n", []int{5, 10, 15}, []string{"ok", "fine"}, 1},
+		{"oversize at EOF", "ok\n" + long, []int{4}, []string{"ok"}, 1},
+		{"exactly max", strings.Repeat("y", 10) + "\n", nil, []string{strings.Repeat("y", 10)}, 0},
+		{"max plus one", strings.Repeat("y", 11) + "\n", []int{3}, nil, 1},
+		{"max with cr", strings.Repeat("y", 10) + "\r\n", []int{11}, []string{strings.Repeat("y", 10)}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			lines, oversize := frameStream([]byte(c.stream), c.cuts, 10)
+			if !slices.Equal(lines, c.wantLines) {
+				t.Errorf("lines: got %q; want %q", lines, c.wantLines)
+			}
+			if oversize != c.wantOversize {
+				t.Errorf("oversize: got %d; want %d", oversize, c.wantOversize)
+			}
+		})
+	}
+}
+
+func TestSplitAll(t *testing.T) {
+	b := &record.Batch{Data: []byte("a\nbb\r\n" + strings.Repeat("z", 9) + "\nlast")}
+	oversize := splitAll(b, 5)
+	if got, want := linesOf(b), []string{"a", "bb", "last"}; !slices.Equal(got, want) {
+		t.Fatalf("lines: got %q; want %q", got, want)
+	}
+	if oversize != 1 {
+		t.Fatalf("oversize: got %d; want 1", oversize)
+	}
+}
+
+// FuzzFramer checks that however a stream is cut into reads, the framer
+// yields exactly the lines and oversize count of the reference rules.
+func FuzzFramer(f *testing.F) {
+	f.Add([]byte("hello\nworld\n"), uint8(3), uint8(8))
+	f.Add([]byte("partial line without newline"), uint8(5), uint8(8))
+	f.Add([]byte("a\r\n\r\nbb\n"+strings.Repeat("x", 40)+"\ntail"), uint8(7), uint8(16))
+	f.Add([]byte("\n\n\n"), uint8(1), uint8(1))
+	f.Fuzz(func(t *testing.T, stream []byte, step, maxLine uint8) {
+		max := int(maxLine%64) + 1
+		var cuts []int
+		if step > 0 {
+			for c := int(step); c < len(stream); c += int(step) + c%3 {
+				cuts = append(cuts, c)
+			}
+		}
+		got, gotOver := frameStream(stream, cuts, max)
+		want, wantOver := reference(stream, max)
+		if !slices.Equal(got, want) || gotOver != wantOver {
+			t.Fatalf("stream %q cuts %v max %d:\ngot  %q oversize %d\nwant %q oversize %d",
+				stream, cuts, max, got, gotOver, want, wantOver)
+		}
+	})
+}

@@ -1,0 +1,64 @@
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"streamgate/dataplane/metrics"
+	"streamgate/dataplane/record"
+)
+
+// Sink takes batches of lines; the pipeline implements it. Push takes
+// ownership of b whatever it returns. Batches with the same Key must keep
+// their order.
+type Sink interface {
+	Push(ctx context.Context, b *record.Batch) error
+}
+
+// Config is shared by the listeners.
+type Config struct {
+	// Sink receives every batch.
+	Sink Sink
+	// Metrics counts received and oversize lines.
+	Metrics *metrics.Metrics
+	// MaxLine is the longest line accepted; 0 means DefaultMaxLine.
+	MaxLine int
+	// Logger receives diagnostics; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) withDefaults() Config {
+	d := *c
+	if d.MaxLine <= 0 {
+		d.MaxLine = DefaultMaxLine
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
+	return d
+}
+
+// keys hands out source keys: every connection, request or peer gets its own,
+// so the pipeline spreads sources over its workers.
+var keys atomic.Uint64
+
+func nextKey() uint64 { return keys.Add(1) }
+
+// deliver counts b's lines and oversize drops as received and pushes b, or
+// recycles it when it has no line.
+func deliver(ctx context.Context, c *Config, b *record.Batch, oversize int) error {
+	if oversize > 0 {
+		c.Metrics.Received.Add(oversize)
+		c.Metrics.Dropped(metrics.ReasonOversize).Add(oversize)
+	}
+	if len(b.Lines) == 0 {
+		record.Put(b)
+		return nil
+	}
+	c.Metrics.Received.Add(len(b.Lines))
+	return c.Sink.Push(ctx, b)
+}

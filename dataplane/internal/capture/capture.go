@@ -1,0 +1,126 @@
+// Package capture provides an in-memory output for tests: the "capture"
+// output type, whose url names the Sink that collects its lines.
+package capture
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"streamgate/dataplane/output"
+	"streamgate/dataplane/record"
+)
+
+// Sink collects what capture outputs with its name wrote.
+type Sink struct {
+	mu      sync.Mutex
+	lines   []string
+	batches int
+	hook    func([]byte)
+	// Gate, when not nil, is received from before each Write: tests use it
+	// to block an output.
+	Gate chan struct{}
+}
+
+var (
+	once  sync.Once
+	mu    sync.Mutex
+	sinks = map[string]*Sink{}
+)
+
+// Register adds the "capture" output type; calling it again is harmless.
+func Register() {
+	once.Do(func() {
+		err := output.Register("capture", output.Type{
+			Validate: func(*output.Config) error { return nil },
+			New: func(c *output.Config) (output.Output, error) {
+				return &out{s: Get(c.URL)}, nil
+			},
+		})
+		if err != nil {
+			panic("BUG: " + err.Error())
+		}
+	})
+}
+
+// Get returns the sink with the given name, creating it.
+func Get(name string) *Sink {
+	mu.Lock()
+	defer mu.Unlock()
+	s := sinks[name]
+	if s == nil {
+		s = &Sink{}
+		sinks[name] = s
+	}
+	return s
+}
+
+var seq int
+
+// Unique returns a sink name starting with prefix that no earlier call
+// returned, so repeated test runs never share a sink.
+func Unique(prefix string) string {
+	mu.Lock()
+	defer mu.Unlock()
+	seq++
+	return fmt.Sprintf("%s-%d", prefix, seq)
+}
+
+// Config returns the output config of a capture output writing to name.
+func Config(name string) output.Config {
+	return output.Config{Type: "capture", URL: name}
+}
+
+// OnLine makes the sink call f with each line instead of keeping it; f runs
+// under the sink's lock and must not keep the line.
+func (s *Sink) OnLine(f func(line []byte)) {
+	s.mu.Lock()
+	s.hook = f
+	s.mu.Unlock()
+}
+
+// Lines returns a copy of the lines kept so far.
+func (s *Sink) Lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
+}
+
+// Len is the number of lines kept so far.
+func (s *Sink) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.lines)
+}
+
+// Batches is the number of batches written so far.
+func (s *Sink) Batches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.batches
+}
+
+type out struct{ s *Sink }
+
+func (o *out) Write(ctx context.Context, b *record.Batch) error {
+	if g := o.s.Gate; g != nil {
+		select {
+		case <-g:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	o.s.batches++
+	for _, l := range b.Lines {
+		if o.s.hook != nil {
+			o.s.hook(l)
+		} else {
+			o.s.lines = append(o.s.lines, string(l))
+		}
+	}
+	return nil
+}
+
+func (o *out) Close() error { return nil }

@@ -1,0 +1,132 @@
+package pipeline
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vm "github.com/VictoriaMetrics/metrics"
+
+	"streamgate/dataplane/metrics"
+	"streamgate/dataplane/output"
+)
+
+// handle is a running output: its lanes and its counters. Generations share
+// handles; the last generation to stop using one stops it.
+type handle struct {
+	key   string
+	name  string
+	out   output.Output
+	lanes []*lane
+	gens  int // live generations using it; Pipeline.mu
+
+	queued atomic.Int64 // bytes of the batches in its lanes
+	limit  int64
+
+	delivered *vm.Counter
+	failed    *vm.Counter
+	queueFull *vm.Counter
+}
+
+// laneSlots is the channel capacity of a lane. Under the drop policies
+// memory is bounded by the handle's byte limit, which binds first for all but
+// tiny batches; under Block the slots are the bound.
+const laneSlots = 1024
+
+// lane carries one worker's batches to one output, in order.
+type lane struct {
+	h  *handle
+	ch chan *shared
+}
+
+func (p *Pipeline) newHandle(key, name string, out output.Output) *handle {
+	h := &handle{
+		key:       key,
+		name:      name,
+		out:       out,
+		limit:     int64(p.opts.OutputQueueBytes),
+		delivered: p.m.Delivered(name),
+		failed:    p.m.OutputDropped(name, metrics.ReasonOutputFailed),
+		queueFull: p.m.OutputDropped(name, metrics.ReasonQueueFull),
+	}
+	var wg sync.WaitGroup
+	for range p.opts.Workers {
+		l := &lane{h: h, ch: make(chan *shared, laneSlots)}
+		h.lanes = append(h.lanes, l)
+		wg.Add(1)
+		p.lanesWG.Add(1)
+		go func() {
+			defer p.lanesWG.Done()
+			defer wg.Done()
+			p.runLane(l)
+		}()
+	}
+	p.lanesWG.Add(1)
+	go func() {
+		defer p.lanesWG.Done()
+		wg.Wait()
+		if err := out.Close(); err != nil {
+			p.log.Error("cannot close output", "output", name, "err", err)
+		}
+	}()
+	return h
+}
+
+// stop lets the lanes deliver what they queued, then closes the output.
+// Pipeline.mu should be held, and no worker may still send to h.
+func (h *handle) stop() {
+	for _, l := range h.lanes {
+		close(l.ch)
+	}
+}
+
+// send queues sb on the lane.
+//
+// Under the drop policies it never blocks: when the output's queue is at its
+// memory limit the output is behind, and the batch is dropped for this output
+// only and counted (reason queue_full); the pipeline and the other outputs go
+// on. Under the Block policy the worker waits for room instead, so a lagging
+// output slows ingest down (TCP backpressure) rather than losing lines; it
+// gives up only when Close runs out of time.
+func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
+	h, sz := l.h, int64(cap(sb.b.Data))
+	if block {
+		h.queued.Add(sz)
+		select {
+		case l.ch <- sb:
+			return
+		case <-stop:
+		}
+	} else if h.queued.Add(sz) <= h.limit {
+		select {
+		case l.ch <- sb:
+			return
+		default:
+		}
+	}
+	h.queued.Add(-sz)
+	h.queueFull.Add(len(sb.b.Lines))
+	sb.unref()
+}
+
+// errLogEvery rate-limits the log line about a failing output.
+const errLogEvery = 5 * time.Second
+
+func (p *Pipeline) runLane(l *lane) {
+	h := l.h
+	var lastLog time.Time
+	for sb := range l.ch {
+		n, sz := len(sb.b.Lines), int64(cap(sb.b.Data))
+		if err := h.out.Write(p.laneCtx, sb.b); err != nil {
+			h.failed.Add(n)
+			if now := time.Now(); now.Sub(lastLog) >= errLogEvery {
+				lastLog = now
+				p.log.Error("output dropped a batch", "output", h.name, "lines", n, "err", err)
+			}
+		} else {
+			h.delivered.Add(n)
+		}
+		h.queued.Add(-sz)
+		sb.unref()
+	}
+}

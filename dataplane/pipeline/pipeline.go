@@ -1,0 +1,371 @@
+// Package pipeline moves lines from the buffer through the processor chain to
+// the outputs.
+//
+// Lines are sharded by source key over one ring and one worker per shard, so
+// lines of one connection are processed and delivered in order while workers
+// run in parallel. A worker pops a batch, loads the current configuration with
+// one atomic load, runs the chain, appends the kept lines to its pending
+// output batch, and flushes that batch at batch_size lines or after the flush
+// interval. A flushed batch is shared by all outputs: each output has one lane
+// (a queue and a goroutine) per worker, so a slow output only fills its own
+// lanes and never holds up a worker or another output.
+//
+// Reconfiguration (Apply) swaps one pointer. Each worker notices the new
+// generation between two batches, flushes its pending lines to the old
+// generation's outputs, and moves on; so every line is processed by exactly
+// one chain and delivered by that chain's outputs. Outputs whose
+// configuration did not change are carried over, not rebuilt.
+//
+// Lock order: Pipeline.mu, then nothing. The hot path takes no lock.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/metrics"
+	"streamgate/dataplane/output"
+	"streamgate/dataplane/processor"
+	"streamgate/dataplane/record"
+)
+
+// Defaults of Options and Config.
+const (
+	DefaultBatchSize     = 100
+	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultBufferLines   = 64 << 10
+	DefaultBufferBytes   = 64 << 20
+	DefaultOutputQueue   = 16 << 20
+	DefaultBreakerOpen   = 0.80
+	DefaultBreakerClose  = 0.50
+)
+
+// Options are fixed for the life of a pipeline. The zero value of each field
+// means its default.
+type Options struct {
+	// Workers is the number of shards and workers; 0 means GOMAXPROCS.
+	Workers int
+	// BufferLines and BufferBytes bound all rings together.
+	BufferLines int
+	BufferBytes int
+	// Overflow is what a full ring does.
+	Overflow buffer.Policy
+	// FlushInterval is the longest a line waits in a pending batch.
+	FlushInterval time.Duration
+	// OutputQueueBytes bounds the memory of the batches queued for one
+	// output. Under the drop policies, an output that falls further behind
+	// has further batches dropped (counted, reason queue_full), so it never
+	// holds up the pipeline or the other outputs. Under Block the pipeline
+	// waits for the output instead: no loss, at the price of isolation.
+	OutputQueueBytes int
+	// BreakerOpen and BreakerClose are the ring fill levels at which the
+	// breaker opens and closes again.
+	BreakerOpen, BreakerClose float64
+	// Metrics receives the counters; nil means a private set.
+	Metrics *metrics.Metrics
+	// Logger receives diagnostics; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Config is what Apply swaps in atomically.
+type Config struct {
+	// Version identifies the configuration (the manifest's version).
+	Version string
+	// Chain runs on every line; nil means no processing.
+	Chain *processor.Chain
+	// Outputs receive every batch; empty means console.
+	Outputs []output.Config
+	// BatchSize is the output batch size in lines; 0 means DefaultBatchSize.
+	BatchSize int
+	// BypassAll makes an open breaker skip every processor, redaction
+	// included (the seed's behaviour). By default redaction keeps running.
+	BypassAll bool
+}
+
+// Pipeline is the processing core of a data plane.
+type Pipeline struct {
+	opts    Options
+	m       *metrics.Metrics
+	log     *slog.Logger
+	rings   []*buffer.Ring
+	workers []*worker
+	wg      sync.WaitGroup // workers
+
+	cur atomic.Pointer[generation]
+
+	mu      sync.Mutex         // serialises Apply, Close and retirement
+	outputs map[string]*handle // live outputs by config key; mu
+	closed  atomic.Bool        // written under mu
+
+	lanesWG sync.WaitGroup     // lane goroutines of every handle
+	laneCtx context.Context    // done when Close gives up waiting
+	cancel  context.CancelFunc //
+
+	open atomic.Int32 // workers whose breaker is open
+}
+
+// New starts a pipeline running cfg.
+func New(opts Options, cfg *Config) (*Pipeline, error) {
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Pipeline{
+		opts:    opts,
+		m:       opts.Metrics,
+		log:     opts.Logger,
+		outputs: make(map[string]*handle),
+		laneCtx: ctx,
+		cancel:  cancel,
+	}
+	full, shutdown := p.m.Dropped(metrics.ReasonBufferFull), p.m.Dropped(metrics.ReasonShutdown)
+	perLines := max(1, opts.BufferLines/opts.Workers)
+	perBytes := max(1, opts.BufferBytes/opts.Workers)
+	for i := 0; i < opts.Workers; i++ {
+		r := buffer.New(perLines, perBytes, opts.Overflow)
+		r.OnDrop = func(b *record.Batch, cause error) {
+			if cause == nil {
+				full.Add(len(b.Lines))
+			} else {
+				shutdown.Add(len(b.Lines))
+			}
+		}
+		p.rings = append(p.rings, r)
+	}
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	if err := p.Apply(cfg); err != nil {
+		cancel()
+		return nil, err
+	}
+	for i, r := range p.rings {
+		// The starting generation is fixed here, not when the goroutine
+		// runs: an Apply in between must still be released by this worker.
+		w := &worker{p: p, id: i, ring: r, wake: make(chan struct{}, 1), gen: p.cur.Load()}
+		p.workers = append(p.workers, w)
+	}
+	p.m.Gauge("streamgate_buffer_lines", func() float64 { return float64(p.Queued()) })
+	p.m.Gauge("streamgate_buffer_capacity_lines", func() float64 { return float64(opts.BufferLines) })
+	p.m.Gauge("streamgate_breaker_open_workers", func() float64 { return float64(p.open.Load()) })
+	p.m.Gauge("streamgate_lines_in_pipeline", func() float64 { return float64(p.InPipeline()) })
+	for _, w := range p.workers {
+		p.wg.Add(1)
+		go w.run()
+	}
+	return p, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = defaultWorkers()
+	}
+	if o.BufferLines <= 0 {
+		o.BufferLines = DefaultBufferLines
+	}
+	if o.BufferBytes <= 0 {
+		o.BufferBytes = DefaultBufferBytes
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	if o.OutputQueueBytes <= 0 {
+		o.OutputQueueBytes = DefaultOutputQueue
+	}
+	if o.BreakerOpen <= 0 {
+		o.BreakerOpen = DefaultBreakerOpen
+	}
+	if o.BreakerClose <= 0 {
+		o.BreakerClose = DefaultBreakerClose
+	}
+	if o.BreakerClose >= o.BreakerOpen {
+		o.BreakerClose = o.BreakerOpen / 2
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Metrics returns the pipeline's counters.
+func (p *Pipeline) Metrics() *metrics.Metrics { return p.m }
+
+// Push queues b for processing; ownership passes to the pipeline. Batches
+// with the same Key go to the same worker, in order. Under the Block policy
+// Push waits for room until ctx is done.
+func (p *Pipeline) Push(ctx context.Context, b *record.Batch) error {
+	return p.rings[b.Key%uint64(len(p.rings))].Push(ctx, b)
+}
+
+// Queued is the number of lines waiting in the rings.
+func (p *Pipeline) Queued() int {
+	n := 0
+	for _, r := range p.rings {
+		n += r.Len()
+	}
+	return n
+}
+
+// InPipeline is the number of received lines not yet filtered, dropped or
+// handed to the outputs: received − filtered − dropped − emitted. It is exact
+// when the pipeline is quiet.
+func (p *Pipeline) InPipeline() int64 {
+	return int64(p.m.Received.Get()) - int64(p.m.FilteredTotal()) - int64(p.m.DroppedTotal()) - int64(p.m.Emitted.Get())
+}
+
+// BreakerOpen reports how many workers are in breaker mode.
+func (p *Pipeline) BreakerOpen() int { return int(p.open.Load()) }
+
+// Version is the version of the configuration currently applied.
+func (p *Pipeline) Version() string { return p.cur.Load().cfg.Version }
+
+// Apply swaps in cfg: chain, outputs and batch size together. It builds every
+// new output first; if one fails, nothing changes and the error is returned.
+func (p *Pipeline) Apply(cfg *Config) error {
+	c := *cfg
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	var steps []processor.Step
+	if c.Chain != nil {
+		steps = append(steps, c.Chain.Steps()...)
+	}
+	for i := range steps {
+		if steps[i].Filtered == nil {
+			steps[i].Filtered = p.m.Filtered(steps[i].ID)
+		}
+	}
+	c.Chain = processor.NewChain(steps...)
+	if len(c.Outputs) == 0 {
+		c.Outputs = []output.Config{{Type: "console"}}
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return errors.New("cannot apply config: pipeline closed")
+	}
+	g := &generation{cfg: &c}
+	var built []*handle
+	seen := make(map[string]bool)
+	for i := range c.Outputs {
+		oc := c.Outputs[i]
+		key := oc.Key()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		h := p.outputs[key]
+		if h == nil {
+			out, err := output.New(&oc)
+			if err != nil {
+				for _, h := range built {
+					h.stop()
+				}
+				return fmt.Errorf("cannot build outputs[%d]: %w", i, err)
+			}
+			h = p.newHandle(key, oc.Name(), out)
+			built = append(built, h)
+		}
+		g.outs = append(g.outs, h)
+	}
+	for _, h := range built {
+		p.outputs[h.key] = h
+	}
+	for _, h := range g.outs {
+		h.gens++
+	}
+	g.users.Store(int32(len(p.rings)))
+	old := p.cur.Load()
+	if old != nil {
+		old.next.Store(g) // before publishing g: workers walk to it via next
+	}
+	p.cur.Store(g)
+	if old != nil {
+		for _, w := range p.workers {
+			w.poke()
+		}
+		if len(p.workers) == 0 { // not started yet
+			p.retireLocked(old)
+		}
+	}
+	p.m.Reloads.Inc()
+	return nil
+}
+
+// release is called by each worker once it no longer uses g.
+func (p *Pipeline) release(g *generation) {
+	if g.users.Add(-1) != 0 {
+		return
+	}
+	p.mu.Lock()
+	p.retireLocked(g)
+	p.mu.Unlock()
+}
+
+// retireLocked stops the outputs that no live generation uses any more.
+// Lock should be held.
+func (p *Pipeline) retireLocked(g *generation) {
+	for _, h := range g.outs {
+		h.gens--
+		if h.gens == 0 {
+			delete(p.outputs, h.key)
+			h.stop()
+		}
+	}
+}
+
+// Close stops the pipeline: pushes are rejected, workers drain the rings and
+// flush, and the outputs deliver what they queued and close. If ctx ends
+// first, outputs stop retrying, what is still queued is counted as dropped
+// (reason shutdown), and ctx's error is returned. The caller must stop the
+// ingest listeners first.
+func (p *Pipeline) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed.Swap(true) {
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
+	for _, r := range p.rings {
+		r.Close()
+	}
+	workersDone := make(chan struct{})
+	go func() { p.wg.Wait(); close(workersDone) }()
+	var err error
+	select {
+	case <-workersDone:
+	case <-ctx.Done():
+		err = ctx.Err()
+		p.cancel()
+		<-workersDone
+	}
+	lanesDone := make(chan struct{})
+	go func() { p.lanesWG.Wait(); close(lanesDone) }()
+	select {
+	case <-lanesDone:
+	case <-ctx.Done():
+		err = ctx.Err()
+		p.cancel() // outputs stop retrying and give their batches up
+		<-lanesDone
+	}
+	p.cancel()
+	return err
+}
+
+// generation is one applied configuration and the outputs it writes to.
+// Every worker releases every generation exactly once, including those it
+// skipped because two Applies came between its checks.
+type generation struct {
+	cfg   *Config
+	outs  []*handle
+	users atomic.Int32               // workers that have not yet released it
+	next  atomic.Pointer[generation] // the generation applied after it
+}

@@ -1,0 +1,340 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/internal/capture"
+	"streamgate/dataplane/metrics"
+	"streamgate/dataplane/output"
+	"streamgate/dataplane/processor"
+	"streamgate/dataplane/record"
+)
+
+func init() { capture.Register() }
+
+// lineBatch returns a batch with one line per text, under key.
+func lineBatch(key uint64, texts ...string) *record.Batch {
+	b := record.Get(0)
+	b.Key = key
+	for _, t := range texts {
+		start := len(b.Data)
+		b.Data = append(b.Data, t...)
+		b.Lines = append(b.Lines, b.Data[start:len(b.Data):len(b.Data)])
+	}
+	// Lines must point into the final array: rebuild after growth.
+	off := 0
+	for i, t := range texts {
+		b.Lines[i] = b.Data[off : off+len(t) : off+len(t)]
+		off += len(t)
+	}
+	return b
+}
+
+// mustStep builds a step through the real registry.
+func mustStep(t *testing.T, id, typ, params string) processor.Step {
+	t.Helper()
+	s, err := processor.Build(processor.Config{ID: id, Type: typ, Params: json.RawMessage(params)})
+	if err != nil {
+		t.Fatalf("Build %s: %v", id, err)
+	}
+	return s
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func closePipeline(t *testing.T, p *Pipeline) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// tagger appends "|v=<version>" to every line, marking which chain ran.
+type tagger struct{ v string }
+
+func (tg tagger) Process(b *record.Batch) {
+	for i, l := range b.Lines {
+		start := len(b.Scratch)
+		b.Scratch = append(b.Scratch, l...)
+		b.Scratch = append(b.Scratch, "|v="...)
+		b.Scratch = append(b.Scratch, tg.v...)
+		b.Lines[i] = b.Scratch[start:len(b.Scratch):len(b.Scratch)]
+	}
+	// Lines appended before a growth of Scratch stay valid: the old array is
+	// never written again.
+}
+
+// TestSwapWhileFlowing applies 1,000 configurations, alternating chains and
+// outputs, while producers push lines. Every line must arrive exactly once,
+// processed by exactly one chain, delivered by that chain's output, and the
+// chain versions seen by one producer's lines never go backwards.
+func TestSwapWhileFlowing(t *testing.T) {
+	const producers, perProducer, swaps = 4, 25000, 1000
+	sinks := [2]string{capture.Unique("swap-even"), capture.Unique("swap-odd")}
+	sinkName := func(v int) string { return sinks[v%2] }
+	config := func(v int) *Config {
+		return &Config{
+			Version:   strconv.Itoa(v),
+			Chain:     processor.NewChain(processor.Step{ID: "tag", Type: "tag", P: tagger{strconv.Itoa(v)}, RunOnOverload: true}),
+			Outputs:   []output.Config{capture.Config(sinkName(v))},
+			BatchSize: 1 + v%100,
+		}
+	}
+	p, err := New(Options{Workers: 3, Overflow: buffer.Block}, config(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for pr := 0; pr < producers; pr++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perProducer; i += 10 {
+				texts := make([]string, 10)
+				for j := range texts {
+					texts[j] = fmt.Sprintf("p%d-%d", pr, i+j)
+				}
+				p.m.Received.Add(len(texts))
+				if err := p.Push(context.Background(), lineBatch(uint64(pr), texts...)); err != nil {
+					t.Errorf("Push: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	for v := 1; v <= swaps; v++ {
+		if err := p.Apply(config(v)); err != nil {
+			t.Fatalf("Apply %d: %v", v, err)
+		}
+		if v%50 == 0 {
+			time.Sleep(time.Millisecond) // let lines flow between bursts of swaps
+		}
+	}
+	wg.Wait()
+	closePipeline(t, p)
+
+	seen := make(map[string]int) // line → version
+	lastVersion := make(map[string]int)
+	for parity := 0; parity < 2; parity++ {
+		for _, l := range capture.Get(sinkName(parity)).Lines() {
+			body, ver, ok := strings.Cut(l, "|v=")
+			if !ok || strings.Contains(ver, "|v=") {
+				t.Fatalf("line %q: want exactly one version tag", l)
+			}
+			v, _ := strconv.Atoi(ver)
+			if v%2 != parity {
+				t.Fatalf("line %q processed by version %d delivered to the sink of parity %d", l, v, parity)
+			}
+			if prev, dup := seen[body]; dup {
+				t.Fatalf("line %q delivered twice (versions %d and %d)", body, prev, v)
+			}
+			seen[body] = v
+		}
+	}
+	if got, want := len(seen), producers*perProducer; got != want {
+		t.Fatalf("delivered %d distinct lines; want %d", got, want)
+	}
+	for pr := 0; pr < producers; pr++ {
+		prefix := fmt.Sprintf("p%d", pr)
+		for i := 0; i < perProducer; i++ {
+			v := seen[fmt.Sprintf("%s-%d", prefix, i)]
+			if v < lastVersion[prefix] {
+				t.Fatalf("producer %d line %d processed by version %d after a line processed by %d", pr, i, v, lastVersion[prefix])
+			}
+			lastVersion[prefix] = v
+		}
+	}
+	if got := p.m.Reloads.Get(); got != swaps+1 {
+		t.Fatalf("reloads: got %d; want %d", got, swaps+1)
+	}
+	checkAccounting(t, p.m, 0)
+}
+
+// checkAccounting asserts that a quiet pipeline lost nothing uncounted.
+func checkAccounting(t *testing.T, m *metrics.Metrics, wantDropped uint64) {
+	t.Helper()
+	recv, filt, drop, emit := m.Received.Get(), m.FilteredTotal(), m.DroppedTotal(), m.Emitted.Get()
+	if recv != filt+drop+emit {
+		t.Fatalf("received %d != filtered %d + dropped %d + emitted %d", recv, filt, drop, emit)
+	}
+	if drop != wantDropped {
+		t.Fatalf("dropped: got %d; want %d", drop, wantDropped)
+	}
+}
+
+// gate blocks the first batch it sees until released, so a test can fill the
+// buffer behind a stalled worker deterministically.
+type gate struct {
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gate) Process(*record.Batch) {
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.release
+	})
+}
+
+func TestBreaker(t *testing.T) {
+	cases := []struct {
+		name      string
+		bypassAll bool
+	}{
+		{"keep_redaction", false},
+		{"bypass_all", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			const capLines = 100
+			sink := capture.Unique("breaker-" + c.name)
+			g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+			chain := processor.NewChain(
+				processor.Step{ID: "gate", Type: "gate", P: g, RunOnOverload: true},
+				mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`),
+				mustStep(t, "ssn", "redact", `{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}`),
+			)
+			p, err := New(Options{Workers: 1, BufferLines: capLines, Overflow: buffer.Block},
+				&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}, BatchSize: 10, BypassAll: c.bypassAll})
+			if err != nil {
+				t.Fatal(err)
+			}
+			push := func(i int) {
+				p.m.Received.Inc()
+				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG ssn=123-45-6789 n=%d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			push(0)
+			<-g.entered // the worker is stalled inside the chain
+			for i := 1; i <= 90; i++ {
+				push(i)
+			}
+			if u := p.rings[0].Usage(); u < 0.8 {
+				t.Fatalf("usage before release: got %.2f; want >= 0.80", u)
+			}
+			close(g.release)
+			waitFor(t, "the backlog to drain", func() bool { return p.Queued() == 0 && p.InPipeline() == 0 })
+
+			if got := p.m.BreakerOpened.Get(); got != 1 {
+				t.Fatalf("breaker opened %d times; want 1", got)
+			}
+			if p.BreakerOpen() != 0 {
+				t.Fatalf("breaker still open after the backlog drained")
+			}
+			bypassed := p.m.Bypassed.Get()
+			// Hysteresis: open from 90 queued lines down to 50.
+			if bypassed < 35 || bypassed > 45 {
+				t.Fatalf("bypassed %d lines; want about 40 (open at 80%%, close at 50%%)", bypassed)
+			}
+
+			// Pressure over: DEBUG lines are filtered again.
+			before := p.m.Filtered("drop_debug").Get()
+			for i := 100; i < 110; i++ {
+				push(i)
+			}
+			waitFor(t, "the new lines to be processed", func() bool { return p.InPipeline() == 0 })
+			if got := p.m.Filtered("drop_debug").Get() - before; got != 10 {
+				t.Fatalf("after the breaker closed, filtered %d of 10 DEBUG lines; want 10", got)
+			}
+			closePipeline(t, p)
+
+			lines := capture.Get(sink).Lines()
+			if uint64(len(lines)) != bypassed {
+				t.Fatalf("delivered %d lines; want the %d bypassed ones", len(lines), bypassed)
+			}
+			for _, l := range lines {
+				leaked := strings.Contains(l, "123-45-6789")
+				if leaked != c.bypassAll {
+					t.Fatalf("line %q: SSN present = %v; want %v", l, leaked, c.bypassAll)
+				}
+			}
+			checkAccounting(t, p.m, 0)
+		})
+	}
+}
+
+// TestSlowOutputIsolated blocks one output completely: the other output and
+// the pipeline keep going, and the blocked output's overflow is counted.
+func TestSlowOutputIsolated(t *testing.T) {
+	const n = 20000
+	fast, slow := capture.Unique("iso-fast"), capture.Unique("iso-slow")
+	capture.Get(slow).Gate = make(chan struct{})
+	// 10-line batches of 4 KiB: the blocked output overflows after ~500
+	// batches; the fast one would have to fall that far behind to drop.
+	p, err := New(Options{Workers: 2, OutputQueueBytes: 2 << 20, Overflow: buffer.DropNewest, BufferLines: 2 * n},
+		&Config{Outputs: []output.Config{capture.Config(fast), capture.Config(slow)}, BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		p.m.Received.Inc()
+		if err := p.Push(context.Background(), lineBatch(uint64(i%7), fmt.Sprintf("line %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the fast output to get every line", func() bool { return capture.Get(fast).Len() == n })
+	if got := capture.Get(slow).Len(); got != 0 {
+		t.Fatalf("blocked output delivered %d lines; want 0", got)
+	}
+	close(capture.Get(slow).Gate)
+	closePipeline(t, p)
+
+	m := p.m
+	slowDelivered := m.Delivered("capture:" + slow).Get()
+	slowDropped := m.OutputDropped("capture:"+slow, metrics.ReasonQueueFull).Get()
+	if slowDropped == 0 {
+		t.Fatalf("blocked output dropped nothing; want its queue overflow counted")
+	}
+	if slowDelivered+slowDropped != n {
+		t.Fatalf("blocked output: delivered %d + dropped %d; want %d", slowDelivered, slowDropped, n)
+	}
+	if got := m.Delivered("capture:" + fast).Get(); got != n {
+		t.Fatalf("fast output delivered %d; want %d", got, n)
+	}
+	checkAccounting(t, m, 0)
+}
+
+// TestApplyFailureKeepsOldConfig checks that an output that cannot be built
+// leaves the running configuration untouched.
+func TestApplyFailureKeepsOldConfig(t *testing.T) {
+	sink := capture.Unique("apply-fail")
+	p, err := New(Options{Workers: 1}, &Config{Version: "1", Outputs: []output.Config{capture.Config(sink)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closePipeline(t, p)
+	err = p.Apply(&Config{Version: "2", Outputs: []output.Config{{Type: "http"}}})
+	if err == nil || !strings.Contains(err.Error(), "url") {
+		t.Fatalf("Apply with an http output without url: got %v; want an error naming url", err)
+	}
+	if got := p.Version(); got != "1" {
+		t.Fatalf("version after a failed Apply: got %q; want %q", got, "1")
+	}
+	p.m.Received.Inc()
+	if err := p.Push(context.Background(), lineBatch(1, "still flowing")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the line to reach the old output", func() bool { return capture.Get(sink).Len() == 1 })
+}

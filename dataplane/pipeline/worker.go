@@ -1,0 +1,189 @@
+package pipeline
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/metrics"
+	"streamgate/dataplane/record"
+)
+
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// worker drains one ring. Only its own goroutine touches its fields.
+type worker struct {
+	p    *Pipeline
+	id   int
+	ring *buffer.Ring
+	wake chan struct{} // poked by Apply
+
+	gen      *generation
+	pending  *record.Batch // kept lines not yet flushed
+	deadline time.Time     // when pending must be flushed
+	open     bool          // breaker state
+}
+
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) run() {
+	defer w.p.wg.Done()
+	p := w.p
+	w.pending = record.Get(0)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		if g := p.cur.Load(); g != w.gen {
+			w.switchTo(g)
+		}
+		b := w.ring.TryPop()
+		if b != nil {
+			select {
+			case <-p.laneCtx.Done(): // Close gave up: count, don't process
+				p.m.Dropped(metrics.ReasonShutdown).Add(len(b.Lines))
+				record.Put(b)
+			default:
+				w.process(b)
+			}
+			continue
+		}
+		if w.ring.Closed() && w.ring.Len() == 0 {
+			break
+		}
+		if len(w.pending.Lines) == 0 {
+			w.ring.Wait(nil, w.wake)
+			continue
+		}
+		d := time.Until(w.deadline)
+		if d <= 0 {
+			w.flush()
+			continue
+		}
+		timer.Reset(d)
+		w.ring.Wait(timer.C, w.wake)
+		timer.Stop()
+	}
+	// Apply is refused once the rings are closed, so p.cur is final here.
+	if g := p.cur.Load(); g != w.gen {
+		w.switchTo(g)
+	}
+	w.flush()
+	p.release(w.gen)
+	record.Put(w.pending)
+	w.setOpen(false)
+}
+
+// switchTo flushes what the current generation processed to its outputs,
+// then moves to g, releasing every generation on the way.
+func (w *worker) switchTo(g *generation) {
+	w.flush()
+	for w.gen != g {
+		old := w.gen
+		w.gen = old.next.Load()
+		w.p.release(old)
+	}
+}
+
+// process runs the chain on b and appends the kept lines to the pending
+// output batch, flushing whenever it reaches the batch size.
+func (w *worker) process(b *record.Batch) {
+	p, cfg := w.p, w.gen.cfg
+	overloaded := w.breaker()
+	n := len(b.Lines)
+	if overloaded && cfg.BypassAll {
+		p.m.Bypassed.Add(n)
+	} else if cfg.Chain.Run(b, overloaded) {
+		p.m.Bypassed.Add(n)
+	}
+	for _, l := range b.Lines {
+		if len(w.pending.Lines) == 0 {
+			w.deadline = time.Now().Add(p.opts.FlushInterval)
+		}
+		w.pending.AppendLine(l)
+		if len(w.pending.Lines) >= cfg.BatchSize {
+			w.flush()
+		}
+	}
+	record.Put(b)
+}
+
+// breaker updates the fail-open state from the ring's fill level, with
+// hysteresis: it opens at BreakerOpen and closes only at BreakerClose.
+func (w *worker) breaker() bool {
+	u := w.ring.Usage()
+	switch {
+	case !w.open && u >= w.p.opts.BreakerOpen:
+		w.setOpen(true)
+		w.p.m.BreakerOpened.Inc()
+		w.p.log.Warn("breaker open: processors bypassed", "worker", w.id, "buffer_usage", u)
+	case w.open && u <= w.p.opts.BreakerClose:
+		w.setOpen(false)
+		w.p.log.Info("breaker closed", "worker", w.id, "buffer_usage", u)
+	}
+	return w.open
+}
+
+func (w *worker) setOpen(open bool) {
+	if w.open == open {
+		return
+	}
+	w.open = open
+	if open {
+		w.p.open.Add(1)
+	} else {
+		w.p.open.Add(-1)
+	}
+}
+
+// flush hands the pending batch to every output of the current generation.
+func (w *worker) flush() {
+	b := w.pending
+	n := len(b.Lines)
+	if n == 0 {
+		return
+	}
+	// Size the next batch like this one, so queued batches hold little slack.
+	next := len(b.Data) + len(b.Data)/4
+	w.p.m.Emitted.Add(n)
+	outs := w.gen.outs
+	sb := getShared(b, len(outs))
+	block := w.p.opts.Overflow == buffer.Block
+	for _, h := range outs {
+		h.lanes[w.id].send(sb, block, w.p.laneCtx.Done()) // b may be recycled from here on
+	}
+	w.pending = record.Get(next)
+}
+
+// shared is an output batch written by several outputs; the last one to
+// finish recycles it.
+type shared struct {
+	b    *record.Batch
+	refs atomic.Int32
+}
+
+var sharedPool sync.Pool
+
+func getShared(b *record.Batch, refs int) *shared {
+	s, _ := sharedPool.Get().(*shared)
+	if s == nil {
+		s = new(shared)
+	}
+	s.b = b
+	s.refs.Store(int32(refs))
+	return s
+}
+
+func (s *shared) unref() {
+	if s.refs.Add(-1) == 0 {
+		record.Put(s.b)
+		s.b = nil
+		sharedPool.Put(s)
+	}
+}
