@@ -65,7 +65,8 @@ type Options struct {
 	// waits for the output instead: no loss, at the price of isolation.
 	OutputQueueBytes int
 	// BreakerOpen and BreakerClose are the ring fill levels at which the
-	// breaker opens and closes again.
+	// breaker opens and closes again. The breaker acts under the drop
+	// policies only: under Block a full ring is backpressure, not loss.
 	BreakerOpen, BreakerClose float64
 	// Metrics receives the counters; nil means a private set.
 	Metrics *metrics.Metrics

@@ -215,7 +215,7 @@ func TestBreaker(t *testing.T) {
 				mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`),
 				mustStep(t, "ssn", "redact", `{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}`),
 			)
-			p, err := New(Options{Workers: 1, BufferLines: capLines, Overflow: buffer.Block},
+			p, err := New(Options{Workers: 1, BufferLines: capLines, Overflow: buffer.DropNewest},
 				&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}, BatchSize: 10, BypassAll: c.bypassAll})
 			if err != nil {
 				t.Fatal(err)
@@ -273,6 +273,48 @@ func TestBreaker(t *testing.T) {
 			checkAccounting(t, p.m, 0)
 		})
 	}
+}
+
+// TestNoBreakerUnderBlock fills the ring of a Block pipeline: senders wait,
+// nothing is lost, so filters keep running.
+func TestNoBreakerUnderBlock(t *testing.T) {
+	sink := capture.Unique("block-no-breaker")
+	g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+	chain := processor.NewChain(
+		processor.Step{ID: "gate", Type: "gate", P: g},
+		mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`),
+	)
+	p, err := New(Options{Workers: 1, BufferLines: 10, Overflow: buffer.Block},
+		&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.m.Received.Add(1)
+	if err := p.Push(context.Background(), lineBatch(0, "INFO first")); err != nil {
+		t.Fatal(err)
+	}
+	<-g.entered
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ { // 5 times the ring: most pushes wait
+			p.m.Received.Add(1)
+			if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG %d", i))); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	waitFor(t, "the ring to fill", func() bool { return p.rings[0].Usage() >= 1 })
+	close(g.release)
+	<-done
+	closePipeline(t, p)
+	if got := p.m.BreakerOpened.Get(); got != 0 {
+		t.Fatalf("breaker opened %d times under block; want 0", got)
+	}
+	if got := capture.Get(sink).Lines(); len(got) != 1 || got[0] != "INFO first" {
+		t.Fatalf("delivered %q; want only the INFO line", got)
+	}
+	checkAccounting(t, p.m, 0)
 }
 
 // TestSlowOutputIsolated blocks one output completely: the other output and

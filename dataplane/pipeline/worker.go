@@ -116,7 +116,13 @@ func (w *worker) process(b *record.Batch) {
 
 // breaker updates the fail-open state from the ring's fill level, with
 // hysteresis: it opens at BreakerOpen and closes only at BreakerClose.
+//
+// Under the Block policy the breaker stays closed: a full ring slows the
+// senders down and loses nothing, so there is nothing to trade filtering for.
 func (w *worker) breaker() bool {
+	if w.p.opts.Overflow == buffer.Block {
+		return false
+	}
 	u := w.ring.Usage()
 	switch {
 	case !w.open && u >= w.p.opts.BreakerOpen:

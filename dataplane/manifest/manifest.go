@@ -1,0 +1,256 @@
+// Package manifest is the configuration contract between the control plane and
+// the data plane: its schema, its strict decoding, its validation and its
+// compilation into a pipeline configuration. The control plane validates with
+// this same package, so the API rejects exactly what a data plane would.
+//
+// A manifest looks like
+//
+//	{"version": "7", "timestamp": 1732262400,
+//	 "pipelines": [{"name": "default_pipeline",
+//	   "processors": [{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}}],
+//	   "outputs": [{"type": "http", "url": "http://collector:9000", "headers": {"DD-API-KEY": "..."}}],
+//	   "batch_size": 100}]}
+//
+// Fields beyond the seed's are optional, so a manifest written by the seed's
+// control plane loads unchanged, and one written here loads in the seed's
+// data plane.
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"streamgate/dataplane/output"
+	"streamgate/dataplane/pipeline"
+	"streamgate/dataplane/processor"
+)
+
+// Limits of a manifest.
+const (
+	MinBatchSize = 1
+	MaxBatchSize = 10000
+	// MaxSize bounds the encoded manifest, so a corrupt key cannot make a
+	// data plane allocate without bound.
+	MaxSize = 8 << 20
+)
+
+// Overload policies: what processors do while the breaker is open.
+const (
+	// PolicyKeepRedaction bypasses filters but keeps redacting (the default):
+	// overload never leaks PII.
+	PolicyKeepRedaction = "keep_redaction"
+	// PolicyBypassAll bypasses every processor (the seed's fail-open).
+	PolicyBypassAll = "bypass_all"
+)
+
+// Manifest is the whole configuration of a data plane.
+type Manifest struct {
+	// Version identifies the manifest. It is written as a JSON string (the
+	// seed's "1.0") and may be read from a number.
+	Version Version `json:"version"`
+	// Timestamp is when it was published, in Unix seconds.
+	Timestamp int64      `json:"timestamp,omitempty"`
+	Pipelines []Pipeline `json:"pipelines"`
+}
+
+// Pipeline is a processor chain with its outputs.
+type Pipeline struct {
+	Name       string             `json:"name"`
+	Processors []processor.Config `json:"processors"`
+	Outputs    []output.Config    `json:"outputs"`
+	// BatchSize is in lines, 1..10000; nil means 100.
+	BatchSize *int `json:"batch_size,omitempty"`
+	// OverloadPolicy is keep_redaction (default) or bypass_all.
+	OverloadPolicy string `json:"overload_policy,omitempty"`
+}
+
+// Version is a manifest version: a string that also decodes from a number.
+type Version string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (v *Version) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = Version(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return errors.New("version: want a string or a number")
+	}
+	*v = Version(n.String())
+	return nil
+}
+
+// Parse decodes and validates a manifest. Unknown fields are errors; all
+// validation errors are reported together, each naming its field.
+func Parse(data []byte) (*Manifest, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("cannot parse manifest: %d bytes exceeds the limit of %d", len(data), MaxSize)
+	}
+	var m Manifest
+	if err := decodeStrict(data, &m); err != nil {
+		return nil, fmt.Errorf("cannot parse manifest: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// decodeStrict decodes exactly one JSON value, rejecting unknown fields and
+// trailing data.
+func decodeStrict(data []byte, dst any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("%s: cannot decode %s into %s", te.Field, te.Value, te.Type)
+		}
+		return err
+	}
+	if d.More() {
+		return errors.New("unexpected data after the manifest")
+	}
+	return nil
+}
+
+// Validate checks every field and returns all errors at once, joined; each
+// names its field, e.g. `pipelines[0].processors[1].params.pattern: ...`.
+func (m *Manifest) Validate() error {
+	_, err := m.compile()
+	return err
+}
+
+// Compile validates m and turns it into the configuration a pipeline applies.
+func (m *Manifest) Compile() (*pipeline.Config, error) {
+	return m.compile()
+}
+
+func (m *Manifest) compile() (*pipeline.Config, error) {
+	var errs []error
+	failf := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
+	}
+
+	switch len(m.Pipelines) {
+	case 0:
+		failf("pipelines", "at least one pipeline is required")
+		return nil, errors.Join(errs...)
+	case 1:
+	default:
+		failf("pipelines", "one pipeline is supported; got %d", len(m.Pipelines))
+	}
+	pl := &m.Pipelines[0]
+	const at = "pipelines[0]"
+	cfg := &pipeline.Config{Version: string(m.Version), BatchSize: pipeline.DefaultBatchSize}
+
+	if pl.BatchSize != nil {
+		if n := *pl.BatchSize; n < MinBatchSize || n > MaxBatchSize {
+			failf(at+".batch_size", "must be between %d and %d; got %d", MinBatchSize, MaxBatchSize, n)
+		} else {
+			cfg.BatchSize = n
+		}
+	}
+	switch pl.OverloadPolicy {
+	case "", PolicyKeepRedaction:
+	case PolicyBypassAll:
+		cfg.BypassAll = true
+	default:
+		failf(at+".overload_policy", "want %q or %q; got %q", PolicyKeepRedaction, PolicyBypassAll, pl.OverloadPolicy)
+	}
+
+	ids := make(map[string]int)
+	var steps []processor.Step
+	for i, rc := range pl.Processors {
+		field := fmt.Sprintf("%s.processors[%d]", at, i)
+		if rc.ID != "" {
+			field += " (id " + strconv.Quote(rc.ID) + ")"
+			if j, dup := ids[rc.ID]; dup {
+				failf(field+".id", "duplicate of processors[%d]", j)
+			}
+			ids[rc.ID] = i
+		}
+		s, err := processor.Build(rc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.%w", field, err))
+			continue
+		}
+		steps = append(steps, s)
+	}
+	cfg.Chain = processor.NewChain(steps...)
+
+	urls := make(map[string]int)
+	for i := range pl.Outputs {
+		oc := pl.Outputs[i]
+		field := fmt.Sprintf("%s.outputs[%d]", at, i)
+		if err := output.Validate(&oc); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%w", field, err))
+			continue
+		}
+		if oc.URL != "" {
+			if j, dup := urls[oc.URL]; dup {
+				failf(field+".url", "duplicate of outputs[%d]", j)
+			}
+			urls[oc.URL] = i
+		}
+		cfg.Outputs = append(cfg.Outputs, oc)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+// ErrorList splits an error returned by Parse or Validate into its messages.
+func ErrorList(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
+// Redacted returns a copy of m whose output header values are masked, for
+// logs and API responses. The manifest itself keeps the real values.
+func (m *Manifest) Redacted() *Manifest {
+	c := *m
+	c.Pipelines = make([]Pipeline, len(m.Pipelines))
+	for i, p := range m.Pipelines {
+		p.Outputs = append([]output.Config(nil), p.Outputs...)
+		for j := range p.Outputs {
+			p.Outputs[j].Headers = MaskHeaders(p.Outputs[j].Headers)
+		}
+		c.Pipelines[i] = p
+	}
+	return &c
+}
+
+// Mask replaces a secret value.
+const Mask = "********"
+
+// MaskHeaders returns a copy of h with every value replaced by Mask.
+func MaskHeaders(h map[string]string) map[string]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k := range h {
+		out[k] = Mask
+	}
+	return out
+}

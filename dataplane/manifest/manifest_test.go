@@ -1,0 +1,229 @@
+package manifest
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"streamgate/dataplane/record"
+)
+
+func readFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// run compiles m and runs its chain over lines, returning the kept lines.
+func run(t *testing.T, m *Manifest, lines ...string) []string {
+	t.Helper()
+	cfg, err := m.Compile()
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	b := &record.Batch{}
+	for _, l := range lines {
+		b.Lines = append(b.Lines, []byte(l))
+	}
+	cfg.Chain.Run(b, false)
+	var out []string
+	for _, l := range b.Lines {
+		out = append(out, string(l))
+	}
+	return out
+}
+
+// TestSeedPythonManifest loads a manifest exactly as the seed's Python
+// control plane wrote it: string version, timestamp, string-valued params,
+// null url and headers, attribute_filter rules.
+func TestSeedPythonManifest(t *testing.T) {
+	m, err := Parse(readFixture(t, "seed_python.json"))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	cfg, _ := m.Compile()
+	if cfg.Version != "1.0" || cfg.BatchSize != 50 || cfg.Chain.Len() != 4 || len(cfg.Outputs) != 2 {
+		t.Fatalf("compiled: version %q batch %d processors %d outputs %d; want 1.0, 50, 4, 2",
+			cfg.Version, cfg.BatchSize, cfg.Chain.Len(), len(cfg.Outputs))
+	}
+	got := run(t, m,
+		"DEBUG: user login attempt",
+		"INFO: payment processed",
+		"SSN: 123-45-6789",
+		`{"resource":{"attributes":{"service.name":"test-service"}},"body":"dropped"}`,
+		`{"resource":{"attributes":{"service.name":"checkout"}},"body":"kept"}`,
+		`{"attributes":{"http.target":"/health/live"},"body":"dropped"}`,
+		`not json at all`,
+	)
+	want := []string{
+		"INFO: payment processed",
+		"SSN: XXX-XX-XXXX",
+		`{"resource":{"attributes":{"service.name":"checkout"}},"body":"kept"}`,
+		`not json at all`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("kept lines:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+// TestRoundTrip checks that what we write parses back the same, keeps the
+// seed's field names, and writes version as a string (the seed's data plane
+// decodes it into a string).
+func TestRoundTrip(t *testing.T) {
+	for _, name := range []string{"seed_python.json", "full.json"} {
+		t.Run(name, func(t *testing.T) {
+			m, err := Parse(readFixture(t, name))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			out, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var generic struct {
+				Version   any `json:"version"`
+				Pipelines []struct {
+					Processors []struct {
+						ID, Type string
+						Params   map[string]any
+					}
+				}
+			}
+			if err := json.Unmarshal(out, &generic); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := generic.Version.(string); !ok {
+				t.Fatalf("version written as %T; want string", generic.Version)
+			}
+			m2, err := Parse(out)
+			if err != nil {
+				t.Fatalf("Parse of our own output: %v\n%s", err, out)
+			}
+			out2, _ := json.Marshal(m2)
+			if string(out) != string(out2) {
+				t.Fatalf("round trip changed the manifest:\n%s\n%s", out, out2)
+			}
+		})
+	}
+}
+
+func TestVersionFromNumber(t *testing.T) {
+	m, err := Parse([]byte(`{"version": 7, "pipelines": [{"name": "p", "processors": []}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != "7" {
+		t.Fatalf("version: got %q; want %q", m.Version, "7")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	m, err := Parse([]byte(`{"version": "1", "pipelines": [{"name": "p", "processors": []}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := m.Compile()
+	if cfg.BatchSize != 100 {
+		t.Fatalf("batch size: got %d; want 100", cfg.BatchSize)
+	}
+	if len(cfg.Outputs) != 0 || cfg.BypassAll {
+		t.Fatalf("outputs %v, bypass_all %v; want none (console by default), false", cfg.Outputs, cfg.BypassAll)
+	}
+}
+
+// TestInvalid checks that every error names its field, and that all errors
+// of a manifest are reported together.
+func TestInvalid(t *testing.T) {
+	cases := []struct {
+		name     string
+		manifest string
+		want     []string // substrings, one per expected error
+	}{
+		{"not json", `{"version":`, []string{"cannot parse manifest"}},
+		{"trailing data", `{"version":"1","pipelines":[{"name":"p","processors":[]}]} {}`, []string{"unexpected data"}},
+		{"unknown top-level field", `{"version":"1","pipelnes":[]}`, []string{`unknown field "pipelnes"`}},
+		{"no pipelines", `{"version":"1","pipelines":[]}`, []string{"pipelines: at least one"}},
+		{"two pipelines", `{"version":"1","pipelines":[{"name":"a","processors":[]},{"name":"b","processors":[]}]}`, []string{"pipelines: one pipeline is supported; got 2"}},
+		{"batch size zero", `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":0}]}`, []string{"pipelines[0].batch_size: must be between 1 and 10000; got 0"}},
+		{"batch size too big", `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":10001}]}`, []string{"pipelines[0].batch_size"}},
+		{"batch size not a number", `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":"big"}]}`, []string{"batch_size"}},
+		{"unknown processor type", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"x","type":"sample","params":{}}]}]}`, []string{`pipelines[0].processors[0] (id "x").type: unknown processor type "sample"`}},
+		{"bad regex", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"r","type":"redact","params":{"pattern":"(unclosed","replacement":"x"}}]}]}`, []string{`processors[0] (id "r").params.pattern`}},
+		{"typo in params", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"f","type":"filter","params":{"valu":"DEBUG"}}]}]}`, []string{`params: unknown field "valu"`}},
+		{"missing id", `{"version":"1","pipelines":[{"name":"p","processors":[{"type":"filter","params":{"value":"x"}}]}]}`, []string{"processors[0].id: must not be empty"}},
+		{"duplicate id", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"a","type":"filter","params":{"value":"x"}},{"id":"a","type":"filter","params":{"value":"y"}}]}]}`, []string{"processors[1] (id \"a\").id: duplicate of processors[0]"}},
+		{"bad on_overload", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"a","type":"filter","params":{"value":"x"},"on_overload":"maybe"}]}]}`, []string{"on_overload"}},
+		{"http output without url", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"http"}]}]}`, []string{"pipelines[0].outputs[0].url"}},
+		{"unknown output type", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"kafka"}]}]}`, []string{`pipelines[0].outputs[0].type: unknown output type "kafka"`}},
+		{"duplicate http url", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"http","url":"http://a:1"},{"type":"http","url":"http://a:1"}]}]}`, []string{"outputs[1].url: duplicate of outputs[0]"}},
+		{"bad overload policy", `{"version":"1","pipelines":[{"name":"p","processors":[],"overload_policy":"yolo"}]}`, []string{"pipelines[0].overload_policy"}},
+		{"all errors at once", `{"version":"1","pipelines":[{"name":"p","batch_size":0,"processors":[{"id":"r","type":"redact","params":{"pattern":"("}},{"id":"q","type":"nope"}],"outputs":[{"type":"http"}]}]}`,
+			[]string{"batch_size", "params.pattern", `unknown processor type "nope"`, "outputs[0].url"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.manifest))
+			if err == nil {
+				t.Fatalf("Parse: got no error; want %q", c.want)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q; want it to contain %q", err, w)
+				}
+			}
+			if n := len(ErrorList(err)); len(c.want) > 1 && n != len(c.want) {
+				t.Errorf("got %d errors; want %d: %q", n, len(c.want), ErrorList(err))
+			}
+		})
+	}
+}
+
+func TestRedactedMasksHeaders(t *testing.T) {
+	m, err := Parse(readFixture(t, "seed_python.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, _ := json.Marshal(m.Redacted())
+	if strings.Contains(string(red), "secret-key-123") {
+		t.Fatalf("redacted manifest still holds the header value: %s", red)
+	}
+	if !strings.Contains(string(red), `"DD-API-KEY":"`+Mask+`"`) {
+		t.Fatalf("redacted manifest lost the header name: %s", red)
+	}
+	if got := m.Pipelines[0].Outputs[1].Headers["DD-API-KEY"]; got != "secret-key-123" {
+		t.Fatalf("Redacted changed the original: header is %q", got)
+	}
+}
+
+// FuzzParse feeds arbitrary bytes to Parse: it must never panic, and what it
+// accepts must survive a round trip through our own encoding.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"seed_python.json", "full.json"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(b[:len(b)/2]) // truncated
+	}
+	f.Add([]byte(`{"version":1,"pipelines":[{"name":"p","processors":[{"id":"a","type":"attribute_filter","params":{"path":"a/b","operator":"regex","value":"x+"}}]}]}`))
+	f.Add([]byte(`{"pipelines":[{"processors":[{"id":"a","type":"filter","params":{"values":"one"}}],"batch_size":1e9}]}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse(data)
+		if err != nil {
+			return
+		}
+		out, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("cannot marshal an accepted manifest: %v", err)
+		}
+		if _, err := Parse(out); err != nil {
+			t.Fatalf("our encoding of an accepted manifest is rejected: %v\ninput %q\nout %s", err, data, out)
+		}
+	})
+}
