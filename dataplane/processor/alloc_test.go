@@ -28,6 +28,9 @@ func TestAllocsNoMatch(t *testing.T) {
 		{"filter", `{"regex": "(?i)debug"}`},
 		{"redact", `{"pattern": "\\d{3}-\\d{2}-\\d{4}"}`},
 		{"redact", `{"pattern": "user=(\\w+)", "replacement": "user=$1"}`},
+		{"redact", `{"pattern": "(\\d{3})-\\d{2}-(\\d{4})", "replacement": "$1-XX-$2"}`},
+		{"redact", `{"pattern": "(?i)\\bsecret=[a-z]{2}"}`},
+		{"filter", `{"regex": "\\d{3}-\\d{2}-\\d{4}"}`},
 		{"redact", `{"detector": "ssn"}`},
 		{"redact", `{"detector": "credit_card"}`},
 		{"redact", `{"detector": "email"}`},
@@ -62,6 +65,12 @@ func TestAllocsMatch(t *testing.T) {
 	}{
 		{"filter", `{"value": "DEBUG"}`, "05:27:33 DEBUG cache hit"},
 		{"filter", `{"regex": "level=(debug|trace)"}`, "level=debug msg=x"},
+		{"filter", `{"regex": "\\d{3}-\\d{2}-\\d{4}"}`, "ssn=123-45-6789"},
+		// Patterns of a fixed shape do not need the regexp package, which
+		// allocates for every line with a match.
+		{"redact", `{"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}`, "ssn=123-45-6789 ssn=987-65-4321"},
+		{"redact", `{"pattern": "(\\d{3})-\\d{2}-(\\d{4})", "replacement": "$1-XX-$2"}`, "ssn=123-45-6789 ssn=987-65-4321"},
+		{"redact", `{"pattern": "(?i)\\bsecret=[a-z]{2}"}`, "SECRET=ab \u017fecret=cd"},
 		{"redact", `{"detector": "ssn"}`, "ssn=123-45-6789 ssn=987-65-4321"},
 		{"redact", `{"detector": "credit_card"}`, "card=4111 1111 1111 1111"},
 		{"redact", `{"detector": "email"}`, "to=a.b@example.com"},

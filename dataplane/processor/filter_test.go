@@ -62,6 +62,9 @@ func TestFilterParams(t *testing.T) {
 		{`{"regex": ""}`, "params.regex: must not be empty"},
 		{`{"regex": "a("}`, "params.regex: cannot compile: "},
 		{`{"value": 5}`, "params.value: cannot decode"},
+		{`["DEBUG"]`, "params: must be a JSON object; got array"},
+		{`"DEBUG"`, "params: must be a JSON object; got string"},
+		{`5`, "params: must be a JSON object; got number"},
 		{`{"keyword": "x"}`, `params: unknown field "keyword"`},
 	}
 	for _, tt := range tests {

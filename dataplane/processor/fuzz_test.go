@@ -136,6 +136,8 @@ func FuzzRedactPattern(f *testing.F) {
 		{`x*`, "-", "abxc"},
 		{`\b`, "|", "héllo wörld"},
 		{`(a)|b`, "[$1]", "ab\xffba"},
+		{`(?i)\bk(\d){2}s\b`, "<$1$0>", "k12s \u212a34\u017f"},
+		{`a.\x{FFFD}$`, "$0", "a\xff\xfe a\xc5\xbf\xef\xbf\xbd"},
 	} {
 		f.Add(s.pattern, s.repl, []byte(s.line))
 	}
@@ -148,7 +150,12 @@ func FuzzRedactPattern(f *testing.F) {
 		if err != nil {
 			return
 		}
-		params, _ := json.Marshal(map[string]string{"pattern": pattern, "replacement": repl})
+		params, _ := json.Marshal(map[string]string{"regex": pattern})
+		f := build(t, "filter", string(params))
+		if got, want := processLine(f, string(line)) == "<dropped>", re.Match(line); got != want {
+			t.Fatalf("filter %s on %q: got dropped %v; want %v", params, line, got, want)
+		}
+		params, _ = json.Marshal(map[string]string{"pattern": pattern, "replacement": repl})
 		s, err := Build(Config{ID: "fuzz", Type: "redact", Params: params})
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "params.replacement: ") {

@@ -127,6 +127,9 @@ func decodeParams(raw json.RawMessage, dst any) error {
 	if err := d.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			if te.Field == "" {
+				return fmt.Errorf("params: must be a JSON object; got %s", te.Value)
+			}
 			return fmt.Errorf("params.%s: cannot decode %s into %s", te.Field, te.Value, te.Type)
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {

@@ -39,21 +39,29 @@ func benchLines() []string {
 func BenchmarkProcessors(b *testing.B) {
 	procs := []struct {
 		name, typ, params string
+		// noShapes builds the processor without the shape matcher.
+		noShapes bool
 	}{
-		{"filter_value", "filter", `{"value": "DEBUG"}`},
-		{"filter_values", "filter", `{"values": ["DEBUG", "TRACE", "healthcheck"]}`},
-		{"filter_regex", "filter", `{"regex": "\\b(DEBUG|TRACE)\\b"}`},
-		{"redact_pattern", "redact", `{"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}`},
-		{"redact_ssn", "redact", `{"detector": "ssn"}`},
-		{"redact_credit_card", "redact", `{"detector": "credit_card"}`},
-		{"redact_email", "redact", `{"detector": "email"}`},
-		{"redact_ipv4", "redact", `{"detector": "ipv4"}`},
-		{"attribute_filter", "attribute_filter", `{"attribute": "service.name", "value": "noisy-service"}`},
+		{"filter_value", "filter", `{"value": "DEBUG"}`, false},
+		{"filter_values", "filter", `{"values": ["DEBUG", "TRACE", "healthcheck"]}`, false},
+		{"filter_regex", "filter", `{"regex": "\\b(DEBUG|TRACE)\\b"}`, false},
+		{"redact_pattern", "redact", `{"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}`, false},
+		{"redact_pattern_regexp", "redact", `{"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}`, true},
+		{"redact_pattern_groups", "redact", `{"pattern": "(\\d{3})-\\d{2}-(\\d{4})", "replacement": "$1-XX-$2"}`, false},
+		{"redact_pattern_fold", "redact", `{"pattern": "(?i)secret", "replacement": "******"}`, false},
+		{"redact_pattern_fold_regexp", "redact", `{"pattern": "(?i)secret", "replacement": "******"}`, true},
+		{"redact_ssn", "redact", `{"detector": "ssn"}`, false},
+		{"redact_credit_card", "redact", `{"detector": "credit_card"}`, false},
+		{"redact_email", "redact", `{"detector": "email"}`, false},
+		{"redact_ipv4", "redact", `{"detector": "ipv4"}`, false},
+		{"attribute_filter", "attribute_filter", `{"attribute": "service.name", "value": "noisy-service"}`, false},
 	}
 	in := benchLines()
 	for _, pc := range procs {
 		b.Run("proc="+pc.name, func(b *testing.B) {
+			shapesDisabled = pc.noShapes
 			p := build(b, pc.typ, pc.params)
+			shapesDisabled = false
 			r := newResetter(in...)
 			b.SetBytes(int64(r.b.Size()))
 			b.ReportAllocs()
@@ -62,25 +70,29 @@ func BenchmarkProcessors(b *testing.B) {
 			}
 		})
 	}
-	b.Run("proc=chain", func(b *testing.B) {
-		var steps []Step
-		for _, c := range []Config{
-			{ID: "drop-debug", Type: "filter", Params: []byte(`{"value": "DEBUG"}`)},
-			{ID: "ssn", Type: "redact", Params: []byte(`{"detector": "ssn"}`)},
-			{ID: "ssn-regex", Type: "redact", Params: []byte(`{"pattern": "\\d{3}-\\d{2}-\\d{4}"}`)},
-		} {
-			s, err := Build(c)
-			if err != nil {
-				b.Fatal(err)
+	for _, name := range []string{"chain", "chain_regexp"} {
+		b.Run("proc="+name, func(b *testing.B) {
+			shapesDisabled = name == "chain_regexp"
+			var steps []Step
+			for _, c := range []Config{
+				{ID: "drop-debug", Type: "filter", Params: []byte(`{"value": "DEBUG"}`)},
+				{ID: "ssn", Type: "redact", Params: []byte(`{"detector": "ssn"}`)},
+				{ID: "ssn-regex", Type: "redact", Params: []byte(`{"pattern": "\\d{3}-\\d{2}-\\d{4}"}`)},
+			} {
+				s, err := Build(c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				steps = append(steps, s)
 			}
-			steps = append(steps, s)
-		}
-		c := NewChain(steps...)
-		r := newResetter(in...)
-		b.SetBytes(int64(r.b.Size()))
-		b.ReportAllocs()
-		for b.Loop() {
-			c.Run(r.reset(), false)
-		}
-	})
+			shapesDisabled = false
+			c := NewChain(steps...)
+			r := newResetter(in...)
+			b.SetBytes(int64(r.b.Size()))
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Run(r.reset(), false)
+			}
+		})
+	}
 }

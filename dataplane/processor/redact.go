@@ -66,7 +66,11 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("params.replacement: %w", err)
 		}
-		return &patternRedact{re: re, repl: t}, nil
+		r := &patternRedact{re: re, repl: t}
+		if re.shape != nil && (!t.submatches || re.shape.caps != nil) {
+			r.shape = re.shape
+		}
+		return r, nil
 	default:
 		return nil, errors.New("params.pattern: one of pattern or detector is required")
 	}
@@ -75,16 +79,23 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 // patternRedact replaces the matches of a regular expression, with the
 // semantics of regexp.Regexp.ReplaceAll.
 //
-// A line without a match costs no allocation. A line with one costs the
-// index slices the regexp package returns; the rewritten line goes to the
-// batch's Scratch.
+// With a shape matcher, no line costs an allocation once the batch's Scratch
+// has grown to fit the rewritten lines. Without one, a line without a match
+// costs none, and a line with one costs the index slices the regexp package
+// returns.
 type patternRedact struct {
 	re   regex
 	repl template
+	// shape is re.shape if it can also report the submatches repl needs.
+	shape *shape
 }
 
 // Process implements Processor.
 func (r *patternRedact) Process(b *record.Batch) {
+	if r.shape != nil {
+		r.processShape(b)
+		return
+	}
 	for i, line := range b.Lines {
 		if !r.re.mayMatch(line) {
 			continue
@@ -104,6 +115,35 @@ func (r *patternRedact) Process(b *record.Batch) {
 			out = append(out, line[last:m[0]]...)
 			out = r.repl.expand(out, line, m)
 			last = m[1]
+		}
+		out = append(out, line[last:]...)
+		b.Scratch = out
+		b.Lines[i] = out[start:len(out):len(out)]
+	}
+}
+
+// processShape is Process with the shape matcher.
+func (r *patternRedact) processShape(b *record.Batch) {
+	var buf [2 * (maxShapeGroups + 1)]int
+	var m []int
+	if r.repl.submatches {
+		m = buf[:2*len(r.shape.caps)]
+	}
+	for i, line := range b.Lines {
+		s, e := r.shape.find(line, 0)
+		if s < 0 {
+			continue
+		}
+		start := len(b.Scratch)
+		out, last := b.Scratch, 0
+		for s >= 0 {
+			out = append(out, line[last:s]...)
+			if m != nil {
+				r.shape.submatches(line, s, e, m)
+			}
+			out = r.repl.expand(out, line, m)
+			last = e
+			s, e = r.shape.find(line, e)
 		}
 		out = append(out, line[last:]...)
 		b.Scratch = out

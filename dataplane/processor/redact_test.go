@@ -131,6 +131,7 @@ func TestRedactParams(t *testing.T) {
 		{`{"detector": "phone"}`, `params.detector: unknown detector "phone" (known: credit_card, email, ipv4, ssn)`},
 		{`{"detector": ""}`, `params.detector: unknown detector ""`},
 		{`{"pattern": 1}`, "params.pattern: cannot decode"},
+		{`[{"pattern": "a"}]`, "params: must be a JSON object; got array"},
 		{`{"patern": "a"}`, `params: unknown field "patern"`},
 	}
 	for _, tt := range tests {

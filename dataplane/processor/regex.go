@@ -28,7 +28,7 @@ type regex struct {
 
 // shapesDisabled makes compileRegex leave out the shape matcher, so that
 // benchmarks can measure the regexp package on the same expressions.
-var shapesDisabled = false
+var shapesDisabled bool
 
 // maxLiterals bounds the number of literals a regex looks for before
 // running the regexp.

@@ -11,49 +11,53 @@ import (
 // A shape is a regular expression of a fixed shape compiled into a matcher
 // that does not need the regexp package: a concatenation of at most
 // maxShapeLen single-rune classes, optionally with capture groups and the
-// zero-width assertions ^, $, \A, \z, \b and \B around them. Literals,
+// zero-width assertions ^, $, \A, \z, \b and \B between them. Literals,
 // character classes, case folding and counted repetitions such as
 // `\d{3}-\d{2}-\d{4}`, `(?i)secret` and `\bid=[0-9a-f]{8}\b` all reduce to
 // that form once simplified.
 //
 // Such an expression has no choice to make: at a given start the classes
-// either match the runes that follow, one each, or they do not, so its
-// leftmost-first match is the one at the leftmost start where they do. Every
-// match is at least one rune long, so consecutive matches never overlap or
-// touch in the ways that need special rules for empty matches. find therefore
-// returns exactly what regexp.Regexp returns when searching line from the
-// same position, and repeating it from the end of each match yields the
-// matches of FindAllIndex and ReplaceAll.
+// either match the runes that follow, one each, or they do not. Its
+// leftmost-first match is therefore the one at the leftmost start where they
+// do, and as every match is at least one byte long, the rules the regexp
+// package has for empty matches never apply. find returns exactly what
+// regexp.Regexp finds when it searches line from the same position, and
+// repeating it from the end of each match yields the matches of
+// FindAllIndex and ReplaceAll.
 //
-// Runes are decoded as the regexp package decodes them: an invalid byte is
+// Runes are decoded as the regexp package decodes them, an invalid byte as
 // one U+FFFD. A byte below utf8.RuneSelf is always a rune of its own, valid
 // UTF-8 or not, so classes are tested on bytes directly and only a byte of
-// utf8.RuneSelf or above is decoded. A class that holds only ASCII runes,
-// the usual case, never matches such a byte.
+// utf8.RuneSelf or above is decoded. A class of ASCII runes only, the usual
+// case, never matches such a byte.
 //
-// Candidate starts are found without trying every position: the matcher
-// looks for an anchor, the longest literal among the leading ASCII-only
-// classes (with bytes.Index) or else their smallest class (with a table),
-// and tries the start that lies a fixed number of bytes before it. Anchors
-// are found in increasing order, so starts are tried in increasing order
-// too. A start can only be where the first class matches, and that class
-// never holds U+FFFD; hence a start is never inside a multi-byte rune, which
-// the regexp package would step over.
+// Starts are not tried at every position. find looks for an anchor, the
+// longest literal among the leading classes of ASCII runes only (with
+// bytes.Index) or else the smallest of them (with a table), and tries the
+// start a fixed number of bytes before it. Anchors are found in increasing
+// order, so starts are tried in increasing order too. If the first class
+// has non-ASCII runes, the anchor is that class, and its table holds the
+// first bytes of their encodings. Either way a start tried is an ASCII byte
+// or the first byte of a multi-byte encoding, and since the first class
+// never holds U+FFFD, a match can only start at an ASCII byte or a valid
+// multi-byte rune. The regexp package, which decodes the line one rune at a
+// time from its start, steps on both: a valid encoding never starts inside
+// another.
 type shape struct {
 	// ascii[i] holds the ASCII runes class i matches.
 	ascii []byteSet
-	// wide[i] holds the other runes class i matches, as sorted lo, hi
-	// pairs, or nil if none. wide itself is nil if no class has any, and
-	// then every match is exactly len(ascii) bytes long.
+	// wide[i] holds the other runes class i matches, as lo, hi pairs, or
+	// nil if none. wide itself is nil if no class has any, and then every
+	// match is exactly len(ascii) bytes long.
 	wide [][]rune
 	// asserts are the zero-width assertions, in order of position.
 	asserts []assertion
 	// begin reports that a match can only start at the start of the line.
 	begin bool
 
-	// The anchor is class at: every match starting at s has, at s+at, lit
-	// if it is not nil, or else a byte of set. The classes before at are
-	// ASCII-only, so at is also the offset in bytes.
+	// The anchor: a match that starts at s has lit at s+at if lit is not
+	// nil, and else a byte of set there. The classes before class at hold
+	// ASCII runes only, so at is their length in bytes too.
 	lit []byte
 	set *[256]bool
 	at  int
@@ -121,10 +125,17 @@ func (a assertion) holds(line []byte, p int) bool {
 		return p == 0 || line[p-1] == '\n'
 	case syntax.OpEndLine:
 		return p == len(line) || line[p] == '\n'
+	case syntax.OpWordBoundary:
+		return isWordBoundary(line, p)
 	}
+	return !isWordBoundary(line, p)
+}
+
+// isWordBoundary reports whether \b holds at position p of line.
+func isWordBoundary(line []byte, p int) bool {
 	before := p > 0 && isWordByte(line[p-1])
 	after := p < len(line) && isWordByte(line[p])
-	return (before != after) == (a.op == syntax.OpWordBoundary)
+	return before != after
 }
 
 // isWordByte reports whether c is an ASCII word character, [0-9A-Za-z_].
@@ -160,7 +171,7 @@ func compileShape(re *syntax.Regexp, ngroups int) *shape {
 }
 
 // add appends the classes and assertions of re to m, and reports whether re
-// has the shape of a shape.
+// is of the form a shape needs.
 func (m *shape) add(re *syntax.Regexp) bool {
 	switch re.Op {
 	case syntax.OpEmptyMatch:
@@ -208,7 +219,8 @@ func (m *shape) add(re *syntax.Regexp) bool {
 	return false
 }
 
-// addClass appends the class of the runes in ranges, sorted lo, hi pairs.
+// addClass appends the class of the runes in ranges, lo, hi pairs, and
+// reports whether the shape has room for it.
 func (m *shape) addClass(ranges []rune) bool {
 	if len(m.ascii) == maxShapeLen {
 		return false
@@ -245,23 +257,13 @@ func foldRanges(r rune) []rune {
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 		ranges = append(ranges, f, f)
 	}
-	// Sort the pairs, a handful at most, by insertion.
-	for i := 2; i < len(ranges); i += 2 {
-		for j := i; j > 0 && ranges[j] < ranges[j-2]; j -= 2 {
-			ranges[j], ranges[j-2] = ranges[j-2], ranges[j]
-			ranges[j+1], ranges[j-1] = ranges[j-1], ranges[j+1]
-		}
-	}
 	return ranges
 }
 
-// inRanges reports whether r is in ranges, sorted lo, hi pairs.
+// inRanges reports whether r is in ranges, lo, hi pairs.
 func inRanges(ranges []rune, r rune) bool {
-	for i := 0; i < len(ranges); i += 2 {
-		if r < ranges[i] {
-			return false
-		}
-		if r <= ranges[i+1] {
+	for i := 0; i+1 < len(ranges); i += 2 {
+		if ranges[i] <= r && r <= ranges[i+1] {
 			return true
 		}
 	}
@@ -302,25 +304,21 @@ func (m *shape) chooseAnchor() {
 		m.at = best
 		return
 	}
-	m.set = new([256]bool)
-	if fixed == 0 {
-		for c := range 256 {
-			m.set[c] = m.ascii[0].has(byte(c))
-		}
-		for i := 0; i < len(m.wide[0]); i += 2 {
-			for c := leadByte(m.wide[0][i]); c <= leadByte(m.wide[0][i+1]); c++ {
-				m.set[c] = true
-			}
-		}
-		return
-	}
 	for i := 1; i < fixed; i++ {
 		if m.ascii[i].len() < m.ascii[m.at].len() {
 			m.at = i
 		}
 	}
+	m.set = new([256]bool)
 	for c := range 256 {
 		m.set[c] = m.ascii[m.at].has(byte(c))
+	}
+	if fixed == 0 {
+		for i := 0; i < len(m.wide[0]); i += 2 {
+			for c := leadByte(m.wide[0][i]); c <= leadByte(m.wide[0][i+1]); c++ {
+				m.set[c] = true
+			}
+		}
 	}
 }
 
@@ -358,12 +356,8 @@ func (m *shape) find(line []byte, from int) (start, end int) {
 			}
 			s += i
 		} else {
-			w := line[s+m.at : last+m.at+1]
-			i := 0
-			for i < len(w) && !m.set[w[i]] {
-				i++
-			}
-			if i == len(w) {
+			i := indexSet(line[s+m.at:last+m.at+1], m.set)
+			if i < 0 {
 				break
 			}
 			s += i
@@ -373,6 +367,16 @@ func (m *shape) find(line []byte, from int) (start, end int) {
 		}
 	}
 	return -1, -1
+}
+
+// indexSet returns the index of the first byte of b in set, or -1.
+func indexSet(b []byte, set *[256]bool) int {
+	for i, c := range b {
+		if set[c] {
+			return i
+		}
+	}
+	return -1
 }
 
 // matchAt returns the end of the match that starts at s, or -1 if there is
