@@ -478,3 +478,43 @@ func TestSlowHTTPOutputDoesNotSlowConsole(t *testing.T) {
 	s.Shutdown(ctx)
 	assertAccounting(t, s, "console", "http:"+httpURL)
 }
+
+// TestHTTPOutputDownCountsDrops sends to an HTTP output whose server is gone:
+// the batches are dropped after their retries and counted, while the console
+// output delivers everything.
+func TestHTTPOutputDownCountsDrops(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + ln.Addr().String() + "/logs"
+	ln.Close() // nothing listens there any more
+
+	stdout := &countingWriter{}
+	defer func(old io.Writer) { output.Stdout = old }(output.Stdout)
+	output.Stdout = stdout
+	s := start(t, Options{
+		Manifest: mustManifest(t, `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":10,
+			"outputs":[{"type":"console"},{"type":"http","url":"`+deadURL+`","max_retries":1}]}]}`),
+	})
+	conn, err := net.Dial("tcp", s.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(conn, "INFO s=%d\n", i)
+	}
+	conn.Close()
+	m := s.Metrics()
+	failed := m.OutputDropped("http:"+deadURL, metrics.ReasonOutputFailed)
+	waitFor(t, "the dead output's drops to be counted", func() bool { return failed.Get() == n })
+	if got := stdout.lines.Load(); got != n {
+		t.Fatalf("console printed %d lines; want %d", got, n)
+	}
+	shutdown(t, s, 10*time.Second)
+	if got := m.Delivered("http:" + deadURL).Get(); got != 0 {
+		t.Fatalf("dead output delivered %d; want 0", got)
+	}
+	assertAccounting(t, s, "console", "http:"+deadURL)
+}
