@@ -254,3 +254,16 @@ func MaskHeaders(h map[string]string) map[string]string {
 	}
 	return out
 }
+
+// PeekVersion returns the version of an encoded manifest, even one that is
+// otherwise invalid, or "" if there is none to find. It is for reporting
+// which manifest was rejected.
+func PeekVersion(data []byte) string {
+	var v struct {
+		Version Version `json:"version"`
+	}
+	if json.Unmarshal(data, &v) != nil {
+		return ""
+	}
+	return string(v.Version)
+}

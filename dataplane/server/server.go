@@ -59,7 +59,7 @@ type Server struct {
 	ready    atomic.Bool
 	mu       sync.Mutex // serialises Apply
 	applied  atomic.Pointer[manifest.Manifest]
-	lastErr  atomic.Pointer[string]
+	rejected atomic.Pointer[Rejection]
 	shutdown sync.Once
 }
 
@@ -141,7 +141,7 @@ func (s *Server) goServe(serve func() error) {
 
 // Apply validates m and swaps it in whole: chain, outputs and batch size. An
 // invalid manifest changes nothing; the error is logged, counted and kept
-// for LastError.
+// for Rejection.
 func (s *Server) Apply(m *manifest.Manifest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -150,26 +150,53 @@ func (s *Server) Apply(m *manifest.Manifest) error {
 		err = s.p.Apply(cfg)
 	}
 	if err != nil {
-		s.m.ReloadErrors.Inc()
-		msg := err.Error()
-		s.lastErr.Store(&msg)
-		s.log.Error("manifest rejected; previous config keeps running", "version", string(m.Version), "err", err)
+		s.rejectLocked(string(m.Version), err)
 		return err
 	}
 	s.applied.Store(m)
-	s.lastErr.Store(nil)
+	s.rejected.Store(nil)
 	s.log.Info("manifest applied", "version", string(m.Version), "processors", cfg.Chain.Len(), "outputs", len(cfg.Outputs), "batch_size", cfg.BatchSize)
 	return nil
+}
+
+// ApplyJSON parses an encoded manifest and applies it. A manifest that does
+// not even parse is rejected, counted and reported like an invalid one.
+func (s *Server) ApplyJSON(data []byte) error {
+	m, err := manifest.Parse(data)
+	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.rejectLocked(manifest.PeekVersion(data), err)
+		return err
+	}
+	return s.Apply(m)
+}
+
+// Rejection describes the last manifest refused since the last one applied.
+type Rejection struct {
+	Version string // "" when it had none
+	Err     string
+}
+
+// rejectLocked records a refused manifest. Lock should be held.
+func (s *Server) rejectLocked(version string, err error) {
+	s.m.ReloadErrors.Inc()
+	s.rejected.Store(&Rejection{Version: version, Err: err.Error()})
+	s.log.Error("manifest rejected; previous config keeps running", "version", version, "err", err)
 }
 
 // Applied is the manifest running now, or nil for the built-in default.
 func (s *Server) Applied() *manifest.Manifest { return s.applied.Load() }
 
+// Rejected returns the last manifest refused since the last one applied, or
+// nil.
+func (s *Server) Rejected() *Rejection { return s.rejected.Load() }
+
 // LastError is the error of the last rejected manifest, or "" when the last
 // Apply succeeded.
 func (s *Server) LastError() string {
-	if p := s.lastErr.Load(); p != nil {
-		return *p
+	if r := s.rejected.Load(); r != nil {
+		return r.Err
 	}
 	return ""
 }

@@ -1,0 +1,178 @@
+// Package rdb is the Redis contract between the control plane and the data
+// planes: key and channel names, how a client is configured from the
+// environment, and the fleet heartbeat each data plane writes.
+//
+// Contract kept from the original prototype: the key ConfigKey holds the
+// JSON manifest, and the channel UpdatesChannel carries ReloadMessage when a
+// new manifest is published.
+package rdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The published configuration.
+const (
+	ConfigKey      = "streamgate_config"
+	UpdatesChannel = "streamgate_updates"
+	ReloadMessage  = "RELOAD"
+)
+
+// Options say where Redis is. The zero value means "not configured".
+type Options struct {
+	// Addrs are host:port pairs: one for a standalone server, several for
+	// a cluster, or the sentinels when MasterName is set.
+	Addrs      []string
+	MasterName string
+	Password   string
+	DB         int
+}
+
+// Configured reports whether any address is set.
+func (o Options) Configured() bool { return len(o.Addrs) > 0 }
+
+// FromEnv reads REDIS_ADDR (comma-separated host:port list) or REDIS_HOST
+// and REDIS_PORT (default 6379), REDIS_PASSWORD, REDIS_DB and
+// REDIS_MASTER_NAME (Sentinel). With none of REDIS_ADDR and REDIS_HOST set,
+// Redis is not configured.
+func FromEnv() (Options, error) {
+	var o Options
+	if v := os.Getenv("REDIS_ADDR"); v != "" {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				o.Addrs = append(o.Addrs, a)
+			}
+		}
+	} else if h := os.Getenv("REDIS_HOST"); h != "" {
+		port := os.Getenv("REDIS_PORT")
+		if port == "" {
+			port = "6379"
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return o, fmt.Errorf("REDIS_PORT: want a port number; got %q", port)
+		}
+		o.Addrs = []string{net.JoinHostPort(h, port)}
+	}
+	o.Password = os.Getenv("REDIS_PASSWORD")
+	o.MasterName = os.Getenv("REDIS_MASTER_NAME")
+	if v := os.Getenv("REDIS_DB"); v != "" {
+		db, err := strconv.Atoi(v)
+		if err != nil || db < 0 {
+			return o, fmt.Errorf("REDIS_DB: want a database number; got %q", v)
+		}
+		o.DB = db
+	}
+	return o, nil
+}
+
+// String describes o without its password.
+func (o Options) String() string {
+	s := strings.Join(o.Addrs, ",")
+	if o.MasterName != "" {
+		s = "sentinel " + o.MasterName + "@" + s
+	}
+	if o.DB != 0 {
+		s += "/" + strconv.Itoa(o.DB)
+	}
+	return s
+}
+
+// NewClient returns a client for o: standalone, cluster or Sentinel,
+// through go-redis's universal client.
+func NewClient(o Options) redis.UniversalClient {
+	return redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:        o.Addrs,
+		MasterName:   o.MasterName,
+		Password:     o.Password,
+		DB:           o.DB,
+		DialTimeout:  2 * time.Second,
+		ReadTimeout:  3 * time.Second,
+		WriteTimeout: 3 * time.Second,
+		// Fail fast while Redis is away; callers retry with their own backoff.
+		MaxRetries: 1,
+	})
+}
+
+// Fleet keys: each data plane keeps a hash under InstanceKeyPrefix+id with a
+// TTL, and its id in the sorted set FleetKey scored by the time of its last
+// heartbeat (Unix milliseconds).
+const (
+	FleetKey          = "streamgate:fleet"
+	InstanceKeyPrefix = "streamgate:instance:"
+)
+
+// Heartbeat is what a data plane reports about itself.
+type Heartbeat struct {
+	ID       string `json:"id" redis:"id"`
+	Host     string `json:"host" redis:"host"`
+	PID      int    `json:"pid" redis:"pid"`
+	TCPAddr  string `json:"tcp_addr,omitempty" redis:"tcp_addr"`
+	Started  int64  `json:"started_unix_ms" redis:"started"`
+	Updated  int64  `json:"updated_unix_ms" redis:"updated"`
+	Version  string `json:"version" redis:"version"`    // applied manifest version, "" for the built-in default
+	Rejected string `json:"rejected_version,omitempty" redis:"rejected"` // version of the last manifest refused
+	Error    string `json:"last_error,omitempty" redis:"error"`          // why it was refused
+	Redis    string `json:"redis_status" redis:"redis"`                  // "connected" or the last Redis error
+
+	Received uint64 `json:"received" redis:"received"`
+	Emitted  uint64 `json:"emitted" redis:"emitted"`
+	Filtered uint64 `json:"filtered" redis:"filtered"`
+	Dropped  uint64 `json:"dropped" redis:"dropped"`
+	Breaker  int    `json:"breaker_open_workers" redis:"breaker"`
+}
+
+// WriteHeartbeat stores hb with the given time to live and registers it in
+// the fleet set.
+func WriteHeartbeat(ctx context.Context, c redis.UniversalClient, hb *Heartbeat, ttl time.Duration) error {
+	key := InstanceKeyPrefix + hb.ID
+	if err := c.HSet(ctx, key, hb).Err(); err != nil {
+		return fmt.Errorf("cannot write heartbeat: %w", err)
+	}
+	if err := c.PExpire(ctx, key, ttl).Err(); err != nil {
+		return fmt.Errorf("cannot write heartbeat: %w", err)
+	}
+	if err := c.ZAdd(ctx, FleetKey, redis.Z{Score: float64(hb.Updated), Member: hb.ID}).Err(); err != nil {
+		return fmt.Errorf("cannot register heartbeat: %w", err)
+	}
+	return nil
+}
+
+// RemoveHeartbeat deletes hb's entry, for a clean shutdown.
+func RemoveHeartbeat(ctx context.Context, c redis.UniversalClient, id string) error {
+	return errors.Join(c.Del(ctx, InstanceKeyPrefix+id).Err(), c.ZRem(ctx, FleetKey, id).Err())
+}
+
+// ListFleet returns the instances whose heartbeat has not expired, sorted by
+// id. It forgets instances whose heartbeat expired.
+func ListFleet(ctx context.Context, c redis.UniversalClient) ([]Heartbeat, error) {
+	ids, err := c.ZRange(ctx, FleetKey, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("cannot list fleet: %w", err)
+	}
+	out := make([]Heartbeat, 0, len(ids))
+	for _, id := range ids {
+		res := c.HGetAll(ctx, InstanceKeyPrefix+id)
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("cannot read heartbeat of %s: %w", id, err)
+		}
+		if len(res.Val()) == 0 { // expired
+			c.ZRem(ctx, FleetKey, id)
+			continue
+		}
+		var hb Heartbeat
+		if err := res.Scan(&hb); err != nil {
+			return nil, fmt.Errorf("cannot decode heartbeat of %s: %w", id, err)
+		}
+		out = append(out, hb)
+	}
+	return out, nil
+}
