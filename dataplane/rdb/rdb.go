@@ -118,7 +118,7 @@ type Heartbeat struct {
 	TCPAddr  string `json:"tcp_addr,omitempty" redis:"tcp_addr"`
 	Started  int64  `json:"started_unix_ms" redis:"started"`
 	Updated  int64  `json:"updated_unix_ms" redis:"updated"`
-	Version  string `json:"version" redis:"version"`    // applied manifest version, "" for the built-in default
+	Version  string `json:"version" redis:"version"`                     // applied manifest version, "" for the built-in default
 	Rejected string `json:"rejected_version,omitempty" redis:"rejected"` // version of the last manifest refused
 	Error    string `json:"last_error,omitempty" redis:"error"`          // why it was refused
 	Redis    string `json:"redis_status" redis:"redis"`                  // "connected" or the last Redis error
