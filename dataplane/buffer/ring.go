@@ -81,7 +81,7 @@ type Ring struct {
 	head  atomic.Uint64 // next position to pop
 	_     pad
 	lines atomic.Int64 // lines admitted and not yet popped
-	bytes atomic.Int64 // bytes (capacity of Data) admitted and not yet popped
+	bytes atomic.Int64 // memory (Batch.Footprint) admitted and not yet popped
 	_     pad
 
 	// consumerWaiting is 1 while the consumer sleeps in Wait; the producer
@@ -155,7 +155,7 @@ func (r *Ring) Usage() float64 {
 	return u
 }
 
-// Push queues b, which must hold at least one line. Ownership of b passes to
+// Push queues b; a batch without lines is recycled at once. Ownership of b passes to
 // the ring whatever the outcome: a rejected or evicted batch goes to OnDrop
 // and back to the pool.
 //
@@ -163,11 +163,15 @@ func (r *Ring) Usage() float64 {
 // or the ring is closed; then it returns ctx's error or ErrClosed, having
 // dropped b through OnDrop.
 func (r *Ring) Push(ctx context.Context, b *record.Batch) error {
+	if len(b.Lines) == 0 {
+		record.Put(b) // nothing to queue; an empty batch would hold a slot
+		return nil
+	}
 	if r.closed.Load() {
 		r.drop(b, ErrClosed)
 		return ErrClosed
 	}
-	n, sz := int64(len(b.Lines)), int64(cap(b.Data)+cap(b.Scratch))
+	n, sz := int64(len(b.Lines)), int64(b.Footprint())
 	for !r.admit(n, sz) {
 		switch r.policy {
 		case DropNewest:
@@ -185,6 +189,15 @@ func (r *Ring) Push(ctx context.Context, b *record.Batch) error {
 				return err
 			}
 		}
+	}
+	// Close may have run since the check above, and the consumer may have
+	// seen an empty ring and gone: then give the room back and drop. The
+	// consumer checks Len after Closed, so it either sees this reservation
+	// and waits for the batch, or it left before it and we see closed here.
+	if r.closed.Load() {
+		r.unreserve(n, sz)
+		r.drop(b, ErrClosed)
+		return ErrClosed
 	}
 	r.enqueue(b)
 	if r.consumerWaiting.Load() == 1 && r.consumerWaiting.CompareAndSwap(1, 0) {
@@ -210,12 +223,18 @@ func (r *Ring) admit(n, sz int64) bool {
 	}
 	if r.capBytes > 0 {
 		if after := r.bytes.Add(sz); after > r.capBytes && after != sz {
-			r.bytes.Add(-sz)
-			r.lines.Add(-n)
+			r.unreserve(n, sz)
 			return false
 		}
 	}
 	return true
+}
+
+func (r *Ring) unreserve(n, sz int64) {
+	if r.capBytes > 0 {
+		r.bytes.Add(-sz)
+	}
+	r.lines.Add(-n)
 }
 
 // enqueue stores b in the next slot. Admission guarantees a free slot: the
@@ -267,10 +286,7 @@ func (r *Ring) TryPop() *record.Batch {
 
 // release returns b's share of the capacity and wakes blocked producers.
 func (r *Ring) release(b *record.Batch) {
-	r.lines.Add(-int64(len(b.Lines)))
-	if r.capBytes > 0 {
-		r.bytes.Add(-int64(cap(b.Data) + cap(b.Scratch)))
-	}
+	r.unreserve(int64(len(b.Lines)), int64(b.Footprint()))
 	if r.producersBlocked.Load() > 0 {
 		r.wakeProducers()
 	}

@@ -171,19 +171,23 @@ func TestRingBlockWaitsForRoom(t *testing.T) {
 }
 
 func TestRingBytesBound(t *testing.T) {
-	r := New(1000, 10000, DropNewest)
+	batch := func() *record.Batch {
+		b := &record.Batch{Data: make([]byte, 0, 4096), Lines: make([][]byte, 0, 8)}
+		b.Data = append(b.Data, 'x')
+		b.Lines = append(b.Lines, b.Data)
+		return b
+	}
+	fp := batch().Footprint()
+	r := New(1000, 2*fp+fp/2, DropNewest) // room for two and a half batches
 	var dropped int
 	r.OnDrop = func(b *record.Batch, _ error) { dropped++ }
 	for i := 0; i < 4; i++ {
-		b := record.Get(4096) // cap(Data) is the 4 KiB class
-		b.Data = append(b.Data, 'x')
-		b.Lines = append(b.Lines, b.Data)
-		if err := r.Push(context.Background(), b); err != nil {
+		if err := r.Push(context.Background(), batch()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if dropped != 2 {
-		t.Fatalf("dropped: got %d batches; want 2 (2 x 4 KiB fit in 10000 bytes)", dropped)
+		t.Fatalf("dropped: got %d batches; want 2 (two fit)", dropped)
 	}
 	if u := r.Usage(); u < 0.8 {
 		t.Fatalf("Usage: got %.2f; want >= 0.8 (bytes bound)", u)
@@ -197,6 +201,59 @@ func TestRingOversizeBatchAdmittedWhenEmpty(t *testing.T) {
 	}
 	if got := len(r.TryPop().Lines); got != 10 {
 		t.Fatalf("popped %d lines; want 10", got)
+	}
+}
+
+func TestRingEmptyBatchIgnored(t *testing.T) {
+	r := New(2, 0, Block)
+	for i := 0; i < 5; i++ { // more than the ring's slots
+		if err := r.Push(context.Background(), record.Get(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.Len() != 0 || r.TryPop() != nil {
+		t.Fatalf("empty batches were queued: Len %d", r.Len())
+	}
+}
+
+// TestRingPushRacingClose pushes while the ring closes: every batch is
+// either popped by the consumer or dropped, none is stranded.
+func TestRingPushRacingClose(t *testing.T) {
+	for iter := 0; iter < 2000; iter++ {
+		r := New(64, 0, DropNewest)
+		var dropped atomic.Int64
+		r.OnDrop = func(b *record.Batch, _ error) { dropped.Add(int64(len(b.Lines))) }
+		var popped int64
+		done := make(chan struct{})
+		go func() { // the worker's exit rule
+			defer close(done)
+			for {
+				if b := r.TryPop(); b != nil {
+					popped += int64(len(b.Lines))
+					record.Put(b)
+					continue
+				}
+				if r.Closed() && r.Len() == 0 {
+					return
+				}
+			}
+		}()
+		var wg sync.WaitGroup
+		for p := 0; p < 2; p++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 5; i++ {
+					r.Push(context.Background(), batchOf(0, i, 1))
+				}
+			}()
+		}
+		r.Close()
+		wg.Wait()
+		<-done
+		if popped+dropped.Load() != 10 {
+			t.Fatalf("iteration %d: popped %d + dropped %d; want 10", iter, popped, dropped.Load())
+		}
 	}
 }
 

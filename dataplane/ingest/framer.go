@@ -5,7 +5,9 @@
 //   - a line ends at '\n'; one trailing '\r' is removed;
 //   - empty lines are ignored;
 //   - a stream's last line without a newline is kept when the stream ends
-//     (TCP EOF, end of an HTTP body, end of a UDP datagram);
+//     (TCP EOF, end of an HTTP body, end of a UDP datagram); a TCP line
+//     cut short by a connection reset or by shutdown is dropped and counted
+//     (reason truncated), never emitted incomplete;
 //   - a line longer than the maximum (default 1 MiB) is dropped whole and
 //     counted as dropped with reason "oversize"; the lines after it are
 //     unaffected. Dropping, not truncating, keeps a cut-off card number or
@@ -21,27 +23,85 @@ import (
 // DefaultMaxLine is the default longest line, in bytes.
 const DefaultMaxLine = 1 << 20
 
-// framer splits one byte stream into lines. The stream arrives in batches:
-// each read lands in a fresh batch's Data, behind the partial line carried
-// over from the previous read, so complete lines are never copied.
-type framer struct {
+// Read sizes: a busy stream reads 64 KiB at a time, amortising the syscall
+// over many lines; an idle one holds only a small buffer while it waits, so
+// ten thousand quiet connections cost little memory.
+const (
+	smallRead = 4 << 10
+	largeRead = 64 << 10
+)
+
+// stream frames one byte stream into batches of lines. Bytes are read
+// straight into the current batch's spare capacity; a batch is handed on as
+// soon as it holds complete lines, and only the incomplete tail is copied
+// into the next one. A long line in progress stays in its batch, which
+// grows by doubling, so each byte is copied O(1) times.
+type stream struct {
 	maxLine    int
-	carry      []byte // partial line at the end of the last read
-	discarding bool   // inside an oversize line: skip to the next '\n'
+	key        uint64
+	b          *record.Batch
+	scanned    int  // bytes of b.Data already scanned: they hold no '\n'
+	discarding bool // inside an oversize line: skip to the next '\n'
+	size       int  // next read size
 }
 
-// start prepares b for the next read: it copies the carried partial line to
-// the front of b.Data. The read must append to b.Data.
-func (f *framer) start(b *record.Batch) {
-	b.Data = append(b.Data[:0], f.carry...)
-	f.carry = f.carry[:0]
+func newStream(key uint64, maxLine int) *stream {
+	s := &stream{maxLine: maxLine, key: key, size: smallRead}
+	s.b = s.newBatch(nil)
+	return s
 }
 
-// split cuts b.Data into lines, from scanFrom on (bytes before it were
-// scanned already and hold no '\n'). Complete lines are appended to b.Lines;
-// the incomplete tail is carried to the next read. It returns how many lines
-// were dropped as oversize.
-func (f *framer) split(b *record.Batch, scanFrom int) (oversize int) {
+func (s *stream) newBatch(tail []byte) *record.Batch {
+	b := record.Get(len(tail) + s.size)
+	b.Key = s.key
+	b.Data = append(b.Data, tail...)
+	return b
+}
+
+// buf returns where the next read goes: the current batch's spare capacity,
+// grown when a line in progress has filled it.
+func (s *stream) buf() []byte {
+	b := s.b
+	if cap(b.Data)-len(b.Data) < smallRead/2 {
+		grown := make([]byte, len(b.Data), 2*cap(b.Data)+s.size)
+		copy(grown, b.Data)
+		b.Data = grown
+	}
+	return b.Data[len(b.Data):cap(b.Data)]
+}
+
+// advance takes n bytes just read into buf(). It returns a batch of complete
+// lines to hand on, or nil, and how many lines were dropped as oversize.
+func (s *stream) advance(n int) (ready *record.Batch, oversize int) {
+	b := s.b
+	room := cap(b.Data) - len(b.Data)
+	b.Data = b.Data[:len(b.Data)+n]
+	switch {
+	case n == room:
+		s.size = largeRead
+	case n < smallRead/2:
+		s.size = smallRead
+	}
+	tail, oversize := s.split(b, s.scanned)
+	rest := b.Data[tail:]
+	if len(b.Lines) == 0 {
+		// Nothing to hand on: keep the partial line in this batch.
+		if tail > 0 {
+			b.Data = b.Data[:copy(b.Data, rest)]
+		}
+		s.scanned = len(b.Data)
+		return nil, oversize
+	}
+	s.b = s.newBatch(rest)
+	s.scanned = len(rest)
+	return b, oversize
+}
+
+// split appends the complete lines of b.Data, scanning from scanFrom on, to
+// b.Lines. It returns where the incomplete tail starts; a tail that cannot
+// end within the limit is dropped at once (counted) and its remainder
+// skipped.
+func (s *stream) split(b *record.Batch, scanFrom int) (tail, oversize int) {
 	data := b.Data
 	start := 0
 	for i := scanFrom; i < len(data); {
@@ -50,52 +110,59 @@ func (f *framer) split(b *record.Batch, scanFrom int) (oversize int) {
 			break
 		}
 		end := i + j
-		if f.discarding {
-			f.discarding = false
+		if s.discarding {
+			s.discarding = false
 		} else {
-			oversize += f.emit(b, data[start:end])
+			oversize += emit(b, data[start:end], s.maxLine)
 		}
 		start = end + 1
 		i = start
 	}
-	rest := data[start:]
-	switch {
-	case f.discarding:
-	case len(rest) > f.maxLine+1: // +1: a '\r' may still be stripped
-		// Cannot end within the limit: drop it now, skip its remainder.
-		f.discarding = true
-		oversize++
-	default:
-		f.carry = append(f.carry, rest...)
+	if s.discarding {
+		return len(data), oversize
 	}
-	return oversize
+	if len(data)-start > s.maxLine+1 { // +1: a '\r' may still be stripped
+		s.discarding = true
+		return len(data), oversize + 1
+	}
+	return start, oversize
 }
 
-// end closes the stream: a carried line without newline becomes a line.
-func (f *framer) end(b *record.Batch) (oversize int) {
-	if f.discarding {
-		f.discarding = false
-		f.carry = f.carry[:0]
-		return 0
+// end closes the stream at EOF: the last line without newline becomes a
+// line. It returns the final batch, or nil, and the oversize count.
+func (s *stream) end() (ready *record.Batch, oversize int) {
+	b := s.b
+	s.b = nil
+	if !s.discarding && len(b.Data) > 0 {
+		oversize = emit(b, b.Data, s.maxLine)
 	}
-	if len(f.carry) == 0 {
-		return 0
+	if len(b.Lines) == 0 {
+		record.Put(b)
+		return nil, oversize
 	}
-	start := len(b.Data)
-	b.Data = append(b.Data, f.carry...)
-	f.carry = f.carry[:0]
-	return f.emit(b, b.Data[start:])
+	return b, oversize
+}
+
+// abort closes the stream early, at shutdown: a line in progress is cut
+// short, so it is not emitted. It returns 1 if there was one.
+func (s *stream) abort() (partial int) {
+	if !s.discarding && len(bytes.TrimRight(s.b.Data, "\r")) > 0 {
+		partial = 1
+	}
+	record.Put(s.b)
+	s.b = nil
+	return partial
 }
 
 // emit appends line to b.Lines unless it is empty or oversize.
-func (f *framer) emit(b *record.Batch, line []byte) (oversize int) {
+func emit(b *record.Batch, line []byte, maxLine int) (oversize int) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
 	if len(line) == 0 {
 		return 0
 	}
-	if len(line) > f.maxLine {
+	if len(line) > maxLine {
 		return 1
 	}
 	b.Lines = append(b.Lines, line[:len(line):len(line)])
@@ -105,14 +172,10 @@ func (f *framer) emit(b *record.Batch, line []byte) (oversize int) {
 // splitAll frames a complete message (a UDP datagram or an HTTP body) held
 // in b.Data: every line, including a last one without newline.
 func splitAll(b *record.Batch, maxLine int) (oversize int) {
-	f := framer{maxLine: maxLine}
-	oversize = f.split(b, 0)
-	if f.discarding {
-		return oversize
-	}
-	if len(f.carry) > 0 {
-		// The tail is still in b.Data, at the end.
-		oversize += f.emit(b, b.Data[len(b.Data)-len(f.carry):])
+	s := stream{maxLine: maxLine}
+	tail, oversize := s.split(b, 0)
+	if !s.discarding {
+		oversize += emit(b, b.Data[tail:], maxLine)
 	}
 	return oversize
 }

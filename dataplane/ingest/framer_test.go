@@ -9,35 +9,33 @@ import (
 	"streamgate/dataplane/record"
 )
 
-// frameStream feeds stream to a framer in pieces cut at cuts and returns the
-// lines and the oversize count, as a TCP connection would see them.
+// frameStream feeds stream to a TCP stream framer in pieces cut at cuts,
+// as reads would deliver them, and returns the lines and the oversize count.
 func frameStream(stream []byte, cuts []int, maxLine int) (lines []string, oversize int) {
-	f := framer{maxLine: maxLine}
-	prev := 0
-	var b *record.Batch
-	feed := func(piece []byte) {
-		b = &record.Batch{}
-		f.start(b)
-		scanFrom := len(b.Data)
-		b.Data = append(b.Data, piece...)
-		oversize += f.split(b, scanFrom)
-	}
-	collect := func() {
-		for _, l := range b.Lines {
-			lines = append(lines, string(l))
+	s := newStream(1, maxLine)
+	collect := func(b *record.Batch, ov int) {
+		oversize += ov
+		if b != nil {
+			lines = append(lines, linesOf(b)...)
 		}
 	}
+	feed := func(piece []byte) {
+		for len(piece) > 0 {
+			n := copy(s.buf(), piece)
+			piece = piece[n:]
+			collect(s.advance(n))
+		}
+	}
+	prev := 0
 	for _, c := range cuts {
 		if c < prev || c > len(stream) {
 			continue
 		}
 		feed(stream[prev:c])
-		collect()
 		prev = c
 	}
 	feed(stream[prev:])
-	oversize += f.end(b) // the last read's batch also takes the tail
-	collect()
+	collect(s.end())
 	return lines, oversize
 }
 
@@ -97,6 +95,45 @@ func TestFramer(t *testing.T) {
 				t.Errorf("oversize: got %d; want %d", oversize, c.wantOversize)
 			}
 		})
+	}
+}
+
+// TestStreamLongLineCopiesLinear feeds a long line in small reads: the
+// stream keeps it in one growing buffer instead of copying it per read.
+func TestStreamLongLineCopiesLinear(t *testing.T) {
+	line := strings.Repeat("z", 1<<20)
+	s := newStream(1, 2<<20)
+	var grows, prevCap int
+	for i := 0; i < len(line); i += 100 {
+		buf := s.buf()
+		if c := cap(s.b.Data); c != prevCap {
+			grows++
+			prevCap = c
+		}
+		n := copy(buf, line[i:min(i+100, len(line))])
+		if b, _ := s.advance(n); b != nil {
+			t.Fatal("a batch was handed on before the line ended")
+		}
+	}
+	if grows > 20 {
+		t.Fatalf("buffer grew %d times for one 1 MiB line; want O(log n)", grows)
+	}
+	copy(s.buf(), "\n")
+	b, _ := s.advance(1)
+	if b == nil || len(b.Lines) != 1 || len(b.Lines[0]) != len(line) {
+		t.Fatal("the long line did not come out whole")
+	}
+}
+
+func TestStreamAbortDropsPartialLine(t *testing.T) {
+	s := newStream(1, 100)
+	n := copy(s.buf(), "whole\ncard=4111 1111 1111")
+	b, _ := s.advance(n)
+	if got := linesOf(b); len(got) != 1 || got[0] != "whole" {
+		t.Fatalf("lines: got %q; want [whole]", got)
+	}
+	if got := s.abort(); got != 1 {
+		t.Fatalf("abort: got %d partial lines; want 1", got)
 	}
 }
 

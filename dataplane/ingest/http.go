@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"bytes"
+	"context"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,8 +16,12 @@ import (
 const DefaultMaxBody = 32 << 20
 
 // HTTP accepts POST requests whose body is newline-delimited lines, on any
-// path. It answers 202 with the number of lines accepted, 413 when the body
-// is over the limit, 405 for other methods and 503 while shutting down.
+// path. It answers 202 with the number of lines read, 413 when the body is
+// over the limit, 405 for other methods and 503 while shutting down. Lines
+// dropped later (a full buffer under a drop policy) are counted in /metrics.
+//
+// A body is framed into batches of about batchBytes, cut at newlines, so one
+// large request is not one huge batch.
 type HTTP struct {
 	cfg Config
 	ln  net.Listener
@@ -33,8 +40,13 @@ func ListenHTTP(addr string, cfg Config) (*HTTP, error) {
 		Name:               "streamgate",
 		MaxRequestBodySize: max(DefaultMaxBody, 2*h.cfg.MaxLine),
 		ReadBufferSize:     16 << 10,
-		NoDefaultDate:      true,
-		CloseOnShutdown:    true,
+		// A client that opens a request and stalls must not hold its
+		// buffers, or a shutdown, for long.
+		ReadTimeout:     30 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		IdleTimeout:     60 * time.Second,
+		NoDefaultDate:   true,
+		CloseOnShutdown: true,
 	}
 	return h, nil
 }
@@ -45,8 +57,12 @@ func (h *HTTP) Addr() net.Addr { return h.ln.Addr() }
 // Serve serves until Shutdown.
 func (h *HTTP) Serve() error { return h.srv.Serve(h.ln) }
 
-// Shutdown stops accepting and waits for requests in progress.
-func (h *HTTP) Shutdown() error { return h.srv.Shutdown() }
+// Shutdown stops accepting and waits for requests in progress until ctx
+// ends.
+func (h *HTTP) Shutdown(ctx context.Context) error { return h.srv.ShutdownWithContext(ctx) }
+
+// batchBytes is the target size of the batches a body is cut into.
+const batchBytes = 64 << 10
 
 func (h *HTTP) handle(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsPost() {
@@ -55,16 +71,28 @@ func (h *HTTP) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	body := ctx.PostBody()
-	b := record.Get(len(body))
-	b.Key = nextKey()
-	b.Data = append(b.Data, body...)
-	oversize := splitAll(b, h.cfg.MaxLine)
-	n := len(b.Lines)
-	if err := deliver(ctx, &h.cfg, b, oversize); err != nil {
-		ctx.Error("shutting down\n", fasthttp.StatusServiceUnavailable)
-		return
+	key := nextKey() // the request's lines stay in order
+	accepted, oversize := 0, 0
+	for len(body) > 0 {
+		cut := len(body)
+		if cut > batchBytes {
+			if j := bytes.IndexByte(body[batchBytes:], '\n'); j >= 0 {
+				cut = batchBytes + j + 1
+			}
+		}
+		b := record.Get(cut)
+		b.Key = key
+		b.Data = append(b.Data, body[:cut]...)
+		body = body[cut:]
+		ov := splitAll(b, h.cfg.MaxLine)
+		accepted += len(b.Lines)
+		oversize += ov
+		if err := deliver(ctx, &h.cfg, b, ov); err != nil {
+			ctx.Error("shutting down\n", fasthttp.StatusServiceUnavailable)
+			return
+		}
 	}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	ctx.SetContentType("application/json")
-	ctx.SetBodyString(`{"accepted":` + strconv.Itoa(n) + `,"oversize":` + strconv.Itoa(oversize) + "}\n")
+	ctx.SetBodyString(`{"accepted":` + strconv.Itoa(accepted) + `,"oversize":` + strconv.Itoa(oversize) + "}\n")
 }

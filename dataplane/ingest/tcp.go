@@ -7,30 +7,30 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/record"
 )
 
-// Read sizes: a busy connection reads 64 KiB at a time, amortising the
-// syscall over many lines; an idle one holds only a small buffer while it
-// waits, so ten thousand quiet connections cost little memory.
-const (
-	smallRead = 4 << 10
-	largeRead = 64 << 10
-)
+// drainGrace is how long a connection keeps reading at shutdown, after the
+// shutdown woke it, to take in what its peer had already sent: it stops at
+// the first read that waits this long for data.
+const drainGrace = 50 * time.Millisecond
 
 // TCP accepts persistent connections carrying newline-delimited lines.
 type TCP struct {
 	cfg Config
 	ln  net.Listener
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
-	ctx    context.Context // ends when the listener stops for good
-	cancel context.CancelFunc
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	closed   bool
+	draining atomic.Bool // Shutdown has begun: connections drain and exit
+	wg       sync.WaitGroup
+	ctx      context.Context // ends when the listener stops for good
+	cancel   context.CancelFunc
 }
 
 // ListenTCP listens on addr (e.g. ":8081" or "127.0.0.1:0").
@@ -75,15 +75,17 @@ func (t *TCP) Serve() error {
 	}
 }
 
-// Shutdown stops accepting, makes every connection read what has arrived and
-// hand it on, and waits for them until ctx ends; then it closes them.
+// Shutdown stops accepting, lets every connection read for a short grace
+// period what its peer had already sent and hand it on, and waits for them
+// until ctx ends; then it closes them. A line still incomplete is dropped and
+// counted (reason truncated).
 func (t *TCP) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	t.closed = true
+	t.draining.Store(true)
 	err := t.ln.Close()
 	for c := range t.conns {
-		// Wake blocked reads; each connection flushes its last line and exits.
-		c.SetReadDeadline(time.Now())
+		c.SetReadDeadline(time.Now()) // wake blocked reads: they start draining
 	}
 	t.mu.Unlock()
 	done := make(chan struct{})
@@ -112,34 +114,49 @@ func (t *TCP) serveConn(c net.Conn) {
 		c.Close()
 	}()
 	cfg := &t.cfg
-	key := nextKey()
-	f := framer{maxLine: cfg.MaxLine}
-	size := smallRead
+	st := newStream(nextKey(), cfg.MaxLine)
+	drainStarted := false
 	for {
-		b := record.Get(len(f.carry) + size)
-		b.Key = key
-		f.start(b)
-		scanFrom := len(b.Data)
-		room := cap(b.Data) - scanFrom
-		n, err := c.Read(b.Data[scanFrom:cap(b.Data)])
-		b.Data = b.Data[:scanFrom+n]
-		switch {
-		case n == room:
-			size = largeRead
-		case n < smallRead/2:
-			size = smallRead
-		}
-		oversize := f.split(b, scanFrom)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
-				cfg.Logger.Debug("tcp connection ended", "remote", c.RemoteAddr().String(), "err", err)
+		n, err := c.Read(st.buf())
+		if ready, oversize := st.advance(n); ready != nil || oversize > 0 {
+			if ready == nil {
+				ready = record.Get(0)
 			}
-			oversize += f.end(b)
-			deliver(t.ctx, cfg, b, oversize)
-			return
+			if deliver(t.ctx, cfg, ready, oversize) != nil {
+				t.dropPartial(st.abort())
+				return // shutting down
+			}
 		}
-		if deliver(t.ctx, cfg, b, oversize) != nil {
-			return // shutting down
+		if err == nil {
+			continue
 		}
+		switch {
+		case errors.Is(err, io.EOF):
+			ready, oversize := st.end()
+			if ready == nil {
+				ready = record.Get(0)
+			}
+			deliver(t.ctx, cfg, ready, oversize)
+		case errors.Is(err, os.ErrDeadlineExceeded) && t.draining.Load() && (!drainStarted || n > 0):
+			// Shutdown woke us: read what the peer had already sent, until
+			// the socket stays quiet for drainGrace.
+			drainStarted = true
+			c.SetReadDeadline(time.Now().Add(drainGrace))
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, net.ErrClosed):
+			t.dropPartial(st.abort()) // shutdown
+		default:
+			cfg.Logger.Debug("tcp connection ended", "remote", c.RemoteAddr().String(), "err", err)
+			t.dropPartial(st.abort())
+		}
+		return
+	}
+}
+
+// dropPartial counts a line cut short by shutdown or a connection error.
+func (t *TCP) dropPartial(n int) {
+	if n > 0 {
+		t.cfg.Metrics.Received.Add(n)
+		t.cfg.Metrics.Dropped(metrics.ReasonTruncated).Add(n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,21 +22,24 @@ const maxDatagram = 64 << 10
 // opens several sockets on the same port with SO_REUSEPORT, so the kernel
 // spreads senders over parallel readers.
 type UDP struct {
-	cfg   Config
-	conns []*net.UDPConn
-	wg    sync.WaitGroup
-	seed  maphash.Seed
+	cfg    Config
+	conns  []*net.UDPConn
+	wg     sync.WaitGroup
+	seed   maphash.Seed
+	ctx    context.Context // ends when Shutdown gives up: blocked pushes drop
+	cancel context.CancelFunc
 }
 
 // ListenUDP listens on addr with readers sockets; readers <= 0 means 1.
 func ListenUDP(addr string, readers int, cfg Config) (*UDP, error) {
 	readers = max(readers, 1)
 	lc := net.ListenConfig{Control: reusePort}
-	u := &UDP{cfg: cfg.withDefaults(), seed: maphash.MakeSeed()}
+	ctx, cancel := context.WithCancel(context.Background())
+	u := &UDP{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel}
 	for i := 0; i < readers; i++ {
 		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
 		if err != nil {
-			u.Close()
+			u.Shutdown(context.Background())
 			return nil, err
 		}
 		c := pc.(*net.UDPConn)
@@ -76,15 +80,20 @@ func (u *UDP) Serve() error {
 func (u *UDP) read(c *net.UDPConn) {
 	cfg := &u.cfg
 	buf := make([]byte, maxDatagram)
+	var backoff time.Duration
 	for {
 		n, from, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			cfg.Logger.Debug("cannot read udp datagram", "err", err)
+			// A persistent error must not turn into a busy loop.
+			backoff = min(max(2*backoff, time.Millisecond), time.Second)
+			cfg.Logger.Debug("cannot read udp datagram", "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
 			continue
 		}
+		backoff = 0
 		if n == 0 {
 			continue
 		}
@@ -92,7 +101,7 @@ func (u *UDP) read(c *net.UDPConn) {
 		b.Key = u.key(from)
 		b.Data = append(b.Data, buf[:n]...)
 		oversize := splitAll(b, cfg.MaxLine)
-		deliver(context.Background(), cfg, b, oversize)
+		deliver(u.ctx, cfg, b, oversize)
 	}
 }
 
@@ -101,12 +110,21 @@ func (u *UDP) key(from netip.AddrPort) uint64 {
 	return maphash.Comparable(u.seed, from)
 }
 
-// Close stops reading; datagrams already read are handed on.
-func (u *UDP) Close() error {
+// Shutdown stops reading; datagrams already read are handed on until ctx
+// ends, then dropped and counted.
+func (u *UDP) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, c := range u.conns {
 		errs = append(errs, c.Close())
 	}
-	u.wg.Wait()
+	done := make(chan struct{})
+	go func() { u.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		u.cancel()
+		<-done
+	}
+	u.cancel()
 	return errors.Join(errs...)
 }

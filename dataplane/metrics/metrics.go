@@ -27,6 +27,7 @@ const (
 	ReasonBufferFull = "buffer_full" // ring full under drop_newest or drop_oldest
 	ReasonOversize   = "oversize"    // line longer than the configured maximum
 	ReasonShutdown   = "shutdown"    // still queued when the shutdown deadline passed
+	ReasonTruncated  = "truncated"   // cut short: connection reset or closed at shutdown mid-line
 )
 
 // Reasons for an output dropping a line.
@@ -70,7 +71,7 @@ func New() *Metrics {
 		dropped:       make(map[string]*vm.Counter),
 		filtered:      make(map[string]*vm.Counter),
 	}
-	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown} {
+	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown, ReasonTruncated} {
 		m.Dropped(r)
 	}
 	return m

@@ -17,11 +17,19 @@ import (
 // outputs.
 var Stdout io.Writer = os.Stdout
 
-// console writes each line followed by '\n'. Lanes share one buffered writer,
-// so a batch is written whole and batches never interleave.
-type console struct {
+// stdout is the one buffered writer every console output shares: a console
+// output removed by one reload and added back by the next may overlap with
+// its predecessor's draining lanes, and batches must still never
+// interleave.
+var stdout struct {
 	mu     sync.Mutex
 	w      *bufio.Writer
+	target io.Writer // the Stdout w was made for
+}
+
+// console writes each line followed by '\n', a whole batch at a time.
+type console struct {
+	mu     sync.Mutex
 	closed bool
 }
 
@@ -36,31 +44,39 @@ func validateConsole(c *Config) error {
 }
 
 func newConsole(*Config) (Output, error) {
-	return &console{w: bufio.NewWriterSize(Stdout, 64<<10)}, nil
+	return &console{}, nil
 }
 
 // Write writes b's lines and flushes them, so a line is on stdout no later
 // than its batch's flush.
 func (c *console) Write(_ context.Context, b *record.Batch) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
 		return ErrClosed
 	}
-	for _, l := range b.Lines {
-		c.w.Write(l)
-		c.w.WriteByte('\n')
+	stdout.mu.Lock()
+	defer stdout.mu.Unlock()
+	if stdout.w == nil || stdout.target != Stdout {
+		stdout.w, stdout.target = bufio.NewWriterSize(Stdout, 64<<10), Stdout
 	}
-	if err := c.w.Flush(); err != nil {
+	w := stdout.w
+	for _, l := range b.Lines {
+		w.Write(l)
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
 		return fmt.Errorf("cannot write to stdout: %w", err)
 	}
 	return nil
 }
 
-// Close flushes and stops the output; stdout itself stays open.
+// Close stops the output; stdout itself stays open. Every Write flushes, so
+// nothing is left buffered.
 func (c *console) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
-	return c.w.Flush()
+	return nil
 }

@@ -26,6 +26,7 @@ type handle struct {
 	delivered *vm.Counter
 	failed    *vm.Counter
 	queueFull *vm.Counter
+	abandoned *vm.Counter // reason shutdown
 }
 
 // laneSlots is the channel capacity of a lane. Under the drop policies
@@ -48,6 +49,7 @@ func (p *Pipeline) newHandle(key, name string, out output.Output) *handle {
 		delivered: p.m.Delivered(name),
 		failed:    p.m.OutputDropped(name, metrics.ReasonOutputFailed),
 		queueFull: p.m.OutputDropped(name, metrics.ReasonQueueFull),
+		abandoned: p.m.OutputDropped(name, metrics.ReasonShutdown),
 	}
 	var wg sync.WaitGroup
 	for range p.opts.Workers {
@@ -84,12 +86,13 @@ func (h *handle) stop() {
 //
 // Under the drop policies it never blocks: when the output's queue is at its
 // memory limit the output is behind, and the batch is dropped for this output
-// only and counted (reason queue_full); the pipeline and the other outputs go
-// on. Under the Block policy the worker waits for room instead, so a lagging
-// output slows ingest down (TCP backpressure) rather than losing lines; it
-// gives up only when Close runs out of time.
+// only and counted (reason queue_full). An empty queue takes any batch, so a
+// batch larger than the limit still gets through. Under the Block policy the
+// worker waits for room instead, so a lagging output slows ingest down (TCP
+// backpressure) rather than losing lines; it gives up only when Close runs
+// out of time (reason shutdown).
 func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
-	h, sz := l.h, int64(cap(sb.b.Data))
+	h, sz := l.h, int64(sb.b.Footprint())
 	if block {
 		h.queued.Add(sz)
 		select {
@@ -97,7 +100,12 @@ func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
 			return
 		case <-stop:
 		}
-	} else if h.queued.Add(sz) <= h.limit {
+		h.queued.Add(-sz)
+		h.abandoned.Add(len(sb.b.Lines))
+		sb.unref()
+		return
+	}
+	if after := h.queued.Add(sz); after <= h.limit || after == sz {
 		select {
 		case l.ch <- sb:
 			return
@@ -116,7 +124,7 @@ func (p *Pipeline) runLane(l *lane) {
 	h := l.h
 	var lastLog time.Time
 	for sb := range l.ch {
-		n, sz := len(sb.b.Lines), int64(cap(sb.b.Data))
+		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
 		if err := h.out.Write(p.laneCtx, sb.b); err != nil {
 			h.failed.Add(n)
 			if now := time.Now(); now.Sub(lastLog) >= errLogEvery {

@@ -358,6 +358,29 @@ func TestSlowOutputIsolated(t *testing.T) {
 	checkAccounting(t, m, 0)
 }
 
+// TestLargeBatchThroughEmptyQueue sends output batches larger than the
+// output's whole queue: an empty queue takes them, nothing is dropped.
+func TestLargeBatchThroughEmptyQueue(t *testing.T) {
+	sink := capture.Unique("large")
+	p, err := New(Options{Workers: 1, OutputQueueBytes: 1024, Overflow: buffer.DropNewest},
+		&Config{Outputs: []output.Config{capture.Config(sink)}, BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("x", 4000)
+	for i := 0; i < 30; i++ {
+		p.m.Received.Inc()
+		if err := p.Push(context.Background(), lineBatch(1, line)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the line to be delivered", func() bool { return p.InPipeline() == 0 && capture.Get(sink).Len() == i+1 })
+	}
+	closePipeline(t, p)
+	if got := p.m.OutputDropped("capture:"+sink, metrics.ReasonQueueFull).Get(); got != 0 {
+		t.Fatalf("queue_full drops: got %d; want 0", got)
+	}
+}
+
 // TestApplyFailureKeepsOldConfig checks that an output that cannot be built
 // leaves the running configuration untouched.
 func TestApplyFailureKeepsOldConfig(t *testing.T) {

@@ -13,6 +13,10 @@ import (
 
 func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
 
+// maxBatchBytes flushes an output batch early when its lines are long, so
+// batch_size 10000 of 1 MiB lines cannot build a 10 GiB batch.
+const maxBatchBytes = 4 << 20
+
 // worker drains one ring. Only its own goroutine touches its fields.
 type worker struct {
 	p    *Pipeline
@@ -107,7 +111,7 @@ func (w *worker) process(b *record.Batch) {
 			w.deadline = time.Now().Add(p.opts.FlushInterval)
 		}
 		w.pending.AppendLine(l)
-		if len(w.pending.Lines) >= cfg.BatchSize {
+		if len(w.pending.Lines) >= cfg.BatchSize || w.pending.Footprint() >= maxBatchBytes {
 			w.flush()
 		}
 	}

@@ -26,6 +26,17 @@ type Batch struct {
 	// then point Lines[i] at the appended region. Earlier regions stay valid
 	// because nothing overwrites them before Reset.
 	Scratch []byte
+
+	// retired is the capacity of the Data arrays AppendLine outgrew; lines
+	// may still point into them.
+	retired int
+}
+
+// Footprint is the memory b holds: its arrays, including those AppendLine
+// outgrew, and its slice of line headers. Buffers and queues are bounded by
+// it.
+func (b *Batch) Footprint() int {
+	return cap(b.Data) + b.retired + cap(b.Scratch) + 24*cap(b.Lines)
 }
 
 // Reset empties b and keeps the capacity of its slices.
@@ -35,6 +46,7 @@ func (b *Batch) Reset() {
 	b.Key = 0
 	b.Data = b.Data[:0]
 	b.Scratch = b.Scratch[:0]
+	b.retired = 0
 }
 
 // Size is the number of bytes of line content in b.
@@ -64,6 +76,7 @@ func (b *Batch) growData(need int) {
 	if n < 4096 {
 		n = 4096
 	}
+	b.retired += cap(b.Data)
 	b.Data = make([]byte, 0, n)
 }
 
@@ -73,8 +86,13 @@ var classes = [...]int{4 << 10, 64 << 10, 1 << 20}
 
 var pools [len(classes)]sync.Pool
 
-// maxPooledLines caps the Lines capacity of recycled batches.
-const maxPooledLines = 64 << 10
+// Caps on what a recycled batch may hold beyond its Data class, so a batch
+// that once carried many tiny lines or long rewrites does not pin that
+// memory in the pool.
+const (
+	maxPooledLines   = 16 << 10
+	maxPooledScratch = 256 << 10
+)
 
 // Get returns an empty batch whose Data has room for at least size bytes.
 func Get(size int) *Batch {
@@ -95,7 +113,7 @@ func Put(b *Batch) {
 		return
 	}
 	c := cap(b.Data)
-	if cap(b.Lines) > maxPooledLines || cap(b.Scratch) > classes[len(classes)-1] {
+	if cap(b.Lines) > maxPooledLines || cap(b.Scratch) > maxPooledScratch {
 		return
 	}
 	// A batch goes into the largest class it fully covers.

@@ -251,10 +251,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, s.tcp.Shutdown(ctx))
 		}
 		if s.udp != nil {
-			errs = append(errs, s.udp.Close())
+			errs = append(errs, s.udp.Shutdown(ctx))
 		}
 		if s.http != nil {
-			errs = append(errs, s.http.Shutdown())
+			errs = append(errs, s.http.Shutdown(ctx))
 		}
 		errs = append(errs, s.p.Close(ctx))
 		if s.admin != nil {

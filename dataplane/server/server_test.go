@@ -291,7 +291,10 @@ func assertAccounting(t testing.TB, s *Server, outputs ...string) {
 	}
 	for _, o := range outputs {
 		del := m.Delivered(o).Get()
-		odrop := m.OutputDropped(o, metrics.ReasonOutputFailed).Get() + m.OutputDropped(o, metrics.ReasonQueueFull).Get()
+		var odrop uint64
+		for _, r := range []string{metrics.ReasonOutputFailed, metrics.ReasonQueueFull, metrics.ReasonShutdown} {
+			odrop += m.OutputDropped(o, r).Get()
+		}
 		if del+odrop != emit {
 			t.Errorf("output %s: delivered %d + dropped %d != emitted %d", o, del, odrop, emit)
 		}
