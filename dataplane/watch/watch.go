@@ -117,6 +117,10 @@ func (w *Watcher) Run(ctx context.Context) {
 func (w *Watcher) follow(ctx context.Context) {
 	ps := w.c.Subscribe(ctx, rdb.UpdatesChannel)
 	defer ps.Close()
+	// A receive in progress does not watch ctx; closing the subscription
+	// ends it at once instead of at the next resync timeout.
+	stop := context.AfterFunc(ctx, func() { ps.Close() })
+	defer stop()
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		msg, err := ps.ReceiveTimeout(ctx, w.opts.Resync)

@@ -1,0 +1,315 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/processor"
+)
+
+// schema is the subset of an OpenAPI 3.0 schema object the API needs.
+type schema struct {
+	Ref         string             `json:"$ref,omitempty"`
+	Type        string             `json:"type,omitempty"`
+	Format      string             `json:"format,omitempty"`
+	Description string             `json:"description,omitempty"`
+	Enum        []string           `json:"enum,omitempty"`
+	Minimum     *int               `json:"minimum,omitempty"`
+	Maximum     *int               `json:"maximum,omitempty"`
+	Nullable    bool               `json:"nullable,omitempty"`
+	Properties  map[string]*schema `json:"properties,omitempty"`
+	Required    []string           `json:"required,omitempty"`
+	Items       *schema            `json:"items,omitempty"`
+	// AdditionalProperties describes the values of a map.
+	AdditionalProperties *schema `json:"additionalProperties,omitempty"`
+}
+
+func ref(name string) *schema { return &schema{Ref: "#/components/schemas/" + name} }
+
+func arrayOf(items *schema) *schema { return &schema{Type: "array", Items: items} }
+
+// property is a named schema, for object.
+type property struct {
+	name     string
+	schema   *schema
+	required bool
+}
+
+func prop(name string, s *schema, required bool) property {
+	return property{name: name, schema: s, required: required}
+}
+
+func object(props ...property) *schema {
+	s := &schema{Type: "object", Properties: make(map[string]*schema, len(props))}
+	for _, p := range props {
+		s.Properties[p.name] = p.schema
+		if p.required {
+			s.Required = append(s.Required, p.name)
+		}
+	}
+	return s
+}
+
+func describe(s *schema, doc string) *schema {
+	c := *s
+	c.Description = doc
+	return &c
+}
+
+func str(doc string) *schema     { return &schema{Type: "string", Description: doc} }
+func integer(doc string) *schema { return &schema{Type: "integer", Description: doc} }
+
+// statusWith is the seed's {"status": ..., name: s} response; name "" leaves
+// only the status.
+func statusWith(name string, s *schema) *schema {
+	props := []property{prop("status", str("What was done."), true)}
+	if name != "" {
+		props = append(props, prop(name, s, true))
+	}
+	return object(props...)
+}
+
+func batchSizeSchema() *schema {
+	lo, hi := manifest.MinBatchSize, manifest.MaxBatchSize
+	return &schema{Type: "integer", Minimum: &lo, Maximum: &hi,
+		Description: fmt.Sprintf("Lines per batch sent to the outputs, %d to %d.", lo, hi)}
+}
+
+// outputTypes and outputFormats are the values output.Validate accepts.
+var (
+	outputTypes   = []string{"console", "http"}
+	outputFormats = []string{"text", "ndjson", "json_array", "datadog", "splunk_hec"}
+)
+
+// schemas are the named schemas of the OpenAPI document. Their properties
+// are the JSON fields of the Go types they describe; a test keeps them in
+// step.
+func schemas() map[string]*schema {
+	return map[string]*schema{
+		"Rule": describe(object(
+			prop("id", str("Unique among the draft's rules."), true),
+			prop("type", &schema{Type: "string", Enum: processor.Types(), Description: "The processor type."}, true),
+			prop("params", &schema{Type: "object", Description: "Depend on the type; string values are accepted as the seed wrote them. " +
+				"filter: value (keyword), values (keywords) or regex; a line matching any is dropped. " +
+				"redact: pattern (Go regular expression) or detector (ssn, credit_card, email, ipv4), and replacement (default [REDACTED]; $1 inserts a submatch). " +
+				"attribute_filter: attribute (OTel attribute key) or path (/-separated JSON path), operator (equals, contains or regex) and value; matching JSON lines are dropped, others pass."}, false),
+			prop("on_overload", &schema{Type: "string", Enum: []string{"run", "skip"},
+				Description: "Whether the rule runs while the overload breaker is open; by default redact runs and the rest skip."}, false),
+		), "A processing rule."),
+		"Output": describe(object(
+			prop("type", &schema{Type: "string", Enum: outputTypes, Description: "console writes to stdout; http POSTs each batch."}, true),
+			prop("url", &schema{Type: "string", Nullable: true, Description: "Required for http; unique among the draft's outputs."}, false),
+			prop("headers", &schema{Type: "object", Nullable: true, AdditionalProperties: &schema{Type: "string"},
+				Description: "Request headers for http. Their values are masked as " + manifest.Mask + " in every response."}, false),
+			prop("format", &schema{Type: "string", Enum: outputFormats, Description: "http body format; text (newline-joined) by default."}, false),
+			prop("timeout_ms", integer("Bound on one http request in milliseconds; 0 means 10 s."), false),
+			prop("max_retries", integer("How often a failed http request is retried; 5 by default."), false),
+			prop("gzip", &schema{Type: "boolean", Description: "Compress http request bodies."}, false),
+		), "Where processed lines are sent."),
+		"Pipeline": describe(object(
+			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),
+			prop("processors", arrayOf(ref("Rule")), true),
+			prop("outputs", arrayOf(ref("Output")), true),
+			prop("batch_size", batchSizeSchema(), false),
+			prop("overload_policy", &schema{Type: "string", Enum: []string{manifest.PolicyKeepRedaction, manifest.PolicyBypassAll},
+				Description: "What the processors do while the breaker is open."}, false),
+		), "A processor chain with its outputs."),
+		"Manifest": describe(object(
+			prop("version", str("Decimal, growing with every publish."), true),
+			prop("timestamp", &schema{Type: "integer", Format: "int64", Description: "When it was published, in Unix seconds."}, false),
+			prop("pipelines", arrayOf(ref("Pipeline")), true),
+		), "The configuration every data plane loads."),
+		"Published": describe(object(
+			prop("status", str(`"published"`), true),
+			prop("manifest", ref("Manifest"), true),
+			prop("subscribers_notified", integer("How many subscribers received the reload announcement."), true),
+		), "The result of a publish or a rollback."),
+		"Heartbeat": describe(object(
+			prop("id", str("The instance's id."), true),
+			prop("host", str("Its host name."), true),
+			prop("pid", integer("Its process id."), true),
+			prop("tcp_addr", str("Its TCP ingest address."), false),
+			prop("started_unix_ms", integer("When it started."), true),
+			prop("updated_unix_ms", integer("When it last reported."), true),
+			prop("version", str(`The manifest version it runs; "" for the built-in default.`), true),
+			prop("rejected_version", str("The version of the last manifest it refused."), false),
+			prop("last_error", str("Why it refused that manifest."), false),
+			prop("redis_status", str(`"connected" or the last Redis error.`), true),
+			prop("received", integer("Lines received."), true),
+			prop("emitted", integer("Lines delivered."), true),
+			prop("filtered", integer("Lines dropped by rules."), true),
+			prop("dropped", integer("Lines dropped for another, counted reason."), true),
+			prop("breaker_open_workers", integer("Workers whose overload breaker is open."), true),
+		), "What a data plane reports about itself."),
+		"Health": object(
+			prop("status", str(`"ok"`), true),
+			prop("service", str(strconv.Quote(serviceName)), true),
+		),
+		"Error": describe(object(
+			prop("detail", str("What is wrong, naming the field."), true),
+			prop("errors", arrayOf(&schema{Type: "string"}), false),
+		), "Every error response. errors lists every problem when there are several."),
+	}
+}
+
+// errorDocs describe the error statuses added to routes by their method,
+// body and Redis use.
+var errorDocs = map[int]errorResponse{
+	http.StatusUnauthorized:          {http.StatusUnauthorized, "A token is configured and the request lacks it.", "missing or invalid bearer token"},
+	http.StatusConflict:              {http.StatusConflict, "Concurrent updates kept conflicting; try again.", "cannot update draft: too many concurrent updates; try again"},
+	http.StatusRequestEntityTooLarge: {http.StatusRequestEntityTooLarge, "The body is larger than 1 MiB.", "body: larger than the limit of 1048576 bytes"},
+	http.StatusServiceUnavailable:    {http.StatusServiceUnavailable, "Redis cannot be reached.", "redis unavailable: cannot read draft: dial tcp 127.0.0.1:6379: connect: connection refused"},
+}
+
+// allErrors returns the error responses of rt, sorted by status.
+func (rt *route) allErrors() []errorResponse {
+	errs := append([]errorResponse(nil), rt.errors...)
+	if rt.mutating() {
+		errs = append(errs, errorDocs[http.StatusUnauthorized])
+	}
+	if rt.body != nil {
+		errs = append(errs, errorDocs[http.StatusRequestEntityTooLarge])
+	}
+	if rt.usesRedis {
+		if rt.mutating() {
+			errs = append(errs, errorDocs[http.StatusConflict])
+		}
+		errs = append(errs, errorDocs[http.StatusServiceUnavailable])
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].status < errs[j].status })
+	return errs
+}
+
+// OpenAPI 3.0 document objects; only the fields the API uses.
+type (
+	openAPIDoc struct {
+		OpenAPI    string                           `json:"openapi"`
+		Info       openAPIInfo                      `json:"info"`
+		Tags       []openAPITag                     `json:"tags"`
+		Paths      map[string]map[string]*operation `json:"paths"`
+		Components openAPIComponents                `json:"components"`
+	}
+	openAPIInfo struct {
+		Title       string `json:"title"`
+		Version     string `json:"version"`
+		Description string `json:"description"`
+	}
+	openAPITag struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	openAPIComponents struct {
+		Schemas         map[string]*schema        `json:"schemas"`
+		SecuritySchemes map[string]securityScheme `json:"securitySchemes"`
+	}
+	securityScheme struct {
+		Type   string `json:"type"`
+		Scheme string `json:"scheme"`
+	}
+	operation struct {
+		OperationID string                 `json:"operationId"`
+		Tags        []string               `json:"tags"`
+		Summary     string                 `json:"summary"`
+		Description string                 `json:"description,omitempty"`
+		Parameters  []parameter            `json:"parameters,omitempty"`
+		RequestBody *openAPIRequestBody    `json:"requestBody,omitempty"`
+		Responses   map[string]*opResponse `json:"responses"`
+		Security    []map[string][]string  `json:"security,omitempty"`
+	}
+	parameter struct {
+		Name        string  `json:"name"`
+		In          string  `json:"in"`
+		Description string  `json:"description,omitempty"`
+		Required    bool    `json:"required"`
+		Schema      *schema `json:"schema"`
+		Example     any     `json:"example,omitempty"`
+	}
+	openAPIRequestBody struct {
+		Description string               `json:"description,omitempty"`
+		Required    bool                 `json:"required"`
+		Content     map[string]mediaType `json:"content"`
+	}
+	opResponse struct {
+		Description string               `json:"description"`
+		Content     map[string]mediaType `json:"content,omitempty"`
+	}
+	mediaType struct {
+		Schema  *schema `json:"schema"`
+		Example any     `json:"example,omitempty"`
+	}
+)
+
+// tags describe the groups of routes, in the order the reference shows them.
+var tags = []openAPITag{
+	{"service", "The service itself."},
+	{"rules", "The draft's processing rules."},
+	{"outputs", "The draft's outputs."},
+	{"config", "The draft's settings."},
+	{"manifests", "Publishing the draft and the published history."},
+	{"fleet", "The data planes sharing this Redis."},
+}
+
+const apiDescription = "The StreamGate control plane edits a draft configuration (rules, outputs, batch size) " +
+	"and publishes it as a versioned manifest that every data plane loads without a restart. " +
+	"The draft and the history live in Redis, so a restart loses nothing. " +
+	"When the server has a token, POST, PUT and DELETE need the header `Authorization: Bearer <token>`; GET stays open. " +
+	"Every error is JSON {\"detail\": \"...\"} naming the offending field."
+
+// openAPIDocument builds the OpenAPI document from routes.
+func openAPIDocument() *openAPIDoc {
+	doc := &openAPIDoc{
+		OpenAPI: "3.0.3",
+		Info:    openAPIInfo{Title: "StreamGate control plane", Version: "1", Description: apiDescription},
+		Tags:    tags,
+		Paths:   make(map[string]map[string]*operation),
+		Components: openAPIComponents{
+			Schemas:         schemas(),
+			SecuritySchemes: map[string]securityScheme{"bearerAuth": {Type: "http", Scheme: "bearer"}},
+		},
+	}
+	for i := range routes {
+		rt := &routes[i]
+		op := &operation{
+			OperationID: rt.id,
+			Tags:        []string{rt.tag},
+			Summary:     rt.summary,
+			Description: rt.doc,
+			Responses:   make(map[string]*opResponse),
+		}
+		for _, p := range rt.params {
+			op.Parameters = append(op.Parameters, parameter{Name: p.name, In: p.in, Description: p.doc,
+				Required: p.required, Schema: p.schema, Example: p.example})
+		}
+		if b := rt.body; b != nil {
+			op.RequestBody = &openAPIRequestBody{Description: b.doc, Required: b.required,
+				Content: map[string]mediaType{"application/json": {Schema: b.schema, Example: b.example}}}
+		}
+		ct := rt.ok.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		op.Responses["200"] = &opResponse{Description: rt.ok.doc,
+			Content: map[string]mediaType{ct: {Schema: rt.ok.schema, Example: rt.ok.example}}}
+		for _, e := range rt.allErrors() {
+			code := strconv.Itoa(e.status)
+			r, ok := op.Responses[code]
+			if !ok {
+				r = &opResponse{Content: map[string]mediaType{"application/json": {Schema: ref("Error"), Example: errorBody{Detail: e.example}}}}
+				op.Responses[code] = r
+			}
+			r.Description = strings.TrimSpace(r.Description + " " + e.doc)
+		}
+		if rt.mutating() {
+			op.Security = []map[string][]string{{"bearerAuth": {}}}
+		}
+		if doc.Paths[rt.path] == nil {
+			doc.Paths[rt.path] = make(map[string]*operation)
+		}
+		doc.Paths[rt.path][strings.ToLower(rt.method)] = op
+	}
+	return doc
+}

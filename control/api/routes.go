@@ -1,0 +1,578 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"streamgate/control/store"
+	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/output"
+	"streamgate/dataplane/processor"
+	"streamgate/dataplane/rdb"
+)
+
+// route is one operation of the API: how it is served and how it is
+// documented. The table below is the only list of routes; the mux, the
+// OpenAPI document and the HTML reference are all built from it.
+type route struct {
+	method  string
+	path    string // OpenAPI path; also the mux pattern, except "/"
+	id      string // OpenAPI operationId
+	tag     string
+	summary string
+	doc     string
+	params  []param
+	body    *requestBody
+	ok      response // the 200 response
+	errors  []errorResponse
+	// usesRedis adds the 503 response, and for a mutating route the 409, to
+	// the documentation.
+	usesRedis bool
+	serve     func(s *server, r *http.Request) (any, error)
+}
+
+// param is a path or query parameter.
+type param struct {
+	name     string
+	in       string // "path" or "query"
+	doc      string
+	required bool
+	schema   *schema
+	example  any
+}
+
+// requestBody documents a JSON request body.
+type requestBody struct {
+	doc      string
+	required bool
+	schema   *schema
+	example  any
+}
+
+// response documents a successful response.
+type response struct {
+	doc         string
+	contentType string // "" means application/json
+	schema      *schema
+	example     any
+}
+
+// errorResponse documents an error status specific to a route; 401, 409, 413
+// and 503 are added from the route's method, body and usesRedis.
+type errorResponse struct {
+	status  int
+	doc     string
+	example string // the detail
+}
+
+// pattern is rt's ServeMux pattern.
+func (rt *route) pattern() string {
+	return rt.method + " " + muxPath(rt.path)
+}
+
+// muxPath turns an OpenAPI path into a ServeMux path: "/" would match every
+// path, so it is anchored.
+func muxPath(p string) string {
+	if p == "/" {
+		return "/{$}"
+	}
+	return p
+}
+
+// mutating reports whether rt changes state and so needs the token.
+func (rt *route) mutating() bool {
+	return rt.method != http.MethodGet && rt.method != http.MethodHead
+}
+
+// Examples, written with the types the API encodes so that their fields
+// are the real ones.
+var (
+	exampleFilter = processor.Config{ID: "drop_debug", Type: "filter", Params: json.RawMessage(`{"value":"DEBUG"}`)}
+	exampleRule   = processor.Config{ID: "redact_ssn", Type: "redact",
+		Params: json.RawMessage(`{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}`)}
+	exampleOutput = output.Config{Type: "http", URL: "http://collector:9000", Headers: map[string]string{"DD-API-KEY": "<your API key>"}}
+	exampleMasked = maskOutput(exampleOutput)
+	exampleBatch  = 100
+	exampleMan    = manifest.Manifest{Version: "7", Timestamp: 1732262400, Pipelines: []manifest.Pipeline{{
+		Name: store.PipelineName, Processors: []processor.Config{exampleFilter, exampleRule},
+		Outputs: []output.Config{exampleMasked}, BatchSize: &exampleBatch,
+	}}}
+	examplePublished = published{Status: "published", Manifest: &exampleMan, SubscribersNotified: 3}
+	exampleHeartbeat = rdb.Heartbeat{ID: "host-a-1234", Host: "host-a", PID: 1234, TCPAddr: ":8081",
+		Started: 1732262400000, Updated: 1732262460000, Version: "7", Redis: "connected",
+		Received: 1000, Emitted: 900, Filtered: 100}
+)
+
+var (
+	paramRuleID  = param{name: "id", in: "path", required: true, doc: "The rule's id.", schema: &schema{Type: "string"}, example: "drop_debug"}
+	paramVersion = param{name: "version", in: "path", required: true, doc: "A version listed by GET /manifests.", schema: &schema{Type: "string"}, example: "3"}
+
+	errRuleNotFound = errorResponse{http.StatusNotFound, "No rule has this id.", "Rule not found"}
+	errInvalidRule  = errorResponse{http.StatusBadRequest, "Malformed JSON, unknown or missing field, or a rule that does not build; detail names the field.",
+		"params.pattern: cannot compile: error parsing regexp: missing closing ): `(`"}
+)
+
+// routes is the API.
+var routes = []route{
+	{
+		method: http.MethodGet, path: "/", id: "health", tag: "service",
+		summary: "Health check",
+		doc:     "Answers as long as the process serves requests; it does not touch Redis.",
+		ok: response{doc: "The service is up.", schema: ref("Health"),
+			example: health{Status: "ok", Service: serviceName}},
+		serve: (*server).health,
+	},
+	{
+		method: http.MethodGet, path: "/rules", id: "listRules", tag: "rules",
+		summary:   "List the draft's rules",
+		doc:       "Returns the draft's rules in the order the data planes run them.",
+		ok:        response{doc: "The rules, in order.", schema: arrayOf(ref("Rule")), example: []processor.Config{exampleFilter, exampleRule}},
+		usesRedis: true,
+		serve:     (*server).listRules,
+	},
+	{
+		method: http.MethodPost, path: "/rules", id: "addRule", tag: "rules",
+		summary: "Add a rule",
+		doc:     "Appends a rule to the draft after checking that it builds exactly as a data plane would build it. It takes effect when the draft is published.",
+		body:    &requestBody{doc: "The rule.", required: true, schema: ref("Rule"), example: exampleRule},
+		ok: response{doc: "The rule was added.", schema: statusWith("rule", ref("Rule")),
+			example: ruleResult{Status: "added", Rule: exampleRule}},
+		errors: []errorResponse{
+			errInvalidRule,
+			{http.StatusBadRequest, "A rule with this id exists.", "Rule ID redact_ssn already exists"},
+		},
+		usesRedis: true,
+		serve:     (*server).addRule,
+	},
+	{
+		method: http.MethodGet, path: "/rules/{id}", id: "getRule", tag: "rules",
+		summary:   "Get a rule",
+		params:    []param{paramRuleID},
+		ok:        response{doc: "The rule.", schema: ref("Rule"), example: exampleFilter},
+		errors:    []errorResponse{errRuleNotFound},
+		usesRedis: true,
+		serve:     (*server).getRule,
+	},
+	{
+		method: http.MethodPut, path: "/rules/{id}", id: "replaceRule", tag: "rules",
+		summary: "Replace a rule",
+		doc:     "Replaces the rule with this id, keeping its position. The body's id may be omitted; if given it must equal the path's.",
+		params:  []param{paramRuleID},
+		body: &requestBody{doc: "The new rule.", required: true, schema: ref("Rule"),
+			example: map[string]any{"type": "filter", "params": map[string]string{"value": "TRACE"}}},
+		ok: response{doc: "The rule was replaced.", schema: statusWith("rule", ref("Rule")),
+			example: ruleResult{Status: "updated", Rule: processor.Config{ID: "drop_debug", Type: "filter", Params: json.RawMessage(`{"value":"TRACE"}`)}}},
+		errors: []errorResponse{
+			errInvalidRule,
+			{http.StatusBadRequest, "The body's id differs from the path's.", `id: "other" does not match the path's rule id, "drop_debug"`},
+			errRuleNotFound,
+		},
+		usesRedis: true,
+		serve:     (*server).putRule,
+	},
+	{
+		method: http.MethodDelete, path: "/rules/{id}", id: "deleteRule", tag: "rules",
+		summary: "Delete a rule",
+		params:  []param{paramRuleID},
+		ok: response{doc: "The rule was deleted.", schema: statusWith("id", &schema{Type: "string"}),
+			example: idResult{Status: "deleted", ID: "drop_debug"}},
+		errors:    []errorResponse{errRuleNotFound},
+		usesRedis: true,
+		serve:     (*server).deleteRule,
+	},
+	{
+		method: http.MethodGet, path: "/outputs", id: "listOutputs", tag: "outputs",
+		summary:   "List the draft's outputs",
+		doc:       "Header values are masked as " + manifest.Mask + ": they usually hold vendor API keys.",
+		ok:        response{doc: "The outputs, in order.", schema: arrayOf(ref("Output")), example: []output.Config{exampleMasked}},
+		usesRedis: true,
+		serve:     (*server).listOutputs,
+	},
+	{
+		method: http.MethodPost, path: "/outputs", id: "addOutput", tag: "outputs",
+		summary: "Add an output",
+		doc:     "Appends an output to the draft after validating it. A draft without outputs writes to the console. The echoed output has its header values masked.",
+		body:    &requestBody{doc: "The output.", required: true, schema: ref("Output"), example: exampleOutput},
+		ok: response{doc: "The output was added.", schema: statusWith("output", ref("Output")),
+			example: outputResult{Status: "added", Output: exampleMasked}},
+		errors: []errorResponse{
+			{http.StatusBadRequest, "Malformed JSON, unknown or missing field, or an invalid output; detail names the field.", "url: required for http output"},
+			{http.StatusBadRequest, "An output with this URL exists.", "Output URL already exists"},
+		},
+		usesRedis: true,
+		serve:     (*server).addOutput,
+	},
+	{
+		method: http.MethodDelete, path: "/outputs", id: "clearOutputs", tag: "outputs",
+		summary: "Remove every output",
+		ok: response{doc: "The draft has no outputs.", schema: statusWith("", nil),
+			example: statusResult{Status: "cleared"}},
+		usesRedis: true,
+		serve:     (*server).clearOutputs,
+	},
+	{
+		method: http.MethodGet, path: "/config/batch_size", id: "getBatchSize", tag: "config",
+		summary: "Get the draft's batch size",
+		doc:     fmt.Sprintf("Lines per batch sent to the outputs; %d unless set.", store.DefaultBatchSize),
+		ok: response{doc: "The batch size.", schema: object(prop("batch_size", batchSizeSchema(), true)),
+			example: batchSize{BatchSize: 100}},
+		usesRedis: true,
+		serve:     (*server).getBatchSize,
+	},
+	{
+		method: http.MethodPost, path: "/config/batch_size", id: "setBatchSize", tag: "config",
+		summary: "Set the draft's batch size",
+		doc:     "Takes the size from the query (?size=N) or, without one, from a JSON body {\"batch_size\": N}.",
+		params: []param{{name: "size", in: "query", doc: "The batch size; when given, the body is ignored.",
+			schema: batchSizeSchema(), example: 500}},
+		body: &requestBody{doc: "The batch size, when the query has none.", schema: object(prop("batch_size", batchSizeSchema(), true)),
+			example: batchSize{BatchSize: 500}},
+		ok: response{doc: "The batch size was set.", schema: statusWith("batch_size", batchSizeSchema()),
+			example: batchSizeResult{Status: "updated", BatchSize: 500}},
+		errors: []errorResponse{{http.StatusBadRequest, "Not an integer, or out of range.",
+			fmt.Sprintf("batch_size: must be between %d and %d; got 0", manifest.MinBatchSize, manifest.MaxBatchSize)}},
+		usesRedis: true,
+		serve:     (*server).setBatchSize,
+	},
+	{
+		method: http.MethodPost, path: "/publish", id: "publish", tag: "manifests",
+		summary: "Publish the draft",
+		doc: "Turns the draft into a manifest with the next version, validates it as a whole, stores it under " +
+			rdb.ConfigKey + " and sends " + rdb.ReloadMessage + " on " + rdb.UpdatesChannel + ". Any body is ignored. " +
+			"A draft that does not make a valid manifest is rejected with every problem listed, and nothing is published.",
+		ok: response{doc: "The manifest was published; header values are masked.", schema: ref("Published"), example: examplePublished},
+		errors: []errorResponse{{http.StatusBadRequest, "The draft does not make a valid manifest; errors lists every problem.",
+			"pipelines[0].outputs[1].url: duplicate of outputs[0]"}},
+		usesRedis: true,
+		serve:     (*server).publish,
+	},
+	{
+		method: http.MethodGet, path: "/manifests", id: "listManifests", tag: "manifests",
+		summary:   "List published manifests",
+		doc:       "The most recently published manifests, newest first; header values are masked.",
+		ok:        response{doc: "The manifests.", schema: arrayOf(ref("Manifest")), example: []manifest.Manifest{exampleMan}},
+		usesRedis: true,
+		serve:     (*server).listManifests,
+	},
+	{
+		method: http.MethodPost, path: "/manifests/{version}/rollback", id: "rollback", tag: "manifests",
+		summary: "Roll back to a published manifest",
+		doc: "Publishes the pipelines of a manifest from the history as a new manifest with the next version " +
+			"(versions only grow), and makes them the draft. Any body is ignored.",
+		params: []param{paramVersion},
+		ok:     response{doc: "The manifest was published again; header values are masked.", schema: ref("Published"), example: examplePublished},
+		errors: []errorResponse{
+			{http.StatusNotFound, "The version is not in the history.", "Manifest version 3 not found"},
+			{http.StatusBadRequest, "The manifest no longer validates; errors lists every problem.", "pipelines[0].processors[0] (id \"x\").type: unknown processor type \"x\""},
+		},
+		usesRedis: true,
+		serve:     (*server).rollback,
+	},
+	{
+		method: http.MethodGet, path: "/fleet", id: "listFleet", tag: "fleet",
+		summary: "List the data planes",
+		doc:     "The data planes whose heartbeat has not expired, with the manifest version each runs and its counters.",
+		ok: response{doc: "The data planes, sorted by id.", schema: object(prop("instances", arrayOf(ref("Heartbeat")), true)),
+			example: fleet{Instances: []rdb.Heartbeat{exampleHeartbeat}}},
+		usesRedis: true,
+		serve:     (*server).fleet,
+	},
+	{
+		method: http.MethodGet, path: "/openapi.json", id: "openAPI", tag: "service",
+		summary: "This API as an OpenAPI 3.0 document",
+		ok:      response{doc: "The OpenAPI document.", schema: &schema{Type: "object"}},
+		serve:   (*server).openAPIJSON,
+	},
+	{
+		method: http.MethodGet, path: "/docs", id: "docs", tag: "service",
+		summary: "This API as an HTML page",
+		ok:      response{doc: "The reference you may be reading.", contentType: "text/html", schema: &schema{Type: "string"}},
+		serve:   (*server).docsHTML,
+	},
+}
+
+const serviceName = "streamgate-control-plane"
+
+// Response bodies.
+type (
+	health struct {
+		Status  string `json:"status"`
+		Service string `json:"service"`
+	}
+	ruleResult struct {
+		Status string           `json:"status"`
+		Rule   processor.Config `json:"rule"`
+	}
+	outputResult struct {
+		Status string        `json:"status"`
+		Output output.Config `json:"output"`
+	}
+	idResult struct {
+		Status string `json:"status"`
+		ID     string `json:"id"`
+	}
+	statusResult struct {
+		Status string `json:"status"`
+	}
+	batchSize struct {
+		BatchSize int `json:"batch_size"`
+	}
+	batchSizeResult struct {
+		Status    string `json:"status"`
+		BatchSize int    `json:"batch_size"`
+	}
+	published struct {
+		Status              string             `json:"status"`
+		Manifest            *manifest.Manifest `json:"manifest"`
+		SubscribersNotified int64              `json:"subscribers_notified"`
+	}
+	fleet struct {
+		Instances []rdb.Heartbeat `json:"instances"`
+	}
+)
+
+func (s *server) health(*http.Request) (any, error) {
+	return health{Status: "ok", Service: serviceName}, nil
+}
+
+func (s *server) listRules(r *http.Request) (any, error) {
+	rules, err := s.st.Rules(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return nonNil(rules), nil
+}
+
+func (s *server) addRule(r *http.Request) (any, error) {
+	var rule processor.Config
+	if err := decodeBody(r, &rule, "id", "type"); err != nil {
+		return nil, err
+	}
+	if err := s.st.AddRule(r.Context(), rule); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return nil, badRequest("Rule ID %s already exists", rule.ID)
+		}
+		return nil, err
+	}
+	return ruleResult{Status: "added", Rule: rule}, nil
+}
+
+func (s *server) getRule(r *http.Request) (any, error) {
+	rule, err := s.st.Rule(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("Rule not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rule, nil
+}
+
+func (s *server) putRule(r *http.Request) (any, error) {
+	id := r.PathValue("id")
+	var rule processor.Config
+	if err := decodeBody(r, &rule, "type"); err != nil {
+		return nil, err
+	}
+	if rule.ID != "" && rule.ID != id {
+		return nil, badRequest("id: %q does not match the path's rule id, %q", rule.ID, id)
+	}
+	rule.ID = id
+	err := s.st.PutRule(r.Context(), id, rule)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("Rule not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ruleResult{Status: "updated", Rule: rule}, nil
+}
+
+func (s *server) deleteRule(r *http.Request) (any, error) {
+	id := r.PathValue("id")
+	err := s.st.DeleteRule(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("Rule not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return idResult{Status: "deleted", ID: id}, nil
+}
+
+func (s *server) listOutputs(r *http.Request) (any, error) {
+	outs, err := s.st.Outputs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	masked := make([]output.Config, len(outs))
+	for i, o := range outs {
+		masked[i] = maskOutput(o)
+	}
+	return masked, nil
+}
+
+func (s *server) addOutput(r *http.Request) (any, error) {
+	var o output.Config
+	if err := decodeBody(r, &o, "type"); err != nil {
+		return nil, err
+	}
+	if err := s.st.AddOutput(r.Context(), o); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return nil, badRequest("Output URL already exists")
+		}
+		return nil, err
+	}
+	return outputResult{Status: "added", Output: maskOutput(o)}, nil
+}
+
+func (s *server) clearOutputs(r *http.Request) (any, error) {
+	if err := s.st.ClearOutputs(r.Context()); err != nil {
+		return nil, err
+	}
+	return statusResult{Status: "cleared"}, nil
+}
+
+func (s *server) getBatchSize(r *http.Request) (any, error) {
+	n, err := s.st.BatchSize(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return batchSize{BatchSize: n}, nil
+}
+
+func (s *server) setBatchSize(r *http.Request) (any, error) {
+	var n int
+	if q := r.URL.Query(); q.Has("size") {
+		v := q.Get("size")
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			if len(v) > 32 {
+				v = v[:32] + "..."
+			}
+			return nil, badRequest("size: want an integer; got %q", v)
+		}
+	} else {
+		data, err := readBody(r)
+		if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			return nil, badRequest(`batch_size: required, as ?size=N or as a JSON body {"batch_size": N}`)
+		}
+		var b struct {
+			BatchSize *int `json:"batch_size"`
+		}
+		if err := decodeJSON(data, &b); err != nil {
+			return nil, err
+		}
+		if b.BatchSize == nil {
+			return nil, badRequest("batch_size: required")
+		}
+		n = *b.BatchSize
+	}
+	if err := s.st.SetBatchSize(r.Context(), n); err != nil {
+		return nil, err
+	}
+	return batchSizeResult{Status: "updated", BatchSize: n}, nil
+}
+
+func (s *server) publish(r *http.Request) (any, error) {
+	m, n, err := s.st.Publish(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return published{Status: "published", Manifest: redact(m), SubscribersNotified: n}, nil
+}
+
+func (s *server) listManifests(r *http.Request) (any, error) {
+	ms, err := s.st.Manifests(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range ms {
+		ms[i] = redact(m)
+	}
+	return ms, nil
+}
+
+func (s *server) rollback(r *http.Request) (any, error) {
+	v := r.PathValue("version")
+	m, n, err := s.st.Rollback(r.Context(), v)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(fmt.Sprintf("Manifest version %s not found", v))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return published{Status: "published", Manifest: redact(m), SubscribersNotified: n}, nil
+}
+
+func (s *server) fleet(r *http.Request) (any, error) {
+	if s.redis == nil {
+		return nil, &httpError{status: http.StatusServiceUnavailable, detail: "redis unavailable: no Redis client configured for the fleet"}
+	}
+	hbs, err := rdb.ListFleet(r.Context(), s.redis)
+	if err != nil {
+		return nil, &httpError{status: http.StatusServiceUnavailable, detail: "redis unavailable: " + err.Error()}
+	}
+	return fleet{Instances: nonNil(hbs)}, nil
+}
+
+func (s *server) openAPIJSON(*http.Request) (any, error) {
+	return rawBody{contentType: "application/json", data: s.openAPI}, nil
+}
+
+func (s *server) docsHTML(*http.Request) (any, error) {
+	return rawBody{contentType: "text/html; charset=utf-8", data: s.docs}, nil
+}
+
+// maskOutput returns o with its secrets masked: header values, and the
+// password of a URL such as http://user:password@host.
+func maskOutput(o output.Config) output.Config {
+	o.Headers = manifest.MaskHeaders(o.Headers)
+	o.URL = maskURL(o.URL)
+	return o
+}
+
+// redact returns a copy of m with its outputs' secrets masked.
+func redact(m *manifest.Manifest) *manifest.Manifest {
+	r := m.Redacted() // copies the outputs, and masks the header values
+	for i := range r.Pipelines {
+		outs := r.Pipelines[i].Outputs
+		for j := range outs {
+			outs[j].URL = maskURL(outs[j].URL)
+		}
+	}
+	return r
+}
+
+// maskURL masks the password in rawURL, if it has one.
+func maskURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	if _, ok := u.User.Password(); !ok {
+		return rawURL
+	}
+	u.User = url.UserPassword(u.User.Username(), manifest.Mask)
+	return u.String()
+}
+
+func notFound(detail string) *httpError {
+	return &httpError{status: http.StatusNotFound, detail: detail}
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/ingest"
+	"streamgate/dataplane/pipeline"
+	"streamgate/dataplane/rdb"
+	"streamgate/dataplane/server"
+	"streamgate/dataplane/watch"
+)
+
+// dataplaneFlags are the flags of a data plane, shared by `dataplane` and
+// `up`.
+type dataplaneFlags struct {
+	host, tcpPort, udpPort, httpPort, adminPort string
+	manifestFile                                string
+	workers, bufLines, bufBytes, maxLine        int
+	overflow                                    string
+	shutdownTimeout, heartbeat                  time.Duration
+}
+
+func (f *dataplaneFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.host, "host", env("LISTEN_HOST", ""), "address to listen on, empty for all (env LISTEN_HOST)")
+	fs.StringVar(&f.tcpPort, "tcp-port", env("TCP_PORT", "8081"), `TCP ingest port, "off" to disable (env TCP_PORT)`)
+	fs.StringVar(&f.udpPort, "udp-port", env("UDP_PORT", "8082"), `UDP ingest port, "off" to disable (env UDP_PORT)`)
+	fs.StringVar(&f.httpPort, "http-port", env("HTTP_INGEST_PORT", "8083"), `HTTP ingest port, "off" to disable (env HTTP_INGEST_PORT)`)
+	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /healthz, /readyz, /debug/pprof (env ADMIN_PORT)`)
+	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file applied at start, until Redis has one (env STREAMGATE_MANIFEST)")
+	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "pipeline workers (lines of one connection stay in order)")
+	fs.IntVar(&f.bufLines, "buffer-lines", pipeline.DefaultBufferLines, "buffer capacity in lines, over all workers")
+	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
+	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest or block (TCP backpressure)")
+	fs.IntVar(&f.maxLine, "max-line", ingest.DefaultMaxLine, "longest line in bytes; longer lines are dropped and counted (reason oversize)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long SIGTERM may take to drain and flush")
+	fs.DurationVar(&f.heartbeat, "heartbeat", watch.DefaultHeartbeat, "interval of the fleet heartbeat written to Redis (time to live: 3 intervals)")
+}
+
+func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
+	policy, err := buffer.ParsePolicy(f.overflow)
+	if err != nil {
+		return server.Options{}, fmt.Errorf("-overflow: %w", err)
+	}
+	opts := server.Options{
+		TCPAddr:   addr(f.host, f.tcpPort),
+		UDPAddr:   addr(f.host, f.udpPort),
+		HTTPAddr:  addr(f.host, f.httpPort),
+		AdminAddr: addr(f.host, f.adminPort),
+		MaxLine:   f.maxLine,
+		Pipeline: pipeline.Options{
+			Workers:     f.workers,
+			BufferLines: f.bufLines,
+			BufferBytes: f.bufBytes,
+			Overflow:    policy,
+		},
+		Logger: log,
+	}
+	if f.manifestFile != "" {
+		if opts.Manifest, err = loadManifest(f.manifestFile); err != nil {
+			return opts, err
+		}
+	}
+	return opts, nil
+}
+
+func runDataplane(args []string) error {
+	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+	var f dataplaneFlags
+	f.register(fs)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	ropts, err := rdb.FromEnv()
+	if err != nil {
+		return err
+	}
+	ctx, stop := untilSignal()
+	defer stop()
+	dp, err := startDataplane(&f, ropts, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop()
+	return dp.shutdown(f.shutdownTimeout)
+}
+
+// dataplane is a running data plane and, with Redis, its watcher.
+type dataplane struct {
+	log    *slog.Logger
+	s      *server.Server
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*dataplane, error) {
+	opts, err := f.options(log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := server.Start(opts)
+	if err != nil {
+		return nil, err
+	}
+	dp := &dataplane{log: log, s: s, cancel: func() {}}
+	source := "built-in default (console)"
+	if m := s.Applied(); m != nil {
+		source = "file " + f.manifestFile + ", version " + string(m.Version)
+	}
+	if ropts.Configured() {
+		c := rdb.NewClient(ropts)
+		w := watch.New(watch.Options{Client: c, Server: s, Logger: log, Heartbeat: f.heartbeat})
+		ctx, cancel := context.WithCancel(context.Background())
+		dp.cancel = cancel
+		dp.wg.Add(1)
+		go func() {
+			defer dp.wg.Done()
+			defer c.Close()
+			w.Run(ctx)
+		}()
+		source += "; following redis " + ropts.String() + " as " + w.ID()
+	}
+	log.Info("data plane running",
+		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
+		"workers", f.workers, "overflow", f.overflow, "manifest", source)
+	return dp, nil
+}
+
+// shutdown stops following Redis, then drains and flushes within timeout.
+func (dp *dataplane) shutdown(timeout time.Duration) error {
+	dp.log.Info("shutting down: draining", "timeout", timeout)
+	dp.cancel()
+	dp.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	err := dp.s.Shutdown(ctx)
+	m := dp.s.Metrics()
+	dp.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond),
+		"received", m.Received.Get(), "emitted", m.Emitted.Get(),
+		"filtered", m.FilteredTotal(), "dropped", m.DroppedTotal())
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown timed out after %s; undelivered lines were counted as dropped", timeout)
+	}
+	return err
+}

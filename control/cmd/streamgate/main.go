@@ -1,0 +1,143 @@
+// Command streamgate is the StreamGate observability firewall.
+//
+//	streamgate up [flags]          control plane + data plane (+ embedded Redis)
+//	streamgate dataplane [flags]   a data plane
+//	streamgate control [flags]     the control plane's REST API
+//	streamgate validate FILE       check a manifest
+//	streamgate echo-server         print the HTTP requests it receives
+//
+// Log lines go to stdout (console output); diagnostics go to stderr.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"streamgate/dataplane/manifest"
+)
+
+const usage = `StreamGate: filters noise and redacts PII from log streams before they leave
+the network.
+
+Usage:
+  streamgate up [flags]          run everything on one machine: the control plane
+                                 (REST API :8000) and a data plane (TCP :8081,
+                                 UDP :8082, HTTP ingest :8083, admin :8080),
+                                 with an embedded Redis unless REDIS_ADDR or
+                                 REDIS_HOST is set
+  streamgate dataplane [flags]   run a data plane; with REDIS_ADDR/REDIS_HOST set
+                                 it follows the manifest published there
+  streamgate control [flags]     run the control plane (needs REDIS_ADDR/REDIS_HOST)
+  streamgate validate FILE       check a manifest; print its errors or a summary
+  streamgate echo-server [flags] print every HTTP request it receives (a stand-in
+                                 for a log vendor, :9000)
+
+Run 'streamgate COMMAND -h' for a command's flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "up":
+		err = runUp(args)
+	case "dataplane":
+		err = runDataplane(args)
+	case "control":
+		err = runControl(args)
+	case "validate":
+		err = runValidate(args)
+	case "echo-server":
+		err = runEchoServer(args)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(os.Stdout, usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "streamgate: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "streamgate %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// env returns the environment variable name's value, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// addr turns a host and a port flag into a listen address; port "off"
+// disables the listener.
+func addr(host, port string) string {
+	if port == "off" || port == "" {
+		return ""
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// newLogger returns the stderr logger at the named level and makes it the
+// default.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	slog.SetDefault(log)
+	return log, nil
+}
+
+// untilSignal returns a context that ends on SIGINT or SIGTERM.
+func untilSignal() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+func loadManifest(path string) (*manifest.Manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read manifest: %w", err)
+	}
+	m, err := manifest.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+func runValidate(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: streamgate validate FILE")
+	}
+	m, err := loadManifest(args[0])
+	if err != nil {
+		var b strings.Builder
+		b.WriteString("manifest is invalid:\n")
+		for _, e := range manifest.ErrorList(errors.Unwrap(err)) {
+			b.WriteString("  " + e + "\n")
+		}
+		fmt.Fprint(os.Stderr, b.String())
+		return errors.New("invalid manifest")
+	}
+	cfg, _ := m.Compile()
+	fmt.Printf("manifest %s is valid: %d processors, %d outputs, batch size %d\n",
+		args[0], cfg.Chain.Len(), len(cfg.Outputs), cfg.BatchSize)
+	return nil
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var tcpAddrRE = regexp.MustCompile(`tcp=(127\.0\.0\.1:\d+)`)
+
+// TestDataplaneConsole runs `streamgate dataplane` with a manifest file: send
+// lines over TCP, see the kept ones on stdout, DEBUG filtered and the SSN
+// redacted; SIGTERM exits cleanly after flushing.
+func TestDataplaneConsole(t *testing.T) {
+	manifestPath := filepath.Join(t.TempDir(), "manifest.json")
+	err := os.WriteFile(manifestPath, []byte(`{"version": "1", "pipelines": [{"name": "default_pipeline",
+		"processors": [
+			{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}},
+			{"id": "redact_ssn", "type": "redact", "params": {"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}}
+		]}]}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, nil, "dataplane", "-host", "127.0.0.1", "-tcp-port", "0", "-udp-port", "0",
+		"-http-port", "off", "-admin-port", "0", "-manifest", manifestPath)
+	tcp := p.waitLog(tcpAddrRE)[1]
+	conn, err := net.Dial("tcp", tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(conn, "DEBUG: user login attempt\nINFO: payment processed\nSSN: 123-45-6789\n")
+	conn.Close()
+	want := []string{"INFO: payment processed", "SSN: XXX-XX-XXXX"}
+	waitUntil(t, "two lines on stdout", func() bool { return len(p.Stdout()) >= 2 })
+	p.stop()
+	if got := p.Stdout(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("stdout: got %q; want %q", got, want)
+	}
+	logs := strings.Join(p.Logs(), "\n")
+	for _, want := range []string{"shutting down", "received=3", "filtered=1"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+}
+
+func TestValidateCommand(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(good, []byte(`{"version":"1","pipelines":[{"name":"p","processors":[{"id":"f","type":"filter","params":{"value":"DEBUG"}}]}]}`), 0o644)
+	os.WriteFile(bad, []byte(`{"version":"1","pipelines":[{"name":"p","batch_size":0,"processors":[{"id":"r","type":"redact","params":{"pattern":"("}}]}]}`), 0o644)
+
+	out, err := exec.Command(bin, "validate", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "is valid: 1 processors") {
+		t.Fatalf("validate good: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "validate", bad)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("validate bad: got %v; want exit status 1", err)
+	}
+	for _, want := range []string{"pipelines[0].batch_size", `processors[0] (id "r").params.pattern`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("validate bad: stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+func TestControlNeedsRedis(t *testing.T) {
+	cmd := exec.Command(binary(t), "control")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "REDIS_ADDR") {
+		t.Fatalf("control without Redis: got %v\n%s; want an error naming REDIS_ADDR", err, out)
+	}
+}

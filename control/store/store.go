@@ -1,0 +1,563 @@
+// Package store keeps the control plane's state in Redis: the draft that the
+// API edits (rules, outputs, batch size) and the manifests published from it.
+//
+// Nothing lives only in memory, so a restarted control plane, or several
+// behind a load balancer, see the same state. The draft is one JSON value
+// under DraftKey, read-modify-written in optimistic transactions (WATCH,
+// MULTI, EXEC), so concurrent writers never lose each other's updates.
+//
+// Publishing validates the manifest with the data plane's own parser, then
+// writes it where the data planes read it (rdb.ConfigKey), appends it to a
+// bounded history and announces it on rdb.UpdatesChannel. Those keys live in
+// different Redis Cluster slots, so they are written one after another, not
+// in one transaction; the live manifest's version never goes backwards.
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/output"
+	"streamgate/dataplane/processor"
+	"streamgate/dataplane/rdb"
+)
+
+// Redis keys owned by the control plane. The published manifest itself is
+// under rdb.ConfigKey.
+const (
+	// DraftKey holds the draft as JSON: {"rules":[...],"outputs":[...],"batch_size":N}.
+	DraftKey = "streamgate:draft"
+	// VersionKey is the counter that numbers published manifests.
+	VersionKey = "streamgate:manifest_version"
+	// HistoryKey is a list of the published manifests, newest first.
+	HistoryKey = "streamgate:manifests"
+)
+
+const (
+	// DefaultHistory is how many published manifests are kept by default.
+	DefaultHistory = 20
+	// PipelineName is the name of the one pipeline a published manifest has.
+	PipelineName = "default_pipeline"
+	// DefaultBatchSize is the batch size of a draft that sets none.
+	DefaultBatchSize = 100
+
+	// maxAttempts bounds the retries of an optimistic transaction.
+	maxAttempts = 10
+)
+
+// Options configure a Store. The zero value is the default.
+type Options struct {
+	// History is how many published manifests GET /manifests and Rollback
+	// can reach; 0 means DefaultHistory.
+	History int
+}
+
+// Store is the control plane's state in Redis. It is safe for concurrent
+// use, also by several processes sharing one Redis.
+type Store struct {
+	c       redis.UniversalClient
+	history int
+}
+
+// New returns a Store keeping its state in c.
+func New(c redis.UniversalClient, opts Options) *Store {
+	if opts.History <= 0 {
+		opts.History = DefaultHistory
+	}
+	return &Store{c: c, history: opts.History}
+}
+
+// draft is the value stored under DraftKey.
+type draft struct {
+	Rules   []processor.Config `json:"rules"`
+	Outputs []output.Config    `json:"outputs"`
+	// BatchSize is 0 when unset, meaning DefaultBatchSize.
+	BatchSize int `json:"batch_size"`
+}
+
+// Rules returns the draft's rules in order.
+func (s *Store) Rules(ctx context.Context) ([]processor.Config, error) {
+	d, err := s.load(ctx, s.c)
+	if err != nil {
+		return nil, err
+	}
+	return d.Rules, nil
+}
+
+// Rule returns the draft's rule with the given id, or ErrNotFound.
+func (s *Store) Rule(ctx context.Context, id string) (processor.Config, error) {
+	d, err := s.load(ctx, s.c)
+	if err != nil {
+		return processor.Config{}, err
+	}
+	i := d.rule(id)
+	if i < 0 {
+		return processor.Config{}, fmt.Errorf("cannot get rule %q: %w", id, ErrNotFound)
+	}
+	return d.Rules[i], nil
+}
+
+// AddRule validates r and appends it to the draft's rules. It returns an
+// *InvalidError if r would not build, and ErrDuplicate if a rule with r's id
+// exists.
+func (s *Store) AddRule(ctx context.Context, r processor.Config) error {
+	if _, err := processor.Build(r); err != nil {
+		return fmt.Errorf("cannot add rule: %w", invalid(err))
+	}
+	return s.update(ctx, func(d *draft) error {
+		if d.rule(r.ID) >= 0 {
+			return fmt.Errorf("cannot add rule %q: %w", r.ID, ErrDuplicate)
+		}
+		d.Rules = append(d.Rules, r)
+		return nil
+	})
+}
+
+// PutRule validates r and replaces the rule with the given id, keeping its
+// position. r.ID must be id or empty. It returns ErrNotFound if no rule has
+// that id.
+func (s *Store) PutRule(ctx context.Context, id string, r processor.Config) error {
+	if r.ID == "" {
+		r.ID = id
+	}
+	if r.ID != id {
+		return fmt.Errorf("cannot replace rule %q: %w", id,
+			&InvalidError{Problems: []string{fmt.Sprintf("id: %q does not match the rule being replaced, %q", r.ID, id)}})
+	}
+	if _, err := processor.Build(r); err != nil {
+		return fmt.Errorf("cannot replace rule %q: %w", id, invalid(err))
+	}
+	return s.update(ctx, func(d *draft) error {
+		i := d.rule(id)
+		if i < 0 {
+			return fmt.Errorf("cannot replace rule %q: %w", id, ErrNotFound)
+		}
+		d.Rules[i] = r
+		return nil
+	})
+}
+
+// DeleteRule removes the rule with the given id, or returns ErrNotFound.
+func (s *Store) DeleteRule(ctx context.Context, id string) error {
+	return s.update(ctx, func(d *draft) error {
+		i := d.rule(id)
+		if i < 0 {
+			return fmt.Errorf("cannot delete rule %q: %w", id, ErrNotFound)
+		}
+		d.Rules = slices.Delete(d.Rules, i, i+1)
+		return nil
+	})
+}
+
+// Outputs returns the draft's outputs in order. Header values are the real
+// ones: mask them (manifest.MaskHeaders) before showing them to anyone.
+func (s *Store) Outputs(ctx context.Context) ([]output.Config, error) {
+	d, err := s.load(ctx, s.c)
+	if err != nil {
+		return nil, err
+	}
+	return d.Outputs, nil
+}
+
+// AddOutput validates o and appends it to the draft's outputs. It returns an
+// *InvalidError if o is invalid, and ErrDuplicate if an output with o's URL
+// exists (only http outputs have one).
+func (s *Store) AddOutput(ctx context.Context, o output.Config) error {
+	if err := output.Validate(&o); err != nil {
+		return fmt.Errorf("cannot add output: %w", invalid(err))
+	}
+	return s.update(ctx, func(d *draft) error {
+		if o.URL != "" && slices.ContainsFunc(d.Outputs, func(x output.Config) bool { return x.URL == o.URL }) {
+			// The URL is not repeated: it may hold a password.
+			return fmt.Errorf("cannot add output %s: %w", o.Type, ErrDuplicate)
+		}
+		d.Outputs = append(d.Outputs, o)
+		return nil
+	})
+}
+
+// ClearOutputs removes every output from the draft; a manifest without
+// outputs writes to the console.
+func (s *Store) ClearOutputs(ctx context.Context) error {
+	return s.update(ctx, func(d *draft) error {
+		d.Outputs = nil
+		return nil
+	})
+}
+
+// BatchSize returns the draft's batch size, DefaultBatchSize if unset.
+func (s *Store) BatchSize(ctx context.Context) (int, error) {
+	d, err := s.load(ctx, s.c)
+	if err != nil {
+		return 0, err
+	}
+	return d.batchSize(), nil
+}
+
+// SetBatchSize sets the draft's batch size. It returns an *InvalidError
+// unless n is between manifest.MinBatchSize and manifest.MaxBatchSize.
+func (s *Store) SetBatchSize(ctx context.Context, n int) error {
+	if n < manifest.MinBatchSize || n > manifest.MaxBatchSize {
+		return fmt.Errorf("cannot set batch size: %w", &InvalidError{Problems: []string{
+			fmt.Sprintf("batch_size: must be between %d and %d; got %d", manifest.MinBatchSize, manifest.MaxBatchSize, n)}})
+	}
+	return s.update(ctx, func(d *draft) error {
+		d.BatchSize = n
+		return nil
+	})
+}
+
+// Publish turns the draft into a manifest with the next version and
+// publishes it: the data planes load it, and it joins the history. It
+// returns the manifest, with real header values, and how many subscribers
+// the reload announcement reached. A draft that does not make a valid
+// manifest is rejected as a whole with an *InvalidError listing every
+// problem, and nothing is written.
+func (s *Store) Publish(ctx context.Context) (*manifest.Manifest, int64, error) {
+	return s.publish(ctx, func(ctx context.Context) ([]manifest.Pipeline, error) {
+		d, err := s.load(ctx, s.c)
+		if err != nil {
+			return nil, err
+		}
+		return []manifest.Pipeline{d.pipeline()}, nil
+	})
+}
+
+// Manifests returns the published manifests still in the history, newest
+// first, with real header values.
+func (s *Store) Manifests(ctx context.Context) ([]*manifest.Manifest, error) {
+	raws, err := s.c.LRange(ctx, HistoryKey, 0, int64(s.history)-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read manifest history: %w", redisError(err))
+	}
+	ms := make([]*manifest.Manifest, 0, len(raws))
+	for i, raw := range raws {
+		var m manifest.Manifest
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			return nil, fmt.Errorf("cannot decode manifest history entry %d: %w", i, err)
+		}
+		ms = append(ms, &m)
+	}
+	// Two publishes racing may push in the opposite order of their versions.
+	slices.SortStableFunc(ms, func(a, b *manifest.Manifest) int {
+		va, okA := parseVersion(a.Version)
+		vb, okB := parseVersion(b.Version)
+		if !okA || !okB {
+			return 0
+		}
+		return cmp.Compare(vb, va)
+	})
+	return ms, nil
+}
+
+// Rollback publishes the pipelines of the manifest with the given version,
+// from the history, as a new manifest with the next version, and makes them
+// the draft. It returns what Publish returns, or ErrNotFound if the version
+// is not in the history.
+func (s *Store) Rollback(ctx context.Context, version string) (*manifest.Manifest, int64, error) {
+	ms, err := s.Manifests(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	i := slices.IndexFunc(ms, func(m *manifest.Manifest) bool { return string(m.Version) == version })
+	if i < 0 {
+		return nil, 0, fmt.Errorf("cannot roll back to manifest %q: %w", version, ErrNotFound)
+	}
+	old := ms[i]
+	if _, err := encode(old.Pipelines, "", 0); err != nil {
+		return nil, 0, fmt.Errorf("cannot roll back to manifest %q: %w", version, err)
+	}
+	err = s.update(ctx, func(d *draft) error {
+		p := &old.Pipelines[0]
+		*d = draft{Rules: p.Processors, Outputs: p.Outputs}
+		if p.BatchSize != nil {
+			d.BatchSize = *p.BatchSize
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.publish(ctx, func(context.Context) ([]manifest.Pipeline, error) {
+		return old.Pipelines, nil
+	})
+}
+
+// rule returns the index of the rule with the given id, or -1.
+func (d *draft) rule(id string) int {
+	return slices.IndexFunc(d.Rules, func(r processor.Config) bool { return r.ID == id })
+}
+
+func (d *draft) batchSize() int {
+	if d.BatchSize == 0 {
+		return DefaultBatchSize
+	}
+	return d.BatchSize
+}
+
+// pipeline returns the pipeline the draft describes.
+func (d *draft) pipeline() manifest.Pipeline {
+	p := manifest.Pipeline{
+		Name:       PipelineName,
+		Processors: d.Rules,
+		Outputs:    d.Outputs,
+	}
+	// Written as [] rather than null, as the seed wrote them.
+	if p.Processors == nil {
+		p.Processors = []processor.Config{}
+	}
+	if p.Outputs == nil {
+		p.Outputs = []output.Config{}
+	}
+	if d.BatchSize != 0 {
+		n := d.BatchSize
+		p.BatchSize = &n
+	}
+	return p
+}
+
+// getter is what load needs: a client or a transaction.
+type getter interface {
+	Get(ctx context.Context, key string) *redis.StringCmd
+}
+
+// load reads the draft; a missing key is an empty draft.
+func (s *Store) load(ctx context.Context, g getter) (draft, error) {
+	var d draft
+	raw, err := g.Get(ctx, DraftKey).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return d, nil
+	}
+	if err != nil {
+		return d, fmt.Errorf("cannot read draft: %w", redisError(err))
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return d, fmt.Errorf("cannot decode draft: %w", err)
+	}
+	return d, nil
+}
+
+// update applies fn to the draft in an optimistic transaction, retrying
+// when another writer changed the draft in between. An error from fn aborts
+// the update and is returned as it is.
+func (s *Store) update(ctx context.Context, fn func(d *draft) error) error {
+	for attempt := range maxAttempts {
+		var own error // an error of ours rather than of the transaction
+		err := s.c.Watch(ctx, func(tx *redis.Tx) error {
+			d, err := s.load(ctx, tx)
+			if err == nil {
+				err = fn(&d)
+			}
+			var raw []byte
+			if err == nil {
+				raw, err = json.Marshal(&d)
+			}
+			if err == nil && len(raw) > manifest.MaxSize {
+				err = &InvalidError{Problems: []string{fmt.Sprintf(
+					"draft: would be %d bytes, over the manifest size limit of %d", len(raw), manifest.MaxSize)}}
+			}
+			if err != nil {
+				own = err
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, DraftKey, raw, 0)
+				return nil
+			})
+			return err
+		}, DraftKey)
+		switch {
+		case err == nil:
+			return nil
+		case own != nil:
+			return own
+		case errors.Is(err, redis.TxFailedErr):
+			if err := backoff(ctx, attempt); err != nil {
+				return fmt.Errorf("cannot update draft: %w", err)
+			}
+		default:
+			return fmt.Errorf("cannot update draft: %w", redisError(err))
+		}
+	}
+	return fmt.Errorf("cannot update draft: %w", ErrConflict)
+}
+
+// nextVersion increments VersionKey and returns its value, but at least
+// floor+1, so a counter that was lost or reset while a manifest stayed
+// published never hands out a version that is not newer than it.
+var nextVersion = redis.NewScript(`
+local v = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if v <= floor then
+	v = floor + 1
+	redis.call('SET', KEYS[1], v)
+end
+return v
+`)
+
+// errSuperseded means a newer manifest was published while this one was
+// being prepared.
+var errSuperseded = errors.New("superseded by a newer manifest")
+
+// publish builds a manifest from the pipelines source returns, validates it
+// and publishes it with a new version. If a concurrent publish got a newer
+// version live first, it starts over, so the live manifest is never older
+// than the one this call returns.
+func (s *Store) publish(ctx context.Context, source func(context.Context) ([]manifest.Pipeline, error)) (*manifest.Manifest, int64, error) {
+	for attempt := range maxAttempts {
+		live, err := s.liveVersion(ctx, s.c)
+		if err != nil {
+			return nil, 0, err
+		}
+		pipelines, err := source(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		// The version and timestamp do not affect validity: validate before
+		// taking a version, so a rejected draft leaves no trace.
+		if _, err := encode(pipelines, "", 0); err != nil {
+			return nil, 0, fmt.Errorf("cannot publish manifest: %w", err)
+		}
+		n, err := nextVersion.Run(ctx, s.c, []string{VersionKey}, live).Int64()
+		if err != nil {
+			return nil, 0, fmt.Errorf("cannot allocate manifest version: %w", redisError(err))
+		}
+		version := strconv.FormatInt(n, 10)
+		m := &manifest.Manifest{
+			Version:   manifest.Version(version),
+			Timestamp: time.Now().Unix(),
+			Pipelines: pipelines,
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return nil, 0, fmt.Errorf("cannot encode manifest %s: %w", version, err)
+		}
+		err = s.setLive(ctx, raw, uint64(n))
+		if errors.Is(err, errSuperseded) {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, 0, fmt.Errorf("cannot publish manifest %s: %w", version, err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.LPush(ctx, HistoryKey, raw)
+			p.LTrim(ctx, HistoryKey, 0, int64(s.history)-1)
+			return nil
+		})
+		if err != nil {
+			return nil, 0, fmt.Errorf("cannot record manifest %s in the history: %w", version, redisError(err))
+		}
+		subscribers, err := s.c.Publish(ctx, rdb.UpdatesChannel, rdb.ReloadMessage).Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("cannot announce manifest %s: %w", version, redisError(err))
+		}
+		return m, subscribers, nil
+	}
+	return nil, 0, fmt.Errorf("cannot publish manifest: %w", ErrConflict)
+}
+
+// encode marshals a manifest of pipelines and validates it with the data
+// plane's parser. It returns an *InvalidError listing every problem.
+func encode(pipelines []manifest.Pipeline, version string, timestamp int64) ([]byte, error) {
+	raw, err := json.Marshal(&manifest.Manifest{
+		Version:   manifest.Version(version),
+		Timestamp: timestamp,
+		Pipelines: pipelines,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode manifest: %w", err)
+	}
+	if _, err := manifest.Parse(raw); err != nil {
+		return nil, invalid(err)
+	}
+	return raw, nil
+}
+
+// setLive writes raw, the manifest with the given version, to rdb.ConfigKey
+// unless the manifest there has the same or a newer version, in which case
+// it returns errSuperseded.
+func (s *Store) setLive(ctx context.Context, raw []byte, version uint64) error {
+	for attempt := range maxAttempts {
+		var own error
+		err := s.c.Watch(ctx, func(tx *redis.Tx) error {
+			live, err := s.liveVersion(ctx, tx)
+			if err == nil && live >= version {
+				err = errSuperseded
+			}
+			if err != nil {
+				own = err
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, rdb.ConfigKey, raw, 0)
+				return nil
+			})
+			return err
+		}, rdb.ConfigKey)
+		switch {
+		case err == nil:
+			return nil
+		case own != nil:
+			return own
+		case errors.Is(err, redis.TxFailedErr):
+			if err := backoff(ctx, attempt); err != nil {
+				return fmt.Errorf("cannot write manifest: %w", err)
+			}
+		default:
+			return fmt.Errorf("cannot write manifest: %w", redisError(err))
+		}
+	}
+	return fmt.Errorf("cannot write manifest: %w", ErrConflict)
+}
+
+// liveVersion returns the version of the manifest under rdb.ConfigKey, or 0
+// if there is none or its version is not a number (the seed wrote "1.0").
+func (s *Store) liveVersion(ctx context.Context, g getter) (uint64, error) {
+	raw, err := g.Get(ctx, rdb.ConfigKey).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the published manifest: %w", redisError(err))
+	}
+	var m struct {
+		Version manifest.Version `json:"version"`
+	}
+	if json.Unmarshal(raw, &m) != nil {
+		return 0, nil
+	}
+	v, _ := parseVersion(m.Version)
+	return v, nil
+}
+
+// parseVersion parses a version this package wrote.
+func parseVersion(v manifest.Version) (uint64, bool) {
+	n, err := strconv.ParseUint(string(v), 10, 64)
+	return n, err == nil
+}
+
+// backoff waits a random time that grows with attempt, so writers that
+// collided spread out, or returns ctx's error.
+func backoff(ctx context.Context, attempt int) error {
+	t := time.NewTimer(rand.N(time.Duration(attempt+1) * time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
