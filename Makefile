@@ -1,14 +1,13 @@
 # StreamGate. Every target works from a fresh clone; knobs are ?= variables.
 
 GO       ?= go
-MODULES  ?= dataplane
+MODULES  ?= dataplane control
 BIN      ?= bin/streamgate
 FUZZTIME ?= 5s
 BENCH    ?= .
 BENCHTIME ?= 1s
 # make run listens on loopback; set LISTEN_HOST= (empty) for all interfaces.
 LISTEN_HOST ?= 127.0.0.1
-MANIFEST ?=
 
 # Fuzz targets run for FUZZTIME each in `make test` (package:target).
 FUZZ_TARGETS := \
@@ -18,17 +17,23 @@ FUZZ_TARGETS := \
 	dataplane/processor:FuzzAttributeFilter \
 	dataplane/processor:FuzzRedactPattern \
 	dataplane/output:FuzzAppendJSONString \
-	dataplane/output:FuzzJSONObject
+	dataplane/output:FuzzJSONObject \
+	control/api:FuzzRulesBody \
+	control/api:FuzzOutputsBody \
+	control/api:FuzzBatchSizeBody
 
 .PHONY: all build run test test-race fuzz bench lint fmt fmt-check vet clean
 
 all: build
 
 build:
-	cd dataplane && $(GO) build -trimpath -o ../$(BIN) ./cmd/streamgate
+	cd control && $(GO) build -trimpath -o ../$(BIN) ./cmd/streamgate
 
+# run: the whole stack in one process: control plane (:8000), data plane
+# (:8081 TCP, :8082 UDP, :8083 HTTP, :8080 admin) and an embedded Redis,
+# unless REDIS_ADDR or REDIS_HOST points at a real one.
 run: build
-	@exec env LISTEN_HOST=$(LISTEN_HOST) ./$(BIN) dataplane $(if $(MANIFEST),-manifest $(MANIFEST))
+	@exec env LISTEN_HOST=$(LISTEN_HOST) ./$(BIN) up
 
 # test: formatting, vet, every test under the race detector in shuffled
 # order, then a short run of every fuzz target.
