@@ -53,9 +53,7 @@ type httpOutput struct {
 	retries int // retries after the first attempt
 
 	// Retry timing: defaultRetryTiming, shorter in tests.
-	backoffBase   time.Duration
-	backoffMax    time.Duration
-	retryAfterMax time.Duration
+	retryTiming
 
 	// mu is held shared by each Write and exclusively by Close, which so
 	// waits for the Writes in flight.
@@ -211,17 +209,15 @@ func newHTTPOutput(c *Config, t retryTiming) (*httpOutput, error) {
 			RetryIfErr:                retryStaleConn,
 			SecureErrorLogMessage:     true,
 		},
-		url:           c.URL,
-		name:          u.Redacted(),
-		format:        formats[c.Format],
-		headers:       headers,
-		gzip:          c.Gzip,
-		timeout:       timeout,
-		retries:       retries,
-		backoffBase:   t.backoffBase,
-		backoffMax:    t.backoffMax,
-		retryAfterMax: t.retryAfterMax,
-		done:          make(chan struct{}),
+		url:         c.URL,
+		name:        u.Redacted(),
+		format:      formats[c.Format],
+		headers:     headers,
+		gzip:        c.Gzip,
+		timeout:     timeout,
+		retries:     retries,
+		retryTiming: t,
+		done:        make(chan struct{}),
 	}
 	return o, nil
 }
@@ -395,10 +391,10 @@ func (o *httpOutput) retryAfter(v []byte, now time.Time) time.Duration {
 
 // backoff returns the wait before retry n+1: d = base·2^n capped at
 // backoffMax, jittered uniformly into [d/2, d].
-func (o *httpOutput) backoff(n int) time.Duration {
-	d := o.backoffMax
-	if n < 32 && o.backoffBase<<n < o.backoffMax && o.backoffBase<<n > 0 {
-		d = o.backoffBase << n
+func (t retryTiming) backoff(n int) time.Duration {
+	d := t.backoffMax
+	if n < 32 && t.backoffBase<<n < t.backoffMax && t.backoffBase<<n > 0 {
+		d = t.backoffBase << n
 	}
 	half := d / 2
 	return half + rand.N(d-half+1)

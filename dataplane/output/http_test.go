@@ -214,7 +214,7 @@ func TestRetryAfter(t *testing.T) {
 		{date(-time.Minute), 0},
 		{date(time.Hour), 30 * time.Second},
 	}
-	o := &httpOutput{retryAfterMax: maxRetryAfter}
+	o := &httpOutput{retryTiming: retryTiming{retryAfterMax: maxRetryAfter}}
 	for _, tt := range tests {
 		if got := o.retryAfter([]byte(tt.value), now); got != tt.want {
 			t.Errorf("retryAfter(%q) = %v, want %v", tt.value, got, tt.want)
@@ -223,7 +223,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	o := &httpOutput{backoffBase: defaultBackoffBase, backoffMax: defaultBackoffMax}
+	o := &httpOutput{retryTiming: retryTiming{backoffBase: defaultBackoffBase, backoffMax: defaultBackoffMax}}
 	for n, want := range []time.Duration{100, 200, 400, 800, 1600, 3200, 5000, 5000} {
 		want *= time.Millisecond
 		if n == 7 {

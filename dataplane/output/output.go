@@ -78,6 +78,7 @@ type Type struct {
 var registry = map[string]Type{
 	"console": {Validate: validateConsole, New: newConsole},
 	"http":    {Validate: validateHTTP, New: newHTTP},
+	"tcp":     {Validate: validateTCP, New: newTCP},
 }
 
 // Register adds an output type. It is meant for init functions and tests, and

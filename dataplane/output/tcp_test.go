@@ -1,0 +1,161 @@
+package output
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"streamgate/dataplane/record"
+)
+
+// lineServer accepts connections and collects the lines it reads.
+type lineServer struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	lines []string
+	conns []net.Conn
+}
+
+func newLineServer(t *testing.T) *lineServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &lineServer{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+			go func() {
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					s.mu.Lock()
+					s.lines = append(s.lines, sc.Text())
+					s.mu.Unlock()
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { s.close() })
+	return s
+}
+
+func (s *lineServer) close() {
+	s.ln.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.conns = nil
+}
+
+func (s *lineServer) got() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
+}
+
+func tcpBatch(lines ...string) *record.Batch {
+	b := &record.Batch{}
+	for _, l := range lines {
+		b.Lines = append(b.Lines, []byte(l))
+	}
+	return b
+}
+
+func waitLines(t *testing.T, s *lineServer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.got()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("server got %d lines; want %d", len(s.got()), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestTCPOutputWritesAndReconnects(t *testing.T) {
+	s := newLineServer(t)
+	retries := 3
+	o, err := newTCPOutput(&Config{Type: "tcp", URL: "tcp://" + s.ln.Addr().String(), MaxRetries: &retries},
+		retryTiming{backoffBase: time.Millisecond, backoffMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	ctx := context.Background()
+	if err := o.Write(ctx, tcpBatch("one", "two")); err != nil {
+		t.Fatal(err)
+	}
+	waitLines(t, s, 2)
+
+	// The server drops every connection: the next writes reconnect.
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	for i := 0; i < 5; i++ {
+		if err := o.Write(ctx, tcpBatch("after")); err != nil {
+			t.Fatalf("write after the peer closed: %v", err)
+		}
+	}
+	waitLines(t, s, 3) // at least one write can land on the dead connection's buffer
+	if got := s.got(); got[0] != "one" || got[1] != "two" || !strings.HasPrefix(got[2], "after") {
+		t.Fatalf("lines: %q", got)
+	}
+}
+
+func TestTCPOutputDown(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	retries := 2
+	o, _ := newTCPOutput(&Config{Type: "tcp", URL: "tcp://" + addr, MaxRetries: &retries},
+		retryTiming{backoffBase: time.Millisecond, backoffMax: 2 * time.Millisecond})
+	err := o.Write(context.Background(), tcpBatch("x"))
+	if err == nil || !strings.Contains(err.Error(), "after 3 attempts") || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("write to a closed port: got %v; want an error after 3 attempts naming %s", err, addr)
+	}
+	o.Close()
+	if err := o.Write(context.Background(), tcpBatch("x")); err == nil {
+		t.Fatal("write after Close: got nil error")
+	}
+}
+
+func TestValidateTCP(t *testing.T) {
+	neg := -1
+	cases := []struct {
+		c    Config
+		want string
+	}{
+		{Config{Type: "tcp"}, "url: required"},
+		{Config{Type: "tcp", URL: "http://x:1"}, "url: want scheme tcp"},
+		{Config{Type: "tcp", URL: "tcp://x"}, "url: want tcp://host:port"},
+		{Config{Type: "tcp", URL: "tcp://x:1/path"}, "nothing after the port"},
+		{Config{Type: "tcp", URL: "tcp://x:1", Headers: map[string]string{"a": "b"}}, "headers"},
+		{Config{Type: "tcp", URL: "tcp://x:1", Format: "ndjson"}, "format"},
+		{Config{Type: "tcp", URL: "tcp://x:1", Gzip: true}, "gzip"},
+		{Config{Type: "tcp", URL: "tcp://x:1", MaxRetries: &neg}, "max_retries"},
+		{Config{Type: "tcp", URL: "tcp://127.0.0.1:9100"}, ""},
+	}
+	for _, c := range cases {
+		err := Validate(&c.c)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%+v: got %v; want nil", c.c, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%+v: got %v; want an error containing %q", c.c, err, c.want)
+		}
+	}
+}
