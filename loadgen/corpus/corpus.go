@@ -1,0 +1,418 @@
+// Package corpus generates deterministic synthetic log lines for load tests.
+//
+// Every line starts with the fields a sink needs to measure delivery: the send
+// timestamp, the source id and a per-source sequence number. Text lines carry
+// them as the prefix `ts=<unix ns> src=<id> seq=<n> `; JSON lines carry them as
+// the first fields of an OTel-shaped object: {"ts":<ns>,"src":"<id>","seq":<n>,...}.
+//
+// A line's content is a pure function of the generator's Config, the source id
+// and the sequence number, so runs are reproducible and a Generator may be used
+// from many goroutines at once.
+package corpus
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Config describes the mix of lines a Generator produces. Shares are
+// probabilities in [0, 1], drawn independently for every line, so a line may
+// carry several kinds of PII.
+type Config struct {
+	// Seed selects the corpus; the same seed, mix and source give the same lines.
+	Seed uint64
+	// Debug is the share of DEBUG lines.
+	Debug float64
+	// SSN is the share of lines carrying a US social security number.
+	SSN float64
+	// Card is the share of lines carrying a Luhn-valid payment card number.
+	Card float64
+	// Email is the share of lines carrying an email address.
+	Email float64
+	// JSON is the share of OTel-shaped JSON lines; the rest are key=value text.
+	JSON float64
+	// MinSize and MaxSize bound the target line length in bytes (without the
+	// newline); the target is drawn uniformly. A line whose mandatory fields
+	// are longer than the target is not truncated. Zero values mean 80 and 300.
+	MinSize int
+	// MaxSize is the upper bound of the target line length; see MinSize.
+	MaxSize int
+}
+
+// DefaultConfig returns the default mix: 10% DEBUG, 5% SSN, 2% card, 2% email,
+// 20% JSON, 80..300 bytes.
+func DefaultConfig() Config {
+	return Config{Seed: 1, Debug: 0.10, SSN: 0.05, Card: 0.02, Email: 0.02, JSON: 0.20, MinSize: 80, MaxSize: 300}
+}
+
+// Validate reports every invalid field at once.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, s := range []struct {
+		name string
+		v    float64
+	}{{"debug", c.Debug}, {"ssn", c.SSN}, {"card", c.Card}, {"email", c.Email}, {"json", c.JSON}} {
+		if !(s.v >= 0 && s.v <= 1) {
+			errs = append(errs, fmt.Errorf("%s share %v outside [0, 1]", s.name, s.v))
+		}
+	}
+	if c.MinSize < 0 || c.MaxSize < 0 {
+		errs = append(errs, fmt.Errorf("line sizes must not be negative; got min %d, max %d", c.MinSize, c.MaxSize))
+	} else if c.MaxSize != 0 && c.MinSize > c.MaxSize {
+		errs = append(errs, fmt.Errorf("min size %d exceeds max size %d", c.MinSize, c.MaxSize))
+	}
+	return errors.Join(errs...)
+}
+
+// Kind is a bit set describing what a generated line contains.
+type Kind uint8
+
+// Kind bits.
+const (
+	KindDebug Kind = 1 << iota
+	KindJSON
+	KindSSN
+	KindCard
+	KindEmail
+)
+
+// KindPII is the set of kinds that make a line carry PII.
+const KindPII = KindSSN | KindCard | KindEmail
+
+// Generator produces lines. It is immutable and safe for concurrent use.
+type Generator struct {
+	seed                          uint64
+	debug, ssn, card, email, json uint64 // thresholds on a 32-bit draw
+	minSize, span                 int
+}
+
+// New returns a Generator for c. Invalid shares are clamped to [0, 1]; call
+// Config.Validate first to reject them instead.
+func New(c Config) *Generator {
+	if c.MinSize == 0 && c.MaxSize == 0 {
+		c.MinSize, c.MaxSize = 80, 300
+	}
+	if c.MaxSize < c.MinSize {
+		c.MaxSize = c.MinSize
+	}
+	return &Generator{
+		seed:    c.Seed,
+		debug:   threshold(c.Debug),
+		ssn:     threshold(c.SSN),
+		card:    threshold(c.Card),
+		email:   threshold(c.Email),
+		json:    threshold(c.JSON),
+		minSize: c.MinSize,
+		span:    c.MaxSize - c.MinSize + 1,
+	}
+}
+
+func threshold(p float64) uint64 {
+	switch {
+	case !(p > 0):
+		return 0
+	case p >= 1:
+		return 1 << 32
+	}
+	return uint64(p * (1 << 32))
+}
+
+// AppendLine appends the line for (src, seq) with send timestamp ts (Unix
+// nanoseconds) to dst, without a trailing newline, and returns the extended
+// buffer. src must not contain spaces, quotes or backslashes.
+func (g *Generator) AppendLine(dst []byte, src string, seq uint64, ts int64) []byte {
+	dst, _ = g.Append(dst, src, seq, ts)
+	return dst
+}
+
+// Append is AppendLine that also reports what the line contains.
+func (g *Generator) Append(dst []byte, src string, seq uint64, ts int64) ([]byte, Kind) {
+	r := rng{s: g.seed ^ hashString(src)*0x9e3779b97f4a7c15 ^ seq*0xbf58476d1ce4e5b9}
+	r.next()
+	var k Kind
+	if r.u32() < g.json {
+		k |= KindJSON
+	}
+	if r.u32() < g.debug {
+		k |= KindDebug
+	}
+	if r.u32() < g.ssn {
+		k |= KindSSN
+	}
+	if r.u32() < g.card {
+		k |= KindCard
+	}
+	if r.u32() < g.email {
+		k |= KindEmail
+	}
+	target := g.minSize + r.intn(g.span)
+	start := len(dst)
+	if k&KindJSON != 0 {
+		dst = appendJSON(dst, &r, k, src, seq, ts)
+	} else {
+		dst = appendText(dst, &r, k, src, seq, ts)
+	}
+	return appendPadding(dst, &r, k&KindJSON != 0, target-(len(dst)-start)), k
+}
+
+func appendText(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []byte {
+	dst = append(dst, "ts="...)
+	dst = strconv.AppendInt(dst, ts, 10)
+	dst = append(dst, " src="...)
+	dst = append(dst, src...)
+	dst = append(dst, " seq="...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, " level="...)
+	svc := pick(r, services)
+	if k&KindDebug != 0 {
+		dst = append(dst, "DEBUG service="...)
+		dst = append(dst, svc.name...)
+		dst = append(dst, ` msg="`...)
+		dst = append(dst, pick(r, debugMessages)...)
+	} else {
+		lvl := pick(r, levels)
+		dst = append(dst, lvl...)
+		dst = append(dst, " service="...)
+		dst = append(dst, svc.name...)
+		dst = append(dst, ` msg="`...)
+		dst = append(dst, pick(r, messages)...)
+	}
+	dst = append(dst, `" path=`...)
+	dst = append(dst, pick(r, svc.paths)...)
+	dst = append(dst, " status="...)
+	dst = strconv.AppendInt(dst, int64(pick(r, statuses)), 10)
+	dst = append(dst, " duration_ms="...)
+	dst = strconv.AppendInt(dst, int64(r.intn(2000)), 10)
+	dst = append(dst, " user="...)
+	dst = appendLetters(dst, r, 8)
+	if k&KindSSN != 0 {
+		dst = append(dst, " ssn="...)
+		dst = appendSSN(dst, r)
+	}
+	if k&KindCard != 0 {
+		dst = append(dst, " card="...)
+		dst = appendCard(dst, r)
+	}
+	if k&KindEmail != 0 {
+		dst = append(dst, " email="...)
+		dst = appendEmail(dst, r)
+	}
+	return dst
+}
+
+func appendJSON(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []byte {
+	dst = append(dst, `{"ts":`...)
+	dst = strconv.AppendInt(dst, ts, 10)
+	dst = append(dst, `,"src":"`...)
+	dst = append(dst, src...)
+	dst = append(dst, `","seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"severityText":"`...)
+	svc := pick(r, services)
+	if k&KindDebug != 0 {
+		dst = append(dst, `DEBUG","body":"DEBUG `...)
+		dst = append(dst, pick(r, debugMessages)...)
+	} else {
+		dst = append(dst, pick(r, levels)...)
+		dst = append(dst, `","body":"`...)
+		dst = append(dst, pick(r, messages)...)
+	}
+	dst = append(dst, `","resource":{"attributes":{"service.name":"`...)
+	dst = append(dst, svc.name...)
+	dst = append(dst, `"}},"attributes":{"http.target":"`...)
+	dst = append(dst, pick(r, svc.paths)...)
+	dst = append(dst, `","http.status_code":`...)
+	dst = strconv.AppendInt(dst, int64(pick(r, statuses)), 10)
+	dst = append(dst, `,"duration_ms":`...)
+	dst = strconv.AppendInt(dst, int64(r.intn(2000)), 10)
+	dst = append(dst, `,"user.id":"`...)
+	dst = appendLetters(dst, r, 8)
+	dst = append(dst, '"')
+	if k&KindSSN != 0 {
+		dst = append(dst, `,"user.ssn":"`...)
+		dst = appendSSN(dst, r)
+		dst = append(dst, '"')
+	}
+	if k&KindCard != 0 {
+		dst = append(dst, `,"payment.card":"`...)
+		dst = appendCard(dst, r)
+		dst = append(dst, '"')
+	}
+	if k&KindEmail != 0 {
+		dst = append(dst, `,"user.email":"`...)
+		dst = appendEmail(dst, r)
+		dst = append(dst, '"')
+	}
+	return dst
+}
+
+// appendPadding closes the line, filling it with lower-case words so that the
+// appended part is n bytes long when n allows it.
+func appendPadding(dst []byte, r *rng, json bool, n int) []byte {
+	open, closing := ` detail="`, `"`
+	if json {
+		open, closing = `,"detail":"`, `"}}`
+	}
+	if n < len(open)+len(closing)+1 {
+		if json {
+			dst = append(dst, "}}"...)
+		}
+		return dst
+	}
+	dst = append(dst, open...)
+	n -= len(open) + len(closing)
+	for n > 0 {
+		// A random window of the filler text; a window never starts or
+		// ends with a blank.
+		k := min(n, len(filler)/2)
+		off := r.intn(len(filler) - k)
+		for filler[off] == ' ' {
+			off++
+		}
+		dst = append(dst, filler[off:off+k]...)
+		if dst[len(dst)-1] == ' ' {
+			dst[len(dst)-1] = 's'
+		}
+		n -= k
+		if n > 0 {
+			dst = append(dst, ' ')
+			n--
+		}
+	}
+	return append(dst, closing...)
+}
+
+// filler is the padding text: the words in a fixed pseudo-random order.
+var filler = func() string {
+	r := rng{s: 42}
+	var b []byte
+	for len(b) < 8192 {
+		b = append(b, pick(&r, words)...)
+		b = append(b, ' ')
+	}
+	return string(b)
+}()
+
+// appendSSN appends a valid-looking SSN: area 001..899 except 666, group
+// 01..99, serial 0001..9999.
+func appendSSN(dst []byte, r *rng) []byte {
+	area := 1 + r.intn(899)
+	if area == 666 {
+		area = 667
+	}
+	dst = appendDigits(dst, area, 3)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, 1+r.intn(99), 2)
+	dst = append(dst, '-')
+	return appendDigits(dst, 1+r.intn(9999), 4)
+}
+
+type issuer struct {
+	prefix string
+	length int
+	groups []int
+}
+
+var issuers = []issuer{
+	{"4", 16, []int{4, 4, 4, 4}},    // Visa
+	{"51", 16, []int{4, 4, 4, 4}},   // Mastercard
+	{"55", 16, []int{4, 4, 4, 4}},   // Mastercard
+	{"2221", 16, []int{4, 4, 4, 4}}, // Mastercard 2-series
+	{"34", 15, []int{4, 6, 5}},      // American Express
+	{"37", 15, []int{4, 6, 5}},      // American Express
+	{"6011", 16, []int{4, 4, 4, 4}}, // Discover
+}
+
+// appendCard appends a Luhn-valid card number with a real issuer prefix,
+// grouped by spaces, dashes or nothing.
+func appendCard(dst []byte, r *rng) []byte {
+	is := pick(r, issuers)
+	var d [19]byte
+	n := copy(d[:], is.prefix)
+	for ; n < is.length-1; n++ {
+		d[n] = byte('0' + r.intn(10))
+	}
+	d[n] = '0' + luhnCheck(d[:n])
+	sep := [...]byte{' ', '-', 0}[r.intn(3)]
+	i := 0
+	for gi, g := range is.groups {
+		if gi > 0 && sep != 0 {
+			dst = append(dst, sep)
+		}
+		dst = append(dst, d[i:i+g]...)
+		i += g
+	}
+	return dst
+}
+
+// luhnCheck returns the check digit that makes payload followed by it
+// Luhn-valid.
+func luhnCheck(payload []byte) byte {
+	sum := 0
+	double := true
+	for i := len(payload) - 1; i >= 0; i-- {
+		v := int(payload[i] - '0')
+		if double {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		double = !double
+	}
+	return byte((10 - sum%10) % 10)
+}
+
+func appendEmail(dst []byte, r *rng) []byte {
+	dst = append(dst, pick(r, firstNames)...)
+	dst = append(dst, '.')
+	dst = append(dst, pick(r, lastNames)...)
+	dst = append(dst, '@')
+	return append(dst, pick(r, domains)...)
+}
+
+func appendDigits(dst []byte, v, width int) []byte {
+	var b [8]byte
+	for i := width - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, b[:width]...)
+}
+
+func appendLetters(dst []byte, r *rng, n int) []byte {
+	x := r.next()
+	for i := 0; i < n; i++ {
+		dst = append(dst, byte('a'+x%26))
+		x /= 26
+	}
+	return dst
+}
+
+func pick[T any](r *rng, s []T) T { return s[r.intn(len(s))] }
+
+// rng is splitmix64: tiny, fast and good enough for picking words.
+type rng struct{ s uint64 }
+
+func (r *rng) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+func (r *rng) u32() uint64 { return r.next() >> 32 }
+
+func (r *rng) intn(n int) int { return int((r.next() >> 32) * uint64(n) >> 32) }
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}

@@ -1,0 +1,441 @@
+// Package sender drives load at a proxy over TCP, UDP or HTTP, either open
+// loop (a fixed rate paced against a schedule) or closed loop (as fast as the
+// target accepts).
+//
+// In open loop every line carries its scheduled send time rather than the
+// moment it was written, so a target that stalls the sender still shows its
+// full latency at the sink (no coordinated omission).
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"streamgate/loadgen/corpus"
+)
+
+// Config describes one run. The zero value of every optional field is its
+// default.
+type Config struct {
+	// Target is tcp://host:port, udp://host:port or http://host:port/path.
+	Target string
+	// Conns is the number of TCP or HTTP connections or UDP sockets; 0 means 4.
+	Conns int
+	// Rate is the total rate in lines per second; 0 means closed loop.
+	Rate float64
+	// Lines stops the run after this many lines in total; 0 means no limit.
+	Lines int64
+	// Duration stops the run after this long; 0 means no limit. With neither
+	// Lines nor Duration the run lasts until ctx is done.
+	Duration time.Duration
+	// Batch is the number of lines per write, datagram or request. 0 means:
+	// TCP writes of about 64 KiB (in open loop, all lines due at a tick, at
+	// most 64 KiB), UDP datagrams of at most 1400 bytes, HTTP 500 lines.
+	Batch int
+	// Run is the run id; line sources are "<run>-<conn>". Empty means random.
+	Run string
+	// Corpus selects the generated lines.
+	Corpus corpus.Config
+	// Progress, if set, is updated after every write.
+	Progress *Progress
+}
+
+// Progress holds live counters of a running sender.
+type Progress struct {
+	// Sent is the number of lines written successfully.
+	Sent atomic.Int64
+	// Bytes is the number of bytes written successfully.
+	Bytes atomic.Int64
+	// Errors is the number of failed writes, datagrams or requests.
+	Errors atomic.Int64
+}
+
+// Summary is the result of a run. The JSON field names are a contract with
+// the harness.
+type Summary struct {
+	// Target is the target as given.
+	Target string `json:"target"`
+	// Mode is "open" (fixed rate) or "closed" (as fast as possible).
+	Mode string `json:"mode"`
+	// Conns is the number of connections or sockets.
+	Conns int `json:"conns"`
+	// Rate is the requested total rate in lines per second; 0 in closed loop.
+	Rate float64 `json:"rate"`
+	// Seed is the corpus seed.
+	Seed uint64 `json:"seed"`
+	// Run is the run id; sources are "<run>-<conn>".
+	Run string `json:"run"`
+	// Sent is the number of lines written successfully.
+	Sent int64 `json:"sent"`
+	// Bytes is the number of bytes of those lines, newlines included.
+	Bytes int64 `json:"bytes"`
+	// Errors is the number of failed writes, datagrams or requests.
+	Errors int64 `json:"errors"`
+	// ElapsedSec is the wall-clock duration of the run in seconds.
+	ElapsedSec float64 `json:"elapsed_s"`
+	// LinesPerS is Sent divided by ElapsedSec.
+	LinesPerS float64 `json:"lines_per_s"`
+	// PIILines is the number of sent lines with an SSN, a card or an email.
+	PIILines int64 `json:"pii_lines"`
+	// DebugLines is the number of sent DEBUG lines.
+	DebugLines int64 `json:"debug_lines"`
+	// JSONLines is the number of sent JSON lines.
+	JSONLines int64 `json:"json_lines"`
+	// ScheduleLag is how late the sender wrote lines relative to their
+	// schedule in open loop; zero in closed loop.
+	ScheduleLag Lag `json:"schedule_lag_ms"`
+}
+
+// Lag summarizes the schedule lag in milliseconds.
+type Lag struct {
+	// P50, P99 and Max are quantiles of the per-line lag.
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+const (
+	tickInterval  = time.Millisecond
+	streamBatch   = 64 << 10
+	datagramBytes = 1400
+	httpBatch     = 500
+	// stopGrace bounds how long a write blocked by the target may delay the
+	// end of a run limited by Duration.
+	stopGrace = 2 * time.Second
+)
+
+// Run sends lines as c describes and returns what was sent. It returns an
+// error, along with the partial Summary, when the configuration is invalid
+// or the target cannot be reached.
+func Run(ctx context.Context, c Config) (Summary, error) {
+	if c.Conns == 0 {
+		c.Conns = 4
+	}
+	if c.Run == "" {
+		c.Run = randomRun()
+	}
+	s := Summary{Target: c.Target, Mode: "closed", Conns: c.Conns, Rate: c.Rate, Seed: c.Corpus.Seed, Run: c.Run}
+	if c.Rate > 0 {
+		s.Mode = "open"
+	}
+	t, err := c.validate()
+	if err != nil {
+		return s, err
+	}
+	var client *http.Client
+	if t.scheme == "http" {
+		client = newHTTPClient(c.Conns)
+		defer client.CloseIdleConnections()
+	}
+	workers := make([]*worker, c.Conns)
+	for i := range workers {
+		tr, err := newTransport(ctx, t, client)
+		if err != nil {
+			for _, w := range workers[:i] {
+				_ = w.tr.close()
+			}
+			return s, err
+		}
+		workers[i] = newWorker(&c, t, i, tr)
+	}
+
+	start := time.Now()
+	if c.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(c.Duration+stopGrace))
+		defer cancel()
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(workers))
+	for i, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stop := context.AfterFunc(ctx, w.tr.abort)
+			defer stop()
+			errs[i] = w.run(ctx, start)
+			_ = w.tr.close()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	lag := hdrhistogram.New(1, 60_000_000, 3)
+	for _, w := range workers {
+		s.Sent += w.sent
+		s.Bytes += w.bytes
+		s.Errors += w.errors
+		s.PIILines += w.pii
+		s.DebugLines += w.debug
+		s.JSONLines += w.json
+		lag.Merge(w.lag)
+	}
+	s.ElapsedSec = elapsed.Seconds()
+	if s.ElapsedSec > 0 {
+		s.LinesPerS = float64(s.Sent) / s.ElapsedSec
+	}
+	if c.Rate > 0 && lag.TotalCount() > 0 {
+		ms := func(us int64) float64 { return float64(us) / 1000 }
+		s.ScheduleLag = Lag{P50: ms(lag.ValueAtQuantile(50)), P99: ms(lag.ValueAtQuantile(99)), Max: ms(lag.Max())}
+	}
+	return s, errors.Join(errs...)
+}
+
+func (c *Config) validate() (target, error) {
+	var errs []error
+	t, err := parseTarget(c.Target)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if c.Conns < 1 {
+		errs = append(errs, fmt.Errorf("conns must be at least 1; got %d", c.Conns))
+	}
+	if !(c.Rate >= 0) {
+		errs = append(errs, fmt.Errorf("rate must not be negative; got %v", c.Rate))
+	}
+	if c.Lines < 0 || c.Duration < 0 || c.Batch < 0 {
+		errs = append(errs, fmt.Errorf("lines, duration and batch must not be negative; got %d, %v, %d", c.Lines, c.Duration, c.Batch))
+	}
+	if err := validRun(c.Run); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Corpus.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return t, fmt.Errorf("cannot start sender: %w", errors.Join(errs...))
+	}
+	return t, nil
+}
+
+func randomRun() string {
+	b := make([]byte, 8)
+	for i := range b {
+		b[i] = byte('a' + rand.IntN(26))
+	}
+	return string(b)
+}
+
+// worker drives one connection. Its counters are read after run returns.
+type worker struct {
+	cfg      *Config
+	gen      *corpus.Generator
+	tr       transport
+	progress *Progress
+
+	src      string
+	conn     int64 // index of this connection
+	conns    int64
+	maxLines int  // lines per batch; 0 means no limit
+	maxBytes int  // bytes per batch; 0 means no limit
+	strict   bool // maxBytes must not be exceeded (datagrams)
+
+	buf      []byte
+	line     []byte
+	lines    int
+	kinds    [3]int64 // pii, debug, json lines in buf
+	lag      *hdrhistogram.Histogram
+	sent     int64
+	bytes    int64
+	errors   int64
+	pii      int64
+	debug    int64
+	json     int64
+	fatalErr error
+}
+
+func newWorker(c *Config, t target, i int, tr transport) *worker {
+	w := &worker{
+		cfg:      c,
+		gen:      corpus.New(c.Corpus),
+		tr:       tr,
+		progress: c.Progress,
+		src:      c.Run + "-" + strconv.Itoa(i),
+		conn:     int64(i),
+		conns:    int64(c.Conns),
+		maxLines: c.Batch,
+		lag:      hdrhistogram.New(1, 60_000_000, 3),
+	}
+	switch t.scheme {
+	case "tcp":
+		if c.Batch == 0 {
+			w.maxBytes = streamBatch
+		}
+	case "udp":
+		w.maxBytes, w.strict = datagramBytes, true
+	case "http":
+		if c.Batch == 0 {
+			w.maxLines = httpBatch
+		}
+	}
+	return w
+}
+
+// limit returns how many lines this connection sends in total, or -1.
+func (w *worker) limit() int64 {
+	n := w.cfg.Lines
+	if n == 0 {
+		return -1
+	}
+	// Line j of connection c is line j*conns+c of the run.
+	if n <= w.conn {
+		return 0
+	}
+	return (n-w.conn-1)/w.conns + 1
+}
+
+func (w *worker) run(ctx context.Context, start time.Time) error {
+	if w.cfg.Rate > 0 {
+		w.openLoop(ctx, start)
+	} else {
+		w.closedLoop(ctx, start)
+	}
+	if w.fatalErr == nil && w.lines > 0 {
+		w.flush(ctx)
+	}
+	return w.fatalErr
+}
+
+// openLoop writes, at every tick, all lines whose scheduled time has come.
+// Line j of this connection is line g = j*conns+conn of the run, scheduled
+// at start + g/rate.
+func (w *worker) openLoop(ctx context.Context, start time.Time) {
+	t0 := start.UnixNano()
+	nsPerLine := 1e9 / w.cfg.Rate
+	limit := w.limit()
+	end := int64(-1)
+	if w.cfg.Duration > 0 {
+		end = t0 + int64(w.cfg.Duration)
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	now := time.Now().UnixNano()
+	for j := int64(0); limit < 0 || j < limit; {
+		sched := t0 + int64(float64(j*w.conns+w.conn)*nsPerLine)
+		if end >= 0 && sched >= end {
+			return
+		}
+		if sched > now {
+			if now = time.Now().UnixNano(); sched <= now {
+				continue
+			}
+			if w.lines > 0 && !w.flush(ctx) {
+				return
+			}
+			// Sleep until the next line is due, at least one tick, so that
+			// lines due within a tick are coalesced into one write.
+			timer.Reset(max(time.Duration(sched-now), tickInterval))
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			now = time.Now().UnixNano()
+			continue
+		}
+		if !w.add(ctx, uint64(j+1), sched, now) {
+			return
+		}
+		j++
+	}
+}
+
+// closedLoop writes batches back to back. Lines of one batch share the
+// timestamp taken when the batch was started.
+func (w *worker) closedLoop(ctx context.Context, start time.Time) {
+	limit := w.limit()
+	end := int64(-1)
+	if w.cfg.Duration > 0 {
+		end = start.UnixNano() + int64(w.cfg.Duration)
+	}
+	now := time.Now().UnixNano()
+	for j := int64(0); limit < 0 || j < limit; j++ {
+		if w.lines == 0 {
+			now = time.Now().UnixNano()
+			if end >= 0 && now >= end || ctx.Err() != nil {
+				return
+			}
+		}
+		if !w.add(ctx, uint64(j+1), now, now) {
+			return
+		}
+	}
+}
+
+// add generates line seq with timestamp ts into the pending batch, flushing
+// as the batch limits require. It returns false when the run must stop.
+func (w *worker) add(ctx context.Context, seq uint64, ts, now int64) bool {
+	var k corpus.Kind
+	w.line, k = w.gen.Append(w.line[:0], w.src, seq, ts)
+	w.line = append(w.line, '\n')
+	if w.strict && w.lines > 0 && len(w.buf)+len(w.line) > w.maxBytes {
+		if !w.flush(ctx) {
+			return false
+		}
+	}
+	w.buf = append(w.buf, w.line...)
+	w.lines++
+	if k&corpus.KindPII != 0 {
+		w.kinds[0]++
+	}
+	if k&corpus.KindDebug != 0 {
+		w.kinds[1]++
+	}
+	if k&corpus.KindJSON != 0 {
+		w.kinds[2]++
+	}
+	if w.cfg.Rate > 0 {
+		_ = w.lag.RecordValue(max((now-ts)/1000, 1))
+	}
+	if w.maxLines > 0 && w.lines >= w.maxLines || w.maxBytes > 0 && len(w.buf) >= w.maxBytes {
+		return w.flush(ctx)
+	}
+	return true
+}
+
+// flush writes the pending batch. A failed write is counted and the
+// connection re-established; it returns false when the run must stop.
+func (w *worker) flush(ctx context.Context) bool {
+	err := w.tr.write(ctx, w.buf)
+	n, size := w.lines, len(w.buf)
+	kinds := w.kinds
+	w.buf, w.lines, w.kinds = w.buf[:0], 0, [3]int64{}
+	if err == nil {
+		w.sent += int64(n)
+		w.bytes += int64(size)
+		w.pii += kinds[0]
+		w.debug += kinds[1]
+		w.json += kinds[2]
+		if w.progress != nil {
+			w.progress.Sent.Add(int64(n))
+			w.progress.Bytes.Add(int64(size))
+		}
+		return true
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	w.errors++
+	if w.progress != nil {
+		w.progress.Errors.Add(1)
+	}
+	if isStatus(err) {
+		return true
+	}
+	if rerr := w.tr.redial(ctx); rerr != nil {
+		if ctx.Err() == nil {
+			w.fatalErr = fmt.Errorf("cannot write to %s: %w; %w", w.cfg.Target, err, rerr)
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,193 @@
+package sink
+
+import "encoding/binary"
+
+// ScanLeaks reports whether b contains personal data the proxy should have
+// redacted. pii is set for an SSN (`ddd-dd-dddd` not adjacent to other
+// digits) or a payment card number (13 to 19 digits, optionally grouped by
+// single spaces or dashes, with a real issuer prefix and a valid Luhn check
+// digit); email is set for an address of the form local@domain.tld.
+//
+// ScanLeaks does not allocate and does not retain b.
+func ScanLeaks(b []byte) (pii, email bool) {
+	i := 0
+	for i < len(b) {
+		// Skip eight bytes at a time while none is a digit or an '@'.
+		for i+8 <= len(b) && !hasCandidate(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		end := min(i+8, len(b))
+		for ; i < end; i++ {
+			switch class[b[i]] {
+			case clsDigit:
+				if i > 0 && isDigit(b[i-1]) {
+					continue
+				}
+				if !pii && (isSSN(b, i) || isCard(b, i)) {
+					pii = true
+					if email {
+						return
+					}
+				}
+			case clsAt:
+				if !email && isEmail(b, i) {
+					email = true
+					if pii {
+						return
+					}
+				}
+			}
+		}
+	}
+	return
+}
+
+const (
+	lo7  = 0x7f7f7f7f7f7f7f7f
+	hi1  = 0x8080808080808080
+	ones = 0x0101010101010101
+)
+
+// hasCandidate reports whether any byte of x is an ASCII digit or '@'.
+func hasCandidate(x uint64) bool {
+	// Digits: bytes in (0x2f, 0x3a), computed per byte without carries
+	// between bytes; bytes >= 0x80 never match.
+	y := x & lo7
+	digit := (ones*(127+0x3a) - y) & ^x & (y + ones*(127-0x2f)) & hi1
+	// '@': bytes equal to 0x40.
+	z := x ^ ones*'@'
+	at := (z - ones) & ^z & hi1
+	return digit|at != 0
+}
+
+const (
+	clsOther = iota
+	clsDigit
+	clsAt
+)
+
+var class = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = clsDigit
+	}
+	t['@'] = clsAt
+	return
+}()
+
+// local and domain mark the bytes allowed in the two parts of an address.
+var local, domain = func() (l, d [256]bool) {
+	for c := 0; c < 256; c++ {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		l[c] = alnum || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
+		d[c] = alnum || c == '.' || c == '-'
+	}
+	return
+}()
+
+func isDigit(c byte) bool { return c-'0' < 10 }
+
+// isSSN reports whether an SSN starts at b[i]; b[i-1] is not a digit.
+func isSSN(b []byte, i int) bool {
+	if len(b)-i < 11 {
+		return false
+	}
+	s := b[i : i+11]
+	if !isDigit(s[0]) || !isDigit(s[1]) || !isDigit(s[2]) || s[3] != '-' ||
+		!isDigit(s[4]) || !isDigit(s[5]) || s[6] != '-' ||
+		!isDigit(s[7]) || !isDigit(s[8]) || !isDigit(s[9]) || !isDigit(s[10]) {
+		return false
+	}
+	return i+11 == len(b) || !isDigit(b[i+11])
+}
+
+// isCard reports whether a card number starts at b[i]; b[i-1] is not a
+// digit. Every end of a digit group holding 13..19 digits so far is a
+// candidate end, so a card followed by more digit groups is still found.
+func isCard(b []byte, i int) bool {
+	var d [19]byte
+	n := 0
+	for i < len(b) {
+		c := b[i]
+		if isDigit(c) {
+			if n == len(d) {
+				return false
+			}
+			d[n] = c - '0'
+			n++
+			i++
+			continue
+		}
+		if n >= 13 && issued(d[:n]) && luhnValid(d[:n]) {
+			return true
+		}
+		if (c != ' ' && c != '-') || i+1 == len(b) || !isDigit(b[i+1]) {
+			return false
+		}
+		i++
+	}
+	return n >= 13 && issued(d[:n]) && luhnValid(d[:n])
+}
+
+// issued reports whether d starts with the prefix of a major card issuer:
+// Visa 4, Mastercard 51-55 and 2221-2720, American Express 34 and 37,
+// Discover 6011, 644-649 and 65.
+func issued(d []byte) bool {
+	switch d[0] {
+	case 4:
+		return true
+	case 5:
+		return d[1] >= 1 && d[1] <= 5
+	case 3:
+		return d[1] == 4 || d[1] == 7
+	case 2:
+		p := int(d[0])*1000 + int(d[1])*100 + int(d[2])*10 + int(d[3])
+		return p >= 2221 && p <= 2720
+	case 6:
+		return d[1] == 5 || d[1] == 0 && d[2] == 1 && d[3] == 1 || d[1] == 4 && d[2] >= 4
+	}
+	return false
+}
+
+func luhnValid(d []byte) bool {
+	sum := 0
+	double := false
+	for i := len(d) - 1; i >= 0; i-- {
+		v := int(d[i])
+		if double {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// isEmail reports whether b[at] == '@' joins a local part and a domain with
+// at least one dot followed by a label of two or more letters.
+func isEmail(b []byte, at int) bool {
+	if at == 0 || !local[b[at-1]] {
+		return false
+	}
+	dotted := false // a dot has been seen after a non-empty label
+	tld := 0        // letters in the current label, negative once it has a non-letter
+	for j := at + 1; j < len(b) && domain[b[j]]; j++ {
+		switch c := b[j]; {
+		case c == '.':
+			if dotted && tld >= 2 {
+				return true
+			}
+			if j == at+1 || b[j-1] == '.' {
+				return false
+			}
+			dotted, tld = true, 0
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			tld++
+		default:
+			tld = -1 << 20
+		}
+	}
+	return dotted && tld >= 2
+}
