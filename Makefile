@@ -1,7 +1,7 @@
 # StreamGate. Every target works from a fresh clone; knobs are ?= variables.
 
 GO       ?= go
-MODULES  ?= dataplane control
+MODULES  ?= dataplane control loadgen bench
 BIN      ?= bin/streamgate
 FUZZTIME ?= 5s
 BENCH    ?= .
@@ -20,9 +20,10 @@ FUZZ_TARGETS := \
 	dataplane/output:FuzzJSONObject \
 	control/api:FuzzRulesBody \
 	control/api:FuzzOutputsBody \
-	control/api:FuzzBatchSizeBody
+	control/api:FuzzBatchSizeBody \
+	loadgen/sink:FuzzParseLine
 
-.PHONY: all build run test test-race fuzz bench lint fmt fmt-check vet clean
+.PHONY: all build run test test-race fuzz bench bench-short bench-micro lint fmt fmt-check vet clean
 
 all: build
 
@@ -53,9 +54,23 @@ fuzz:
 		(cd $$mod && $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s $$rel) || exit 1; \
 	done
 
-# bench: the Go micro-benchmarks of the hot path (buffer, processors, chain,
-# encoders).
+# bench: the hot path's Go micro-benchmarks and the end-to-end scenarios
+# (S1 raw, S2 filter+redact, S3 HTTP output, S4 overload, S5 idle) against
+# the real binaries; writes results/runs/<date>-<commit>.json and regenerates
+# results/README.md and its charts. BENCH_FLAGS passes flags to the harness
+# (cd bench && go run ./cmd/bench -h).
+BENCH_FLAGS ?=
 bench:
+	cd bench && $(GO) run ./cmd/bench -results ../results $(BENCH_FLAGS)
+
+# bench-short: CI's gate, under three minutes; fails when S1 or S2 is under
+# its floor (200k / 150k lines/s), the breaker does not engage under
+# overload, any PII leaks or any line is lost uncounted. Saves nothing.
+bench-short:
+	cd bench && $(GO) run ./cmd/bench -short -save=false
+
+# bench-micro: only the Go micro-benchmarks.
+bench-micro:
 	@for m in $(MODULES); do \
 		(cd $$m && $(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=$(BENCHTIME) -benchmem ./...) || exit 1; \
 	done

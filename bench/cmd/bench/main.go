@@ -1,0 +1,224 @@
+// Command bench is the benchmark harness behind `make bench`: it builds the
+// streamgate and loadgen binaries, runs the hot path's Go micro-benchmarks
+// and the end-to-end scenarios, writes results/runs/<date>-<commit>.json and
+// regenerates results/README.md and its charts.
+//
+//	bench [-short] [-results DIR]
+//
+// With -short (CI) it runs a reduced set in under three minutes and exits
+// non-zero when a gate fails: S1 or S2 under their floors, the breaker not
+// engaging under overload, a PII leak, or a line lost uncounted.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"streamgate/bench/harness"
+	"streamgate/bench/report"
+	"streamgate/bench/result"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	short := flag.Bool("short", false, "CI's reduced run (under 3 minutes); exits non-zero when a gate fails")
+	results := flag.String("results", "results", "results directory")
+	runs := flag.Int("runs", 3, "closed-loop throughput runs per scenario (median reported)")
+	lines := flag.Int("lines", 2_000_000, "lines per throughput run")
+	conns := flag.Int("conns", 8, "sender connections")
+	latencyRate := flag.Int("latency-rate", 100_000, "open-loop rate of the latency phase, lines/s")
+	latencyFor := flag.Duration("latency-for", 5*time.Second, "length of the latency phase")
+	micro := flag.Bool("micro", true, "run the Go micro-benchmarks")
+	save := flag.Bool("save", true, "write the run to the results directory and regenerate its README")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	cfg := harness.Config{
+		Runs: *runs, Lines: *lines, Conns: *conns,
+		LatencyRate: *latencyRate, LatencyFor: *latencyFor,
+		OverloadFor: 5 * time.Second, IdleFor: 10 * time.Second,
+		Logger: log,
+	}
+	if *short {
+		cfg.Short, cfg.Runs, cfg.Lines = true, 1, min(*lines, 500_000)
+		cfg.LatencyFor, cfg.OverloadFor = 2*time.Second, 3*time.Second
+		*micro = false
+	}
+	bin, err := os.MkdirTemp("", "streamgate-bench-bin")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bin)
+	cfg.StreamGate = filepath.Join(bin, "streamgate")
+	cfg.Loadgen = filepath.Join(bin, "loadgen")
+	for _, b := range []struct{ out, module, pkg string }{
+		{cfg.StreamGate, "control", "./cmd/streamgate"},
+		{cfg.Loadgen, "loadgen", "./cmd/loadgen"},
+	} {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", b.out, b.pkg)
+		cmd.Dir = filepath.Join(root, b.module)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("cannot build %s/%s: %v\n%s", b.module, b.pkg, err, out)
+		}
+	}
+	h, err := harness.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	r := &result.Run{
+		Date:       time.Now().UTC().Format(time.RFC3339),
+		Commit:     commit(root),
+		Short:      *short,
+		GoVersion:  runtime.Version(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		CPU:        cpuModel(),
+		Cores:      runtime.NumCPU(),
+		Command:    strings.Join(append([]string{"bench"}, os.Args[1:]...), " "),
+		Notes: []string{
+			"S1 and S2 deliver through the tcp output into the load generator's blackhole sink on loopback: the sink counts every line, checks order and PII, and measures end-to-end latency, while writing to a socket costs the proxy what any network output costs. A terminal would measure the terminal.",
+			"Throughput is closed loop: the sender pushes " + strconv.Itoa(cfg.Lines) + " lines over " + strconv.Itoa(cfg.Conns) + " TCP connections as fast as the proxy takes them (overflow policy block, so nothing is dropped), from its first line to the last line reaching the sink; the median of " + strconv.Itoa(cfg.Runs) + " runs.",
+			"Latency is open loop at a fixed rate, measured from each line's scheduled send time to its arrival at the sink, so a stalled proxy cannot hide its latency.",
+			"The proxy, the sender and the sink share the machine's cores.",
+		},
+	}
+	if *micro {
+		log.Info("micro-benchmarks")
+		if r.Micro, err = microBenchmarks(filepath.Join(root, "dataplane")); err != nil {
+			return err
+		}
+	}
+	scenarios, runErr := h.Run(context.Background())
+	r.Scenarios = scenarios
+	printSummary(r)
+	if *save {
+		path, err := result.Write(filepath.Join(*results, "runs"), r)
+		if err != nil {
+			return err
+		}
+		runs, err := result.ReadAll(filepath.Join(*results, "runs"))
+		if err != nil {
+			return err
+		}
+		if err := report.Render(runs, *results); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s and %s\n", path, filepath.Join(*results, "README.md"))
+	}
+	if runErr != nil {
+		return runErr
+	}
+	for _, sc := range scenarios {
+		if !sc.Passed {
+			return fmt.Errorf("gate failed: %s: %s", sc.Name, strings.Join(sc.Failures, "; "))
+		}
+	}
+	return nil
+}
+
+func printSummary(r *result.Run) {
+	fmt.Printf("%-18s %14s %9s %9s %9s %9s %12s %6s %5s\n", "scenario", "lines/s", "p50 ms", "p99 ms", "p999 ms", "RSS MB", "cpu s/M", "lost", "pii")
+	for _, s := range r.Scenarios {
+		fmt.Printf("%-18s %14.0f %9.3f %9.3f %9.3f %9.1f %12.3f %6d %5d", s.Name, s.Throughput, s.P50, s.P99, s.P999, s.PeakRSSMB, s.CPUSPerMillion, s.Lost, s.PIILeaks)
+		if s.Name == "S4_overload" {
+			fmt.Printf("  breaker opened %d, bypassed %d, dropped %d", s.BreakerOpened, s.BreakerBypassed, s.DroppedCounted)
+		}
+		if s.Name == "S5_idle" {
+			fmt.Printf("  idle cpu %.2f%%", s.IdleCPUPercent)
+		}
+		if !s.Passed {
+			fmt.Printf("  FAILED: %s", strings.Join(s.Failures, "; "))
+		}
+		fmt.Println()
+	}
+}
+
+// repoRoot finds the directory holding go.work.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.work above the current directory")
+		}
+		dir = parent
+	}
+}
+
+func commit(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, _ := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); len(st) > 0 {
+		c += "-dirty"
+	}
+	return c
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return runtime.GOARCH
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+)\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) MB/s)?(?:\s+([\d.]+) B/op)?(?:\s+([\d.]+) allocs/op)?`)
+
+// microBenchmarks runs the hot path's Go benchmarks.
+func microBenchmarks(dir string) ([]result.Micro, error) {
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "300ms", "-benchmem",
+		"./buffer/", "./processor/", "./output/", "./ingest/", "./pipeline/")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("micro-benchmarks: %v\n%s", err, out)
+	}
+	var ms []result.Micro
+	for _, l := range strings.Split(string(out), "\n") {
+		m := benchLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+		ms = append(ms, result.Micro{Name: m[1], NsPerOp: f(m[2]), MBPerS: f(m[3]), BytesPerOp: f(m[4]), AllocsPerOp: f(m[5])})
+	}
+	return ms, nil
+}

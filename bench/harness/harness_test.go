@@ -1,0 +1,54 @@
+package harness
+
+import (
+	"testing"
+
+	"github.com/google/pprof/profile"
+)
+
+func TestTop(t *testing.T) {
+	fn := func(id uint64, name string) *profile.Function { return &profile.Function{ID: id, Name: name} }
+	a, b, c := fn(1, "a"), fn(2, "b"), fn(3, "c")
+	loc := func(id uint64, f *profile.Function) *profile.Location {
+		return &profile.Location{ID: id, Line: []profile.Line{{Function: f}}}
+	}
+	la, lb, lc := loc(1, a), loc(2, b), loc(3, c)
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
+		Sample: []*profile.Sample{
+			{Location: []*profile.Location{la, lb}, Value: []int64{1, 60}}, // a called by b
+			{Location: []*profile.Location{lb, lc}, Value: []int64{1, 30}}, // b called by c
+			{Location: []*profile.Location{lc}, Value: []int64{1, 10}},
+		},
+	}
+	got := Top(p, 2)
+	if len(got) != 2 {
+		t.Fatalf("Top: got %d entries; want 2", len(got))
+	}
+	if got[0].Function != "a" || got[0].FlatPct != 60 || got[0].CumPct != 60 {
+		t.Errorf("first: got %+v; want a 60%% flat, 60%% cum", got[0])
+	}
+	if got[1].Function != "b" || got[1].FlatPct != 30 || got[1].CumPct != 90 {
+		t.Errorf("second: got %+v; want b 30%% flat, 90%% cum", got[1])
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 3},
+	} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v): got %v; want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestSumPrefix(t *testing.T) {
+	m := map[string]float64{`x_total{r="a"}`: 2, `x_total{r="b"}`: 3, `y_total`: 7}
+	if got := sumPrefix(m, "x_total"); got != 5 {
+		t.Fatalf("sumPrefix: got %v; want 5", got)
+	}
+}

@@ -1,0 +1,77 @@
+package report
+
+// Scenario names, as in result.Scenario.Name.
+const (
+	S1 = "S1_raw"
+	S2 = "S2_filter_redact"
+	S3 = "S3_http_output"
+	S4 = "S4_overload"
+	S5 = "S5_idle"
+)
+
+// Targets of DESIGN §4 that apply to every scenario.
+const (
+	// GoalP99Ms is the p99 goal of S1–S3, in milliseconds.
+	GoalP99Ms = 2.0
+	// GoalP99Rate is the open-loop rate, in lines/s, at which GoalP99Ms holds.
+	GoalP99Rate = 100_000.0
+	// GoalRSSMB is the peak RSS goal, in MB.
+	GoalRSSMB = 64.0
+	// GoalIdleCPUPercent is the idle CPU goal: strictly below it.
+	GoalIdleCPUPercent = 1.0
+)
+
+// Goal holds the seed's figures and our goals for one scenario
+// (DESIGN §4). Zero fields do not apply.
+type Goal struct {
+	// Label is the scenario's short human name.
+	Label string
+	// Seed describes the seed's figures (M2, 8 cores).
+	Seed string
+	// Throughput is the throughput goal, in lines/s (2 cores).
+	Throughput float64
+	// CIFloor is the throughput CI gates on, in lines/s.
+	CIFloor float64
+	// P99 is the p99 goal in ms, at GoalP99Rate lines/s open loop.
+	P99 float64
+}
+
+// Goals maps a scenario name to its goal.
+var Goals = map[string]Goal{
+	S1: {Label: "raw", Seed: "200,000 lines/s, p99 < 2 ms", Throughput: 2_000_000, CIFloor: 200_000, P99: GoalP99Ms},
+	S2: {Label: "filter + redact", Seed: "150,000 lines/s, p99 < 5 ms", Throughput: 1_500_000, CIFloor: 150_000, P99: GoalP99Ms},
+	S3: {Label: "HTTP output", Seed: "50,000 lines/s, p99 < 20 ms", Throughput: 1_000_000, P99: GoalP99Ms},
+	S4: {Label: "overload", Seed: "~50 MB RSS with a 10k-slot buffer"},
+	S5: {Label: "idle", Seed: "idle CPU < 1 %"},
+}
+
+// scenarioOrder is the order scenarios are shown in.
+var scenarioOrder = []string{S1, S2, S3, S4, S5}
+
+// MeetsThroughput reports whether throughput meets the goal of scenario
+// name; ok is false when the scenario has no throughput goal.
+func MeetsThroughput(name string, throughput float64) (meets, ok bool) {
+	g := Goals[name]
+	if g.Throughput == 0 {
+		return false, false
+	}
+	return throughput >= g.Throughput, true
+}
+
+// MeetsP99 reports whether a p99 of p99 ms measured at rate lines/s open
+// loop meets the goal of scenario name: it must be at most the goal and
+// measured at no less than GoalP99Rate. ok is false when the scenario has
+// no p99 goal.
+func MeetsP99(name string, p99, rate float64) (meets, ok bool) {
+	g := Goals[name]
+	if g.P99 == 0 {
+		return false, false
+	}
+	return p99 > 0 && p99 <= g.P99 && rate >= GoalP99Rate, true
+}
+
+// MeetsRSS reports whether a peak RSS in MB meets the goal.
+func MeetsRSS(mb float64) bool { return mb <= GoalRSSMB }
+
+// MeetsIdleCPU reports whether an idle CPU percentage meets the goal.
+func MeetsIdleCPU(percent float64) bool { return percent < GoalIdleCPUPercent }

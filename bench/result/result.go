@@ -1,0 +1,143 @@
+// Package result is the schema of a benchmark run as written to
+// results/runs/<date>-<commit>.json, and its reading and writing.
+package result
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Run is one `make bench` run.
+type Run struct {
+	// Date is when the run started, RFC 3339, UTC.
+	Date string `json:"date"`
+	// Commit is the short git commit of the code measured; "-dirty" is
+	// appended when the tree had uncommitted changes.
+	Commit string `json:"commit"`
+	// Short is set for the reduced run CI makes.
+	Short bool `json:"short,omitempty"`
+	// Environment of the run.
+	GoVersion  string `json:"go_version"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	CPU        string `json:"cpu"`
+	Cores      int    `json:"cores"`
+	// Command is the command line that produced the run.
+	Command   string     `json:"command"`
+	Scenarios []Scenario `json:"scenarios"`
+	// Micro holds the Go micro-benchmarks of the hot path.
+	Micro []Micro `json:"micro,omitempty"`
+	// Notes say how the scenarios measure, e.g. which output S1 goes through.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Scenario is one end-to-end scenario's figures. A figure that a scenario
+// does not measure is zero and omitted.
+type Scenario struct {
+	// Name is S1_raw, S2_filter_redact, S3_http_output, S4_overload or S5_idle.
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Output is what the proxy delivers to in this scenario.
+	Output string `json:"output,omitempty"`
+
+	// Throughput is the median of Runs, in lines/s received by the proxy
+	// (closed loop: the sender goes as fast as the proxy takes lines).
+	Throughput float64   `json:"throughput_lines_per_s,omitempty"`
+	Runs       []float64 `json:"throughput_runs,omitempty"`
+
+	// Latency, end to end (sender's scheduled time to sink), at OpenLoopRate.
+	OpenLoopRate float64 `json:"open_loop_lines_per_s,omitempty"`
+	P50          float64 `json:"p50_ms,omitempty"`
+	P99          float64 `json:"p99_ms,omitempty"`
+	P999         float64 `json:"p999_ms,omitempty"`
+	Max          float64 `json:"max_ms,omitempty"`
+
+	PeakRSSMB       float64 `json:"peak_rss_mb,omitempty"`
+	CPUSPerMillion  float64 `json:"cpu_s_per_million,omitempty"`
+	IdleCPUPercent  float64 `json:"idle_cpu_percent,omitempty"`
+	Sent            int64   `json:"sent,omitempty"`
+	Delivered       int64   `json:"delivered,omitempty"`
+	Filtered        int64   `json:"filtered,omitempty"`
+	DroppedCounted  int64   `json:"dropped_counted,omitempty"`
+	Lost            int64   `json:"lost"`      // lines lost uncounted: must be 0
+	PIILeaks        int64   `json:"pii_leaks"` // unredacted SSNs or cards at the sink
+	BreakerOpened   int64   `json:"breaker_opened,omitempty"`
+	BreakerBypassed int64   `json:"breaker_bypassed_lines,omitempty"`
+
+	// Profile is the top of a CPU profile of the proxy taken during the
+	// throughput runs.
+	Profile []ProfileEntry `json:"profile_top,omitempty"`
+	// Passed is false when a gate of the scenario failed; Failures say why.
+	Passed   bool     `json:"passed"`
+	Failures []string `json:"failures,omitempty"`
+}
+
+// ProfileEntry is one function of a CPU profile.
+type ProfileEntry struct {
+	Function string  `json:"function"`
+	FlatPct  float64 `json:"flat_pct"`
+	CumPct   float64 `json:"cum_pct"`
+}
+
+// Micro is one Go benchmark result.
+type Micro struct {
+	Name        string  `json:"name"`
+	NsPerOp     float64 `json:"ns_per_op"`
+	MBPerS      float64 `json:"mb_per_s,omitempty"`
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	BytesPerOp  float64 `json:"bytes_per_op"`
+}
+
+// Write stores r as dir/<date>-<commit>.json and returns the path.
+func Write(dir string, r *Run) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	date := r.Date
+	if len(date) >= 10 {
+		date = date[:10]
+	}
+	path := filepath.Join(dir, date+"-"+r.Commit+".json")
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("cannot encode run: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("cannot write run: %w", err)
+	}
+	return path, nil
+}
+
+// ReadAll reads every run in dir, oldest first.
+func ReadAll(dir string) ([]*Run, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var runs []*Run
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", p, err)
+		}
+		var r Run
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("cannot decode %s: %w", p, err)
+		}
+		runs = append(runs, &r)
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Date < runs[j].Date })
+	return runs, nil
+}
+
+// Find returns the scenario with the given name, or nil.
+func (r *Run) Find(name string) *Scenario {
+	for i := range r.Scenarios {
+		if r.Scenarios[i].Name == name {
+			return &r.Scenarios[i]
+		}
+	}
+	return nil
+}
