@@ -319,24 +319,28 @@ func TestNoBreakerUnderBlock(t *testing.T) {
 
 // TestSlowOutputIsolated blocks one output completely: the other output and
 // the pipeline keep going, and the blocked output's overflow is counted.
+// Lines go in rounds, each delivered to the fast output before the next, so
+// the fast output never lags and the blocked one deterministically fills
+// its queue.
 func TestSlowOutputIsolated(t *testing.T) {
-	const n = 20000
+	const rounds, perRound = 200, 100
+	const n = rounds * perRound
 	fast, slow := capture.Unique("iso-fast"), capture.Unique("iso-slow")
 	capture.Get(slow).Gate = make(chan struct{})
-	// 10-line batches of 4 KiB: the blocked output overflows after ~500
-	// batches; the fast one would have to fall that far behind to drop.
-	p, err := New(Options{Workers: 2, OutputQueueBytes: 2 << 20, Overflow: buffer.DropNewest, BufferLines: 2 * n},
+	p, err := New(Options{Workers: 2, OutputQueueBytes: 1 << 20, Overflow: buffer.DropNewest, FlushInterval: time.Millisecond},
 		&Config{Outputs: []output.Config{capture.Config(fast), capture.Config(slow)}, BatchSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < n; i++ {
-		p.m.Received.Inc()
-		if err := p.Push(context.Background(), lineBatch(uint64(i%7), fmt.Sprintf("line %d", i))); err != nil {
-			t.Fatal(err)
+	for r := 0; r < rounds; r++ {
+		for i := r * perRound; i < (r+1)*perRound; i++ {
+			p.m.Received.Inc()
+			if err := p.Push(context.Background(), lineBatch(uint64(i%7), fmt.Sprintf("line %d", i))); err != nil {
+				t.Fatal(err)
+			}
 		}
+		waitFor(t, "the fast output to get the round", func() bool { return capture.Get(fast).Len() == (r+1)*perRound })
 	}
-	waitFor(t, "the fast output to get every line", func() bool { return capture.Get(fast).Len() == n })
 	if got := capture.Get(slow).Len(); got != 0 {
 		t.Fatalf("blocked output delivered %d lines; want 0", got)
 	}

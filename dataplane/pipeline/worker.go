@@ -40,7 +40,7 @@ func (w *worker) poke() {
 func (w *worker) run() {
 	defer w.p.wg.Done()
 	p := w.p
-	w.pending = record.Get(0)
+	w.pending = getPending()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -80,7 +80,7 @@ func (w *worker) run() {
 	}
 	w.flush()
 	p.release(w.gen)
-	record.Put(w.pending)
+	putPending(w.pending)
 	w.setOpen(false)
 }
 
@@ -95,8 +95,8 @@ func (w *worker) switchTo(g *generation) {
 	}
 }
 
-// process runs the chain on b and appends the kept lines to the pending
-// output batch, flushing whenever it reaches the batch size.
+// process runs the chain on b and adds the kept lines to the pending output
+// batch, flushing whenever it reaches the batch size.
 func (w *worker) process(b *record.Batch) {
 	p, cfg := w.p, w.gen.cfg
 	overloaded := w.breaker()
@@ -106,16 +106,36 @@ func (w *worker) process(b *record.Batch) {
 	} else if cfg.Chain.Run(b, overloaded) {
 		p.m.Bypassed.Add(n)
 	}
+	// A dense batch (a large read: mostly line bytes) is held by the output
+	// batches its lines go to; a sparse one (a few short lines in a pooled
+	// buffer) has its lines copied, so it does not pin its buffer.
+	held := 0
 	for _, l := range b.Lines {
-		if len(w.pending.Lines) == 0 {
+		held += len(l)
+	}
+	dense := 2*held >= b.Footprint()
+	if dense {
+		b.Retain()
+	}
+	for _, l := range b.Lines {
+		pb := w.pending
+		if len(pb.Lines) == 0 {
 			w.deadline = time.Now().Add(p.opts.FlushInterval)
 		}
-		w.pending.AppendLine(l)
-		if len(w.pending.Lines) >= cfg.BatchSize || w.pending.Footprint() >= maxBatchBytes {
+		if dense {
+			pb.AppendHeld(b, l)
+		} else {
+			pb.AppendLine(l)
+		}
+		if len(pb.Lines) >= cfg.BatchSize || pb.Footprint() >= maxBatchBytes {
 			w.flush()
 		}
 	}
-	record.Put(b)
+	if dense {
+		b.Release()
+	} else {
+		record.Put(b)
+	}
 }
 
 // breaker updates the fail-open state from the ring's fill level, with
@@ -159,8 +179,6 @@ func (w *worker) flush() {
 	if n == 0 {
 		return
 	}
-	// Size the next batch like this one, so queued batches hold little slack.
-	next := len(b.Data) + len(b.Data)/4
 	w.p.m.Emitted.Add(n)
 	outs := w.gen.outs
 	sb := getShared(b, len(outs))
@@ -168,7 +186,7 @@ func (w *worker) flush() {
 	for _, h := range outs {
 		h.lanes[w.id].send(sb, block, w.p.laneCtx.Done()) // b may be recycled from here on
 	}
-	w.pending = record.Get(next)
+	w.pending = getPending()
 }
 
 // shared is an output batch written by several outputs; the last one to
@@ -192,8 +210,29 @@ func getShared(b *record.Batch, refs int) *shared {
 
 func (s *shared) unref() {
 	if s.refs.Add(-1) == 0 {
-		record.Put(s.b)
+		putPending(s.b)
 		s.b = nil
 		sharedPool.Put(s)
 	}
+}
+
+// Output batches own no line storage: their lines point into the input
+// batches they hold. They come from a pool of their own.
+var pendingPool sync.Pool
+
+func getPending() *record.Batch {
+	if b, _ := pendingPool.Get().(*record.Batch); b != nil {
+		return b
+	}
+	return &record.Batch{Lines: make([][]byte, 0, 128)}
+}
+
+// putPending releases what b holds and recycles it.
+func putPending(b *record.Batch) {
+	b.ReleaseHolds()
+	if cap(b.Lines) > 16<<10 {
+		return
+	}
+	b.Reset()
+	pendingPool.Put(b)
 }

@@ -2,7 +2,10 @@
 // plane, and the pool that recycles batches so the hot path does not allocate.
 package record
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Batch is a group of log lines that travel together: from one socket read
 // through the buffer and the processor chain, or from the pipeline to the
@@ -30,13 +33,57 @@ type Batch struct {
 	// retired is the capacity of the Data arrays AppendLine outgrew; lines
 	// may still point into them.
 	retired int
+
+	// holds are the batches b's lines point into (see Hold), and heldBytes
+	// their footprint when they were taken.
+	holds     []*Batch
+	heldBytes int
+	// refs counts the holders of a retained batch; see Retain.
+	refs atomic.Int32
 }
 
 // Footprint is the memory b holds: its arrays, including those AppendLine
-// outgrew, and its slice of line headers. Buffers and queues are bounded by
-// it.
+// outgrew, the batches it holds, and its slice of line headers. Buffers and
+// queues are bounded by it.
 func (b *Batch) Footprint() int {
-	return cap(b.Data) + b.retired + cap(b.Scratch) + 24*cap(b.Lines)
+	return cap(b.Data) + b.retired + cap(b.Scratch) + 24*cap(b.Lines) + b.heldBytes
+}
+
+// Retain makes b reference-counted with one reference, the caller's: from
+// now on b is recycled by the last Release, by the caller or by a batch
+// that Holds it.
+func (b *Batch) Retain() { b.refs.Store(1) }
+
+// Release drops a reference to a retained batch and recycles it when it was
+// the last.
+func (b *Batch) Release() {
+	if b.refs.Add(-1) == 0 {
+		Put(b)
+	}
+}
+
+// AppendHeld appends line, which points into src, a retained batch, without
+// copying it: src stays alive until b releases its holds. Consecutive lines
+// from the same src take one reference. The line's bytes count in b's
+// Footprint.
+func (b *Batch) AppendHeld(src *Batch, line []byte) {
+	if n := len(b.holds); n == 0 || b.holds[n-1] != src {
+		src.refs.Add(1)
+		b.holds = append(b.holds, src)
+	}
+	b.Lines = append(b.Lines, line)
+	b.heldBytes += len(line)
+}
+
+// ReleaseHolds releases every batch b holds; b's lines that pointed into
+// them must not be used afterwards.
+func (b *Batch) ReleaseHolds() {
+	for i, h := range b.holds {
+		h.Release()
+		b.holds[i] = nil
+	}
+	b.holds = b.holds[:0]
+	b.heldBytes = 0
 }
 
 // Reset empties b and keeps the capacity of its slices.
@@ -47,6 +94,11 @@ func (b *Batch) Reset() {
 	b.Data = b.Data[:0]
 	b.Scratch = b.Scratch[:0]
 	b.retired = 0
+	if len(b.holds) != 0 {
+		panic("BUG: batch recycled while holding other batches")
+	}
+	b.heldBytes = 0
+	b.refs.Store(0)
 }
 
 // Size is the number of bytes of line content in b.

@@ -47,6 +47,8 @@ func run() error {
 	latencyFor := flag.Duration("latency-for", 5*time.Second, "length of the latency phase")
 	micro := flag.Bool("micro", true, "run the Go micro-benchmarks")
 	save := flag.Bool("save", true, "write the run to the results directory and regenerate its README")
+	profiles := flag.String("profiles", "", "directory to keep the raw CPU profiles in (go tool pprof -top DIR/S1_raw.pprof)")
+	sgBin := flag.String("streamgate", "", "use this streamgate binary instead of building one (to compare builds)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
@@ -58,7 +60,8 @@ func run() error {
 		Runs: *runs, Lines: *lines, Conns: *conns,
 		LatencyRate: *latencyRate, LatencyFor: *latencyFor,
 		OverloadFor: 5 * time.Second, IdleFor: 10 * time.Second,
-		Logger: log,
+		ProfileDir: *profiles,
+		Logger:     log,
 	}
 	if *short {
 		cfg.Short, cfg.Runs, cfg.Lines = true, 1, min(*lines, 500_000)
@@ -72,10 +75,13 @@ func run() error {
 	defer os.RemoveAll(bin)
 	cfg.StreamGate = filepath.Join(bin, "streamgate")
 	cfg.Loadgen = filepath.Join(bin, "loadgen")
-	for _, b := range []struct{ out, module, pkg string }{
-		{cfg.StreamGate, "control", "./cmd/streamgate"},
-		{cfg.Loadgen, "loadgen", "./cmd/loadgen"},
-	} {
+	builds := []struct{ out, module, pkg string }{{cfg.Loadgen, "loadgen", "./cmd/loadgen"}}
+	if *sgBin != "" {
+		cfg.StreamGate = *sgBin
+	} else {
+		builds = append(builds, struct{ out, module, pkg string }{cfg.StreamGate, "control", "./cmd/streamgate"})
+	}
+	for _, b := range builds {
 		cmd := exec.Command("go", "build", "-trimpath", "-o", b.out, b.pkg)
 		cmd.Dir = filepath.Join(root, b.module)
 		if out, err := cmd.CombinedOutput(); err != nil {
