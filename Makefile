@@ -29,6 +29,7 @@ all: build
 
 build:
 	cd control && $(GO) build -trimpath -o ../$(BIN) ./cmd/streamgate
+	cd loadgen && $(GO) build -trimpath -o ../bin/loadgen ./cmd/loadgen
 
 # run: the whole stack in one process: control plane (:8000), data plane
 # (:8081 TCP, :8082 UDP, :8083 HTTP, :8080 admin) and an embedded Redis,

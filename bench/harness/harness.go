@@ -162,6 +162,9 @@ type sendSummary struct {
 	LinesPerS float64 `json:"lines_per_s"`
 	PIILines  int64   `json:"pii_lines"`
 	Debug     int64   `json:"debug_lines"`
+	Lag       struct {
+		P99 float64 `json:"p99"`
+	} `json:"schedule_lag_ms"`
 }
 
 // send runs the load generator to completion.
@@ -329,6 +332,7 @@ func (h *Harness) throughputScenario(ctx context.Context, sc *result.Scenario, m
 	}
 	h.account(sc, sum, c, base, s)
 	sc.OpenLoopRate = float64(h.cfg.LatencyRate)
+	sc.SenderLagP99 = round3(sum.Lag.P99)
 	sc.P50, sc.P99, sc.P999, sc.Max = round3(s.Latency.P50), round3(s.Latency.P99), round3(s.Latency.P999), round3(s.Latency.Max)
 	sc.PeakRSSMB, _ = px.p.peakRSSMB()
 	sc.PeakRSSMB = round3(sc.PeakRSSMB)

@@ -53,6 +53,9 @@ type Scenario struct {
 	P99          float64 `json:"p99_ms,omitempty"`
 	P999         float64 `json:"p999_ms,omitempty"`
 	Max          float64 `json:"max_ms,omitempty"`
+	// SenderLagP99 is how late the sender itself was against its schedule
+	// (p99, ms); latency includes it, as it is measured from the schedule.
+	SenderLagP99 float64 `json:"sender_schedule_lag_p99_ms,omitempty"`
 
 	PeakRSSMB       float64 `json:"peak_rss_mb,omitempty"`
 	CPUSPerMillion  float64 `json:"cpu_s_per_million,omitempty"`

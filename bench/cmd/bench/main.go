@@ -118,6 +118,16 @@ func run() error {
 	}
 	scenarios, runErr := h.Run(context.Background())
 	r.Scenarios = scenarios
+	var lags []string
+	for _, sc := range scenarios {
+		if sc.OpenLoopRate > 0 && sc.P99 > 0 {
+			lags = append(lags, fmt.Sprintf("%s %.3f ms", sc.Name, sc.SenderLagP99))
+		}
+	}
+	if len(lags) > 0 {
+		r.Notes = append(r.Notes, "The sender's own lag behind its schedule in the latency phases, p99: "+strings.Join(lags, ", ")+
+			". It is part of the latency figures (they count from the scheduled time); on a shared 2-core VM it is mostly timer wake-up jitter.")
+	}
 	printSummary(r)
 	if *save {
 		path, err := result.Write(filepath.Join(*results, "runs"), r)

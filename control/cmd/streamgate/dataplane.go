@@ -6,7 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +28,7 @@ type dataplaneFlags struct {
 	host, tcpPort, udpPort, httpPort, adminPort string
 	manifestFile                                string
 	workers, bufLines, bufBytes, maxLine        int
-	overflow                                    string
+	overflow, memoryLimit                       string
 	shutdownTimeout, heartbeat                  time.Duration
 }
 
@@ -42,12 +46,16 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxLine, "max-line", ingest.DefaultMaxLine, "longest line in bytes; longer lines are dropped and counted (reason oversize)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long SIGTERM may take to drain and flush")
 	fs.DurationVar(&f.heartbeat, "heartbeat", watch.DefaultHeartbeat, "interval of the fleet heartbeat written to Redis (time to live: 3 intervals)")
+	fs.StringVar(&f.memoryLimit, "memory-limit", "48MiB", `soft memory limit of the Go runtime: the GC works harder as the heap nears it, nothing is refused ("off" to disable; GOMEMLIMIT, when set, wins)`)
 }
 
 func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	policy, err := buffer.ParsePolicy(f.overflow)
 	if err != nil {
 		return server.Options{}, fmt.Errorf("-overflow: %w", err)
+	}
+	if err := setMemoryLimit(f.memoryLimit); err != nil {
+		return server.Options{}, fmt.Errorf("-memory-limit: %w", err)
 	}
 	opts := server.Options{
 		TCPAddr:   addr(f.host, f.tcpPort),
@@ -156,4 +164,27 @@ func (dp *dataplane) shutdown(timeout time.Duration) error {
 		return fmt.Errorf("shutdown timed out after %s; undelivered lines were counted as dropped", timeout)
 	}
 	return err
+}
+
+// setMemoryLimit applies a soft memory limit such as "48MiB", unless it is
+// "off" or GOMEMLIMIT is set.
+func setMemoryLimit(v string) error {
+	if v == "off" || os.Getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(v, u.suffix); ok {
+			n, err := strconv.ParseInt(num, 10, 64)
+			if err != nil || n <= 0 {
+				break
+			}
+			debug.SetMemoryLimit(n * u.mult)
+			return nil
+		}
+	}
+	return fmt.Errorf(`want a size like 48MiB or 1GiB, or "off"; got %q`, v)
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -81,5 +83,30 @@ func TestControlNeedsRedis(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "REDIS_ADDR") {
 		t.Fatalf("control without Redis: got %v\n%s; want an error naming REDIS_ADDR", err, out)
+	}
+}
+
+func TestSetMemoryLimit(t *testing.T) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOMEMLIMIT is set: the flag defers to it")
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	for _, c := range []struct {
+		in   string
+		want int64 // -1: unchanged
+		err  bool
+	}{
+		{"48MiB", 48 << 20, false}, {"1GiB", 1 << 30, false}, {"off", -1, false},
+		{"48MB", -1, true}, {"-1MiB", -1, true}, {"lots", -1, true},
+	} {
+		debug.SetMemoryLimit(math.MaxInt64)
+		err := setMemoryLimit(c.in)
+		if (err != nil) != c.err {
+			t.Errorf("%q: got error %v; want error %v", c.in, err, c.err)
+		}
+		got := debug.SetMemoryLimit(-1)
+		if c.want == -1 && got != math.MaxInt64 || c.want != -1 && got != c.want {
+			t.Errorf("%q: limit %d; want %d", c.in, got, c.want)
+		}
 	}
 }
