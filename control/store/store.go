@@ -351,31 +351,45 @@ func (s *Store) load(ctx context.Context, g getter) (draft, error) {
 // when another writer changed the draft in between. An error from fn aborts
 // the update and is returned as it is.
 func (s *Store) update(ctx context.Context, fn func(d *draft) error) error {
+	return s.setWatched(ctx, DraftKey, "update draft", func(tx *redis.Tx) ([]byte, error) {
+		d, err := s.load(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(&d); err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(&d)
+		if err != nil {
+			return nil, err
+		}
+		if len(raw) > manifest.MaxSize {
+			return nil, &InvalidError{Problems: []string{fmt.Sprintf(
+				"draft: would be %d bytes, over the manifest size limit of %d", len(raw), manifest.MaxSize)}}
+		}
+		return raw, nil
+	})
+}
+
+// setWatched sets key to what compute returns, in an optimistic
+// transaction on key: if another writer changes key in between, it starts
+// over (with backoff, at most maxAttempts times). An error from compute
+// aborts and is returned as it is; other errors are wrapped "cannot what".
+func (s *Store) setWatched(ctx context.Context, key, what string, compute func(tx *redis.Tx) ([]byte, error)) error {
 	for attempt := range maxAttempts {
-		var own error // an error of ours rather than of the transaction
+		var own error // an error of compute's rather than of the transaction
 		err := s.c.Watch(ctx, func(tx *redis.Tx) error {
-			d, err := s.load(ctx, tx)
-			if err == nil {
-				err = fn(&d)
-			}
-			var raw []byte
-			if err == nil {
-				raw, err = json.Marshal(&d)
-			}
-			if err == nil && len(raw) > manifest.MaxSize {
-				err = &InvalidError{Problems: []string{fmt.Sprintf(
-					"draft: would be %d bytes, over the manifest size limit of %d", len(raw), manifest.MaxSize)}}
-			}
+			raw, err := compute(tx)
 			if err != nil {
 				own = err
 				return err
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, DraftKey, raw, 0)
+				p.Set(ctx, key, raw, 0)
 				return nil
 			})
 			return err
-		}, DraftKey)
+		}, key)
 		switch {
 		case err == nil:
 			return nil
@@ -383,13 +397,13 @@ func (s *Store) update(ctx context.Context, fn func(d *draft) error) error {
 			return own
 		case errors.Is(err, redis.TxFailedErr):
 			if err := backoff(ctx, attempt); err != nil {
-				return fmt.Errorf("cannot update draft: %w", err)
+				return fmt.Errorf("cannot %s: %w", what, err)
 			}
 		default:
-			return fmt.Errorf("cannot update draft: %w", redisError(err))
+			return fmt.Errorf("cannot %s: %w", what, redisError(err))
 		}
 	}
-	return fmt.Errorf("cannot update draft: %w", ErrConflict)
+	return fmt.Errorf("cannot %s: %w", what, ErrConflict)
 }
 
 // nextVersion increments VersionKey and returns its value, but at least
@@ -490,37 +504,13 @@ func encode(pipelines []manifest.Pipeline, version string, timestamp int64) ([]b
 // unless the manifest there has the same or a newer version, in which case
 // it returns errSuperseded.
 func (s *Store) setLive(ctx context.Context, raw []byte, version uint64) error {
-	for attempt := range maxAttempts {
-		var own error
-		err := s.c.Watch(ctx, func(tx *redis.Tx) error {
-			live, err := s.liveVersion(ctx, tx)
-			if err == nil && live >= version {
-				err = errSuperseded
-			}
-			if err != nil {
-				own = err
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, rdb.ConfigKey, raw, 0)
-				return nil
-			})
-			return err
-		}, rdb.ConfigKey)
-		switch {
-		case err == nil:
-			return nil
-		case own != nil:
-			return own
-		case errors.Is(err, redis.TxFailedErr):
-			if err := backoff(ctx, attempt); err != nil {
-				return fmt.Errorf("cannot write manifest: %w", err)
-			}
-		default:
-			return fmt.Errorf("cannot write manifest: %w", redisError(err))
+	return s.setWatched(ctx, rdb.ConfigKey, "write manifest", func(tx *redis.Tx) ([]byte, error) {
+		live, err := s.liveVersion(ctx, tx)
+		if err == nil && live >= version {
+			err = errSuperseded
 		}
-	}
-	return fmt.Errorf("cannot write manifest: %w", ErrConflict)
+		return raw, err
+	})
 }
 
 // liveVersion returns the version of the manifest under rdb.ConfigKey, or 0

@@ -32,18 +32,8 @@ func (f *controlFlags) register(fs *flag.FlagSet) {
 }
 
 func runControl(args []string) error {
-	fs := flag.NewFlagSet("control", flag.ContinueOnError)
 	var f controlFlags
-	f.register(fs)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log, err := newLogger(*logLevel)
-	if err != nil {
-		return err
-	}
-	ropts, err := rdb.FromEnv()
+	log, ropts, err := setup("control", args, f.register)
 	if err != nil {
 		return err
 	}
@@ -107,25 +97,17 @@ type upFlags struct {
 }
 
 func runUp(args []string) error {
-	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	var (
 		df dataplaneFlags
 		cf controlFlags
 		uf upFlags
 	)
-	df.register(fs)
-	cf.register(fs)
-	fs.StringVar(&uf.redisAddr, "embedded-redis", env("EMBEDDED_REDIS_ADDR", "127.0.0.1:6379"),
-		"where the embedded Redis listens when REDIS_ADDR/REDIS_HOST is not set; if taken, a free port is used (env EMBEDDED_REDIS_ADDR)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log, err := newLogger(*logLevel)
-	if err != nil {
-		return err
-	}
-	ropts, err := rdb.FromEnv()
+	log, ropts, err := setup("up", args, func(fs *flag.FlagSet) {
+		df.register(fs)
+		cf.register(fs)
+		fs.StringVar(&uf.redisAddr, "embedded-redis", env("EMBEDDED_REDIS_ADDR", "127.0.0.1:6379"),
+			"where the embedded Redis listens when REDIS_ADDR/REDIS_HOST is not set; if taken, a free port is used (env EMBEDDED_REDIS_ADDR)")
+	})
 	if err != nil {
 		return err
 	}

@@ -80,18 +80,8 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 }
 
 func runDataplane(args []string) error {
-	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
 	var f dataplaneFlags
-	f.register(fs)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log, err := newLogger(*logLevel)
-	if err != nil {
-		return err
-	}
-	ropts, err := rdb.FromEnv()
+	log, ropts, err := setup("dataplane", args, f.register)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/rdb"
 )
 
 const usage = `StreamGate: filters noise and redacts PII from log streams before they leave
@@ -103,6 +104,24 @@ func newLogger(level string) (*slog.Logger, error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 	slog.SetDefault(log)
 	return log, nil
+}
+
+// setup parses a command's flags (register adds the command's own; every
+// command has -log-level), then builds the logger and reads the Redis
+// settings from the environment.
+func setup(name string, args []string, register func(*flag.FlagSet)) (*slog.Logger, rdb.Options, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	register(fs)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, rdb.Options{}, err
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return nil, rdb.Options{}, err
+	}
+	ropts, err := rdb.FromEnv()
+	return log, ropts, err
 }
 
 // untilSignal returns a context that ends on SIGINT or SIGTERM.
