@@ -457,10 +457,12 @@ func (h *Harness) overload(ctx context.Context, sc *result.Scenario, rate int) e
 	if err != nil {
 		return err
 	}
+	prof := h.profile(ctx, px, sc.Name)
 	sum, err := h.send("tcp://"+px.tcp, "-rate", strconv.Itoa(rate), "-duration", h.cfg.OverloadFor.String())
 	if err != nil {
 		return err
 	}
+	sc.Profile = <-prof
 	c, s, err := px.settle(ctx, float64(sum.Sent), base)
 	if err != nil {
 		return err
