@@ -347,7 +347,11 @@ func (h *Harness) account(sc *result.Scenario, sum sendSummary, c, base counters
 	sc.Delivered += s.Lines
 	sc.Filtered += filtered
 	sc.DroppedCounted += dropped
-	sc.Lost += sum.Sent - s.Lines - filtered - dropped + s.Duplicated
+	// A line the sink cannot parse was mangled on the way: not delivered. A
+	// run that delivered more than it was sent is as wrong as one that lost
+	// lines; runs must not cancel each other out.
+	lost := sum.Sent - (s.Lines - s.Unparsed) - filtered - dropped + s.Duplicated
+	sc.Lost += max(lost, -lost)
 	sc.PIILeaks += s.PIILeaks
 	sc.BreakerOpened += int64(c.breaker - base.breaker)
 	sc.BreakerBypassed += int64(c.bypassed - base.bypassed)

@@ -419,6 +419,16 @@ end
 return v
 `)
 
+// publishTimeout bounds the writes of a publish once its version is taken.
+const publishTimeout = 10 * time.Second
+
+// samePipelines reports whether a and b encode alike.
+func samePipelines(a, b []manifest.Pipeline) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
 // errSuperseded means a newer manifest was published while this one was
 // being prepared.
 var errSuperseded = errors.New("superseded by a newer manifest")
@@ -446,6 +456,18 @@ func (s *Store) publish(ctx context.Context, source func(context.Context) ([]man
 		if err != nil {
 			return nil, 0, fmt.Errorf("cannot allocate manifest version: %w", redisError(err))
 		}
+		// A publish that read the draft before us may have taken a lower
+		// version and gone live since; one that reads it after us takes a
+		// higher version. So if the draft is still what we read, it is the
+		// newest content for our version; if it changed, start over, or an
+		// older draft could go live over a newer one.
+		again, err := source(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !samePipelines(pipelines, again) {
+			continue
+		}
 		version := strconv.FormatInt(n, 10)
 		m := &manifest.Manifest{
 			Version:   manifest.Version(version),
@@ -456,6 +478,11 @@ func (s *Store) publish(ctx context.Context, source func(context.Context) ([]man
 		if err != nil {
 			return nil, 0, fmt.Errorf("cannot encode manifest %s: %w", version, err)
 		}
+		// From here on the manifest may go live: finish even if the client
+		// goes away, so it is recorded and announced, not left half done.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		defer cancel()
+		ctx := wctx
 		err = s.setLive(ctx, raw, uint64(n))
 		if errors.Is(err, errSuperseded) {
 			if err := backoff(ctx, attempt); err != nil {

@@ -63,20 +63,28 @@ func validateTCP(c *Config) error {
 	return nil
 }
 
-// parseTCPURL returns host:port from tcp://host:port.
+// parseTCPURL returns host:port from tcp://host:port. Its errors never
+// repeat the URL, which might carry credentials.
 func parseTCPURL(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return "", fmt.Errorf("url: cannot parse: %w", err)
 	}
 	if u.Scheme != "tcp" {
 		return "", fmt.Errorf("url: want scheme tcp; got %q", u.Scheme)
 	}
-	if u.Hostname() == "" || u.Port() == "" {
-		return "", fmt.Errorf("url: want tcp://host:port; got %q", s)
+	if u.User != nil {
+		return "", errors.New("url: tcp output takes no credentials")
 	}
-	if u.Path != "" || u.RawQuery != "" || u.User != nil {
-		return "", fmt.Errorf("url: want tcp://host:port with nothing after the port; got %q", s)
+	if u.Hostname() == "" || u.Port() == "" {
+		return "", errors.New("url: want tcp://host:port")
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("url: want tcp://host:port with nothing after the port")
 	}
 	return u.Host, nil
 }

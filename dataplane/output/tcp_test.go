@@ -148,6 +148,9 @@ func TestValidateTCP(t *testing.T) {
 		{Config{Type: "tcp", URL: "tcp://x:1", Gzip: true}, "gzip"},
 		{Config{Type: "tcp", URL: "tcp://x:1", MaxRetries: &neg}, "max_retries"},
 		{Config{Type: "tcp", URL: "tcp://127.0.0.1:9100"}, ""},
+		{Config{Type: "tcp", URL: "tcp://admin:hunter2@127.0.0.1:9000"}, "credentials"},
+		{Config{Type: "tcp", URL: "tcp://admin:hunter2@host:1/x"}, "credentials"},
+		{Config{Type: "tcp", URL: "tcp://admin:hunter2@[::1"}, "cannot parse"},
 	}
 	for _, c := range cases {
 		err := Validate(&c.c)
@@ -156,6 +159,8 @@ func TestValidateTCP(t *testing.T) {
 			t.Errorf("%+v: got %v; want nil", c.c, err)
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%+v: got %v; want an error containing %q", c.c, err, c.want)
+		case err != nil && strings.Contains(err.Error(), "hunter2"):
+			t.Errorf("%+v: error %q repeats the password", c.c, err)
 		}
 	}
 }

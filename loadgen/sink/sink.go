@@ -453,7 +453,10 @@ func (h *handler) scan(line []byte) {
 	} else {
 		h.st.Unparsed++
 	}
-	pii, email := ScanLeaks(line[l.Body:])
+	// The whole line: PII before the ts= prefix leaks as much as after it.
+	// (The prefix's own digits cannot pass: the 19-digit timestamp starts
+	// with 1, which no card issuer uses, and an SSN needs dashes.)
+	pii, email := ScanLeaks(line)
 	if pii {
 		h.st.PIILeaks++
 	}

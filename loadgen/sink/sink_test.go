@@ -71,6 +71,11 @@ func TestSinkAccounting(t *testing.T) {
 			want: Stats{Lines: 2, Sources: 1, PIILeaks: 1, EmailLeaks: 1, DebugLines: 1},
 		},
 		{
+			name:  "PII before the prefix is a leak too",
+			input: []string{"ssn=123-45-6789 card=4111111111111111 ts=1 src=a-0 seq=1 level=INFO\n"},
+			want:  Stats{Lines: 1, Sources: 1, PIILeaks: 1},
+		},
+		{
 			name:  "unparsed and unterminated last line",
 			input: []string{"garbage\nts=1 src=a-0 seq=1 x\nts=1 src=a-0 seq=2"},
 			want:  Stats{Lines: 3, Unparsed: 1, Sources: 1},

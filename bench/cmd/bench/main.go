@@ -216,7 +216,36 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
-var benchLine = regexp.MustCompile(`^(Benchmark\S+)\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) MB/s)?(?:\s+([\d.]+) B/op)?(?:\s+([\d.]+) allocs/op)?`)
+var benchLine = regexp.MustCompile(`^(Benchmark\S+)\s+\d+\s+(.*)$`)
+
+// parseBench reads a benchmark result line: its name, then value/unit pairs
+// in any order (custom metrics such as ns/line come between the standard
+// ones).
+func parseBench(line string) (result.Micro, bool) {
+	m := benchLine.FindStringSubmatch(line)
+	if m == nil {
+		return result.Micro{}, false
+	}
+	r := result.Micro{Name: m[1]}
+	f := strings.Fields(m[2])
+	for i := 0; i+1 < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return result.Micro{}, false
+		}
+		switch f[i+1] {
+		case "ns/op":
+			r.NsPerOp = v
+		case "MB/s":
+			r.MBPerS = v
+		case "B/op":
+			r.BytesPerOp = v
+		case "allocs/op":
+			r.AllocsPerOp = v
+		}
+	}
+	return r, r.NsPerOp > 0
+}
 
 // microBenchmarks runs the hot path's Go benchmarks.
 func microBenchmarks(dir string) ([]result.Micro, error) {
@@ -229,12 +258,9 @@ func microBenchmarks(dir string) ([]result.Micro, error) {
 	}
 	var ms []result.Micro
 	for _, l := range strings.Split(string(out), "\n") {
-		m := benchLine.FindStringSubmatch(l)
-		if m == nil {
-			continue
+		if r, ok := parseBench(l); ok {
+			ms = append(ms, r)
 		}
-		f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
-		ms = append(ms, result.Micro{Name: m[1], NsPerOp: f(m[2]), MBPerS: f(m[3]), BytesPerOp: f(m[4]), AllocsPerOp: f(m[5])})
 	}
 	return ms, nil
 }

@@ -47,6 +47,7 @@ func runControl(args []string) error {
 		return err
 	}
 	<-ctx.Done()
+	stop() // a second signal kills at once
 	return cp.shutdown()
 }
 
@@ -133,8 +134,9 @@ func runUp(args []string) error {
 	}
 	<-ctx.Done()
 	stop()
-	cerr := cp.shutdown()
-	return errors.Join(dp.shutdown(df.shutdownTimeout), cerr)
+	// The logs first: drain the data plane, then stop the API.
+	derr := dp.shutdown(df.shutdownTimeout)
+	return errors.Join(derr, cp.shutdown())
 }
 
 // startEmbeddedRedis runs miniredis on addr, or on a free loopback port if
