@@ -307,6 +307,7 @@ func TestShutdownDelivers(t *testing.T) {
 	sink := capture.Unique("shutdown")
 	s := start(t, Options{
 		Manifest: mustManifest(t, `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"capture","url":"`+sink+`"}],"batch_size":10000}]}`),
+		Pipeline: pipeline.Options{BufferBytes: 256 << 20}, // no overflow however small the reads
 	})
 	conn, err := net.Dial("tcp", s.TCPAddr().String())
 	if err != nil {
@@ -458,6 +459,10 @@ func TestSlowHTTPOutputDoesNotSlowConsole(t *testing.T) {
 	httpURL := "http://" + ln.Addr().String() + "/logs"
 	s := start(t, Options{
 		Manifest: mustManifest(t, filterRedact(`[{"type":"console"},{"type":"http","url":"`+httpURL+`","max_retries":0}]`)),
+		// Room for every line even when a loaded machine cuts the stream
+		// into many small reads: this test is about the outputs, not the
+		// buffer's overflow.
+		Pipeline: pipeline.Options{BufferBytes: 256 << 20},
 	})
 	conn, err := net.Dial("tcp", s.TCPAddr().String())
 	if err != nil {
@@ -470,7 +475,12 @@ func TestSlowHTTPOutputDoesNotSlowConsole(t *testing.T) {
 	}
 	w.Flush()
 	conn.Close()
-	waitFor(t, "the console to print every line", func() bool { return stdout.lines.Load() == n })
+	waitFor(t, "the console to print every line", func() bool {
+		if d := s.Metrics().DroppedTotal(); d > 0 {
+			t.Fatalf("%d lines dropped before the outputs; want none", d)
+		}
+		return stdout.lines.Load() == n
+	})
 	if got := posted.Load(); got > n/2 {
 		t.Fatalf("the slow HTTP server already has %d of %d lines; the test needs it behind", got, n)
 	}
