@@ -19,6 +19,8 @@ import (
 	"github.com/google/pprof/profile"
 
 	"streamgate/bench/result"
+	"streamgate/loadgen/sender"
+	lgsink "streamgate/loadgen/sink"
 )
 
 // Config says what to run.
@@ -126,27 +128,8 @@ func (px *proxy) stop() {
 	px.sink.stop(5 * time.Second)
 }
 
-// sinkStats is the sink's snapshot (the loadgen sink's JSON contract).
-type sinkStats struct {
-	Lines      int64   `json:"lines"`
-	Unparsed   int64   `json:"unparsed"`
-	Gaps       int64   `json:"gaps"`
-	Duplicated int64   `json:"duplicated"`
-	Reordered  int64   `json:"reordered"`
-	PIILeaks   int64   `json:"pii_leaks"`
-	DebugLines int64   `json:"debug_lines"`
-	FirstNS    int64   `json:"first_ns"`
-	LastNS     int64   `json:"last_ns"`
-	LinesPerS  float64 `json:"lines_per_s"`
-	Latency    struct {
-		Count int64   `json:"count"`
-		P50   float64 `json:"p50"`
-		P90   float64 `json:"p90"`
-		P99   float64 `json:"p99"`
-		P999  float64 `json:"p999"`
-		Max   float64 `json:"max"`
-	} `json:"latency_ms"`
-}
+// sinkStats is the sink's snapshot, decoded from its /stats JSON.
+type sinkStats = lgsink.Stats
 
 func (px *proxy) sinkSnapshot(ctx context.Context) (sinkStats, error) {
 	var s sinkStats
@@ -154,18 +137,8 @@ func (px *proxy) sinkSnapshot(ctx context.Context) (sinkStats, error) {
 	return s, err
 }
 
-// sendSummary is the sender's JSON summary.
-type sendSummary struct {
-	Sent      int64   `json:"sent"`
-	Errors    int64   `json:"errors"`
-	ElapsedS  float64 `json:"elapsed_s"`
-	LinesPerS float64 `json:"lines_per_s"`
-	PIILines  int64   `json:"pii_lines"`
-	Debug     int64   `json:"debug_lines"`
-	Lag       struct {
-		P99 float64 `json:"p99"`
-	} `json:"schedule_lag_ms"`
-}
+// sendSummary is the sender's summary, decoded from its JSON output.
+type sendSummary = sender.Summary
 
 // send runs the load generator to completion.
 func (h *Harness) send(target string, args ...string) (sendSummary, error) {
@@ -332,7 +305,7 @@ func (h *Harness) throughputScenario(ctx context.Context, sc *result.Scenario, m
 	}
 	h.account(sc, sum, c, base, s)
 	sc.OpenLoopRate = float64(h.cfg.LatencyRate)
-	sc.SenderLagP99 = round3(sum.Lag.P99)
+	sc.SenderLagP99 = round3(sum.ScheduleLag.P99)
 	sc.P50, sc.P99, sc.P999, sc.Max = round3(s.Latency.P50), round3(s.Latency.P99), round3(s.Latency.P999), round3(s.Latency.Max)
 	sc.PeakRSSMB, _ = px.p.peakRSSMB()
 	sc.PeakRSSMB = round3(sc.PeakRSSMB)
