@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 
 	"streamgate/control/store"
 	"streamgate/dataplane/manifest"
@@ -552,17 +554,38 @@ func redact(m *manifest.Manifest) *manifest.Manifest {
 	return r
 }
 
-// maskURL masks the password in rawURL, if it has one.
+// maskURL masks what in rawURL may be a credential: the whole userinfo (a
+// username can be the token itself) and every query value (?token=…). The
+// mask is written as is, not percent-encoded, so it reads like the header
+// masks.
 func maskURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
+	if err != nil || u.User == nil && u.RawQuery == "" {
 		return rawURL
 	}
-	if _, ok := u.User.Password(); !ok {
-		return rawURL
+	var b strings.Builder
+	b.WriteString(u.Scheme + "://")
+	if u.User != nil {
+		b.WriteString(manifest.Mask + "@")
 	}
-	u.User = url.UserPassword(u.User.Username(), manifest.Mask)
-	return u.String()
+	b.WriteString(u.Host)
+	b.WriteString(u.EscapedPath())
+	if u.RawQuery != "" {
+		q := u.Query()
+		keys := make([]string, 0, len(q))
+		for k := range q {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		sep := "?"
+		for _, k := range keys {
+			for range q[k] {
+				b.WriteString(sep + url.QueryEscape(k) + "=" + manifest.Mask)
+				sep = "&"
+			}
+		}
+	}
+	return b.String()
 }
 
 func notFound(detail string) *httpError {

@@ -17,9 +17,13 @@ import (
 
 type heldKey struct{}
 
-// versionGate blocks the version allocation (the EVAL of the version script)
-// of calls whose context carries heldKey, until released.
-type versionGate struct{ reached, release chan struct{} }
+// versionGate blocks the first version allocation (the EVAL of the version
+// script) of a call whose context carries heldKey, until released; reached
+// is closed when it gets there.
+type versionGate struct {
+	once             sync.Once
+	reached, release chan struct{}
+}
 
 func (g *versionGate) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (g *versionGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
@@ -28,11 +32,10 @@ func (g *versionGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 func (g *versionGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if n := cmd.Name(); ctx.Value(heldKey{}) != nil && (n == "evalsha" || n == "eval") {
-			select {
-			case g.reached <- struct{}{}:
+			g.once.Do(func() {
+				close(g.reached)
 				<-g.release
-			default:
-			}
+			})
 		}
 		return next(ctx, cmd)
 	}
@@ -111,5 +114,58 @@ func TestPublishCompletesWhenClientLeaves(t *testing.T) {
 	hist, _ := mr.List(store.HistoryKey)
 	if live, _ := mr.Get(rdb.ConfigKey); live == "" || len(hist) != 1 {
 		t.Fatalf("live %q, history %d entries; want the manifest live and recorded", live, len(hist))
+	}
+}
+
+// TestRollbackKeepsOverloadPolicy rolls back to a manifest with
+// overload_policy bypass_all: the policy stays in the draft, so the next
+// publish keeps it.
+func TestRollbackKeepsOverloadPolicy(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	st := store.New(c, store.Options{})
+	ctx := context.Background()
+	old := `{"version":"5","pipelines":[{"name":"default_pipeline","processors":[],"outputs":[],"overload_policy":"bypass_all"}]}`
+	if _, err := mr.Lpush(store.HistoryKey, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Rollback(ctx, "5"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddRule(ctx, processor.Config{ID: "f", Type: "filter", Params: json.RawMessage(`{"value":"DEBUG"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := st.Publish(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Pipelines[0].OverloadPolicy; got != manifest.PolicyBypassAll {
+		t.Fatalf("overload policy after rollback and publish: got %q; want %q", got, manifest.PolicyBypassAll)
+	}
+}
+
+// TestVersionsNotReusedAfterKeysLost: with the live manifest and the
+// counter gone but the history kept, the next version is above the
+// history's newest.
+func TestVersionsNotReusedAfterKeysLost(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	st := store.New(c, store.Options{})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, _, err := st.Publish(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mr.Del(rdb.ConfigKey)
+	mr.Del(store.VersionKey)
+	m, _, err := st.Publish(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != "4" {
+		t.Fatalf("version after losing the live key and the counter: got %q; want 4", m.Version)
 	}
 }

@@ -83,6 +83,9 @@ type draft struct {
 	Outputs []output.Config    `json:"outputs"`
 	// BatchSize is 0 when unset, meaning DefaultBatchSize.
 	BatchSize int `json:"batch_size"`
+	// OverloadPolicy is carried over from a manifest rolled back to, so a
+	// later publish keeps it; "" means the default.
+	OverloadPolicy string `json:"overload_policy,omitempty"`
 }
 
 // Rules returns the draft's rules in order.
@@ -277,20 +280,25 @@ func (s *Store) Rollback(ctx context.Context, version string) (*manifest.Manifes
 	if _, err := encode(old.Pipelines, "", 0); err != nil {
 		return nil, 0, fmt.Errorf("cannot roll back to manifest %q: %w", version, err)
 	}
+	// Publish first: if it fails, the draft is left as it was.
+	m, subscribers, err := s.publish(ctx, func(context.Context) ([]manifest.Pipeline, error) {
+		return old.Pipelines, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
 	err = s.update(ctx, func(d *draft) error {
 		p := &old.Pipelines[0]
-		*d = draft{Rules: p.Processors, Outputs: p.Outputs}
+		*d = draft{Rules: p.Processors, Outputs: p.Outputs, OverloadPolicy: p.OverloadPolicy}
 		if p.BatchSize != nil {
 			d.BatchSize = *p.BatchSize
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("rolled back to manifest %q as version %s, but cannot update the draft: %w", version, m.Version, err)
 	}
-	return s.publish(ctx, func(context.Context) ([]manifest.Pipeline, error) {
-		return old.Pipelines, nil
-	})
+	return m, subscribers, nil
 }
 
 // rule returns the index of the rule with the given id, or -1.
@@ -308,9 +316,10 @@ func (d *draft) batchSize() int {
 // pipeline returns the pipeline the draft describes.
 func (d *draft) pipeline() manifest.Pipeline {
 	p := manifest.Pipeline{
-		Name:       PipelineName,
-		Processors: d.Rules,
-		Outputs:    d.Outputs,
+		Name:           PipelineName,
+		Processors:     d.Rules,
+		Outputs:        d.Outputs,
+		OverloadPolicy: d.OverloadPolicy,
 	}
 	// Written as [] rather than null, as the seed wrote them.
 	if p.Processors == nil {
@@ -439,7 +448,7 @@ var errSuperseded = errors.New("superseded by a newer manifest")
 // than the one this call returns.
 func (s *Store) publish(ctx context.Context, source func(context.Context) ([]manifest.Pipeline, error)) (*manifest.Manifest, int64, error) {
 	for attempt := range maxAttempts {
-		live, err := s.liveVersion(ctx, s.c)
+		live, err := s.versionFloor(ctx)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -550,14 +559,38 @@ func (s *Store) liveVersion(ctx context.Context, g getter) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("cannot read the published manifest: %w", redisError(err))
 	}
+	return manifestVersion(raw), nil
+}
+
+// versionFloor is the version a new one must exceed: the live manifest's,
+// or the newest in the history if that is higher, so numbers are never
+// reused even if the live key and the counter were lost.
+func (s *Store) versionFloor(ctx context.Context) (uint64, error) {
+	live, err := s.liveVersion(ctx, s.c)
+	if err != nil {
+		return 0, err
+	}
+	raw, err := s.c.LIndex(ctx, HistoryKey, 0).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return live, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the manifest history: %w", redisError(err))
+	}
+	return max(live, manifestVersion(raw)), nil
+}
+
+// manifestVersion is the version of an encoded manifest this package wrote,
+// or 0.
+func manifestVersion(raw []byte) uint64 {
 	var m struct {
 		Version manifest.Version `json:"version"`
 	}
 	if json.Unmarshal(raw, &m) != nil {
-		return 0, nil
+		return 0
 	}
 	v, _ := parseVersion(m.Version)
-	return v, nil
+	return v
 }
 
 // parseVersion parses a version this package wrote.

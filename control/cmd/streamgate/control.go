@@ -69,7 +69,9 @@ func startControl(f *controlFlags, ropts rdb.Options, log *slog.Logger) (*contro
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr(f.host, f.port), err)
 	}
 	cp := &controlPlane{log: log, c: c, ln: ln,
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+			// A slow client cannot hold a connection: bodies are at most 1 MiB.
+			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}}
 	go func() {
 		if err := cp.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("control plane stopped", "err", err)
