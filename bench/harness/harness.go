@@ -306,6 +306,10 @@ func (h *Harness) throughputScenario(ctx context.Context, sc *result.Scenario, m
 	h.account(sc, sum, c, base, s)
 	sc.OpenLoopRate = float64(h.cfg.LatencyRate)
 	sc.SenderLagP99 = round3(sum.ScheduleLag.P99)
+	sc.SenderUnsent = sum.Unsent
+	if sum.Unsent > 0 {
+		sc.Failures = append(sc.Failures, fmt.Sprintf("the sender could not write %d of %d lines on schedule; the latency figures leave them out", sum.Unsent, sum.Due))
+	}
 	sc.P50, sc.P99, sc.P999, sc.Max = round3(s.Latency.P50), round3(s.Latency.P99), round3(s.Latency.P999), round3(s.Latency.Max)
 	sc.PeakRSSMB, _ = px.p.peakRSSMB()
 	sc.PeakRSSMB = round3(sc.PeakRSSMB)
@@ -447,6 +451,7 @@ func (h *Harness) overload(ctx context.Context, sc *result.Scenario, rate int) e
 	h.account(sc, sum, c, base, s)
 	sc.OpenLoopRate = float64(rate)
 	sc.Throughput = math.Round(sum.LinesPerS)
+	sc.SenderUnsent = sum.Unsent // expected here: the sender is pushed past what it can do
 	sc.PeakRSSMB, _ = px.p.peakRSSMB()
 	sc.PeakRSSMB = round3(sc.PeakRSSMB)
 	return nil

@@ -56,6 +56,9 @@ type Scenario struct {
 	// SenderLagP99 is how late the sender itself was against its schedule
 	// (p99, ms); latency includes it, as it is measured from the schedule.
 	SenderLagP99 float64 `json:"sender_schedule_lag_p99_ms,omitempty"`
+	// SenderUnsent counts lines the open-loop sender had scheduled but did
+	// not write; the latency figures leave them out.
+	SenderUnsent int64 `json:"sender_unsent,omitempty"`
 
 	PeakRSSMB       float64 `json:"peak_rss_mb,omitempty"`
 	CPUSPerMillion  float64 `json:"cpu_s_per_million,omitempty"`

@@ -90,9 +90,17 @@ type Summary struct {
 	DebugLines int64 `json:"debug_lines"`
 	// JSONLines is the number of sent JSON lines.
 	JSONLines int64 `json:"json_lines"`
-	// ScheduleLag is how late the sender wrote lines relative to their
-	// schedule in open loop; zero in closed loop.
+	// ScheduleLag is how late the sender's writes completed relative to
+	// their lines' schedule in open loop (each batch counted at its oldest
+	// line's lag); zero in closed loop.
 	ScheduleLag Lag `json:"schedule_lag_ms"`
+	// Due is, in open loop, the number of lines scheduled before the run
+	// ended, and Unsent how many of them were not written (the target
+	// stalled past the end of the run, or writes failed). Latency measured
+	// at the sink leaves unsent lines out, so Unsent must be 0 for the
+	// latency figures to be complete. Both are 0 in closed loop.
+	Due    int64 `json:"due"`
+	Unsent int64 `json:"unsent"`
 }
 
 // Lag summarizes the schedule lag in milliseconds.
@@ -178,6 +186,12 @@ func Run(ctx context.Context, c Config) (Summary, error) {
 		s.DebugLines += w.debug
 		s.JSONLines += w.json
 		lag.Merge(w.lag)
+		if c.Rate > 0 {
+			s.Due += w.due
+		}
+	}
+	if c.Rate > 0 {
+		s.Unsent = max(s.Due-s.Sent, 0)
 	}
 	s.ElapsedSec = elapsed.Seconds()
 	if s.ElapsedSec > 0 {
@@ -244,6 +258,8 @@ type worker struct {
 	lines    int
 	kinds    [3]int64 // pii, debug, json lines in buf
 	lag      *hdrhistogram.Histogram
+	oldest   int64 // scheduled time of the first line in buf
+	due      int64 // open loop: lines scheduled before the run ended
 	sent     int64
 	bytes    int64
 	errors   int64
@@ -319,7 +335,19 @@ func (w *worker) openLoop(ctx context.Context, start time.Time) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	now := time.Now().UnixNano()
-	for j := int64(0); limit < 0 || j < limit; {
+	j := int64(0)
+	defer func() {
+		// Lines scheduled before the end that the loop did not get to
+		// (the target stalled) are due all the same.
+		for limit < 0 || j < limit {
+			if sched := t0 + int64(float64(j*w.conns+w.conn)*nsPerLine); end < 0 && sched > time.Now().UnixNano() || end >= 0 && sched >= end {
+				break
+			}
+			j++
+		}
+		w.due = j
+	}()
+	for limit < 0 || j < limit {
 		sched := t0 + int64(float64(j*w.conns+w.conn)*nsPerLine)
 		if end >= 0 && sched >= end {
 			return
@@ -382,6 +410,9 @@ func (w *worker) add(ctx context.Context, seq uint64, ts, now int64) bool {
 			return false
 		}
 	}
+	if w.lines == 0 {
+		w.oldest = ts
+	}
 	w.buf = append(w.buf, w.line...)
 	w.lines++
 	if k&corpus.KindPII != 0 {
@@ -392,9 +423,6 @@ func (w *worker) add(ctx context.Context, seq uint64, ts, now int64) bool {
 	}
 	if k&corpus.KindJSON != 0 {
 		w.kinds[2]++
-	}
-	if w.cfg.Rate > 0 {
-		_ = w.lag.RecordValue(max((now-ts)/1000, 1))
 	}
 	if w.maxLines > 0 && w.lines >= w.maxLines || w.maxBytes > 0 && len(w.buf) >= w.maxBytes {
 		return w.flush(ctx)
@@ -410,6 +438,10 @@ func (w *worker) flush(ctx context.Context) bool {
 	kinds := w.kinds
 	w.buf, w.lines, w.kinds = w.buf[:0], 0, [3]int64{}
 	if err == nil {
+		if w.cfg.Rate > 0 {
+			// The write is done: its lines are as late as its oldest one.
+			_ = w.lag.RecordValues(max((time.Now().UnixNano()-w.oldest)/1000, 1), int64(n))
+		}
 		w.sent += int64(n)
 		w.bytes += int64(size)
 		w.pii += kinds[0]

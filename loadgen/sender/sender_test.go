@@ -287,3 +287,32 @@ func TestLimitSplitsLines(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLoopReportsUnsent: a target that stops reading for longer than
+// the run leaves scheduled lines unwritten; the summary says how many.
+func TestOpenLoopReportsUnsent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { time.Sleep(4 * time.Second); io.Copy(io.Discard, c) }()
+		}
+	}()
+	s, err := Run(context.Background(), Config{Target: "tcp://" + ln.Addr().String(), Conns: 1, Rate: 200000, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Due < 190000 || s.Due > 200000 {
+		t.Fatalf("due: got %d; want about 200000 (1 s at 200k/s)", s.Due)
+	}
+	if s.Unsent == 0 || s.Sent+s.Unsent != s.Due {
+		t.Fatalf("sent %d, unsent %d, due %d; want unsent > 0 and sent + unsent = due", s.Sent, s.Unsent, s.Due)
+	}
+}
