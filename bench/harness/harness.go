@@ -329,6 +329,11 @@ func (h *Harness) account(sc *result.Scenario, sum sendSummary, c, base counters
 	// lines; runs must not cancel each other out.
 	lost := sum.Sent - (s.Lines - s.Unparsed) - filtered - dropped + s.Duplicated
 	sc.Lost += max(lost, -lost)
+	if s.TooLate > 0 {
+		// Order is kept per connection, so this never happens legitimately,
+		// and such a line might be a duplicate masking a loss.
+		sc.Failures = append(sc.Failures, fmt.Sprintf("%d lines arrived too far out of order to check", s.TooLate))
+	}
 	sc.PIILeaks += s.PIILeaks
 	sc.BreakerOpened += int64(c.breaker - base.breaker)
 	sc.BreakerBypassed += int64(c.bypassed - base.bypassed)

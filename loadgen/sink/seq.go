@@ -16,13 +16,15 @@ type seqResult struct {
 	gaps       int64 // newly missing (positive) or late-filled (negative) lines
 	duplicated bool
 	reordered  bool
+	tooLate    bool // too far behind to tell a late line from a duplicate
 }
 
 // add records seq, which must be at least 1. Numbers start at 1, so a first
 // line with seq n reports n-1 missing lines. A line that arrives after a higher
 // number fills the gap it left (gaps -1) and is reordered, unless it was
 // already seen (duplicated). A line more than windowBits behind the highest
-// can no longer be checked and counts as reordered.
+// can no longer be checked: it is tooLate, and leaves the gaps as they are
+// (a duplicate must not be able to hide a missing line).
 func (w *window) add(seq uint64) (r seqResult) {
 	if seq > w.hi {
 		d := seq - w.hi
@@ -39,8 +41,7 @@ func (w *window) add(seq uint64) (r seqResult) {
 		return r
 	}
 	if w.hi-seq >= windowBits {
-		r.reordered = true
-		r.gaps = -1
+		r.tooLate = true
 		return r
 	}
 	if w.isSet(seq) {

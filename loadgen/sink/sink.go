@@ -53,6 +53,10 @@ type Stats struct {
 	Duplicated int64 `json:"duplicated"`
 	// Reordered counts lines that arrived after a higher sequence number.
 	Reordered int64 `json:"reordered"`
+	// TooLate counts lines so far behind their source's highest sequence
+	// number that they cannot be told apart from duplicates; they do not
+	// fill gaps.
+	TooLate int64 `json:"too_late"`
 	// PIILeaks counts lines with an SSN or a card number.
 	PIILeaks int64 `json:"pii_leaks"`
 	// EmailLeaks counts lines with an email address.
@@ -496,6 +500,9 @@ func (s *Sink) applyLocked(h *handler, now int64) {
 		}
 		if res.reordered {
 			st.Reordered++
+		}
+		if res.tooLate {
+			st.TooLate++
 		}
 		us := (now - r.ts) / 1000
 		if us < minLatencyUS {
