@@ -402,6 +402,12 @@ func (t retryTiming) backoff(n int) time.Duration {
 
 // sleep waits for d, or until ctx is done or o is closed.
 func (o *httpOutput) sleep(ctx context.Context, d time.Duration) error {
+	return sleep(ctx, d, o.done)
+}
+
+// sleep waits for d between retries, or until ctx is done (its error) or
+// done is closed (ErrClosed). The outputs share it.
+func sleep(ctx context.Context, d time.Duration, done <-chan struct{}) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -409,7 +415,7 @@ func (o *httpOutput) sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-o.done:
+	case <-done:
 		return ErrClosed
 	}
 }

@@ -146,15 +146,8 @@ func (o *tcpOutput) Write(ctx context.Context, b *record.Batch) error {
 		if attempt >= o.retries || ctx.Err() != nil {
 			return fmt.Errorf("cannot write batch to tcp://%s after %d attempts: %w", o.addr, attempt+1, last)
 		}
-		t := time.NewTimer(o.backoff(attempt))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("cannot write batch to tcp://%s: %w (last: %v)", o.addr, ctx.Err(), last)
-		case <-o.done:
-			t.Stop()
-			return fmt.Errorf("cannot write batch to tcp://%s: %w", o.addr, ErrClosed)
+		if err := sleep(ctx, o.backoff(attempt), o.done); err != nil {
+			return fmt.Errorf("cannot write batch to tcp://%s: %w (last: %v)", o.addr, err, last)
 		}
 	}
 }
