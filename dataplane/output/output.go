@@ -30,6 +30,15 @@ type Output interface {
 	Close() error
 }
 
+// LaneWriter is implemented by outputs that keep each lane's batches in
+// order at the destination only when they know which lane writes: the tcp
+// output gives every lane a connection of its own. The pipeline calls
+// WriteLane instead of Write when an output has it, with lane numbers from 0
+// to the number of workers - 1, and never twice at once for one lane.
+type LaneWriter interface {
+	WriteLane(ctx context.Context, lane int, b *record.Batch) error
+}
+
 // Config is how an output is written in a manifest. Fields beyond the seed's
 // type, url and headers are optional and additive.
 type Config struct {

@@ -15,14 +15,15 @@ import (
 // defaultTCPTimeout bounds a dial or one batch's write.
 const defaultTCPTimeout = 10 * time.Second
 
-// tcpConns is how many connections a tcp output keeps open: about one per
-// pipeline lane writing at once.
-const tcpConns = 8
-
 // tcpOutput writes each batch as newline-delimited lines to a TCP endpoint,
 // over persistent connections (a syslog-style or log-shipper input, or a
 // test sink). A batch is written with one write call; a connection that
 // fails is closed, and the batch is retried on a new one with backoff.
+//
+// Each pipeline lane writes over a connection of its own. A write returns
+// once the kernel has the bytes, and a peer reads its connections
+// concurrently, so two batches of one lane sent over two connections could
+// be read in either order; over one connection they cannot.
 //
 // A batch that failed partway may reach the endpoint twice when retried:
 // TCP gives no acknowledgement of what the peer processed.
@@ -32,10 +33,19 @@ type tcpOutput struct {
 	retries int
 	retryTiming
 
-	conns chan net.Conn // idle connections
-	bufs  sync.Pool     // *[]byte write buffers
-	done  chan struct{} // closed by Close
-	once  sync.Once
+	mu    sync.Mutex
+	lanes map[int]*tcpLane // by lane number; mu
+
+	bufs sync.Pool     // *[]byte write buffers
+	done chan struct{} // closed by Close
+	once sync.Once
+}
+
+// tcpLane is one lane's connection. Its mutex is held for a whole Write, so
+// writes on one lane never interleave.
+type tcpLane struct {
+	mu sync.Mutex
+	c  net.Conn // nil until dialled, and after a failure
 }
 
 func validateTCP(c *Config) error {
@@ -103,7 +113,7 @@ func newTCPOutput(c *Config, t retryTiming) (*tcpOutput, error) {
 		timeout:     defaultTCPTimeout,
 		retries:     defaultMaxRetries,
 		retryTiming: t,
-		conns:       make(chan net.Conn, tcpConns),
+		lanes:       make(map[int]*tcpLane),
 		done:        make(chan struct{}),
 	}
 	if c.TimeoutMS > 0 {
@@ -115,11 +125,20 @@ func newTCPOutput(c *Config, t retryTiming) (*tcpOutput, error) {
 	return o, nil
 }
 
-// Write sends b's lines, each followed by '\n'.
+// Write sends b's lines, each followed by '\n', as lane 0.
 func (o *tcpOutput) Write(ctx context.Context, b *record.Batch) error {
+	return o.WriteLane(ctx, 0, b)
+}
+
+// WriteLane sends b's lines over the lane's connection, after every batch
+// written to the lane before it.
+func (o *tcpOutput) WriteLane(ctx context.Context, lane int, b *record.Batch) error {
 	if len(b.Lines) == 0 {
 		return nil
 	}
+	l := o.lane(lane)
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	bp, _ := o.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
@@ -133,12 +152,7 @@ func (o *tcpOutput) Write(ctx context.Context, b *record.Batch) error {
 	}()
 	var last error
 	for attempt := 0; ; attempt++ {
-		select {
-		case <-o.done:
-			return fmt.Errorf("cannot write batch to tcp://%s: %w", o.addr, ErrClosed)
-		default:
-		}
-		if err := o.writeOnce(ctx, buf); err == nil {
+		if err := o.writeOnce(ctx, l, buf); err == nil {
 			return nil
 		} else {
 			last = err
@@ -152,44 +166,63 @@ func (o *tcpOutput) Write(ctx context.Context, b *record.Batch) error {
 	}
 }
 
-// writeOnce writes buf on an idle connection, or a new one.
-func (o *tcpOutput) writeOnce(ctx context.Context, buf []byte) error {
-	var c net.Conn
+func (o *tcpOutput) lane(i int) *tcpLane {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	l := o.lanes[i]
+	if l == nil {
+		l = new(tcpLane)
+		o.lanes[i] = l
+	}
+	return l
+}
+
+// writeOnce writes buf on the lane's connection, dialling one if it has
+// none. l.mu should be held.
+func (o *tcpOutput) writeOnce(ctx context.Context, l *tcpLane, buf []byte) error {
 	select {
-	case c = <-o.conns:
+	case <-o.done: // Close has closed l.c or will: dial no new one
+		return ErrClosed
 	default:
+	}
+	if l.c == nil {
 		d := net.Dialer{Timeout: o.timeout}
-		var err error
-		if c, err = d.DialContext(ctx, "tcp", o.addr); err != nil {
+		c, err := d.DialContext(ctx, "tcp", o.addr)
+		if err != nil {
 			return err
 		}
+		l.c = c
 	}
 	deadline := time.Now().Add(o.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	c.SetWriteDeadline(deadline)
-	if _, err := c.Write(buf); err != nil {
-		c.Close()
+	l.c.SetWriteDeadline(deadline)
+	if _, err := l.c.Write(buf); err != nil {
+		l.c.Close()
+		l.c = nil
 		return err
-	}
-	select {
-	case o.conns <- c:
-	default:
-		c.Close()
 	}
 	return nil
 }
 
-// Close closes the idle connections; Writes after it fail.
+// Close closes the connections, waiting for writes in progress; Writes
+// after it fail.
 func (o *tcpOutput) Close() error {
 	o.once.Do(func() { close(o.done) })
-	for {
-		select {
-		case c := <-o.conns:
-			c.Close()
-		default:
-			return nil
-		}
+	o.mu.Lock()
+	lanes := make([]*tcpLane, 0, len(o.lanes))
+	for _, l := range o.lanes {
+		lanes = append(lanes, l)
 	}
+	o.mu.Unlock()
+	for _, l := range lanes {
+		l.mu.Lock()
+		if l.c != nil {
+			l.c.Close()
+			l.c = nil
+		}
+		l.mu.Unlock()
+	}
+	return nil
 }

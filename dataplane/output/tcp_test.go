@@ -3,6 +3,7 @@ package output
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -14,10 +15,11 @@ import (
 
 // lineServer accepts connections and collects the lines it reads.
 type lineServer struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	lines []string
-	conns []net.Conn
+	ln     net.Listener
+	mu     sync.Mutex
+	lines  []string
+	byConn [][]string // the lines each connection carried
+	conns  []net.Conn
 }
 
 func newLineServer(t *testing.T) *lineServer {
@@ -34,12 +36,15 @@ func newLineServer(t *testing.T) *lineServer {
 			}
 			s.mu.Lock()
 			s.conns = append(s.conns, c)
+			id := len(s.byConn)
+			s.byConn = append(s.byConn, nil)
 			s.mu.Unlock()
 			go func() {
 				sc := bufio.NewScanner(c)
 				for sc.Scan() {
 					s.mu.Lock()
 					s.lines = append(s.lines, sc.Text())
+					s.byConn[id] = append(s.byConn[id], sc.Text())
 					s.mu.Unlock()
 				}
 			}()
@@ -113,6 +118,57 @@ func TestTCPOutputWritesAndReconnects(t *testing.T) {
 	waitLines(t, s, 3) // at least one write can land on the dead connection's buffer
 	if got := s.got(); got[0] != "one" || got[1] != "two" || !strings.HasPrefix(got[2], "after") {
 		t.Fatalf("lines: %q", got)
+	}
+}
+
+// A peer reads its connections concurrently, so a lane's batches stay in
+// order only if they all travel over one connection.
+func TestTCPOutputLaneKeepsOneConnection(t *testing.T) {
+	s := newLineServer(t)
+	o, err := newTCPOutput(&Config{Type: "tcp", URL: "tcp://" + s.ln.Addr().String()}, defaultRetryTiming)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	const lanes, batches = 4, 200
+	var wg sync.WaitGroup
+	for lane := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range batches {
+				if err := o.WriteLane(context.Background(), lane, tcpBatch(fmt.Sprintf("%d %d", lane, i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	waitLines(t, s, lanes*batches)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.byConn) != lanes {
+		t.Fatalf("%d lanes used %d connections; want one each", lanes, len(s.byConn))
+	}
+	for c, lines := range s.byConn {
+		var lane0, next int
+		for i, l := range lines {
+			var lane, n int
+			if _, err := fmt.Sscanf(l, "%d %d", &lane, &n); err != nil {
+				t.Fatalf("connection %d: line %q: %v", c, l, err)
+			}
+			if i == 0 {
+				lane0 = lane
+			}
+			if lane != lane0 || n != next {
+				t.Fatalf("connection %d: line %d is %q; want \"%d %d\"", c, i, l, lane0, next)
+			}
+			next++
+		}
+		if next != batches {
+			t.Fatalf("connection %d carried %d lines; want %d", c, next, batches)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/output"
+	"streamgate/dataplane/record"
 )
 
 // handle is a running output: its lanes and its counters. Generations share
@@ -37,6 +39,7 @@ const laneSlots = 1024
 // lane carries one worker's batches to one output, in order.
 type lane struct {
 	h  *handle
+	id int // the worker's
 	ch chan *shared
 }
 
@@ -52,8 +55,8 @@ func (p *Pipeline) newHandle(key, name string, out output.Output) *handle {
 		abandoned: p.m.OutputDropped(name, metrics.ReasonShutdown),
 	}
 	var wg sync.WaitGroup
-	for range p.opts.Workers {
-		l := &lane{h: h, ch: make(chan *shared, laneSlots)}
+	for i := range p.opts.Workers {
+		l := &lane{h: h, id: i, ch: make(chan *shared, laneSlots)}
 		h.lanes = append(h.lanes, l)
 		wg.Add(1)
 		p.lanesWG.Add(1)
@@ -122,10 +125,14 @@ const errLogEvery = 5 * time.Second
 
 func (p *Pipeline) runLane(l *lane) {
 	h := l.h
+	write := h.out.Write
+	if lw, ok := h.out.(output.LaneWriter); ok {
+		write = func(ctx context.Context, b *record.Batch) error { return lw.WriteLane(ctx, l.id, b) }
+	}
 	var lastLog time.Time
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
-		if err := h.out.Write(p.laneCtx, sb.b); err != nil {
+		if err := write(p.laneCtx, sb.b); err != nil {
 			h.failed.Add(n)
 			if now := time.Now(); now.Sub(lastLog) >= errLogEvery {
 				lastLog = now

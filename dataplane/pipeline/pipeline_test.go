@@ -407,3 +407,88 @@ func TestApplyFailureKeepsOldConfig(t *testing.T) {
 	}
 	waitFor(t, "the line to reach the old output", func() bool { return capture.Get(sink).Len() == 1 })
 }
+
+// laneOutput records which lane wrote each line; it has only WriteLane's
+// contract, so a plain Write is a test failure.
+type laneOutput struct {
+	mu    sync.Mutex
+	lane  map[string]int // line → lane
+	plain int            // calls to Write
+}
+
+func (o *laneOutput) Write(context.Context, *record.Batch) error {
+	o.mu.Lock()
+	o.plain++
+	o.mu.Unlock()
+	return nil
+}
+
+func (o *laneOutput) WriteLane(_ context.Context, lane int, b *record.Batch) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, l := range b.Lines {
+		o.lane[string(l)] = lane
+	}
+	return nil
+}
+
+func (o *laneOutput) Close() error { return nil }
+
+var lanes = struct {
+	once sync.Once
+	out  map[string]*laneOutput
+	mu   sync.Mutex
+}{out: map[string]*laneOutput{}}
+
+// TestLaneWriter checks that an output implementing output.LaneWriter gets
+// each worker's batches through WriteLane with that worker's lane number, so
+// it can keep them on one connection.
+func TestLaneWriter(t *testing.T) {
+	lanes.once.Do(func() {
+		err := output.Register("lanes", output.Type{
+			Validate: func(*output.Config) error { return nil },
+			New: func(c *output.Config) (output.Output, error) {
+				lanes.mu.Lock()
+				defer lanes.mu.Unlock()
+				return lanes.out[c.URL], nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	name := capture.Unique("lanes")
+	out := &laneOutput{lane: map[string]int{}}
+	lanes.mu.Lock()
+	lanes.out[name] = out
+	lanes.mu.Unlock()
+
+	const workers, keys, perKey = 3, 12, 50
+	p, err := New(Options{Workers: workers}, &Config{Outputs: []output.Config{{Type: "lanes", URL: name}}, BatchSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range perKey {
+		for k := range keys {
+			if err := p.Push(context.Background(), lineBatch(uint64(k), fmt.Sprintf("%d %d", k, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	closePipeline(t, p)
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	if out.plain != 0 {
+		t.Fatalf("Write called %d times; want WriteLane only", out.plain)
+	}
+	if len(out.lane) != keys*perKey {
+		t.Fatalf("got %d lines; want %d", len(out.lane), keys*perKey)
+	}
+	for l, lane := range out.lane {
+		var k, i int
+		fmt.Sscanf(l, "%d %d", &k, &i)
+		if want := k % workers; lane != want {
+			t.Fatalf("line %q (key %d) came from lane %d; want the lane of worker %d", l, k, lane, want)
+		}
+	}
+}
