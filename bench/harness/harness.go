@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"streamgate/bench/lab"
 	"streamgate/bench/result"
 	"streamgate/loadgen/sender"
 	lgsink "streamgate/loadgen/sink"
@@ -55,8 +56,8 @@ const (
 
 // proxy is a running data plane with its sink.
 type proxy struct {
-	p          *proc
-	sink       *proc
+	p          *lab.Proc
+	sink       *lab.Proc
 	tcp, admin string // proxy addresses
 	http       string // proxy HTTP ingest
 	sinkTCP    string
@@ -79,7 +80,7 @@ const (
 func (h *Harness) startProxy(name, manifest, output, overflow string) (*proxy, error) {
 	ports := make([]int, 6)
 	for i := range ports {
-		p, err := freePort()
+		p, err := lab.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -88,13 +89,13 @@ func (h *Harness) startProxy(name, manifest, output, overflow string) (*proxy, e
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 	px := &proxy{tcp: addr(ports[0]), admin: addr(ports[1]), http: addr(ports[2]),
 		sinkTCP: addr(ports[3]), sinkHTTP: addr(ports[4]), sinkStats: addr(ports[5])}
-	sink, err := startProc("sink", h.cfg.Loadgen, "sink", "-tcp", px.sinkTCP, "-http", px.sinkHTTP, "-stats", px.sinkStats)
+	sink, err := lab.Start("sink", h.cfg.Loadgen, "sink", "-tcp", px.sinkTCP, "-http", px.sinkHTTP, "-stats", px.sinkStats)
 	if err != nil {
 		return nil, err
 	}
 	px.sink = sink
-	if err := waitTCP(px.sinkStats, 10*time.Second); err != nil {
-		sink.stop(time.Second)
+	if err := lab.WaitTCP(px.sinkStats, 10*time.Second); err != nil {
+		sink.Stop(time.Second)
 		return nil, fmt.Errorf("sink: %w\n%s", err, sink.Logs())
 	}
 	out := map[string]string{
@@ -105,16 +106,16 @@ func (h *Harness) startProxy(name, manifest, output, overflow string) (*proxy, e
 	if err := os.WriteFile(mf, []byte(fmt.Sprintf(manifest, out)), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := startProc("streamgate", h.cfg.StreamGate, "dataplane", "-host", "127.0.0.1",
+	p, err := lab.Start("streamgate", h.cfg.StreamGate, "dataplane", "-host", "127.0.0.1",
 		"-tcp-port", strconv.Itoa(ports[0]), "-admin-port", strconv.Itoa(ports[1]),
 		"-http-port", strconv.Itoa(ports[2]), "-udp-port", "off",
 		"-manifest", mf, "-overflow", overflow, "-log-level", "warn")
 	if err != nil {
-		sink.stop(time.Second)
+		sink.Stop(time.Second)
 		return nil, err
 	}
 	px.p = p
-	if err := waitTCP(px.admin, 10*time.Second); err != nil {
+	if err := lab.WaitTCP(px.admin, 10*time.Second); err != nil {
 		px.stop()
 		return nil, fmt.Errorf("streamgate: %w\n%s", err, p.Logs())
 	}
@@ -123,9 +124,9 @@ func (h *Harness) startProxy(name, manifest, output, overflow string) (*proxy, e
 
 func (px *proxy) stop() {
 	if px.p != nil {
-		px.p.stop(15 * time.Second)
+		px.p.Stop(15 * time.Second)
 	}
-	px.sink.stop(5 * time.Second)
+	px.sink.Stop(5 * time.Second)
 }
 
 // sinkStats is the sink's snapshot, decoded from its /stats JSON.
@@ -133,7 +134,7 @@ type sinkStats = lgsink.Stats
 
 func (px *proxy) sinkSnapshot(ctx context.Context) (sinkStats, error) {
 	var s sinkStats
-	err := getJSON(ctx, "http://"+px.sinkStats+"/stats", &s)
+	err := lab.GetJSON(ctx, "http://"+px.sinkStats+"/stats", &s)
 	return s, err
 }
 
@@ -143,12 +144,11 @@ type sendSummary = sender.Summary
 // send runs the load generator to completion.
 func (h *Harness) send(target string, args ...string) (sendSummary, error) {
 	all := append([]string{"send", "-target", target, "-conns", strconv.Itoa(h.cfg.Conns), "-seed", "1"}, args...)
-	p, err := startProc("loadgen", h.cfg.Loadgen, all...)
+	p, err := lab.Start("loadgen", h.cfg.Loadgen, all...)
 	if err != nil {
 		return sendSummary{}, err
 	}
-	<-p.done
-	if err := p.cmd.Wait(); err != nil {
+	if err := p.Wait(); err != nil {
 		return sendSummary{}, fmt.Errorf("loadgen %s: %w\n%s", strings.Join(all, " "), err, p.Logs())
 	}
 	var s sendSummary
@@ -159,26 +159,9 @@ func (h *Harness) send(target string, args ...string) (sendSummary, error) {
 }
 
 // counters are the proxy's accounting at one moment.
-type counters struct {
-	received, filtered, dropped, emitted, delivered, outDropped, breaker, bypassed float64
-}
+type counters = lab.Counters
 
-func (px *proxy) counters() (counters, error) {
-	m, err := metrics("http://" + px.admin + "/metrics")
-	if err != nil {
-		return counters{}, err
-	}
-	return counters{
-		received:   m["streamgate_lines_received_total"],
-		filtered:   sumPrefix(m, "streamgate_lines_filtered_total"),
-		dropped:    sumPrefix(m, "streamgate_lines_dropped_total"),
-		emitted:    m["streamgate_lines_emitted_total"],
-		delivered:  sumPrefix(m, "streamgate_output_lines_delivered_total"),
-		outDropped: sumPrefix(m, "streamgate_output_lines_dropped_total"),
-		breaker:    m["streamgate_breaker_opened_total"],
-		bypassed:   m["streamgate_breaker_bypassed_lines_total"],
-	}, nil
-}
+func (px *proxy) counters() (counters, error) { return lab.ReadCounters(px.admin) }
 
 // settle waits until the proxy has received sent lines and has nothing in
 // flight: every line is delivered, filtered or dropped, and the sink has
@@ -194,15 +177,15 @@ func (px *proxy) settle(ctx context.Context, sent float64, base counters) (count
 		if err != nil {
 			return c, s, err
 		}
-		recv := c.received - base.received
-		inFlight := c.received - c.filtered - c.dropped - c.emitted
-		outFlight := c.emitted - c.delivered - c.outDropped
-		if recv >= sent && inFlight == 0 && outFlight == 0 && float64(s.Lines) >= c.delivered-base.delivered {
+		recv := c.Received - base.Received
+		inFlight := c.InPipeline()
+		outFlight := c.Emitted - c.Delivered - c.OutDropped
+		if recv >= sent && inFlight == 0 && outFlight == 0 && float64(s.Lines) >= c.Delivered-base.Delivered {
 			return c, s, nil
 		}
 		if time.Now().After(deadline) {
 			return c, s, fmt.Errorf("proxy did not settle: received %.0f of %.0f, in pipeline %.0f, in outputs %.0f, sink %d of %.0f delivered",
-				recv, sent, inFlight, outFlight, s.Lines, c.delivered-base.delivered)
+				recv, sent, inFlight, outFlight, s.Lines, c.Delivered-base.Delivered)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -243,14 +226,14 @@ func (h *Harness) throughputScenario(ctx context.Context, sc *result.Scenario, m
 
 	var cpuTotal, linesTotal float64
 	for run := 0; run < h.cfg.Runs; run++ {
-		if err := post("http://" + px.sinkStats + "/reset"); err != nil {
+		if err := lab.Post("http://" + px.sinkStats + "/reset"); err != nil {
 			return err
 		}
 		base, err := px.counters()
 		if err != nil {
 			return err
 		}
-		cpu0, _ := px.p.cpuSeconds()
+		cpu0, _ := px.p.CPUSeconds()
 		var prof chan []result.ProfileEntry
 		if run == 0 {
 			prof = h.profile(ctx, px, sc.Name)
@@ -273,7 +256,7 @@ func (h *Harness) throughputScenario(ctx context.Context, sc *result.Scenario, m
 		elapsed := end.Sub(start).Seconds()
 		tput := float64(sum.Sent) / elapsed
 		sc.Runs = append(sc.Runs, math.Round(tput))
-		cpu1, _ := px.p.cpuSeconds()
+		cpu1, _ := px.p.CPUSeconds()
 		cpuTotal += cpu1 - cpu0
 		linesTotal += float64(sum.Sent)
 		h.account(sc, sum, c, base, s)
@@ -288,7 +271,7 @@ func (h *Harness) throughputScenario(ctx context.Context, sc *result.Scenario, m
 	}
 
 	// Open loop at a fixed rate: latency from each line's scheduled time.
-	if err := post("http://" + px.sinkStats + "/reset"); err != nil {
+	if err := lab.Post("http://" + px.sinkStats + "/reset"); err != nil {
 		return err
 	}
 	base, err := px.counters()
@@ -311,15 +294,15 @@ func (h *Harness) throughputScenario(ctx context.Context, sc *result.Scenario, m
 		sc.Failures = append(sc.Failures, fmt.Sprintf("the sender could not write %d of %d lines on schedule; the latency figures leave them out", sum.Unsent, sum.Due))
 	}
 	sc.P50, sc.P99, sc.P999, sc.Max = round3(s.Latency.P50), round3(s.Latency.P99), round3(s.Latency.P999), round3(s.Latency.Max)
-	sc.PeakRSSMB, _ = px.p.peakRSSMB()
+	sc.PeakRSSMB, _ = px.p.PeakRSSMB()
 	sc.PeakRSSMB = round3(sc.PeakRSSMB)
 	return nil
 }
 
 // account adds a run's line accounting to sc.
 func (h *Harness) account(sc *result.Scenario, sum sendSummary, c, base counters, s sinkStats) {
-	filtered := int64(c.filtered - base.filtered)
-	dropped := int64(c.dropped - base.dropped + c.outDropped - base.outDropped)
+	filtered := int64(c.Filtered - base.Filtered)
+	dropped := int64(c.Dropped - base.Dropped + c.OutDropped - base.OutDropped)
 	sc.Sent += sum.Sent
 	sc.Delivered += s.Lines
 	sc.Filtered += filtered
@@ -335,8 +318,8 @@ func (h *Harness) account(sc *result.Scenario, sum sendSummary, c, base counters
 		sc.Failures = append(sc.Failures, fmt.Sprintf("%d lines arrived too far out of order to check", s.TooLate))
 	}
 	sc.PIILeaks += s.PIILeaks
-	sc.BreakerOpened += int64(c.breaker - base.breaker)
-	sc.BreakerBypassed += int64(c.bypassed - base.bypassed)
+	sc.BreakerOpened += int64(c.BreakerOpened - base.BreakerOpened)
+	sc.BreakerBypassed += int64(c.Bypassed - base.Bypassed)
 }
 
 // profile takes a CPU profile of the proxy for a few seconds, in the
@@ -363,7 +346,7 @@ func (h *Harness) takeProfile(ctx context.Context, px *proxy, name string, secs 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := lab.HTTPClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +440,7 @@ func (h *Harness) overload(ctx context.Context, sc *result.Scenario, rate int) e
 	sc.OpenLoopRate = float64(rate)
 	sc.Throughput = math.Round(sum.LinesPerS)
 	sc.SenderUnsent = sum.Unsent // expected here: the sender is pushed past what it can do
-	sc.PeakRSSMB, _ = px.p.peakRSSMB()
+	sc.PeakRSSMB, _ = px.p.PeakRSSMB()
 	sc.PeakRSSMB = round3(sc.PeakRSSMB)
 	return nil
 }
@@ -470,17 +453,17 @@ func (h *Harness) idle(sc *result.Scenario) error {
 	}
 	defer px.stop()
 	time.Sleep(time.Second) // let start-up settle
-	c0, err := px.p.cpuSeconds()
+	c0, err := px.p.CPUSeconds()
 	if err != nil {
 		return err
 	}
 	time.Sleep(h.cfg.IdleFor)
-	c1, err := px.p.cpuSeconds()
+	c1, err := px.p.CPUSeconds()
 	if err != nil {
 		return err
 	}
 	sc.IdleCPUPercent = round3(100 * (c1 - c0) / h.cfg.IdleFor.Seconds())
-	sc.PeakRSSMB, _ = px.p.peakRSSMB()
+	sc.PeakRSSMB, _ = px.p.PeakRSSMB()
 	sc.PeakRSSMB = round3(sc.PeakRSSMB)
 	return nil
 }

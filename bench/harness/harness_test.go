@@ -45,10 +45,3 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
-
-func TestSumPrefix(t *testing.T) {
-	m := map[string]float64{`x_total{r="a"}`: 2, `x_total{r="b"}`: 3, `y_total`: 7}
-	if got := sumPrefix(m, "x_total"); got != 5 {
-		t.Fatalf("sumPrefix: got %v; want 5", got)
-	}
-}
