@@ -30,10 +30,22 @@ func loadRuns(t *testing.T) []*result.Run {
 	return runs
 }
 
+func loadChaos(t *testing.T) []*result.ChaosRun {
+	t.Helper()
+	runs, err := result.ReadChaos("testdata/chaos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 {
+		t.Fatalf("got %d chaos test runs, want 2", len(runs))
+	}
+	return runs
+}
+
 func TestGolden(t *testing.T) {
 	runs := loadRuns(t)
 	out := t.TempDir()
-	if err := Render(runs, out); err != nil {
+	if err := Render(runs, loadChaos(t), out); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"README.md", "charts/throughput.svg", "charts/p99.svg"} {
@@ -89,7 +101,7 @@ func firstDiff(got, want []byte) string {
 
 func TestDeterministic(t *testing.T) {
 	runs := loadRuns(t)
-	if !bytes.Equal(Markdown(runs), Markdown(runs)) || !bytes.Equal(ThroughputSVG(runs), ThroughputSVG(runs)) || !bytes.Equal(P99SVG(runs), P99SVG(runs)) {
+	if !bytes.Equal(Markdown(runs, nil), Markdown(runs, nil)) || !bytes.Equal(ThroughputSVG(runs), ThroughputSVG(runs)) || !bytes.Equal(P99SVG(runs), P99SVG(runs)) {
 		t.Error("two renderings of the same runs differ")
 	}
 }
@@ -259,7 +271,7 @@ func TestMarks(t *testing.T) {
 }
 
 func TestMarkdownMarks(t *testing.T) {
-	md := string(Markdown(loadRuns(t)))
+	md := string(Markdown(loadRuns(t), nil))
 	for _, want := range []string{
 		"| S1_raw | 2,216,905 (median of 5) ✓ |",
 		"| S2_filter_redact | 1,412,388 (median of 5) ✗ |",
@@ -298,8 +310,8 @@ func TestLatest(t *testing.T) {
 	if Latest(nil) != nil {
 		t.Error("Latest(nil) != nil")
 	}
-	md := string(Markdown(nil))
-	if !strings.Contains(md, "No runs yet") {
+	md := string(Markdown(nil, nil))
+	if !strings.Contains(md, "No benchmark runs yet") {
 		t.Error("empty README does not say there are no runs")
 	}
 }
@@ -383,5 +395,23 @@ func TestMarkdownCells(t *testing.T) {
 	}
 	if got := code("a`b"); got != "``a`b``" {
 		t.Errorf("code = %q", got)
+	}
+}
+
+func TestLatestChaos(t *testing.T) {
+	full := &result.ChaosRun{Commit: "full"}
+	short := &result.ChaosRun{Commit: "short", Short: true}
+	if got := LatestChaos([]*result.ChaosRun{full, short}); got != full {
+		t.Errorf("got %v, want the last full run", got.Commit)
+	}
+	if got := LatestChaos([]*result.ChaosRun{short}); got != short {
+		t.Errorf("got %v, want the only run", got.Commit)
+	}
+	if LatestChaos(nil) != nil {
+		t.Error("LatestChaos(nil) != nil")
+	}
+	md := string(Markdown(nil, []*result.ChaosRun{short}))
+	if !strings.Contains(md, "## Chaos") || !strings.Contains(md, "CI's subset") {
+		t.Errorf("README without bench runs lacks the chaos run:\n%s", md)
 	}
 }

@@ -98,15 +98,18 @@ type Micro struct {
 
 // Write stores r as dir/<date>-<commit>.json and returns the path.
 func Write(dir string, r *Run) (string, error) {
+	return writeJSON(dir, r.Date, r.Commit, r)
+}
+
+func writeJSON(dir, date, commit string, v any) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("cannot create %s: %w", dir, err)
 	}
-	date := r.Date
 	if len(date) >= 10 {
 		date = date[:10]
 	}
-	path := filepath.Join(dir, date+"-"+r.Commit+".json")
-	b, err := json.MarshalIndent(r, "", "  ")
+	path := filepath.Join(dir, date+"-"+commit+".json")
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("cannot encode run: %w", err)
 	}

@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"streamgate/bench/harness"
+	"streamgate/bench/lab"
 	"streamgate/bench/report"
 	"streamgate/bench/result"
 )
@@ -52,7 +52,7 @@ func run() error {
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
-	root, err := repoRoot()
+	root, err := lab.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -82,10 +82,8 @@ func run() error {
 		builds = append(builds, struct{ out, module, pkg string }{cfg.StreamGate, "control", "./cmd/streamgate"})
 	}
 	for _, b := range builds {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", b.out, b.pkg)
-		cmd.Dir = filepath.Join(root, b.module)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("cannot build %s/%s: %v\n%s", b.module, b.pkg, err, out)
+		if err := lab.Build(root, b.module, b.pkg, b.out); err != nil {
+			return err
 		}
 	}
 	h, err := harness.New(cfg)
@@ -96,11 +94,11 @@ func run() error {
 
 	r := &result.Run{
 		Date:       time.Now().UTC().Format(time.RFC3339),
-		Commit:     commit(root),
+		Commit:     lab.Commit(root),
 		Short:      *short,
 		GoVersion:  runtime.Version(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
-		CPU:        cpuModel(),
+		CPU:        lab.CPUModel(),
 		Cores:      runtime.NumCPU(),
 		Command:    strings.Join(append([]string{"bench"}, os.Args[1:]...), " "),
 		Notes: []string{
@@ -138,7 +136,11 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		if err := report.Render(runs, *results); err != nil {
+		chaos, err := result.ReadChaos(filepath.Join(*results, "chaos"))
+		if err != nil {
+			return err
+		}
+		if err := report.Render(runs, chaos, *results); err != nil {
 			return err
 		}
 		fmt.Printf("wrote %s and %s\n", path, filepath.Join(*results, "README.md"))
@@ -172,50 +174,6 @@ func printSummary(r *result.Run) {
 }
 
 // repoRoot finds the directory holding go.work.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.work above the current directory")
-		}
-		dir = parent
-	}
-}
-
-func commit(root string) string {
-	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	c := strings.TrimSpace(string(out))
-	if st, _ := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); len(st) > 0 {
-		c += "-dirty"
-	}
-	return c
-}
-
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-		}
-	}
-	return runtime.GOARCH
-}
-
 var benchLine = regexp.MustCompile(`^(Benchmark\S+)\s+\d+\s+(.*)$`)
 
 // parseBench reads a benchmark result line: its name, then value/unit pairs
