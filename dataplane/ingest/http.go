@@ -3,6 +3,9 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -48,7 +51,28 @@ func ListenHTTP(addr string, cfg Config) (*HTTP, error) {
 		NoDefaultDate:   true,
 		CloseOnShutdown: true,
 	}
+	h.srv.ErrorHandler = h.requestError
+	h.srv.Logger = debugLogger{h.cfg.Logger}
 	return h, nil
+}
+
+// requestError answers a request fasthttp could not read. A body over the
+// limit is refused from its Content-Length, before the client sends it, as
+// 413; fasthttp's default answer would be a 400.
+func (h *HTTP) requestError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		ctx.Error(fmt.Sprintf("body over the limit of %d bytes\n", h.srv.MaxRequestBodySize), fasthttp.StatusRequestEntityTooLarge)
+		return
+	}
+	ctx.Error("cannot read the request: "+err.Error()+"\n", fasthttp.StatusBadRequest)
+}
+
+// debugLogger takes fasthttp's messages, which are about clients that sent
+// something it could not read (the client got its answer), at debug level.
+type debugLogger struct{ l *slog.Logger }
+
+func (d debugLogger) Printf(format string, args ...any) {
+	d.l.Debug("http ingest: " + fmt.Sprintf(format, args...))
 }
 
 // Addr is the address listened on.
