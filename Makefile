@@ -1,7 +1,7 @@
 # StreamGate. Every target works from a fresh clone; knobs are ?= variables.
 
 GO       ?= go
-MODULES  ?= dataplane control loadgen bench
+MODULES  ?= dataplane control loadgen bench chaos
 BIN      ?= bin/streamgate
 # FUZZTIME, when set (e.g. make fuzz FUZZTIME=1m), runs every fuzz target
 # that long; by default each runs its own execution count, a few seconds'
@@ -28,7 +28,7 @@ FUZZ_TARGETS := \
 	control/api:FuzzBatchSizeBody:3000x \
 	loadgen/sink:FuzzParseLine:40000x
 
-.PHONY: all build run test test-race fuzz bench bench-short bench-micro lint fmt fmt-check vet clean
+.PHONY: all build run test test-race fuzz bench bench-short bench-micro chaos chaos-short lint fmt fmt-check vet clean
 
 all: build
 
@@ -81,6 +81,24 @@ bench-micro:
 	@for m in $(MODULES); do \
 		(cd $$m && $(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=$(BENCHTIME) -benchmem ./...) || exit 1; \
 	done
+
+# chaos: the fault drills against the real binaries (Redis killed and
+# restarted, HTTP sink faults, overload, bad input, SIGTERM and SIGKILL),
+# then every fuzz target for CHAOS_FUZZTIME each, two at a time; writes
+# results/chaos/<date>-<commit>.json and regenerates results/README.md.
+# About 40 minutes with the default fuzz time. CHAOS_FLAGS passes flags
+# (cd chaos && go run ./cmd/chaos -h), e.g. CHAOS_FLAGS=-only=overload.
+CHAOS_FUZZTIME ?= 5m
+CHAOS_FLAGS ?=
+chaos:
+	cd chaos && $(GO) run ./cmd/chaos -results ../results -fuzztime $(CHAOS_FUZZTIME) \
+		-fuzz-targets "$(FUZZ_TARGETS)" $(CHAOS_FLAGS)
+
+# chaos-short: CI's subset, under three minutes: one Redis restart with a
+# publish during the outage, one sink outage, one batch of bad input. Fails
+# on any crash or any line lost uncounted. Saves nothing.
+chaos-short:
+	cd chaos && $(GO) run ./cmd/chaos -short -save=false
 
 vet:
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done

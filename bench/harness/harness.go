@@ -179,7 +179,7 @@ func (px *proxy) settle(ctx context.Context, sent float64, base counters) (count
 		}
 		recv := c.Received - base.Received
 		inFlight := c.InPipeline()
-		outFlight := c.Emitted - c.Delivered - c.OutDropped
+		outFlight := c.Queued()
 		if recv >= sent && inFlight == 0 && outFlight == 0 && float64(s.Lines) >= c.Delivered-base.Delivered {
 			return c, s, nil
 		}

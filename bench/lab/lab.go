@@ -296,3 +296,17 @@ func ReadCounters(admin string) (Counters, error) {
 // InPipeline is the lines received and not yet filtered, dropped or handed
 // to the outputs.
 func (c Counters) InPipeline() float64 { return c.Received - c.Filtered - c.Dropped - c.Emitted }
+
+// Queued is the lines handed to the outputs and not yet delivered or
+// dropped, over every output: each output gets every emitted line.
+func (c Counters) Queued() float64 {
+	const prefix = "streamgate_output_lines_delivered_total{output="
+	var q float64
+	for k, v := range c.Metrics {
+		if name, ok := strings.CutPrefix(k, prefix); ok {
+			name = strings.TrimSuffix(name, "}")
+			q += c.Emitted - v - SumPrefix(c.Metrics, "streamgate_output_lines_dropped_total{output="+name+",")
+		}
+	}
+	return q
+}

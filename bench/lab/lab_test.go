@@ -40,6 +40,13 @@ streamgate_output_lines_dropped_total{output="console",reason="queue_full"} 10
 	if got := c.InPipeline(); got != 5 {
 		t.Fatalf("InPipeline: got %v; want 5", got)
 	}
+	// Each output gets every emitted line: console 80 = 70 + 10 queued 0,
+	// http 80 = 50 delivered + 20 dropped, 10 queued.
+	c.Metrics[`streamgate_output_lines_delivered_total{output="http:x"}`] = 50
+	c.Metrics[`streamgate_output_lines_dropped_total{output="http:x",reason="output_failed"}`] = 20
+	if got := c.Queued(); got != 10 {
+		t.Fatalf("Queued: got %v; want 10", got)
+	}
 }
 
 func TestProc(t *testing.T) {

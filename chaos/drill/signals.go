@@ -1,0 +1,209 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+
+	"streamgate/bench/lab"
+	"streamgate/bench/result"
+)
+
+// signalRate is the signal drills' load: steady, well within capacity.
+const signalRate = 100_000
+
+// sigterm stops the proxy with SIGTERM in the middle of a steady load:
+// every line it accepted before the signal must reach the sink.
+func (d *Drills) sigterm(ctx context.Context, sc *result.ChaosScenario) error {
+	s, px, ld, err := d.signalSetup(ctx, sc.Name)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	defer px.stop()
+	defer ld.p.Kill()
+	sleepCtx(ctx, 3*time.Second)
+	fault(sc, "SIGTERM at %d lines/s", signalRate)
+	sent := time.Now()
+	px.p.Signal(syscall.SIGTERM)
+	exitErr := px.p.Wait()
+	stopped := time.Since(sent)
+	ld.p.Kill()
+	final, err := finalCounters(px.p.Logs())
+	if err != nil {
+		return fmt.Errorf("%w (exit: %v)", err, exitErr)
+	}
+	st, err := waitSink(ctx, s, final["delivered"])
+	if err != nil {
+		return err
+	}
+	received := final["received"]
+	sc.Sent = received
+	sc.Delivered = unique(st)
+	sc.Filtered = final["filtered"]
+	sc.Dropped = final["dropped"] + final["output_dropped"]
+	sc.LostUncounted = abs(received - sc.Delivered - sc.Filtered - sc.Dropped)
+	sc.LoadLinesPerS = signalRate
+	sc.RecoveryS = round3(stopped.Seconds())
+	check(sc, "clean exit", exitErr == nil, "exit status: %v; drained and stopped in %.2f s", exitErr, stopped.Seconds())
+	check(sc, "every accepted line delivered", sc.Dropped == 0 && sc.Delivered == received,
+		"accepted %d, delivered %d, dropped %d", received, sc.Delivered, sc.Dropped)
+	check(sc, "no gap, no duplicate", st.Gaps == 0 && st.Duplicated == 0,
+		"sink: %d missing lines before the last of a connection, %d duplicates", st.Gaps, st.Duplicated)
+	return nil
+}
+
+// sigkill kills the proxy with SIGKILL under load and reports the accepted
+// lines that were only in its memory; then starts it again on the same
+// ports and times its return to service.
+func (d *Drills) sigkill(ctx context.Context, sc *result.ChaosScenario) error {
+	s, px, ld, err := d.signalSetup(ctx, sc.Name)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	defer ld.p.Kill()
+	// Scrape until the kill: the last scrape says what the proxy held in
+	// memory (accepted, not yet delivered) a moment before it died.
+	var last lab.Counters
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := px.counters(); err == nil {
+			last = c
+		}
+		sleepCtx(ctx, 2*time.Millisecond)
+	}
+	fault(sc, "SIGKILL at %d lines/s", signalRate)
+	px.p.Kill()
+	ld.p.Kill()
+	st, err := waitSink(ctx, s, int64(last.Delivered))
+	if err != nil {
+		return err
+	}
+	got := unique(st)
+	inMemory := int64(last.InPipeline() + last.Queued())
+	// Measured at the sink: lines missing before a connection's last
+	// delivered line were accepted (TCP is in order) and lost.
+	sc.LostOnKill = max(st.Gaps, inMemory)
+	sc.Delivered = got
+	sc.Sent = max(int64(last.Received), got+st.Gaps)
+	sc.LoadLinesPerS = signalRate
+	check(sc, "in-memory loss measured", got > 0 && last.Received > 0,
+		"%d accepted lines were in memory (in the pipeline or queued for the output) at the last scrape, a few ms before the kill; "+
+			"the sink saw %d lines missing behind delivered ones; %d delivered", inMemory, st.Gaps, got)
+
+	// Back on the same ports.
+	restart := time.Now()
+	px2, err := restartProxy(px)
+	if err != nil {
+		return err
+	}
+	defer px2.stop()
+	if err := lab.WaitTCP(px2.admin, 10*time.Second); err != nil {
+		return fmt.Errorf("restarted proxy: %w\n%s", err, px2.p.Logs())
+	}
+	before, _ := s.snapshot(ctx)
+	c, err := net.Dial("tcp", px2.tcp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c, "after the restart\n")
+	c.Close()
+	_, err = waitSink(ctx, s, before.Lines+1)
+	back := time.Since(restart)
+	check(sc, "serves again after a restart", err == nil, "first line delivered %.2f s after the restart (%v)", back.Seconds(), err)
+	sc.RecoveryS = round3(back.Seconds())
+	return nil
+}
+
+// signalSetup starts a sink, a proxy without rules sending to it, and a
+// steady load.
+func (d *Drills) signalSetup(ctx context.Context, name string) (*sink, *proxy, *load, error) {
+	s, err := d.startSink()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	mf := fmt.Sprintf(`{"version":"chaos","pipelines":[{"name":"default_pipeline","processors":[],"outputs":[%s],"batch_size":100}]}`,
+		`{"type":"tcp","url":"tcp://`+s.tcp+`"}`)
+	px, err := d.startProxy(proxyOpts{name: name, manifest: mf, flags: []string{"-log-level", "info"}})
+	if err != nil {
+		s.stop()
+		return nil, nil, nil, err
+	}
+	ld, err := d.startLoad("tcp://"+px.tcp, "-rate", strconv.Itoa(signalRate), "-duration", "30s", "-conns", "4",
+		"-ssn", "0", "-card", "0", "-email", "0")
+	if err != nil {
+		px.stop()
+		s.stop()
+		return nil, nil, nil, err
+	}
+	return s, px, ld, nil
+}
+
+// restartProxy starts px's command again, on the same ports.
+func restartProxy(px *proxy) (*proxy, error) {
+	old := px.p.Cmd
+	cmd := exec.Command(old.Path, old.Args[1:]...)
+	cmd.Env = old.Env
+	np := *px
+	p, err := lab.StartWith("streamgate", cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	np.p = p
+	return &np, nil
+}
+
+// waitSink waits until the sink has at least n lines and stops growing.
+func waitSink(ctx context.Context, s *sink, n int64) (stats, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	var prev int64 = -1
+	for {
+		st, err := s.snapshot(ctx)
+		if err != nil {
+			return st, err
+		}
+		if st.Lines >= n && st.Lines == prev {
+			return st, nil
+		}
+		prev = st.Lines
+		if time.Now().After(deadline) {
+			return st, fmt.Errorf("sink has %d lines; want %d", st.Lines, n)
+		}
+		sleepCtx(ctx, 100*time.Millisecond)
+	}
+}
+
+// stoppedLine is the proxy's last log line, with its final counters.
+var (
+	stoppedLine = regexp.MustCompile(`msg="data plane stopped".*`)
+	counterAttr = regexp.MustCompile(`(?:^| )([a-z_]+)=(\d+)\b`)
+)
+
+// finalCounters parses the counters of the "data plane stopped" log line.
+func finalCounters(logs string) (map[string]int64, error) {
+	line := stoppedLine.FindString(logs)
+	if line == "" {
+		return nil, fmt.Errorf(`no "data plane stopped" line in the proxy's log:\n%s`, logs)
+	}
+	out := map[string]int64{}
+	for _, m := range counterAttr.FindAllStringSubmatch(line, -1) {
+		n, err := strconv.ParseInt(m[2], 10, 64)
+		if err == nil {
+			out[m[1]] = n
+		}
+	}
+	for _, k := range []string{"received", "filtered", "dropped", "delivered", "output_dropped"} {
+		if _, ok := out[k]; !ok {
+			return nil, fmt.Errorf("the stop line has no %s: %s", k, line)
+		}
+	}
+	return out, nil
+}
+
+func abs(x int64) int64 { return max(x, -x) }
