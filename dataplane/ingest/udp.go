@@ -2,11 +2,14 @@ package ingest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,12 +21,21 @@ import (
 // maxDatagram is the largest UDP payload.
 const maxDatagram = 64 << 10
 
+// oobSize has room for the one control message a read asks for, the
+// socket's drop count (a uint32), with plenty to spare.
+const oobSize = 64
+
 // UDP reads datagrams, each carrying one or more newline-separated lines. It
 // opens several sockets on the same port with SO_REUSEPORT, so the kernel
 // spreads senders over parallel readers.
+//
+// Datagrams the kernel drops because a socket's receive buffer is full never
+// reach the proxy; on Linux they are counted as Metrics.UDPKernelDrops, as
+// the datagrams read report them and whenever SyncKernelDrops runs.
 type UDP struct {
 	cfg    Config
 	conns  []*net.UDPConn
+	drops  []kernelDrops // one per conn
 	wg     sync.WaitGroup
 	seed   maphash.Seed
 	ctx    context.Context // ends when Shutdown gives up: blocked pushes drop
@@ -35,7 +47,7 @@ func ListenUDP(addr string, readers int, cfg Config) (*UDP, error) {
 	readers = max(readers, 1)
 	lc := net.ListenConfig{Control: reusePort}
 	ctx, cancel := context.WithCancel(context.Background())
-	u := &UDP{cfg: cfg.withDefaults(), seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel}
+	u := &UDP{cfg: cfg.withDefaults(), drops: make([]kernelDrops, readers), seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel}
 	for i := 0; i < readers; i++ {
 		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
 		if err != nil {
@@ -44,6 +56,10 @@ func ListenUDP(addr string, readers int, cfg Config) (*UDP, error) {
 		}
 		c := pc.(*net.UDPConn)
 		_ = c.SetReadBuffer(4 << 20) // best effort: absorbs bursts
+		if err := reportKernelDrops(c); err != nil && i == 0 {
+			// Only the accounting suffers: serve anyway.
+			u.cfg.Logger.Warn("udp: datagrams the kernel drops will not be counted", "err", err)
+		}
 		u.conns = append(u.conns, c)
 		addr = c.LocalAddr().String() // the others join the port chosen first
 	}
@@ -66,23 +82,24 @@ func (u *UDP) Addr() net.Addr { return u.conns[0].LocalAddr() }
 
 // Serve reads datagrams until Close.
 func (u *UDP) Serve() error {
-	for _, c := range u.conns {
+	for i, c := range u.conns {
 		u.wg.Add(1)
 		go func() {
 			defer u.wg.Done()
-			u.read(c)
+			u.read(c, &u.drops[i])
 		}()
 	}
 	u.wg.Wait()
 	return nil
 }
 
-func (u *UDP) read(c *net.UDPConn) {
+func (u *UDP) read(c *net.UDPConn, drops *kernelDrops) {
 	cfg := &u.cfg
 	buf := make([]byte, maxDatagram)
+	oob := make([]byte, oobSize)
 	var backoff time.Duration
 	for {
-		n, from, err := c.ReadFromUDPAddrPort(buf)
+		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -94,6 +111,11 @@ func (u *UDP) read(c *net.UDPConn) {
 			continue
 		}
 		backoff = 0
+		if oobn > 0 {
+			if d := drops.update(oob[:oobn]); d > 0 {
+				cfg.Metrics.UDPKernelDrops.AddInt64(int64(d))
+			}
+		}
 		if n == 0 {
 			continue
 		}
@@ -105,6 +127,65 @@ func (u *UDP) read(c *net.UDPConn) {
 	}
 }
 
+// kernelDrops follows the drop count of one socket, cumulative since it was
+// opened. The kernel reports it two ways: with each datagram it queues once
+// the count is non-zero (SO_RXQ_OVFL), as it was when the datagram was
+// queued, so drops after the last datagram show only with the next one; and
+// on demand (SO_MEMINFO), which SyncKernelDrops reads. Either report may be
+// older than one already seen; the count never decreases, so an older one
+// adds nothing.
+type kernelDrops struct {
+	last atomic.Uint32
+}
+
+// observe takes a count reported by the kernel and returns how many drops it
+// adds to the last one seen.
+func (k *kernelDrops) observe(n uint32) uint32 {
+	for {
+		old := k.last.Load()
+		// The count wraps at 2^32, and so does the difference: a difference
+		// past 2^31 is an older count, not 2^31 drops since the last one.
+		d := n - old
+		if d == 0 || d > math.MaxInt32 {
+			return 0
+		}
+		if k.last.CompareAndSwap(old, n) {
+			return d
+		}
+	}
+}
+
+// update observes the count in a read's control messages, if any. It does
+// not allocate: once a socket has dropped a datagram, it runs for every
+// datagram read.
+func (k *kernelDrops) update(oob []byte) uint32 {
+	for len(oob) >= unix.SizeofCmsghdr {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
+			return 0
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == soRxqOvfl && len(data) >= 4 {
+			return k.observe(binary.NativeEndian.Uint32(data))
+		}
+		oob = rest
+	}
+	return 0
+}
+
+// SyncKernelDrops brings Metrics.UDPKernelDrops up to date with every
+// socket's drop count now, including drops no datagram has reported yet.
+// It is cheap (one system call per socket) and safe to call at any time;
+// call it before reading the counter.
+func (u *UDP) SyncKernelDrops() {
+	for i, c := range u.conns {
+		if n, err := kernelDropCount(c); err == nil {
+			if d := u.drops[i].observe(n); d > 0 {
+				u.cfg.Metrics.UDPKernelDrops.AddInt64(int64(d))
+			}
+		}
+	}
+}
+
 // key keeps each peer's datagrams on one worker, so they stay in order.
 func (u *UDP) key(from netip.AddrPort) uint64 {
 	return maphash.Comparable(u.seed, from)
@@ -113,6 +194,7 @@ func (u *UDP) key(from netip.AddrPort) uint64 {
 // Shutdown stops reading; datagrams already read are handed on until ctx
 // ends, then dropped and counted.
 func (u *UDP) Shutdown(ctx context.Context) error {
+	u.SyncKernelDrops() // the final count: closed sockets report nothing
 	var errs []error
 	for _, c := range u.conns {
 		errs = append(errs, c.Close())

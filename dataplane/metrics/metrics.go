@@ -11,12 +11,17 @@
 // and for every output o:
 //
 //	emitted = delivered[o] + output_dropped[o] + in_output[o]
+//
+// Datagrams the kernel drops on a UDP socket before they are read are
+// counted apart (UDPKernelDrops): their lines were never received.
 package metrics
 
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	vm "github.com/VictoriaMetrics/metrics"
@@ -51,25 +56,39 @@ type Metrics struct {
 	// Reloads counts applied configurations; ReloadErrors rejected ones.
 	Reloads      *vm.Counter
 	ReloadErrors *vm.Counter
+	// UDPKernelDrops counts datagrams the kernel dropped on a UDP ingest
+	// socket, mostly because its receive buffer was full, before the proxy
+	// could read them. They are outside the line accounting: the kernel does
+	// not say how many lines they held, so they never count as received.
+	UDPKernelDrops *vm.Counter
 
 	mu       sync.Mutex
-	dropped  map[string]*vm.Counter // by reason; mu
-	filtered map[string]*vm.Counter // by rule; mu
+	dropped  map[string]*vm.Counter   // by reason; mu
+	filtered map[string]*vm.Counter   // by rule; mu
+	outputs  map[string]*outputCounts // by output name; mu
+}
+
+// outputCounts are the line counters of one output.
+type outputCounts struct {
+	delivered *vm.Counter
+	dropped   map[string]*vm.Counter // by reason
 }
 
 // New returns an empty set of counters.
 func New() *Metrics {
 	s := vm.NewSet()
 	m := &Metrics{
-		set:           s,
-		Received:      s.NewCounter("streamgate_lines_received_total"),
-		Emitted:       s.NewCounter("streamgate_lines_emitted_total"),
-		Bypassed:      s.NewCounter("streamgate_breaker_bypassed_lines_total"),
-		BreakerOpened: s.NewCounter("streamgate_breaker_opened_total"),
-		Reloads:       s.NewCounter("streamgate_config_reloads_total"),
-		ReloadErrors:  s.NewCounter("streamgate_config_reload_errors_total"),
-		dropped:       make(map[string]*vm.Counter),
-		filtered:      make(map[string]*vm.Counter),
+		set:            s,
+		Received:       s.NewCounter("streamgate_lines_received_total"),
+		Emitted:        s.NewCounter("streamgate_lines_emitted_total"),
+		Bypassed:       s.NewCounter("streamgate_breaker_bypassed_lines_total"),
+		BreakerOpened:  s.NewCounter("streamgate_breaker_opened_total"),
+		Reloads:        s.NewCounter("streamgate_config_reloads_total"),
+		ReloadErrors:   s.NewCounter("streamgate_config_reload_errors_total"),
+		UDPKernelDrops: s.NewCounter("streamgate_udp_datagrams_dropped_total"),
+		dropped:        make(map[string]*vm.Counter),
+		filtered:       make(map[string]*vm.Counter),
+		outputs:        make(map[string]*outputCounts),
 	}
 	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown, ReasonTruncated} {
 		m.Dropped(r)
@@ -121,12 +140,79 @@ func (m *Metrics) sum(cs map[string]*vm.Counter) uint64 {
 
 // Delivered returns the counter of lines the named output delivered.
 func (m *Metrics) Delivered(output string) *vm.Counter {
-	return m.set.GetOrCreateCounter("streamgate_output_lines_delivered_total{output=" + strconv.Quote(output) + "}")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.outputLocked(output).delivered
 }
 
 // OutputDropped returns the counter of lines the named output dropped for reason.
 func (m *Metrics) OutputDropped(output, reason string) *vm.Counter {
-	return m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_output_lines_dropped_total{output=%q,reason=%q}", output, reason))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := m.outputLocked(output)
+	c := o.dropped[reason]
+	if c == nil {
+		c = m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_output_lines_dropped_total{output=%q,reason=%q}", output, reason))
+		o.dropped[reason] = c
+	}
+	return c
+}
+
+// outputLocked returns the counters of the named output. Lock should be held.
+func (m *Metrics) outputLocked(name string) *outputCounts {
+	o := m.outputs[name]
+	if o == nil {
+		o = &outputCounts{
+			delivered: m.set.GetOrCreateCounter("streamgate_output_lines_delivered_total{output=" + strconv.Quote(name) + "}"),
+			dropped:   make(map[string]*vm.Counter),
+		}
+		m.outputs[name] = o
+	}
+	return o
+}
+
+// OutputTotals are the line counts of one output.
+type OutputTotals struct {
+	Name      string
+	Delivered uint64
+	Dropped   uint64 // over all reasons
+}
+
+// Outputs returns the totals of every output ever seen, sorted by name.
+func (m *Metrics) Outputs() []OutputTotals {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]OutputTotals, 0, len(m.outputs))
+	for name, o := range m.outputs {
+		t := OutputTotals{Name: name, Delivered: o.delivered.Get()}
+		for _, c := range o.dropped {
+			t.Dropped += c.Get()
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b OutputTotals) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// DeliveredTotal is the sum of Delivered over all outputs ever seen. Every
+// output gets every line emitted while it is configured, so with several
+// outputs it exceeds Emitted.
+func (m *Metrics) DeliveredTotal() uint64 {
+	var n uint64
+	for _, o := range m.Outputs() {
+		n += o.Delivered
+	}
+	return n
+}
+
+// OutputDroppedTotal is the sum of OutputDropped over all outputs ever seen
+// and all reasons.
+func (m *Metrics) OutputDroppedTotal() uint64 {
+	var n uint64
+	for _, o := range m.Outputs() {
+		n += o.Dropped
+	}
+	return n
 }
 
 // OutputRetries returns the counter of retried requests of the named output.

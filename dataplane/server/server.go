@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,7 +30,7 @@ type Options struct {
 	TCPAddr   string // e.g. ":8081"
 	UDPAddr   string // e.g. ":8082"
 	HTTPAddr  string // HTTP ingest, e.g. ":8083"
-	AdminAddr string // metrics, health, pprof, e.g. ":8080"
+	AdminAddr string // metrics, status, health, pprof, e.g. ":8080"
 
 	// UDPReaders is the number of SO_REUSEPORT sockets; 0 means the
 	// pipeline's worker count.
@@ -40,7 +41,13 @@ type Options struct {
 	Pipeline pipeline.Options
 	// Manifest is applied at start; nil means pass everything to console.
 	Manifest *manifest.Manifest
-	Logger   *slog.Logger
+	// Status, when set, supplies what the admin endpoint /status serves as
+	// JSON, such as the fleet heartbeat of the Redis watcher, which knows
+	// more about the instance than the server does. It is called per
+	// request, from any goroutine. When it is nil or returns nil, /status
+	// serves the server's own Status.
+	Status func() any
+	Logger *slog.Logger
 }
 
 // Server is a running data plane.
@@ -61,6 +68,7 @@ type Server struct {
 	applied  atomic.Pointer[manifest.Manifest]
 	rejected atomic.Pointer[Rejection]
 	shutdown sync.Once
+	status   func() any // Options.Status
 }
 
 // Start builds the pipeline, applies the initial manifest and starts the
@@ -85,7 +93,7 @@ func Start(opts Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Server{log: opts.Logger, m: m, p: p}
+	s = &Server{log: opts.Logger, m: m, p: p, status: opts.Status}
 	if opts.Manifest != nil {
 		s.applied.Store(opts.Manifest)
 	}
@@ -201,6 +209,39 @@ func (s *Server) LastError() string {
 	return ""
 }
 
+// Status describes the instance as far as the server knows it. Its JSON
+// names are those of the same fields of rdb.Heartbeat, so a client reads
+// /status alike with and without a Redis watcher.
+type Status struct {
+	Version  string `json:"version"`                    // applied manifest version, "" for the built-in default
+	Rejected string `json:"rejected_version,omitempty"` // last manifest refused since one was applied
+	Error    string `json:"last_error,omitempty"`       // why it was refused
+
+	Received uint64 `json:"received"`
+	Emitted  uint64 `json:"emitted"`
+	Filtered uint64 `json:"filtered"`
+	Dropped  uint64 `json:"dropped"`
+	Breaker  int    `json:"breaker_open_workers"`
+}
+
+// Status describes the instance now.
+func (s *Server) Status() *Status {
+	st := &Status{
+		Received: s.m.Received.Get(),
+		Emitted:  s.m.Emitted.Get(),
+		Filtered: s.m.FilteredTotal(),
+		Dropped:  s.m.DroppedTotal(),
+		Breaker:  s.p.BreakerOpen(),
+	}
+	if a := s.Applied(); a != nil {
+		st.Version = string(a.Version)
+	}
+	if r := s.Rejected(); r != nil {
+		st.Rejected, st.Error = r.Version, r.Err
+	}
+	return st
+}
+
 // Pipeline returns the running pipeline.
 func (s *Server) Pipeline() *pipeline.Pipeline { return s.p }
 
@@ -271,8 +312,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) adminMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		if s.udp != nil {
+			// Drops after the last datagram read are reported by no datagram.
+			s.udp.SyncKernelDrops()
+		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.m.WritePrometheus(w)
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		var v any
+		if s.status != nil {
+			v = s.status()
+		}
+		if v == nil {
+			v = s.Status()
+		}
+		body, err := json.Marshal(v)
+		if err != nil {
+			http.Error(w, "cannot encode status: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(append(body, '\n'))
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))

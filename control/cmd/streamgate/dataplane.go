@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"streamgate/dataplane/buffer"
@@ -28,6 +29,7 @@ type dataplaneFlags struct {
 	host, tcpPort, udpPort, httpPort, adminPort string
 	manifestFile                                string
 	workers, bufLines, bufBytes, maxLine        int
+	outputQueueBytes                            int
 	overflow, memoryLimit                       string
 	shutdownTimeout, heartbeat                  time.Duration
 }
@@ -37,12 +39,13 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tcpPort, "tcp-port", env("TCP_PORT", "8081"), `TCP ingest port, "off" to disable (env TCP_PORT)`)
 	fs.StringVar(&f.udpPort, "udp-port", env("UDP_PORT", "8082"), `UDP ingest port, "off" to disable (env UDP_PORT)`)
 	fs.StringVar(&f.httpPort, "http-port", env("HTTP_INGEST_PORT", "8083"), `HTTP ingest port, "off" to disable (env HTTP_INGEST_PORT)`)
-	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /healthz, /readyz, /debug/pprof (env ADMIN_PORT)`)
+	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /status, /healthz, /readyz, /debug/pprof (env ADMIN_PORT)`)
 	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file applied at start, until Redis has one (env STREAMGATE_MANIFEST)")
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "pipeline workers (lines of one connection stay in order)")
 	fs.IntVar(&f.bufLines, "buffer-lines", pipeline.DefaultBufferLines, "buffer capacity in lines, over all workers")
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
 	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest or block (TCP backpressure)")
+	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it that output's batches are dropped and counted (reason queue_full) under the drop policies; under block the pipeline waits for the output instead")
 	fs.IntVar(&f.maxLine, "max-line", ingest.DefaultMaxLine, "longest line in bytes; longer lines are dropped and counted (reason oversize)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long SIGTERM may take to drain and flush")
 	fs.DurationVar(&f.heartbeat, "heartbeat", watch.DefaultHeartbeat, "interval of the fleet heartbeat written to Redis (time to live: 3 intervals)")
@@ -54,6 +57,9 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if err != nil {
 		return server.Options{}, fmt.Errorf("-overflow: %w", err)
 	}
+	if f.outputQueueBytes <= 0 {
+		return server.Options{}, fmt.Errorf("-output-queue-bytes: want a positive number of bytes; got %d", f.outputQueueBytes)
+	}
 	if err := setMemoryLimit(f.memoryLimit); err != nil {
 		return server.Options{}, fmt.Errorf("-memory-limit: %w", err)
 	}
@@ -64,10 +70,11 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		AdminAddr: addr(f.host, f.adminPort),
 		MaxLine:   f.maxLine,
 		Pipeline: pipeline.Options{
-			Workers:     f.workers,
-			BufferLines: f.bufLines,
-			BufferBytes: f.bufBytes,
-			Overflow:    policy,
+			Workers:          f.workers,
+			BufferLines:      f.bufLines,
+			BufferBytes:      f.bufBytes,
+			Overflow:         policy,
+			OutputQueueBytes: f.outputQueueBytes,
 		},
 		Logger: log,
 	}
@@ -109,6 +116,18 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	if err != nil {
 		return nil, err
 	}
+	// With Redis, /status serves the watcher's heartbeat: the server's status
+	// plus the instance's id and its Redis state. The watcher needs the
+	// running server, so until it exists /status is the server's own.
+	var watcher atomic.Pointer[watch.Watcher]
+	if ropts.Configured() {
+		opts.Status = func() any {
+			if w := watcher.Load(); w != nil {
+				return w.Heartbeat()
+			}
+			return nil
+		}
+	}
 	s, err := server.Start(opts)
 	if err != nil {
 		return nil, err
@@ -121,6 +140,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	if ropts.Configured() {
 		c := rdb.NewClient(ropts)
 		w := watch.New(watch.Options{Client: c, Server: s, Logger: log, Heartbeat: f.heartbeat})
+		watcher.Store(w)
 		ctx, cancel := context.WithCancel(context.Background())
 		dp.cancel = cancel
 		dp.wg.Add(1)
@@ -146,14 +166,39 @@ func (dp *dataplane) shutdown(timeout time.Duration) error {
 	defer cancel()
 	start := time.Now()
 	err := dp.s.Shutdown(ctx)
-	m := dp.s.Metrics()
-	dp.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond),
-		"received", m.Received.Get(), "emitted", m.Emitted.Get(),
-		"filtered", m.FilteredTotal(), "dropped", m.DroppedTotal())
+	dp.logStopped(time.Since(start))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown timed out after %s; undelivered lines were counted as dropped", timeout)
 	}
 	return err
+}
+
+// logStopped logs the final accounting as one line, for operators and for
+// harnesses that parse it: received = filtered + dropped + in_pipeline +
+// emitted, and per output emitted = delivered + dropped, so with several
+// outputs delivered + output_dropped is emitted times their number (when no
+// reload changed them). No key of an output ends in the name of a total
+// ("output.console.lines_delivered", not "output.console.delivered"): a
+// parser matching `name=N` anywhere on the line still reads the totals.
+func (dp *dataplane) logStopped(took time.Duration) {
+	m := dp.s.Metrics()
+	outputs := m.Outputs()
+	attrs := make([]any, 0, 16+len(outputs))
+	attrs = append(attrs,
+		"took", took.Round(time.Millisecond),
+		"received", m.Received.Get(),
+		"filtered", m.FilteredTotal(),
+		"dropped", m.DroppedTotal(),
+		"emitted", m.Emitted.Get(),
+		"in_pipeline", dp.s.Pipeline().InPipeline(),
+		"delivered", m.DeliveredTotal(),
+		"output_dropped", m.OutputDroppedTotal(),
+		"udp_datagrams_dropped", m.UDPKernelDrops.Get(),
+	)
+	for _, o := range outputs {
+		attrs = append(attrs, slog.Group("output", slog.Group(o.Name, "lines_delivered", o.Delivered, "lines_dropped", o.Dropped)))
+	}
+	dp.log.Info("data plane stopped", attrs...)
 }
 
 // setMemoryLimit applies a soft memory limit such as "48MiB", unless it is

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"streamgate/dataplane/rdb"
 )
 
 var (
@@ -32,9 +34,10 @@ func TestSeveralDataplanesConverge(t *testing.T) {
 		p := startProc(t, []string{"REDIS_ADDR=" + redisAddr, fmt.Sprintf("STREAMGATE_INSTANCE_ID=extra-%d", i)}, append([]string{"dataplane"}, onFreePorts...)...)
 		procs = append(procs, p)
 	}
-	var tcp []string
+	var tcp, admin []string
 	for _, p := range procs {
 		tcp = append(tcp, p.waitLog(tcpAddrRE)[1])
+		admin = append(admin, p.waitLog(adminAddrRE)[1])
 	}
 
 	post(t, api+"/rules", `{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}}`)
@@ -59,9 +62,33 @@ func TestSeveralDataplanesConverge(t *testing.T) {
 			}
 		}
 	}
+	// Following Redis, /status is the instance's heartbeat.
+	for i := 1; i < len(procs); i++ {
+		var hb rdb.Heartbeat
+		getJSON(t, "http://"+admin[i]+"/status", &hb)
+		if want := fmt.Sprintf("extra-%d", i-1); hb.ID != want || hb.Redis != "connected" || hb.Version != v2 || hb.Received != 2 || hb.Filtered != 1 {
+			t.Errorf("GET /status of %s: %+v; want id %s, redis connected, version %s, received 2, filtered 1", want, hb, want, v2)
+		}
+	}
 	// The extra data planes first: up hosts the embedded Redis they use.
 	for i := len(procs) - 1; i >= 0; i-- {
 		procs[i].stop()
+		checkAttrs(t, stoppedLine(t, procs[i]), map[string]string{
+			"received": "2", "filtered": "1", "dropped": "0", "emitted": "1", "in_pipeline": "0", "delivered": "1", "output_dropped": "0",
+		})
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || json.Unmarshal(b, v) != nil {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
 	}
 }
 

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"streamgate/dataplane/pipeline"
+)
+
+func TestOutputQueueBytesFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+		err  bool
+	}{
+		{args: nil, want: pipeline.DefaultOutputQueue},
+		{args: []string{"-output-queue-bytes", "1048576"}, want: 1 << 20},
+		{args: []string{"-output-queue-bytes", "0"}, err: true},
+		{args: []string{"-output-queue-bytes", "-1"}, err: true},
+	} {
+		var f dataplaneFlags
+		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		opts, err := f.options(slog.Default())
+		if (err != nil) != c.err {
+			t.Errorf("%q: got error %v; want error %v", c.args, err, c.err)
+			continue
+		}
+		if err == nil && opts.Pipeline.OutputQueueBytes != c.want {
+			t.Errorf("%q: OutputQueueBytes %d; want %d", c.args, opts.Pipeline.OutputQueueBytes, c.want)
+		}
+	}
+}
+
+var (
+	adminAddrRE = regexp.MustCompile(`admin=(127\.0\.0\.1:\d+)`)
+	logAttrRE   = regexp.MustCompile(`(\S+?)=("(?:[^"\\]|\\.)*"|\S*)`)
+)
+
+// logAttrs splits a log line of the text handler into its attributes.
+func logAttrs(line string) map[string]string {
+	attrs := map[string]string{}
+	for _, m := range logAttrRE.FindAllStringSubmatch(line, -1) {
+		v := m[2]
+		if u, err := strconv.Unquote(v); err == nil {
+			v = u
+		}
+		attrs[m[1]] = v
+	}
+	return attrs
+}
+
+// stoppedLine waits for the final accounting of p's data plane.
+func stoppedLine(t *testing.T, p *proc) map[string]string {
+	t.Helper()
+	line := p.waitLog(regexp.MustCompile(`^.*msg="data plane stopped".*$`))[0]
+	return logAttrs(line)
+}
+
+// checkAttrs compares the named attributes of a log line.
+func checkAttrs(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s=%q; want %q", k, got[k], v)
+		}
+	}
+}
+
+// TestDataplaneFinalAccounting: on SIGTERM the data plane logs its final
+// counters on one line, and they add up: two outputs, one of them down, a
+// filtered line and an oversize one. /status serves the same counters while
+// it runs.
+func TestDataplaneFinalAccounting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there: every request fails at once
+	manifestPath := filepath.Join(t.TempDir(), "manifest.json")
+	err = os.WriteFile(manifestPath, []byte(`{"version": "7", "pipelines": [{"name": "p",
+		"processors": [{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}}],
+		"outputs": [{"type": "console"}, {"type": "http", "url": "`+dead+`", "max_retries": 0}]}]}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, nil, "dataplane", "-host", "127.0.0.1", "-tcp-port", "0", "-udp-port", "0",
+		"-http-port", "off", "-admin-port", "0", "-max-line", "64", "-manifest", manifestPath)
+	tcp, admin := p.waitLog(tcpAddrRE)[1], p.waitLog(adminAddrRE)[1]
+	conn, err := net.Dial("tcp", tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "INFO one\nDEBUG two\nINFO three\n%s\nDEBUG four\nINFO five\n", strings.Repeat("x", 100))
+	conn.Close()
+	waitUntil(t, "three lines on stdout", func() bool { return len(p.Stdout()) >= 3 })
+
+	resp, err := http.Get("http://" + admin + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var status map[string]any
+	if err := json.Unmarshal(body, &status); err != nil || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /status: %v, Content-Type %q\n%s", err, resp.Header.Get("Content-Type"), body)
+	}
+	if status["version"] != "7" || status["received"] != 6.0 || status["filtered"] != 2.0 || status["dropped"] != 1.0 || status["emitted"] != 3.0 {
+		t.Errorf("GET /status: %s; want version 7, received 6, filtered 2, dropped 1, emitted 3", body)
+	}
+
+	p.stop()
+	got := stoppedLine(t, p)
+	checkAttrs(t, got, map[string]string{
+		"level": "INFO", "received": "6", "filtered": "2", "dropped": "1", "emitted": "3", "in_pipeline": "0",
+		// Both outputs got the 3 lines emitted: the console delivered
+		// them, the dead http output dropped them.
+		"delivered": "3", "output_dropped": "3", "udp_datagrams_dropped": "0",
+		"output.console.lines_delivered": "3", "output.console.lines_dropped": "0",
+		"output.http:" + dead + ".lines_delivered": "0", "output.http:" + dead + ".lines_dropped": "3",
+	})
+	if _, err := time.ParseDuration(got["took"]); err != nil {
+		t.Errorf("took=%q: %v", got["took"], err)
+	}
+}

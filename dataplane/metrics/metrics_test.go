@@ -1,0 +1,51 @@
+package metrics
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestOutputTotals(t *testing.T) {
+	m := New()
+	if got := m.Outputs(); len(got) != 0 {
+		t.Fatalf("outputs of a new set: %+v; want none", got)
+	}
+	m.Delivered("console").Add(7)
+	m.OutputDropped("console", ReasonShutdown).Add(1)
+	m.Delivered("http:http://a").Add(3)
+	m.OutputDropped("http:http://a", ReasonOutputFailed).Add(4)
+	m.OutputDropped("http:http://a", ReasonQueueFull).Add(2)
+	m.OutputDropped("tcp:tcp://b", ReasonQueueFull).Add(5) // dropped everything, delivered nothing
+
+	want := []OutputTotals{
+		{Name: "console", Delivered: 7, Dropped: 1},
+		{Name: "http:http://a", Delivered: 3, Dropped: 6},
+		{Name: "tcp:tcp://b", Delivered: 0, Dropped: 5},
+	}
+	if got := m.Outputs(); !slices.Equal(got, want) {
+		t.Fatalf("Outputs: got %+v; want %+v", got, want)
+	}
+	if got := m.DeliveredTotal(); got != 10 {
+		t.Errorf("DeliveredTotal: got %d; want 10", got)
+	}
+	if got := m.OutputDroppedTotal(); got != 12 {
+		t.Errorf("OutputDroppedTotal: got %d; want 12", got)
+	}
+	// The counters handed out are the ones exported.
+	if m.Delivered("console") != m.Delivered("console") || m.OutputDropped("console", ReasonShutdown).Get() != 1 {
+		t.Error("a second lookup returned another counter")
+	}
+	var b bytes.Buffer
+	m.WritePrometheus(&b)
+	for _, want := range []string{
+		`streamgate_output_lines_delivered_total{output="console"} 7`,
+		`streamgate_output_lines_dropped_total{output="http:http://a",reason="queue_full"} 2`,
+		`streamgate_udp_datagrams_dropped_total 0`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}

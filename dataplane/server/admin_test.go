@@ -1,0 +1,174 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/internal/capture"
+	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/output"
+	"streamgate/dataplane/pipeline"
+	"streamgate/dataplane/rdb"
+)
+
+// getStatus fetches /status and checks its content type.
+func getStatus(t *testing.T, s *Server) string {
+	t.Helper()
+	resp, err := http.Get("http://" + s.AdminAddr().String() + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /status: %d, Content-Type %q; want 200 application/json\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	return string(body)
+}
+
+func TestStatusEndpoint(t *testing.T) {
+	type custom struct {
+		ID string `json:"id"`
+	}
+	for _, c := range []struct {
+		name   string
+		status func() any
+		want   string // "" means the server's own status
+	}{
+		{name: "server only"},
+		{name: "nil result falls back", status: func() any { return nil }},
+		{name: "supplied", status: func() any { return custom{ID: "dp-1"} }, want: `{"id":"dp-1"}` + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := capture.Unique("status")
+			s := start(t, Options{
+				HTTPAddr:  "127.0.0.1:0",
+				AdminAddr: "127.0.0.1:0",
+				Status:    c.status,
+				Manifest:  mustManifest(t, filterRedact(`[{"type":"capture","url":"`+sink+`"}]`)),
+			})
+			resp, err := http.Post("http://"+s.HTTPAddr().String()+"/ingest", "text/plain", strings.NewReader("INFO one\nDEBUG two\nINFO three\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			waitFor(t, "lines to arrive", func() bool { return capture.Get(sink).Len() == 2 })
+			bad := &manifest.Manifest{Version: "2", Pipelines: []manifest.Pipeline{{Name: "p", Outputs: []output.Config{{Type: "http"}}}}}
+			if s.Apply(bad) == nil {
+				t.Fatal("Apply of an http output without url: got nil error")
+			}
+
+			body := getStatus(t, s)
+			if c.want != "" {
+				if body != c.want {
+					t.Fatalf("GET /status: got %q; want %q", body, c.want)
+				}
+				return
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("GET /status: %v\n%s", err, body)
+			}
+			lastErr, _ := got["last_error"].(string)
+			if !strings.Contains(lastErr, "url") {
+				t.Errorf("last_error: got %q; want the rejection's reason", lastErr)
+			}
+			delete(got, "last_error")
+			want := map[string]any{
+				"version": "1", "rejected_version": "2",
+				"received": 3.0, "filtered": 1.0, "emitted": 2.0, "dropped": 0.0, "breaker_open_workers": 0.0,
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("GET /status: got %v; want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestStatusJSONMatchesHeartbeat: a client decoding /status must not care
+// whether a watcher supplies it; every field of Status is the field of
+// rdb.Heartbeat with the same name, JSON name and type.
+func TestStatusJSONMatchesHeartbeat(t *testing.T) {
+	st, hb := reflect.TypeFor[Status](), reflect.TypeFor[rdb.Heartbeat]()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		hf, ok := hb.FieldByName(f.Name)
+		if !ok {
+			t.Errorf("Status.%s: rdb.Heartbeat has no such field", f.Name)
+			continue
+		}
+		if f.Tag.Get("json") != hf.Tag.Get("json") || f.Type != hf.Type {
+			t.Errorf("Status.%s: %s `json:%q`; rdb.Heartbeat has %s `json:%q`", f.Name, f.Type, f.Tag.Get("json"), hf.Type, hf.Tag.Get("json"))
+		}
+	}
+}
+
+// metricValue scrapes the admin endpoint for one unlabelled metric.
+func metricValue(t *testing.T, s *Server, name string) uint64 {
+	t.Helper()
+	resp, err := http.Get("http://" + s.AdminAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", l, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return 0
+}
+
+// TestMetricsCountUDPKernelDrops: a UDP reader held up by a blocked output
+// lets the kernel drop datagrams; /metrics counts them all, although no
+// datagram came after the last of them to report it, so that every datagram
+// sent is either a line received or a kernel drop.
+func TestMetricsCountUDPKernelDrops(t *testing.T) {
+	sink := capture.Unique("udp-kernel-drops")
+	gate := make(chan struct{})
+	capture.Get(sink).Gate = gate
+	release := sync.OnceFunc(func() { close(gate) })
+	s := start(t, Options{
+		UDPAddr:    "127.0.0.1:0",
+		AdminAddr:  "127.0.0.1:0",
+		UDPReaders: 1,
+		Manifest:   mustManifest(t, `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"capture","url":"`+sink+`"}],"batch_size":1}]}`),
+		Pipeline:   pipeline.Options{Workers: 1, BufferLines: 16, Overflow: buffer.Block},
+	})
+	t.Cleanup(release) // before the shutdown: under block it waits for the output
+	c, err := net.Dial("udp", s.UDPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sent := 0
+	for i := range 50_000 { // tens of MiB of kernel memory: more than any receive buffer
+		if _, err := fmt.Fprintf(c, "line %d\n", i); err == nil {
+			sent++
+		}
+	}
+	const name = "streamgate_udp_datagrams_dropped_total"
+	if n := metricValue(t, s, name); n == 0 {
+		t.Fatalf("%s: 0 with the reader blocked and %d datagrams sent", name, sent)
+	}
+	release()
+	m := s.Metrics()
+	waitFor(t, "every datagram read or counted", func() bool {
+		return m.Received.Get()+metricValue(t, s, name) == uint64(sent)
+	})
+}
