@@ -43,6 +43,20 @@ func Render(runs []*result.Run, chaos []*result.ChaosRun, outDir string) error {
 	return nil
 }
 
+// RenderDir regenerates the report of the results directory dir from the
+// runs it holds: benchmark runs in dir/runs, chaos runs in dir/chaos.
+func RenderDir(dir string) error {
+	runs, err := result.ReadAll(filepath.Join(dir, "runs"))
+	if err != nil {
+		return err
+	}
+	chaos, err := result.ReadChaos(filepath.Join(dir, "chaos"))
+	if err != nil {
+		return err
+	}
+	return Render(runs, chaos, dir)
+}
+
 // writeFile replaces path with data through a temporary file, so that a
 // reader never sees a half-written file.
 func writeFile(path string, data []byte) error {

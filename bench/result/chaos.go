@@ -1,13 +1,5 @@
 package result
 
-import (
-	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-)
-
 // ChaosRun is one `make chaos` run, as written to
 // results/chaos/<date>-<commit>.json.
 type ChaosRun struct {
@@ -72,25 +64,8 @@ func WriteChaos(dir string, r *ChaosRun) (string, error) {
 	return writeJSON(dir, r.Date, r.Commit, r)
 }
 
-// ReadChaos reads every chaos run in dir, oldest first. A missing dir holds
-// no runs.
+// ReadChaos reads every chaos run in dir, oldest first. A missing dir
+// holds no runs.
 func ReadChaos(dir string) ([]*ChaosRun, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var runs []*ChaosRun
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", p, err)
-		}
-		var r ChaosRun
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("cannot decode %s: %w", p, err)
-		}
-		runs = append(runs, &r)
-	}
-	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Date < runs[j].Date })
-	return runs, nil
+	return readAll[ChaosRun](dir, func(r *ChaosRun) string { return r.Date })
 }

@@ -121,24 +121,30 @@ func writeJSON(dir, date, commit string, v any) (string, error) {
 
 // ReadAll reads every run in dir, oldest first.
 func ReadAll(dir string) ([]*Run, error) {
+	return readAll[Run](dir, func(r *Run) string { return r.Date })
+}
+
+// readAll decodes every JSON file in dir, sorted by date. A missing dir
+// holds none.
+func readAll[T any](dir string, date func(*T) string) ([]*T, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
 	}
-	var runs []*Run
+	var out []*T
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read %s: %w", p, err)
 		}
-		var r Run
-		if err := json.Unmarshal(b, &r); err != nil {
+		v := new(T)
+		if err := json.Unmarshal(b, v); err != nil {
 			return nil, fmt.Errorf("cannot decode %s: %w", p, err)
 		}
-		runs = append(runs, &r)
+		out = append(out, v)
 	}
-	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Date < runs[j].Date })
-	return runs, nil
+	sort.SliceStable(out, func(i, j int) bool { return date(out[i]) < date(out[j]) })
+	return out, nil
 }
 
 // Find returns the scenario with the given name, or nil.

@@ -53,11 +53,7 @@ func (d *Drills) badInput(ctx context.Context, sc *result.ChaosScenario) error {
 	if _, err := px.waitVersion(ctx, "bad-input-1", 15*time.Second); err != nil {
 		return err
 	}
-	base, err := px.counters()
-	if err != nil {
-		return err
-	}
-	stBase, err := s.snapshot(ctx)
+	base, stBase, err := baseline(ctx, px, s)
 	if err != nil {
 		return err
 	}

@@ -205,6 +205,17 @@ func (px *proxy) settle(ctx context.Context, s *sink, want float64, base lab.Cou
 	}
 }
 
+// baseline is where a drill's accounting starts: the proxy's counters and
+// the sink's stats.
+func baseline(ctx context.Context, px *proxy, s *sink) (lab.Counters, stats, error) {
+	c, err := px.counters()
+	if err != nil {
+		return c, stats{}, err
+	}
+	st, err := s.snapshot(ctx)
+	return c, st, err
+}
+
 // delivered is one output's delivered series; out is its metrics name,
 // e.g. "tcp:tcp://127.0.0.1:9100".
 func delivered(c lab.Counters, out string) float64 {

@@ -32,13 +32,13 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 		{m: reset, length: 3 * time.Second, recover: 5 * time.Second, roomy: true},
 		{down: true, length: 30 * time.Second, recover: 15 * time.Second},
 	}
-	baseline := 3 * time.Second
+	calm := 3 * time.Second
 	if d.cfg.Short {
 		phases = []phase{{down: true, length: 5 * time.Second, recover: 8 * time.Second, roomy: true}}
-		baseline = 2 * time.Second
+		calm = 2 * time.Second
 	}
 	const rate = 20_000
-	total := baseline + 2*time.Second
+	total := calm + 2*time.Second
 	for _, p := range phases {
 		total += p.length + p.recover
 	}
@@ -63,11 +63,7 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 		return err
 	}
 	defer px.stop()
-	base, err := px.counters()
-	if err != nil {
-		return err
-	}
-	stBase, err := s.snapshot(ctx)
+	base, stBase, err := baseline(ctx, px, s)
 	if err != nil {
 		return err
 	}
@@ -78,8 +74,8 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 		console.end()
 		return err
 	}
-	sleepCtx(ctx, baseline)
-	baseRate := console.rate(time.Now().Add(-baseline+500*time.Millisecond), time.Now())
+	sleepCtx(ctx, calm)
+	baseRate := console.rate(time.Now().Add(-calm+500*time.Millisecond), time.Now())
 	var worst time.Duration
 	for _, p := range phases {
 		name := "sink down"

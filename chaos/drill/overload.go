@@ -59,11 +59,7 @@ func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
 		return err
 	}
 	defer px.stop()
-	base, err := px.counters()
-	if err != nil {
-		return err
-	}
-	stBase, err := s.snapshot(ctx)
+	base, stBase, err := baseline(ctx, px, s)
 	if err != nil {
 		return err
 	}

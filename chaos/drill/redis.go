@@ -205,11 +205,7 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 	if _, err := px.waitVersion(ctx, v0, 15*time.Second); err != nil {
 		return err
 	}
-	base, err := px.counters()
-	if err != nil {
-		return err
-	}
-	stBase, err := s.snapshot(ctx)
+	base, stBase, err := baseline(ctx, px, s)
 	if err != nil {
 		return err
 	}

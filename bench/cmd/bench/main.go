@@ -132,15 +132,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		runs, err := result.ReadAll(filepath.Join(*results, "runs"))
-		if err != nil {
-			return err
-		}
-		chaos, err := result.ReadChaos(filepath.Join(*results, "chaos"))
-		if err != nil {
-			return err
-		}
-		if err := report.Render(runs, chaos, *results); err != nil {
+		if err := report.RenderDir(*results); err != nil {
 			return err
 		}
 		fmt.Printf("wrote %s and %s\n", path, filepath.Join(*results, "README.md"))
