@@ -312,6 +312,9 @@ func (h *Harness) account(sc *result.Scenario, sum sendSummary, c, base counters
 	// lines; runs must not cancel each other out.
 	lost := sum.Sent - (s.Lines - s.Unparsed) - filtered - dropped + s.Duplicated
 	sc.Lost += max(lost, -lost)
+	if sum.Cut > 0 {
+		sc.Failures = append(sc.Failures, fmt.Sprintf("the sender cut %d lines short: the sink's count cannot be checked against it", sum.Cut))
+	}
 	if s.TooLate > 0 {
 		// Order is kept per connection, so this never happens legitimately,
 		// and such a line might be a duplicate masking a loss.

@@ -8,6 +8,7 @@
 package sender
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,6 +102,10 @@ type Summary struct {
 	// latency figures to be complete. Both are 0 in closed loop.
 	Due    int64 `json:"due"`
 	Unsent int64 `json:"unsent"`
+	// Cut counts lines a failed stream write cut short: the target got
+	// their first part, and may count them. Sent leaves them out, and
+	// counts the lines such a write did finish.
+	Cut int64 `json:"cut"`
 }
 
 // Lag summarizes the schedule lag in milliseconds.
@@ -119,6 +124,10 @@ const (
 	// stopGrace bounds how long a write blocked by the target may delay the
 	// end of a run limited by Duration.
 	stopGrace = 2 * time.Second
+	// catchUp is how far past the end of an open-loop run a sender that is
+	// behind schedule keeps writing the lines it owes; the rest are unsent.
+	// Well under stopGrace, so the run ends between writes, not in one.
+	catchUp = 200 * time.Millisecond
 )
 
 // Run sends lines as c describes and returns what was sent. It returns an
@@ -182,6 +191,7 @@ func Run(ctx context.Context, c Config) (Summary, error) {
 		s.Sent += w.sent
 		s.Bytes += w.bytes
 		s.Errors += w.errors
+		s.Cut += w.cut
 		s.PIILines += w.pii
 		s.DebugLines += w.debug
 		s.JSONLines += w.json
@@ -263,6 +273,7 @@ type worker struct {
 	sent     int64
 	bytes    int64
 	errors   int64
+	cut      int64
 	pii      int64
 	debug    int64
 	json     int64
@@ -370,6 +381,9 @@ func (w *worker) openLoop(ctx context.Context, start time.Time) {
 			now = time.Now().UnixNano()
 			continue
 		}
+		if w.lines == 0 && end >= 0 && time.Now().UnixNano() >= end+int64(catchUp) {
+			return // too far behind: what is left is unsent
+		}
 		if !w.add(ctx, uint64(j+1), sched, now) {
 			return
 		}
@@ -433,9 +447,22 @@ func (w *worker) add(ctx context.Context, seq uint64, ts, now int64) bool {
 // flush writes the pending batch. A failed write is counted and the
 // connection re-established; it returns false when the run must stop.
 func (w *worker) flush(ctx context.Context) bool {
-	err := w.tr.write(ctx, w.buf)
+	wrote, err := w.tr.write(ctx, w.buf)
 	n, size := w.lines, len(w.buf)
 	kinds := w.kinds
+	if err != nil && wrote > 0 && wrote < size {
+		// The target got the lines this write finished, and the start of
+		// the next one.
+		done := bytes.Count(w.buf[:wrote], []byte{'\n'})
+		w.sent += int64(done)
+		w.bytes += int64(wrote)
+		if w.buf[wrote-1] != '\n' {
+			w.cut++
+		}
+		if w.progress != nil {
+			w.progress.Sent.Add(int64(done))
+		}
+	}
 	w.buf, w.lines, w.kinds = w.buf[:0], 0, [3]int64{}
 	if err == nil {
 		if w.cfg.Rate > 0 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net"
@@ -314,5 +315,44 @@ func TestOpenLoopReportsUnsent(t *testing.T) {
 	}
 	if s.Unsent == 0 || s.Sent+s.Unsent != s.Due {
 		t.Fatalf("sent %d, unsent %d, due %d; want unsent > 0 and sent + unsent = due", s.Sent, s.Unsent, s.Due)
+	}
+}
+
+// cutTransport cuts its first write short after half the bytes and fails;
+// it cannot reconnect.
+type cutTransport struct{ writes int }
+
+func (t *cutTransport) write(_ context.Context, buf []byte) (int, error) {
+	t.writes++
+	return len(buf) / 2, errors.New("connection reset")
+}
+func (t *cutTransport) redial(context.Context) error { return errors.New("refused") }
+func (t *cutTransport) abort()                       {}
+func (t *cutTransport) close() error                 { return nil }
+
+// A write cut short counts the lines it finished as sent and the one it cut
+// as cut, so a receiver's count can be checked against the sender's.
+func TestFlushCutShort(t *testing.T) {
+	c := Config{Target: "tcp://127.0.0.1:1", Conns: 1, Batch: 100, Corpus: corpus.DefaultConfig()}
+	tr := &cutTransport{}
+	w := newWorker(&c, target{scheme: "tcp"}, 0, tr)
+	for j := range 10 {
+		w.add(context.Background(), uint64(j+1), 1, 1)
+	}
+	buf := append([]byte(nil), w.buf...)
+	if w.flush(context.Background()) {
+		t.Fatal("flush after a failed write and reconnect: want false")
+	}
+	half := buf[:len(buf)/2]
+	want := int64(bytes.Count(half, []byte{'\n'}))
+	if w.sent != want || w.bytes != int64(len(half)) {
+		t.Fatalf("sent %d lines, %d bytes; want %d, %d", w.sent, w.bytes, want, len(half))
+	}
+	wantCut := int64(0)
+	if half[len(half)-1] != '\n' {
+		wantCut = 1
+	}
+	if w.cut != wantCut || w.errors != 1 {
+		t.Fatalf("cut %d, errors %d; want %d, 1", w.cut, w.errors, wantCut)
 	}
 }

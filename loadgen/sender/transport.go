@@ -15,8 +15,10 @@ import (
 
 // transport writes one batch of newline-terminated lines at a time.
 type transport interface {
-	// write sends buf, which holds lines complete lines.
-	write(ctx context.Context, buf []byte) error
+	// write sends buf, which holds complete lines. On error it returns how
+	// many bytes of buf may have reached the target anyway: a stream write
+	// cut short delivers its first part.
+	write(ctx context.Context, buf []byte) (int, error)
 	// redial replaces a broken connection; an error is unrecoverable.
 	redial(ctx context.Context) error
 	// abort unblocks a pending write; used on cancellation.
@@ -90,9 +92,8 @@ type streamTransport struct {
 	conn          net.Conn
 }
 
-func (t *streamTransport) write(_ context.Context, buf []byte) error {
-	_, err := t.conn.Write(buf)
-	return err
+func (t *streamTransport) write(_ context.Context, buf []byte) (int, error) {
+	return t.conn.Write(buf)
 }
 
 func (t *streamTransport) redial(ctx context.Context) error {
@@ -121,9 +122,11 @@ func (t *streamTransport) close() error { return t.conn.Close() }
 // datagramTransport sends each batch as one UDP datagram.
 type datagramTransport struct{ conn net.Conn }
 
-func (t *datagramTransport) write(_ context.Context, buf []byte) error {
-	_, err := t.conn.Write(buf)
-	return err
+func (t *datagramTransport) write(_ context.Context, buf []byte) (int, error) {
+	if _, err := t.conn.Write(buf); err != nil {
+		return 0, err // a datagram is sent whole or not at all
+	}
+	return len(buf), nil
 }
 
 // redial is a no-op: a connected UDP socket reports a missing receiver
@@ -142,22 +145,22 @@ type httpTransport struct {
 // errStatus reports a response outside 2xx.
 var errStatus = errors.New("unexpected HTTP status")
 
-func (t *httpTransport) write(ctx context.Context, buf []byte) error {
+func (t *httpTransport) write(ctx context.Context, buf []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(buf))
 	if err != nil {
-		return fmt.Errorf("cannot create request: %w", err)
+		return 0, fmt.Errorf("cannot create request: %w", err)
 	}
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%w %d from %s", errStatus, resp.StatusCode, t.url)
+		return 0, fmt.Errorf("%w %d from %s", errStatus, resp.StatusCode, t.url)
 	}
-	return nil
+	return len(buf), nil
 }
 
 // redial succeeds when the port accepts connections again; the client pools

@@ -95,10 +95,14 @@ func runSend(ctx context.Context, args []string) error {
 	if c.Progress != nil {
 		fmt.Fprintln(os.Stderr)
 	}
-	if err != nil {
-		return err
+	if err != nil && s.Sent == 0 && s.Errors == 0 {
+		return err // nothing was attempted: no summary to give
 	}
-	return writeJSON(os.Stdout, s)
+	// A run that failed midway still says what it sent, before the error.
+	if werr := writeJSON(os.Stdout, s); werr != nil && err == nil {
+		return werr
+	}
+	return err
 }
 
 func reportProgress(w io.Writer, p *sender.Progress, done <-chan struct{}) {
