@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,6 +41,8 @@ type UDP struct {
 	seed   maphash.Seed
 	ctx    context.Context // ends when Shutdown gives up: blocked pushes drop
 	cancel context.CancelFunc
+
+	draining atomic.Bool // Shutdown has begun: read what is queued, then stop
 }
 
 // ListenUDP listens on addr with readers sockets; readers <= 0 means 1.
@@ -98,11 +101,22 @@ func (u *UDP) read(c *net.UDPConn, drops *kernelDrops) {
 	buf := make([]byte, maxDatagram)
 	oob := make([]byte, oobSize)
 	var backoff time.Duration
+	read := false // since the last drain deadline
 	for {
 		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) && u.draining.Load() {
+				// Shutdown: keep reading while datagrams are still
+				// queued; stop once the socket is quiet for drainGrace.
+				if !read {
+					return
+				}
+				read = false
+				c.SetReadDeadline(time.Now().Add(drainGrace))
+				continue
 			}
 			// A persistent error must not turn into a busy loop.
 			backoff = min(max(2*backoff, time.Millisecond), time.Second)
@@ -110,7 +124,7 @@ func (u *UDP) read(c *net.UDPConn, drops *kernelDrops) {
 			time.Sleep(backoff)
 			continue
 		}
-		backoff = 0
+		backoff, read = 0, true
 		if oobn > 0 {
 			if d := drops.update(oob[:oobn]); d > 0 {
 				cfg.Metrics.UDPKernelDrops.AddInt64(int64(d))
@@ -194,19 +208,26 @@ func (u *UDP) key(from netip.AddrPort) uint64 {
 // Shutdown stops reading; datagrams already read are handed on until ctx
 // ends, then dropped and counted.
 func (u *UDP) Shutdown(ctx context.Context) error {
-	u.SyncKernelDrops() // the final count: closed sockets report nothing
-	var errs []error
+	// First read what the sockets already hold: closing them would discard
+	// it uncounted. A sender that keeps sending keeps them busy until ctx
+	// ends.
+	u.draining.Store(true)
 	for _, c := range u.conns {
-		errs = append(errs, c.Close())
+		c.SetReadDeadline(time.Now().Add(drainGrace))
 	}
 	done := make(chan struct{})
 	go func() { u.wg.Wait(); close(done) }()
+	var errs []error
 	select {
 	case <-done:
 	case <-ctx.Done():
 		u.cancel()
-		<-done
 	}
+	u.SyncKernelDrops() // the final count: closed sockets report nothing
+	for _, c := range u.conns {
+		errs = append(errs, c.Close())
+	}
+	<-done
 	u.cancel()
 	return errors.Join(errs...)
 }

@@ -109,6 +109,17 @@ func (m *Metrics) Dropped(reason string) *vm.Counter {
 	return c
 }
 
+// DroppedByReason returns the lines dropped so far, by reason.
+func (m *Metrics) DroppedByReason() map[string]uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]uint64, len(m.dropped))
+	for r, c := range m.dropped {
+		out[r] = c.Get()
+	}
+	return out
+}
+
 // DroppedTotal is the sum of Dropped over all reasons.
 func (m *Metrics) DroppedTotal() uint64 { return m.sum(m.dropped) }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ type tcpOutput struct {
 	timeout time.Duration
 	retries int
 	retryTiming
+	idleCheck time.Duration
 
 	mu    sync.Mutex
 	lanes map[int]*tcpLane // by lane number; mu
@@ -44,9 +46,16 @@ type tcpOutput struct {
 // tcpLane is one lane's connection. Its mutex is held for a whole Write, so
 // writes on one lane never interleave.
 type tcpLane struct {
-	mu sync.Mutex
-	c  net.Conn // nil until dialled, and after a failure
+	mu   sync.Mutex
+	c    net.Conn  // nil until dialled, and after a failure
+	used time.Time // last write on c
 }
+
+// idleCheck is how long a lane's connection may sit unused before a write
+// first checks that the peer has not closed it. A write to a connection the
+// peer closed still succeeds (the kernel takes the bytes; the peer answers
+// with a reset), so the batch would be counted delivered and lost.
+const idleCheck = time.Second
 
 func validateTCP(c *Config) error {
 	if c.URL == "" {
@@ -114,6 +123,7 @@ func newTCPOutput(c *Config, t retryTiming) (*tcpOutput, error) {
 		retries:     defaultMaxRetries,
 		retryTiming: t,
 		lanes:       make(map[int]*tcpLane),
+		idleCheck:   idleCheck,
 		done:        make(chan struct{}),
 	}
 	if c.TimeoutMS > 0 {
@@ -185,6 +195,10 @@ func (o *tcpOutput) writeOnce(ctx context.Context, l *tcpLane, buf []byte) error
 		return ErrClosed
 	default:
 	}
+	if l.c != nil && time.Since(l.used) > o.idleCheck && !peerOpen(l.c) {
+		l.c.Close()
+		l.c = nil
+	}
 	if l.c == nil {
 		d := net.Dialer{Timeout: o.timeout}
 		c, err := d.DialContext(ctx, "tcp", o.addr)
@@ -203,7 +217,19 @@ func (o *tcpOutput) writeOnce(ctx context.Context, l *tcpLane, buf []byte) error
 		l.c = nil
 		return err
 	}
+	l.used = time.Now()
 	return nil
+}
+
+// peerOpen reports whether c's peer has not closed or reset it: a read
+// that waits a moment finds nothing (what the peer sent, if anything, is
+// discarded: a sink has nothing to say).
+func peerOpen(c net.Conn) bool {
+	var b [64]byte
+	c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	defer c.SetReadDeadline(time.Time{})
+	_, err := c.Read(b[:])
+	return err == nil || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // Close closes the connections, waiting for writes in progress; Writes

@@ -220,3 +220,34 @@ func TestValidateTCP(t *testing.T) {
 		}
 	}
 }
+
+// A lane's connection that the peer closed while idle is replaced before
+// the next write: written to, it would take the batch and lose it.
+func TestTCPOutputRedialsAfterPeerClose(t *testing.T) {
+	s := newLineServer(t)
+	o, err := newTCPOutput(&Config{Type: "tcp", URL: "tcp://" + s.ln.Addr().String()}, defaultRetryTiming)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	o.idleCheck = 20 * time.Millisecond
+	if err := o.Write(context.Background(), tcpBatch("before")); err != nil {
+		t.Fatal(err)
+	}
+	waitLines(t, s, 1)
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	time.Sleep(50 * time.Millisecond) // idle, and the close has reached the output's side
+	for i := range 3 {
+		if err := o.Write(context.Background(), tcpBatch(fmt.Sprintf("after %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitLines(t, s, 4)
+	if got := s.got(); got[1] != "after 0" {
+		t.Fatalf("lines %q; want the first write after the close delivered", got)
+	}
+}

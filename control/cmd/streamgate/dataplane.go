@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,7 +179,7 @@ func (dp *dataplane) shutdown(timeout time.Duration) error {
 // harnesses that parse it: received = filtered + dropped + in_pipeline +
 // emitted, and per output emitted = delivered + dropped, so with several
 // outputs delivered + output_dropped is emitted times their number (when no
-// reload changed them). No key of an output ends in the name of a total
+// reload changed them); dropped_reason.<reason> splits dropped. No key of an output ends in the name of a total
 // ("output.console.lines_delivered", not "output.console.delivered"): a
 // parser matching `name=N` anywhere on the line still reads the totals.
 func (dp *dataplane) logStopped(took time.Duration) {
@@ -195,6 +197,10 @@ func (dp *dataplane) logStopped(took time.Duration) {
 		"output_dropped", m.OutputDroppedTotal(),
 		"udp_datagrams_dropped", m.UDPKernelDrops.Get(),
 	)
+	byReason := m.DroppedByReason()
+	for _, r := range slices.Sorted(maps.Keys(byReason)) {
+		attrs = append(attrs, slog.Group("dropped_reason", r, byReason[r]))
+	}
 	for _, o := range outputs {
 		attrs = append(attrs, slog.Group("output", slog.Group(o.Name, "lines_delivered", o.Delivered, "lines_dropped", o.Dropped)))
 	}

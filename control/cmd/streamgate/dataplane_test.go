@@ -132,6 +132,7 @@ func TestDataplaneFinalAccounting(t *testing.T) {
 		// Both outputs got the 3 lines emitted: the console delivered
 		// them, the dead http output dropped them.
 		"delivered": "3", "output_dropped": "3", "udp_datagrams_dropped": "0",
+		"dropped_reason.oversize": "1", "dropped_reason.buffer_full": "0",
 		"output.console.lines_delivered": "3", "output.console.lines_dropped": "0",
 		"output.http:" + dead + ".lines_delivered": "0", "output.http:" + dead + ".lines_dropped": "3",
 	})
