@@ -106,10 +106,14 @@ func (d *Drills) Run(ctx context.Context, only []string) ([]result.ChaosScenario
 			continue
 		case len(want) == 0 && d.cfg.Short && !dr.short:
 			continue
-		case dr.name == "fuzz" && d.cfg.FuzzTime == 0:
-			continue
 		}
 		delete(unknown, dr.name)
+		if dr.name == "fuzz" && d.cfg.FuzzTime == 0 {
+			if want[dr.name] {
+				return out, fmt.Errorf("the fuzz drill needs -fuzztime")
+			}
+			continue
+		}
 		sc := result.ChaosScenario{Name: dr.name, Description: dr.description}
 		d.log.Info("drill", "name", dr.name)
 		start := time.Now()

@@ -155,14 +155,23 @@ func (d *Drills) startLoad(target string, args ...string) (*load, error) {
 	return &load{p: p, args: all}, nil
 }
 
-// wait returns the sender's summary once it has finished.
+// wait returns the sender's summary once it has finished. A sender that
+// failed midway still gives its summary, with the error.
 func (l *load) wait() (sender.Summary, error) {
 	var s sender.Summary
-	if err := l.p.Wait(); err != nil {
-		return s, fmt.Errorf("loadgen %s: %w\n%s", strings.Join(l.args, " "), err, l.p.Logs())
+	werr := l.p.Wait()
+	out := strings.TrimSpace(l.p.Stdout())
+	if out == "" {
+		return s, fmt.Errorf("loadgen %s: %v: no summary\n%s", strings.Join(l.args, " "), werr, l.p.Logs())
 	}
-	if err := json.Unmarshal([]byte(l.p.Stdout()), &s); err != nil {
-		return s, fmt.Errorf("cannot decode loadgen summary %q: %w", l.p.Stdout(), err)
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		return s, fmt.Errorf("cannot decode loadgen summary %q: %w", out, err)
+	}
+	if werr != nil {
+		return s, fmt.Errorf("loadgen %s: %w\n%s", strings.Join(l.args, " "), werr, l.p.Logs())
+	}
+	if s.Cut > 0 {
+		return s, fmt.Errorf("loadgen cut %d lines short: the receiver's count cannot be checked against its own", s.Cut)
 	}
 	return s, nil
 }
@@ -283,6 +292,7 @@ func (l *lineCounter) Lines() int64 { return l.n.Load() }
 // progress samples a counter every interval and keeps the longest time it
 // stood still, and the slowest rate over any window.
 type progress struct {
+	once    sync.Once
 	mu      sync.Mutex
 	stall   time.Duration
 	samples []sample
@@ -326,9 +336,10 @@ func watchProgress(read func() (int64, error), interval time.Duration) *progress
 	return p
 }
 
-// end stops sampling and returns the longest stall.
+// end stops sampling and returns the longest stall. It may be called
+// again.
 func (p *progress) end() time.Duration {
-	close(p.stop)
+	p.once.Do(func() { close(p.stop) })
 	<-p.done
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -2,6 +2,7 @@ package drill
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -65,14 +66,20 @@ func (f *front) serve(ln net.Listener) {
 
 func (f *front) set(m mode) { f.mode.Store(int32(m)) }
 
-// Down stops accepting and closes every connection.
+// Down stops accepting new connections, lets the requests in progress
+// finish (a batch the sink took is answered, so it is not both delivered
+// and counted as dropped), and closes every connection.
 func (f *front) Down() {
 	f.mu.Lock()
 	srv := f.srv
 	f.srv = nil
 	f.mu.Unlock()
 	if srv != nil {
-		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -71,6 +72,8 @@ var execsRe = regexp.MustCompile(`execs: (\d+)`)
 // fuzzOne runs one target and returns what happened.
 func (d *Drills) fuzzOne(ctx context.Context, t FuzzTarget, workers int, cache string) (string, bool) {
 	mod, rel, _ := strings.Cut(t.Pkg, "/")
+	corpus := filepath.Join(cache, "fuzz", "streamgate", t.Pkg, t.Name)
+	before := listDir(corpus)
 	cmd := exec.CommandContext(ctx, "go", "test", "-run=^$", "-fuzz=^"+t.Name+"$",
 		"-fuzztime="+d.cfg.FuzzTime.String(), fmt.Sprintf("-parallel=%d", workers), "./"+rel)
 	cmd.Dir = filepath.Join(d.cfg.Repo, mod)
@@ -81,24 +84,45 @@ func (d *Drills) fuzzOne(ctx context.Context, t FuzzTarget, workers int, cache s
 	if m := execsRe.FindAllSubmatch(out, -1); len(m) > 0 {
 		execs = string(m[len(m)-1][1])
 	}
-	kept, kerr := keepCorpus(filepath.Join(cache, "fuzz", "streamgate", t.Pkg, t.Name),
-		filepath.Join(d.cfg.Repo, t.Pkg, "testdata", "fuzz", t.Name))
+	crashed := bytes.Contains(out, []byte("Failing input written to"))
+	note := ""
+	if err != nil && !crashed && took >= d.cfg.FuzzTime && bytes.Contains(out, []byte("context deadline exceeded")) {
+		// Go 1.26's coordinator can report its own deadline as an error
+		// when a duration ends mid-execution (golang/go#75804): no input
+		// failed.
+		err, note = nil, " (the spurious end-of-run deadline error of golang/go#75804 ignored)"
+	}
+	kept, kerr := keepCorpus(corpus, before, filepath.Join(d.cfg.Repo, t.Pkg, "testdata", "fuzz", t.Name))
 	if err != nil {
 		tail := string(out)
 		if len(tail) > 2000 {
 			tail = tail[len(tail)-2000:]
 		}
-		return fmt.Sprintf("failed after %s (%v); the failing input is in testdata/fuzz/%s: %s", took.Round(time.Second), err, t.Name, tail), false
+		where := ""
+		if crashed {
+			where = "; go test wrote the failing input to testdata/fuzz/" + t.Name
+		}
+		return fmt.Sprintf("failed after %s (%v)%s: %s", took.Round(time.Second), err, where, tail), false
 	}
 	if kerr != nil {
 		return fmt.Sprintf("ran %s, %s executions, no crash; cannot keep its inputs: %v", took.Round(time.Second), execs, kerr), false
 	}
-	return fmt.Sprintf("ran %s, %s executions, no crash; %d new inputs kept in testdata/fuzz/%s", took.Round(time.Second), execs, kept, t.Name), true
+	return fmt.Sprintf("ran %s, %s executions, no crash%s; %d new inputs kept in testdata/fuzz/%s", took.Round(time.Second), execs, note, kept, t.Name), true
 }
 
-// keepCorpus copies the corpus files of from that to lacks into to, and
-// returns how many it copied.
-func keepCorpus(from, to string) (int, error) {
+// listDir returns the names of the files in dir (none when it is missing).
+func listDir(dir string) map[string]bool {
+	names := map[string]bool{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	return names
+}
+
+// keepCorpus copies the corpus files of from that were not there before the
+// run, and that to lacks, into to; it returns how many it copied.
+func keepCorpus(from string, before map[string]bool, to string) (int, error) {
 	entries, err := os.ReadDir(from)
 	if os.IsNotExist(err) {
 		return 0, nil
@@ -106,13 +130,13 @@ func keepCorpus(from, to string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(to, 0o755); err != nil {
-		return 0, err
-	}
 	n := 0
 	for _, e := range entries {
-		if !e.Type().IsRegular() {
+		if !e.Type().IsRegular() || before[e.Name()] {
 			continue
+		}
+		if err := os.MkdirAll(to, 0o755); err != nil {
+			return n, err
 		}
 		dst := filepath.Join(to, e.Name())
 		if _, err := os.Stat(dst); err == nil {

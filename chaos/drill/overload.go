@@ -91,7 +91,6 @@ func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
 		}
 	}()
 	rate := int(5 * capacity)
-	fault(sc, "%d lines/s offered for 30 s: 5× the measured capacity of %.0f lines/s", rate, capacity)
 	ld, err = d.startLoad("tcp://"+px.tcp, "-rate", strconv.Itoa(rate), "-duration", "30s", "-conns", "4")
 	if err != nil {
 		close(stop)
@@ -103,6 +102,10 @@ func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
 		close(stop)
 		return err
 	}
+	// One sender on these cores cannot write 5× what the proxy processes:
+	// say what it did write.
+	fault(sc, "%d lines/s asked of the sender for 30 s, 5× the proxy's measured capacity of %.0f lines/s; it wrote %.0f lines/s, %.1f× capacity",
+		rate, capacity, sum.LinesPerS, sum.LinesPerS/capacity)
 	// Released: the breaker closed again and the backlog is gone.
 	var released time.Duration
 	closed := false

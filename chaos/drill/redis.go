@@ -209,13 +209,18 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 	if err != nil {
 		return err
 	}
-	watch := watchProgress(func() (int64, error) { st, err := s.snapshot(ctx); return st.Lines, err }, 50*time.Millisecond)
-	dur := time.Duration(cycles)*(outage+3*time.Second) + 2*time.Second
+	// The load outlasts the cycles with room to spare: a cycle takes the
+	// outage, the restart, a few seconds of the watcher's reconnect backoff and
+	// a pause.
+	dur := time.Duration(cycles)*(outage+5*time.Second) + 5*time.Second
 	ld, err := d.startLoad("tcp://"+px.tcp, "-rate", strconv.Itoa(rate), "-duration", dur.String(), "-conns", "4")
 	if err != nil {
-		watch.end()
 		return err
 	}
+	defer ld.p.Kill() // on an early return; a no-op once it has exited
+	loadEnd := time.Now().Add(dur)
+	watch := watchProgress(func() (int64, error) { st, err := s.snapshot(ctx); return st.Lines, err }, 50*time.Millisecond)
+	defer watch.end()
 	sleepCtx(ctx, time.Second)
 	var worst time.Duration
 	for i := range cycles {
@@ -240,23 +245,22 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 		if err := link.Restore(); err != nil {
 			return err
 		}
-		took, err := px.waitVersion(ctx, v, 30*time.Second)
-		if err != nil {
+		if _, err := px.waitVersion(ctx, v, 30*time.Second); err != nil {
 			check(sc, fmt.Sprintf("cycle %d", i+1), false, "version %s published during the outage: %v", v, err)
 			continue
 		}
-		took = time.Since(healed)
+		took := time.Since(healed)
 		worst = max(worst, took)
-		check(sc, fmt.Sprintf("cycle %d", i+1), subs == 0,
-			"version %s published while the data plane was cut off (RELOAD reached %d subscribers); applied %.2f s after Redis came back", v, subs, took.Seconds())
+		check(sc, fmt.Sprintf("cycle %d", i+1), subs == 0 && time.Now().Before(loadEnd),
+			"version %s published while the data plane was cut off (RELOAD reached %d subscribers); applied %.2f s after Redis came back, under load: %v",
+			v, subs, took.Seconds(), time.Now().Before(loadEnd))
 		sleepCtx(ctx, 2*time.Second)
 	}
 	sum, err := ld.wait()
+	stall := watch.end()
 	if err != nil {
-		watch.end()
 		return err
 	}
-	stall := watch.end()
 	c, st, err := px.settle(ctx, s, float64(sum.Sent), base, outName, stBase.Lines)
 	if err != nil {
 		return err
