@@ -78,13 +78,9 @@ const (
 
 // startProxy starts a sink and a data plane whose manifest sends to it.
 func (h *Harness) startProxy(name, manifest, output, overflow string) (*proxy, error) {
-	ports := make([]int, 6)
-	for i := range ports {
-		p, err := lab.FreePort()
-		if err != nil {
-			return nil, err
-		}
-		ports[i] = p
+	ports, err := lab.FreePorts(6)
+	if err != nil {
+		return nil, err
 	}
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 	px := &proxy{tcp: addr(ports[0]), admin: addr(ports[1]), http: addr(ports[2]),
@@ -115,7 +111,7 @@ func (h *Harness) startProxy(name, manifest, output, overflow string) (*proxy, e
 		return nil, err
 	}
 	px.p = p
-	if err := lab.WaitTCP(px.admin, 10*time.Second); err != nil {
+	if err := lab.WaitHealthy(px.admin, 10*time.Second); err != nil {
 		px.stop()
 		return nil, fmt.Errorf("streamgate: %w\n%s", err, p.Logs())
 	}

@@ -169,14 +169,40 @@ func (p *Proc) status(field string) (float64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.Cmd.Process.Pid)
 }
 
-// FreePort returns a loopback port nothing listens on now.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// FreePorts returns n distinct loopback ports nothing listens on now. It
+// holds each until it has them all: ports taken one at a time can repeat,
+// and two servers told the same port make one of them fail to start.
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
+}
+
+// WaitHealthy waits until the proxy's admin address answers GET /healthz
+// with 200: not just anything listening there.
+func WaitHealthy(admin string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		resp, err := HTTPClient.Get("http://" + admin + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+			err = fmt.Errorf("GET /healthz: %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("proxy at %s not healthy after %s: %w", admin, d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // WaitTCP waits until addr accepts connections.

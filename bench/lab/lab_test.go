@@ -78,3 +78,38 @@ func TestProc(t *testing.T) {
 		t.Fatalf("process state %v; want killed by SIGTERM", p.Cmd.ProcessState)
 	}
 }
+
+func TestFreePortsDistinct(t *testing.T) {
+	for range 20 {
+		ports, err := FreePorts(8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int]bool{}
+		for _, p := range ports {
+			if seen[p] {
+				t.Fatalf("port %d twice in %v", p, ports)
+			}
+			seen[p] = true
+		}
+	}
+}
+
+func TestWaitHealthy(t *testing.T) {
+	notProxy := httptest.NewServer(http.NotFoundHandler()) // listens, but is not a proxy
+	defer notProxy.Close()
+	if err := WaitHealthy(strings.TrimPrefix(notProxy.URL, "http://"), 100*time.Millisecond); err == nil {
+		t.Fatal("a server answering 404 passed as healthy")
+	}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			fmt.Fprintln(w, "ok")
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer proxy.Close()
+	if err := WaitHealthy(strings.TrimPrefix(proxy.URL, "http://"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

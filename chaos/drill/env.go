@@ -66,7 +66,7 @@ func (d *Drills) startProxy(o proxyOpts) (*proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := lab.WaitTCP(px.admin, 10*time.Second); err != nil {
+	if err := lab.WaitHealthy(px.admin, 10*time.Second); err != nil {
 		px.p.Kill()
 		return nil, fmt.Errorf("streamgate: %w\n%s", err, px.p.Logs())
 	}
@@ -367,12 +367,12 @@ func (p *progress) rate(from, to time.Time) float64 {
 }
 
 func freeAddrs(n int) ([]string, error) {
+	ports, err := lab.FreePorts(n)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]string, n)
-	for i := range out {
-		p, err := lab.FreePort()
-		if err != nil {
-			return nil, err
-		}
+	for i, p := range ports {
 		out[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 	}
 	return out, nil

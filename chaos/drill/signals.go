@@ -122,7 +122,7 @@ func (d *Drills) sigkill(ctx context.Context, sc *result.ChaosScenario) error {
 		return err
 	}
 	defer px2.stop()
-	if err := lab.WaitTCP(px2.admin, 10*time.Second); err != nil {
+	if err := lab.WaitHealthy(px2.admin, 10*time.Second); err != nil {
 		return fmt.Errorf("restarted proxy: %w\n%s", err, px2.p.Logs())
 	}
 	before, _ := s.snapshot(ctx)
