@@ -2,7 +2,8 @@ package report
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"streamgate/bench/result"
@@ -59,7 +60,7 @@ func writeChaos(b *strings.Builder, runs []*result.ChaosRun) {
 		}
 		if len(s.DroppedByReason) > 0 {
 			b.WriteString(" Dropped by reason: ")
-			for i, k := range sortedKeys(s.DroppedByReason) {
+			for i, k := range slices.Sorted(maps.Keys(s.DroppedByReason)) {
 				if i > 0 {
 					b.WriteString(", ")
 				}
@@ -76,13 +77,4 @@ func writeChaos(b *strings.Builder, runs []*result.ChaosRun) {
 		}
 		b.WriteString("\n")
 	}
-}
-
-func sortedKeys(m map[string]int64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

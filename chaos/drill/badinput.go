@@ -160,7 +160,7 @@ func (d *Drills) badInput(ctx context.Context, sc *result.ChaosScenario) error {
 	held := c.Received - base.Received
 	check(sc, "counters add up", c.InPipeline() == 0 && queuedSince(c, base, outName) == 0 && int64(held) == sent,
 		"received %.0f of %d sent, %.0f in the pipeline, %.0f queued for outputs", held, sent, c.InPipeline(), queuedSince(c, base, outName))
-	check(sc, "still healthy", isHealthy(ctx, px), "proxy answers /healthz after all of it")
+	check(sc, "still healthy", isHealthy(px), "proxy answers /healthz after all of it")
 	return nil
 }
 
@@ -204,9 +204,8 @@ func (px *proxy) waitReceived(ctx context.Context, n float64) (lab.Counters, err
 	}
 }
 
-func isHealthy(ctx context.Context, px *proxy) bool {
-	status, _, err := request(ctx, "GET", "http://"+px.admin+"/healthz", "")
-	return err == nil && status == 200
+func isHealthy(px *proxy) bool {
+	return lab.WaitHealthy(px.admin, 0) == nil // one try
 }
 
 // sendTCP writes data on a new connection and closes it.
@@ -475,7 +474,7 @@ func (d *Drills) badBodies(ctx context.Context, sc *result.ChaosScenario, px *pr
 	if err != nil {
 		return err
 	}
-	check(sc, "API: ingest body cut short", after.Received == before.Received && isHealthy(ctx, px),
+	check(sc, "API: ingest body cut short", after.Received == before.Received && isHealthy(px),
 		"%.0f lines taken from bodies that were refused or cut short; proxy healthy", after.Received-before.Received)
 	status, _, err = request(ctx, "GET", api+"/", "")
 	check(sc, "API still serves", err == nil && status == 200, "GET / answered %d (%v)", status, err)

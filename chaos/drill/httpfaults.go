@@ -3,6 +3,8 @@ package drill
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -178,7 +180,7 @@ func reasonsText(m map[string]int64) string {
 		return "none"
 	}
 	s := ""
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if s != "" {
 			s += ", "
 		}
