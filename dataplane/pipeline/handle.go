@@ -31,9 +31,8 @@ type handle struct {
 	abandoned *vm.Counter // reason shutdown
 }
 
-// laneSlots is the channel capacity of a lane. Under the drop policies
-// memory is bounded by the handle's byte limit, which binds first for all but
-// tiny batches; under Block the slots are the bound.
+// laneSlots is the channel capacity of a lane. Memory is bounded by the
+// handle's byte limit, which binds first for all but tiny batches.
 const laneSlots = 1024
 
 // lane carries one worker's batches to one output, in order.
@@ -41,6 +40,11 @@ type lane struct {
 	h  *handle
 	id int // the worker's
 	ch chan *shared
+
+	// Under Block, each lane may queue its share of the handle's limit;
+	// its worker waits for room, and runLane pokes room as batches finish.
+	queued atomic.Int64
+	room   chan struct{}
 }
 
 func (p *Pipeline) newHandle(key, name string, out output.Output) *handle {
@@ -56,7 +60,7 @@ func (p *Pipeline) newHandle(key, name string, out output.Output) *handle {
 	}
 	var wg sync.WaitGroup
 	for i := range p.opts.Workers {
-		l := &lane{h: h, id: i, ch: make(chan *shared, laneSlots)}
+		l := &lane{h: h, id: i, ch: make(chan *shared, laneSlots), room: make(chan struct{}, 1)}
 		h.lanes = append(h.lanes, l)
 		wg.Add(1)
 		p.lanesWG.Add(1)
@@ -93,17 +97,22 @@ func (h *handle) stop() {
 // batch larger than the limit still gets through. Under the Block policy the
 // worker waits for room instead, so a lagging output slows ingest down (TCP
 // backpressure) rather than losing lines; it gives up only when Close runs
-// out of time (reason shutdown).
+// out of time (reason shutdown). Each lane waits for its own share of the
+// limit, so one worker's backlog cannot hold another's room.
 func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
 	h, sz := l.h, int64(sb.b.Footprint())
 	if block {
-		h.queued.Add(sz)
-		select {
-		case l.ch <- sb:
-			return
-		case <-stop:
+		if l.waitRoom(sz, stop) {
+			l.queued.Add(sz)
+			h.queued.Add(sz)
+			select {
+			case l.ch <- sb:
+				return
+			case <-stop:
+			}
+			l.queued.Add(-sz)
+			h.queued.Add(-sz)
 		}
-		h.queued.Add(-sz)
 		h.abandoned.Add(len(sb.b.Lines))
 		sb.unref()
 		return
@@ -118,6 +127,20 @@ func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
 	h.queued.Add(-sz)
 	h.queueFull.Add(len(sb.b.Lines))
 	sb.unref()
+}
+
+// waitRoom waits until the lane has room for sz bytes: its queue is empty
+// or sz fits in its share of the limit. It reports false if stop came first.
+func (l *lane) waitRoom(sz int64, stop <-chan struct{}) bool {
+	share := max(1, l.h.limit/int64(len(l.h.lanes)))
+	for q := l.queued.Load(); q != 0 && q+sz > share; q = l.queued.Load() {
+		select {
+		case <-l.room:
+		case <-stop:
+			return false
+		}
+	}
+	return true
 }
 
 // errLogEvery rate-limits the log line about a failing output.
@@ -141,7 +164,12 @@ func (p *Pipeline) runLane(l *lane) {
 		} else {
 			h.delivered.Add(n)
 		}
+		l.queued.Add(-sz)
 		h.queued.Add(-sz)
+		select {
+		case l.room <- struct{}{}:
+		default:
+		}
 		sb.unref()
 	}
 }
