@@ -52,7 +52,10 @@ func newStream(key uint64, maxLine int) *stream {
 }
 
 func (s *stream) newBatch(tail []byte) *record.Batch {
-	b := record.Get(len(tail) + s.size)
+	// The tail of the last read rides along in the read size's own class
+	// unless it is a long line: asking for tail+size would move every busy
+	// stream up a size class, to 1 MiB batches mostly left empty.
+	b := record.Get(max(s.size, len(tail)+smallRead))
 	b.Key = s.key
 	b.Data = append(b.Data, tail...)
 	return b

@@ -125,6 +125,27 @@ func TestStreamLongLineCopiesLinear(t *testing.T) {
 	}
 }
 
+// TestStreamBusyReadsStayInClass fills every read, each ending mid-line as
+// busy sockets do: the batches must stay in the read size's class, not move
+// up to the next one because of the partial line they carry over.
+func TestStreamBusyReadsStayInClass(t *testing.T) {
+	s := newStream(1, DefaultMaxLine)
+	data := []byte(strings.Repeat(strings.Repeat("y", 99)+"\n", 2000))
+	off := 0
+	for range 20 {
+		n := copy(s.buf(), data[off:])
+		off = (off + n) % 100 // the next read starts where this one stopped
+		b, _ := s.advance(n)
+		if b == nil {
+			t.Fatal("a full read of 100-byte lines handed on no batch")
+		}
+		if c := cap(b.Data); c > largeRead {
+			t.Fatalf("batch of a %d-byte read has a %d-byte buffer; want at most %d", n, c, largeRead)
+		}
+		record.Put(b)
+	}
+}
+
 func TestStreamAbortDropsPartialLine(t *testing.T) {
 	s := newStream(1, 100)
 	n := copy(s.buf(), "whole\ncard=4111 1111 1111")
