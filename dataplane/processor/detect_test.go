@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"strings"
@@ -169,4 +170,49 @@ func TestFindIPv4(t *testing.T) {
 		{"1..2.3.4", nil},
 		{"", nil},
 	})
+}
+
+// TestDigitMask checks the word-at-a-time digit test against the byte test
+// for every byte value in every position of the word.
+func TestDigitMask(t *testing.T) {
+	for pos := range 8 {
+		for c := range 256 {
+			var w [8]byte
+			for i := range w {
+				w[i] = 'x'
+			}
+			w[pos] = byte(c)
+			got := digitMask(binary.LittleEndian.Uint64(w[:]))
+			var want uint64
+			if isDigit(byte(c)) {
+				want = 0x80 << (8 * pos)
+			}
+			if got != want {
+				t.Fatalf("byte %#x at %d: mask %#x, want %#x", c, pos, got, want)
+			}
+		}
+	}
+}
+
+func TestNextDigit(t *testing.T) {
+	tests := []struct {
+		line string
+		from int
+		want int
+	}{
+		{"", 0, 0},
+		{"abc", 0, 3},
+		{"7", 0, 0},
+		{"abcdefgh7", 0, 8},
+		{"abcdefghijklmnop", 0, 16},
+		{"abcdefghijklmno9", 0, 15},
+		{"1bcdefghijklmno9", 1, 15},
+		{"\xb0\xb9\xff/:9", 0, 5},
+		{"é€ 2026", 0, 6},
+	}
+	for _, tt := range tests {
+		if got := nextDigit([]byte(tt.line), tt.from); got != tt.want {
+			t.Errorf("nextDigit(%q, %d) = %d, want %d", tt.line, tt.from, got, tt.want)
+		}
+	}
 }
