@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -32,8 +33,9 @@ type attributeFilterParams struct {
 // attributeFilter drops JSON lines whose attribute matches.
 //
 // The attribute is the value at the first of its locations that exists in
-// the line. Strings compare by their contents; numbers, booleans, null,
-// objects and arrays by their JSON text, so "500" equals 500 but not 500.0.
+// the line. It compares by its text (see jsonText): strings by their
+// contents, numbers by their decimal form, so "500" equals 500 and 500.0,
+// null as "", booleans, objects and arrays by their JSON text.
 // Lines that are not JSON objects, that lack the attribute, or whose
 // attribute does not match, are kept.
 //
@@ -142,44 +144,51 @@ func (f *attributeFilter) matches(text []byte) bool {
 
 // attributeLocations returns where to look for the attribute name, in order,
 // each location a list of keys. OpenTelemetry resource and HTTP attributes
-// and the log level have locations of their own; any other name is looked
-// up as a top-level member, then in attributes, resource.attributes,
-// resourceAttributes and body.
+// and the log level are looked up first where those conventions put them;
+// then every name, these included, is looked up as a top-level member, then
+// in attributes, resource.attributes, resourceAttributes and body.
 func attributeLocations(name string) [][]string {
+	var known [][]string
 	nested := strings.Split(name, ".")
 	switch name {
 	case "service.name":
-		return [][]string{
+		known = [][]string{
 			nested,
 			{"resource", "attributes", name},
 			{"resourceAttributes", name},
 			{"resource", name},
 		}
 	case "service.namespace", "service.version", "deployment.environment":
-		return [][]string{
+		known = [][]string{
 			nested,
 			{"resource", "attributes", name},
 			{"resourceAttributes", name},
 		}
 	case "http.status_code", "http.method", "http.url", "http.target":
-		return [][]string{
+		known = [][]string{
 			nested,
 			{"attributes", name},
 			{name},
 		}
 	case "log.level":
-		return [][]string{
+		known = [][]string{
 			nested,
 			{"severity"},
 			{"severityText"},
 			{"level"},
 		}
 	}
-	return [][]string{
+	generic := [][]string{
 		{name},
 		{"attributes", name},
 		{"resource", "attributes", name},
 		{"resourceAttributes", name},
 		{"body", name},
 	}
+	for _, loc := range generic {
+		if !slices.ContainsFunc(known, func(k []string) bool { return slices.Equal(k, loc) }) {
+			known = append(known, loc)
+		}
+	}
+	return known
 }

@@ -32,11 +32,15 @@ func TestAttributeFilter(t *testing.T) {
 				{`{"service":{"name":"other"}}`, false},
 				{`{"service":{"name":"test-service-2"}}`, false},
 				{`{"service":"test-service"}`, false},
-				// service.name means the member name of service, not a
-				// top-level member called service.name.
-				{`{"service.name":"test-service"}`, false},
+				// After the OpenTelemetry locations, the generic ones: a
+				// top-level member called service.name, attributes, body.
+				{`{"service.name": "test-service", "message": "hello"}`, true},
+				{`{"attributes":{"service.name":"test-service"}}`, true},
+				{`{"body":{"service.name":"test-service"}}`, true},
+				{`{"service.name":"test-service-v2"}`, false},
 				// The first location that exists decides.
 				{`{"service":{"name":"other"},"resource":{"attributes":{"service.name":"test-service"}}}`, false},
+				{`{"service":{"name":"other"},"service.name":"test-service"}`, false},
 				{`[{"service":{"name":"test-service"}}]`, false},
 				{`test-service`, false},
 				{`{broken test-service`, false},
@@ -54,7 +58,11 @@ func TestAttributeFilter(t *testing.T) {
 				{`{"http":{"status_code":500}}`, true},
 				{`{"attributes":{"http.status_code":500}}`, true},
 				{`{"http.status_code":"500"}`, true},
-				{`{"http":{"status_code":500.0}}`, false},
+				// Numbers compare by their decimal form.
+				{`{"http":{"status_code":500.0}}`, true},
+				{`{"http":{"status_code":5e2}}`, true},
+				{`{"http":{"status_code":500.5}}`, false},
+				{`{"http":{"status_code":-500}}`, false},
 				{`{"http":{"status_code":200}}`, false},
 				{`{"status_code":500}`, false},
 			},
@@ -67,6 +75,8 @@ func TestAttributeFilter(t *testing.T) {
 				{`{"severity":"debug"}`, true},
 				{`{"severityText":"debug"}`, true},
 				{`{"level":"debug"}`, true},
+				{`{"log.level":"debug"}`, true},
+				{`{"attributes":{"log.level":"debug"}}`, true},
 				{`{"level":"DEBUG"}`, false},
 				// With duplicate members the first counts.
 				{`{"level":"info","level":"debug"}`, false},
@@ -92,6 +102,16 @@ func TestAttributeFilter(t *testing.T) {
 				{`{"flag":"true"}`, true},
 				{`{"flag":false}`, false},
 				{`{"flag":null}`, false},
+			},
+		},
+		{
+			"null compares as empty",
+			`{"attribute": "owner", "value": ""}`,
+			[]lineTest{
+				{`{"owner":null}`, true},
+				{`{"owner":""}`, true},
+				{`{"owner":"null"}`, false},
+				{`{"other":null}`, false},
 			},
 		},
 		{

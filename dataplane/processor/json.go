@@ -14,6 +14,7 @@ package processor
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/tidwall/gjson"
 )
@@ -82,16 +83,31 @@ func jsonString(s []byte) string {
 	return gjson.ParseBytes(s).Str
 }
 
-// jsonText returns the text an attribute value compares by: the contents of
-// a string, the JSON text of anything else.
+// jsonText returns the text an attribute value compares by, the text
+// gjson's Result.String gives it: the contents of a string; an integer as
+// written; any other number in its shortest decimal form, so 500.0 and 5e2
+// are "500"; "" for null; the JSON text of anything else. Only strings with
+// escapes and non-integer numbers allocate.
 func jsonText(v []byte) []byte {
-	if v[0] != '"' {
-		return v
+	switch c := v[0]; {
+	case c == '"':
+		if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 {
+			return s
+		}
+		return []byte(jsonString(v))
+	case c == '-' || isDigit(c):
+		digits := v
+		if c == '-' {
+			digits = v[1:]
+		}
+		if allDigits(digits) {
+			return v
+		}
+		return strconv.AppendFloat(nil, gjson.ParseBytes(v).Num, 'f', -1, 64)
+	case c == 'n':
+		return nil
 	}
-	if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 {
-		return s
-	}
-	return []byte(jsonString(v))
+	return v
 }
 
 // skipSpace returns the index of the first byte at or after i that is not
