@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,33 +70,52 @@ func closePipeline(t *testing.T, p *Pipeline) {
 	}
 }
 
-// tagger appends "|v=<version>" to every line, marking which chain ran.
-type tagger struct{ v string }
+// tagger appends "|v=<version>" to every line, marking which chain ran, and
+// records in processed the highest version that ran.
+type tagger struct {
+	v         int
+	processed *atomic.Int64
+}
 
 func (tg tagger) Process(b *record.Batch) {
+	tag := "|v=" + strconv.Itoa(tg.v)
 	for i, l := range b.Lines {
 		start := len(b.Scratch)
 		b.Scratch = append(b.Scratch, l...)
-		b.Scratch = append(b.Scratch, "|v="...)
-		b.Scratch = append(b.Scratch, tg.v...)
+		b.Scratch = append(b.Scratch, tag...)
 		b.Lines[i] = b.Scratch[start:len(b.Scratch):len(b.Scratch)]
 	}
 	// Lines appended before a growth of Scratch stay valid: the old array is
 	// never written again.
+	for {
+		cur := tg.processed.Load()
+		if int64(tg.v) <= cur || tg.processed.CompareAndSwap(cur, int64(tg.v)) {
+			return
+		}
+	}
 }
 
 // TestSwapWhileFlowing applies 1,000 configurations, alternating chains and
 // outputs, while producers push lines. Every line must arrive exactly once,
 // processed by exactly one chain, delivered by that chain's output, and the
 // chain versions seen by one producer's lines never go backwards.
+//
+// Swaps and traffic move in lockstep, so the test cannot pass with the lines
+// slipping through before or after the swaps: a swap waits until a line has
+// been processed by the chain it replaces, and a producer pushes its k-th
+// batch only once version (k+1)*swaps/batches is applied. Every version must
+// have processed lines.
 func TestSwapWhileFlowing(t *testing.T) {
-	const producers, perProducer, swaps = 4, 25000, 1000
+	const producers, perProducer, perBatch, swaps = 4, 25000, 10, 1000
+	const batches = perProducer / perBatch
 	sinks := [2]string{capture.Unique("swap-even"), capture.Unique("swap-odd")}
 	sinkName := func(v int) string { return sinks[v%2] }
+	var processed, applied atomic.Int64
+	processed.Store(-1)
 	config := func(v int) *Config {
 		return &Config{
 			Version:   strconv.Itoa(v),
-			Chain:     processor.NewChain(processor.Step{ID: "tag", Type: "tag", P: tagger{strconv.Itoa(v)}, RunOnOverload: true}),
+			Chain:     processor.NewChain(processor.Step{ID: "tag", Type: "tag", P: tagger{v, &processed}, RunOnOverload: true}),
 			Outputs:   []output.Config{capture.Config(sinkName(v))},
 			BatchSize: 1 + v%100,
 		}
@@ -109,10 +129,13 @@ func TestSwapWhileFlowing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < perProducer; i += 10 {
-				texts := make([]string, 10)
+			for k := range batches {
+				for applied.Load() < int64((k+1)*swaps/batches) {
+					time.Sleep(50 * time.Microsecond)
+				}
+				texts := make([]string, perBatch)
 				for j := range texts {
-					texts[j] = fmt.Sprintf("p%d-%d", pr, i+j)
+					texts[j] = fmt.Sprintf("p%d-%d", pr, k*perBatch+j)
 				}
 				p.m.Received.Add(len(texts))
 				if err := p.Push(context.Background(), lineBatch(uint64(pr), texts...)); err != nil {
@@ -123,12 +146,13 @@ func TestSwapWhileFlowing(t *testing.T) {
 		}()
 	}
 	for v := 1; v <= swaps; v++ {
+		waitFor(t, fmt.Sprintf("version %d to process a line", v-1), func() bool {
+			return processed.Load() >= int64(v-1)
+		})
 		if err := p.Apply(config(v)); err != nil {
 			t.Fatalf("Apply %d: %v", v, err)
 		}
-		if v%50 == 0 {
-			time.Sleep(time.Millisecond) // let lines flow between bursts of swaps
-		}
+		applied.Store(int64(v))
 	}
 	wg.Wait()
 	closePipeline(t, p)
@@ -153,6 +177,18 @@ func TestSwapWhileFlowing(t *testing.T) {
 	}
 	if got, want := len(seen), producers*perProducer; got != want {
 		t.Fatalf("delivered %d distinct lines; want %d", got, want)
+	}
+	versions := make(map[int]bool)
+	for _, v := range seen {
+		versions[v] = true
+	}
+	if len(versions) != swaps+1 {
+		for v := 0; v <= swaps; v++ {
+			if !versions[v] {
+				t.Errorf("version %d delivered no line", v)
+			}
+		}
+		t.Fatalf("%d of %d versions delivered lines; want all", len(versions), swaps+1)
 	}
 	for pr := 0; pr < producers; pr++ {
 		prefix := fmt.Sprintf("p%d", pr)
@@ -491,4 +527,101 @@ func TestLaneWriter(t *testing.T) {
 			t.Fatalf("line %q (key %d) came from lane %d; want the lane of worker %d", l, k, lane, want)
 		}
 	}
+}
+
+// TestFlush checks when a partial output batch leaves: at the flush interval
+// when the batch stays short, at once when it reaches the batch size.
+func TestFlush(t *testing.T) {
+	t.Run("interval", func(t *testing.T) {
+		const interval = 200 * time.Millisecond
+		sink := capture.Unique("flush-interval")
+		p, err := New(Options{Workers: 1, FlushInterval: interval}, &Config{
+			Version: "1", Outputs: []output.Config{capture.Config(sink)}, BatchSize: 100,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closePipeline(t, p)
+		pushed := time.Now()
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c", "d", "e")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "5 lines at the output", func() bool { return len(capture.Get(sink).Lines()) == 5 })
+		// Delivery before the interval would mean a short batch left early;
+		// the upper bound is loose, for slow machines.
+		if took := time.Since(pushed); took < interval || took > 20*interval {
+			t.Fatalf("5 of 100 lines delivered after %v; want the flush interval, %v", took, interval)
+		}
+	})
+	t.Run("batch size", func(t *testing.T) {
+		sink := capture.Unique("flush-size")
+		p, err := New(Options{Workers: 1, FlushInterval: time.Hour}, &Config{
+			Version: "1", Outputs: []output.Config{capture.Config(sink)}, BatchSize: 10,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closePipeline(t, p)
+		texts := make([]string, 25)
+		for i := range texts {
+			texts[i] = strconv.Itoa(i)
+		}
+		if err := p.Push(context.Background(), lineBatch(1, texts...)); err != nil {
+			t.Fatal(err)
+		}
+		// Two full batches leave at once; the last 5 lines wait for the
+		// hour-long interval, or for Close.
+		waitFor(t, "20 lines at the output", func() bool { return len(capture.Get(sink).Lines()) >= 20 })
+		time.Sleep(50 * time.Millisecond)
+		if got := len(capture.Get(sink).Lines()); got != 20 {
+			t.Fatalf("%d lines delivered before the flush interval; want the 2 full batches of 10", got)
+		}
+	})
+}
+
+// TestBlockBoundsOutputQueue stalls an output under the Block policy: the
+// batches queued for it must stay within OutputQueueBytes (give or take the
+// batch in hand), the rest of the backlog waiting in the bounded ring and,
+// past that, in the producer. Nothing is lost once the output resumes.
+func TestBlockBoundsOutputQueue(t *testing.T) {
+	const limit, bufferLines, perBatch, batches = 64 << 10, 2000, 10, 2000
+	sink := capture.Unique("block-bound")
+	gate := make(chan struct{})
+	capture.Get(sink).Gate = gate
+	p, err := New(Options{Workers: 1, Overflow: buffer.Block, OutputQueueBytes: limit, BufferLines: bufferLines},
+		&Config{Version: "1", Outputs: []output.Config{capture.Config(sink)}, BatchSize: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		line := strings.Repeat("x", 200)
+		for range batches {
+			texts := make([]string, perBatch)
+			for j := range texts {
+				texts[j] = line
+			}
+			p.m.Received.Add(perBatch)
+			if err := p.Push(context.Background(), lineBatch(1, texts...)); err != nil {
+				t.Errorf("Push: %v", err)
+				return
+			}
+		}
+	}()
+	// The output takes nothing, so the ring fills behind the worker.
+	waitFor(t, "the ring to fill", func() bool { return p.Queued() > bufferLines-perBatch })
+	time.Sleep(50 * time.Millisecond)
+	h := p.cur.Load().outs[0]
+	maxBatch := int64(20*200 + 24*128) // line bytes and headers of one output batch
+	if q := h.queued.Load(); q > limit+maxBatch {
+		t.Fatalf("%d bytes queued for a stalled output; want at most its limit, %d, and one batch", q, limit)
+	}
+	close(gate)
+	<-done
+	closePipeline(t, p)
+	if got, want := capture.Get(sink).Len(), perBatch*batches; got != want {
+		t.Fatalf("delivered %d lines; want %d", got, want)
+	}
+	checkAccounting(t, p.m, 0)
 }
