@@ -28,7 +28,7 @@ FUZZ_TARGETS := \
 	control/api:FuzzBatchSizeBody:3000x \
 	loadgen/sink:FuzzParseLine:40000x
 
-.PHONY: all build run test test-race fuzz bench bench-short bench-micro chaos chaos-short lint fmt fmt-check vet clean
+.PHONY: all build run test test-race test-plain fuzz bench bench-short bench-micro chaos chaos-short lint fmt fmt-check vet clean
 
 all: build
 
@@ -43,13 +43,23 @@ run: build
 	@exec env LISTEN_HOST=$(LISTEN_HOST) ./$(BIN) up
 
 # test: formatting, vet, every test under the race detector in shuffled
-# order, then a short run of every fuzz target.
-test: fmt-check vet test-race fuzz
+# order, the allocation tests and every micro-benchmark once without it,
+# then a short run of every fuzz target.
+test: fmt-check vet test-race test-plain fuzz
 
 test-race:
 	@for m in $(MODULES); do \
 		echo "== go test -race $$m"; \
 		(cd $$m && $(GO) test -race -shuffle=on -count=1 -timeout 15m ./...) || exit 1; \
+	done
+
+# test-plain: what the race detector would distort: the tests that count
+# allocations (built only without it), and one iteration of every
+# benchmark, so none of them rots.
+test-plain:
+	@for m in $(MODULES); do \
+		echo "== go test -run Alloc -bench . -benchtime 1x $$m"; \
+		(cd $$m && $(GO) test -count=1 -run 'Alloc' -bench=. -benchtime=1x ./...) || exit 1; \
 	done
 
 fuzz:
