@@ -1,12 +1,15 @@
 package watch
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,34 +97,75 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// logBuffer collects the lines of a text slog.Logger; it is safe for
+// concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // instance is one data plane with its watcher.
 type instance struct {
 	s    *server.Server
 	w    *Watcher
+	logs *logBuffer // the watcher's and the server's
 	stop context.CancelFunc
 	done chan struct{}
 }
 
-func startInstances(t *testing.T, addr string, n int) []*instance {
+// testHeartbeat is the heartbeat interval of the instances.
+const testHeartbeat = 50 * time.Millisecond
+
+// startInstances starts n data planes following the Redis at addr, each
+// reading the manifest every resync when nothing else makes it.
+func startInstances(t *testing.T, addr string, n int, resync time.Duration) []*instance {
 	var out []*instance
 	for i := 0; i < n; i++ {
-		s, err := server.Start(server.Options{})
+		logs := &logBuffer{}
+		log := slog.New(slog.NewTextHandler(logs, nil))
+		s, err := server.Start(server.Options{Logger: log})
 		mustNil(t, err)
 		c := rdb.NewClient(rdb.Options{Addrs: []string{addr}})
 		w := New(Options{Client: c, Server: s, ID: fmt.Sprintf("%s-dp%d", t.Name(), i),
-			Heartbeat: 50 * time.Millisecond, Resync: 200 * time.Millisecond})
+			Heartbeat: testHeartbeat, Resync: resync, Logger: log})
 		ctx, cancel := context.WithCancel(context.Background())
-		inst := &instance{s: s, w: w, stop: cancel, done: make(chan struct{})}
+		inst := &instance{s: s, w: w, logs: logs, stop: cancel, done: make(chan struct{})}
 		go func() { defer close(inst.done); w.Run(ctx) }()
 		t.Cleanup(func() {
 			cancel()
 			<-inst.done
 			c.Close()
 			s.Shutdown(context.Background())
+			if t.Failed() {
+				t.Logf("%s log:\n%s", w.ID(), logs)
+			}
 		})
 		out = append(out, inst)
 	}
 	return out
+}
+
+// lastChange is the last "manifest changed in redis" line of in's log, or "".
+func (in *instance) lastChange() string {
+	last := ""
+	for _, l := range strings.Split(in.logs.String(), "\n") {
+		if strings.Contains(l, `msg="manifest changed in redis"`) {
+			last = l
+		}
+	}
+	return last
 }
 
 func manifestJSON(version, sink string, extra string) string {
@@ -130,11 +174,14 @@ func manifestJSON(version, sink string, extra string) string {
 }
 
 // publish does what the control plane does: SET the key, PUBLISH RELOAD.
-func publish(t *testing.T, c *redis.Client, data string) {
+// It returns how many subscribers the RELOAD reached.
+func publish(t *testing.T, c *redis.Client, data string) int64 {
 	t.Helper()
 	ctx := context.Background()
 	mustNil(t, c.Set(ctx, rdb.ConfigKey, data, 0).Err())
-	mustNil(t, c.Publish(ctx, rdb.UpdatesChannel, rdb.ReloadMessage).Err())
+	n, err := c.Publish(ctx, rdb.UpdatesChannel, rdb.ReloadMessage).Result()
+	mustNil(t, err)
+	return n
 }
 
 func versions(insts []*instance) []string {
@@ -160,30 +207,38 @@ func allAt(insts []*instance, version string) func() bool {
 	}
 }
 
-// subscribed waits until every instance has subscribed, so a PUBLISH reaches
-// them all.
+// subscribed waits until exactly n instances are subscribed, so a PUBLISH
+// reaches them all, or, with n 0, none.
 func subscribed(t *testing.T, c *redis.Client, n int) {
-	waitFor(t, 10*time.Second, "the instances to subscribe", func() bool {
+	t.Helper()
+	waitFor(t, 10*time.Second, fmt.Sprintf("%d instances to be subscribed", n), func() bool {
 		m, err := c.PubSubNumSub(context.Background(), rdb.UpdatesChannel).Result()
 		return err == nil && m[rdb.UpdatesChannel] == int64(n)
 	})
 }
 
+// testConverge runs three data planes on env, each through a relay the test
+// can cut, and publishes: while they can reach Redis, and while they cannot.
 func testConverge(t *testing.T, env redisEnv) {
 	sink := capture.Unique("converge")
-	c := redis.NewClient(&redis.Options{Addr: env.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: env.Addr()}) // the control plane's: never cut
 	defer c.Close()
-	insts := startInstances(t, env.Addr(), 3)
+	r := newRelay(t, env.Addr())
+	// No periodic read within the test: an instance loads a manifest only on
+	// a RELOAD, or by reading the key after it (re)subscribes.
+	insts := startInstances(t, r.Addr(), 3, time.Minute)
 	subscribed(t, c, 3)
 
 	// A publish is applied by every instance within a second.
 	start := time.Now()
-	publish(t, c, manifestJSON("1", sink, `{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}}`))
+	if n := publish(t, c, manifestJSON("1", sink, `{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}}`)); n != 3 {
+		t.Fatalf("RELOAD reached %d subscribers; want 3", n)
+	}
 	waitFor(t, time.Second, "all instances to apply version 1", allAt(insts, "1"))
 	t.Logf("3 instances applied version 1 in %s", time.Since(start).Round(time.Millisecond))
 
-	// Redis goes away; a publish lands while the instances cannot hear it.
-	env.Stop(t)
+	// The instances are cut off from Redis, which restarts meanwhile.
+	r.Cut()
 	waitFor(t, 10*time.Second, "the instances to notice the outage", func() bool {
 		for _, in := range insts {
 			if in.w.Heartbeat().Redis == "connected" {
@@ -192,25 +247,36 @@ func testConverge(t *testing.T, env redisEnv) {
 		}
 		return true
 	})
+	env.Stop(t)
+	env.Start(t)
+	// A manifest is published while they cannot hear it: its RELOAD
+	// reaches none of them, so only the read that follows their
+	// reconnection can bring it.
+	subscribed(t, c, 0)
+	if n := publish(t, c, manifestJSON("2", sink, "")); n != 0 {
+		t.Fatalf("RELOAD reached %d subscribers during the outage; want 0", n)
+	}
 	for _, in := range insts { // still serving on the last good config
 		if got := string(in.s.Applied().Version); got != "1" {
 			t.Fatalf("during the outage an instance runs version %q; want 1", got)
 		}
 	}
-	if m, ok := env.(*miniEnv); ok {
-		// Written while the server is down: no PUBLISH will ever announce it.
-		mustNil(t, m.m.Set(rdb.ConfigKey, manifestJSON("2", sink, "")))
-		env.Start(t)
-	} else {
-		env.Start(t) // a fresh, empty server: publish before they reconnect
-		publish(t, c, manifestJSON("2", sink, ""))
+	r.Restore(t)
+	start = time.Now()
+	waitFor(t, 10*time.Second, "all instances to converge on version 2 after reconnecting", allAt(insts, "2"))
+	t.Logf("3 instances reconnected and applied version 2 in %s", time.Since(start).Round(time.Millisecond))
+	for _, in := range insts {
+		if l := in.lastChange(); !strings.Contains(l, " trigger=subscribed ") {
+			t.Fatalf("%s: loaded version 2 on %q; want the read after it resubscribed", in.w.ID(), l)
+		}
 	}
-	waitFor(t, 15*time.Second, "all instances to converge on version 2 after the outage", allAt(insts, "2"))
 
 	// An invalid manifest written straight into Redis is rejected whole; the
 	// old config keeps running, and the fleet shows the rejection.
 	subscribed(t, c, 3)
-	publish(t, c, `{"version":"3","pipelines":[{"name":"p","processors":[{"id":"r","type":"redact","params":{"pattern":"("}}]}]}`)
+	if n := publish(t, c, `{"version":"3","pipelines":[{"name":"p","processors":[{"id":"r","type":"redact","params":{"pattern":"("}}]}]}`); n != 3 {
+		t.Fatalf("RELOAD reached %d subscribers; want 3", n)
+	}
 	waitFor(t, 5*time.Second, "the instances to reject version 3", func() bool {
 		for _, in := range insts {
 			if r := in.s.Rejected(); r == nil || r.Version != "3" {
@@ -258,23 +324,44 @@ func TestConvergeRealRedis(t *testing.T) {
 }
 
 // TestRedisDownAtStart starts a data plane with no Redis to talk to: it
-// serves on its initial config, and picks up the manifest once Redis is up.
+// serves on its initial config, and picks up the manifest by reading it once
+// Redis is up. The manifest is there before Redis answers, and nobody
+// announces it: no RELOAD, and no periodic read within the test.
 func TestRedisDownAtStart(t *testing.T) {
 	m := miniredis.NewMiniRedis()
 	mustNil(t, m.Start())
 	addr := m.Addr()
 	m.Close() // nothing answers on addr yet
-	insts := startInstances(t, addr, 1)
+	insts := startInstances(t, addr, 1, time.Minute)
 	waitFor(t, 5*time.Second, "the instance to report redis down", func() bool {
 		return insts[0].w.Heartbeat().Redis != "connected" && insts[0].w.Heartbeat().Redis != "connecting"
 	})
 	if insts[0].s.Applied() != nil {
 		t.Fatal("an instance with no Redis has a manifest")
 	}
+	mustNil(t, m.Set(rdb.ConfigKey, manifestJSON("7", capture.Unique("late"), "")))
 	mustNil(t, m.StartAddr(addr))
 	defer m.Close()
-	mustNil(t, m.Set(rdb.ConfigKey, manifestJSON("7", capture.Unique("late"), "")))
-	waitFor(t, 15*time.Second, "the instance to load version 7", allAt(insts, "7"))
+	waitFor(t, 10*time.Second, "the instance to load version 7", allAt(insts, "7"))
+	if l := insts[0].lastChange(); !strings.Contains(l, " trigger=subscribed ") {
+		t.Fatalf("loaded version 7 on %q; want the read after it subscribed", l)
+	}
+}
+
+// TestHeartbeatTTL checks that a heartbeat lives three intervals, so an
+// instance that misses two beats still shows in the fleet.
+func TestHeartbeatTTL(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	insts := startInstances(t, mr.Addr(), 1, time.Minute)
+	key := rdb.InstanceKeyPrefix + insts[0].w.ID()
+	waitFor(t, 5*time.Second, "a heartbeat", func() bool { return mr.Exists(key) })
+	// miniredis's clock stands still until told to move: the TTL is exactly
+	// what the watcher set.
+	if got, err := c.PTTL(context.Background(), key).Result(); err != nil || got != 3*testHeartbeat {
+		t.Fatalf("PTTL of the heartbeat: got %v, %v; want %v, three intervals", got, err, 3*testHeartbeat)
+	}
 }
 
 // TestHeartbeatRemovedOnStop checks that a stopped instance leaves the fleet.
@@ -282,7 +369,7 @@ func TestHeartbeatRemovedOnStop(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer c.Close()
-	insts := startInstances(t, mr.Addr(), 2)
+	insts := startInstances(t, mr.Addr(), 2, time.Minute)
 	waitFor(t, 5*time.Second, "two heartbeats", func() bool {
 		f, err := rdb.ListFleet(context.Background(), c)
 		return err == nil && len(f) == 2
