@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -170,9 +171,55 @@ func TestSeedParamsAsStrings(t *testing.T) {
 	for _, body := range []string{
 		`{"id":"drop_test_service","type":"attribute_filter","params":{"attribute":"service.name","operator":"equals","value":"test-service"}}`,
 		`{"id":"drop_health","type":"attribute_filter","params":{"path":"attributes/http.target","operator":"contains","value":"/health"}}`,
+		// The filter example of the seed's models: key is accepted, and
+		// ignored, as the seed's data plane ignored it.
+		`{"id":"drop_debug","type":"filter","params":{"key":"level","value":"DEBUG"}}`,
 	} {
 		if r := a.do("POST", "/rules", body); r.status != 200 {
 			t.Fatalf("POST /rules %s: got %d %s; want 200", body, r.status, r.body)
+		}
+	}
+	if r := a.do("PUT", "/rules/drop_debug", `{"type":"filter","params":{"key":"level","value":"TRACE"}}`); r.status != 200 {
+		t.Fatalf("PUT /rules/drop_debug: got %d %s; want 200", r.status, r.body)
+	}
+	if r := a.do("POST", "/rules", `{"id":"k","type":"filter","params":{"key":5,"value":"X"}}`); r.status != 400 || r.detail() != "params.key: cannot decode number into string" {
+		t.Fatalf("POST /rules with a numeric key: got %d %s; want 400 naming params.key", r.status, r.body)
+	}
+	// The published manifest keeps key, as the seed's did, and loads.
+	var p published
+	if r := a.do("POST", "/publish", ""); r.status != 200 {
+		t.Fatalf("POST /publish: got %d %s; want 200", r.status, r.body)
+	} else {
+		r.decode(t, &p)
+	}
+	if got := string(p.Manifest.Pipelines[0].Processors[2].Params); !sameJSON([]byte(got), []byte(`{"key":"level","value":"TRACE"}`)) {
+		t.Fatalf("published params: got %s; want the key kept", got)
+	}
+}
+
+// TestPublishEmptyDraft checks the exact bodies that show a manifest without
+// rules or outputs: both lists are [], never null, as the seed wrote them.
+func TestPublishEmptyDraft(t *testing.T) {
+	a := newTestAPI(t, Options{}, store.Options{})
+	timestamp := regexp.MustCompile(`"timestamp":(\d+)`) // the one part not known in advance
+	published := func(m string) string { return `{"status":"published","manifest":` + m + `,"subscribers_notified":0}` }
+	for _, c := range []struct {
+		method, path string
+		version      int
+		want         func(manifest string) string
+	}{
+		{"POST", "/publish", 1, published},
+		{"GET", "/manifests", 1, func(m string) string { return "[" + m + "]" }},
+		{"POST", "/manifests/1/rollback", 2, published},
+	} {
+		r := a.do(c.method, c.path, "")
+		ts := timestamp.FindSubmatch(r.body)
+		if r.status != 200 || ts == nil {
+			t.Fatalf("%s %s: got %d %s; want 200 with a manifest", c.method, c.path, r.status, r.body)
+		}
+		m := fmt.Sprintf(`{"version":"%d","timestamp":%s,"pipelines":[{"name":"default_pipeline","processors":[],"outputs":[]}]}`, c.version, ts[1])
+		if want := c.want(m) + "\n"; string(r.body) != want {
+			t.Errorf("%s %s: got body %s; want %s", c.method, c.path, r.body, want)
 		}
 	}
 }
@@ -700,20 +747,5 @@ func TestHead(t *testing.T) {
 	a := newTestAPI(t, Options{}, store.Options{})
 	if r := a.do("HEAD", "/rules", ""); r.status != http.StatusOK {
 		t.Fatalf("HEAD /rules: got %d; want 200", r.status)
-	}
-}
-
-func TestMaskURL(t *testing.T) {
-	m := manifest.Mask
-	for _, c := range []struct{ in, want string }{
-		{"http://sink:9000/logs", "http://sink:9000/logs"},
-		{"http://loki:pw@sink2:3100/push", "http://" + m + "@sink2:3100/push"},
-		{"https://TOKEN123@host/path", "https://" + m + "@host/path"},
-		{"https://listener.logz.io:8071/?token=abc&type=json", "https://listener.logz.io:8071/?token=" + m + "&type=" + m},
-		{"tcp://127.0.0.1:9100", "tcp://127.0.0.1:9100"},
-	} {
-		if got := maskURL(c.in); got != c.want {
-			t.Errorf("maskURL(%q): got %q; want %q", c.in, got, c.want)
-		}
 	}
 }

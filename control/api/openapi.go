@@ -94,7 +94,8 @@ func schemas() map[string]*schema {
 			prop("id", str("Unique among the draft's rules."), true),
 			prop("type", &schema{Type: "string", Enum: processor.Types(), Description: "The processor type."}, true),
 			prop("params", &schema{Type: "object", Description: "Depend on the type; string values are accepted as the seed wrote them. " +
-				"filter: value (keyword), values (keywords) or regex; a line matching any is dropped. " +
+				"filter: value (keyword), values (keywords) or regex; a line matching any is dropped, wherever the match is in the line " +
+				"(key, from the seed's {\"key\": \"level\", \"value\": \"DEBUG\"}, is accepted and ignored, as the seed did). " +
 				"redact: pattern (Go regular expression) or detector (ssn, credit_card, email, ipv4), and replacement (default [REDACTED]; $1 inserts a submatch). " +
 				"attribute_filter: attribute (OTel attribute key) or path (/-separated JSON path), operator (equals, contains or regex) and value; matching JSON lines are dropped, others pass."}, false),
 			prop("on_overload", &schema{Type: "string", Enum: []string{"run", "skip"},

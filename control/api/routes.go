@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"sort"
 	"strconv"
-	"strings"
 
 	"streamgate/control/store"
 	"streamgate/dataplane/manifest"
@@ -489,7 +486,7 @@ func (s *server) publish(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return published{Status: "published", Manifest: redact(m), SubscribersNotified: n}, nil
+	return published{Status: "published", Manifest: m.Redacted(), SubscribersNotified: n}, nil
 }
 
 func (s *server) listManifests(r *http.Request) (any, error) {
@@ -498,7 +495,7 @@ func (s *server) listManifests(r *http.Request) (any, error) {
 		return nil, err
 	}
 	for i, m := range ms {
-		ms[i] = redact(m)
+		ms[i] = m.Redacted()
 	}
 	return ms, nil
 }
@@ -512,7 +509,7 @@ func (s *server) rollback(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return published{Status: "published", Manifest: redact(m), SubscribersNotified: n}, nil
+	return published{Status: "published", Manifest: m.Redacted(), SubscribersNotified: n}, nil
 }
 
 func (s *server) fleet(r *http.Request) (any, error) {
@@ -535,57 +532,12 @@ func (s *server) docsHTML(*http.Request) (any, error) {
 }
 
 // maskOutput returns o with its secrets masked: header values, and the
-// password of a URL such as http://user:password@host.
+// credentials and query values of its URL (output.MaskURL), as metrics and
+// logs show them.
 func maskOutput(o output.Config) output.Config {
 	o.Headers = manifest.MaskHeaders(o.Headers)
-	o.URL = maskURL(o.URL)
+	o.URL = output.MaskURL(o.URL)
 	return o
-}
-
-// redact returns a copy of m with its outputs' secrets masked.
-func redact(m *manifest.Manifest) *manifest.Manifest {
-	r := m.Redacted() // copies the outputs, and masks the header values
-	for i := range r.Pipelines {
-		outs := r.Pipelines[i].Outputs
-		for j := range outs {
-			outs[j].URL = maskURL(outs[j].URL)
-		}
-	}
-	return r
-}
-
-// maskURL masks what in rawURL may be a credential: the whole userinfo (a
-// username can be the token itself) and every query value (?token=…). The
-// mask is written as is, not percent-encoded, so it reads like the header
-// masks.
-func maskURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil && u.RawQuery == "" {
-		return rawURL
-	}
-	var b strings.Builder
-	b.WriteString(u.Scheme + "://")
-	if u.User != nil {
-		b.WriteString(manifest.Mask + "@")
-	}
-	b.WriteString(u.Host)
-	b.WriteString(u.EscapedPath())
-	if u.RawQuery != "" {
-		q := u.Query()
-		keys := make([]string, 0, len(q))
-		for k := range q {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		sep := "?"
-		for _, k := range keys {
-			for range q[k] {
-				b.WriteString(sep + url.QueryEscape(k) + "=" + manifest.Mask)
-				sep = "&"
-			}
-		}
-	}
-	return b.String()
 }
 
 func notFound(detail string) *httpError {

@@ -63,8 +63,12 @@ func TestRules(t *testing.T) {
 		{"put unknown", func() error { return s.PutRule(ctx, "zz", rule("zz", "filter", `{"value":"X"}`)) }, ErrNotFound, "a,b"},
 		{"put other id", func() error { return s.PutRule(ctx, "a", rule("b", "filter", `{"value":"X"}`)) }, ErrInvalid, "a,b"},
 		{"put invalid", func() error { return s.PutRule(ctx, "a", rule("a", "nope", `{}`)) }, ErrInvalid, "a,b"},
-		{"delete", func() error { return s.DeleteRule(ctx, "a") }, nil, "b"},
-		{"delete unknown", func() error { return s.DeleteRule(ctx, "a") }, ErrNotFound, "b"},
+		// The seed's filter form: key is ignored, as the seed's data plane did.
+		{"add seed filter", func() error { return s.AddRule(ctx, rule("k", "filter", `{"key":"level","value":"DEBUG"}`)) }, nil, "a,b,k"},
+		{"put seed filter", func() error { return s.PutRule(ctx, "k", rule("", "filter", `{"key":"level","value":"TRACE"}`)) }, nil, "a,b,k"},
+		{"add key on redact", func() error { return s.AddRule(ctx, rule("r", "redact", `{"key":"level","detector":"ssn"}`)) }, ErrInvalid, "a,b,k"},
+		{"delete", func() error { return s.DeleteRule(ctx, "a") }, nil, "b,k"},
+		{"delete unknown", func() error { return s.DeleteRule(ctx, "a") }, ErrNotFound, "b,k"},
 	}
 	for _, st := range steps {
 		err := st.op()
@@ -124,6 +128,10 @@ func TestOutputs(t *testing.T) {
 		{"console", output.Config{Type: "console"}, nil},
 		{"duplicate url", output.Config{Type: "http", URL: "http://a:9000"}, ErrDuplicate},
 		{"other url", output.Config{Type: "http", URL: "http://b:9000"}, nil},
+		{"with a token", output.Config{Type: "http", URL: "http://b:9000?token=A"}, nil},
+		{"with another token", output.Config{Type: "http", URL: "http://b:9000?token=B"}, ErrDuplicate},
+		{"with a password", output.Config{Type: "http", URL: "http://u:pw@b:9000"}, nil},
+		{"with another password", output.Config{Type: "http", URL: "http://u:other@b:9000"}, ErrDuplicate},
 		{"missing url", output.Config{Type: "http"}, ErrInvalid},
 		{"unknown type", output.Config{Type: "kafka"}, ErrInvalid},
 	}
@@ -136,8 +144,8 @@ func TestOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(os) != 3 || os[0].Headers["DD-API-KEY"] != "k" {
-		t.Fatalf("got %+v; want 3 outputs, the first with its real header value", os)
+	if len(os) != 5 || os[0].Headers["DD-API-KEY"] != "k" {
+		t.Fatalf("got %+v; want 5 outputs, the first with its real header value", os)
 	}
 	if err := s.ClearOutputs(ctx); err != nil {
 		t.Fatal(err)

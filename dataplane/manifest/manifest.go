@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -188,7 +189,9 @@ func (m *Manifest) compile() (*pipeline.Config, error) {
 	}
 	cfg.Chain = processor.NewChain(steps...)
 
-	urls := make(map[string]int)
+	// Outputs are told apart in metrics and logs by their names, which mask
+	// the URL's credentials and query values: two outputs may not share one.
+	names := make(map[string]int)
 	for i := range pl.Outputs {
 		oc := pl.Outputs[i]
 		field := fmt.Sprintf("%s.outputs[%d]", at, i)
@@ -197,10 +200,16 @@ func (m *Manifest) compile() (*pipeline.Config, error) {
 			continue
 		}
 		if oc.URL != "" {
-			if j, dup := urls[oc.URL]; dup {
+			name := oc.Name()
+			if j, dup := names[name]; !dup {
+				names[name] = i
+			} else if pl.Outputs[j].URL == oc.URL {
 				failf(field+".url", "duplicate of outputs[%d]", j)
+			} else {
+				// Neither URL is quoted: both may hold a password.
+				failf(field+".url", "same as outputs[%d] once credentials and query values are masked, "+
+					"as metrics and logs show them, which could then not tell the two apart", j)
 			}
-			urls[oc.URL] = i
 		}
 		cfg.Outputs = append(cfg.Outputs, oc)
 	}
@@ -225,15 +234,19 @@ func ErrorList(err error) []string {
 	return strings.Split(err.Error(), "\n")
 }
 
-// Redacted returns a copy of m whose output header values are masked, for
-// logs and API responses. The manifest itself keeps the real values.
+// Redacted returns a copy of m whose output header values and URL
+// credentials and query values are masked (output.MaskURL), for logs and API
+// responses. The manifest itself keeps the real values.
 func (m *Manifest) Redacted() *Manifest {
 	c := *m
 	c.Pipelines = make([]Pipeline, len(m.Pipelines))
 	for i, p := range m.Pipelines {
-		p.Outputs = append([]output.Config(nil), p.Outputs...)
+		// Clone keeps an empty list empty, not nil: it is written as [], as
+		// the manifest itself has it, and not as null.
+		p.Outputs = slices.Clone(p.Outputs)
 		for j := range p.Outputs {
 			p.Outputs[j].Headers = MaskHeaders(p.Outputs[j].Headers)
+			p.Outputs[j].URL = output.MaskURL(p.Outputs[j].URL)
 		}
 		c.Pipelines[i] = p
 	}
@@ -241,7 +254,7 @@ func (m *Manifest) Redacted() *Manifest {
 }
 
 // Mask replaces a secret value.
-const Mask = "********"
+const Mask = output.Mask
 
 // MaskHeaders returns a copy of h with every value replaced by Mask.
 func MaskHeaders(h map[string]string) map[string]string {

@@ -39,20 +39,25 @@ func run(t *testing.T, m *Manifest, lines ...string) []string {
 
 // TestSeedPythonManifest loads a manifest exactly as the seed's Python
 // control plane wrote it: string version, timestamp, string-valued params,
-// null url and headers, attribute_filter rules.
+// a filter rule with the key its models documented ({"key": "level",
+// "value": ...}), null url and headers, attribute_filter rules.
 func TestSeedPythonManifest(t *testing.T) {
 	m, err := Parse(readFixture(t, "seed_python.json"))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 	cfg, _ := m.Compile()
-	if cfg.Version != "1.0" || cfg.BatchSize != 50 || cfg.Chain.Len() != 4 || len(cfg.Outputs) != 2 {
-		t.Fatalf("compiled: version %q batch %d processors %d outputs %d; want 1.0, 50, 4, 2",
+	if cfg.Version != "1.0" || cfg.BatchSize != 50 || cfg.Chain.Len() != 5 || len(cfg.Outputs) != 2 {
+		t.Fatalf("compiled: version %q batch %d processors %d outputs %d; want 1.0, 50, 5, 2",
 			cfg.Version, cfg.BatchSize, cfg.Chain.Len(), len(cfg.Outputs))
 	}
 	got := run(t, m,
 		"DEBUG: user login attempt",
 		"INFO: payment processed",
+		// As in the seed, the filter's key is ignored: its value is
+		// matched anywhere in the line, not in a level field.
+		"TRACE: cache lookup",
+		`{"level":"info","msg":"TRACE id attached"}`,
 		"SSN: 123-45-6789",
 		`{"resource":{"attributes":{"service.name":"test-service"}},"body":"dropped"}`,
 		`{"resource":{"attributes":{"service.name":"checkout"}},"body":"kept"}`,
@@ -157,9 +162,14 @@ func TestInvalid(t *testing.T) {
 		{"missing id", `{"version":"1","pipelines":[{"name":"p","processors":[{"type":"filter","params":{"value":"x"}}]}]}`, []string{"processors[0].id: must not be empty"}},
 		{"duplicate id", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"a","type":"filter","params":{"value":"x"}},{"id":"a","type":"filter","params":{"value":"y"}}]}]}`, []string{"processors[1] (id \"a\").id: duplicate of processors[0]"}},
 		{"bad on_overload", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"a","type":"filter","params":{"value":"x"},"on_overload":"maybe"}]}]}`, []string{"on_overload"}},
+		{"seed filter key not a string", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"f","type":"filter","params":{"key":5,"value":"x"}}]}]}`, []string{`processors[0] (id "f").params.key: cannot decode number into string`}},
+		{"seed filter key alone", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"f","type":"filter","params":{"key":"level"}}]}]}`, []string{`processors[0] (id "f").params: one of value, values or regex is required`}},
+		{"key on a redact rule", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"r","type":"redact","params":{"key":"level","pattern":"x"}}]}]}`, []string{`processors[0] (id "r").params: unknown field "key"`}},
 		{"http output without url", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"http"}]}]}`, []string{"pipelines[0].outputs[0].url"}},
 		{"unknown output type", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"kafka"}]}]}`, []string{`pipelines[0].outputs[0].type: unknown output type "kafka"`}},
 		{"duplicate http url", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"http","url":"http://a:1"},{"type":"http","url":"http://a:1"}]}]}`, []string{"outputs[1].url: duplicate of outputs[0]"}},
+		{"http urls differing only in a password", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"http","url":"http://u:pw1@a:1/x"},{"type":"http","url":"http://u:pw2@a:1/x"}]}]}`, []string{"outputs[1].url: same as outputs[0] once credentials and query values are masked"}},
+		{"http urls differing only in a query value", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"console"},{"type":"http","url":"http://a:1/x?token=A"},{"type":"http","url":"http://a:1/x?token=B"}]}]}`, []string{"outputs[2].url: same as outputs[1] once credentials and query values are masked"}},
 		{"bad overload policy", `{"version":"1","pipelines":[{"name":"p","processors":[],"overload_policy":"yolo"}]}`, []string{"pipelines[0].overload_policy"}},
 		{"all errors at once", `{"version":"1","pipelines":[{"name":"p","batch_size":0,"processors":[{"id":"r","type":"redact","params":{"pattern":"("}},{"id":"q","type":"nope"}],"outputs":[{"type":"http"}]}]}`,
 			[]string{"batch_size", "params.pattern", `unknown processor type "nope"`, "outputs[0].url"}},
@@ -175,6 +185,11 @@ func TestInvalid(t *testing.T) {
 					t.Errorf("error %q; want it to contain %q", err, w)
 				}
 			}
+			for _, secret := range []string{"pw1", "pw2", "token=A", "token=B"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q holds the secret %q", err, secret)
+				}
+			}
 			if n := len(ErrorList(err)); len(c.want) > 1 && n != len(c.want) {
 				t.Errorf("got %d errors; want %d: %q", n, len(c.want), ErrorList(err))
 			}
@@ -182,20 +197,77 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
-func TestRedactedMasksHeaders(t *testing.T) {
+// TestOutputsTellApart checks outputs one manifest may hold together: those
+// whose URLs differ in more than what metrics and logs mask, and those
+// without a URL.
+func TestOutputsTellApart(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		outputs string
+	}{
+		{"two consoles", `[{"type":"console"},{"type":"console"}]`},
+		{"same host, other paths", `[{"type":"http","url":"http://a:1/x"},{"type":"http","url":"http://a:1/y"}]`},
+		{"same secret, other paths", `[{"type":"http","url":"http://u:pw@a:1/x?token=A"},{"type":"http","url":"http://u:pw@a:1/y?token=A"}]`},
+		{"other query keys", `[{"type":"http","url":"http://a:1/x?token=A"},{"type":"http","url":"http://a:1/x?key=A"}]`},
+		{"http and tcp", `[{"type":"http","url":"http://a:1"},{"type":"tcp","url":"tcp://a:1"}]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := Parse([]byte(`{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":` + c.outputs + `}]}`))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if cfg, _ := m.Compile(); len(cfg.Outputs) != 2 {
+				t.Fatalf("compiled outputs %+v; want both", cfg.Outputs)
+			}
+		})
+	}
+}
+
+func TestRedactedMasksSecrets(t *testing.T) {
 	m, err := Parse(readFixture(t, "seed_python.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.Pipelines[0].Outputs[1].URL = "http://user:pw-secret@127.0.0.1:9000/push?token=tok-secret"
 	red, _ := json.Marshal(m.Redacted())
-	if strings.Contains(string(red), "secret-key-123") {
-		t.Fatalf("redacted manifest still holds the header value: %s", red)
+	for _, secret := range []string{"secret-key-123", "pw-secret", "tok-secret"} {
+		if strings.Contains(string(red), secret) {
+			t.Fatalf("redacted manifest still holds %q: %s", secret, red)
+		}
 	}
 	if !strings.Contains(string(red), `"DD-API-KEY":"`+Mask+`"`) {
 		t.Fatalf("redacted manifest lost the header name: %s", red)
 	}
+	if want := `"url":"http://` + Mask + `@127.0.0.1:9000/push?token=` + Mask + `"`; !strings.Contains(string(red), want) {
+		t.Fatalf("redacted manifest: got %s; want the url masked as %s", red, want)
+	}
 	if got := m.Pipelines[0].Outputs[1].Headers["DD-API-KEY"]; got != "secret-key-123" {
 		t.Fatalf("Redacted changed the original: header is %q", got)
+	}
+	if got := m.Pipelines[0].Outputs[1].URL; !strings.Contains(got, "pw-secret") {
+		t.Fatalf("Redacted changed the original: url is %q", got)
+	}
+}
+
+// TestRedactedKeepsShape checks that a manifest without secrets encodes the
+// same redacted: in particular, an empty list of outputs stays [] and does
+// not become null.
+func TestRedactedKeepsShape(t *testing.T) {
+	for _, c := range []struct{ name, pipeline string }{
+		{"empty outputs", `{"name":"p","processors":[],"outputs":[]}`},
+		{"no outputs", `{"name":"p","processors":[]}`},
+		{"outputs without secrets", `{"name":"p","processors":[],"outputs":[{"type":"console"},{"type":"http","url":"http://sink:9000/logs"}]}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := Parse([]byte(`{"version":"1","pipelines":[` + c.pipeline + `]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(m)
+			if got, _ := json.Marshal(m.Redacted()); string(got) != string(want) {
+				t.Fatalf("redacted: got %s; want %s", got, want)
+			}
+		})
 	}
 }
 

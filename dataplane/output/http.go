@@ -45,7 +45,7 @@ const (
 type httpOutput struct {
 	client  *fasthttp.HostClient
 	url     string      // the request URI
-	name    string      // the URL without its password, for errors
+	name    string      // the URL as MaskURL shows it, for errors
 	format  *bodyFormat // encodes the body
 	headers []header    // sent with every request, after Content-Type
 	gzip    bool
@@ -210,7 +210,7 @@ func newHTTPOutput(c *Config, t retryTiming) (*httpOutput, error) {
 			SecureErrorLogMessage:     true,
 		},
 		url:         c.URL,
-		name:        u.Redacted(),
+		name:        MaskURL(c.URL), // u.Redacted would keep the query's tokens
 		format:      formats[c.Format],
 		headers:     headers,
 		gzip:        c.Gzip,

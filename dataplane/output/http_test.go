@@ -633,8 +633,8 @@ func TestValidateHTTP(t *testing.T) {
 	}
 }
 
-// TestHTTPErrorsHideSecrets checks the errors of Write for header values and
-// URL passwords.
+// TestHTTPErrorsHideSecrets checks the errors of Write for header values,
+// URL passwords and query values.
 func TestHTTPErrorsHideSecrets(t *testing.T) {
 	srv := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		// Echo the credentials, as some servers do in error responses.
@@ -652,8 +652,10 @@ func TestHTTPErrorsHideSecrets(t *testing.T) {
 	for _, url := range []string{
 		srv.URL,
 		strings.Replace(srv.URL, "http://", "http://user:"+secret+"@", 1),
+		srv.URL + "/push?token=" + secret,
 		"http://" + down,
 		"http://user:" + secret + "@" + down,
+		"http://" + down + "/push?api_key=" + secret + "&" + secret,
 	} {
 		o := newTestHTTP(t, &Config{URL: url, MaxRetries: intPtr(1), Headers: map[string]string{"X-Api-Key": secret}}, fastRetries)
 		err := o.Write(context.Background(), batchOf("x"))

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -58,12 +59,68 @@ type Config struct {
 }
 
 // Name identifies the output in metrics and logs, e.g. "console" or
-// "http:http://host:9000/path". It contains no header values.
+// "http:http://host:9000/path". It holds no secret: no header value, and the
+// URL as MaskURL shows it. Two configs whose URLs differ only in what
+// MaskURL hides share a name, so a manifest may not hold both (see Key for
+// what tells outputs apart).
 func (c *Config) Name() string {
 	if c.URL == "" {
 		return c.Type
 	}
-	return c.Type + ":" + c.URL
+	return c.Type + ":" + MaskURL(c.URL)
+}
+
+// Mask replaces a secret value wherever one would be shown.
+const Mask = "********"
+
+// MaskURL returns rawURL with what may be a credential replaced by Mask: the
+// whole userinfo (a username alone can be the token), every query value
+// (?token=…, ?api_key=…) and every query part without a key (?<token>).
+// Query keys are kept, in order, so the result still tells most
+// destinations apart; the fragment, never sent, is dropped. The mask is
+// written as is, not percent-encoded, so it reads like a masked header. A
+// URL with none of these is returned unchanged, so the names of such
+// outputs, and the metric series labelled with them, do not change. A URL
+// that does not parse, and the opaque part of one such as
+// "scheme:user:pass@host", are masked whole: where their secrets are cannot
+// be told.
+func MaskURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return Mask
+	}
+	if u.User == nil && u.RawQuery == "" && u.Fragment == "" && u.Opaque == "" {
+		return rawURL
+	}
+	var b strings.Builder
+	if u.Scheme != "" {
+		b.WriteString(u.Scheme + ":")
+	}
+	if u.Opaque != "" {
+		b.WriteString(Mask)
+	} else {
+		if u.Scheme != "" || u.Host != "" || u.User != nil {
+			b.WriteString("//")
+		}
+		if u.User != nil {
+			b.WriteString(Mask + "@")
+		}
+		b.WriteString(u.Host)
+		b.WriteString(u.EscapedPath())
+	}
+	sep := "?"
+	for part := range strings.SplitSeq(u.RawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		b.WriteString(sep)
+		sep = "&"
+		if key, _, ok := strings.Cut(part, "="); ok {
+			b.WriteString(key + "=")
+		}
+		b.WriteString(Mask)
+	}
+	return b.String()
 }
 
 // Key identifies the output's whole configuration: two configs with the same

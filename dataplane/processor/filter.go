@@ -18,6 +18,11 @@ type filterParams struct {
 	Values StringList `json:"values"`
 	// Regex drops lines matching this Go regular expression.
 	Regex *string `json:"regex"`
+	// Key is accepted and ignored: the seed's control plane documented
+	// filter params as {"key": "level", "value": "DEBUG"}, and the seed's
+	// data plane dropped every line containing value anywhere, whatever
+	// key said. So does this one.
+	Key *string `json:"key"`
 }
 
 // filter drops the lines that contain one of its keywords or match its

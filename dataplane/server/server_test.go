@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -307,7 +309,9 @@ func TestShutdownDelivers(t *testing.T) {
 	sink := capture.Unique("shutdown")
 	s := start(t, Options{
 		Manifest: mustManifest(t, `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"capture","url":"`+sink+`"}],"batch_size":10000}]}`),
-		Pipeline: pipeline.Options{BufferBytes: 256 << 20}, // no overflow however small the reads
+		// No overflow however small the reads: all 50,000 lines fit in the
+		// one worker's ring their connection goes to.
+		Pipeline: pipeline.Options{BufferBytes: 256 << 20, BufferLines: 1 << 20},
 	})
 	conn, err := net.Dial("tcp", s.TCPAddr().String())
 	if err != nil {
@@ -321,6 +325,9 @@ func TestShutdownDelivers(t *testing.T) {
 	w.Flush()
 	m := s.Metrics()
 	waitFor(t, "all lines to be read", func() bool { return m.Received.Get() == n })
+	if d := m.DroppedTotal(); d != 0 {
+		t.Fatalf("%d lines dropped before the shutdown; the test needs a buffer that holds them all", d)
+	}
 	// batch_size 10000 and a 100 ms flush: lines are still pending now.
 	shutdown(t, s, 10*time.Second)
 	conn.Close()
@@ -406,25 +413,166 @@ func TestAdminAndHTTPIngest(t *testing.T) {
 	}
 }
 
+// logBuffer collects the lines of a text slog.Logger; it is safe for
+// concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// logger returns a logger writing every level to l.
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// lineWith returns the first line of l holding every one of parts, or "".
+func (l *logBuffer) lineWith(parts ...string) string {
+	for _, line := range strings.Split(l.String(), "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return line
+		}
+	}
+	return ""
+}
+
 // TestApplyRejectsInvalidManifest checks the seam the watcher uses: an
-// invalid manifest changes nothing and is counted.
+// invalid manifest changes nothing, is counted, and is logged at error level
+// with the version and the field at fault.
 func TestApplyRejectsInvalidManifest(t *testing.T) {
-	sink := capture.Unique("apply")
-	s := start(t, Options{Manifest: mustManifest(t, filterRedact(`[{"type":"capture","url":"`+sink+`"}]`))})
-	bad := &manifest.Manifest{Version: "2", Pipelines: []manifest.Pipeline{{Name: "p", Outputs: []output.Config{{Type: "http"}}}}}
-	if err := s.Apply(bad); err == nil {
-		t.Fatal("Apply of an http output without url: got nil error")
+	for _, c := range []struct {
+		name    string
+		apply   func(s *Server) error
+		version string // as logged
+		field   string // the error names it
+	}{
+		{
+			name: "invalid",
+			apply: func(s *Server) error {
+				return s.Apply(&manifest.Manifest{Version: "2", Pipelines: []manifest.Pipeline{{Name: "p", Outputs: []output.Config{{Type: "http"}}}}})
+			},
+			version: "2", field: "pipelines[0].outputs[0].url: required for http output",
+		},
+		{
+			name: "invalid json",
+			apply: func(s *Server) error {
+				return s.ApplyJSON([]byte(`{"version":"3","pipelines":[{"name":"p","processors":[{"id":"f","type":"filter","params":{"valu":"x"}}]}]}`))
+			},
+			version: "3", field: `pipelines[0].processors[0] (id \"f\").params: unknown field \"valu\"`,
+		},
+		{
+			name:    "undecodable",
+			apply:   func(s *Server) error { return s.ApplyJSON([]byte(`{"version":"4","pipelnes":[]}`)) },
+			version: "4", field: `unknown field \"pipelnes\"`,
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := capture.Unique("apply")
+			logs := &logBuffer{}
+			s := start(t, Options{Logger: logs.logger(), Manifest: mustManifest(t, filterRedact(`[{"type":"capture","url":"`+sink+`"}]`))})
+			if err := c.apply(s); err == nil {
+				t.Fatal("Apply: got nil error; want the manifest rejected")
+			}
+			if got := s.Applied().Version; got != "1" {
+				t.Fatalf("applied version: got %q; want 1", got)
+			}
+			if s.LastError() == "" || s.Metrics().ReloadErrors.Get() != 1 {
+				t.Fatalf("rejection not recorded: last error %q, reload errors %d", s.LastError(), s.Metrics().ReloadErrors.Get())
+			}
+			line := logs.lineWith(`msg="manifest rejected; previous config keeps running"`)
+			for _, want := range []string{"level=ERROR", " version=" + c.version + " ", c.field} {
+				if !strings.Contains(line, want) {
+					t.Errorf("rejection log line %q; want it to hold %q\nlog:\n%s", line, want, logs)
+				}
+			}
+			conn, _ := net.Dial("tcp", s.TCPAddr().String())
+			fmt.Fprint(conn, "DEBUG x\nINFO y\n")
+			conn.Close()
+			waitFor(t, "the old chain to deliver", func() bool { return capture.Get(sink).Len() == 1 })
+		})
 	}
-	if got := s.Applied().Version; got != "1" {
-		t.Fatalf("applied version: got %q; want 1", got)
+}
+
+// TestOutputURLSecretsHidden runs an http output whose URL holds a password
+// and a token, towards a port where nothing listens: the metrics and every
+// log line name the output with both masked, and apart from any other.
+func TestOutputURLSecretsHidden(t *testing.T) {
+	const password, token = "pw-SECRET", "TOK-SECRET"
+	url := "http://user:" + password + "@127.0.0.1:1/push?token=" + token
+	name := "http:http://" + output.Mask + "@127.0.0.1:1/push?token=" + output.Mask
+	logs := &logBuffer{}
+	s := start(t, Options{
+		AdminAddr: "127.0.0.1:0",
+		Logger:    logs.logger(),
+		Manifest: mustManifest(t, `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":10,
+			"outputs":[{"type":"capture","url":"`+capture.Unique("secrets")+`"},{"type":"http","url":"`+url+`","max_retries":0}]}]}`),
+	})
+	conn, err := net.Dial("tcp", s.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if s.LastError() == "" || s.Metrics().ReloadErrors.Get() != 1 {
-		t.Fatalf("rejection not recorded: last error %q, reload errors %d", s.LastError(), s.Metrics().ReloadErrors.Get())
+	const n = 10
+	for i := range n {
+		fmt.Fprintf(conn, "INFO s=%d\n", i)
 	}
-	conn, _ := net.Dial("tcp", s.TCPAddr().String())
-	fmt.Fprint(conn, "DEBUG x\nINFO y\n")
 	conn.Close()
-	waitFor(t, "the old chain to deliver", func() bool { return capture.Get(sink).Len() == 1 })
+	m := s.Metrics()
+	waitFor(t, "the batch to fail", func() bool { return m.OutputDroppedTotal() == n })
+	waitFor(t, "the failure to be logged", func() bool { return logs.lineWith(`msg="output dropped a batch"`) != "" })
+
+	resp, err := http.Get("http://" + s.AdminAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		fmt.Sprintf("streamgate_output_lines_dropped_total{output=%q,reason=%q} %d", name, metrics.ReasonOutputFailed, n),
+		fmt.Sprintf("streamgate_output_lines_delivered_total{output=%q} 0", name),
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// The final accounting (the "data plane stopped" line) lists outputs
+	// by these names.
+	var names []string
+	for _, o := range m.Outputs() {
+		names = append(names, o.Name)
+	}
+	if len(names) != 2 || !slices.Contains(names, name) {
+		t.Errorf("outputs in the accounting: %q; want two, one of them %q", names, name)
+	}
+	line := logs.lineWith(`msg="output dropped a batch"`)
+	for _, want := range []string{"level=ERROR", "output=" + strconv.Quote(name), "cannot post batch to http://" + output.Mask + "@127.0.0.1:1/push?token=" + output.Mask} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line %q; want it to hold %q", line, want)
+		}
+	}
+	shutdown(t, s, 10*time.Second)
+	for _, secret := range []string{password, token} {
+		if strings.Contains(string(body), secret) {
+			t.Errorf("/metrics holds %q:\n%s", secret, body)
+		}
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds %q:\n%s", secret, logs)
+		}
+	}
 }
 
 // countingWriter stands in for stdout and counts lines.
@@ -462,7 +610,7 @@ func TestSlowHTTPOutputDoesNotSlowConsole(t *testing.T) {
 		// Room for every line even when a loaded machine cuts the stream
 		// into many small reads: this test is about the outputs, not the
 		// buffer's overflow.
-		Pipeline: pipeline.Options{BufferBytes: 256 << 20},
+		Pipeline: pipeline.Options{BufferBytes: 256 << 20, BufferLines: 1 << 20},
 	})
 	conn, err := net.Dial("tcp", s.TCPAddr().String())
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"streamgate/dataplane/output"
 	"streamgate/dataplane/pipeline"
 )
 
@@ -85,13 +86,15 @@ func checkAttrs(t *testing.T, got, want map[string]string) {
 // TestDataplaneFinalAccounting: on SIGTERM the data plane logs its final
 // counters on one line, and they add up: two outputs, one of them down, a
 // filtered line and an oversize one. /status serves the same counters while
-// it runs.
+// it runs. The down output's URL holds a password, which no log line shows.
 func TestDataplaneFinalAccounting(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := "http://" + ln.Addr().String()
+	const password = "pw-SECRET"
+	dead := "http://user:" + password + "@" + ln.Addr().String()
+	deadName := "http:http://" + output.Mask + "@" + ln.Addr().String()
 	ln.Close() // nothing listens there: every request fails at once
 	manifestPath := filepath.Join(t.TempDir(), "manifest.json")
 	err = os.WriteFile(manifestPath, []byte(`{"version": "7", "pipelines": [{"name": "p",
@@ -134,9 +137,12 @@ func TestDataplaneFinalAccounting(t *testing.T) {
 		"delivered": "3", "output_dropped": "3", "udp_datagrams_dropped": "0",
 		"dropped_reason.oversize": "1", "dropped_reason.buffer_full": "0",
 		"output.console.lines_delivered": "3", "output.console.lines_dropped": "0",
-		"output.http:" + dead + ".lines_delivered": "0", "output.http:" + dead + ".lines_dropped": "3",
+		"output." + deadName + ".lines_delivered": "0", "output." + deadName + ".lines_dropped": "3",
 	})
 	if _, err := time.ParseDuration(got["took"]); err != nil {
 		t.Errorf("took=%q: %v", got["took"], err)
+	}
+	if logs := strings.Join(p.Logs(), "\n"); strings.Contains(logs, password) {
+		t.Errorf("the log holds the output's password:\n%s", logs)
 	}
 }
