@@ -74,6 +74,9 @@ func (c *console) Write(_ context.Context, b *record.Batch) error {
 
 // Close stops the output; stdout itself stays open. Every Write flushes, so
 // nothing is left buffered.
+// Streams implements Streamer: a batch is one write to stdout.
+func (c *console) Streams() {}
+
 func (c *console) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -40,6 +40,18 @@ type LaneWriter interface {
 	WriteLane(ctx context.Context, lane int, b *record.Batch) error
 }
 
+// Streamer is implemented by outputs that write lines to a stream, a socket
+// or a terminal, where a batch is one write and not one request: a small
+// batch costs them little more than a large one. When every output of a
+// pipeline streams, a worker that has nothing more to process flushes at
+// once instead of holding its lines back, up to the flush interval, to fill
+// a batch; under load batches still fill up to the batch size. Outputs that
+// make a request per batch, such as http, leave it unimplemented: a vendor
+// is better served by fewer, fuller requests.
+type Streamer interface {
+	Streams()
+}
+
 // Config is how an output is written in a manifest. Fields beyond the seed's
 // type, url and headers are optional and additive.
 type Config struct {

@@ -234,6 +234,9 @@ func peerOpen(c net.Conn) bool {
 
 // Close closes the connections, waiting for writes in progress; Writes
 // after it fail.
+// Streams implements Streamer: a batch is one write to a connection.
+func (o *tcpOutput) Streams() {}
+
 func (o *tcpOutput) Close() error {
 	o.once.Do(func() { close(o.done) })
 	o.mu.Lock()

@@ -280,8 +280,12 @@ func (p *Pipeline) Apply(cfg *Config) error {
 	for _, h := range built {
 		p.outputs[h.key] = h
 	}
+	g.stream = len(g.outs) > 0
 	for _, h := range g.outs {
 		h.gens++
+		if _, ok := h.out.(output.Streamer); !ok {
+			g.stream = false
+		}
 	}
 	g.users.Store(int32(len(p.rings)))
 	old := p.cur.Load()
@@ -365,8 +369,11 @@ func (p *Pipeline) Close(ctx context.Context) error {
 // Every worker releases every generation exactly once, including those it
 // skipped because two Applies came between its checks.
 type generation struct {
-	cfg   *Config
-	outs  []*handle
-	users atomic.Int32               // workers that have not yet released it
-	next  atomic.Pointer[generation] // the generation applied after it
+	cfg  *Config
+	outs []*handle
+	// stream is set when every output streams (output.Streamer): workers
+	// flush as soon as they have nothing more to process.
+	stream bool
+	users  atomic.Int32               // workers that have not yet released it
+	next   atomic.Pointer[generation] // the generation applied after it
 }

@@ -530,7 +530,8 @@ func TestLaneWriter(t *testing.T) {
 }
 
 // TestFlush checks when a partial output batch leaves: at the flush interval
-// when the batch stays short, at once when it reaches the batch size.
+// when the batch stays short, at once when it reaches the batch size, and at
+// once when the worker is idle if every output streams.
 func TestFlush(t *testing.T) {
 	t.Run("interval", func(t *testing.T) {
 		const interval = 200 * time.Millisecond
@@ -551,6 +552,44 @@ func TestFlush(t *testing.T) {
 		// the upper bound is loose, for slow machines.
 		if took := time.Since(pushed); took < interval || took > 20*interval {
 			t.Fatalf("5 of 100 lines delivered after %v; want the flush interval, %v", took, interval)
+		}
+	})
+	t.Run("streaming outputs when idle", func(t *testing.T) {
+		sink := capture.Unique("flush-stream")
+		p, err := New(Options{Workers: 1, FlushInterval: time.Hour}, &Config{
+			Version: "1", Outputs: []output.Config{capture.StreamConfig(sink)}, BatchSize: 100,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closePipeline(t, p)
+		// Not the hour-long interval: the worker has nothing more to do.
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "3 lines at a streaming output", func() bool { return capture.Get(sink).Len() == 3 })
+	})
+	t.Run("streaming and batching outputs", func(t *testing.T) {
+		const interval = 200 * time.Millisecond
+		stream, batch := capture.Unique("flush-mixed-stream"), capture.Unique("flush-mixed-batch")
+		p, err := New(Options{Workers: 1, FlushInterval: interval}, &Config{
+			Version: "1", Outputs: []output.Config{capture.StreamConfig(stream), capture.Config(batch)}, BatchSize: 100,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closePipeline(t, p)
+		pushed := time.Now()
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+			t.Fatal(err)
+		}
+		// Every output gets every batch: one batching output keeps the
+		// batches full for all.
+		waitFor(t, "3 lines at both outputs", func() bool {
+			return capture.Get(stream).Len() == 3 && capture.Get(batch).Len() == 3
+		})
+		if took := time.Since(pushed); took < interval {
+			t.Fatalf("a short batch left after %v, before the flush interval, %v, with a batching output", took, interval)
 		}
 	})
 	t.Run("batch size", func(t *testing.T) {

@@ -65,6 +65,12 @@ func (w *worker) run() {
 			w.ring.Wait(nil, w.wake)
 			continue
 		}
+		if w.gen.stream {
+			// Nothing more to process now: holding the lines back would
+			// add latency and save streaming outputs nothing.
+			w.flush()
+			continue
+		}
 		d := time.Until(w.deadline)
 		if d <= 0 {
 			w.flush()

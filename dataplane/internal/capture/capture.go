@@ -1,5 +1,6 @@
-// Package capture provides an in-memory output for tests: the "capture"
-// output type, whose url names the Sink that collects its lines.
+// Package capture provides in-memory outputs for tests: the "capture" and
+// "capture_stream" output types, whose url names the Sink that collects
+// their lines.
 package capture
 
 import (
@@ -40,6 +41,15 @@ func Register() {
 		if err != nil {
 			panic("BUG: " + err.Error())
 		}
+		err = output.Register("capture_stream", output.Type{
+			Validate: func(*output.Config) error { return nil },
+			New: func(c *output.Config) (output.Output, error) {
+				return &streamOut{out{s: Get(c.URL)}}, nil
+			},
+		})
+		if err != nil {
+			panic("BUG: " + err.Error())
+		}
 	})
 }
 
@@ -69,6 +79,12 @@ func Unique(prefix string) string {
 // Config returns the output config of a capture output writing to name.
 func Config(name string) output.Config {
 	return output.Config{Type: "capture", URL: name}
+}
+
+// StreamConfig is Config for a capture output that streams
+// (output.Streamer), as console and tcp do.
+func StreamConfig(name string) output.Config {
+	return output.Config{Type: "capture_stream", URL: name}
 }
 
 // OnLine makes the sink call f with each line instead of keeping it; f runs
@@ -124,3 +140,7 @@ func (o *out) Write(ctx context.Context, b *record.Batch) error {
 }
 
 func (o *out) Close() error { return nil }
+
+type streamOut struct{ out }
+
+func (*streamOut) Streams() {}
