@@ -174,15 +174,13 @@ func (s *Store) Outputs(ctx context.Context) ([]output.Config, error) {
 
 // AddOutput validates o and appends it to the draft's outputs. It returns an
 // *InvalidError if o is invalid, and ErrDuplicate if an output with o's URL
-// exists, or one whose URL differs only in what output.MaskURL masks: the
-// two would look the same in every response, metric and log, and a manifest
-// may not hold both.
+// exists (only http and tcp outputs have one).
 func (s *Store) AddOutput(ctx context.Context, o output.Config) error {
 	if err := output.Validate(&o); err != nil {
 		return fmt.Errorf("cannot add output: %w", invalid(err))
 	}
 	return s.update(ctx, func(d *draft) error {
-		if o.URL != "" && slices.ContainsFunc(d.Outputs, func(x output.Config) bool { return x.Name() == o.Name() }) {
+		if o.URL != "" && slices.ContainsFunc(d.Outputs, func(x output.Config) bool { return x.URL == o.URL }) {
 			// The URL is not repeated: it may hold a password.
 			return fmt.Errorf("cannot add output %s: %w", o.Type, ErrDuplicate)
 		}

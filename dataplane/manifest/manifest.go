@@ -190,7 +190,9 @@ func (m *Manifest) compile() (*pipeline.Config, error) {
 	cfg.Chain = processor.NewChain(steps...)
 
 	// Outputs are told apart in metrics and logs by their names, which mask
-	// the URL's credentials and query values: two outputs may not share one.
+	// the URL's credentials and query values: outputs whose masked URLs are
+	// the same get the suffixes #2, #3, ... in the order they are listed.
+	urls := make(map[string]int)
 	names := make(map[string]int)
 	for i := range pl.Outputs {
 		oc := pl.Outputs[i]
@@ -200,16 +202,15 @@ func (m *Manifest) compile() (*pipeline.Config, error) {
 			continue
 		}
 		if oc.URL != "" {
-			name := oc.Name()
-			if j, dup := names[name]; !dup {
-				names[name] = i
-			} else if pl.Outputs[j].URL == oc.URL {
+			if j, dup := urls[oc.URL]; dup {
 				failf(field+".url", "duplicate of outputs[%d]", j)
-			} else {
-				// Neither URL is quoted: both may hold a password.
-				failf(field+".url", "same as outputs[%d] once credentials and query values are masked, "+
-					"as metrics and logs show them, which could then not tell the two apart", j)
 			}
+			urls[oc.URL] = i
+		}
+		name := oc.Name()
+		names[name]++
+		if n := names[name]; n > 1 {
+			oc.NameSuffix = "#" + strconv.Itoa(n)
 		}
 		cfg.Outputs = append(cfg.Outputs, oc)
 	}

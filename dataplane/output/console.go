@@ -72,11 +72,11 @@ func (c *console) Write(_ context.Context, b *record.Batch) error {
 	return nil
 }
 
-// Close stops the output; stdout itself stays open. Every Write flushes, so
-// nothing is left buffered.
 // Streams implements Streamer: a batch is one write to stdout.
 func (c *console) Streams() {}
 
+// Close stops the output; stdout itself stays open. Every Write flushes, so
+// nothing is left buffered.
 func (c *console) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

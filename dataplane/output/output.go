@@ -68,18 +68,24 @@ type Config struct {
 	MaxRetries *int `json:"max_retries,omitempty"`
 	// Gzip compresses request bodies.
 	Gzip bool `json:"gzip,omitempty"`
+
+	// NameSuffix is appended to Name, to tell apart outputs of one manifest
+	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
+	// manifest: compiling one sets it.
+	NameSuffix string `json:"-"`
 }
 
 // Name identifies the output in metrics and logs, e.g. "console" or
-// "http:http://host:9000/path". It holds no secret: no header value, and the
-// URL as MaskURL shows it. Two configs whose URLs differ only in what
-// MaskURL hides share a name, so a manifest may not hold both (see Key for
-// what tells outputs apart).
+// "http:http://host:9000/path". It shows no header value, and the URL as
+// MaskURL shows it: without credentials or query values (a token in the
+// path, as some vendors' intake URLs have, is not recognised). Two configs
+// whose URLs differ only in what MaskURL hides would share a name; a
+// manifest tells them apart with NameSuffix.
 func (c *Config) Name() string {
 	if c.URL == "" {
 		return c.Type
 	}
-	return c.Type + ":" + MaskURL(c.URL)
+	return c.Type + ":" + MaskURL(c.URL) + c.NameSuffix
 }
 
 // Mask replaces a secret value wherever one would be shown.

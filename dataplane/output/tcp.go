@@ -232,11 +232,11 @@ func peerOpen(c net.Conn) bool {
 	return err == nil || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// Close closes the connections, waiting for writes in progress; Writes
-// after it fail.
 // Streams implements Streamer: a batch is one write to a connection.
 func (o *tcpOutput) Streams() {}
 
+// Close closes the connections, waiting for writes in progress; Writes
+// after it fail.
 func (o *tcpOutput) Close() error {
 	o.once.Do(func() { close(o.done) })
 	o.mu.Lock()
