@@ -102,7 +102,7 @@ func (h *handle) stop() {
 func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
 	h, sz := l.h, int64(sb.b.Footprint())
 	if block {
-		if l.waitRoom(sz, stop) {
+		if l.waitRoom(stop) {
 			l.queued.Add(sz)
 			h.queued.Add(sz)
 			select {
@@ -120,6 +120,7 @@ func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
 	if after := h.queued.Add(sz); after <= h.limit || after == sz {
 		select {
 		case l.ch <- sb:
+			l.queued.Add(sz) // runLane subtracts it, whatever the policy
 			return
 		default:
 		}
@@ -129,11 +130,12 @@ func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
 	sb.unref()
 }
 
-// waitRoom waits until the lane has room for sz bytes: its queue is empty
-// or sz fits in its share of the limit. It reports false if stop came first.
-func (l *lane) waitRoom(sz int64, stop <-chan struct{}) bool {
+// waitRoom waits until the lane's queue is under its share of the limit,
+// so a lane holds at most its share and one batch, however large the
+// batches are. It reports false if stop came first.
+func (l *lane) waitRoom(stop <-chan struct{}) bool {
 	share := max(1, l.h.limit/int64(len(l.h.lanes)))
-	for q := l.queued.Load(); q != 0 && q+sz > share; q = l.queued.Load() {
+	for l.queued.Load() >= share {
 		select {
 		case <-l.room:
 		case <-stop:

@@ -632,6 +632,9 @@ func TestBlockBoundsOutputQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var open sync.Once
+	release := func() { open.Do(func() { close(gate) }) }
+	t.Cleanup(func() { release(); closePipeline(t, p) }) // also when the test fails early
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -656,7 +659,7 @@ func TestBlockBoundsOutputQueue(t *testing.T) {
 	if q := h.queued.Load(); q > limit+maxBatch {
 		t.Fatalf("%d bytes queued for a stalled output; want at most its limit, %d, and one batch", q, limit)
 	}
-	close(gate)
+	release()
 	<-done
 	closePipeline(t, p)
 	if got, want := capture.Get(sink).Len(), perBatch*batches; got != want {

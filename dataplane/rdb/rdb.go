@@ -134,14 +134,17 @@ type Heartbeat struct {
 // the fleet set.
 func WriteHeartbeat(ctx context.Context, c redis.UniversalClient, hb *Heartbeat, ttl time.Duration) error {
 	key := InstanceKeyPrefix + hb.ID
-	if err := c.HSet(ctx, key, hb).Err(); err != nil {
+	// One round trip: the key is never left without its time to live by a
+	// process that dies between two commands. Not a transaction, which
+	// Redis Cluster would refuse: the two keys live in different slots.
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, hb)
+		p.PExpire(ctx, key, ttl)
+		p.ZAdd(ctx, FleetKey, redis.Z{Score: float64(hb.Updated), Member: hb.ID})
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("cannot write heartbeat: %w", err)
-	}
-	if err := c.PExpire(ctx, key, ttl).Err(); err != nil {
-		return fmt.Errorf("cannot write heartbeat: %w", err)
-	}
-	if err := c.ZAdd(ctx, FleetKey, redis.Z{Score: float64(hb.Updated), Member: hb.ID}).Err(); err != nil {
-		return fmt.Errorf("cannot register heartbeat: %w", err)
 	}
 	return nil
 }

@@ -356,7 +356,7 @@ func TestHeartbeatTTL(t *testing.T) {
 	defer c.Close()
 	insts := startInstances(t, mr.Addr(), 1, time.Minute)
 	key := rdb.InstanceKeyPrefix + insts[0].w.ID()
-	waitFor(t, 5*time.Second, "a heartbeat", func() bool { return mr.Exists(key) })
+	waitFor(t, 5*time.Second, "a heartbeat with its time to live", func() bool { return mr.TTL(key) > 0 })
 	// miniredis's clock stands still until told to move: the TTL is exactly
 	// what the watcher set.
 	if got, err := c.PTTL(context.Background(), key).Result(); err != nil || got != 3*testHeartbeat {
