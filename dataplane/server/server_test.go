@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -19,6 +18,7 @@ import (
 
 	"streamgate/dataplane/buffer"
 	"streamgate/dataplane/internal/capture"
+	"streamgate/dataplane/internal/logbuf"
 	"streamgate/dataplane/manifest"
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/output"
@@ -413,44 +413,6 @@ func TestAdminAndHTTPIngest(t *testing.T) {
 	}
 }
 
-// logBuffer collects the lines of a text slog.Logger; it is safe for
-// concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// logger returns a logger writing every level to l.
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// lineWith returns the first line of l holding every one of parts, or "".
-func (l *logBuffer) lineWith(parts ...string) string {
-	for _, line := range strings.Split(l.String(), "\n") {
-		all := true
-		for _, p := range parts {
-			all = all && strings.Contains(line, p)
-		}
-		if all {
-			return line
-		}
-	}
-	return ""
-}
-
 // TestApplyRejectsInvalidManifest checks the seam the watcher uses: an
 // invalid manifest changes nothing, is counted, and is logged at error level
 // with the version and the field at fault.
@@ -483,8 +445,8 @@ func TestApplyRejectsInvalidManifest(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			sink := capture.Unique("apply")
-			logs := &logBuffer{}
-			s := start(t, Options{Logger: logs.logger(), Manifest: mustManifest(t, filterRedact(`[{"type":"capture","url":"`+sink+`"}]`))})
+			logs := &logbuf.Buffer{}
+			s := start(t, Options{Logger: logs.Logger(), Manifest: mustManifest(t, filterRedact(`[{"type":"capture","url":"`+sink+`"}]`))})
 			if err := c.apply(s); err == nil {
 				t.Fatal("Apply: got nil error; want the manifest rejected")
 			}
@@ -494,7 +456,7 @@ func TestApplyRejectsInvalidManifest(t *testing.T) {
 			if s.LastError() == "" || s.Metrics().ReloadErrors.Get() != 1 {
 				t.Fatalf("rejection not recorded: last error %q, reload errors %d", s.LastError(), s.Metrics().ReloadErrors.Get())
 			}
-			line := logs.lineWith(`msg="manifest rejected; previous config keeps running"`)
+			line := logs.LineWith(`msg="manifest rejected; previous config keeps running"`)
 			for _, want := range []string{"level=ERROR", " version=" + c.version + " ", c.field} {
 				if !strings.Contains(line, want) {
 					t.Errorf("rejection log line %q; want it to hold %q\nlog:\n%s", line, want, logs)
@@ -515,10 +477,10 @@ func TestOutputURLSecretsHidden(t *testing.T) {
 	const password, token = "pw-SECRET", "TOK-SECRET"
 	url := "http://user:" + password + "@127.0.0.1:1/push?token=" + token
 	name := "http:http://" + output.Mask + "@127.0.0.1:1/push?token=" + output.Mask
-	logs := &logBuffer{}
+	logs := &logbuf.Buffer{}
 	s := start(t, Options{
 		AdminAddr: "127.0.0.1:0",
-		Logger:    logs.logger(),
+		Logger:    logs.Logger(),
 		Manifest: mustManifest(t, `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":10,
 			"outputs":[{"type":"capture","url":"`+capture.Unique("secrets")+`"},{"type":"http","url":"`+url+`","max_retries":0}]}]}`),
 	})
@@ -533,7 +495,7 @@ func TestOutputURLSecretsHidden(t *testing.T) {
 	conn.Close()
 	m := s.Metrics()
 	waitFor(t, "the batch to fail", func() bool { return m.OutputDroppedTotal() == n })
-	waitFor(t, "the failure to be logged", func() bool { return logs.lineWith(`msg="output dropped a batch"`) != "" })
+	waitFor(t, "the failure to be logged", func() bool { return logs.LineWith(`msg="output dropped a batch"`) != "" })
 
 	resp, err := http.Get("http://" + s.AdminAddr().String() + "/metrics")
 	if err != nil {
@@ -558,7 +520,7 @@ func TestOutputURLSecretsHidden(t *testing.T) {
 	if len(names) != 2 || !slices.Contains(names, name) {
 		t.Errorf("outputs in the accounting: %q; want two, one of them %q", names, name)
 	}
-	line := logs.lineWith(`msg="output dropped a batch"`)
+	line := logs.LineWith(`msg="output dropped a batch"`)
 	for _, want := range []string{"level=ERROR", "output=" + strconv.Quote(name), "cannot post batch to http://" + output.Mask + "@127.0.0.1:1/push?token=" + output.Mask} {
 		if !strings.Contains(line, want) {
 			t.Errorf("log line %q; want it to hold %q", line, want)

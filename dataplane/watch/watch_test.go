@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"streamgate/dataplane/internal/capture"
+	"streamgate/dataplane/internal/logbuf"
 	"streamgate/dataplane/rdb"
 	"streamgate/dataplane/record"
 	"streamgate/dataplane/server"
@@ -97,30 +96,11 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// logBuffer collects the lines of a text slog.Logger; it is safe for
-// concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // instance is one data plane with its watcher.
 type instance struct {
 	s    *server.Server
 	w    *Watcher
-	logs *logBuffer // the watcher's and the server's
+	logs *logbuf.Buffer // the watcher's and the server's
 	stop context.CancelFunc
 	done chan struct{}
 }
@@ -133,7 +113,7 @@ const testHeartbeat = 50 * time.Millisecond
 func startInstances(t *testing.T, addr string, n int, resync time.Duration) []*instance {
 	var out []*instance
 	for i := 0; i < n; i++ {
-		logs := &logBuffer{}
+		logs := &logbuf.Buffer{}
 		log := slog.New(slog.NewTextHandler(logs, nil))
 		s, err := server.Start(server.Options{Logger: log})
 		mustNil(t, err)
