@@ -286,6 +286,10 @@ func writeScenarios(b *strings.Builder, r *result.Run) {
 
 	if s := r.Find(S4); s != nil {
 		b.WriteString("### S4 overload\n\n")
+		if s2 := r.Find(S2); s.OpenLoopRate > 0 && s2 != nil && s2.Throughput > 0 {
+			fmt.Fprintf(b, "- load: %s lines/s scheduled, 3× S2's throughput; the sender reached %s lines/s, %s× (one sender, on the proxy's cores)\n",
+				formatInt(int64(s.OpenLoopRate)), formatInt(int64(s.Throughput)), formatNumber(s.Throughput/s2.Throughput, 1))
+		}
 		fmt.Fprintf(b, "- circuit breaker opened: %s times\n", formatInt(s.BreakerOpened))
 		fmt.Fprintf(b, "- lines bypassed while open: %s\n", formatInt(s.BreakerBypassed))
 		fmt.Fprintf(b, "- peak RSS: %s\n", rssCell(s))

@@ -279,6 +279,7 @@ func TestMarkdownMarks(t *testing.T) {
 		"3.40 / 8.75 ms at 100,000/s ✗",
 		"- idle CPU: 0.06 % ✓",
 		"- circuit breaker opened: 2 times",
+		"- load: 4,237,164 lines/s scheduled, 3× S2's throughput; the sender reached 2,500,000 lines/s, 1.8× (one sender, on the proxy's cores)",
 		"- lines bypassed while open: 13,597,782",
 		"| Commit | `9bdf825-dirty` |",
 		"- p999 < max: S1 saw one GC pause of 6.3 ms & no lost lines.",
