@@ -174,34 +174,30 @@ func publishRaw(ctx context.Context, rc *redis.Client, manifest string) error {
 
 // waitRejected waits until the proxy has counted errors reload errors.
 func (px *proxy) waitRejected(ctx context.Context, errors float64) (status, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	err := poll(ctx, 10*time.Second, 10*time.Millisecond, func() bool {
 		c, err := px.counters()
-		if err == nil && c.Metrics["streamgate_config_reload_errors_total"] >= errors {
-			return px.status(ctx)
-		}
-		if time.Now().After(deadline) {
-			st, _ := px.status(ctx)
-			return st, fmt.Errorf("no rejection counted after 10 s")
-		}
-		sleepCtx(ctx, 10*time.Millisecond)
+		return err == nil && c.Metrics["streamgate_config_reload_errors_total"] >= errors
+	})
+	st, stErr := px.status(ctx)
+	if err != nil {
+		return st, fmt.Errorf("no rejection counted after 10 s: %w", err)
 	}
+	return st, stErr
 }
 
 // waitReceived waits until the proxy has received n lines in all and holds
 // none in its pipeline.
 func (px *proxy) waitReceived(ctx context.Context, n float64) (lab.Counters, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := px.counters()
-		if err == nil && c.Received >= n && c.InPipeline() == 0 {
-			return c, nil
-		}
-		if time.Now().After(deadline) {
-			return c, fmt.Errorf("received %.0f of %.0f after 30 s", c.Received, n)
-		}
-		sleepCtx(ctx, 10*time.Millisecond)
+	var c lab.Counters
+	err := poll(ctx, 30*time.Second, 10*time.Millisecond, func() bool {
+		var err error
+		c, err = px.counters()
+		return err == nil && c.Received >= n && c.InPipeline() == 0
+	})
+	if err != nil {
+		return c, fmt.Errorf("received %.0f of %.0f after 30 s: %w", c.Received, n, err)
 	}
+	return c, nil
 }
 
 func isHealthy(px *proxy) bool {

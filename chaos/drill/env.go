@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -393,3 +394,20 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// poll calls done every interval until it reports true, and returns nil
+// then; or an error once timeout has passed (errTimeout) or ctx has ended.
+func poll(ctx context.Context, timeout, interval time.Duration, done func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !done() {
+		if time.Now().After(deadline) {
+			return errTimeout
+		}
+		if err := sleepCtx(ctx, interval); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errTimeout = errors.New("timed out")

@@ -278,15 +278,13 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 func (px *proxy) waitVersion(ctx context.Context, v string, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	var last status
-	for time.Since(start) < timeout {
+	err := poll(ctx, timeout, 10*time.Millisecond, func() bool {
 		st, err := px.status(ctx)
-		if err == nil && st.Version == v {
-			return time.Since(start), nil
-		}
 		last = st
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return 0, err
-		}
+		return err == nil && st.Version == v
+	})
+	if err != nil {
+		return 0, fmt.Errorf("data plane still runs version %q after %s (redis: %s): %w", last.Version, timeout, last.Redis, err)
 	}
-	return 0, fmt.Errorf("data plane still runs version %q after %s (redis: %s)", last.Version, timeout, last.Redis)
+	return time.Since(start), nil
 }

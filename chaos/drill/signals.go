@@ -179,22 +179,25 @@ func restartProxy(px *proxy) (*proxy, error) {
 
 // waitSink waits until the sink has at least n lines and stops growing.
 func waitSink(ctx context.Context, s *sink, n int64) (stats, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	var prev int64 = -1
-	for {
-		st, err := s.snapshot(ctx)
-		if err != nil {
-			return st, err
+	var st stats
+	var snapErr error
+	prev := int64(-1)
+	err := poll(ctx, 30*time.Second, 100*time.Millisecond, func() bool {
+		st, snapErr = s.snapshot(ctx)
+		if snapErr != nil {
+			return true
 		}
-		if st.Lines >= n && st.Lines == prev {
-			return st, nil
-		}
+		grown := st.Lines != prev
 		prev = st.Lines
-		if time.Now().After(deadline) {
-			return st, fmt.Errorf("sink has %d lines; want %d", st.Lines, n)
-		}
-		sleepCtx(ctx, 100*time.Millisecond)
+		return st.Lines >= n && !grown
+	})
+	switch {
+	case snapErr != nil:
+		return st, snapErr
+	case err != nil:
+		return st, fmt.Errorf("sink has %d lines; want %d: %w", st.Lines, n, err)
 	}
+	return st, nil
 }
 
 // stoppedLine is the proxy's last log line, with its final counters.
