@@ -41,8 +41,9 @@ type lane struct {
 	id int // the worker's
 	ch chan *shared
 
-	// Under Block, each lane may queue its share of the handle's limit;
-	// its worker waits for room, and runLane pokes room as batches finish.
+	// queued is the bytes of the batches in ch or being written. Under
+	// Block a lane may queue its share of the handle's limit: its worker
+	// waits for room, and runLane pokes room as batches finish.
 	queued atomic.Int64
 	room   chan struct{}
 }
@@ -118,12 +119,13 @@ func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
 		return
 	}
 	if after := h.queued.Add(sz); after <= h.limit || after == sz {
+		l.queued.Add(sz)
 		select {
 		case l.ch <- sb:
-			l.queued.Add(sz) // runLane subtracts it, whatever the policy
 			return
 		default:
 		}
+		l.queued.Add(-sz)
 	}
 	h.queued.Add(-sz)
 	h.queueFull.Add(len(sb.b.Lines))
