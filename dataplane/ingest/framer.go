@@ -85,7 +85,7 @@ func (s *stream) advance(n int) (ready *record.Batch, oversize int) {
 	case n < smallRead/2:
 		s.size = smallRead
 	}
-	tail, oversize := s.split(b, s.scanned)
+	tail, oversize := s.split(b, 0, s.scanned)
 	rest := b.Data[tail:]
 	if len(b.Lines) == 0 {
 		// Nothing to hand on: keep the partial line in this batch.
@@ -100,14 +100,14 @@ func (s *stream) advance(n int) (ready *record.Batch, oversize int) {
 	return b, oversize
 }
 
-// split appends the complete lines of b.Data, scanning from scanFrom on, to
-// b.Lines. It returns where the incomplete tail starts; a tail that cannot
-// end within the limit is dropped at once (counted) and its remainder
+// split appends the complete lines of b.Data[from:], scanning from scanFrom
+// on, to b.Lines. It returns where the incomplete tail starts; a tail that
+// cannot end within the limit is dropped at once (counted) and its remainder
 // skipped.
-func (s *stream) split(b *record.Batch, scanFrom int) (tail, oversize int) {
+func (s *stream) split(b *record.Batch, from, scanFrom int) (tail, oversize int) {
 	data := b.Data
-	start := 0
-	for i := scanFrom; i < len(data); {
+	start := from
+	for i := max(from, scanFrom); i < len(data); {
 		j := bytes.IndexByte(data[i:], '\n')
 		if j < 0 {
 			break
@@ -173,10 +173,10 @@ func emit(b *record.Batch, line []byte, maxLine int) (oversize int) {
 }
 
 // splitAll frames a complete message (a UDP datagram or an HTTP body) held
-// in b.Data: every line, including a last one without newline.
-func splitAll(b *record.Batch, maxLine int) (oversize int) {
+// in b.Data[from:]: every line, including a last one without newline.
+func splitAll(b *record.Batch, from, maxLine int) (oversize int) {
 	s := stream{maxLine: maxLine}
-	tail, oversize := s.split(b, 0)
+	tail, oversize := s.split(b, from, from)
 	if !s.discarding {
 		oversize += emit(b, b.Data[tail:], maxLine)
 	}

@@ -160,7 +160,7 @@ func TestStreamAbortDropsPartialLine(t *testing.T) {
 
 func TestSplitAll(t *testing.T) {
 	b := &record.Batch{Data: []byte("a\nbb\r\n" + strings.Repeat("z", 9) + "\nlast")}
-	oversize := splitAll(b, 5)
+	oversize := splitAll(b, 0, 5)
 	if got, want := linesOf(b), []string{"a", "bb", "last"}; !slices.Equal(got, want) {
 		t.Fatalf("lines: got %q; want %q", got, want)
 	}

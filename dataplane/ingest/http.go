@@ -108,7 +108,7 @@ func (h *HTTP) handle(ctx *fasthttp.RequestCtx) {
 		b.Key = key
 		b.Data = append(b.Data, body[:cut]...)
 		body = body[cut:]
-		ov := splitAll(b, h.cfg.MaxLine)
+		ov := splitAll(b, 0, h.cfg.MaxLine)
 		accepted += len(b.Lines)
 		oversize += ov
 		if err := deliver(ctx, &h.cfg, b, ov); err != nil {

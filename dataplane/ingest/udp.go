@@ -96,14 +96,26 @@ func (u *UDP) Serve() error {
 	return nil
 }
 
+// datagram is one datagram a reader took from its socket. data and oob
+// stay valid until the reader's next read.
+type datagram struct {
+	data []byte
+	oob  []byte
+	from netip.AddrPort
+	done bool // handed on
+}
+
+// udpBatch is how many datagrams one read may return.
+const udpBatch = 16
+
 func (u *UDP) read(c *net.UDPConn, drops *kernelDrops) {
 	cfg := &u.cfg
-	buf := make([]byte, maxDatagram)
-	oob := make([]byte, oobSize)
+	r := newDatagramReader(c)
+	ds := make([]datagram, udpBatch)
 	var backoff time.Duration
 	read := false // since the last drain deadline
 	for {
-		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
+		n, err := r.read(ds)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -125,20 +137,69 @@ func (u *UDP) read(c *net.UDPConn, drops *kernelDrops) {
 			continue
 		}
 		backoff, read = 0, true
-		if oobn > 0 {
-			if d := drops.update(oob[:oobn]); d > 0 {
-				cfg.Metrics.UDPKernelDrops.AddInt64(int64(d))
+		for i := range ds[:n] {
+			if len(ds[i].oob) > 0 {
+				if d := drops.update(ds[i].oob); d > 0 {
+					cfg.Metrics.UDPKernelDrops.AddInt64(int64(d))
+				}
 			}
 		}
-		if n == 0 {
+		u.handOn(ds[:n])
+	}
+}
+
+// handOn frames the datagrams of one read and hands them on: one batch per
+// peer, its datagrams in the order they came, so a busy peer costs one push
+// per read rather than one per datagram.
+func (u *UDP) handOn(ds []datagram) {
+	cfg := &u.cfg
+	for i := range ds {
+		ds[i].done = len(ds[i].data) == 0
+	}
+	for i := range ds {
+		if ds[i].done {
 			continue
 		}
-		b := record.Get(n)
+		from, size := ds[i].from, 0
+		for j := i; j < len(ds); j++ {
+			if !ds[j].done && ds[j].from == from {
+				size += len(ds[j].data)
+			}
+		}
+		b := record.Get(size) // room for all: lines never move
 		b.Key = u.key(from)
-		b.Data = append(b.Data, buf[:n]...)
-		oversize := splitAll(b, cfg.MaxLine)
+		oversize := 0
+		for j := i; j < len(ds); j++ {
+			if ds[j].done || ds[j].from != from {
+				continue
+			}
+			start := len(b.Data)
+			b.Data = append(b.Data, ds[j].data...)
+			oversize += splitAll(b, start, cfg.MaxLine)
+			ds[j].done = true
+		}
 		deliver(u.ctx, cfg, b, oversize)
 	}
+}
+
+// msgReader reads one datagram per system call, where there is no
+// batched read.
+type msgReader struct {
+	c        *net.UDPConn
+	buf, oob []byte
+}
+
+func newMsgReader(c *net.UDPConn) *msgReader {
+	return &msgReader{c: c, buf: make([]byte, maxDatagram), oob: make([]byte, oobSize)}
+}
+
+func (r *msgReader) read(ds []datagram) (int, error) {
+	n, oobn, _, from, err := r.c.ReadMsgUDPAddrPort(r.buf, r.oob)
+	if err != nil {
+		return 0, err
+	}
+	ds[0] = datagram{data: r.buf[:n], oob: r.oob[:oobn], from: from}
+	return 1, nil
 }
 
 // kernelDrops follows the drop count of one socket, cumulative since it was

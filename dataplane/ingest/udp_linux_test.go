@@ -247,3 +247,75 @@ func TestUDPSyncKernelDrops(t *testing.T) {
 		})
 	}
 }
+
+// TestUDPBatchedReads queues datagrams from two peers while the reader is
+// held up, then lets it read them: recvmmsg takes several per call and each
+// read hands each peer's datagrams on as one batch, in order, every line once
+// (including a datagram's last line without a newline).
+func TestUDPBatchedReads(t *testing.T) {
+	sink := &gateSink{entered: make(chan struct{}), release: make(chan struct{})}
+	m := metrics.New()
+	u, err := ListenUDP("127.0.0.1:0", 1, Config{Sink: sink, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go u.Serve()
+	defer u.Shutdown(context.Background())
+	dial := func() net.Conn {
+		c, err := net.Dial("udp", u.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := dial(), dial()
+	fmt.Fprintf(a, "first\n")
+	<-sink.entered // the reader is busy: what follows waits in the socket
+	const n = 200
+	for i := range n {
+		fmt.Fprintf(a, "a %d\n", i)
+		fmt.Fprintf(b, "b %d\nb %d end", i, i) // two lines, the last unterminated
+	}
+	time.Sleep(20 * time.Millisecond) // let loopback deliver them all
+	close(sink.release)
+	want := 1 + 3*n
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sink.mu.Lock()
+		got := len(sink.lines)
+		sink.mu.Unlock()
+		if got >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if d := m.UDPKernelDrops.Get(); d != 0 {
+		t.Fatalf("the kernel dropped %d datagrams; the test needs them all", d)
+	}
+	if len(sink.lines) != want {
+		t.Fatalf("got %d lines; want %d", len(sink.lines), want)
+	}
+	// Each peer's lines in the order sent.
+	var nextA, nextB int
+	for _, l := range sink.lines[1:] {
+		switch {
+		case l == fmt.Sprintf("a %d", nextA):
+			nextA++
+		case l == fmt.Sprintf("b %d", nextB):
+		case l == fmt.Sprintf("b %d end", nextB):
+			nextB++
+		default:
+			t.Fatalf("line %q out of order (next a %d, next b %d)", l, nextA, nextB)
+		}
+	}
+	if nextA != n || nextB != n {
+		t.Fatalf("got %d a lines and %d b lines in order; want %d each", nextA, nextB, n)
+	}
+	// 400 datagrams in reads of up to udpBatch, a batch per peer per read.
+	if pushes := sink.calls - 1; pushes > 2*(2*n/udpBatch+1) {
+		t.Fatalf("%d pushes for %d datagrams; want about one per peer per %d datagrams", pushes, 2*n, udpBatch)
+	}
+}

@@ -19,3 +19,10 @@ func reportKernelDrops(*net.UDPConn) error {
 func kernelDropCount(*net.UDPConn) (uint32, error) {
 	return 0, errors.New("no SO_MEMINFO on " + runtime.GOOS + "/" + runtime.GOARCH)
 }
+
+// newDatagramReader reads one datagram per system call: no recvmmsg here.
+func newDatagramReader(c *net.UDPConn) interface {
+	read([]datagram) (int, error)
+} {
+	return newMsgReader(c)
+}
