@@ -290,6 +290,7 @@ func TestUDPBatchedReads(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	u.SyncKernelDrops() // drops at the end of the burst show only on demand
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	if d := m.UDPKernelDrops.Get(); d != 0 {
@@ -314,8 +315,10 @@ func TestUDPBatchedReads(t *testing.T) {
 	if nextA != n || nextB != n {
 		t.Fatalf("got %d a lines and %d b lines in order; want %d each", nextA, nextB, n)
 	}
-	// 400 datagrams in reads of up to udpBatch, a batch per peer per read.
-	if pushes := sink.calls - 1; pushes > 2*(2*n/udpBatch+1) {
+	// 400 datagrams in reads of up to udpBatch, a batch per peer per read:
+	// about 50 pushes. Reading one datagram at a time would take 400; the
+	// bound leaves room for reads that found the socket half filled.
+	if pushes := sink.calls - 1; pushes > 2*n/4 {
 		t.Fatalf("%d pushes for %d datagrams; want about one per peer per %d datagrams", pushes, 2*n, udpBatch)
 	}
 }
