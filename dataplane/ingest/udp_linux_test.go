@@ -253,23 +253,9 @@ func TestUDPSyncKernelDrops(t *testing.T) {
 // read hands each peer's datagrams on as one batch, in order, every line once
 // (including a datagram's last line without a newline).
 func TestUDPBatchedReads(t *testing.T) {
-	sink := &gateSink{entered: make(chan struct{}), release: make(chan struct{})}
-	m := metrics.New()
-	u, err := ListenUDP("127.0.0.1:0", 1, Config{Sink: sink, Metrics: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go u.Serve()
+	u, sink, m := heldUDP(t)
 	defer u.Shutdown(context.Background())
-	dial := func() net.Conn {
-		c, err := net.Dial("udp", u.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	a, b := dial(), dial()
+	a, b := dialUDP(t, u), dialUDP(t, u)
 	fmt.Fprintf(a, "first\n")
 	<-sink.entered // the reader is busy: what follows waits in the socket
 	const n = 200
