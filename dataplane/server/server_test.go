@@ -55,7 +55,13 @@ func start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		// Bounded, so that a test failing with an output held up cannot
+		// hang the suite; a test that shut s down already made this a no-op.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
 	return s
 }
 
