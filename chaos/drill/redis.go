@@ -16,6 +16,7 @@ import (
 
 	"streamgate/bench/lab"
 	"streamgate/bench/result"
+	"streamgate/dataplane/netfault"
 )
 
 // redisProc is a redis-server that keeps its data across a SIGKILL (append
@@ -175,7 +176,7 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 		return err
 	}
 	defer cp.p.Stop(5 * time.Second)
-	link, err := newRelay(redisAddr)
+	link, err := netfault.NewRelay(redisAddr)
 	if err != nil {
 		return err
 	}
@@ -197,7 +198,7 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 	if err != nil {
 		return err
 	}
-	px, err := d.startProxy(proxyOpts{name: sc.Name, env: []string{"REDIS_ADDR=" + link.addr}, flags: []string{"-heartbeat", "500ms"}})
+	px, err := d.startProxy(proxyOpts{name: sc.Name, env: []string{"REDIS_ADDR=" + link.Addr()}, flags: []string{"-heartbeat", "500ms"}})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"streamgate/dataplane/internal/capture"
 	"streamgate/dataplane/internal/logbuf"
+	"streamgate/dataplane/netfault"
 	"streamgate/dataplane/rdb"
 	"streamgate/dataplane/record"
 	"streamgate/dataplane/server"
@@ -203,7 +204,9 @@ func testConverge(t *testing.T, env redisEnv) {
 	sink := capture.Unique("converge")
 	c := redis.NewClient(&redis.Options{Addr: env.Addr()}) // the control plane's: never cut
 	defer c.Close()
-	r := newRelay(t, env.Addr())
+	r, err := netfault.NewRelay(env.Addr())
+	mustNil(t, err)
+	t.Cleanup(r.Close)
 	// No periodic read within the test: an instance loads a manifest only on
 	// a RELOAD, or by reading the key after it (re)subscribes.
 	insts := startInstances(t, r.Addr(), 3, time.Minute)
@@ -241,7 +244,7 @@ func testConverge(t *testing.T, env redisEnv) {
 			t.Fatalf("during the outage an instance runs version %q; want 1", got)
 		}
 	}
-	r.Restore(t)
+	mustNil(t, r.Restore())
 	start = time.Now()
 	waitFor(t, 10*time.Second, "all instances to converge on version 2 after reconnecting", allAt(insts, "2"))
 	t.Logf("3 instances reconnected and applied version 2 in %s", time.Since(start).Round(time.Millisecond))

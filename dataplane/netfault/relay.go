@@ -1,17 +1,18 @@
-package watch
+// Package netfault injects network faults for tests and fault drills; the
+// data plane itself does not use it.
+package netfault
 
 import (
 	"io"
 	"net"
 	"sync"
-	"testing"
 )
 
-// relay forwards TCP connections from a loopback address of its own to a
-// target, so a test can cut some clients off from a server while others
+// Relay forwards TCP connections from a loopback address of its own to a
+// target, so that some clients can be cut off from a server while others
 // still reach it. Cut breaks every connection and refuses new ones, as a
 // network partition would; Restore listens again on the same address.
-type relay struct {
+type Relay struct {
 	addr, target string
 
 	mu    sync.Mutex
@@ -20,24 +21,24 @@ type relay struct {
 	wg    sync.WaitGroup
 }
 
-// newRelay starts a relay to target; it is closed when the test ends.
-func newRelay(t *testing.T, target string) *relay {
-	t.Helper()
+// NewRelay starts a relay to target. Close it when done.
+func NewRelay(target string) (*Relay, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	mustNil(t, err)
-	r := &relay{addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
+	if err != nil {
+		return nil, err
+	}
+	r := &Relay{addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
 	r.mu.Lock()
 	r.serveLocked(ln)
 	r.mu.Unlock()
-	t.Cleanup(r.Close)
-	return r
+	return r, nil
 }
 
 // Addr is where clients connect.
-func (r *relay) Addr() string { return r.addr }
+func (r *Relay) Addr() string { return r.addr }
 
 // serveLocked accepts on ln until it is closed. Lock should be held.
-func (r *relay) serveLocked(ln net.Listener) {
+func (r *Relay) serveLocked(ln net.Listener) {
 	r.ln = ln
 	r.wg.Add(1)
 	go func() {
@@ -58,7 +59,7 @@ func (r *relay) serveLocked(ln net.Listener) {
 
 // pipe copies both ways between c and a new connection to the target, until
 // either side closes or the relay is cut.
-func (r *relay) pipe(c net.Conn) {
+func (r *Relay) pipe(c net.Conn) {
 	up, err := net.Dial("tcp", r.target)
 	if err != nil {
 		c.Close()
@@ -80,7 +81,7 @@ func (r *relay) pipe(c net.Conn) {
 
 // track registers both ends of a connection, unless the relay was cut since
 // it was accepted: then it closes them and reports false.
-func (r *relay) track(c, up net.Conn) bool {
+func (r *Relay) track(c, up net.Conn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ln == nil {
@@ -94,7 +95,7 @@ func (r *relay) track(c, up net.Conn) bool {
 
 // Cut closes the listener and every connection: clients see their
 // connections drop, and their new ones refused.
-func (r *relay) Cut() {
+func (r *Relay) Cut() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ln == nil {
@@ -108,17 +109,19 @@ func (r *relay) Cut() {
 }
 
 // Restore listens on the relay's address again.
-func (r *relay) Restore(t *testing.T) {
-	t.Helper()
+func (r *Relay) Restore() error {
 	ln, err := net.Listen("tcp", r.addr)
-	mustNil(t, err)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.serveLocked(ln)
+	return nil
 }
 
 // Close cuts the relay and waits for its goroutines.
-func (r *relay) Close() {
+func (r *Relay) Close() {
 	r.Cut()
 	r.wg.Wait()
 }
