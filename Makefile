@@ -18,7 +18,9 @@ LISTEN_HOST ?= 127.0.0.1
 FUZZ_TARGETS := \
 	dataplane/ingest:FuzzFramer:30000x \
 	dataplane/manifest:FuzzParse:30000x \
-	dataplane/processor:FuzzDetectors:50000x \
+	dataplane/match:FuzzDetectors:50000x \
+	dataplane/match:FuzzLookupJSON:40000x \
+	dataplane/match:FuzzShapeMatcher:30000x \
 	dataplane/processor:FuzzAttributeFilter:40000x \
 	dataplane/processor:FuzzRedactPattern:50000x \
 	dataplane/output:FuzzAppendJSONString:40000x \

@@ -3,13 +3,13 @@ package output
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 
 	"streamgate/dataplane/record"
+	"streamgate/dataplane/spec"
 )
 
 // Stdout is where console outputs write. It carries log lines only: the
@@ -27,21 +27,23 @@ var stdout struct {
 	target io.Writer // the Stdout w was made for
 }
 
+// The console streams: a worker with nothing more to process flushes at once.
+var _ Streamer = (*console)(nil)
+
 // console writes each line followed by '\n', a whole batch at a time.
 type console struct {
 	mu     sync.Mutex
 	closed bool
 }
 
-func validateConsole(c *Config) error {
-	if c.URL != "" {
-		return errors.New("url: not used by console output")
-	}
-	if len(c.Headers) != 0 {
-		return errors.New("headers: not used by console output")
-	}
-	return nil
+var consoleSpec = spec.Component{
+	Summary:  "Writes each line to standard output. The default when a pipeline has no outputs.",
+	Examples: []string{`{}`},
 }
+
+// validateConsole has nothing to check: a console output takes no field
+// but its type.
+func validateConsole(*Config) error { return nil }
 
 func newConsole(*Config) (Output, error) {
 	return &console{}, nil

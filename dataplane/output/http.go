@@ -18,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"streamgate/dataplane/record"
+	"streamgate/dataplane/spec"
 )
 
 const (
@@ -76,6 +77,22 @@ var defaultRetryTiming = retryTiming{
 	backoffBase:   defaultBackoffBase,
 	backoffMax:    defaultBackoffMax,
 	retryAfterMax: maxRetryAfter,
+}
+
+var httpSpec = spec.Component{
+	Summary: "POSTs each batch to an HTTP endpoint over keep-alive connections, in the body format a vendor takes; retries with backoff and honours Retry-After.",
+	Params: []spec.Param{
+		{Name: "url", Kind: spec.String, Required: true, Description: "http:// or https:// endpoint; its credentials and query values are masked wherever it is shown."},
+		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as a vendor's API key. Their values are never shown, logged or put in metrics."},
+		{Name: "format", Kind: spec.String, Default: "text", Enum: formatNames(), Description: "Body format: text (newline-joined), ndjson, json_array, datadog (Datadog logs intake) or splunk_hec (Splunk HTTP Event Collector)."},
+		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
+		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx are not retried."},
+	},
+	Examples: []string{
+		`{"url": "https://http-intake.logs.datadoghq.com/api/v2/logs", "headers": {"DD-API-KEY": "..."}, "format": "datadog", "gzip": true}`,
+		`{"url": "http://localhost:9000", "timeout_ms": 5000, "max_retries": 10}`,
+	},
 }
 
 // validateHTTP checks the fields an http output uses. Its errors never hold

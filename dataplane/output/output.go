@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"streamgate/dataplane/record"
+	"streamgate/dataplane/spec"
 )
 
 // Output writes batches to one destination.
@@ -153,16 +154,22 @@ func (c *Config) Key() string {
 
 // Type describes an output type.
 type Type struct {
-	// Validate checks c without side effects. Errors name the field.
+	// Validate checks c without side effects. Errors name the field. It
+	// sees only configs that set no field the spec leaves out.
 	Validate func(c *Config) error
 	// New builds the output; c has passed Validate.
 	New func(c *Config) (Output, error)
+	// Spec documents the type: its summary, the fields of Config it uses
+	// (its params) and examples. Validate refuses a config that sets any
+	// other field. Every built-in type has one; a type registered without
+	// one (a test's) is undocumented and its fields are left to Validate.
+	Spec *spec.Component
 }
 
 var registry = map[string]Type{
-	"console": {Validate: validateConsole, New: newConsole},
-	"http":    {Validate: validateHTTP, New: newHTTP},
-	"tcp":     {Validate: validateTCP, New: newTCP},
+	"console": {Validate: validateConsole, New: newConsole, Spec: &consoleSpec},
+	"http":    {Validate: validateHTTP, New: newHTTP, Spec: &httpSpec},
+	"tcp":     {Validate: validateTCP, New: newTCP, Spec: &tcpSpec},
 }
 
 // Register adds an output type. It is meant for init functions and tests, and
@@ -182,9 +189,56 @@ func Register(name string, t Type) error {
 func Validate(c *Config) error {
 	t, ok := registry[c.Type]
 	if !ok {
-		return fmt.Errorf("type: unknown output type %q (known: %s)", c.Type, strings.Join(types(), ", "))
+		return fmt.Errorf("type: unknown output type %q (known: %s)", c.Type, strings.Join(Types(), ", "))
+	}
+	for _, f := range c.setFields() {
+		if t.Spec == nil {
+			break
+		}
+		if _, ok := t.Spec.Param(f); !ok {
+			return fmt.Errorf("%s: not used by %s output (it takes %s)", f, c.Type, paramList(t.Spec))
+		}
 	}
 	return t.Validate(c)
+}
+
+// setFields returns the JSON names of the fields of c, type aside, that
+// are set.
+func (c *Config) setFields() []string {
+	var set []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"url", c.URL != ""},
+		{"headers", len(c.Headers) > 0},
+		{"format", c.Format != ""},
+		{"timeout_ms", c.TimeoutMS != 0},
+		{"max_retries", c.MaxRetries != nil},
+		{"gzip", c.Gzip},
+	} {
+		if f.set {
+			set = append(set, f.name)
+		}
+	}
+	return set
+}
+
+// paramList is the params of an output type as a phrase.
+func paramList(sp *spec.Component) string {
+	if len(sp.Params) == 0 {
+		return "no other field"
+	}
+	return strings.Join(sp.ParamNames(), ", ")
+}
+
+// Spec returns the documentation of the output type called name.
+func Spec(name string) (*spec.Component, bool) {
+	t, ok := registry[name]
+	if !ok {
+		return nil, false
+	}
+	return t.Spec, true
 }
 
 // New validates c and builds the output.
@@ -195,7 +249,8 @@ func New(c *Config) (Output, error) {
 	return registry[c.Type].New(c)
 }
 
-func types() []string {
+// Types lists the registered output type names, sorted.
+func Types() []string {
 	names := make([]string, 0, len(registry))
 	for n := range registry {
 		names = append(names, n)

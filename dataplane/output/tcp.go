@@ -11,10 +11,17 @@ import (
 	"time"
 
 	"streamgate/dataplane/record"
+	"streamgate/dataplane/spec"
 )
 
 // defaultTCPTimeout bounds a dial or one batch's write.
 const defaultTCPTimeout = 10 * time.Second
+
+// The tcp output streams, and gives each lane a connection of its own.
+var (
+	_ Streamer   = (*tcpOutput)(nil)
+	_ LaneWriter = (*tcpOutput)(nil)
+)
 
 // tcpOutput writes each batch as newline-delimited lines to a TCP endpoint,
 // over persistent connections (a syslog-style or log-shipper input, or a
@@ -57,6 +64,17 @@ type tcpLane struct {
 // with a reset), so the batch would be counted delivered and lost.
 const idleCheck = time.Second
 
+var tcpSpec = spec.Component{
+	Summary: "Writes newline-delimited lines over persistent TCP connections, one per pipeline worker: a log shipper's TCP input, or the benchmark sink.",
+	Params: []spec.Param{
+		{Name: "url", Kind: spec.String, Required: true, Description: "tcp://host:port."},
+		{Name: "format", Kind: spec.String, Default: "text", Enum: []string{"text"}, Description: "Only text: newline-delimited lines."},
+		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on a dial or on writing one batch, in milliseconds."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a failed write is retried on a new connection, with backoff, before the batch is dropped and counted."},
+	},
+	Examples: []string{`{"url": "tcp://127.0.0.1:9100", "format": "text", "timeout_ms": 2000, "max_retries": 3}`},
+}
+
 func validateTCP(c *Config) error {
 	if c.URL == "" {
 		return errors.New("url: required for tcp output (tcp://host:port)")
@@ -64,14 +82,8 @@ func validateTCP(c *Config) error {
 	if _, err := parseTCPURL(c.URL); err != nil {
 		return err
 	}
-	if len(c.Headers) != 0 {
-		return errors.New("headers: not used by tcp output")
-	}
 	if c.Format != "" && c.Format != "text" {
 		return fmt.Errorf("format: tcp output writes newline-delimited text; got %q", c.Format)
-	}
-	if c.Gzip {
-		return errors.New("gzip: not supported by tcp output")
 	}
 	if c.TimeoutMS < 0 {
 		return fmt.Errorf("timeout_ms: must not be negative; got %d", c.TimeoutMS)

@@ -8,10 +8,24 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tidwall/gjson"
-
+	"streamgate/dataplane/match"
 	"streamgate/dataplane/record"
+	"streamgate/dataplane/spec"
 )
+
+var attributeFilterSpec = spec.Component{
+	Summary: "Drops the JSON lines whose attribute matches a value; lines that are not JSON objects pass.",
+	Params: []spec.Param{
+		{Name: "attribute", Kind: spec.String, Description: "An attribute name (OpenTelemetry's, such as service.name), looked up where logs commonly put it. One of attribute and path is required."},
+		{Name: "path", Kind: spec.String, Description: "An explicit location: keys separated by /, each taken literally (resource/attributes/service.name)."},
+		{Name: "operator", Kind: spec.String, Default: "equals", Enum: []string{"equals", "contains", "regex"}, Description: "How the attribute's text is compared with value; regex takes a Go regular expression."},
+		{Name: "value", Kind: spec.String, Required: true, Description: "What the attribute is compared with. Strings compare by their contents, numbers in their shortest decimal form, null as the empty string."},
+	},
+	Examples: []string{
+		`{"attribute": "service.name", "value": "noisy-service"}`,
+		`{"path": "attributes/http.status_code", "operator": "regex", "value": "^5"}`,
+	},
+}
 
 // attributeFilterParams are the params of an attribute_filter rule. Exactly
 // one of Attribute and Path is required, and Value is required.
@@ -33,7 +47,7 @@ type attributeFilterParams struct {
 // attributeFilter drops JSON lines whose attribute matches.
 //
 // The attribute is the value at the first of its locations that exists in
-// the line. It compares by its text (see jsonText): strings by their
+// the line. It compares by its text (see match.JSONText): strings by their
 // contents, numbers by their decimal form, so "500" equals 500 and 500.0,
 // null as "", booleans, objects and arrays by their JSON text.
 // Lines that are not JSON objects, that lack the attribute, or whose
@@ -46,7 +60,7 @@ type attributeFilter struct {
 	op        attributeOp
 	value     string
 	valueB    []byte
-	re        regex
+	re        *match.Regex
 }
 
 // attributeOp is a comparison of attributeFilterParams.Operator.
@@ -119,12 +133,12 @@ func (f *attributeFilter) Process(b *record.Batch) {
 
 // drop reports whether line is a JSON object whose attribute matches.
 func (f *attributeFilter) drop(line []byte) bool {
-	if i := skipSpace(line, 0); i == len(line) || line[i] != '{' {
+	if !match.IsJSONObject(line) {
 		return false
 	}
 	for _, keys := range f.locations {
-		if v, ok := jsonLookup(line, keys); ok {
-			return f.matches(jsonText(v)) && gjson.ValidBytes(line)
+		if v, ok := match.LookupJSON(line, keys); ok {
+			return f.matches(match.JSONText(v)) && match.ValidJSON(line)
 		}
 	}
 	return false
@@ -136,7 +150,7 @@ func (f *attributeFilter) matches(text []byte) bool {
 	case opContains:
 		return bytes.Contains(text, f.valueB)
 	case opRegex:
-		return f.re.match(text)
+		return f.re.Match(text)
 	default:
 		return string(text) == f.value
 	}

@@ -186,34 +186,3 @@ func TestAttributeFilterParams(t *testing.T) {
 		checkErr(t, "attribute_filter", tt.params, tt.want)
 	}
 }
-
-func TestJSONMember(t *testing.T) {
-	tests := []struct {
-		doc  string
-		keys []string
-		want string // "" means not found
-	}{
-		{`{"a":1}`, []string{"a"}, `1`},
-		{`{"a":1,"b":"x"}`, []string{"b"}, `"x"`},
-		{`{"a":{"b":[1,2,{"c":"]"}]}}`, []string{"a", "b"}, `[1,2,{"c":"]"}]`},
-		{`{"a\"b":true}`, []string{`a"b`}, `true`},
-		{`{"a":"\\","b":null}`, []string{"b"}, `null`},
-		{`{"a":-1.5e3 ,"b":2}`, []string{"a"}, `-1.5e3`},
-		{`{"a":1}`, []string{"a", "b"}, ``},
-		{`{"a":1}`, []string{"b"}, ``},
-		{`{}`, []string{"a"}, ``},
-		{`{"a"}`, []string{"a"}, ``},
-		{`{"a":}`, []string{"a"}, ``},
-		{`{"a":"x`, []string{"a"}, ``},
-		{`{"a":[1,2`, []string{"a"}, ``},
-		{`{"b":1 "a":2}`, []string{"a"}, ``},
-		{"{\"a\":\x12}", []string{"a"}, ``},
-		{`{"a": }`, []string{"a"}, ``},
-	}
-	for _, tt := range tests {
-		v, ok := jsonLookup([]byte(tt.doc), tt.keys)
-		if got := string(v); ok != (tt.want != "") || got != tt.want {
-			t.Errorf("jsonLookup(%s, %q): got %q, %v; want %q", tt.doc, tt.keys, got, ok, tt.want)
-		}
-	}
-}

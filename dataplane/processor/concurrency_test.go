@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"streamgate/dataplane/internal/linemix"
 )
 
 // TestConcurrentUse runs every processor from several goroutines at once,
@@ -18,7 +20,7 @@ func TestConcurrentUse(t *testing.T) {
 		{"redact", `{"detector": "ipv4"}`},
 		{"attribute_filter", `{"attribute": "service.name", "operator": "regex", "value": "^noisy"}`},
 	}
-	in := benchLines()
+	in := linemix.Lines()
 	for _, pc := range procs {
 		p := build(t, pc.typ, pc.params)
 		want := process(p, in...)

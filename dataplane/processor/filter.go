@@ -1,16 +1,18 @@
 package processor
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 
+	"streamgate/dataplane/match"
 	"streamgate/dataplane/record"
+	"streamgate/dataplane/spec"
 )
 
-// filterParams are the params of a filter rule. At least one is required; a
-// line is dropped if any of them matches it.
+// filterParams are the params of a filter rule (filterSpec). At least one
+// of value, values and regex is required; a line is dropped if any of them
+// matches it.
 type filterParams struct {
 	// Value drops lines containing this keyword.
 	Value *string `json:"value"`
@@ -25,14 +27,26 @@ type filterParams struct {
 	Key *string `json:"key"`
 }
 
+var filterSpec = spec.Component{
+	Summary: "Drops the lines that contain a keyword, anywhere in the line, or match a regular expression.",
+	Params: []spec.Param{
+		{Name: "value", Kind: spec.String, Description: "Drop lines containing this keyword."},
+		{Name: "values", Kind: spec.Strings, Description: "Drop lines containing any of these keywords."},
+		{Name: "regex", Kind: spec.String, Description: "Drop lines matching this Go regular expression."},
+		{Name: "key", Kind: spec.String, Description: "Accepted and ignored, as the original prototype did: its filter rules were written {\"key\": \"level\", \"value\": \"DEBUG\"}. To match one field of a JSON line, use attribute_filter."},
+	},
+	Examples: []string{
+		`{"value": "DEBUG"}`,
+		`{"values": ["DEBUG", "TRACE"], "regex": "GET /healthz?\\b"}`,
+		`{"key": "level", "value": "DEBUG"}`,
+	},
+}
+
 // filter drops the lines that contain one of its keywords or match its
 // regular expression.
-//
-// Keywords are tested one after another with bytes.Contains, which is fast
-// for the handful a rule usually has.
 type filter struct {
-	keywords [][]byte
-	re       *regex
+	keywords match.Literals
+	re       *match.Regex // nil without a regex
 }
 
 // newFilter builds a filter from its params; see filterParams.
@@ -44,25 +58,26 @@ func newFilter(raw json.RawMessage) (Processor, error) {
 	if p.Value == nil && len(p.Values) == 0 && p.Regex == nil {
 		return nil, errors.New("params: one of value, values or regex is required")
 	}
-	f := &filter{}
+	var keywords []string
 	if p.Value != nil {
 		if *p.Value == "" {
 			return nil, errors.New("params.value: must not be empty")
 		}
-		f.keywords = append(f.keywords, []byte(*p.Value))
+		keywords = append(keywords, *p.Value)
 	}
 	for i, v := range p.Values {
 		if v == "" {
 			return nil, fmt.Errorf("params.values[%d]: must not be empty", i)
 		}
-		f.keywords = append(f.keywords, []byte(v))
+		keywords = append(keywords, v)
 	}
+	f := &filter{keywords: match.NewLiterals(keywords...)}
 	if p.Regex != nil {
 		re, err := compileRegex("regex", *p.Regex)
 		if err != nil {
 			return nil, err
 		}
-		f.re = &re
+		f.re = re
 	}
 	return f, nil
 }
@@ -74,10 +89,5 @@ func (f *filter) Process(b *record.Batch) {
 
 // drop reports whether line matches the filter.
 func (f *filter) drop(line []byte) bool {
-	for _, k := range f.keywords {
-		if bytes.Contains(line, k) {
-			return true
-		}
-	}
-	return f.re != nil && f.re.match(line)
+	return f.keywords.In(line) || f.re != nil && f.re.Match(line)
 }

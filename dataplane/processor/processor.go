@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 
+	"streamgate/dataplane/match"
 	"streamgate/dataplane/record"
 )
 
@@ -98,6 +99,11 @@ func Build(c Config) (Step, error) {
 	if !ok {
 		return Step{}, fmt.Errorf("type: unknown processor type %q (known: %s)", c.Type, strings.Join(Types(), ", "))
 	}
+	if t.Spec != nil {
+		if err := t.Spec.CheckKeys(c.Params, c.Type); err != nil {
+			return Step{}, fmt.Errorf("params: %w", err)
+		}
+	}
 	p, err := t.New(c.Params)
 	if err != nil {
 		return Step{}, err
@@ -138,6 +144,16 @@ func decodeParams(raw json.RawMessage, dst any) error {
 		return fmt.Errorf("params: %w", err)
 	}
 	return nil
+}
+
+// compileRegex compiles the regular expression of params.<field>, naming
+// the field in errors.
+func compileRegex(field, expr string) (*match.Regex, error) {
+	re, err := match.CompileRegex(expr)
+	if err != nil {
+		return nil, fmt.Errorf("params.%s: %w", field, err)
+	}
+	return re, nil
 }
 
 // StringList is a list of strings that also decodes from a single string, so

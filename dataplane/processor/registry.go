@@ -4,20 +4,27 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"streamgate/dataplane/spec"
 )
 
 // Type describes a processor type.
 type Type struct {
 	// New decodes and validates params and returns the processor.
 	New func(params json.RawMessage) (Processor, error)
+	// Spec documents the type: its summary, params and examples. Build
+	// rejects params it does not list. Every built-in type has one; a type
+	// registered without one (a test's) is undocumented and its params are
+	// left to New.
+	Spec *spec.Component
 	// RunOnOverload is the default of Step.RunOnOverload for this type.
 	RunOnOverload bool
 }
 
 var registry = map[string]Type{
-	"filter":           {New: newFilter},
-	"redact":           {New: newRedact, RunOnOverload: true},
-	"attribute_filter": {New: newAttributeFilter},
+	"filter":           {New: newFilter, Spec: &filterSpec},
+	"redact":           {New: newRedact, Spec: &redactSpec, RunOnOverload: true},
+	"attribute_filter": {New: newAttributeFilter, Spec: &attributeFilterSpec},
 }
 
 // Register adds a processor type. It is meant for init functions and tests,
@@ -41,4 +48,13 @@ func Types() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Spec returns the documentation of the processor type called name.
+func Spec(name string) (*spec.Component, bool) {
+	t, ok := registry[name]
+	if !ok {
+		return nil, false
+	}
+	return t.Spec, true
 }

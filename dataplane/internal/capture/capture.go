@@ -144,3 +144,5 @@ func (o *out) Close() error { return nil }
 type streamOut struct{ out }
 
 func (*streamOut) Streams() {}
+
+var _ output.Streamer = (*streamOut)(nil)

@@ -1,4 +1,4 @@
-package processor
+package match
 
 // This file reads single members out of JSON objects without decoding them.
 //
@@ -19,9 +19,11 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// jsonLookup returns the raw JSON value found by following keys from the
-// object doc, and whether it exists.
-func jsonLookup(doc []byte, keys []string) ([]byte, bool) {
+// LookupJSON returns the raw JSON value found by following keys from the
+// object doc, and whether it exists. The value is a slice of doc. The scan
+// trusts doc (see the top of this file): validate it with ValidJSON before
+// acting on what it finds.
+func LookupJSON(doc []byte, keys []string) ([]byte, bool) {
 	v := doc
 	for _, k := range keys {
 		var ok bool
@@ -83,12 +85,12 @@ func jsonString(s []byte) string {
 	return gjson.ParseBytes(s).Str
 }
 
-// jsonText returns the text an attribute value compares by, the text
-// gjson's Result.String gives it: the contents of a string; an integer as
+// JSONText returns the text a JSON value compares by, the text gjson's
+// Result.String gives it: the contents of a string; an integer as
 // written; any other number in its shortest decimal form, so 500.0 and 5e2
 // are "500"; "" for null; the JSON text of anything else. Only strings with
 // escapes and non-integer numbers allocate.
-func jsonText(v []byte) []byte {
+func JSONText(v []byte) []byte {
 	switch c := v[0]; {
 	case c == '"':
 		if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 {
@@ -109,6 +111,16 @@ func jsonText(v []byte) []byte {
 	}
 	return v
 }
+
+// IsJSONObject reports whether line starts, after optional whitespace, with
+// '{': whether it may be a JSON object.
+func IsJSONObject(line []byte) bool {
+	i := skipSpace(line, 0)
+	return i < len(line) && line[i] == '{'
+}
+
+// ValidJSON reports whether line is one valid JSON value.
+func ValidJSON(line []byte) bool { return gjson.ValidBytes(line) }
 
 // skipSpace returns the index of the first byte at or after i that is not
 // JSON whitespace.

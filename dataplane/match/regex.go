@@ -1,32 +1,32 @@
-package processor
+package match
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"regexp/syntax"
 	"unicode/utf8"
 )
 
-// regex is a compiled regular expression together with faster ways to
-// find its matches: a shape matcher if the expression has a fixed shape,
-// and else literals of which every match contains one. Looking for them
-// with bytes.Index is much cheaper than running the regexp, and on most
-// lines they are absent.
-type regex struct {
+// Regex is a compiled regular expression (Go's syntax) together with faster
+// ways to find its matches: a shape matcher if the expression has a fixed
+// shape (see shape), and else literals of which every match contains one.
+// Looking for them with bytes.Index is much cheaper than running the
+// regexp, and on most lines they are absent. It is safe for concurrent use.
+type Regex struct {
 	re *regexp.Regexp
 	// shape matches re without the regexp package; nil if re does not
 	// have the shape it needs.
 	shape *shape
 	// lits holds strings of which every match contains at least one; it is
 	// empty if none are known.
-	lits [][]byte
+	lits Literals
 	// exact reports that the expression matches the strings of lits and
 	// nothing else, so bytes.Contains alone decides whether a line matches.
 	exact bool
 }
 
-// shapesDisabled makes compileRegex leave out the shape matcher, so that
+// shapesDisabled makes CompileRegex leave out the shape matcher, so that
 // benchmarks can measure the regexp package on the same expressions.
 var shapesDisabled bool
 
@@ -34,16 +34,21 @@ var shapesDisabled bool
 // running the regexp.
 const maxLiterals = 8
 
-// compileRegex compiles expr, naming field in errors.
-func compileRegex(field, expr string) (regex, error) {
+// ErrEmptyRegex is returned by CompileRegex for an empty expression, which
+// would match every line.
+var ErrEmptyRegex = errors.New("must not be empty")
+
+// CompileRegex compiles expr. Its errors are ErrEmptyRegex and "cannot
+// compile: ..."; the caller names the field.
+func CompileRegex(expr string) (*Regex, error) {
 	if expr == "" {
-		return regex{}, fmt.Errorf("params.%s: must not be empty", field)
+		return nil, ErrEmptyRegex
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return regex{}, fmt.Errorf("params.%s: cannot compile: %w", field, err)
+		return nil, fmt.Errorf("cannot compile: %w", err)
 	}
-	r := regex{re: re}
+	r := &Regex{re: re}
 	// regexp.Compile parses with the same flags, so this cannot fail.
 	tree, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
@@ -53,29 +58,22 @@ func compileRegex(field, expr string) (regex, error) {
 		r.shape = compileShape(tree.Simplify(), re.NumSubexp())
 	}
 	lits, exact := requiredLiterals(tree)
-	for _, l := range lits {
-		r.lits = append(r.lits, []byte(l))
-	}
+	r.lits = NewLiterals(lits...)
 	r.exact = exact && len(lits) > 0
 	return r, nil
 }
 
+// String returns the source expression.
+func (r *Regex) String() string { return r.re.String() }
+
 // mayMatch reports whether line can contain a match, judging by the
 // literals alone.
-func (r *regex) mayMatch(line []byte) bool {
-	if len(r.lits) == 0 {
-		return true
-	}
-	for _, l := range r.lits {
-		if bytes.Contains(line, l) {
-			return true
-		}
-	}
-	return false
+func (r *Regex) mayMatch(line []byte) bool {
+	return r.lits.Len() == 0 || r.lits.In(line)
 }
 
-// match reports whether line contains a match.
-func (r *regex) match(line []byte) bool {
+// Match reports whether line contains a match.
+func (r *Regex) Match(line []byte) bool {
 	if r.shape != nil {
 		s, _ := r.shape.find(line, 0)
 		return s >= 0

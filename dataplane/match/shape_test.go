@@ -1,7 +1,6 @@
-package processor
+package match
 
 import (
-	"encoding/json"
 	"regexp"
 	"testing"
 )
@@ -85,12 +84,9 @@ func TestShapeTakesFastPath(t *testing.T) {
 		{`\pL{2}`, false}, // too many ranges
 	}
 	for _, tt := range tests {
-		r, err := compileRegex("pattern", tt.pattern)
-		if err != nil {
-			t.Fatalf("compileRegex(%q): got error %v; want none", tt.pattern, err)
-		}
+		r := mustCompile(t, tt.pattern)
 		if got := r.shape != nil; got != tt.fast {
-			t.Errorf("compileRegex(%q): got shape matcher %v; want %v", tt.pattern, got, tt.fast)
+			t.Errorf("CompileRegex(%q): got shape matcher %v; want %v", tt.pattern, got, tt.fast)
 		}
 	}
 }
@@ -108,58 +104,55 @@ func TestShapeTemplates(t *testing.T) {
 		{`(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)(m)(n)(o)(p)`, "$$0", true},
 	}
 	for _, tt := range tests {
-		params, _ := json.Marshal(map[string]string{"pattern": tt.pattern, "replacement": tt.repl})
-		p := build(t, "redact", string(params)).(*patternRedact)
-		if got := p.shape != nil; got != tt.fast {
-			t.Errorf("redact %s: got shape matcher %v; want %v", params, got, tt.fast)
+		rr := mustReplacer(t, tt.pattern, tt.repl).(*regexReplacer)
+		if got := rr.shape != nil; got != tt.fast {
+			t.Errorf("%q replaced by %q: got shape matcher %v; want %v", tt.pattern, tt.repl, got, tt.fast)
 		}
 	}
 }
 
-// shapeCase is a pattern of shapePatterns built as a filter and as redact
-// rules.
+// shapeCase is a pattern of shapePatterns compiled, with a Replacer for
+// each of its templates.
 type shapeCase struct {
-	re      *regexp.Regexp
-	filter  Processor
-	repls   []string
-	redacts []Processor
+	std   *regexp.Regexp
+	re    *Regex
+	repls []string
+	rs    []Replacer
 }
 
-// shapeCases builds shapePatterns, and fails t unless they all take the
+// shapeCases compiles shapePatterns, and fails t unless they all take the
 // shape matcher.
 func shapeCases(t testing.TB) []shapeCase {
 	t.Helper()
 	var cases []shapeCase
 	for _, p := range shapePatterns {
-		params, _ := json.Marshal(map[string]string{"regex": p.pattern})
-		c := shapeCase{re: regexp.MustCompile(p.pattern), filter: build(t, "filter", string(params)), repls: p.repls}
-		if c.filter.(*filter).re.shape == nil {
-			t.Fatalf("filter %s: got no shape matcher; want one", params)
+		c := shapeCase{std: regexp.MustCompile(p.pattern), re: mustCompile(t, p.pattern), repls: p.repls}
+		if c.re.shape == nil {
+			t.Fatalf("CompileRegex(%q): got no shape matcher; want one", p.pattern)
 		}
 		for _, repl := range p.repls {
-			params, _ := json.Marshal(map[string]string{"pattern": p.pattern, "replacement": repl})
-			r := build(t, "redact", string(params))
-			if r.(*patternRedact).shape == nil {
-				t.Fatalf("redact %s: got no shape matcher; want one", params)
+			r := mustReplacer(t, p.pattern, repl)
+			if r.(*regexReplacer).shape == nil {
+				t.Fatalf("%q replaced by %q: got no shape matcher; want one", p.pattern, repl)
 			}
-			c.redacts = append(c.redacts, r)
+			c.rs = append(c.rs, r)
 		}
 		cases = append(cases, c)
 	}
 	return cases
 }
 
-// check fails t unless filtering and redacting line give what the regexp
-// package gives.
+// check fails t unless matching and replacing in line give what the
+// regexp package gives.
 func (c *shapeCase) check(t *testing.T, line []byte) {
 	t.Helper()
-	if got, want := processLine(c.filter, string(line)) == "<dropped>", c.re.Match(line); got != want {
-		t.Errorf("filter %q on %q: got dropped %v; want %v", c.re, line, got, want)
+	if got, want := c.re.Match(line), c.std.Match(line); got != want {
+		t.Errorf("%q matching %q: got %v; want %v", c.std, line, got, want)
 	}
 	for i, repl := range c.repls {
-		want := string(c.re.ReplaceAll(line, []byte(repl)))
-		if got := processLine(c.redacts[i], string(line)); got != want {
-			t.Errorf("redact %q with %q on %q: got %q; want %q", c.re, repl, line, got, want)
+		want := string(c.std.ReplaceAll(line, []byte(repl)))
+		if got := replace(c.rs[i], line); got != want {
+			t.Errorf("%q replaced by %q in %q: got %q; want %q", c.std, repl, line, got, want)
 		}
 	}
 }

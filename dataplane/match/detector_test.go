@@ -1,4 +1,4 @@
-package processor
+package match
 
 import (
 	"encoding/binary"
@@ -8,38 +8,74 @@ import (
 	"testing"
 )
 
-// findings returns every finding of d in line, in order.
-func findings(d detector, line string) []string {
+// findings returns every finding of find in line, in order.
+func findings(find func([]byte, int) (int, int), line string) []string {
 	var out []string
-	for s, e := d([]byte(line), 0); s >= 0; s, e = d([]byte(line), e) {
+	for s, e := find([]byte(line), 0); s >= 0; s, e = find([]byte(line), e) {
 		out = append(out, line[s:e])
 	}
 	return out
 }
 
 // detectorTest is a line and what a detector must find in it.
-type detectorTest struct {
-	line string
-	want []string
-}
+type detectorTest = Example
 
-// runDetectorTests checks the findings of the detector, and that a redact
-// rule using it replaces exactly them.
+// runDetectorTests checks the findings of the detector, and that its
+// Replacer replaces exactly them.
 func runDetectorTests(t *testing.T, name string, tests []detectorTest) {
 	t.Helper()
-	d := detectors[name]
-	p := build(t, "redact", `{"detector": "`+name+`"}`)
+	d, ok := LookupDetector(name)
+	if !ok {
+		t.Fatalf("LookupDetector(%q): got none; want the detector", name)
+	}
+	r := d.Replacer("[REDACTED]")
 	for _, tt := range tests {
-		if got := findings(d, tt.line); !slices.Equal(got, tt.want) {
-			t.Errorf("%s in %q: got %q; want %q", name, tt.line, got, tt.want)
+		if got := findings(d.Find, tt.Line); !slices.Equal(got, tt.Want) {
+			t.Errorf("%s in %q: got %q; want %q", name, tt.Line, got, tt.Want)
 		}
-		want := tt.line
-		for _, w := range tt.want {
+		want := tt.Line
+		for _, w := range tt.Want {
 			want = strings.Replace(want, w, "[REDACTED]", 1)
 		}
-		if got := processLine(p, tt.line); got != want {
-			t.Errorf("redact %s on %q: got %q; want %q", name, tt.line, got, want)
+		if got := replace(r, []byte(tt.Line)); got != want {
+			t.Errorf("%s replaced in %q: got %q; want %q", name, tt.Line, got, want)
 		}
+	}
+}
+
+// TestDetectorRegistry checks what the reference relies on: every detector
+// is complete, has examples of a finding and of a line left alone, and
+// finds exactly what its examples say.
+func TestDetectorRegistry(t *testing.T) {
+	ds := Detectors()
+	if len(ds) != len(registry) {
+		t.Fatalf("Detectors(): got %d; want %d", len(ds), len(registry))
+	}
+	for i, d := range ds {
+		if i > 0 && ds[i-1].Name >= d.Name {
+			t.Errorf("Detectors(): %q after %q; want sorted, unique names", d.Name, ds[i-1].Name)
+		}
+		if d.Name == "" || d.Category == "" || d.Summary == "" || d.Doc == "" || d.Find == nil {
+			t.Errorf("detector %q: got an empty Name, Category, Summary, Doc or Find; want all set", d.Name)
+		}
+		if got, ok := LookupDetector(d.Name); !ok || got != d {
+			t.Errorf("LookupDetector(%q): got %v, %v; want the detector", d.Name, got, ok)
+		}
+		var pos, neg int
+		for _, ex := range d.Examples {
+			if len(ex.Want) > 0 {
+				pos++
+			} else {
+				neg++
+			}
+		}
+		if pos == 0 || neg == 0 {
+			t.Errorf("detector %q: got %d examples with findings and %d without; want at least one of each", d.Name, pos, neg)
+		}
+		runDetectorTests(t, d.Name, d.Examples)
+	}
+	if _, ok := LookupDetector("nope"); ok {
+		t.Errorf(`LookupDetector("nope"): got a detector; want none`)
 	}
 }
 

@@ -1,0 +1,80 @@
+//go:build !race
+
+package match
+
+import "testing"
+
+// The race detector changes allocation counts, so these tests only run
+// without it.
+
+// allocLines hold nothing any engine below finds.
+var allocLines = [][]byte{
+	[]byte("2024-11-22T05:27:33.123Z INFO  [http] GET /api/v1/orders/12345 status=200 duration=12.3ms ts=1732262400123"),
+	[]byte("2024-11-22T05:27:33.124Z WARN  [db] slow query table=orders rows=1532 elapsed=1.52s version=1.2.3.4.5"),
+	[]byte(`{"ts":"2024-11-22T05:27:33Z","level":"info","service":{"name":"checkout"},"msg":"order \"placed\"","id":4111}`),
+	[]byte(""),
+}
+
+func TestAllocsReplacers(t *testing.T) {
+	// A line without a finding costs nothing; one with findings costs
+	// nothing once dst has room, except through the regexp package.
+	tests := []struct {
+		name string
+		r    Replacer
+		hit  string
+	}{
+		{"shape", mustReplacer(t, `\d{3}-\d{2}-\d{4}`, "XXX-XX-XXXX"), "ssn=123-45-6789 ssn=987-65-4321"},
+		{"shape groups", mustReplacer(t, `(\d{3})-\d{2}-(\d{4})`, "$1-XX-$2"), "ssn=123-45-6789"},
+		{"shape fold", mustReplacer(t, `(?i)\bsecret=[a-z]{2}`, "[REDACTED]"), "SECRET=ab \u017fecret=cd"},
+		{"regexp", mustReplacer(t, `user=(\w+)`, "user=$1"), ""},
+	}
+	for _, d := range Detectors() {
+		tests = append(tests, struct {
+			name string
+			r    Replacer
+			hit  string
+		}{"detector " + d.Name, d.Replacer("[REDACTED]"), d.Examples[0].Line})
+	}
+	dst := make([]byte, 0, 4096)
+	for _, tt := range tests {
+		if n := testing.AllocsPerRun(100, func() {
+			for _, l := range allocLines {
+				if _, ok := tt.r.AppendReplace(dst[:0], l); ok {
+					t.Fatalf("%s: found something in %q; want nothing", tt.name, l)
+				}
+			}
+		}); n != 0 {
+			t.Errorf("%s without a finding: got %v allocs; want 0", tt.name, n)
+		}
+		if tt.hit == "" {
+			continue
+		}
+		hit := []byte(tt.hit)
+		if n := testing.AllocsPerRun(100, func() {
+			if _, ok := tt.r.AppendReplace(dst[:0], hit); !ok {
+				t.Fatalf("%s: found nothing in %q; want a finding", tt.name, tt.hit)
+			}
+		}); n != 0 {
+			t.Errorf("%s on %q: got %v allocs; want 0", tt.name, tt.hit, n)
+		}
+	}
+}
+
+func TestAllocsMatchAndLookup(t *testing.T) {
+	res := []*Regex{mustCompile(t, `level=(debug|trace)`), mustCompile(t, `(?i)debug`), mustCompile(t, `\d{3}-\d{2}-\d{4}`)}
+	lits := NewLiterals("DEBUG", "TRACE", "healthz")
+	keys := []string{"service", "name"}
+	if n := testing.AllocsPerRun(100, func() {
+		for _, l := range allocLines {
+			for _, re := range res {
+				re.Match(l)
+			}
+			lits.In(l)
+			if v, ok := LookupJSON(l, keys); ok {
+				JSONText(v)
+			}
+		}
+	}); n != 0 {
+		t.Errorf("Match, In, LookupJSON and JSONText: got %v allocs; want 0", n)
+	}
+}

@@ -1,0 +1,124 @@
+package match
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"strings"
+)
+
+// A Detector finds one kind of personal data or secret in a line without a
+// regular expression.
+type Detector struct {
+	// Name is how a redact rule names it, e.g. "credit_card".
+	Name string
+	// Category groups detectors in the reference, e.g. "payments".
+	Category string
+	// Summary is one line for the reference.
+	Summary string
+	// Doc says exactly what counts as a finding.
+	Doc string
+	// Find returns the bounds of the first finding that starts at or after
+	// from, or -1, -1 if there is none. Bytes before from are the end of an
+	// earlier finding: Find may look at them to check a boundary but never
+	// starts a finding there, so findings do not overlap. It does not
+	// allocate.
+	Find func(line []byte, from int) (start, end int)
+	// Examples are lines with what Find must find in them; the tests check
+	// them and the reference shows them.
+	Examples []Example
+}
+
+// Example is a line and the findings a detector makes in it, in order. An
+// example without findings is a line the detector must leave alone.
+type Example struct {
+	Line string
+	Want []string
+}
+
+// Replacer returns a Replacer of d's findings by the literal repl. Lines
+// cost no allocation once dst has room.
+func (d *Detector) Replacer(repl string) Replacer {
+	return &findReplacer{find: d.Find, repl: []byte(repl)}
+}
+
+// byName indexes registry.
+var byName = func() map[string]*Detector {
+	m := make(map[string]*Detector, len(registry))
+	for _, d := range registry {
+		if _, dup := m[d.Name]; dup {
+			panic("BUG: detector " + d.Name + " registered twice")
+		}
+		m[d.Name] = d
+	}
+	return m
+}()
+
+// LookupDetector returns the detector called name.
+func LookupDetector(name string) (*Detector, bool) {
+	d, ok := byName[name]
+	return d, ok
+}
+
+// Detectors returns every detector, sorted by name. The caller must not
+// modify them.
+func Detectors() []*Detector {
+	out := slices.Clone(registry[:])
+	slices.SortFunc(out, func(a, b *Detector) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// DetectorNames returns the names of every detector, sorted.
+func DetectorNames() []string {
+	var names []string
+	for _, d := range Detectors() {
+		names = append(names, d.Name)
+	}
+	return names
+}
+
+func isDigit(c byte) bool { return c-'0' < 10 }
+
+func isLetter(c byte) bool { return (c|0x20)-'a' < 26 }
+
+func isAlnum(c byte) bool { return isDigit(c) || isLetter(c) }
+
+// allDigits reports whether b is made of ASCII digits only.
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// nextDigit returns the index of the first ASCII digit of line at or after
+// i, or len(line). Most of a log line is not digits: it skips them eight
+// bytes at a time.
+func nextDigit(line []byte, i int) int {
+	for ; i+8 <= len(line); i += 8 {
+		if m := digitMask(binary.LittleEndian.Uint64(line[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(line) && !isDigit(line[i]) {
+		i++
+	}
+	return i
+}
+
+// digitMask returns x with the top bit of each byte that is an ASCII digit
+// set, and every other bit clear. Per byte c, with t = c&0x7f: 185-t has its
+// top bit set when c <= '9', t+80 when c >= '0', and ^c when c < 0x80. No
+// byte's sum or difference carries into its neighbour, so the test is exact
+// for every byte.
+func digitMask(x uint64) uint64 {
+	const (
+		ones = 0x0101010101010101
+		low7 = 0x7f7f7f7f7f7f7f7f
+		high = 0x8080808080808080
+	)
+	t := x & low7
+	return (ones*(0x7f+'9'+1) - t) & ^x & (t + ones*(0x7f-('0'-1))) & high
+}

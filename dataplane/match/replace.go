@@ -1,0 +1,249 @@
+package match
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Replacer rewrites what an engine finds in a line.
+type Replacer interface {
+	// AppendReplace appends line to dst with every finding replaced, and
+	// reports whether there was any. When there was none it appends
+	// nothing and returns dst as it was. It does not keep line or dst.
+	AppendReplace(dst, line []byte) ([]byte, bool)
+}
+
+// Replacer returns a Replacer of r's matches by repl, with the semantics of
+// regexp.Regexp.ReplaceAll: repl is a template in which $1, $name and
+// ${name} insert submatches and $$ a literal $. A reference to a group the
+// expression does not have is an error.
+//
+// With a shape matcher that can report the submatches repl needs, no line
+// costs an allocation. Without one, a line without a match costs none, and a
+// line with one costs the index slices the regexp package returns.
+func (r *Regex) Replacer(repl string) (Replacer, error) {
+	t, err := parseTemplate(r.re, repl)
+	if err != nil {
+		return nil, err
+	}
+	rr := &regexReplacer{re: r, repl: t}
+	if r.shape != nil && (!t.submatches || r.shape.caps != nil) {
+		rr.shape = r.shape
+	}
+	return rr, nil
+}
+
+// regexReplacer is Regex.Replacer's.
+type regexReplacer struct {
+	re   *Regex
+	repl template
+	// shape is re.shape if it can also report the submatches repl needs.
+	shape *shape
+}
+
+// AppendReplace implements Replacer.
+func (r *regexReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
+	if r.shape != nil {
+		return r.appendShape(dst, line)
+	}
+	if !r.re.mayMatch(line) {
+		return dst, false
+	}
+	var matches [][]int
+	if r.repl.submatches {
+		matches = r.re.re.FindAllSubmatchIndex(line, -1)
+	} else {
+		matches = r.re.re.FindAllIndex(line, -1)
+	}
+	if matches == nil {
+		return dst, false
+	}
+	last := 0
+	for _, m := range matches {
+		dst = append(dst, line[last:m[0]]...)
+		dst = r.repl.expand(dst, line, m)
+		last = m[1]
+	}
+	return append(dst, line[last:]...), true
+}
+
+// appendShape is AppendReplace with the shape matcher.
+func (r *regexReplacer) appendShape(dst, line []byte) ([]byte, bool) {
+	s, e := r.shape.find(line, 0)
+	if s < 0 {
+		return dst, false
+	}
+	var buf [2 * (maxShapeGroups + 1)]int
+	var m []int
+	if r.repl.submatches {
+		m = buf[:2*len(r.shape.caps)]
+	}
+	last := 0
+	for s >= 0 {
+		dst = append(dst, line[last:s]...)
+		if m != nil {
+			r.shape.submatches(line, s, e, m)
+		}
+		dst = r.repl.expand(dst, line, m)
+		last = e
+		s, e = r.shape.find(line, e)
+	}
+	return append(dst, line[last:]...), true
+}
+
+// findReplacer replaces the findings of a find function with a literal.
+type findReplacer struct {
+	find func(line []byte, from int) (start, end int)
+	repl []byte
+}
+
+// AppendReplace implements Replacer.
+func (r *findReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
+	s, e := r.find(line, 0)
+	if s < 0 {
+		return dst, false
+	}
+	last := 0
+	for s >= 0 {
+		dst = append(dst, line[last:s]...)
+		dst = append(dst, r.repl...)
+		last = e
+		s, e = r.find(line, e)
+	}
+	return append(dst, line[last:]...), true
+}
+
+// template is a parsed replacement template: literal text and references to
+// submatches, in order.
+type template struct {
+	parts []templatePart
+	// submatches reports whether any part refers to a submatch, so that
+	// matching must record them.
+	submatches bool
+}
+
+// templatePart is literal text, or a reference to a submatch if groups is
+// non-empty.
+type templatePart struct {
+	lit []byte
+	// groups are the indexes of the groups the reference may mean: one for
+	// $1, all groups of that name for $name. The first that took part in
+	// the match is used.
+	groups []int
+}
+
+// parseTemplate parses s as regexp.Regexp.Expand does, for re.
+func parseTemplate(re *regexp.Regexp, s string) (template, error) {
+	var t template
+	var lit []byte
+	flush := func() {
+		if len(lit) > 0 {
+			t.parts = append(t.parts, templatePart{lit: lit})
+			lit = nil
+		}
+	}
+	for {
+		before, after, found := strings.Cut(s, "$")
+		lit = append(lit, before...)
+		if !found {
+			break
+		}
+		s = after
+		if strings.HasPrefix(s, "$") {
+			lit = append(lit, '$')
+			s = s[1:]
+			continue
+		}
+		name, rest, ok := templateName(s)
+		if !ok {
+			// Expand keeps a $ that starts no reference as text.
+			lit = append(lit, '$')
+			continue
+		}
+		groups := groupIndexes(re, name)
+		if len(groups) == 0 {
+			return template{}, fmt.Errorf("$%s does not name a group of the pattern (use $$ for a literal $)", name)
+		}
+		flush()
+		t.parts = append(t.parts, templatePart{groups: groups})
+		t.submatches = true
+		s = rest
+	}
+	flush()
+	return t, nil
+}
+
+// templateName returns the name of the reference at the start of s, which
+// follows a $: a run of letters, digits and underscores, optionally in
+// braces.
+func templateName(s string) (name, rest string, ok bool) {
+	brace := strings.HasPrefix(s, "{")
+	if brace {
+		s = s[1:]
+	}
+	i := 0
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
+			break
+		}
+		i += size
+	}
+	if i == 0 {
+		return "", "", false
+	}
+	name, rest = s[:i], s[i:]
+	if brace {
+		if !strings.HasPrefix(rest, "}") {
+			return "", "", false
+		}
+		rest = rest[1:]
+	}
+	return name, rest, true
+}
+
+// groupIndexes returns the indexes of the groups of re that name refers to:
+// a number without leading zeros is an index, anything else a group name.
+func groupIndexes(re *regexp.Regexp, name string) []int {
+	num := 0
+	for i := 0; i < len(name); i++ {
+		if !isDigit(name[i]) || num >= 1e8 {
+			num = -1
+			break
+		}
+		num = num*10 + int(name[i]-'0')
+	}
+	if num >= 0 && (name[0] != '0' || len(name) == 1) {
+		if num > re.NumSubexp() {
+			return nil
+		}
+		return []int{num}
+	}
+	var groups []int
+	for i, n := range re.SubexpNames() {
+		if n == name {
+			groups = append(groups, i)
+		}
+	}
+	return groups
+}
+
+// expand appends the template to dst for the match m of src.
+func (t *template) expand(dst, src []byte, m []int) []byte {
+	for _, p := range t.parts {
+		if len(p.groups) == 0 {
+			dst = append(dst, p.lit...)
+			continue
+		}
+		for _, g := range p.groups {
+			if m[2*g] >= 0 {
+				dst = append(dst, src[m[2*g]:m[2*g+1]]...)
+				break
+			}
+		}
+	}
+	return dst
+}
