@@ -133,7 +133,11 @@ func fields(s *schema) []docsField {
 	}
 	out := make([]docsField, 0, len(s.Properties))
 	for name, p := range s.Properties {
-		out = append(out, docsField{Name: name, Type: typeName(p), Description: p.Description, Required: required[name]})
+		doc := p.Description
+		if p.Default != nil {
+			doc = strings.TrimSpace(doc + " Default: " + strings.Trim(pretty(p.Default), `"`) + ".")
+		}
+		out = append(out, docsField{Name: name, Type: typeName(p), Description: doc, Required: required[name]})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Required != out[j].Required {
@@ -153,6 +157,13 @@ func typeName(s *schema) string {
 		return name
 	}
 	var b strings.Builder
+	if len(s.OneOf) > 0 {
+		names := make([]string, len(s.OneOf))
+		for i, o := range s.OneOf {
+			names[i] = typeName(o)
+		}
+		return "one of " + strings.Join(names, " | ")
+	}
 	switch s.Type {
 	case "array":
 		b.WriteString("array of " + typeName(s.Items))

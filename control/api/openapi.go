@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -8,7 +9,9 @@ import (
 	"strings"
 
 	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/output"
 	"streamgate/dataplane/processor"
+	"streamgate/dataplane/spec"
 )
 
 // schema is the subset of an OpenAPI 3.0 schema object the API needs.
@@ -21,9 +24,12 @@ type schema struct {
 	Minimum     *int               `json:"minimum,omitempty"`
 	Maximum     *int               `json:"maximum,omitempty"`
 	Nullable    bool               `json:"nullable,omitempty"`
+	Default     any                `json:"default,omitempty"`
 	Properties  map[string]*schema `json:"properties,omitempty"`
 	Required    []string           `json:"required,omitempty"`
 	Items       *schema            `json:"items,omitempty"`
+	OneOf       []*schema          `json:"oneOf,omitempty"`
+	Example     json.RawMessage    `json:"example,omitempty"`
 	// AdditionalProperties describes the values of a map.
 	AdditionalProperties *schema `json:"additionalProperties,omitempty"`
 }
@@ -79,38 +85,154 @@ func batchSizeSchema() *schema {
 		Description: fmt.Sprintf("Lines per batch sent to the outputs, %d to %d.", lo, hi)}
 }
 
-// outputTypes and outputFormats are the values output.Validate accepts.
-var (
-	outputTypes   = []string{"console", "http"}
-	outputFormats = []string{"text", "ndjson", "json_array", "datadog", "splunk_hec"}
-)
+// componentName is the schema name of a processor's params ("filter" →
+// "FilterParams") or of an output type ("http" → "HttpOutput").
+func componentName(typ, suffix string) string {
+	var b strings.Builder
+	for part := range strings.SplitSeq(typ, "_") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String() + suffix
+}
+
+// paramSchema is the schema of one documented param.
+func paramSchema(p *spec.Param) *schema {
+	s := &schema{Description: p.Description, Enum: p.Enum}
+	switch p.Kind {
+	case spec.String:
+		s.Type = "string"
+	case spec.Strings:
+		s.Type, s.Items = "array", &schema{Type: "string"}
+		s.Description += " A single string is taken as a list of one."
+	case spec.Integer:
+		s.Type = "integer"
+	case spec.Boolean:
+		s.Type = "boolean"
+	case spec.StringMap:
+		s.Type, s.AdditionalProperties = "object", &schema{Type: "string"}
+	}
+	if p.Default != "" {
+		// The default in the type of the param, as JSON has it.
+		var v any
+		if json.Unmarshal([]byte(p.Default), &v) != nil || s.Type == "string" {
+			v = p.Default
+		}
+		s.Default = v
+	}
+	return s
+}
+
+// componentSchema documents a processor's params or an output type's
+// fields; extra are properties every component of its kind has.
+func componentSchema(sp *spec.Component, extra ...property) *schema {
+	props := append([]property(nil), extra...)
+	for i := range sp.Params {
+		p := &sp.Params[i]
+		props = append(props, prop(p.Name, paramSchema(p), p.Required))
+	}
+	s := describe(object(props...), sp.Summary)
+	if len(sp.Examples) > 0 {
+		s.Example = json.RawMessage(sp.Examples[0])
+	}
+	return s
+}
+
+// componentSchemas are the schemas of every registered processor's params
+// and every output type.
+func componentSchemas() map[string]*schema {
+	out := make(map[string]*schema)
+	for _, typ := range processor.Types() {
+		if sp, ok := processor.Spec(typ); ok && sp != nil {
+			out[componentName(typ, "Params")] = componentSchema(sp)
+		}
+	}
+	for _, typ := range output.Types() {
+		if sp, ok := output.Spec(typ); ok && sp != nil {
+			s := componentSchema(sp, prop("type", &schema{Type: "string", Enum: []string{typ}}, true))
+			if len(sp.Examples) > 0 {
+				// The example of an output is the whole object, type included.
+				var m map[string]any
+				json.Unmarshal([]byte(sp.Examples[0]), &m)
+				m["type"] = typ
+				s.Example, _ = json.Marshal(m)
+			}
+			out[componentName(typ, "Output")] = s
+		}
+	}
+	return out
+}
+
+// typeDoc lists the registered types with their summaries, for the
+// description of a type field.
+func typeDoc(types []string, summary func(string) string) string {
+	var b strings.Builder
+	for i, typ := range types {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(typ + ": " + summary(typ))
+	}
+	return b.String()
+}
+
+// outputField documents a field of output.Config from the output types
+// that take it: the description of the first, and which types take it.
+func outputField(name string) *schema {
+	var s *schema
+	var users []string
+	for _, typ := range output.Types() {
+		sp, ok := output.Spec(typ)
+		if !ok || sp == nil {
+			continue
+		}
+		if p, ok := sp.Param(name); ok {
+			if s == nil {
+				s = paramSchema(p)
+			}
+			users = append(users, typ)
+		}
+	}
+	if s == nil {
+		return &schema{Description: "Used by no output type."}
+	}
+	s.Description = "For " + strings.Join(users, ", ") + ". " + s.Description
+	return s
+}
 
 // schemas are the named schemas of the OpenAPI document. Their properties
 // are the JSON fields of the Go types they describe; a test keeps them in
 // step.
 func schemas() map[string]*schema {
-	return map[string]*schema{
+	var params []*schema
+	for _, typ := range processor.Types() {
+		params = append(params, ref(componentName(typ, "Params")))
+	}
+	processorSummary := func(typ string) string { sp, _ := processor.Spec(typ); return sp.Summary }
+	outputSummary := func(typ string) string { sp, _ := output.Spec(typ); return sp.Summary }
+	url, headers := outputField("url"), outputField("headers")
+	url.Nullable, headers.Nullable = true, true
+	url.Description += " Unique among the draft's outputs."
+	headers.Description += " Their values are masked as " + manifest.Mask + " in every response."
+	all := map[string]*schema{
 		"Rule": describe(object(
 			prop("id", str("Unique among the draft's rules."), true),
-			prop("type", &schema{Type: "string", Enum: processor.Types(), Description: "The processor type."}, true),
-			prop("params", &schema{Type: "object", Description: "Depend on the type; string values are accepted as the seed wrote them. " +
-				"filter: value (keyword), values (keywords) or regex; a line matching any is dropped, wherever the match is in the line " +
-				"(key, from the seed's {\"key\": \"level\", \"value\": \"DEBUG\"}, is accepted and ignored, as the seed did). " +
-				"redact: pattern (Go regular expression) or detector (ssn, credit_card, email, ipv4), and replacement (default [REDACTED]; $1 inserts a submatch). " +
-				"attribute_filter: attribute (OTel attribute key) or path (/-separated JSON path), operator (equals, contains or regex) and value; matching JSON lines are dropped, others pass."}, false),
+			prop("type", &schema{Type: "string", Enum: processor.Types(), Description: typeDoc(processor.Types(), processorSummary)}, true),
+			prop("params", &schema{OneOf: params, Description: "Depend on the type: the <type>Params schema of the type. " +
+				"String values are accepted for every param, as the original prototype wrote them."}, false),
 			prop("on_overload", &schema{Type: "string", Enum: []string{"run", "skip"},
 				Description: "Whether the rule runs while the overload breaker is open; by default redact runs and the rest skip."}, false),
 		), "A processing rule."),
 		"Output": describe(object(
-			prop("type", &schema{Type: "string", Enum: outputTypes, Description: "console writes to stdout; http POSTs each batch."}, true),
-			prop("url", &schema{Type: "string", Nullable: true, Description: "Required for http; unique among the draft's outputs."}, false),
-			prop("headers", &schema{Type: "object", Nullable: true, AdditionalProperties: &schema{Type: "string"},
-				Description: "Request headers for http. Their values are masked as " + manifest.Mask + " in every response."}, false),
-			prop("format", &schema{Type: "string", Enum: outputFormats, Description: "http body format; text (newline-joined) by default."}, false),
-			prop("timeout_ms", integer("Bound on one http request in milliseconds; 0 means 10 s."), false),
-			prop("max_retries", integer("How often a failed http request is retried; 5 by default."), false),
-			prop("gzip", &schema{Type: "boolean", Description: "Compress http request bodies."}, false),
-		), "Where processed lines are sent."),
+			prop("type", &schema{Type: "string", Enum: output.Types(), Description: typeDoc(output.Types(), outputSummary)}, true),
+			prop("url", url, false),
+			prop("headers", headers, false),
+			prop("format", outputField("format"), false),
+			prop("timeout_ms", outputField("timeout_ms"), false),
+			prop("max_retries", outputField("max_retries"), false),
+			prop("gzip", outputField("gzip"), false),
+		), "Where processed lines are sent. Each type takes the fields its <Type>Output schema lists; setting another is an error."),
 		"Pipeline": describe(object(
 			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),
 			prop("processors", arrayOf(ref("Rule")), true),
@@ -155,6 +277,10 @@ func schemas() map[string]*schema {
 			prop("errors", arrayOf(&schema{Type: "string"}), false),
 		), "Every error response. errors lists every problem when there are several."),
 	}
+	for name, sc := range componentSchemas() {
+		all[name] = sc
+	}
+	return all
 }
 
 // errorDocs describe the error statuses added to routes by their method,

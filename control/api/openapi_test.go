@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/processor"
 	"streamgate/dataplane/rdb"
+	"streamgate/dataplane/spec"
 )
 
 // regexpAll returns the first submatch of every match of expr in s.
@@ -74,23 +77,70 @@ func TestSchemasMatchTypes(t *testing.T) {
 	}
 }
 
-// TestDocumentedEnumsAccepted checks that the documented output types and
-// formats are ones output.Validate accepts.
-func TestDocumentedEnumsAccepted(t *testing.T) {
-	for _, typ := range outputTypes {
-		c := output.Config{Type: typ}
-		if typ == "http" {
-			c.URL = "http://sink:9000"
+// TestOpenAPIDocumentsRegistries checks both directions between the
+// registries and /openapi.json: every registered processor and output type
+// is listed and has its schema, with exactly the params its spec has; and
+// every documented type, param and value is accepted by the API.
+func TestOpenAPIDocumentsRegistries(t *testing.T) {
+	all := schemas()
+	if got, want := all["Rule"].Properties["type"].Enum, processor.Types(); !slices.Equal(got, want) {
+		t.Errorf("Rule.type: got %v; want every registered processor type %v", got, want)
+	}
+	if got, want := all["Output"].Properties["type"].Enum, output.Types(); !slices.Equal(got, want) {
+		t.Errorf("Output.type: got %v; want every registered output type %v", got, want)
+	}
+	check := func(kind, typ, name string, sp *spec.Component, extra []string, post func(a *testAPI, params map[string]any) *result) {
+		t.Helper()
+		sc, ok := all[name]
+		if !ok {
+			t.Errorf("%s type %s: no schema %s", kind, typ, name)
+			return
 		}
-		if err := output.Validate(&c); err != nil {
-			t.Errorf("type %q: got %v; want it accepted", typ, err)
+		var got []string
+		for p := range sc.Properties {
+			got = append(got, p)
+		}
+		sort.Strings(got)
+		want := append(sp.ParamNames(), extra...)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("schema %s: got properties %v; want %v", name, got, want)
+		}
+		for _, ex := range sp.Examples {
+			var params map[string]any
+			if err := json.Unmarshal([]byte(ex), &params); err != nil {
+				t.Fatalf("%s example %s: %v", name, ex, err)
+			}
+			tries := []map[string]any{params}
+			for p := range params {
+				for _, v := range sc.Properties[p].Enum {
+					alt := maps.Clone(params)
+					alt[p] = v
+					tries = append(tries, alt)
+				}
+			}
+			for _, params := range tries {
+				if r := post(newTestAPI(t, Options{}, store.Options{}), params); r.status != 200 {
+					t.Errorf("%s %s with %v: got %d %s; want it accepted", kind, typ, params, r.status, r.body)
+				}
+			}
 		}
 	}
-	for _, f := range outputFormats {
-		c := output.Config{Type: "http", URL: "http://sink:9000", Format: f}
-		if err := output.Validate(&c); err != nil {
-			t.Errorf("format %q: got %v; want it accepted", f, err)
-		}
+	for _, typ := range processor.Types() {
+		sp, _ := processor.Spec(typ)
+		check("processor", typ, componentName(typ, "Params"), sp, nil, func(a *testAPI, params map[string]any) *result {
+			body, _ := json.Marshal(map[string]any{"id": "x", "type": typ, "params": params})
+			return a.do("POST", "/rules", string(body))
+		})
+	}
+	for _, typ := range output.Types() {
+		sp, _ := output.Spec(typ)
+		check("output", typ, componentName(typ, "Output"), sp, []string{"type"}, func(a *testAPI, params map[string]any) *result {
+			o := maps.Clone(params)
+			o["type"] = typ
+			body, _ := json.Marshal(o)
+			return a.do("POST", "/outputs", string(body))
+		})
 	}
 }
 
