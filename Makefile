@@ -3,6 +3,10 @@
 GO       ?= go
 MODULES  ?= dataplane control loadgen bench chaos
 BIN      ?= bin/streamgate
+# VERSION is stamped into the binary (streamgate version); the commit comes
+# from the repository (-buildvcs).
+VERSION  ?= $(shell git describe --tags --exact-match 2>/dev/null)
+LDFLAGS  := $(if $(VERSION),-X streamgate/dataplane/buildinfo.version=$(VERSION))
 # FUZZTIME, when set (e.g. make fuzz FUZZTIME=1m), runs every fuzz target
 # that long; by default each runs its own execution count, a few seconds'
 # worth. Counts, not durations: Go 1.26's fuzz coordinator can report a
@@ -35,7 +39,7 @@ FUZZ_TARGETS := \
 all: build
 
 build:
-	cd control && $(GO) build -trimpath -o ../$(BIN) ./cmd/streamgate
+	cd control && $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)' -o ../$(BIN) ./cmd/streamgate
 	cd loadgen && $(GO) build -trimpath -o ../bin/loadgen ./cmd/loadgen
 
 # run: the whole stack in one process: control plane (:8000), data plane

@@ -13,6 +13,7 @@ import (
 
 	"streamgate/control/store"
 	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/processor"
 	"streamgate/dataplane/rdb"
 	"streamgate/dataplane/record"
 )
@@ -519,7 +520,7 @@ func TestSeedUsageExample(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := &record.Batch{Lines: [][]byte{[]byte(line)}}
-		cfg.Chain.Run(b, false)
+		processor.NewChain(cfg.Steps...).Run(b, false)
 		if len(b.Lines) == 0 {
 			return "(nothing - filtered)"
 		}

@@ -267,6 +267,9 @@ func schemas() map[string]*schema {
 			prop("filtered", integer("Lines dropped by rules."), true),
 			prop("dropped", integer("Lines dropped for another, counted reason."), true),
 			prop("breaker_open_workers", integer("Workers whose overload breaker is open."), true),
+			prop("build_version", str(`The StreamGate version it runs; "devel" for a build without one.`), true),
+			prop("build_commit", str(`The commit it was built from; "" when unknown.`), true),
+			prop("go_version", str("The Go toolchain it was built with."), true),
 		), "What a data plane reports about itself."),
 		"Health": object(
 			prop("status", str(`"ok"`), true),

@@ -26,7 +26,6 @@ import (
 	"strings"
 
 	"streamgate/dataplane/output"
-	"streamgate/dataplane/pipeline"
 	"streamgate/dataplane/processor"
 )
 
@@ -34,6 +33,8 @@ import (
 const (
 	MinBatchSize = 1
 	MaxBatchSize = 10000
+	// DefaultBatchSize is the batch size of a pipeline that sets none.
+	DefaultBatchSize = 100
 	// MaxSize bounds the encoded manifest, so a corrupt key cannot make a
 	// data plane allocate without bound.
 	MaxSize = 8 << 20
@@ -127,16 +128,28 @@ func decodeStrict(data []byte, dst any) error {
 // Validate checks every field and returns all errors at once, joined; each
 // names its field, e.g. `pipelines[0].processors[1].params.pattern: ...`.
 func (m *Manifest) Validate() error {
-	_, err := m.compile()
+	_, err := m.Compile()
 	return err
 }
 
-// Compile validates m and turns it into the configuration a pipeline applies.
-func (m *Manifest) Compile() (*pipeline.Config, error) {
-	return m.compile()
+// Compiled is a valid manifest built: its processors constructed and its
+// outputs checked and named, for the data plane to assemble.
+type Compiled struct {
+	// Version is the manifest's.
+	Version string
+	// Steps are the rules of the pipeline's chain, in order.
+	Steps []processor.Step
+	// Outputs are the pipeline's outputs, named apart (output.Config's
+	// NameSuffix); empty means console.
+	Outputs []output.Config
+	// BatchSize is in lines, DefaultBatchSize when the manifest sets none.
+	BatchSize int
+	// BypassAll is set by the bypass_all overload policy.
+	BypassAll bool
 }
 
-func (m *Manifest) compile() (*pipeline.Config, error) {
+// Compile validates m, as Validate does, and builds it.
+func (m *Manifest) Compile() (*Compiled, error) {
 	var errs []error
 	failf := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
@@ -152,7 +165,7 @@ func (m *Manifest) compile() (*pipeline.Config, error) {
 	}
 	pl := &m.Pipelines[0]
 	const at = "pipelines[0]"
-	cfg := &pipeline.Config{Version: string(m.Version), BatchSize: pipeline.DefaultBatchSize}
+	cfg := &Compiled{Version: string(m.Version), BatchSize: DefaultBatchSize}
 
 	if pl.BatchSize != nil {
 		if n := *pl.BatchSize; n < MinBatchSize || n > MaxBatchSize {
@@ -170,7 +183,6 @@ func (m *Manifest) compile() (*pipeline.Config, error) {
 	}
 
 	ids := make(map[string]int)
-	var steps []processor.Step
 	for i, rc := range pl.Processors {
 		field := fmt.Sprintf("%s.processors[%d]", at, i)
 		if rc.ID != "" {
@@ -185,9 +197,8 @@ func (m *Manifest) compile() (*pipeline.Config, error) {
 			errs = append(errs, fmt.Errorf("%s.%w", field, err))
 			continue
 		}
-		steps = append(steps, s)
+		cfg.Steps = append(cfg.Steps, s)
 	}
-	cfg.Chain = processor.NewChain(steps...)
 
 	// Outputs are told apart in metrics and logs by their names, which mask
 	// the URL's credentials and query values: outputs whose masked URLs are

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"streamgate/dataplane/processor"
 	"streamgate/dataplane/record"
 )
 
@@ -30,7 +31,7 @@ func run(t *testing.T, m *Manifest, lines ...string) []string {
 	for _, l := range lines {
 		b.Lines = append(b.Lines, []byte(l))
 	}
-	cfg.Chain.Run(b, false)
+	processor.NewChain(cfg.Steps...).Run(b, false)
 	var out []string
 	for _, l := range b.Lines {
 		out = append(out, string(l))
@@ -48,9 +49,9 @@ func TestSeedPythonManifest(t *testing.T) {
 		t.Fatalf("Parse: %v", err)
 	}
 	cfg, _ := m.Compile()
-	if cfg.Version != "1.0" || cfg.BatchSize != 50 || cfg.Chain.Len() != 5 || len(cfg.Outputs) != 2 {
+	if cfg.Version != "1.0" || cfg.BatchSize != 50 || len(cfg.Steps) != 5 || len(cfg.Outputs) != 2 {
 		t.Fatalf("compiled: version %q batch %d processors %d outputs %d; want 1.0, 50, 5, 2",
-			cfg.Version, cfg.BatchSize, cfg.Chain.Len(), len(cfg.Outputs))
+			cfg.Version, cfg.BatchSize, len(cfg.Steps), len(cfg.Outputs))
 	}
 	got := run(t, m,
 		"DEBUG: user login attempt",

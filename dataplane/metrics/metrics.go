@@ -25,6 +25,8 @@ import (
 	"sync"
 
 	vm "github.com/VictoriaMetrics/metrics"
+
+	"streamgate/dataplane/buildinfo"
 )
 
 // Reasons for dropping a line before it reaches the outputs.
@@ -93,6 +95,9 @@ func New() *Metrics {
 	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown, ReasonTruncated} {
 		m.Dropped(r)
 	}
+	bi := buildinfo.Get()
+	s.NewGauge(fmt.Sprintf(`streamgate_build_info{version=%s,commit=%s,goversion=%s}`,
+		strconv.Quote(bi.Version), strconv.Quote(bi.Commit), strconv.Quote(bi.GoVersion)), func() float64 { return 1 })
 	return m
 }
 

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"streamgate/dataplane/buildinfo"
 )
 
 func TestOutputTotals(t *testing.T) {
@@ -47,5 +49,15 @@ func TestOutputTotals(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("exposition lacks %q", want)
 		}
+	}
+}
+
+func TestBuildInfo(t *testing.T) {
+	var b strings.Builder
+	New().WritePrometheus(&b)
+	bi := buildinfo.Get()
+	want := `streamgate_build_info{version="` + bi.Version + `",commit="` + bi.Commit + `",goversion="` + bi.GoVersion + `"} 1`
+	if !strings.Contains(b.String(), want+"\n") {
+		t.Fatalf("/metrics lacks %s:\n%s", want, b.String())
 	}
 }

@@ -128,6 +128,11 @@ type Heartbeat struct {
 	Filtered uint64 `json:"filtered" redis:"filtered"`
 	Dropped  uint64 `json:"dropped" redis:"dropped"`
 	Breaker  int    `json:"breaker_open_workers" redis:"breaker"`
+
+	// The build the instance runs (package buildinfo).
+	BuildVersion string `json:"build_version" redis:"build_version"`
+	BuildCommit  string `json:"build_commit" redis:"build_commit"`
+	GoVersion    string `json:"go_version" redis:"go_version"`
 }
 
 // WriteHeartbeat stores hb with the given time to live and registers it in

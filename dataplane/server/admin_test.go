@@ -6,18 +6,24 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
 
 	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/buildinfo"
 	"streamgate/dataplane/internal/capture"
 	"streamgate/dataplane/manifest"
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/pipeline"
 	"streamgate/dataplane/rdb"
+	"streamgate/dataplane/watch"
 )
 
 // getStatus fetches /status and checks its content type.
@@ -36,26 +42,26 @@ func getStatus(t *testing.T, s *Server) string {
 }
 
 func TestStatusEndpoint(t *testing.T) {
-	type custom struct {
-		ID string `json:"id"`
-	}
 	for _, c := range []struct {
 		name   string
-		status func() any
-		want   string // "" means the server's own status
+		follow bool // following a Redis: /status is the fleet heartbeat
 	}{
 		{name: "server only"},
-		{name: "nil result falls back", status: func() any { return nil }},
-		{name: "supplied", status: func() any { return custom{ID: "dp-1"} }, want: `{"id":"dp-1"}` + "\n"},
+		{name: "following redis", follow: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			sink := capture.Unique("status")
-			s := start(t, Options{
+			opts := Options{
 				HTTPAddr:  "127.0.0.1:0",
 				AdminAddr: "127.0.0.1:0",
-				Status:    c.status,
 				Manifest:  mustManifest(t, filterRedact(`[{"type":"capture","url":"`+sink+`"}]`)),
-			})
+			}
+			if c.follow {
+				rc := rdb.NewClient(rdb.Options{Addrs: []string{miniredis.RunT(t).Addr()}})
+				t.Cleanup(func() { rc.Close() })
+				opts.Watch = &watch.Options{Client: rc, ID: "dp-1", Resync: time.Minute}
+			}
+			s := start(t, opts)
 			resp, err := http.Post("http://"+s.HTTPAddr().String()+"/ingest", "text/plain", strings.NewReader("INFO one\nDEBUG two\nINFO three\n"))
 			if err != nil {
 				t.Fatal(err)
@@ -68,12 +74,6 @@ func TestStatusEndpoint(t *testing.T) {
 			}
 
 			body := getStatus(t, s)
-			if c.want != "" {
-				if body != c.want {
-					t.Fatalf("GET /status: got %q; want %q", body, c.want)
-				}
-				return
-			}
 			var got map[string]any
 			if err := json.Unmarshal([]byte(body), &got); err != nil {
 				t.Fatalf("GET /status: %v\n%s", err, body)
@@ -83,9 +83,20 @@ func TestStatusEndpoint(t *testing.T) {
 				t.Errorf("last_error: got %q; want the rejection's reason", lastErr)
 			}
 			delete(got, "last_error")
+			if c.follow {
+				// The heartbeat adds the instance's identity and Redis state.
+				if got["id"] != "dp-1" || got["pid"] != float64(os.Getpid()) || got["tcp_addr"] != s.TCPAddr().String() {
+					t.Errorf("GET /status: got id %v, pid %v, tcp_addr %v; want dp-1, %d, %s", got["id"], got["pid"], got["tcp_addr"], os.Getpid(), s.TCPAddr())
+				}
+				for _, k := range []string{"id", "host", "pid", "tcp_addr", "started_unix_ms", "updated_unix_ms", "redis_status"} {
+					delete(got, k)
+				}
+			}
+			bi := buildinfo.Get()
 			want := map[string]any{
 				"version": "1", "rejected_version": "2",
 				"received": 3.0, "filtered": 1.0, "emitted": 2.0, "dropped": 0.0, "breaker_open_workers": 0.0,
+				"build_version": bi.Version, "build_commit": bi.Commit, "go_version": bi.GoVersion,
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("GET /status: got %v; want %v", got, want)

@@ -1,6 +1,7 @@
-// Package server assembles a data plane: listeners, pipeline, admin HTTP.
-// Apply is the one call that swaps in a whole manifest atomically; the Redis
-// watcher and the file loader both go through it.
+// Package server assembles a data plane: listeners, pipeline, admin HTTP,
+// and, when it follows a Redis, the watcher that keeps it in step with the
+// published manifest. Apply is the one call that swaps in a whole manifest
+// atomically; the watcher and the file loader both go through it.
 package server
 
 import (
@@ -9,17 +10,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"streamgate/dataplane/buildinfo"
 	"streamgate/dataplane/ingest"
 	"streamgate/dataplane/manifest"
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/pipeline"
+	"streamgate/dataplane/processor"
+	"streamgate/dataplane/rdb"
+	"streamgate/dataplane/watch"
 )
 
 // DefaultShutdownTimeout bounds the drain on shutdown.
@@ -41,12 +48,12 @@ type Options struct {
 	Pipeline pipeline.Options
 	// Manifest is applied at start; nil means pass everything to console.
 	Manifest *manifest.Manifest
-	// Status, when set, supplies what the admin endpoint /status serves as
-	// JSON, such as the fleet heartbeat of the Redis watcher, which knows
-	// more about the instance than the server does. It is called per
-	// request, from any goroutine. When it is nil or returns nil, /status
-	// serves the server's own Status.
-	Status func() any
+	// Watch, when set, makes the data plane follow the manifest published
+	// in the Redis of Watch.Client, and report itself to the fleet; the
+	// server fills in Watch.Target (and Watch.Logger when nil). /status
+	// then serves the fleet heartbeat. The caller closes the client after
+	// Shutdown.
+	Watch  *watch.Options
 	Logger *slog.Logger
 }
 
@@ -64,11 +71,15 @@ type Server struct {
 	serve   sync.WaitGroup
 
 	ready    atomic.Bool
+	started  bool       // Start succeeded; set before Start returns
 	mu       sync.Mutex // serialises Apply
 	applied  atomic.Pointer[manifest.Manifest]
 	rejected atomic.Pointer[Rejection]
 	shutdown sync.Once
-	status   func() any // Options.Status
+
+	watcher     *watch.Watcher // nil unless following Redis
+	stopWatch   context.CancelFunc
+	watcherDone chan struct{}
 }
 
 // Start builds the pipeline, applies the initial manifest and starts the
@@ -85,7 +96,7 @@ func Start(opts Options) (s *Server, err error) {
 	opts.Pipeline.Logger = opts.Logger
 	var initial *pipeline.Config
 	if opts.Manifest != nil {
-		if initial, err = opts.Manifest.Compile(); err != nil {
+		if initial, err = compile(opts.Manifest); err != nil {
 			return nil, fmt.Errorf("cannot apply manifest: %w", err)
 		}
 	}
@@ -93,7 +104,7 @@ func Start(opts Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Server{log: opts.Logger, m: m, p: p, status: opts.Status}
+	s = &Server{log: opts.Logger, m: m, p: p}
 	if opts.Manifest != nil {
 		s.applied.Store(opts.Manifest)
 	}
@@ -133,8 +144,75 @@ func Start(opts Options) (s *Server, err error) {
 		s.admin = &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
 		s.goServe(func() error { return s.admin.Serve(s.adminLn) })
 	}
+	if opts.Watch != nil {
+		s.follow(*opts.Watch)
+	}
+	s.started = true
 	s.ready.Store(true)
 	return s, nil
+}
+
+// compile turns a manifest into the configuration a pipeline applies.
+func compile(m *manifest.Manifest) (*pipeline.Config, error) {
+	c, err := m.Compile()
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline.Config{
+		Version:   c.Version,
+		Chain:     processor.NewChain(c.Steps...),
+		Outputs:   c.Outputs,
+		BatchSize: c.BatchSize,
+		BypassAll: c.BypassAll,
+	}, nil
+}
+
+// follow starts the watcher that keeps s in step with Redis.
+func (s *Server) follow(wo watch.Options) {
+	wo.Target = s
+	if wo.Logger == nil {
+		wo.Logger = s.log
+	}
+	s.watcher = watch.New(wo)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch, s.watcherDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.watcherDone)
+		s.watcher.Run(ctx)
+	}()
+}
+
+// Following reports whether s follows a Redis.
+func (s *Server) Following() bool { return s.watcher != nil }
+
+// InstanceID is the id s reports to the fleet, or "" when it follows no
+// Redis.
+func (s *Server) InstanceID() string {
+	if s.watcher == nil {
+		return ""
+	}
+	return s.watcher.ID()
+}
+
+// Heartbeat is what s reports to the fleet now, or nil when it follows no
+// Redis.
+func (s *Server) Heartbeat() *rdb.Heartbeat {
+	if s.watcher == nil {
+		return nil
+	}
+	return s.watcher.Heartbeat()
+}
+
+// Report implements watch.Target: it fills in what the server knows about
+// the instance.
+func (s *Server) Report(hb *rdb.Heartbeat) {
+	st := s.Status()
+	hb.Version, hb.Rejected, hb.Error = st.Version, st.Rejected, st.Error
+	hb.Received, hb.Emitted, hb.Filtered, hb.Dropped, hb.Breaker = st.Received, st.Emitted, st.Filtered, st.Dropped, st.Breaker
+	hb.BuildVersion, hb.BuildCommit, hb.GoVersion = st.BuildVersion, st.BuildCommit, st.GoVersion
+	if a := s.TCPAddr(); a != nil {
+		hb.TCPAddr = a.String()
+	}
 }
 
 func (s *Server) goServe(serve func() error) {
@@ -153,7 +231,7 @@ func (s *Server) goServe(serve func() error) {
 func (s *Server) Apply(m *manifest.Manifest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cfg, err := m.Compile()
+	cfg, err := compile(m)
 	if err == nil {
 		err = s.p.Apply(cfg)
 	}
@@ -222,16 +300,24 @@ type Status struct {
 	Filtered uint64 `json:"filtered"`
 	Dropped  uint64 `json:"dropped"`
 	Breaker  int    `json:"breaker_open_workers"`
+
+	BuildVersion string `json:"build_version"` // the build running (package buildinfo)
+	BuildCommit  string `json:"build_commit"`
+	GoVersion    string `json:"go_version"`
 }
 
 // Status describes the instance now.
 func (s *Server) Status() *Status {
+	bi := buildinfo.Get()
 	st := &Status{
-		Received: s.m.Received.Get(),
-		Emitted:  s.m.Emitted.Get(),
-		Filtered: s.m.FilteredTotal(),
-		Dropped:  s.m.DroppedTotal(),
-		Breaker:  s.p.BreakerOpen(),
+		Received:     s.m.Received.Get(),
+		Emitted:      s.m.Emitted.Get(),
+		Filtered:     s.m.FilteredTotal(),
+		Dropped:      s.m.DroppedTotal(),
+		Breaker:      s.p.BreakerOpen(),
+		BuildVersion: bi.Version,
+		BuildCommit:  bi.Commit,
+		GoVersion:    bi.GoVersion,
 	}
 	if a := s.Applied(); a != nil {
 		st.Version = string(a.Version)
@@ -280,13 +366,19 @@ func (s *Server) AdminAddr() net.Addr {
 	return s.adminLn.Addr()
 }
 
-// Shutdown stops accepting, lets connections hand on what they read, drains
-// the pipeline and flushes the outputs, all within ctx. Lines that cannot be
-// delivered in time are counted as dropped.
+// Shutdown stops following Redis, stops accepting, lets connections hand on
+// what they read, drains the pipeline and flushes the outputs, all within
+// ctx. Lines that cannot be delivered in time are counted as dropped. It
+// then logs the final accounting (see logStopped).
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.shutdown.Do(func() {
 		s.ready.Store(false)
+		start := time.Now()
+		if s.watcher != nil {
+			s.stopWatch()
+			<-s.watcherDone
+		}
 		var errs []error
 		if s.tcp != nil {
 			errs = append(errs, s.tcp.Shutdown(ctx))
@@ -305,8 +397,44 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.serve.Wait()
 		err = errors.Join(errs...)
+		if s.started {
+			s.logStopped(time.Since(start))
+		}
 	})
 	return err
+}
+
+// logStopped logs the final accounting as one line, for operators and for
+// harnesses that parse it: received = filtered + dropped + in_pipeline +
+// emitted, and per output emitted = delivered + dropped, so with several
+// outputs delivered + output_dropped is emitted times their number (when no
+// reload changed them); dropped_reason.<reason> splits dropped. No key of an
+// output ends in the name of a total ("output.console.lines_delivered", not
+// "output.console.delivered"): a parser matching `name=N` anywhere on the
+// line still reads the totals.
+func (s *Server) logStopped(took time.Duration) {
+	m := s.m
+	outputs := m.Outputs()
+	attrs := make([]any, 0, 16+len(outputs))
+	attrs = append(attrs,
+		"took", took.Round(time.Millisecond),
+		"received", m.Received.Get(),
+		"filtered", m.FilteredTotal(),
+		"dropped", m.DroppedTotal(),
+		"emitted", m.Emitted.Get(),
+		"in_pipeline", s.p.InPipeline(),
+		"delivered", m.DeliveredTotal(),
+		"output_dropped", m.OutputDroppedTotal(),
+		"udp_datagrams_dropped", m.UDPKernelDrops.Get(),
+	)
+	byReason := m.DroppedByReason()
+	for _, r := range slices.Sorted(maps.Keys(byReason)) {
+		attrs = append(attrs, slog.Group("dropped_reason", r, byReason[r]))
+	}
+	for _, o := range outputs {
+		attrs = append(attrs, slog.Group("output", slog.Group(o.Name, "lines_delivered", o.Delivered, "lines_dropped", o.Dropped)))
+	}
+	s.log.Info("data plane stopped", attrs...)
 }
 
 func (s *Server) adminMux() *http.ServeMux {
@@ -320,12 +448,9 @@ func (s *Server) adminMux() *http.ServeMux {
 		s.m.WritePrometheus(w)
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
-		var v any
-		if s.status != nil {
-			v = s.status()
-		}
-		if v == nil {
-			v = s.Status()
+		var v any = s.Status()
+		if hb := s.Heartbeat(); hb != nil {
+			v = hb
 		}
 		body, err := json.Marshal(v)
 		if err != nil {

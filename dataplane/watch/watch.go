@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -25,7 +24,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"streamgate/dataplane/rdb"
-	"streamgate/dataplane/server"
 )
 
 // Defaults of Options.
@@ -34,12 +32,22 @@ const (
 	DefaultResync    = 10 * time.Second
 )
 
+// Target is the data plane a Watcher keeps in step.
+type Target interface {
+	// ApplyJSON parses an encoded manifest and applies it whole, or
+	// rejects it whole; it logs, counts and records a rejection itself.
+	ApplyJSON(data []byte) error
+	// Report fills in what the data plane knows of itself: the applied
+	// and rejected manifest versions, the line counters, its TCP address.
+	Report(hb *rdb.Heartbeat)
+}
+
 // Options configure a Watcher. Zero values mean the defaults.
 type Options struct {
 	// Client talks to Redis; required.
 	Client redis.UniversalClient
-	// Server is the data plane to keep in step; required.
-	Server *server.Server
+	// Target is the data plane to keep in step; required.
+	Target Target
 	// ID names the instance in the fleet; "" means host-pid.
 	ID string
 	// Heartbeat is the interval between heartbeats; the heartbeat's time to
@@ -55,7 +63,7 @@ type Options struct {
 type Watcher struct {
 	opts    Options
 	c       redis.UniversalClient
-	s       *server.Server
+	t       Target
 	log     *slog.Logger
 	started time.Time
 
@@ -78,7 +86,7 @@ func New(opts Options) *Watcher {
 	if opts.ID == "" {
 		opts.ID = DefaultID()
 	}
-	return &Watcher{opts: opts, c: opts.Client, s: opts.Server, log: opts.Logger, started: time.Now(), redisOK: "connecting"}
+	return &Watcher{opts: opts, c: opts.Client, t: opts.Target, log: opts.Logger, started: time.Now(), redisOK: "connecting"}
 }
 
 // DefaultID is host-pid, or $STREAMGATE_INSTANCE_ID when set.
@@ -176,7 +184,7 @@ func (w *Watcher) sync(ctx context.Context, why string) {
 		return
 	}
 	w.log.Info("manifest changed in redis", "trigger", why, "bytes", len(data))
-	w.s.ApplyJSON(data) // logs, counts and records a rejection itself
+	w.t.ApplyJSON(data) // logs, counts and records a rejection itself
 }
 
 func (w *Watcher) setRedis(err error) {
@@ -215,29 +223,15 @@ func (w *Watcher) heartbeats(ctx context.Context) {
 
 // Heartbeat describes the instance now.
 func (w *Watcher) Heartbeat() *rdb.Heartbeat {
-	s, m := w.s, w.s.Metrics()
 	host, _ := os.Hostname()
 	hb := &rdb.Heartbeat{
-		ID:       w.opts.ID,
-		Host:     host,
-		PID:      os.Getpid(),
-		Started:  w.started.UnixMilli(),
-		Updated:  time.Now().UnixMilli(),
-		Received: m.Received.Get(),
-		Emitted:  m.Emitted.Get(),
-		Filtered: m.FilteredTotal(),
-		Dropped:  m.DroppedTotal(),
-		Breaker:  s.Pipeline().BreakerOpen(),
+		ID:      w.opts.ID,
+		Host:    host,
+		PID:     os.Getpid(),
+		Started: w.started.UnixMilli(),
+		Updated: time.Now().UnixMilli(),
 	}
-	if a := s.TCPAddr(); a != nil {
-		hb.TCPAddr = a.String()
-	}
-	if a := s.Applied(); a != nil {
-		hb.Version = string(a.Version)
-	}
-	if r := s.Rejected(); r != nil {
-		hb.Rejected, hb.Error = r.Version, r.Err
-	}
+	w.t.Report(hb)
 	w.mu.Lock()
 	hb.Redis = w.redisOK
 	w.mu.Unlock()
@@ -251,9 +245,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// Describe is a one-line summary for logs.
-func (w *Watcher) Describe() string {
-	return fmt.Sprintf("instance %s, heartbeat every %s, resync every %s", w.opts.ID, w.opts.Heartbeat, w.opts.Resync)
 }

@@ -4,79 +4,47 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"streamgate/dataplane/internal/capture"
 	"streamgate/dataplane/internal/logbuf"
-	"streamgate/dataplane/netfault"
 	"streamgate/dataplane/rdb"
-	"streamgate/dataplane/record"
-	"streamgate/dataplane/server"
 )
 
-func init() { capture.Register() }
+// The data plane's side of following Redis, with real servers, is tested in
+// package server; these tests hold the watcher to its contract with a
+// Target that records what it is given.
 
-// redisEnv is a Redis the test can stop and start again on the same address.
-type redisEnv interface {
-	Addr() string
-	Stop(t *testing.T)
-	Start(t *testing.T)
+// target records the manifests applied to it.
+type target struct {
+	mu      sync.Mutex
+	applied []string
 }
 
-type miniEnv struct{ m *miniredis.Miniredis }
-
-func (e *miniEnv) Addr() string       { return e.m.Addr() }
-func (e *miniEnv) Stop(*testing.T)    { e.m.Close() }
-func (e *miniEnv) Start(t *testing.T) { mustNil(t, e.m.Restart()) }
-
-// realEnv runs redis-server on a free loopback port.
-type realEnv struct {
-	port string
-	cmd  *exec.Cmd
+func (t *target) ApplyJSON(data []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.applied = append(t.applied, string(data))
+	return nil
 }
 
-func newRealEnv(t *testing.T) *realEnv {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is not installed; .ci/run must install it")
-		}
-		t.Skip("redis-server not installed (apt-get install redis-server)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	mustNil(t, err)
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-	e := &realEnv{port: port}
-	e.Start(t)
-	t.Cleanup(func() { e.Stop(t) })
-	return e
+func (t *target) Report(hb *rdb.Heartbeat) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hb.Received = uint64(len(t.applied))
+	hb.Version = fmt.Sprint(len(t.applied))
 }
 
-func (e *realEnv) Addr() string { return "127.0.0.1:" + e.port }
-
-func (e *realEnv) Start(t *testing.T) {
-	e.cmd = exec.Command("redis-server", "--port", e.port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--protected-mode", "yes")
-	mustNil(t, e.cmd.Start())
-	c := redis.NewClient(&redis.Options{Addr: e.Addr()})
-	defer c.Close()
-	waitFor(t, 10*time.Second, "redis-server to answer", func() bool { return c.Ping(context.Background()).Err() == nil })
-}
-
-func (e *realEnv) Stop(*testing.T) {
-	if e.cmd != nil && e.cmd.Process != nil {
-		e.cmd.Process.Kill()
-		e.cmd.Wait()
-		e.cmd = nil
-	}
+func (t *target) got() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.applied...)
 }
 
 func mustNil(t *testing.T, err error) {
@@ -97,237 +65,94 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// instance is one data plane with its watcher.
-type instance struct {
-	s    *server.Server
-	w    *Watcher
-	logs *logbuf.Buffer // the watcher's and the server's
-	stop context.CancelFunc
-	done chan struct{}
-}
-
-// testHeartbeat is the heartbeat interval of the instances.
 const testHeartbeat = 50 * time.Millisecond
 
-// startInstances starts n data planes following the Redis at addr, each
-// reading the manifest every resync when nothing else makes it.
-func startInstances(t *testing.T, addr string, n int, resync time.Duration) []*instance {
-	var out []*instance
-	for i := 0; i < n; i++ {
-		logs := &logbuf.Buffer{}
-		log := slog.New(slog.NewTextHandler(logs, nil))
-		s, err := server.Start(server.Options{Logger: log})
-		mustNil(t, err)
-		c := rdb.NewClient(rdb.Options{Addrs: []string{addr}})
-		w := New(Options{Client: c, Server: s, ID: fmt.Sprintf("%s-dp%d", t.Name(), i),
-			Heartbeat: testHeartbeat, Resync: resync, Logger: log})
-		ctx, cancel := context.WithCancel(context.Background())
-		inst := &instance{s: s, w: w, logs: logs, stop: cancel, done: make(chan struct{})}
-		go func() { defer close(inst.done); w.Run(ctx) }()
-		t.Cleanup(func() {
+// run starts a watcher for tg on the Redis at addr until the test ends, or
+// until the returned stop is called.
+func run(t *testing.T, addr, id string, tg Target) (w *Watcher, logs *logbuf.Buffer, stop func()) {
+	t.Helper()
+	logs = &logbuf.Buffer{}
+	c := rdb.NewClient(rdb.Options{Addrs: []string{addr}})
+	w = New(Options{Client: c, Target: tg, ID: id, Heartbeat: testHeartbeat, Resync: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
 			cancel()
-			<-inst.done
+			<-done
 			c.Close()
-			s.Shutdown(context.Background())
-			if t.Failed() {
-				t.Logf("%s log:\n%s", w.ID(), logs)
-			}
 		})
-		out = append(out, inst)
 	}
-	return out
-}
-
-// lastChange is the last "manifest changed in redis" line of in's log, or "".
-func (in *instance) lastChange() string {
-	last := ""
-	for _, l := range strings.Split(in.logs.String(), "\n") {
-		if strings.Contains(l, `msg="manifest changed in redis"`) {
-			last = l
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("%s log:\n%s", id, logs)
 		}
-	}
-	return last
-}
-
-func manifestJSON(version, sink string, extra string) string {
-	return `{"version":"` + version + `","pipelines":[{"name":"default_pipeline","processors":[` + extra +
-		`],"outputs":[{"type":"capture","url":"` + sink + `"}]}]}`
+	})
+	return w, logs, stop
 }
 
 // publish does what the control plane does: SET the key, PUBLISH RELOAD.
-// It returns how many subscribers the RELOAD reached.
-func publish(t *testing.T, c *redis.Client, data string) int64 {
+func publish(t *testing.T, c *redis.Client, data string) {
 	t.Helper()
 	ctx := context.Background()
 	mustNil(t, c.Set(ctx, rdb.ConfigKey, data, 0).Err())
-	n, err := c.Publish(ctx, rdb.UpdatesChannel, rdb.ReloadMessage).Result()
-	mustNil(t, err)
-	return n
+	mustNil(t, c.Publish(ctx, rdb.UpdatesChannel, rdb.ReloadMessage).Err())
 }
 
-func versions(insts []*instance) []string {
-	var v []string
-	for _, in := range insts {
-		if m := in.s.Applied(); m != nil {
-			v = append(v, string(m.Version))
-		} else {
-			v = append(v, "")
-		}
-	}
-	return v
-}
-
-func allAt(insts []*instance, version string) func() bool {
-	return func() bool {
-		for _, v := range versions(insts) {
-			if v != version {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-// subscribed waits until exactly n instances are subscribed, so a PUBLISH
-// reaches them all, or, with n 0, none.
-func subscribed(t *testing.T, c *redis.Client, n int) {
-	t.Helper()
-	waitFor(t, 10*time.Second, fmt.Sprintf("%d instances to be subscribed", n), func() bool {
-		m, err := c.PubSubNumSub(context.Background(), rdb.UpdatesChannel).Result()
-		return err == nil && m[rdb.UpdatesChannel] == int64(n)
-	})
-}
-
-// testConverge runs three data planes on env, each through a relay the test
-// can cut, and publishes: while they can reach Redis, and while they cannot.
-func testConverge(t *testing.T, env redisEnv) {
-	sink := capture.Unique("converge")
-	c := redis.NewClient(&redis.Options{Addr: env.Addr()}) // the control plane's: never cut
+// TestAppliesWhatChanged: what is in Redis at start is applied, then every
+// publish of a new manifest, and a RELOAD of the same bytes applies nothing.
+func TestAppliesWhatChanged(t *testing.T) {
+	mr := miniredis.RunT(t)
+	mustNil(t, mr.Set(rdb.ConfigKey, "v1"))
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer c.Close()
-	r, err := netfault.NewRelay(env.Addr())
-	mustNil(t, err)
-	t.Cleanup(r.Close)
-	// No periodic read within the test: an instance loads a manifest only on
-	// a RELOAD, or by reading the key after it (re)subscribes.
-	insts := startInstances(t, r.Addr(), 3, time.Minute)
-	subscribed(t, c, 3)
-
-	// A publish is applied by every instance within a second.
-	start := time.Now()
-	if n := publish(t, c, manifestJSON("1", sink, `{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}}`)); n != 3 {
-		t.Fatalf("RELOAD reached %d subscribers; want 3", n)
-	}
-	waitFor(t, time.Second, "all instances to apply version 1", allAt(insts, "1"))
-	t.Logf("3 instances applied version 1 in %s", time.Since(start).Round(time.Millisecond))
-
-	// The instances are cut off from Redis, which restarts meanwhile.
-	r.Cut()
-	waitFor(t, 10*time.Second, "the instances to notice the outage", func() bool {
-		for _, in := range insts {
-			if in.w.Heartbeat().Redis == "connected" {
-				return false
-			}
-		}
-		return true
+	tg := &target{}
+	w, _, _ := run(t, mr.Addr(), "dp", tg)
+	waitFor(t, 5*time.Second, "v1 at start", func() bool { return len(tg.got()) == 1 })
+	waitFor(t, 5*time.Second, "the subscription", func() bool {
+		n, err := c.PubSubNumSub(context.Background(), rdb.UpdatesChannel).Result()
+		return err == nil && n[rdb.UpdatesChannel] == 1
 	})
-	env.Stop(t)
-	env.Start(t)
-	// A manifest is published while they cannot hear it: its RELOAD
-	// reaches none of them, so only the read that follows their
-	// reconnection can bring it.
-	subscribed(t, c, 0)
-	if n := publish(t, c, manifestJSON("2", sink, "")); n != 0 {
-		t.Fatalf("RELOAD reached %d subscribers during the outage; want 0", n)
+	publish(t, c, "v2")
+	waitFor(t, 5*time.Second, "v2", func() bool { return len(tg.got()) == 2 })
+	publish(t, c, "v2")
+	publish(t, c, "v3") // RELOADs are handled in order: v2 again comes first
+	waitFor(t, 5*time.Second, "v3", func() bool { return len(tg.got()) == 3 })
+	if got := strings.Join(tg.got(), ","); got != "v1,v2,v3" {
+		t.Fatalf("applied %s; want v1,v2,v3 (the same manifest twice is applied once)", got)
 	}
-	for _, in := range insts { // still serving on the last good config
-		if got := string(in.s.Applied().Version); got != "1" {
-			t.Fatalf("during the outage an instance runs version %q; want 1", got)
-		}
+	if hb := w.Heartbeat(); hb.ID != "dp" || hb.Redis != "connected" || hb.Version != "3" || hb.PID != os.Getpid() {
+		t.Fatalf("heartbeat %+v; want id dp, connected, the target's report (version 3), this pid", hb)
 	}
-	mustNil(t, r.Restore())
-	start = time.Now()
-	waitFor(t, 10*time.Second, "all instances to converge on version 2 after reconnecting", allAt(insts, "2"))
-	t.Logf("3 instances reconnected and applied version 2 in %s", time.Since(start).Round(time.Millisecond))
-	for _, in := range insts {
-		if l := in.lastChange(); !strings.Contains(l, " trigger=subscribed ") {
-			t.Fatalf("%s: loaded version 2 on %q; want the read after it resubscribed", in.w.ID(), l)
-		}
-	}
-
-	// An invalid manifest written straight into Redis is rejected whole; the
-	// old config keeps running, and the fleet shows the rejection.
-	subscribed(t, c, 3)
-	if n := publish(t, c, `{"version":"3","pipelines":[{"name":"p","processors":[{"id":"r","type":"redact","params":{"pattern":"("}}]}]}`); n != 3 {
-		t.Fatalf("RELOAD reached %d subscribers; want 3", n)
-	}
-	waitFor(t, 5*time.Second, "the instances to reject version 3", func() bool {
-		for _, in := range insts {
-			if r := in.s.Rejected(); r == nil || r.Version != "3" {
-				return false
-			}
-		}
-		return true
-	})
-	for _, in := range insts {
-		if got := string(in.s.Applied().Version); got != "2" {
-			t.Fatalf("after a rejected manifest an instance runs %q; want 2", got)
-		}
-		if got := in.s.Metrics().ReloadErrors.Get(); got != 1 {
-			t.Fatalf("reload errors: got %d; want 1", got)
-		}
-	}
-	waitFor(t, 5*time.Second, "the fleet to show the rejection", func() bool {
-		fleet, err := rdb.ListFleet(context.Background(), c)
-		if err != nil || len(fleet) != 3 {
-			return false
-		}
-		for _, hb := range fleet {
-			if hb.Version != "2" || hb.Rejected != "3" || !strings.Contains(hb.Error, "params.pattern") || hb.Redis != "connected" {
-				return false
-			}
-		}
-		return true
-	})
-	// Lines still flow through the version 2 config (no filter, same sink).
-	before := capture.Get(sink).Len()
-	b := record.Get(0)
-	b.Data = append(b.Data, "DEBUG still flowing"...)
-	b.Lines = append(b.Lines, b.Data)
-	insts[0].s.Metrics().Received.Inc()
-	mustNil(t, insts[0].s.Pipeline().Push(context.Background(), b))
-	waitFor(t, 5*time.Second, "a line through the version 2 config", func() bool { return capture.Get(sink).Len() == before+1 })
 }
 
-func TestConvergeMiniredis(t *testing.T) {
-	testConverge(t, &miniEnv{m: miniredis.RunT(t)})
-}
-
-func TestConvergeRealRedis(t *testing.T) {
-	testConverge(t, newRealEnv(t))
-}
-
-// TestRedisDownAtStart starts a data plane with no Redis to talk to: it
-// serves on its initial config, and picks up the manifest by reading it once
-// Redis is up. The manifest is there before Redis answers, and nobody
-// announces it: no RELOAD, and no periodic read within the test.
+// TestRedisDownAtStart: with no Redis to talk to, nothing is applied and the
+// heartbeat says why; the manifest there once Redis is up is applied by the
+// read that follows the subscription, with no RELOAD.
 func TestRedisDownAtStart(t *testing.T) {
 	m := miniredis.NewMiniRedis()
 	mustNil(t, m.Start())
 	addr := m.Addr()
 	m.Close() // nothing answers on addr yet
-	insts := startInstances(t, addr, 1, time.Minute)
-	waitFor(t, 5*time.Second, "the instance to report redis down", func() bool {
-		return insts[0].w.Heartbeat().Redis != "connected" && insts[0].w.Heartbeat().Redis != "connecting"
+	tg := &target{}
+	w, logs, _ := run(t, addr, "dp", tg)
+	waitFor(t, 5*time.Second, "the watcher to report redis down", func() bool {
+		r := w.Heartbeat().Redis
+		return r != "connected" && r != "connecting"
 	})
-	if insts[0].s.Applied() != nil {
-		t.Fatal("an instance with no Redis has a manifest")
+	if got := tg.got(); len(got) != 0 {
+		t.Fatalf("applied %q with no Redis", got)
 	}
-	mustNil(t, m.Set(rdb.ConfigKey, manifestJSON("7", capture.Unique("late"), "")))
+	mustNil(t, m.Set(rdb.ConfigKey, "v7"))
 	mustNil(t, m.StartAddr(addr))
 	defer m.Close()
-	waitFor(t, 10*time.Second, "the instance to load version 7", allAt(insts, "7"))
-	if l := insts[0].lastChange(); !strings.Contains(l, " trigger=subscribed ") {
-		t.Fatalf("loaded version 7 on %q; want the read after it subscribed", l)
+	waitFor(t, 10*time.Second, "v7", func() bool { return len(tg.got()) == 1 })
+	if !strings.Contains(logs.String(), " trigger=subscribed ") {
+		t.Fatalf("log:\n%s\nwant v7 loaded by the read after the subscription", logs)
 	}
 }
 
@@ -337,8 +162,8 @@ func TestHeartbeatTTL(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer c.Close()
-	insts := startInstances(t, mr.Addr(), 1, time.Minute)
-	key := rdb.InstanceKeyPrefix + insts[0].w.ID()
+	run(t, mr.Addr(), "dp", &target{})
+	key := rdb.InstanceKeyPrefix + "dp"
 	waitFor(t, 5*time.Second, "a heartbeat with its time to live", func() bool { return mr.TTL(key) > 0 })
 	// miniredis's clock stands still until told to move: the TTL is exactly
 	// what the watcher set.
@@ -352,17 +177,17 @@ func TestHeartbeatRemovedOnStop(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer c.Close()
-	insts := startInstances(t, mr.Addr(), 2, time.Minute)
+	_, _, stop := run(t, mr.Addr(), "dp-a", &target{})
+	run(t, mr.Addr(), "dp-b", &target{})
 	waitFor(t, 5*time.Second, "two heartbeats", func() bool {
 		f, err := rdb.ListFleet(context.Background(), c)
 		return err == nil && len(f) == 2
 	})
-	insts[0].stop()
-	<-insts[0].done
+	stop()
 	f, err := rdb.ListFleet(context.Background(), c)
 	mustNil(t, err)
-	if len(f) != 1 || f[0].ID != insts[1].w.ID() {
-		t.Fatalf("fleet after one instance stopped: %+v; want only %s", f, insts[1].w.ID())
+	if len(f) != 1 || f[0].ID != "dp-b" {
+		t.Fatalf("fleet after one instance stopped: %+v; want only dp-b", f)
 	}
 	if f[0].PID != os.Getpid() || f[0].Started == 0 || f[0].Updated < f[0].Started {
 		t.Fatalf("heartbeat fields: %+v", f[0])

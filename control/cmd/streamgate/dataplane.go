@@ -5,16 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"streamgate/dataplane/buffer"
@@ -105,12 +102,12 @@ func runDataplane(args []string) error {
 	return dp.shutdown(f.shutdownTimeout)
 }
 
-// dataplane is a running data plane and, with Redis, its watcher.
+// dataplane is a running data plane and the Redis client it follows, if
+// any.
 type dataplane struct {
-	log    *slog.Logger
-	s      *server.Server
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	log   *slog.Logger
+	s     *server.Server
+	redis io.Closer // nil without Redis
 }
 
 func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*dataplane, error) {
@@ -118,40 +115,26 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	if err != nil {
 		return nil, err
 	}
-	// With Redis, /status serves the watcher's heartbeat: the server's status
-	// plus the instance's id and its Redis state. The watcher needs the
-	// running server, so until it exists /status is the server's own.
-	var watcher atomic.Pointer[watch.Watcher]
+	dp := &dataplane{log: log}
 	if ropts.Configured() {
-		opts.Status = func() any {
-			if w := watcher.Load(); w != nil {
-				return w.Heartbeat()
-			}
-			return nil
-		}
+		c := rdb.NewClient(ropts)
+		dp.redis = c
+		opts.Watch = &watch.Options{Client: c, Heartbeat: f.heartbeat}
 	}
 	s, err := server.Start(opts)
 	if err != nil {
+		if dp.redis != nil {
+			dp.redis.Close()
+		}
 		return nil, err
 	}
-	dp := &dataplane{log: log, s: s, cancel: func() {}}
+	dp.s = s
 	source := "built-in default (console)"
 	if m := s.Applied(); m != nil {
 		source = "file " + f.manifestFile + ", version " + string(m.Version)
 	}
-	if ropts.Configured() {
-		c := rdb.NewClient(ropts)
-		w := watch.New(watch.Options{Client: c, Server: s, Logger: log, Heartbeat: f.heartbeat})
-		watcher.Store(w)
-		ctx, cancel := context.WithCancel(context.Background())
-		dp.cancel = cancel
-		dp.wg.Add(1)
-		go func() {
-			defer dp.wg.Done()
-			defer c.Close()
-			w.Run(ctx)
-		}()
-		source += "; following redis " + ropts.String() + " as " + w.ID()
+	if s.Following() {
+		source += "; following redis " + ropts.String() + " as " + s.InstanceID()
 	}
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
@@ -159,52 +142,20 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	return dp, nil
 }
 
-// shutdown stops following Redis, then drains and flushes within timeout.
+// shutdown stops following Redis, then drains and flushes within timeout;
+// the server logs the final accounting.
 func (dp *dataplane) shutdown(timeout time.Duration) error {
 	dp.log.Info("shutting down: draining", "timeout", timeout)
-	dp.cancel()
-	dp.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	start := time.Now()
 	err := dp.s.Shutdown(ctx)
-	dp.logStopped(time.Since(start))
+	if dp.redis != nil {
+		dp.redis.Close()
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown timed out after %s; undelivered lines were counted as dropped", timeout)
 	}
 	return err
-}
-
-// logStopped logs the final accounting as one line, for operators and for
-// harnesses that parse it: received = filtered + dropped + in_pipeline +
-// emitted, and per output emitted = delivered + dropped, so with several
-// outputs delivered + output_dropped is emitted times their number (when no
-// reload changed them); dropped_reason.<reason> splits dropped. No key of an output ends in the name of a total
-// ("output.console.lines_delivered", not "output.console.delivered"): a
-// parser matching `name=N` anywhere on the line still reads the totals.
-func (dp *dataplane) logStopped(took time.Duration) {
-	m := dp.s.Metrics()
-	outputs := m.Outputs()
-	attrs := make([]any, 0, 16+len(outputs))
-	attrs = append(attrs,
-		"took", took.Round(time.Millisecond),
-		"received", m.Received.Get(),
-		"filtered", m.FilteredTotal(),
-		"dropped", m.DroppedTotal(),
-		"emitted", m.Emitted.Get(),
-		"in_pipeline", dp.s.Pipeline().InPipeline(),
-		"delivered", m.DeliveredTotal(),
-		"output_dropped", m.OutputDroppedTotal(),
-		"udp_datagrams_dropped", m.UDPKernelDrops.Get(),
-	)
-	byReason := m.DroppedByReason()
-	for _, r := range slices.Sorted(maps.Keys(byReason)) {
-		attrs = append(attrs, slog.Group("dropped_reason", r, byReason[r]))
-	}
-	for _, o := range outputs {
-		attrs = append(attrs, slog.Group("output", slog.Group(o.Name, "lines_delivered", o.Delivered, "lines_dropped", o.Dropped)))
-	}
-	dp.log.Info("data plane stopped", attrs...)
 }
 
 // setMemoryLimit applies a soft memory limit such as "48MiB", unless it is

@@ -5,6 +5,7 @@
 //	streamgate control [flags]     the control plane's REST API
 //	streamgate validate FILE       check a manifest
 //	streamgate echo-server         print the HTTP requests it receives
+//	streamgate version             print the version, commit and Go version
 //
 // Log lines go to stdout (console output); diagnostics go to stderr.
 package main
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"streamgate/dataplane/buildinfo"
 	"streamgate/dataplane/manifest"
 	"streamgate/dataplane/rdb"
 )
@@ -40,6 +42,8 @@ Usage:
   streamgate validate FILE       check a manifest; print its errors or a summary
   streamgate echo-server [flags] print every HTTP request it receives (a stand-in
                                  for a log vendor, :9000)
+  streamgate version             print the version, the commit it was built from
+                                 and the Go version (also -version, --version)
 
 Run 'streamgate COMMAND -h' for a command's flags.
 `
@@ -61,6 +65,9 @@ func main() {
 		err = runValidate(args)
 	case "echo-server":
 		err = runEchoServer(args)
+	case "version", "-version", "--version":
+		fmt.Println(buildinfo.Get())
+		return
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(os.Stdout, usage)
 		return
@@ -157,6 +164,6 @@ func runValidate(args []string) error {
 	}
 	cfg, _ := m.Compile()
 	fmt.Printf("manifest %s is valid: %d processors, %d outputs, batch size %d\n",
-		args[0], cfg.Chain.Len(), len(cfg.Outputs), cfg.BatchSize)
+		args[0], len(cfg.Steps), len(cfg.Outputs), cfg.BatchSize)
 	return nil
 }

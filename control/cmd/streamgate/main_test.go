@@ -110,3 +110,28 @@ func TestSetMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionCommand: every spelling prints the version, the commit the
+// binary was built from and the Go version.
+func TestVersionCommand(t *testing.T) {
+	bin := binary(t)
+	want := regexp.MustCompile(`^streamgate \S+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)(, \S+)?, go1\.\d+\S*\)\n$`)
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	inRepo := err == nil
+	var first string
+	for _, arg := range []string{"version", "-version", "--version"} {
+		out, err := exec.Command(bin, arg).CombinedOutput()
+		m := want.FindStringSubmatch(string(out))
+		if err != nil || m == nil {
+			t.Fatalf("streamgate %s: got %v %q; want a line like %q", arg, err, out, "streamgate devel (commit 0123456789ab, go1.26.0)")
+		}
+		if inRepo && !strings.HasPrefix(string(head), strings.TrimSuffix(m[1], "-dirty")) {
+			t.Errorf("streamgate %s: got commit %s; want the checkout's %s", arg, m[1], head)
+		}
+		if first == "" {
+			first = string(out)
+		} else if string(out) != first {
+			t.Errorf("streamgate %s: got %q; want what streamgate version prints, %q", arg, out, first)
+		}
+	}
+}

@@ -33,7 +33,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "streamgate")
-		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", builtBin, ".").CombinedOutput()
 		if err != nil {
 			buildErr = err
 			builtBin = string(out)
