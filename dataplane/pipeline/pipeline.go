@@ -100,11 +100,11 @@ type Pipeline struct {
 
 	cur atomic.Pointer[generation]
 
-	mu      sync.Mutex         // serialises Apply, Close and retirement
-	outputs map[string]*handle // live outputs by config key; mu
-	closed  atomic.Bool        // written under mu
+	mu      sync.Mutex               // serialises Apply, Close and retirement
+	outputs map[string]*outputRunner // live outputs by config key; mu
+	closed  atomic.Bool              // written under mu
 
-	lanesWG sync.WaitGroup     // lane goroutines of every handle
+	lanesWG sync.WaitGroup     // lane goroutines of every output runner
 	laneCtx context.Context    // done when Close gives up waiting
 	cancel  context.CancelFunc //
 
@@ -119,7 +119,7 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 		opts:    opts,
 		m:       opts.Metrics,
 		log:     opts.Logger,
-		outputs: make(map[string]*handle),
+		outputs: make(map[string]*outputRunner),
 		laneCtx: ctx,
 		cancel:  cancel,
 	}
@@ -161,6 +161,8 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 	return p, nil
 }
 
+// withDefaults returns o with every field that is zero or below set to its
+// default, and BreakerClose moved below BreakerOpen.
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = defaultWorkers()
@@ -254,7 +256,7 @@ func (p *Pipeline) Apply(cfg *Config) error {
 		return errors.New("cannot apply config: pipeline closed")
 	}
 	g := &generation{cfg: &c}
-	var built []*handle
+	var built []*outputRunner
 	seen := make(map[string]bool)
 	for i := range c.Outputs {
 		oc := c.Outputs[i]
@@ -263,27 +265,27 @@ func (p *Pipeline) Apply(cfg *Config) error {
 			continue
 		}
 		seen[key] = true
-		h := p.outputs[key]
-		if h == nil {
+		r := p.outputs[key]
+		if r == nil {
 			out, err := output.New(&oc)
 			if err != nil {
-				for _, h := range built {
-					h.stop()
+				for _, r := range built {
+					r.stop()
 				}
 				return fmt.Errorf("cannot build outputs[%d]: %w", i, err)
 			}
-			h = p.newHandle(key, oc.Name(), out)
-			built = append(built, h)
+			r = p.startOutput(key, oc.Name(), out)
+			built = append(built, r)
 		}
-		g.outs = append(g.outs, h)
+		g.outs = append(g.outs, r)
 	}
-	for _, h := range built {
-		p.outputs[h.key] = h
+	for _, r := range built {
+		p.outputs[r.key] = r
 	}
 	g.stream = len(g.outs) > 0
-	for _, h := range g.outs {
-		h.gens++
-		if _, ok := h.out.(output.Streamer); !ok {
+	for _, r := range g.outs {
+		r.gens++
+		if _, ok := r.out.(output.Streamer); !ok {
 			g.stream = false
 		}
 	}
@@ -318,11 +320,11 @@ func (p *Pipeline) release(g *generation) {
 // retireLocked stops the outputs that no live generation uses any more.
 // Lock should be held.
 func (p *Pipeline) retireLocked(g *generation) {
-	for _, h := range g.outs {
-		h.gens--
-		if h.gens == 0 {
-			delete(p.outputs, h.key)
-			h.stop()
+	for _, r := range g.outs {
+		r.gens--
+		if r.gens == 0 {
+			delete(p.outputs, r.key)
+			r.stop()
 		}
 	}
 }
@@ -370,7 +372,7 @@ func (p *Pipeline) Close(ctx context.Context) error {
 // skipped because two Applies came between its checks.
 type generation struct {
 	cfg  *Config
-	outs []*handle
+	outs []*outputRunner
 	// stream is set when every output streams (output.Streamer): workers
 	// flush as soon as they have nothing more to process.
 	stream bool

@@ -27,16 +27,40 @@ var (
 	discardLines atomic.Int64
 )
 
-// BenchmarkPipeline pushes batches of lines, as a TCP read yields them,
-// through the workers and the chain to an output that discards them: the
-// per-line cost of the data plane between ingest and the output.
-func BenchmarkPipeline(b *testing.B) {
+// registerDiscard adds the "bench-discard" output type, whose outputs count
+// the lines they are given in discardLines; calling it again is harmless.
+func registerDiscard() {
 	discardOnce.Do(func() {
 		output.Register("bench-discard", output.Type{
 			Validate: func(*output.Config) error { return nil },
 			New:      func(*output.Config) (output.Output, error) { return discard{&discardLines}, nil },
 		})
 	})
+}
+
+// filterRedact builds the chain of the benchmarks: a filter dropping DEBUG
+// lines and a redactor masking SSNs.
+func filterRedact(tb testing.TB) *processor.Chain {
+	tb.Helper()
+	var steps []processor.Step
+	for _, c := range []processor.Config{
+		{ID: "f", Type: "filter", Params: []byte(`{"value":"DEBUG"}`)},
+		{ID: "r", Type: "redact", Params: []byte(`{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}`)},
+	} {
+		s, err := processor.Build(c)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		steps = append(steps, s)
+	}
+	return processor.NewChain(steps...)
+}
+
+// BenchmarkPipeline pushes batches of lines, as a TCP read yields them,
+// through the workers and the chain to an output that discards them: the
+// per-line cost of the data plane between ingest and the output.
+func BenchmarkPipeline(b *testing.B) {
+	registerDiscard()
 	const perBatch, lineLen = 400, 150
 	line := make([]byte, lineLen-1)
 	for i := range line {
@@ -45,21 +69,12 @@ func BenchmarkPipeline(b *testing.B) {
 	copy(line, "INFO ssn=123-45-6789 ")
 	for _, chain := range []string{"none", "filter_redact"} {
 		b.Run("chain="+chain, func(b *testing.B) {
-			var steps []processor.Step
+			c := processor.NewChain()
 			if chain == "filter_redact" {
-				for _, c := range []processor.Config{
-					{ID: "f", Type: "filter", Params: []byte(`{"value":"DEBUG"}`)},
-					{ID: "r", Type: "redact", Params: []byte(`{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}`)},
-				} {
-					s, err := processor.Build(c)
-					if err != nil {
-						b.Fatal(err)
-					}
-					steps = append(steps, s)
-				}
+				c = filterRedact(b)
 			}
 			p, err := New(Options{Workers: 2, Overflow: buffer.Block},
-				&Config{Chain: processor.NewChain(steps...), Outputs: []output.Config{{Type: "bench-discard", URL: fmt.Sprint(b.N)}}})
+				&Config{Chain: c, Outputs: []output.Config{{Type: "bench-discard", URL: fmt.Sprint(b.N)}}})
 			if err != nil {
 				b.Fatal(err)
 			}

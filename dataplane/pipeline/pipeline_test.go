@@ -654,9 +654,9 @@ func TestBlockBoundsOutputQueue(t *testing.T) {
 	// The output takes nothing, so the ring fills behind the worker.
 	waitFor(t, "the ring to fill", func() bool { return p.Queued() > bufferLines-perBatch })
 	time.Sleep(50 * time.Millisecond)
-	h := p.cur.Load().outs[0]
+	r := p.cur.Load().outs[0]
 	maxBatch := int64(20*200 + 24*128) // line bytes and headers of one output batch
-	if q := h.queued.Load(); q > limit+maxBatch {
+	if q := r.queued.Load(); q > limit+maxBatch {
 		t.Fatalf("%d bytes queued for a stalled output; want at most its limit, %d, and one batch", q, limit)
 	}
 	release()

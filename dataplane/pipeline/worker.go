@@ -11,6 +11,7 @@ import (
 	"streamgate/dataplane/record"
 )
 
+// defaultWorkers is the number of workers when Options leaves it 0: one per P.
 func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
 
 // maxBatchBytes flushes an output batch early when its lines are long, so
@@ -30,6 +31,7 @@ type worker struct {
 	open     bool          // breaker state
 }
 
+// poke wakes the worker if it is waiting, so it notices a new generation.
 func (w *worker) poke() {
 	select {
 	case w.wake <- struct{}{}:
@@ -37,6 +39,9 @@ func (w *worker) poke() {
 	}
 }
 
+// run pops and processes batches until the ring is closed and drained,
+// flushing pending lines when they are due, then flushes the rest and
+// releases the last generation.
 func (w *worker) run() {
 	defer w.p.wg.Done()
 	p := w.p
@@ -101,8 +106,8 @@ func (w *worker) switchTo(g *generation) {
 	}
 }
 
-// process runs the chain on b and adds the kept lines to the pending output
-// batch, flushing whenever it reaches the batch size.
+// process runs the chain on b and moves the kept lines to pending output
+// batches; the worker owns b no longer when it returns.
 func (w *worker) process(b *record.Batch) {
 	p, cfg := w.p, w.gen.cfg
 	overloaded := w.breaker()
@@ -112,36 +117,7 @@ func (w *worker) process(b *record.Batch) {
 	} else if cfg.Chain.Run(b, overloaded) {
 		p.m.Bypassed.Add(n)
 	}
-	// A dense batch (a large read: mostly line bytes) is held by the output
-	// batches its lines go to; a sparse one (a few short lines in a pooled
-	// buffer) has its lines copied, so it does not pin its buffer.
-	held := 0
-	for _, l := range b.Lines {
-		held += len(l)
-	}
-	dense := 2*held >= b.Footprint()
-	if dense {
-		b.Retain()
-	}
-	for _, l := range b.Lines {
-		pb := w.pending
-		if len(pb.Lines) == 0 {
-			w.deadline = time.Now().Add(p.opts.FlushInterval)
-		}
-		if dense {
-			pb.AppendHeld(b, l)
-		} else {
-			pb.AppendLine(l)
-		}
-		if len(pb.Lines) >= cfg.BatchSize || pb.Footprint() >= maxBatchBytes {
-			w.flush()
-		}
-	}
-	if dense {
-		b.Release()
-	} else {
-		record.Put(b)
-	}
+	w.moveToPending(b)
 }
 
 // breaker updates the fail-open state from the ring's fill level, with
@@ -166,6 +142,8 @@ func (w *worker) breaker() bool {
 	return w.open
 }
 
+// setOpen sets the breaker state and keeps the pipeline's count of open
+// breakers in step.
 func (w *worker) setOpen(open bool) {
 	if w.open == open {
 		return
@@ -178,7 +156,47 @@ func (w *worker) setOpen(open bool) {
 	}
 }
 
-// flush hands the pending batch to every output of the current generation.
+// moveToPending appends b's lines to the pending output batch, flushing it
+// whenever it is full (batch size or maxBatchBytes), and hands b on.
+//
+// A dense batch (a large read: mostly line bytes) is held by the output
+// batches its lines go to, and the last of them to be recycled recycles b.
+// A sparse one (a few short lines in a pooled buffer) has its lines copied,
+// so it does not pin its buffer, and is recycled here.
+func (w *worker) moveToPending(b *record.Batch) {
+	cfg := w.gen.cfg
+	held := dense(b)
+	if held {
+		b.Retain()
+	}
+	for _, l := range b.Lines {
+		pb := w.pending
+		if len(pb.Lines) == 0 {
+			w.deadline = time.Now().Add(w.p.opts.FlushInterval)
+		}
+		if held {
+			pb.AppendHeld(b, l)
+		} else {
+			pb.AppendLine(l)
+		}
+		if len(pb.Lines) >= cfg.BatchSize || pb.Footprint() >= maxBatchBytes {
+			w.flush()
+		}
+	}
+	if held {
+		b.Release() // the worker's reference
+	} else {
+		record.Put(b)
+	}
+}
+
+// dense reports whether at least half of the memory b holds is line bytes.
+func dense(b *record.Batch) bool {
+	return 2*b.Size() >= b.Footprint()
+}
+
+// flush hands the pending batch to every output of the current generation,
+// one reference each, and starts a new one.
 func (w *worker) flush() {
 	b := w.pending
 	n := len(b.Lines)
@@ -189,8 +207,8 @@ func (w *worker) flush() {
 	outs := w.gen.outs
 	sb := getShared(b, len(outs))
 	block := w.p.opts.Overflow == buffer.Block
-	for _, h := range outs {
-		h.lanes[w.id].send(sb, block, w.p.laneCtx.Done()) // b may be recycled from here on
+	for _, r := range outs {
+		r.lanes[w.id].send(sb, block, w.p.laneCtx.Done()) // b may be recycled from here on
 	}
 	w.pending = getPending()
 }
@@ -204,6 +222,7 @@ type shared struct {
 
 var sharedPool sync.Pool
 
+// getShared returns a shared batch carrying b, with refs references.
 func getShared(b *record.Batch, refs int) *shared {
 	s, _ := sharedPool.Get().(*shared)
 	if s == nil {
@@ -214,6 +233,7 @@ func getShared(b *record.Batch, refs int) *shared {
 	return s
 }
 
+// unref drops a reference; the last recycles the output batch and s.
 func (s *shared) unref() {
 	if s.refs.Add(-1) == 0 {
 		putPending(s.b)
@@ -222,10 +242,12 @@ func (s *shared) unref() {
 	}
 }
 
-// Output batches own no line storage: their lines point into the input
-// batches they hold. They come from a pool of their own.
+// Output batches point into the dense input batches they hold and copy the
+// lines of sparse ones into their Data (see moveToPending). They come from a
+// pool of their own.
 var pendingPool sync.Pool
 
+// getPending returns an empty output batch.
 func getPending() *record.Batch {
 	if b, _ := pendingPool.Get().(*record.Batch); b != nil {
 		return b

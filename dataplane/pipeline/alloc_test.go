@@ -1,0 +1,71 @@
+//go:build !race
+
+package pipeline
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+
+	"streamgate/dataplane/buffer"
+)
+
+// The race detector changes allocation counts, so this test only runs
+// without it.
+
+// TestAllocPathFramerToFlush sends lines over TCP through the whole path,
+// framer, ring, worker with a filter and a redactor, flush and output, under
+// both kinds of overflow policy (the output lanes block under one and drop
+// under the other), and requires that once warm it allocates nothing: not
+// one malloc in a million lines.
+//
+// The work runs in the listener's, the workers' and the lanes' goroutines,
+// which testing.AllocsPerRun does not see, so the test counts the mallocs
+// of the whole process. Lines go in rounds, each waited for, so the rings
+// never fill: nothing is dropped and the breaker stays closed.
+//
+// Warm means the pools hold as many batches as the path can have in flight,
+// each grown to its working size: a batch more in flight than ever before
+// costs a few allocations once. The warm-up rounds are four times as large
+// as the measured ones, so they reach a higher peak. Two things that are not
+// the path's are kept out of the count:
+//   - the garbage collector is off. A collection empties the sync.Pools, and
+//     refilling them costs allocations per batch in flight, not per line;
+//   - GOMAXPROCS is 1. With more Ps the runtime's own caches keep warming up
+//     for millions of lines, a few dozen mallocs a million: the sudogs of
+//     blocked selects pile up on the P that wakes a goroutine rather than on
+//     the one it blocked on, and Ms are started for syscalls. With one P
+//     they settle within the warm-up. The goroutines still hand batches to
+//     each other at every read and channel operation: the path runs the
+//     same code.
+func TestAllocPathFramerToFlush(t *testing.T) {
+	const warm, lines, round = 200_000, 1_000_000, 8 * pathChunk
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, policy := range []buffer.Policy{buffer.Block, buffer.DropOldest} {
+		t.Run("overflow="+policy.String(), func(t *testing.T) {
+			defer debug.SetGCPercent(debug.SetGCPercent(-1))
+			w := startWholePath(t, policy)
+			run := func(n, round int) {
+				for ; n > 0; n -= round {
+					w.send(t, round)
+					w.wait(t)
+				}
+			}
+			run(warm, 4*round)
+			filtered := w.p.m.FilteredTotal()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			run(lines, round)
+			runtime.ReadMemStats(&after)
+			if d, l := w.p.m.DroppedTotal(), w.lost(); d+l != 0 {
+				t.Fatalf("dropped %d lines before the output and %d in it; want none", d, l)
+			}
+			if w.p.m.FilteredTotal() == filtered {
+				t.Fatal("no line filtered: the chain did not run")
+			}
+			if n := after.Mallocs - before.Mallocs; n != 0 {
+				t.Errorf("%d allocations for %d lines; want 0", n, lines)
+			}
+		})
+	}
+}
