@@ -25,10 +25,12 @@ FUZZ_TARGETS := \
 	dataplane/match:FuzzDetectors:50000x \
 	dataplane/match:FuzzLookupJSON:40000x \
 	dataplane/match:FuzzShapeMatcher:30000x \
+	dataplane/match:FuzzJSONAware:40000x \
 	dataplane/processor:FuzzAttributeFilter:40000x \
 	dataplane/processor:FuzzRedactPattern:50000x \
 	dataplane/output:FuzzAppendJSONString:40000x \
 	dataplane/output:FuzzJSONObject:40000x \
+	dataplane/output:FuzzRedactedBodies:20000x \
 	control/api:FuzzRulesBody:3000x \
 	control/api:FuzzOutputsBody:3000x \
 	control/api:FuzzBatchSizeBody:3000x \

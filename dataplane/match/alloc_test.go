@@ -78,3 +78,31 @@ func TestAllocsMatchAndLookup(t *testing.T) {
 		t.Errorf("Match, In, LookupJSON and JSONText: got %v allocs; want 0", n)
 	}
 }
+
+func TestAllocsJSONAware(t *testing.T) {
+	// A JSON line costs nothing either, escapes, findings and re-encoding
+	// included, once the pooled decode buffers and dst have room.
+	lines := [][]byte{
+		[]byte(`{"ts":"2024-11-22T05:27:33Z","msg":"order \"placed\"","id":4111}`),
+		[]byte(attackLine),
+		[]byte(`{"cc":4111111111111111,"m":"\ud83d\ude00 bob\u0040example.com"}`),
+		[]byte(`{"a":"123\u002d45\u002d6789`),
+		[]byte(`{"plain":"no escapes","n":12}`),
+	}
+	dst := make([]byte, 0, 4096)
+	for name, r := range redactors(t) {
+		if name == "token" {
+			continue // not a shape: the regexp package allocates on a match
+		}
+		for _, l := range lines {
+			r.AppendReplace(dst[:0], l) // warm the pool
+		}
+		if n := testing.AllocsPerRun(100, func() {
+			for _, l := range lines {
+				r.AppendReplace(dst[:0], l)
+			}
+		}); n != 0 {
+			t.Errorf("%s: got %v allocs; want 0", name, n)
+		}
+	}
+}

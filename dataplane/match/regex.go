@@ -24,6 +24,8 @@ type Regex struct {
 	// exact reports that the expression matches the strings of lits and
 	// nothing else, so bytes.Contains alone decides whether a line matches.
 	exact bool
+	// anchored reports ^, $, \A or \z in the expression.
+	anchored bool
 }
 
 // shapesDisabled makes CompileRegex leave out the shape matcher, so that
@@ -57,6 +59,7 @@ func CompileRegex(expr string) (*Regex, error) {
 	if !shapesDisabled {
 		r.shape = compileShape(tree.Simplify(), re.NumSubexp())
 	}
+	r.anchored = hasAnchor(tree)
 	lits, exact := requiredLiterals(tree)
 	r.lits = NewLiterals(lits...)
 	r.exact = exact && len(lits) > 0
@@ -144,4 +147,19 @@ func shortest(lits []string) int {
 		n = min(n, len(l))
 	}
 	return n
+}
+
+// hasAnchor reports whether re holds an assertion of the start or end of
+// the text or of a line.
+func hasAnchor(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		return true
+	}
+	for _, sub := range re.Sub {
+		if hasAnchor(sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -14,6 +14,8 @@ type Replacer interface {
 	// reports whether there was any. When there was none it appends
 	// nothing and returns dst as it was. It does not keep line or dst.
 	AppendReplace(dst, line []byte) ([]byte, bool)
+	// Finds reports whether AppendReplace would find anything in line.
+	Finds(line []byte) bool
 }
 
 // Replacer returns a Replacer of r's matches by repl, with the semantics of
@@ -43,6 +45,13 @@ type regexReplacer struct {
 	// shape is re.shape if it can also report the submatches repl needs.
 	shape *shape
 }
+
+// Finds implements Replacer.
+func (r *regexReplacer) Finds(line []byte) bool { return r.re.Match(line) }
+
+// anchored reports whether the expression has ^ or $ anchors, whose
+// matches depend on where the text scanned starts and ends.
+func (r *regexReplacer) anchored() bool { return r.re.anchored }
 
 // AppendReplace implements Replacer.
 func (r *regexReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
@@ -98,6 +107,12 @@ func (r *regexReplacer) appendShape(dst, line []byte) ([]byte, bool) {
 type findReplacer struct {
 	find func(line []byte, from int) (start, end int)
 	repl []byte
+}
+
+// Finds implements Replacer.
+func (r *findReplacer) Finds(line []byte) bool {
+	s, _ := r.find(line, 0)
+	return s >= 0
 }
 
 // AppendReplace implements Replacer.

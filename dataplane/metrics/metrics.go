@@ -27,6 +27,7 @@ import (
 	vm "github.com/VictoriaMetrics/metrics"
 
 	"streamgate/dataplane/buildinfo"
+	"streamgate/dataplane/match"
 )
 
 // Reasons for dropping a line before it reaches the outputs.
@@ -95,6 +96,8 @@ func New() *Metrics {
 	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown, ReasonTruncated} {
 		m.Dropped(r)
 	}
+	// Process-wide: the JSON scanner counts for every instance at once.
+	s.NewGauge("streamgate_json_too_deep_total", func() float64 { return float64(match.JSONTooDeep()) })
 	bi := buildinfo.Get()
 	s.NewGauge(fmt.Sprintf(`streamgate_build_info{version=%s,commit=%s,goversion=%s}`,
 		strconv.Quote(bi.Version), strconv.Quote(bi.Commit), strconv.Quote(bi.GoVersion)), func() float64 { return 1 })

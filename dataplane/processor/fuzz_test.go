@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -79,6 +80,11 @@ func FuzzRedactPattern(f *testing.F) {
 			if !strings.HasPrefix(err.Error(), "params.replacement: ") {
 				t.Fatalf("redact %s: got error %v; want none or one naming params.replacement", params, err)
 			}
+			return
+		}
+		if t := bytes.TrimLeft(line, " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+			// A JSON line is also scanned with its strings decoded
+			// (match.JSONAware), which the regexp package does not do.
 			return
 		}
 		want := string(re.ReplaceAll(line, []byte(repl)))

@@ -16,7 +16,7 @@ import (
 const defaultReplacement = "[REDACTED]"
 
 var redactSpec = spec.Component{
-	Summary: "Replaces what a regular expression or a built-in detector finds in a line.",
+	Summary: "Replaces what a regular expression or a built-in detector finds in a line; in a JSON line, in each string and number decoded, as its receiver will read them.",
 	Params: []spec.Param{
 		{Name: "pattern", Kind: spec.String, Description: "A Go regular expression; every match is replaced. One of pattern and detector is required."},
 		{Name: "detector", Kind: spec.String, Enum: match.DetectorNames(), Description: "A built-in detector; see the detectors table."},
@@ -62,7 +62,7 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		if !ok {
 			return nil, fmt.Errorf("params.detector: unknown detector %q (known: %s)", *p.Detector, strings.Join(match.DetectorNames(), ", "))
 		}
-		return &redact{r: d.Replacer(repl)}, nil
+		return &redact{r: match.JSONAware(d.Replacer(repl), false)}, nil
 	case p.Pattern != nil:
 		re, err := compileRegex("pattern", *p.Pattern)
 		if err != nil {
@@ -72,16 +72,18 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("params.replacement: %w", err)
 		}
-		return &redact{r: r}, nil
+		// A pattern also runs over a JSON line's text, as it always has,
+		// so one written against JSON syntax keeps matching.
+		return &redact{r: match.JSONAware(r, true)}, nil
 	default:
 		return nil, errors.New("params.pattern: one of pattern or detector is required")
 	}
 }
 
-// redact rewrites every line in which its engine finds something. A line
-// without a finding costs nothing; see the Replacer for what one with a
-// finding costs, once the batch's Scratch has grown to fit the rewritten
-// lines.
+// redact rewrites every line in which its engine finds something, a JSON
+// line in its decoded strings (match.JSONAware). A line without a finding
+// costs nothing; see the Replacer for what one with a finding costs, once
+// the batch's Scratch has grown to fit the rewritten lines.
 type redact struct {
 	r match.Replacer
 }

@@ -1,0 +1,520 @@
+package match
+
+import (
+	"bytes"
+	"sync"
+	"sync/atomic"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file makes redaction see a JSON line the way its receiver will: with
+// its strings decoded. A vendor parses {"a":"123\u002d45\u002d6789"} into
+// the value 123-45-6789, so a detector looking at the line's bytes, which
+// hold no dash, must not be the last word.
+
+// maxJSONDepth bounds the nesting of a line scanned as JSON; a deeper line
+// is scanned as bytes and leniently unescaped, and counted.
+const maxJSONDepth = 128
+
+// jsonTooDeep counts lines nested deeper than maxJSONDepth.
+var jsonTooDeep atomic.Uint64
+
+// JSONTooDeep is the number of lines that looked like JSON but were nested
+// deeper than 128 levels, so were scanned as bytes and leniently unescaped
+// instead of decoded. It counts for the whole process.
+func JSONTooDeep() uint64 { return jsonTooDeep.Load() }
+
+// JSONAware returns a Replacer that runs r on the decoded contents of a JSON
+// line and on the bytes of any other line.
+//
+// A line that is a JSON object or array (after leading whitespace) has each
+// string, key or value, decoded (every escape form, surrogate pairs, invalid
+// UTF-8 as U+FFFD) and r run on it alone; a number is scanned as its text.
+// A string in which r finds something is replaced by the rewritten text,
+// encoded as a JSON string; so is a number, which becomes a string. When
+// anything is rewritten, every string whose bytes were not valid UTF-8 is
+// re-encoded too, so the line that leaves is valid JSON.
+//
+// With raw set, r then also runs over the line's bytes, as on any other
+// line, so that a pattern written against the JSON text, such as
+// "password":"[^"]*", keeps matching. Its replacement is inserted as is.
+//
+// A line that starts like JSON but does not parse, or is nested deeper than
+// 128 levels, is scanned as bytes, and then, if it holds a backslash, its
+// escapes are undone leniently (\uXXXX anywhere, whether or not in a
+// string) and r runs on that too; if r finds something there, the line
+// leaves unescaped and rewritten (its remaining backslashes doubled), so a
+// truncated object cannot carry an escaped value out.
+//
+// A line without a backslash costs no decoding: when r finds nothing in its
+// bytes, it finds nothing in its strings either (for r without ^ or $
+// anchors, which see each string's bounds), and the line is left as it is
+// after one scan, as a line that is not JSON.
+func JSONAware(r Replacer, raw bool) Replacer {
+	j := &jsonReplacer{r: r, raw: raw, precheck: true}
+	if a, ok := r.(interface{ anchored() bool }); ok && a.anchored() {
+		j.precheck = false
+	}
+	return j
+}
+
+// jsonReplacer is JSONAware's.
+type jsonReplacer struct {
+	r        Replacer
+	raw      bool
+	precheck bool
+}
+
+// jsonBufs are the buffers a JSON line is decoded into: a pooled pair, each
+// dropped rather than pooled once larger than maxPooledJSONBuf.
+type jsonBufs struct {
+	dec, rep []byte
+}
+
+const maxPooledJSONBuf = 64 << 10
+
+var jsonBufPool = sync.Pool{New: func() any { return new(jsonBufs) }}
+
+func getJSONBufs() *jsonBufs { return jsonBufPool.Get().(*jsonBufs) }
+
+func putJSONBufs(b *jsonBufs) {
+	if cap(b.dec) > maxPooledJSONBuf {
+		b.dec = nil
+	}
+	if cap(b.rep) > maxPooledJSONBuf {
+		b.rep = nil
+	}
+	jsonBufPool.Put(b)
+}
+
+// looksJSON reports whether line starts, after whitespace, like a JSON
+// object or array.
+func looksJSON(line []byte) bool {
+	i := skipSpace(line, 0)
+	return i < len(line) && (line[i] == '{' || line[i] == '[')
+}
+
+// Finds implements Replacer.
+func (j *jsonReplacer) Finds(line []byte) bool {
+	if !looksJSON(line) {
+		return j.r.Finds(line)
+	}
+	b := getJSONBufs()
+	defer putJSONBufs(b)
+	out, found := j.AppendReplace(b.rep[:0], line)
+	b.rep = out[:0]
+	return found
+}
+
+// AppendReplace implements Replacer.
+func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
+	if !looksJSON(line) {
+		return j.r.AppendReplace(dst, line)
+	}
+	// With the precheck, a string without escapes can only hold a finding
+	// if the line's bytes do.
+	all := !j.precheck || j.r.Finds(line)
+	if !all && bytes.IndexByte(line, '\\') < 0 {
+		return dst, false
+	}
+	b := getJSONBufs()
+	defer putJSONBufs(b)
+	start := len(dst)
+	out, changed, st := j.tokens(dst, line, all, b)
+	switch st {
+	case jsonTooDeep_:
+		jsonTooDeep.Add(1)
+		return j.lenient(dst, line, b)
+	case jsonMalformed:
+		return j.lenient(dst, line, b)
+	}
+	if !changed {
+		out = dst
+	}
+	if !j.raw {
+		return out, changed
+	}
+	cur := line
+	if changed {
+		cur = out[start:]
+	}
+	res, found := j.r.AppendReplace(out, cur)
+	if !found {
+		return out, changed
+	}
+	if !changed {
+		return res, true
+	}
+	// res holds dst, the decoded pass's line, then the raw pass's: move the
+	// last over the middle.
+	n := copy(res[start:], res[len(out):])
+	return res[:start+n], true
+}
+
+// lenient scans a line that starts like JSON but cannot be decoded: as
+// bytes, then with its escapes undone.
+func (j *jsonReplacer) lenient(dst, line []byte, b *jsonBufs) ([]byte, bool) {
+	start := len(dst)
+	out, found := j.r.AppendReplace(dst, line)
+	cur := line
+	if found {
+		cur = out[start:]
+	}
+	if bytes.IndexByte(cur, '\\') < 0 {
+		return out, found
+	}
+	b.dec = unescapeJSON(b.dec[:0], cur)
+	rep, hit := j.r.AppendReplace(b.rep[:0], b.dec)
+	b.rep = rep[:0]
+	if !hit {
+		return out, found
+	}
+	// The line leaves as its unescaped text, rewritten, with each
+	// backslash doubled: undoing escapes again gives that text back, and
+	// not a value that an escape in the text would spell.
+	out = dst[:start]
+	for {
+		i := bytes.IndexByte(rep, '\\')
+		if i < 0 {
+			return append(out, rep...), true
+		}
+		out = append(out, rep[:i+1]...)
+		out = append(out, '\\')
+		rep = rep[i+1:]
+	}
+}
+
+// Outcomes of jsonReplacer.tokens.
+const (
+	jsonOK = iota
+	jsonMalformed
+	jsonTooDeep_
+)
+
+// States of the JSON walk: what may come next.
+const (
+	wantValue        = iota // a value
+	wantValueOrClose        // a value or ']', after '['
+	wantKey                 // a key, after ',' in an object
+	wantKeyOrClose          // a key or '}', after '{'
+	wantColon               // ':', after a key
+	wantNext                // ',' or the closing bracket, after a value
+)
+
+// tokens walks the JSON value that line holds and appends to dst the line
+// with every string and number in which r finds something rewritten, and
+// every string that is not valid UTF-8 re-encoded. Without all, only the
+// strings with escapes or invalid UTF-8 are scanned: the caller knows r
+// finds nothing in the others. It reports whether r
+// found anything, and whether the line is one JSON value nested at most
+// maxJSONDepth deep. On anything but jsonOK, or with nothing found, what it
+// appended is to be discarded.
+func (j *jsonReplacer) tokens(dst, line []byte, all bool, b *jsonBufs) (out []byte, changed bool, status int) {
+	out = dst
+	last := 0                            // line[last:i] is yet to be copied
+	var arrays [maxJSONDepth / 64]uint64 // bit d: the container at depth d is an array
+	depth := 0
+	state := wantValue
+	for i := 0; ; {
+		i = skipSpace(line, i)
+		if i == len(line) {
+			return out, changed, jsonMalformed
+		}
+		c := line[i]
+		isArray := depth > 0 && arrays[(depth-1)/64]&(1<<((depth-1)%64)) != 0
+		switch state {
+		case wantValue, wantValueOrClose:
+			if state == wantValueOrClose && c == ']' {
+				i++
+				depth--
+				state = wantNext
+				break
+			}
+			switch {
+			case c == '{' || c == '[':
+				if depth == maxJSONDepth {
+					return out, changed, jsonTooDeep_
+				}
+				w, bit := depth/64, uint64(1)<<(depth%64)
+				arrays[w] &^= bit
+				state = wantKeyOrClose
+				if c == '[' {
+					arrays[w] |= bit
+					state = wantValueOrClose
+				}
+				depth++
+				i++
+				continue
+			case c == '"':
+				e, ok := 0, false
+				out, e, ok = j.rewriteString(out, line, &last, i, all, b, &changed)
+				if !ok {
+					return out, changed, jsonMalformed
+				}
+				i = e
+			case c == '-' || isDigit(c):
+				e := i + 1
+				for e < len(line) && isNumberByte(line[e]) {
+					e++
+				}
+				if all {
+					out = j.rewrite(out, line, &last, i, e, line[i:e], false, b, &changed)
+				}
+				i = e
+			case c == 't' && hasJSONPrefix(line[i:], "true"):
+				i += 4
+			case c == 'f' && hasJSONPrefix(line[i:], "false"):
+				i += 5
+			case c == 'n' && hasJSONPrefix(line[i:], "null"):
+				i += 4
+			default:
+				return out, changed, jsonMalformed
+			}
+			state = wantNext
+		case wantKey, wantKeyOrClose:
+			if state == wantKeyOrClose && c == '}' {
+				i++
+				depth--
+				state = wantNext
+				break
+			}
+			if c != '"' {
+				return out, changed, jsonMalformed
+			}
+			e, ok := 0, false
+			out, e, ok = j.rewriteString(out, line, &last, i, all, b, &changed)
+			if !ok {
+				return out, changed, jsonMalformed
+			}
+			i = e
+			state = wantColon
+			continue
+		case wantColon:
+			if c != ':' {
+				return out, changed, jsonMalformed
+			}
+			i++
+			state = wantValue
+			continue
+		case wantNext:
+			switch {
+			case c == ',':
+				state = wantKey
+				if isArray {
+					state = wantValue
+				}
+				i++
+				continue
+			case c == '}' && !isArray, c == ']' && isArray:
+				i++
+				depth--
+			default:
+				return out, changed, jsonMalformed
+			}
+		}
+		if depth == 0 {
+			if skipSpace(line, i) != len(line) {
+				return out, changed, jsonMalformed
+			}
+			if !changed {
+				return dst, false, jsonOK
+			}
+			return append(out, line[last:]...), true, jsonOK
+		}
+	}
+}
+
+// isNumberByte reports whether c may continue a JSON number. The walk is
+// lenient about a number's form: it only needs to know where it ends.
+func isNumberByte(c byte) bool {
+	return isDigit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
+}
+
+// rewriteString handles the string whose opening quote is at line[s]: it
+// decodes it and rewrites it (see rewrite), unless it is plain and all is
+// not set. It returns the index past its
+// closing quote, or false if it is not a well-formed string.
+func (j *jsonReplacer) rewriteString(out, line []byte, last *int, s int, all bool, b *jsonBufs, changed *bool) ([]byte, int, bool) {
+	e, esc, invalid, ok := scanJSONString(line, s)
+	if !ok {
+		return out, e, false
+	}
+	if !all && !esc && !invalid {
+		return out, e, true
+	}
+	text := line[s+1 : e-1]
+	if esc || invalid {
+		b.dec = unescapeJSON(b.dec[:0], text)
+		text = b.dec
+	}
+	return j.rewrite(out, line, last, s, e, text, invalid, b, changed), e, true
+}
+
+// rewrite runs r on text, the decoded contents of the token line[s:e]. If r
+// finds something, or reencode is set, it appends to out what comes before
+// the token and the text rewritten (or as it is) as a JSON string, and
+// moves last past the token. A finding sets changed.
+func (j *jsonReplacer) rewrite(out, line []byte, last *int, s, e int, text []byte, reencode bool, b *jsonBufs, changed *bool) []byte {
+	rep, found := j.r.AppendReplace(b.rep[:0], text)
+	b.rep = rep[:0]
+	if !found && !reencode {
+		return out
+	}
+	if found {
+		*changed = true
+		text = rep
+	}
+	out = append(out, line[*last:s]...)
+	out = AppendJSONString(out, text)
+	*last = e
+	return out
+}
+
+// scanJSONString returns the index past the closing quote of the string
+// whose opening quote is at line[s], whether it holds escapes, and whether
+// it holds bytes that are not valid UTF-8. ok is false when the string is
+// not terminated or holds a control character or a malformed escape.
+func scanJSONString(line []byte, s int) (e int, esc, invalid, ok bool) {
+	i := s + 1
+	for {
+		i += PlainJSONPrefix(line[i:])
+		if i == len(line) {
+			return i, esc, invalid, false
+		}
+		switch c := line[i]; {
+		case c == '"':
+			return i + 1, esc, invalid, true
+		case c == '\\':
+			if i+1 == len(line) {
+				return i, esc, invalid, false
+			}
+			esc = true
+			switch line[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(line) || !isHexDigit(line[i+2]) || !isHexDigit(line[i+3]) || !isHexDigit(line[i+4]) || !isHexDigit(line[i+5]) {
+					return i, esc, invalid, false
+				}
+				i += 6
+			default:
+				return i, esc, invalid, false
+			}
+		case c < utf8.RuneSelf: // a control character
+			return i, esc, invalid, false
+		default:
+			r, size := utf8.DecodeRune(line[i:])
+			if r == utf8.RuneError && size == 1 {
+				invalid = true
+			}
+			i += size
+		}
+	}
+}
+
+func isHexDigit(c byte) bool { return isDigit(c) || (c|0x20)-'a' < 6 }
+
+func hexValue(c byte) rune {
+	if isDigit(c) {
+		return rune(c - '0')
+	}
+	return rune(c|0x20-'a') + 10
+}
+
+// hex4 reads the four hex digits at s[i:], or returns false.
+func hex4(s []byte, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[i : i+4] {
+		if !isHexDigit(c) {
+			return 0, false
+		}
+		r = r<<4 | hexValue(c)
+	}
+	return r, true
+}
+
+func hasJSONPrefix(b []byte, lit string) bool {
+	return len(b) >= len(lit) && string(b[:len(lit)]) == lit
+}
+
+// unescapeJSON appends s with its JSON escapes undone to dst: \", \\, \/,
+// \b, \f, \n, \r, \t and \uXXXX in either case, a surrogate pair as the one
+// rune it encodes and a lone surrogate as U+FFFD. Bytes that are not valid
+// UTF-8 become U+FFFD. It is lenient: a backslash that starts no escape is
+// kept, so it also serves for text that is not a well-formed JSON string.
+func unescapeJSON(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		if n := PlainJSONPrefix(s[i:]); n > 0 {
+			dst = append(dst, s[i:i+n]...)
+			i += n
+			continue
+		}
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			if e := simpleEscape(s[i+1]); e != 0 {
+				dst = append(dst, e)
+				i += 2
+				continue
+			}
+			if s[i+1] != 'u' {
+				break
+			}
+			r, ok := hex4(s, i+2)
+			if !ok {
+				break
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					if r2, ok := hex4(s, i+2); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							dst = utf8.AppendRune(dst, d)
+							i += 6
+							continue
+						}
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, "\uFFFD"...)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		dst = append(dst, c)
+		i++
+	}
+	return dst
+}
+
+// simpleEscape returns the byte the two-character escape \c stands for, or
+// 0 if c starts no such escape.
+func simpleEscape(c byte) byte {
+	switch c {
+	case '"', '\\', '/':
+		return c
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return 0
+}
