@@ -32,6 +32,12 @@ type Config struct {
 	Email float64
 	// JSON is the share of OTel-shaped JSON lines; the rest are key=value text.
 	JSON float64
+	// Escaped is the share of JSON lines whose strings use JSON escapes as
+	// encoders write them and as an attacker may: \u002d for the dashes of
+	// an SSN, \u0020 or \u002d between a card's groups, \u0040 for an
+	// e-mail's @, \/ in paths and \" around a word of the message. Such
+	// a line decodes to the same values as an unescaped one.
+	Escaped float64
 	// MinSize and MaxSize bound the target line length in bytes (without the
 	// newline); the target is drawn uniformly. A line whose mandatory fields
 	// are longer than the target is not truncated. Zero values mean 80 and 300.
@@ -52,7 +58,7 @@ func (c *Config) Validate() error {
 	for _, s := range []struct {
 		name string
 		v    float64
-	}{{"debug", c.Debug}, {"ssn", c.SSN}, {"card", c.Card}, {"email", c.Email}, {"json", c.JSON}} {
+	}{{"debug", c.Debug}, {"ssn", c.SSN}, {"card", c.Card}, {"email", c.Email}, {"json", c.JSON}, {"escaped", c.Escaped}} {
 		if !(s.v >= 0 && s.v <= 1) {
 			errs = append(errs, fmt.Errorf("%s share %v outside [0, 1]", s.name, s.v))
 		}
@@ -75,6 +81,8 @@ const (
 	KindSSN
 	KindCard
 	KindEmail
+	// KindEscaped marks a JSON line whose strings use escapes.
+	KindEscaped
 )
 
 // KindPII is the set of kinds that make a line carry PII.
@@ -82,9 +90,9 @@ const KindPII = KindSSN | KindCard | KindEmail
 
 // Generator produces lines. It is immutable and safe for concurrent use.
 type Generator struct {
-	seed                          uint64
-	debug, ssn, card, email, json uint64 // thresholds on a 32-bit draw
-	minSize, span                 int
+	seed                                   uint64
+	debug, ssn, card, email, json, escaped uint64 // thresholds on a 32-bit draw
+	minSize, span                          int
 }
 
 // New returns a Generator for c. Invalid shares are clamped to [0, 1]; call
@@ -103,6 +111,7 @@ func New(c Config) *Generator {
 		card:    threshold(c.Card),
 		email:   threshold(c.Email),
 		json:    threshold(c.JSON),
+		escaped: threshold(c.Escaped),
 		minSize: c.MinSize,
 		span:    c.MaxSize - c.MinSize + 1,
 	}
@@ -145,6 +154,11 @@ func (g *Generator) Append(dst []byte, src string, seq uint64, ts int64) ([]byte
 	}
 	if r.u32() < g.email {
 		k |= KindEmail
+	}
+	// Drawn after the others, and only when asked for, so that a corpus
+	// without escapes is the same as before they existed.
+	if k&KindJSON != 0 && g.escaped != 0 && r.u32() < g.escaped {
+		k |= KindEscaped
 	}
 	target := g.minSize + r.intn(g.span)
 	start := len(dst)
@@ -210,6 +224,7 @@ func appendJSON(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []
 	dst = strconv.AppendUint(dst, seq, 10)
 	dst = append(dst, `,"severityText":"`...)
 	svc := pick(r, services)
+	esc := k&KindEscaped != 0
 	if k&KindDebug != 0 {
 		dst = append(dst, `DEBUG","body":"DEBUG `...)
 		dst = append(dst, pick(r, debugMessages)...)
@@ -218,10 +233,19 @@ func appendJSON(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []
 		dst = append(dst, `","body":"`...)
 		dst = append(dst, pick(r, messages)...)
 	}
+	if esc {
+		dst = append(dst, ` \"`...)
+		dst = append(dst, pick(r, words)...)
+		dst = append(dst, `\"`...)
+	}
 	dst = append(dst, `","resource":{"attributes":{"service.name":"`...)
 	dst = append(dst, svc.name...)
 	dst = append(dst, `"}},"attributes":{"http.target":"`...)
-	dst = append(dst, pick(r, svc.paths)...)
+	if esc {
+		dst = appendEscaped(dst, pick(r, svc.paths), '/', `\/`)
+	} else {
+		dst = append(dst, pick(r, svc.paths)...)
+	}
 	dst = append(dst, `","http.status_code":`...)
 	dst = strconv.AppendInt(dst, int64(pick(r, statuses)), 10)
 	dst = append(dst, `,"duration_ms":`...)
@@ -231,18 +255,58 @@ func appendJSON(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []
 	dst = append(dst, '"')
 	if k&KindSSN != 0 {
 		dst = append(dst, `,"user.ssn":"`...)
-		dst = appendSSN(dst, r)
+		at := len(dst)
+		dst = escapeFrom(appendSSN(dst, r), at, esc)
 		dst = append(dst, '"')
 	}
 	if k&KindCard != 0 {
 		dst = append(dst, `,"payment.card":"`...)
-		dst = appendCard(dst, r)
+		at := len(dst)
+		dst = escapeFrom(appendCard(dst, r), at, esc)
 		dst = append(dst, '"')
 	}
 	if k&KindEmail != 0 {
 		dst = append(dst, `,"user.email":"`...)
-		dst = appendEmail(dst, r)
+		at := len(dst)
+		dst = escapeFrom(appendEmail(dst, r), at, esc)
 		dst = append(dst, '"')
+	}
+	return dst
+}
+
+// escapeFrom rewrites, when esc is set, the PII value in dst[start:] with
+// its separators as \uXXXX escapes: '-' and ' ' (an SSN's or a card's) and
+// '@'.
+func escapeFrom(dst []byte, start int, esc bool) []byte {
+	if !esc {
+		return dst
+	}
+	var buf [64]byte
+	v := append(buf[:0], dst[start:]...)
+	dst = dst[:start]
+	for _, c := range v {
+		switch c {
+		case '-':
+			dst = append(dst, `\u002d`...)
+		case ' ':
+			dst = append(dst, `\u0020`...)
+		case '@':
+			dst = append(dst, `\u0040`...)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// appendEscaped appends s with every c written as esc.
+func appendEscaped(dst []byte, s string, c byte, esc string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			dst = append(dst, esc...)
+		} else {
+			dst = append(dst, s[i])
+		}
 	}
 	return dst
 }

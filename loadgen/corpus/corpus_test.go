@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -201,3 +203,40 @@ func TestLuhnCheck(t *testing.T) {
 }
 
 func digits(s string) []byte { return []byte(s) }
+
+// TestEscapedJSON: escaped lines are valid JSON whose values decode to the
+// plain forms, with the separators of the PII escaped away from a byte
+// scan; without escapes asked for, no line has them.
+func TestEscapedJSON(t *testing.T) {
+	g := New(Config{Seed: 3, JSON: 1, Escaped: 1, SSN: 1, Card: 1, Email: 1})
+	ssn := regexp.MustCompile(`^\d{3}-\d{2}-\d{4}$`)
+	for seq := uint64(0); seq < 500; seq++ {
+		line, k := g.Append(nil, "src", seq, 1)
+		if k&KindEscaped == 0 || !bytes.Contains(line, []byte(`\u00`)) {
+			t.Fatalf("line %d: kind %b, %s; want escaped", seq, k, line)
+		}
+		var doc struct {
+			Attributes struct {
+				SSN   string `json:"user.ssn"`
+				Card  string `json:"payment.card"`
+				Email string `json:"user.email"`
+			} `json:"attributes"`
+		}
+		if err := json.Unmarshal(line, &doc); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", seq, err, line)
+		}
+		v := doc.Attributes
+		if !ssn.MatchString(v.SSN) || !strings.Contains(v.Email, "@") || len(v.Card) < 15 {
+			t.Fatalf("line %d decodes to ssn %q, card %q, email %q", seq, v.SSN, v.Card, v.Email)
+		}
+		if bytes.Contains(line, []byte(v.SSN)) || bytes.Contains(line, []byte(v.Email)) {
+			t.Fatalf("line %d holds its PII unescaped: %s", seq, line)
+		}
+	}
+	plain := New(Config{Seed: 3, JSON: 1, SSN: 1})
+	for seq := uint64(0); seq < 500; seq++ {
+		if line, k := plain.Append(nil, "src", seq, 1); k&KindEscaped != 0 || bytes.IndexByte(line, '\\') >= 0 {
+			t.Fatalf("line %d escaped without asking: %s", seq, line)
+		}
+	}
+}

@@ -191,3 +191,40 @@ func isEmail(b []byte, at int) bool {
 	}
 	return dotted && tld >= 2
 }
+
+// unescape appends line with its JSON escapes undone to dst: \uXXXX of an
+// ASCII character, \/, \", \\. Other escapes, which spell nothing a leak
+// scan looks for, are kept as they are.
+func unescape(dst, line []byte) []byte {
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if c != '\\' || i+1 == len(line) {
+			dst = append(dst, c)
+			continue
+		}
+		switch n := line[i+1]; {
+		case n == '/' || n == '"' || n == '\\':
+			dst = append(dst, n)
+			i++
+		case n == 'u' && i+6 <= len(line) && line[i+2] == '0' && line[i+3] == '0' && hexVal(line[i+4]) < 8 && hexVal(line[i+5]) < 16:
+			dst = append(dst, byte(hexVal(line[i+4])<<4|hexVal(line[i+5])))
+			i += 5
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// hexVal is the value of a hex digit, or 16.
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 16
+}

@@ -92,3 +92,20 @@ func TestScanLeaksCorpus(t *testing.T) {
 		})
 	}
 }
+
+// TestEscapedLeaksCounted: PII behind JSON escapes, which the receiver
+// decodes, is a leak as much as PII in plain bytes.
+func TestEscapedLeaksCounted(t *testing.T) {
+	h := &handler{}
+	for _, l := range []string{
+		`{"a":"123\u002d45\u002d6789"}`,
+		`{"e":"bob\u0040example.com"}`,
+		`{"c":"4111\u00201111\u00201111\u00201111"}`,
+		`{"ok":"\"quoted\" path \/a\/b"}`,
+	} {
+		h.scan([]byte(l))
+	}
+	if h.st.PIILeaks != 2 || h.st.EmailLeaks != 1 {
+		t.Fatalf("got %d PII and %d e-mail leaks; want 2 and 1", h.st.PIILeaks, h.st.EmailLeaks)
+	}
+}

@@ -388,9 +388,10 @@ func (s *Sink) serveIngest(w http.ResponseWriter, r *http.Request) {
 // handler holds per-connection scratch state, so that lines are parsed and
 // scanned without the lock and accounted for under it once per chunk.
 type handler struct {
-	recs []rec
-	body bytes.Buffer
-	st   Stats
+	recs  []rec
+	body  bytes.Buffer
+	st    Stats
+	unesc []byte // a line with its JSON escapes undone, for scan
 }
 
 type rec struct {
@@ -461,6 +462,13 @@ func (h *handler) scan(line []byte) {
 	// (The prefix's own digits cannot pass: the 19-digit timestamp starts
 	// with 1, which no card issuer uses, and an SSN needs dashes.)
 	pii, email := ScanLeaks(line)
+	if !(pii && email) && bytes.IndexByte(line, '\\') >= 0 {
+		// A JSON line's escapes hide nothing from its receiver, which
+		// decodes them: scan it decoded too.
+		h.unesc = unescape(h.unesc[:0], line)
+		p, e := ScanLeaks(h.unesc)
+		pii, email = pii || p, email || e
+	}
 	if pii {
 		h.st.PIILeaks++
 	}

@@ -69,6 +69,7 @@ func runSend(ctx context.Context, args []string) error {
 	fs.Float64Var(&c.Corpus.Card, "card", def.Card, "share of lines with a card number")
 	fs.Float64Var(&c.Corpus.Email, "email", def.Email, "share of lines with an email address")
 	fs.Float64Var(&c.Corpus.JSON, "json", def.JSON, "share of OTel-shaped JSON lines")
+	fs.Float64Var(&c.Corpus.Escaped, "escaped", def.Escaped, "share of the JSON lines whose strings use JSON escapes (\\u002d, \\u0040, \\/, \\\")")
 	fs.IntVar(&c.Corpus.MinSize, "min-size", def.MinSize, "minimum target line length in bytes")
 	fs.IntVar(&c.Corpus.MaxSize, "max-size", def.MaxSize, "maximum target line length in bytes")
 	fs.IntVar(&c.Batch, "batch", 0, "lines per write/datagram/request (0 = TCP ~64 KiB, UDP <=1400 bytes, HTTP 500 lines)")
