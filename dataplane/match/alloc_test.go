@@ -106,3 +106,16 @@ func TestAllocsJSONAware(t *testing.T) {
 		}
 	}
 }
+
+func TestAllocsActions(t *testing.T) {
+	d, _ := LookupDetector("credit_card")
+	line := []byte("card=4111 1111 1111 1111 and 5555-5555-5555-4444")
+	dst := make([]byte, 0, 1024)
+	for _, a := range []Action{Partial(4), Hash([]byte("0123456789abcdef0123456789abcdef"))} {
+		r := d.ReplacerWith(a)
+		r.AppendReplace(dst[:0], line)
+		if n := testing.AllocsPerRun(100, func() { r.AppendReplace(dst[:0], line) }); n != 0 {
+			t.Errorf("%T: got %v allocs; want 0", a, n)
+		}
+	}
+}

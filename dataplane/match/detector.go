@@ -38,8 +38,12 @@ type Example struct {
 
 // Replacer returns a Replacer of d's findings by the literal repl. Lines
 // cost no allocation once dst has room.
-func (d *Detector) Replacer(repl string) Replacer {
-	return &findReplacer{find: d.Find, repl: []byte(repl)}
+func (d *Detector) Replacer(repl string) Replacer { return d.ReplacerWith(Mask(repl)) }
+
+// ReplacerWith returns a Replacer of d's findings, each replaced by what a
+// says.
+func (d *Detector) ReplacerWith(a Action) Replacer {
+	return &findReplacer{find: d.Find, act: a}
 }
 
 // byName indexes registry.

@@ -38,12 +38,28 @@ func (r *Regex) Replacer(repl string) (Replacer, error) {
 	return rr, nil
 }
 
-// regexReplacer is Regex.Replacer's.
+// ReplacerWith returns a Replacer of r's matches, each replaced by what a
+// says for the whole match. Lines cost what Replacer's do.
+func (r *Regex) ReplacerWith(a Action) Replacer {
+	return &regexReplacer{re: r, act: a, shape: r.shape}
+}
+
+// regexReplacer is Regex.Replacer's and Regex.ReplacerWith's.
 type regexReplacer struct {
 	re   *Regex
 	repl template
+	// act, when set, replaces each whole match instead of repl.
+	act Action
 	// shape is re.shape if it can also report the submatches repl needs.
 	shape *shape
+}
+
+// replace appends what replaces the match m of line.
+func (r *regexReplacer) replace(dst, line []byte, m []int) []byte {
+	if r.act != nil {
+		return r.act.appendFor(dst, line[m[0]:m[1]])
+	}
+	return r.repl.expand(dst, line, m)
 }
 
 // Finds implements Replacer.
@@ -73,7 +89,7 @@ func (r *regexReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	last := 0
 	for _, m := range matches {
 		dst = append(dst, line[last:m[0]]...)
-		dst = r.repl.expand(dst, line, m)
+		dst = r.replace(dst, line, m)
 		last = m[1]
 	}
 	return append(dst, line[last:]...), true
@@ -96,17 +112,21 @@ func (r *regexReplacer) appendShape(dst, line []byte) ([]byte, bool) {
 		if m != nil {
 			r.shape.submatches(line, s, e, m)
 		}
-		dst = r.repl.expand(dst, line, m)
+		if r.act != nil {
+			dst = r.act.appendFor(dst, line[s:e])
+		} else {
+			dst = r.repl.expand(dst, line, m)
+		}
 		last = e
 		s, e = r.shape.find(line, e)
 	}
 	return append(dst, line[last:]...), true
 }
 
-// findReplacer replaces the findings of a find function with a literal.
+// findReplacer replaces the findings of a find function as an Action says.
 type findReplacer struct {
 	find func(line []byte, from int) (start, end int)
-	repl []byte
+	act  Action
 }
 
 // Finds implements Replacer.
@@ -124,7 +144,7 @@ func (r *findReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	last := 0
 	for s >= 0 {
 		dst = append(dst, line[last:s]...)
-		dst = append(dst, r.repl...)
+		dst = r.act.appendFor(dst, line[s:e])
 		last = e
 		s, e = r.find(line, e)
 	}

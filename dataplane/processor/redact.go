@@ -20,13 +20,25 @@ var redactSpec = spec.Component{
 	Params: []spec.Param{
 		{Name: "pattern", Kind: spec.String, Description: "A Go regular expression; every match is replaced. One of pattern and detector is required."},
 		{Name: "detector", Kind: spec.String, Enum: match.DetectorNames(), Description: "A built-in detector; see the detectors table."},
-		{Name: "replacement", Kind: spec.String, Default: defaultReplacement, Description: "Written in place of each match. With pattern it is a template: $1, $name and ${name} insert submatches, $$ a literal $. With detector it is literal text."},
+		{Name: "action", Kind: spec.String, Default: actionMask, Enum: []string{actionMask, actionPartial, actionHash, actionDrop},
+			Description: "What replaces a finding: mask writes replacement; partial keeps the last keep letters and digits and masks the others with *, separators kept; hash writes a keyed token, tok_ and 16 hex digits of its HMAC-SHA256, the same for the same value wherever the same key is set (STREAMGATE_HMAC_KEY or -hmac-key-file, never the manifest); drop drops the whole line, counted as filtered by the rule."},
+		{Name: "replacement", Kind: spec.String, Default: defaultReplacement, Description: "With action mask, written in place of each match. With pattern it is a template: $1, $name and ${name} insert submatches, $$ a literal $. With detector it is literal text."},
+		{Name: "keep", Kind: spec.Integer, Default: "4", Description: "With action partial, how many of the last letters and digits are kept."},
 	},
 	Examples: []string{
 		`{"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}`,
-		`{"detector": "credit_card"}`,
+		`{"detector": "credit_card", "action": "partial", "keep": 4}`,
+		`{"detector": "email", "action": "drop"}`,
 	},
 }
+
+// Actions of a redact rule.
+const (
+	actionMask    = "mask"
+	actionPartial = "partial"
+	actionHash    = "hash"
+	actionDrop    = "drop"
+)
 
 // redactParams are the params of a redact rule. Exactly one of Pattern and
 // Detector is required.
@@ -36,12 +48,17 @@ type redactParams struct {
 	// Detector names a built-in detector (match.Detectors); see each
 	// one's Doc for what it finds.
 	Detector *string `json:"detector"`
-	// Replacement is written in place of each match, "[REDACTED]" if unset.
-	// With Pattern it is a template as in regexp.Regexp.Expand: $1, $name
-	// and ${name} insert submatches and $$ a literal $. A reference to a
-	// group the pattern does not have is an error. With Detector it is
-	// literal text.
+	// Action is mask (the default), partial, hash or drop.
+	Action string `json:"action"`
+	// Replacement is written in place of each match under mask,
+	// "[REDACTED]" if unset. With Pattern it is a template as in
+	// regexp.Regexp.Expand: $1, $name and ${name} insert submatches and $$
+	// a literal $. A reference to a group the pattern does not have is an
+	// error. With Detector it is literal text.
 	Replacement *string `json:"replacement"`
+	// Keep is how many of the last letters and digits partial keeps; nil
+	// means 4.
+	Keep *int `json:"keep"`
 }
 
 // newRedact builds a redact processor from its params; see redactParams.
@@ -50,10 +67,11 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 	if err := decodeParams(raw, &p); err != nil {
 		return nil, err
 	}
-	repl := defaultReplacement
-	if p.Replacement != nil {
-		repl = *p.Replacement
+	act, err := p.action()
+	if err != nil {
+		return nil, err
 	}
+	var r match.Replacer
 	switch {
 	case p.Pattern != nil && p.Detector != nil:
 		return nil, errors.New("params.detector: must not be set together with pattern")
@@ -62,22 +80,71 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		if !ok {
 			return nil, fmt.Errorf("params.detector: unknown detector %q (known: %s)", *p.Detector, strings.Join(match.DetectorNames(), ", "))
 		}
-		return &redact{r: match.JSONAware(d.Replacer(repl), false)}, nil
+		if act == nil {
+			act = match.Mask(p.replacement())
+		}
+		r = match.JSONAware(d.ReplacerWith(act), false)
 	case p.Pattern != nil:
 		re, err := compileRegex("pattern", *p.Pattern)
 		if err != nil {
 			return nil, err
 		}
-		r, err := re.Replacer(repl)
-		if err != nil {
+		var pr match.Replacer
+		if act != nil {
+			pr = re.ReplacerWith(act)
+		} else if pr, err = re.Replacer(p.replacement()); err != nil {
 			return nil, fmt.Errorf("params.replacement: %w", err)
 		}
 		// A pattern also runs over a JSON line's text, as it always has,
 		// so one written against JSON syntax keeps matching.
-		return &redact{r: match.JSONAware(r, true)}, nil
+		r = match.JSONAware(pr, true)
 	default:
 		return nil, errors.New("params.pattern: one of pattern or detector is required")
 	}
+	if p.Action == actionDrop {
+		return &dropLines{r: r}, nil
+	}
+	return &redact{r: r}, nil
+}
+
+// replacement is the text mask writes.
+func (p *redactParams) replacement() string {
+	if p.Replacement != nil {
+		return *p.Replacement
+	}
+	return defaultReplacement
+}
+
+// action checks the action and the params that go with it, and returns
+// the match.Action to replace findings with: nil for mask, whose
+// replacement may be a pattern's template, and for drop, which replaces
+// nothing.
+func (p *redactParams) action() (match.Action, error) {
+	if p.Replacement != nil && p.Action != "" && p.Action != actionMask {
+		return nil, fmt.Errorf("params.replacement: only with action mask; got action %q", p.Action)
+	}
+	if p.Keep != nil && p.Action != actionPartial {
+		return nil, errors.New("params.keep: only with action partial")
+	}
+	switch p.Action {
+	case "", actionMask, actionDrop:
+		return nil, nil
+	case actionPartial:
+		keep := 4
+		if p.Keep != nil {
+			if keep = *p.Keep; keep < 0 {
+				return nil, fmt.Errorf("params.keep: must not be negative; got %d", keep)
+			}
+		}
+		return match.Partial(keep), nil
+	case actionHash:
+		k := hashKey.Load()
+		if k == nil {
+			return nil, errors.New("params.action: hash needs a key, and none is set: set STREAMGATE_HMAC_KEY or -hmac-key-file where the rule is validated and on every data plane (a key never goes in a manifest)")
+		}
+		return match.Hash(*k), nil
+	}
+	return nil, fmt.Errorf("params.action: want %q, %q, %q or %q; got %q", actionMask, actionPartial, actionHash, actionDrop, p.Action)
 }
 
 // redact rewrites every line in which its engine finds something, a JSON
@@ -99,4 +166,16 @@ func (r *redact) Process(b *record.Batch) {
 		b.Scratch = out
 		b.Lines[i] = out[start:len(out):len(out)]
 	}
+}
+
+// dropLines drops every line in which its engine finds something, a JSON
+// line judged by its decoded strings. The chain counts the lines as
+// filtered by the rule.
+type dropLines struct {
+	r match.Replacer
+}
+
+// Process implements Processor.
+func (d *dropLines) Process(b *record.Batch) {
+	removeIf(b, d.r.Finds)
 }

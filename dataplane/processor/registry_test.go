@@ -14,6 +14,7 @@ func TestRegistryDocumented(t *testing.T) {
 	if len(Types()) == 0 {
 		t.Fatal("Types(): got none; want the built-in processors")
 	}
+	withHashKey(t, []byte("registry-test-key-0123456789"))
 	for _, name := range Types() {
 		sp, ok := Spec(name)
 		if !ok || sp == nil {
@@ -29,11 +30,22 @@ func TestRegistryDocumented(t *testing.T) {
 		}
 		for _, p := range sp.Params {
 			for _, v := range p.Enum {
-				ex := exampleWith(t, sp.Examples, p.Name)
-				ex[p.Name] = v
-				params, _ := json.Marshal(ex)
-				if _, err := Build(Config{ID: "x", Type: name, Params: params}); err != nil {
-					t.Errorf("%s with %s: got %v; want the documented value accepted", name, params, err)
+				// Accepted if it builds in one of the examples that use
+				// the param: another param of an example may need
+				// another value (keep goes with partial only).
+				var errs []string
+				for _, ex := range examplesWith(t, sp.Examples, p.Name) {
+					ex[p.Name] = v
+					params, _ := json.Marshal(ex)
+					if _, err := Build(Config{ID: "x", Type: name, Params: params}); err != nil {
+						errs = append(errs, string(params)+": "+err.Error())
+					} else {
+						errs = nil
+						break
+					}
+				}
+				if errs != nil {
+					t.Errorf("%s: %s %q is documented but refused: %v", name, p.Name, v, errs)
 				}
 			}
 		}
@@ -45,20 +57,23 @@ func TestRegistryDocumented(t *testing.T) {
 	}
 }
 
-// exampleWith returns, decoded, the first example that uses param.
-func exampleWith(t *testing.T, examples []string, param string) map[string]any {
+// examplesWith returns, decoded, the examples that use param.
+func examplesWith(t *testing.T, examples []string, param string) []map[string]any {
 	t.Helper()
+	var out []map[string]any
 	for _, ex := range examples {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(ex), &m); err != nil {
 			t.Fatalf("example %s: %v", ex, err)
 		}
 		if _, ok := m[param]; ok {
-			return m
+			out = append(out, m)
 		}
 	}
-	t.Fatalf("no example uses %s", param)
-	return nil
+	if len(out) == 0 {
+		t.Fatalf("no example uses %s", param)
+	}
+	return out
 }
 
 // TestBuiltinsHaveSpecs: only types registered by tests may lack a spec.

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -24,6 +25,7 @@ import (
 
 	"streamgate/dataplane/buildinfo"
 	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/processor"
 	"streamgate/dataplane/rdb"
 )
 
@@ -120,7 +122,12 @@ func setup(name string, args []string, register func(*flag.FlagSet)) (*slog.Logg
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	register(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	keyFile := fs.String("hmac-key-file", env("STREAMGATE_HMAC_KEY_FILE", ""),
+		"file holding the key of redact's hash action (env STREAMGATE_HMAC_KEY_FILE); without it, env STREAMGATE_HMAC_KEY holds the key; never in a manifest")
 	if err := fs.Parse(args); err != nil {
+		return nil, rdb.Options{}, err
+	}
+	if err := loadHashKey(*keyFile); err != nil {
 		return nil, rdb.Options{}, err
 	}
 	log, err := newLogger(*logLevel)
@@ -134,6 +141,31 @@ func setup(name string, args []string, register func(*flag.FlagSet)) (*slog.Logg
 // untilSignal returns a context that ends on SIGINT or SIGTERM.
 func untilSignal() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+// loadHashKey sets the key of redact's hash action from the file at path,
+// or, with no path, from $STREAMGATE_HMAC_KEY; with neither, there is none
+// and rules with action hash are refused. A file's trailing newline is not
+// part of the key. The key is never logged or shown; the variable is
+// removed from the environment once read, so that no child process or
+// later lookup sees it.
+func loadHashKey(path string) error {
+	key := []byte(os.Getenv("STREAMGATE_HMAC_KEY"))
+	os.Unsetenv("STREAMGATE_HMAC_KEY")
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("-hmac-key-file: cannot read the key: %w", err)
+		}
+		key = bytes.TrimRight(b, "\r\n")
+	}
+	if len(key) == 0 {
+		return nil
+	}
+	if err := processor.SetHashKey(key); err != nil {
+		return fmt.Errorf("-hmac-key-file or STREAMGATE_HMAC_KEY: %w", err)
+	}
+	return nil
 }
 
 func loadManifest(path string) (*manifest.Manifest, error) {
@@ -151,6 +183,9 @@ func loadManifest(path string) (*manifest.Manifest, error) {
 func runValidate(args []string) error {
 	if len(args) != 1 {
 		return errors.New("usage: streamgate validate FILE")
+	}
+	if err := loadHashKey(os.Getenv("STREAMGATE_HMAC_KEY_FILE")); err != nil {
+		return err
 	}
 	m, err := loadManifest(args[0])
 	if err != nil {

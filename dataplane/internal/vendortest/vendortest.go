@@ -15,9 +15,9 @@ import (
 // Texts decodes body, in the output format named, as its receiver would,
 // and returns every string, key and number in it. A log line that holds a
 // JSON object or array is parsed as one, as vendors do with a text body's
-// lines, Datadog's message field and Splunk's event field, and stands for
-// what it holds; any other line is returned as it is. Strings inside are
-// not parsed again.
+// lines, the message field the JSON formats wrap other lines in (Datadog's
+// included) and Splunk's event field, and stands for what it holds; any
+// other line is returned as it is. Strings inside are not parsed again.
 func Texts(format string, body []byte) ([]string, error) {
 	var out []string
 	var walk func(v any)
@@ -81,8 +81,13 @@ func Texts(format string, body []byte) ([]string, error) {
 			return out, fmt.Errorf("cannot decode a %s body: %w", format, err)
 		}
 		switch format {
-		case "ndjson", "json_array":
-			walk(v)
+		case "ndjson":
+			envelope(v, "message")
+		case "json_array":
+			arr, _ := v.([]any)
+			for _, e := range arr {
+				envelope(e, "message")
+			}
 		case "splunk_hec":
 			envelope(v, "event")
 		case "datadog":
