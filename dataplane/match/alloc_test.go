@@ -119,3 +119,23 @@ func TestAllocsActions(t *testing.T) {
 		}
 	}
 }
+
+func TestAllocsFields(t *testing.T) {
+	r := JSONAwareWith(ssn.Replacer("x"), JSONOptions{Fields: mustFields(t, "@secrets", "headers.*"), Exclude: mustFields(t, "trace_id")})
+	lines := [][]byte{
+		[]byte(`{"user":"bob","password":"hunter2","headers":{"a":"1"},"trace_id":"123-45-6789","m":"token=abc"}`),
+		[]byte(`login password=hunter2 Authorization: Bearer abc ssn=123-45-6789`),
+		[]byte(`{"no":"secrets","here":1}`),
+	}
+	dst := make([]byte, 0, 4096)
+	for _, l := range lines {
+		r.AppendReplace(dst[:0], l)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		for _, l := range lines {
+			r.AppendReplace(dst[:0], l)
+		}
+	}); n != 0 {
+		t.Errorf("got %v allocs; want 0", n)
+	}
+}

@@ -52,24 +52,55 @@ func JSONTooDeep() uint64 { return jsonTooDeep.Load() }
 // anchors, which see each string's bounds), and the line is left as it is
 // after one scan, as a line that is not JSON.
 func JSONAware(r Replacer, raw bool) Replacer {
-	j := &jsonReplacer{r: r, raw: raw, precheck: true}
+	return JSONAwareWith(r, JSONOptions{Raw: raw})
+}
+
+// JSONOptions say what else JSONAwareWith does.
+type JSONOptions struct {
+	// Raw also runs the redactor over the bytes of a JSON line; see
+	// JSONAware.
+	Raw bool
+	// Fields selects values that are replaced whole, whatever they hold,
+	// as Act says: in a JSON line by path (a string by its decoded
+	// contents, anything else by its JSON text), in a text line the
+	// value of a key=value or key: value pair by key.
+	Fields *Fields
+	Act    Action
+	// Exclude selects values of a JSON line that are neither scanned nor
+	// replaced, such as a trace id; it leaves out Raw's pass, and has no
+	// effect on text lines.
+	Exclude *Fields
+}
+
+// JSONAwareWith is JSONAware with field rules. r may be nil for a rule of
+// fields alone.
+func JSONAwareWith(r Replacer, o JSONOptions) Replacer {
+	j := &jsonReplacer{r: r, raw: o.Raw && o.Exclude == nil, precheck: true, fields: o.Fields, act: o.Act, exclude: o.Exclude}
 	if a, ok := r.(interface{ anchored() bool }); ok && a.anchored() {
 		j.precheck = false
+	}
+	if j.fields != nil && j.act == nil {
+		j.act = Mask("[REDACTED]")
 	}
 	return j
 }
 
-// jsonReplacer is JSONAware's.
+// jsonReplacer is JSONAwareWith's.
 type jsonReplacer struct {
-	r        Replacer
+	r        Replacer // nil for fields alone
 	raw      bool
 	precheck bool
+	fields   *Fields
+	act      Action
+	exclude  *Fields
 }
 
 // jsonBufs are the buffers a JSON line is decoded into: a pooled pair, each
 // dropped rather than pooled once larger than maxPooledJSONBuf.
 type jsonBufs struct {
-	dec, rep []byte
+	dec, rep, key, path, pairs []byte
+	// pathEnd[d] is the length of the path of the container at depth d.
+	pathEnd [maxJSONDepth + 1]int
 }
 
 const maxPooledJSONBuf = 64 << 10
@@ -85,6 +116,9 @@ func putJSONBufs(b *jsonBufs) {
 	if cap(b.rep) > maxPooledJSONBuf {
 		b.rep = nil
 	}
+	if cap(b.key) > maxPooledJSONBuf || cap(b.path) > maxPooledJSONBuf || cap(b.pairs) > maxPooledJSONBuf {
+		b.key, b.path, b.pairs = nil, nil, nil
+	}
 	jsonBufPool.Put(b)
 }
 
@@ -97,8 +131,8 @@ func looksJSON(line []byte) bool {
 
 // Finds implements Replacer.
 func (j *jsonReplacer) Finds(line []byte) bool {
-	if !looksJSON(line) {
-		return j.r.Finds(line)
+	if !looksJSON(line) && j.fields == nil {
+		return j.r != nil && j.r.Finds(line)
 	}
 	b := getJSONBufs()
 	defer putJSONBufs(b)
@@ -110,18 +144,19 @@ func (j *jsonReplacer) Finds(line []byte) bool {
 // AppendReplace implements Replacer.
 func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	if !looksJSON(line) {
-		return j.r.AppendReplace(dst, line)
+		return j.appendText(dst, line)
 	}
 	// With the precheck, a string without escapes can only hold a finding
 	// if the line's bytes do.
-	all := !j.precheck || j.r.Finds(line)
-	if !all && bytes.IndexByte(line, '\\') < 0 {
+	all := j.r != nil && (!j.precheck || j.r.Finds(line))
+	fields := j.fields != nil && j.fields.mayMatch(line)
+	if !all && !fields && bytes.IndexByte(line, '\\') < 0 {
 		return dst, false
 	}
 	b := getJSONBufs()
 	defer putJSONBufs(b)
 	start := len(dst)
-	out, changed, st := j.tokens(dst, line, all, b)
+	out, changed, st := j.tokens(dst, line, all, fields, b)
 	switch st {
 	case jsonTooDeep_:
 		jsonTooDeep.Add(1)
@@ -152,11 +187,37 @@ func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	return res[:start+n], true
 }
 
+// appendText redacts a line that is not JSON: r on its bytes, then the
+// key=value pairs that the fields select.
+func (j *jsonReplacer) appendText(dst, line []byte) ([]byte, bool) {
+	start := len(dst)
+	out, found := dst, false
+	if j.r != nil {
+		out, found = j.r.AppendReplace(dst, line)
+	}
+	if j.fields == nil {
+		return out, found
+	}
+	cur := line
+	if found {
+		cur = out[start:]
+	}
+	res, hit := j.fields.appendTextPairs(out, cur, j.act)
+	if !hit {
+		return out, found
+	}
+	if !found {
+		return res, true
+	}
+	n := copy(res[start:], res[len(out):])
+	return res[:start+n], true
+}
+
 // lenient scans a line that starts like JSON but cannot be decoded: as
-// bytes, then with its escapes undone.
+// text, then with its escapes undone.
 func (j *jsonReplacer) lenient(dst, line []byte, b *jsonBufs) ([]byte, bool) {
 	start := len(dst)
-	out, found := j.r.AppendReplace(dst, line)
+	out, found := j.appendText(dst, line)
 	cur := line
 	if found {
 		cur = out[start:]
@@ -165,7 +226,7 @@ func (j *jsonReplacer) lenient(dst, line []byte, b *jsonBufs) ([]byte, bool) {
 		return out, found
 	}
 	b.dec = unescapeJSON(b.dec[:0], cur)
-	rep, hit := j.r.AppendReplace(b.rep[:0], b.dec)
+	rep, hit := j.appendText(b.rep[:0], b.dec)
 	b.rep = rep[:0]
 	if !hit {
 		return out, found
@@ -203,16 +264,23 @@ const (
 )
 
 // tokens walks the JSON value that line holds and appends to dst the line
-// with every string and number in which r finds something rewritten, and
-// every string that is not valid UTF-8 re-encoded. Without all, only the
-// strings with escapes or invalid UTF-8 are scanned: the caller knows r
-// finds nothing in the others. It reports whether r
-// found anything, and whether the line is one JSON value nested at most
-// maxJSONDepth deep. On anything but jsonOK, or with nothing found, what it
-// appended is to be discarded.
-func (j *jsonReplacer) tokens(dst, line []byte, all bool, b *jsonBufs) (out []byte, changed bool, status int) {
+// with every string and number in which r finds something rewritten, every
+// value the fields select replaced, and every string that is not valid
+// UTF-8 re-encoded. Without all, only the strings with escapes or invalid
+// UTF-8 are scanned: the caller knows r finds nothing in the others;
+// without fields, the fields are not looked at. Values the exclusions
+// select are left alone. It reports whether anything was found, and
+// whether the line is one JSON value nested at most maxJSONDepth deep. On
+// anything but jsonOK, or with nothing found, what it appended is to be
+// discarded.
+func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (out []byte, changed bool, status int) {
 	out = dst
-	last := 0                            // line[last:i] is yet to be copied
+	last := 0 // line[last:i] is yet to be copied
+	// Paths are followed only for field rules: b.path[:cur] is the path
+	// of the next value.
+	paths := fields || j.exclude != nil
+	b.path = b.path[:0]
+	cur := 0
 	var arrays [maxJSONDepth / 64]uint64 // bit d: the container at depth d is an array
 	depth := 0
 	state := wantValue
@@ -231,6 +299,30 @@ func (j *jsonReplacer) tokens(dst, line []byte, all bool, b *jsonBufs) (out []by
 				state = wantNext
 				break
 			}
+			if paths && isArray {
+				cur = b.pathEnd[depth]
+			}
+			if paths {
+				path := b.path[:cur]
+				if j.exclude != nil && j.exclude.match(path) {
+					if i = skipValue(line, i); i < 0 {
+						return out, changed, jsonMalformed
+					}
+					state = wantNext
+					break
+				}
+				if fields && j.fields.match(path) {
+					e := skipValue(line, i)
+					if e < 0 {
+						return out, changed, jsonMalformed
+					}
+					out = j.replaceValue(out, line, &last, i, e, b)
+					changed = true
+					i = e
+					state = wantNext
+					break
+				}
+			}
 			switch {
 			case c == '{' || c == '[':
 				if depth == maxJSONDepth {
@@ -244,11 +336,14 @@ func (j *jsonReplacer) tokens(dst, line []byte, all bool, b *jsonBufs) (out []by
 					state = wantValueOrClose
 				}
 				depth++
+				b.pathEnd[depth] = cur
 				i++
 				continue
 			case c == '"':
+				// A string value may hold key=value pairs the fields
+				// select, as a text line does.
 				e, ok := 0, false
-				out, e, ok = j.rewriteString(out, line, &last, i, all, b, &changed)
+				out, e, ok = j.rewriteString(out, line, &last, i, all || fields, b, &changed)
 				if !ok {
 					return out, changed, jsonMalformed
 				}
@@ -286,6 +381,9 @@ func (j *jsonReplacer) tokens(dst, line []byte, all bool, b *jsonBufs) (out []by
 			out, e, ok = j.rewriteString(out, line, &last, i, all, b, &changed)
 			if !ok {
 				return out, changed, jsonMalformed
+			}
+			if paths {
+				cur = j.keyPath(line[i+1:e-1], b, depth)
 			}
 			i = e
 			state = wantColon
@@ -325,6 +423,36 @@ func (j *jsonReplacer) tokens(dst, line []byte, all bool, b *jsonBufs) (out []by
 	}
 }
 
+// keyPath sets b.path to the path of the value of the key whose raw
+// contents are raw, in the object at depth, and returns its length.
+func (j *jsonReplacer) keyPath(raw []byte, b *jsonBufs, depth int) int {
+	b.path = b.path[:b.pathEnd[depth]]
+	if len(b.path) > 0 {
+		b.path = append(b.path, '.')
+	}
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		b.key = unescapeJSON(b.key[:0], raw)
+		raw = b.key
+	}
+	b.path = append(b.path, raw...)
+	return len(b.path)
+}
+
+// replaceValue replaces the value line[s:e] whole, as the fields' action
+// says: a string by its decoded contents, anything else by its JSON text.
+func (j *jsonReplacer) replaceValue(out, line []byte, last *int, s, e int, b *jsonBufs) []byte {
+	text := line[s:e]
+	if line[s] == '"' {
+		b.dec = unescapeJSON(b.dec[:0], line[s+1:e-1])
+		text = b.dec
+	}
+	b.rep = j.act.appendFor(b.rep[:0], text)
+	out = append(out, line[*last:s]...)
+	out = AppendJSONString(out, b.rep)
+	*last = e
+	return out
+}
+
 // isNumberByte reports whether c may continue a JSON number. The walk is
 // lenient about a number's form: it only needs to know where it ends.
 func isNumberByte(c byte) bool {
@@ -356,8 +484,22 @@ func (j *jsonReplacer) rewriteString(out, line []byte, last *int, s int, all boo
 // the token and the text rewritten (or as it is) as a JSON string, and
 // moves last past the token. A finding sets changed.
 func (j *jsonReplacer) rewrite(out, line []byte, last *int, s, e int, text []byte, reencode bool, b *jsonBufs, changed *bool) []byte {
-	rep, found := j.r.AppendReplace(b.rep[:0], text)
-	b.rep = rep[:0]
+	var rep []byte
+	found := false
+	if j.r != nil {
+		rep, found = j.r.AppendReplace(b.rep[:0], text)
+		b.rep = rep[:0]
+	}
+	if j.fields != nil {
+		cur := text
+		if found {
+			cur = rep
+		}
+		if pr, hit := j.fields.appendTextPairs(b.pairs[:0], cur, j.act); hit {
+			b.pairs = pr[:0]
+			rep, found = pr, true
+		}
+	}
 	if !found && !reencode {
 		return out
 	}

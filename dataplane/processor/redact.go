@@ -24,11 +24,14 @@ var redactSpec = spec.Component{
 			Description: "What replaces a finding: mask writes replacement; partial keeps the last keep letters and digits and masks the others with *, separators kept; hash writes a keyed token, tok_ and 16 hex digits of its HMAC-SHA256, the same for the same value wherever the same key is set (STREAMGATE_HMAC_KEY or -hmac-key-file, never the manifest); drop drops the whole line, counted as filtered by the rule."},
 		{Name: "replacement", Kind: spec.String, Default: defaultReplacement, Description: "With action mask, written in place of each match. With pattern it is a template: $1, $name and ${name} insert submatches, $$ a literal $. With detector it is literal text."},
 		{Name: "keep", Kind: spec.Integer, Default: "4", Description: "With action partial, how many of the last letters and digits are kept."},
+		{Name: "fields", Kind: spec.Strings, Description: "Values replaced whole, whatever they hold: in a JSON line by path (keys joined by ., * for any one key, ** for any number: headers.authorization, **.password), in a text line the value of a key=value or key: value pair by its last key. @secrets stands for the keys password, passwd, secret, token, api_key, apikey, authorization, cookie, set-cookie and private_key, in any case and after _ or - (db_password), wherever they are."},
+		{Name: "exclude_fields", Kind: spec.Strings, Description: "Values of a JSON line, by path as in fields, that are neither scanned nor replaced, such as a trace id; a.** covers everything under a."},
 	},
 	Examples: []string{
 		`{"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}`,
 		`{"detector": "credit_card", "action": "partial", "keep": 4}`,
 		`{"detector": "email", "action": "drop"}`,
+		`{"fields": ["@secrets", "headers.x-api-key"], "exclude_fields": ["trace_id"], "action": "hash"}`,
 	},
 }
 
@@ -40,8 +43,8 @@ const (
 	actionDrop    = "drop"
 )
 
-// redactParams are the params of a redact rule. Exactly one of Pattern and
-// Detector is required.
+// redactParams are the params of a redact rule. One of Pattern, Detector
+// and Fields is required, and Pattern and Detector exclude each other.
 type redactParams struct {
 	// Pattern is a Go regular expression; every match is replaced.
 	Pattern *string `json:"pattern"`
@@ -59,6 +62,10 @@ type redactParams struct {
 	// Keep is how many of the last letters and digits partial keeps; nil
 	// means 4.
 	Keep *int `json:"keep"`
+	// Fields are replaced whole; ExcludeFields neither scanned nor
+	// replaced (match.Fields).
+	Fields        StringList `json:"fields"`
+	ExcludeFields StringList `json:"exclude_fields"`
 }
 
 // newRedact builds a redact processor from its params; see redactParams.
@@ -71,6 +78,12 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 	if err != nil {
 		return nil, err
 	}
+	// fieldAct replaces what the detector and the fields find: a pattern's
+	// replacement under mask is a template instead.
+	fieldAct := act
+	if fieldAct == nil {
+		fieldAct = match.Mask(p.replacement())
+	}
 	var r match.Replacer
 	switch {
 	case p.Pattern != nil && p.Detector != nil:
@@ -80,27 +93,34 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		if !ok {
 			return nil, fmt.Errorf("params.detector: unknown detector %q (known: %s)", *p.Detector, strings.Join(match.DetectorNames(), ", "))
 		}
-		if act == nil {
-			act = match.Mask(p.replacement())
-		}
-		r = match.JSONAware(d.ReplacerWith(act), false)
+		r = d.ReplacerWith(fieldAct)
 	case p.Pattern != nil:
 		re, err := compileRegex("pattern", *p.Pattern)
 		if err != nil {
 			return nil, err
 		}
-		var pr match.Replacer
 		if act != nil {
-			pr = re.ReplacerWith(act)
-		} else if pr, err = re.Replacer(p.replacement()); err != nil {
+			r = re.ReplacerWith(act)
+		} else if r, err = re.Replacer(p.replacement()); err != nil {
 			return nil, fmt.Errorf("params.replacement: %w", err)
 		}
-		// A pattern also runs over a JSON line's text, as it always has,
-		// so one written against JSON syntax keeps matching.
-		r = match.JSONAware(pr, true)
-	default:
-		return nil, errors.New("params.pattern: one of pattern or detector is required")
+	case len(p.Fields) == 0:
+		return nil, errors.New("params.pattern: one of pattern, detector or fields is required")
 	}
+	// A pattern also runs over a JSON line's text, as it always has, so
+	// one written against JSON syntax keeps matching.
+	opts := match.JSONOptions{Raw: p.Pattern != nil, Act: fieldAct}
+	if len(p.Fields) > 0 {
+		if opts.Fields, err = match.CompileFields(p.Fields); err != nil {
+			return nil, fmt.Errorf("params.fields%w", err)
+		}
+	}
+	if len(p.ExcludeFields) > 0 {
+		if opts.Exclude, err = match.CompileFields(p.ExcludeFields); err != nil {
+			return nil, fmt.Errorf("params.exclude_fields%w", err)
+		}
+	}
+	r = match.JSONAwareWith(r, opts)
 	if p.Action == actionDrop {
 		return &dropLines{r: r}, nil
 	}

@@ -92,3 +92,25 @@ func TestRedactActionErrors(t *testing.T) {
 		t.Error("SetHashKey of 5 bytes: got nil; want an error")
 	}
 }
+
+func TestRedactFields(t *testing.T) {
+	key := []byte("test-key-0123456789abcdef")
+	withHashKey(t, key)
+	tests := []struct {
+		params, in, want string
+	}{
+		{`{"fields": ["@secrets"]}`, `{"user":"bob","password":"hunter2","n":1}`, `{"user":"bob","password":"[REDACTED]","n":1}`},
+		{`{"fields": "@secrets", "replacement": "***"}`, "login password=hunter2 ok", "login password=*** ok"},
+		{`{"fields": ["headers.authorization"], "action": "hash"}`, `{"headers":{"authorization":"Bearer abc"}}`, `{"headers":{"authorization":"` + token(key, "Bearer abc") + `"}}`},
+		{`{"detector": "ssn", "exclude_fields": ["trace_id"]}`, `{"trace_id":"123-45-6789","ssn":"123-45-6789"}`, `{"trace_id":"123-45-6789","ssn":"[REDACTED]"}`},
+		{`{"fields": ["@secrets"], "action": "drop"}`, `{"token":"t"}`, "<dropped>"},
+	}
+	for _, tt := range tests {
+		if got := processLine(build(t, "redact", tt.params), tt.in); got != tt.want {
+			t.Errorf("redact %s on %q: got %q; want %q", tt.params, tt.in, got, tt.want)
+		}
+	}
+	if err := buildErr(t, "redact", `{"fields": ["a..b"]}`); err.Error() != `params.fields[0]: "a..b" has an empty key` {
+		t.Errorf("bad field path: got %q", err)
+	}
+}

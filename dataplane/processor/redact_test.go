@@ -120,8 +120,8 @@ func TestRedactParams(t *testing.T) {
 		params string
 		want   string
 	}{
-		{`{}`, "params.pattern: one of pattern or detector is required"},
-		{`{"replacement": "x"}`, "params.pattern: one of pattern or detector is required"},
+		{`{}`, "params.pattern: one of pattern, detector or fields is required"},
+		{`{"replacement": "x"}`, "params.pattern: one of pattern, detector or fields is required"},
 		{`{"pattern": "a", "detector": "ssn"}`, "params.detector: must not be set together with pattern"},
 		{`{"pattern": ""}`, "params.pattern: must not be empty"},
 		{`{"pattern": "(a"}`, "params.pattern: cannot compile: "},
