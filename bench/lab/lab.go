@@ -1,6 +1,9 @@
 // Package lab holds what the benchmark and chaos drivers share: child
-// processes with their logs and resource use, free loopback ports, and
-// small HTTP helpers for the proxy's admin port and the sink's stats.
+// processes with their logs and resource use, free loopback ports, small
+// HTTP helpers for the proxy's admin port and the sink's stats, and on top
+// of them one layer that starts the processes of a run (a data plane, the
+// blackhole sink, a sender: see Rig), waits for the proxy to settle, and
+// checks what a sender says it sent.
 package lab
 
 import (
@@ -185,6 +188,25 @@ func FreePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// FreeAddrs is FreePorts as loopback addresses, "127.0.0.1:port".
+func FreeAddrs(n int) ([]string, error) {
+	ports, err := FreePorts(n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, n)
+	for i, p := range ports {
+		out[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+	}
+	return out, nil
+}
+
+// Port is the port of the address addr, "" when it has none.
+func Port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
 // WaitHealthy waits until the proxy's admin address answers GET /healthz
 // with 200: not just anything listening there.
 func WaitHealthy(admin string, d time.Duration) error {
@@ -306,6 +328,11 @@ func ReadCounters(admin string) (Counters, error) {
 	if err != nil {
 		return Counters{}, err
 	}
+	return CountersOf(m), nil
+}
+
+// CountersOf reads the counters from the series m of a scrape.
+func CountersOf(m map[string]float64) Counters {
 	return Counters{
 		Received:      m["streamgate_lines_received_total"],
 		Filtered:      SumPrefix(m, "streamgate_lines_filtered_total"),
@@ -316,7 +343,7 @@ func ReadCounters(admin string) (Counters, error) {
 		BreakerOpened: m["streamgate_breaker_opened_total"],
 		Bypassed:      m["streamgate_breaker_bypassed_lines_total"],
 		Metrics:       m,
-	}, nil
+	}
 }
 
 // InPipeline is the lines received and not yet filtered, dropped or handed
@@ -335,4 +362,23 @@ func (c Counters) Queued() float64 {
 		}
 	}
 	return q
+}
+
+// OutputDelivered is the lines output out has delivered; out is its name
+// in the metrics, e.g. "tcp:tcp://127.0.0.1:9100" or "console".
+func (c Counters) OutputDelivered(out string) float64 {
+	return c.Metrics["streamgate_output_lines_delivered_total{output="+strconv.Quote(out)+"}"]
+}
+
+// OutputDropped is the lines output out has dropped, for every reason.
+func (c Counters) OutputDropped(out string) float64 {
+	return SumPrefix(c.Metrics, "streamgate_output_lines_dropped_total{output="+strconv.Quote(out)+",")
+}
+
+// QueuedSince is the lines emitted since base that output out has not yet
+// delivered or dropped. (Emitted less the output's totals, as in Queued,
+// would count the lines emitted before out existed, e.g. under the
+// default console output.)
+func (c Counters) QueuedSince(base Counters, out string) float64 {
+	return c.Emitted - base.Emitted - (c.OutputDelivered(out) - base.OutputDelivered(out)) - (c.OutputDropped(out) - base.OutputDropped(out))
 }

@@ -34,27 +34,27 @@ func (d *Drills) badInput(ctx context.Context, sc *result.ChaosScenario) error {
 	defer mr.Close()
 	rc := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer rc.Close()
-	s, err := d.startSink()
+	s, err := d.rig.StartSink()
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	outName := "tcp:tcp://" + s.tcp
+	defer s.Stop()
+	out := s.TCPOutput()
 	good := strings.Replace(fmt.Sprintf(`{"version":"bad-input-1","pipelines":[{"name":"default_pipeline","processors":[
 		{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}}],"outputs":[%s],"batch_size":100}]}`,
-		`{"type":"tcp","url":"tcp://`+s.tcp+`"}`), "\n", "", -1)
+		out.JSON), "\n", "", -1)
 	if err := publishRaw(ctx, rc, good); err != nil {
 		return err
 	}
-	px, err := d.startProxy(proxyOpts{name: sc.Name, env: []string{"REDIS_ADDR=" + mr.Addr()}})
+	px, err := d.rig.StartProxy(lab.ProxyOpts{Name: sc.Name, UDP: true, Env: []string{"REDIS_ADDR=" + mr.Addr()}})
 	if err != nil {
 		return err
 	}
-	defer px.stop()
-	if _, err := px.waitVersion(ctx, "bad-input-1", 15*time.Second); err != nil {
+	defer px.Stop()
+	if _, err := waitVersion(ctx, px, "bad-input-1", 15*time.Second); err != nil {
 		return err
 	}
-	base, stBase, err := baseline(ctx, px, s)
+	base, err := lab.TakeMark(ctx, px, s)
 	if err != nil {
 		return err
 	}
@@ -68,55 +68,55 @@ func (d *Drills) badInput(ctx context.Context, sc *result.ChaosScenario) error {
 		{"manifest with batch_size 0", `{"version":"bad-4","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"console"}],"batch_size":0}]}`, "batch_size"},
 		{"manifest with an unknown processor type", `{"version":"bad-5","pipelines":[{"name":"p","processors":[{"id":"x","type":"sample"}],"outputs":[{"type":"console"}],"batch_size":100}]}`, "type"},
 	} {
-		before, _ := px.counters()
+		before, _ := px.Counters()
 		fault(sc, "%s written to Redis", bad.name)
 		if err := publishRaw(ctx, rc, bad.manifest); err != nil {
 			return err
 		}
-		st, err := px.waitRejected(ctx, before.Metrics["streamgate_config_reload_errors_total"]+1)
+		st, err := waitRejected(ctx, px, before.Metrics["streamgate_config_reload_errors_total"]+1)
 		check(sc, bad.name, err == nil && st.Version == "bad-input-1" && strings.Contains(st.Error, bad.field),
 			"still runs %q; rejected %q: %s (%v)", st.Version, st.Rejected, st.Error, err)
 	}
-	before, _ := px.counters()
-	if err := sendTCP(px.tcp, []byte("DEBUG after the bad manifests\nINFO after the bad manifests\n")); err != nil {
+	before, _ := px.Counters()
+	if err := sendTCP(px.TCP, []byte("DEBUG after the bad manifests\nINFO after the bad manifests\n")); err != nil {
 		return err
 	}
 	sent += 2
-	after, err := px.waitReceived(ctx, before.Received+2)
+	after, err := waitReceived(ctx, px, before.Received+2)
 	filtered := after.Filtered - before.Filtered
 	check(sc, "old config keeps running", err == nil && filtered == 1, "after the rejections a DEBUG line was filtered (%.0f filtered, %v)", filtered, err)
 
 	// Oversize lines: dropped whole and counted, the next line unharmed.
-	before, _ = px.counters()
+	before, _ = px.Counters()
 	var buf bytes.Buffer
 	buf.Write(bytes.Repeat([]byte("a"), 1<<20))
 	buf.WriteString("\nINFO after a 1 MiB line\n")
 	buf.Write(bytes.Repeat([]byte("b"), 64<<20))
 	buf.WriteString("\nINFO after a 64 MiB line\n")
 	fault(sc, "a 1 MiB and a 64 MiB line on one connection")
-	if err := sendTCP(px.tcp, buf.Bytes()); err != nil {
+	if err := sendTCP(px.TCP, buf.Bytes()); err != nil {
 		return err
 	}
 	sent += 4
-	after, err = px.waitReceived(ctx, before.Received+4)
+	after, err = waitReceived(ctx, px, before.Received+4)
 	oversize := after.Metrics[`streamgate_lines_dropped_total{reason="oversize"}`] - before.Metrics[`streamgate_lines_dropped_total{reason="oversize"}`]
 	check(sc, "1 MiB and 64 MiB lines", err == nil && oversize == 1 && after.Emitted-before.Emitted == 3,
 		"the 1 MiB line (the limit) kept, the 64 MiB one dropped as oversize (%.0f), %.0f lines passed on (%v)", oversize, after.Emitted-before.Emitted, err)
 
 	// Binary lines: NULs, invalid UTF-8, control bytes pass through as
 	// bytes.
-	before, _ = px.counters()
+	before, _ = px.Counters()
 	bin := binaryLines(1000)
 	fault(sc, "1,000 binary lines over TCP and 1,000 over HTTP")
-	if err := sendTCP(px.tcp, bin); err != nil {
+	if err := sendTCP(px.TCP, bin); err != nil {
 		return err
 	}
-	status, body, err := request(ctx, "POST", "http://"+px.http+"/ingest", string(bin))
+	status, body, err := request(ctx, "POST", "http://"+px.HTTP+"/ingest", string(bin))
 	if err != nil {
 		return err
 	}
 	sent += 2000
-	after, err = px.waitReceived(ctx, before.Received+2000)
+	after, err = waitReceived(ctx, px, before.Received+2000)
 	check(sc, "binary lines", err == nil && status/100 == 2 && after.Emitted-before.Emitted == 2000,
 		"%.0f of 2000 passed on; HTTP ingest answered %d %s (%v)", after.Emitted-before.Emitted, status, strings.TrimSpace(string(body)), err)
 
@@ -146,20 +146,21 @@ func (d *Drills) badInput(ctx context.Context, sc *result.ChaosScenario) error {
 		return err
 	}
 
-	c, st, err := px.settle(ctx, s, 0, base, outName, stBase.Lines)
+	c, st, err := lab.Settle(ctx, px, s, lab.Want{Base: base, Out: out.Name})
 	if err != nil {
 		return err
 	}
 	// Odd lines have no sequence number: count every distinct line.
-	account(sc, sent, c, base, outName, (st.Lines-st.Duplicated)-(stBase.Lines-stBase.Duplicated))
+	account(sc, sent, c, base.Counters, out.Name, (st.Lines-st.Duplicated)-(base.Sink.Lines-base.Sink.Duplicated))
 	sc.Sent += kdrops
 	sc.Dropped += kdrops
 	if kdrops > 0 {
 		sc.DroppedByReason["udp datagrams dropped by the kernel"] = kdrops
 	}
-	held := c.Received - base.Received
-	check(sc, "counters add up", c.InPipeline() == 0 && queuedSince(c, base, outName) == 0 && int64(held) == sent,
-		"received %.0f of %d sent, %.0f in the pipeline, %.0f queued for outputs", held, sent, c.InPipeline(), queuedSince(c, base, outName))
+	held := c.Received - base.Counters.Received
+	queued := c.QueuedSince(base.Counters, out.Name)
+	check(sc, "counters add up", c.InPipeline() == 0 && queued == 0 && int64(held) == sent,
+		"received %.0f of %d sent, %.0f in the pipeline, %.0f queued for outputs", held, sent, c.InPipeline(), queued)
 	check(sc, "still healthy", isHealthy(px), "proxy answers /healthz after all of it")
 	return nil
 }
@@ -173,12 +174,12 @@ func publishRaw(ctx context.Context, rc *redis.Client, manifest string) error {
 }
 
 // waitRejected waits until the proxy has counted errors reload errors.
-func (px *proxy) waitRejected(ctx context.Context, errors float64) (status, error) {
+func waitRejected(ctx context.Context, px *lab.Proxy, errors float64) (status, error) {
 	err := poll(ctx, 10*time.Second, 10*time.Millisecond, func() bool {
-		c, err := px.counters()
+		c, err := px.Counters()
 		return err == nil && c.Metrics["streamgate_config_reload_errors_total"] >= errors
 	})
-	st, stErr := px.status(ctx)
+	st, stErr := proxyStatus(ctx, px)
 	if err != nil {
 		return st, fmt.Errorf("no rejection counted after 10 s: %w", err)
 	}
@@ -187,11 +188,11 @@ func (px *proxy) waitRejected(ctx context.Context, errors float64) (status, erro
 
 // waitReceived waits until the proxy has received n lines in all and holds
 // none in its pipeline.
-func (px *proxy) waitReceived(ctx context.Context, n float64) (lab.Counters, error) {
+func waitReceived(ctx context.Context, px *lab.Proxy, n float64) (lab.Counters, error) {
 	var c lab.Counters
 	err := poll(ctx, 30*time.Second, 10*time.Millisecond, func() bool {
 		var err error
-		c, err = px.counters()
+		c, err = px.Counters()
 		return err == nil && c.Received >= n && c.InPipeline() == 0
 	})
 	if err != nil {
@@ -200,8 +201,8 @@ func (px *proxy) waitReceived(ctx context.Context, n float64) (lab.Counters, err
 	return c, nil
 }
 
-func isHealthy(px *proxy) bool {
-	return lab.WaitHealthy(px.admin, 0) == nil // one try
+func isHealthy(px *lab.Proxy) bool {
+	return lab.WaitHealthy(px.Admin, 0) == nil // one try
 }
 
 // sendTCP writes data on a new connection and closes it.
@@ -237,13 +238,13 @@ func binaryLines(n int) []byte {
 
 // manyConns opens up to 10,000 connections at once, each sending one line,
 // and holds them open until the proxy has read every line.
-func (d *Drills) manyConns(ctx context.Context, sc *result.ChaosScenario, px *proxy, _ float64) (int64, error) {
+func (d *Drills) manyConns(ctx context.Context, sc *result.ChaosScenario, px *lab.Proxy, _ float64) (int64, error) {
 	want := 10_000
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && int(lim.Cur) < want+1000 {
 		want = max(int(lim.Cur)-1000, 100) // the rest of the drill needs descriptors too
 	}
-	before, err := px.counters()
+	before, err := px.Counters()
 	if err != nil {
 		return 0, err
 	}
@@ -266,7 +267,7 @@ func (d *Drills) manyConns(ctx context.Context, sc *result.ChaosScenario, px *pr
 				var c net.Conn
 				var err error
 				for try := 0; try < 5; try++ {
-					if c, err = net.DialTimeout("tcp", px.tcp, 5*time.Second); err == nil {
+					if c, err = net.DialTimeout("tcp", px.TCP, 5*time.Second); err == nil {
 						break
 					}
 					time.Sleep(50 * time.Millisecond)
@@ -292,8 +293,8 @@ func (d *Drills) manyConns(ctx context.Context, sc *result.ChaosScenario, px *pr
 	}
 	wg.Wait()
 	opened := int64(want) - failed.Load()
-	after, err := px.waitReceived(ctx, before.Received+float64(opened))
-	rss, _ := px.p.RSSMB()
+	after, err := waitReceived(ctx, px, before.Received+float64(opened))
+	rss, _ := px.Proc.RSSMB()
 	for _, c := range conns {
 		if c != nil {
 			c.Close()
@@ -306,14 +307,14 @@ func (d *Drills) manyConns(ctx context.Context, sc *result.ChaosScenario, px *pr
 
 // slowClients has 20 clients send an 8-byte line one byte a second while
 // loadgen sends a normal load beside them.
-func (d *Drills) slowClients(ctx context.Context, sc *result.ChaosScenario, px *proxy) (int64, error) {
+func (d *Drills) slowClients(ctx context.Context, sc *result.ChaosScenario, px *lab.Proxy) (int64, error) {
 	const clients = 20
-	before, err := px.counters()
+	before, err := px.Counters()
 	if err != nil {
 		return 0, err
 	}
 	fault(sc, "%d clients sending one byte a second", clients)
-	ld, err := d.startLoad("tcp://"+px.tcp, "-rate", "10000", "-duration", "8s", "-conns", "2")
+	ld, err := d.rig.StartSender(lab.Load{Target: "tcp://" + px.TCP, Rate: 10_000, Duration: 8 * time.Second, Conns: 2})
 	if err != nil {
 		return 0, err
 	}
@@ -323,7 +324,7 @@ func (d *Drills) slowClients(ctx context.Context, sc *result.ChaosScenario, px *
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := net.Dial("tcp", px.tcp)
+			c, err := net.Dial("tcp", px.TCP)
 			if err != nil {
 				errs.Add(1)
 				return
@@ -338,13 +339,13 @@ func (d *Drills) slowClients(ctx context.Context, sc *result.ChaosScenario, px *
 			}
 		}()
 	}
-	sum, lerr := ld.wait()
+	sum, lerr := ld.Wait()
 	wg.Wait()
 	if lerr != nil {
 		return int64(clients) - errs.Load(), lerr
 	}
 	n := sum.Sent + int64(clients) - errs.Load()
-	after, err := px.waitReceived(ctx, before.Received+float64(n))
+	after, err := waitReceived(ctx, px, before.Received+float64(n))
 	check(sc, "slow clients", err == nil && errs.Load() == 0 && sum.Unsent == 0,
 		"%d slow lines and %d normal ones (%.0f lines/s, none behind schedule: %v) received: %.0f (%v)",
 		clients-int(errs.Load()), sum.Sent, sum.LinesPerS, sum.Unsent == 0, after.Received-before.Received, err)
@@ -353,8 +354,8 @@ func (d *Drills) slowClients(ctx context.Context, sc *result.ChaosScenario, px *
 
 // udpFlood sends one-line datagrams as fast as two sockets can for 3 s.
 // It returns the datagrams sent and how many the kernel dropped.
-func udpFlood(ctx context.Context, sc *result.ChaosScenario, px *proxy) (int64, int64, error) {
-	before, err := px.counters()
+func udpFlood(ctx context.Context, sc *result.ChaosScenario, px *lab.Proxy) (int64, int64, error) {
+	before, err := px.Counters()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -367,7 +368,7 @@ func udpFlood(ctx context.Context, sc *result.ChaosScenario, px *proxy) (int64, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := net.Dial("udp", px.udp)
+			c, err := net.Dial("udp", px.UDP)
 			if err != nil {
 				return
 			}
@@ -388,7 +389,7 @@ func udpFlood(ctx context.Context, sc *result.ChaosScenario, px *proxy) (int64, 
 		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
 			return 0, 0, err
 		}
-		if after, err = px.counters(); err != nil {
+		if after, err = px.Counters(); err != nil {
 			return 0, 0, err
 		}
 		if after.Received == prev && after.InPipeline() == 0 {
@@ -414,7 +415,7 @@ func udpFlood(ctx context.Context, sc *result.ChaosScenario, px *proxy) (int64, 
 // badBodies sends malformed requests to the control plane's API and the
 // HTTP ingest: each must get its error status, and nothing may reach the
 // pipeline.
-func (d *Drills) badBodies(ctx context.Context, sc *result.ChaosScenario, px *proxy, redisAddr string) error {
+func (d *Drills) badBodies(ctx context.Context, sc *result.ChaosScenario, px *lab.Proxy, redisAddr string) error {
 	cp, err := d.startControl(redisAddr)
 	if err != nil {
 		return err
@@ -435,7 +436,7 @@ func (d *Drills) badBodies(ctx context.Context, sc *result.ChaosScenario, px *pr
 		{"batch size 0", "POST", api + "/config/batch_size?size=0", "", 400, "size"},
 		{"batch size body of the wrong type", "POST", api + "/config/batch_size", `{"batch_size":"ten"}`, 400, "batch_size"},
 	}
-	before, err := px.counters()
+	before, err := px.Counters()
 	if err != nil {
 		return err
 	}
@@ -452,13 +453,13 @@ func (d *Drills) badBodies(ctx context.Context, sc *result.ChaosScenario, px *pr
 	// An ingest body over the limit is refused from its Content-Length,
 	// before the client has sent it.
 	fault(sc, "API: oversized ingest body")
-	status, line, err := oversizedIngest(px.http, 40<<20)
+	status, line, err := oversizedIngest(px.HTTP, 40<<20)
 	check(sc, "API: oversized ingest body", err == nil && status == 413, "a 40 MiB body answered %q (%v)", line, err)
 
 	// A body cut short: the headers promise more than the client sends
 	// before it hangs up.
 	fault(sc, "API: ingest body cut short")
-	conn, err := net.Dial("tcp", px.http)
+	conn, err := net.Dial("tcp", px.HTTP)
 	if err != nil {
 		return err
 	}
@@ -466,7 +467,7 @@ func (d *Drills) badBodies(ctx context.Context, sc *result.ChaosScenario, px *pr
 	time.Sleep(200 * time.Millisecond)
 	conn.Close()
 	time.Sleep(300 * time.Millisecond)
-	after, err := px.counters()
+	after, err := px.Counters()
 	if err != nil {
 		return err
 	}

@@ -10,12 +10,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"streamgate/bench/lab"
 	"streamgate/bench/result"
+	lgsink "streamgate/loadgen/sink"
 )
 
 // Config says what to run.
@@ -39,13 +39,13 @@ type Config struct {
 // Drills runs the drills.
 type Drills struct {
 	cfg Config
-	tmp string
+	rig lab.Rig // starts the proxies, sinks and senders; its Dir holds the temporary files
 	log *slog.Logger
 }
 
 // New prepares the drills; Close removes their temporary files.
 func New(cfg Config) (*Drills, error) {
-	tmp, err := os.MkdirTemp("", "streamgate-chaos")
+	rig, err := lab.NewRig(cfg.StreamGate, cfg.Loadgen, "streamgate-chaos")
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +55,11 @@ func New(cfg Config) (*Drills, error) {
 	if cfg.FuzzParallel < 1 {
 		cfg.FuzzParallel = 1
 	}
-	return &Drills{cfg: cfg, tmp: tmp, log: cfg.Logger}, nil
+	return &Drills{cfg: cfg, rig: rig, log: cfg.Logger}, nil
 }
 
 // Close removes temporary files.
-func (d *Drills) Close() error { return os.RemoveAll(d.tmp) }
+func (d *Drills) Close() error { return d.rig.Close() }
 
 // drill is one scenario.
 type drill struct {
@@ -156,7 +156,7 @@ func (d *Drills) Run(ctx context.Context, only []string) ([]result.ChaosScenario
 func account(sc *result.ChaosScenario, sent int64, c, base lab.Counters, out string, got int64) {
 	filtered := int64(c.Filtered - base.Filtered)
 	ingest := int64(c.Dropped - base.Dropped)
-	outDrop := int64(outDropped(c, out) - outDropped(base, out))
+	outDrop := int64(c.OutputDropped(out) - base.OutputDropped(out))
 	sc.Sent += sent
 	sc.Delivered += got
 	sc.Filtered += filtered
@@ -172,11 +172,11 @@ func account(sc *result.ChaosScenario, sent int64, c, base lab.Counters, out str
 }
 
 // accountSink is account for sequenced load: got is the distinct
-// well-formed lines the sink received since stBase, and a line too far out
+// well-formed lines the sink received since base, and a line too far out
 // of order to check fails the drill.
-func accountSink(sc *result.ChaosScenario, sent int64, c, base lab.Counters, out string, st, stBase stats) {
-	account(sc, sent, c, base, out, unique(st)-unique(stBase))
-	if late := st.TooLate - stBase.TooLate; late > 0 {
+func accountSink(sc *result.ChaosScenario, sent int64, c lab.Counters, base lab.Mark, out string, st lgsink.Stats) {
+	account(sc, sent, c, base.Counters, out, unique(st)-unique(base.Sink))
+	if late := st.TooLate - base.Sink.TooLate; late > 0 {
 		sc.Failures = append(sc.Failures, fmt.Sprintf("%d lines reached the sink too far out of order to check", late))
 	}
 }

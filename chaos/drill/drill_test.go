@@ -30,22 +30,10 @@ func TestParseFuzzTargets(t *testing.T) {
 	}
 }
 
-func counters(m map[string]float64) lab.Counters {
-	return lab.Counters{
-		Received:   m["streamgate_lines_received_total"],
-		Filtered:   lab.SumPrefix(m, "streamgate_lines_filtered_total"),
-		Dropped:    lab.SumPrefix(m, "streamgate_lines_dropped_total"),
-		Emitted:    m["streamgate_lines_emitted_total"],
-		Delivered:  lab.SumPrefix(m, "streamgate_output_lines_delivered_total"),
-		OutDropped: lab.SumPrefix(m, "streamgate_output_lines_dropped_total"),
-		Metrics:    m,
-	}
-}
-
 func TestAccount(t *testing.T) {
 	const out = "tcp:tcp://127.0.0.1:1"
-	base := counters(map[string]float64{})
-	c := counters(map[string]float64{
+	base := lab.CountersOf(map[string]float64{})
+	c := lab.CountersOf(map[string]float64{
 		"streamgate_lines_received_total":                                                           100,
 		`streamgate_lines_filtered_total{rule="drop_debug"}`:                                        10,
 		`streamgate_lines_dropped_total{reason="buffer_full"}`:                                      5,

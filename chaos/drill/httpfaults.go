@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"streamgate/bench/lab"
 	"streamgate/bench/result"
 )
 
@@ -45,12 +46,12 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 		total += p.length + p.recover
 	}
 
-	s, err := d.startSink()
+	s, err := d.rig.StartSink()
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	fr, err := newFront("http://" + s.http + "/logs")
+	defer s.Stop()
+	fr, err := newFront("http://" + s.HTTP + "/logs")
 	if err != nil {
 		return err
 	}
@@ -59,24 +60,23 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 	outName := "http:" + outURL
 	mf := fmt.Sprintf(`{"version":"chaos-http","pipelines":[{"name":"default_pipeline","processors":[],
 		"outputs":[{"type":"console"},{"type":"http","url":%q,"max_retries":10,"timeout_ms":5000}],"batch_size":100}]}`, outURL)
-	px, err := d.startProxy(proxyOpts{name: sc.Name, manifest: mf, console: true,
-		flags: []string{"-output-queue-bytes", strconv.Itoa(outputQueueBytes)}})
+	px, err := d.rig.StartProxy(lab.ProxyOpts{Name: sc.Name, Manifest: mf, Console: true,
+		Flags: []string{"-output-queue-bytes", strconv.Itoa(outputQueueBytes)}})
 	if err != nil {
 		return err
 	}
-	defer px.stop()
-	base, stBase, err := baseline(ctx, px, s)
+	defer px.Stop()
+	base, err := lab.TakeMark(ctx, px, s)
 	if err != nil {
 		return err
 	}
-	console := watchProgress(func() (int64, error) { return px.console.Lines(), nil }, 100*time.Millisecond)
+	console := watchProgress(func() (int64, error) { return px.Console.Lines(), nil }, 100*time.Millisecond)
 	defer console.end()
-	ld, err := d.startLoad("tcp://"+px.tcp, "-rate", strconv.Itoa(rate), "-duration", total.String(), "-conns", "2",
-		"-ssn", "0", "-card", "0", "-email", "0")
+	ld, err := d.rig.StartSender(lab.Load{Target: "tcp://" + px.TCP, Rate: rate, Duration: total, Conns: 2, Flags: lab.NoPII()})
 	if err != nil {
 		return err
 	}
-	defer ld.p.Kill() // on an early return; a no-op once it has exited
+	defer ld.Proc.Kill() // on an early return; a no-op once it has exited
 	sleepCtx(ctx, calm)
 	baseRate := console.rate(time.Now().Add(-calm+500*time.Millisecond), time.Now())
 	var worst time.Duration
@@ -85,7 +85,7 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 		if !p.down {
 			name = "sink answers " + p.m.String()
 		}
-		before, err := px.counters()
+		before, err := px.Counters()
 		if err != nil {
 			return err
 		}
@@ -108,17 +108,17 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 		during := console.rate(start.Add(200*time.Millisecond), end)
 		// Caught up: the output has handled every line emitted before the
 		// fault ended.
-		atEnd, err := px.counters()
+		atEnd, err := px.Counters()
 		if err != nil {
 			return err
 		}
 		rec, caught := time.Duration(0), false
 		for time.Since(end) < p.recover {
-			c, err := px.counters()
+			c, err := px.Counters()
 			if err != nil {
 				return err
 			}
-			if delivered(c, outName)+outDropped(c, outName) >= atEnd.Emitted {
+			if c.OutputDelivered(outName)+c.OutputDropped(outName) >= atEnd.Emitted {
 				rec, caught = time.Since(end), true
 				break
 			}
@@ -128,37 +128,37 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 			worst = max(worst, rec)
 		}
 		sleepCtx(ctx, p.recover-time.Since(end))
-		after, err := px.counters()
+		after, err := px.Counters()
 		if err != nil {
 			return err
 		}
-		dropped := int64(outDropped(after, outName) - outDropped(before, outName))
+		dropped := int64(after.OutputDropped(outName) - before.OutputDropped(outName))
 		ok := caught && (!p.roomy || dropped == 0)
 		check(sc, name, ok, "output caught up %s after the fault; %d lines dropped and counted (%s); console at %.0f lines/s during it (%.0f before)",
 			recText(caught, rec), dropped, reasonsText(dropReasons(after, before)), during, baseRate)
 		check(sc, name+": console unaffected", during >= 0.9*baseRate,
 			"console %.0f lines/s during the fault, %.0f before", during, baseRate)
 	}
-	sum, err := ld.wait()
+	sum, err := ld.Wait()
 	console.end()
 	if err != nil {
 		return err
 	}
-	c, st, err := px.settle(ctx, s, float64(sum.Sent), base, outName, stBase.Lines, "console")
+	c, st, err := lab.Settle(ctx, px, s, lab.Want{Base: base, Sent: sum.Sent, Out: outName, Others: []string{"console"}})
 	if err != nil {
 		return err
 	}
-	accountSink(sc, sum.Sent, c, base, outName, st, stBase)
+	accountSink(sc, sum.Sent, c, base, outName, st)
 	sc.LoadLinesPerS = round3(sum.LinesPerS)
 	sc.RecoveryS = round3(worst.Seconds())
 	// The console printed every line: it never dropped any. Its pipe may
 	// lag the counter a little.
-	cons := delivered(c, "console") - delivered(base, "console")
-	for deadline := time.Now().Add(5 * time.Second); px.console.Lines() < sum.Sent && time.Now().Before(deadline); {
+	cons := c.OutputDelivered("console") - base.Counters.OutputDelivered("console")
+	for deadline := time.Now().Add(5 * time.Second); px.Console.Lines() < sum.Sent && time.Now().Before(deadline); {
 		sleepCtx(ctx, 10*time.Millisecond)
 	}
-	check(sc, "console delivered every line", int64(cons) == sum.Sent && px.console.Lines() == sum.Sent,
-		"console output delivered %.0f and printed %d of %d lines sent", cons, px.console.Lines(), sum.Sent)
+	check(sc, "console delivered every line", int64(cons) == sum.Sent && px.Console.Lines() == sum.Sent,
+		"console output delivered %.0f and printed %d of %d lines sent", cons, px.Console.Lines(), sum.Sent)
 	for _, p := range phases {
 		if !p.down {
 			n := fr.failed[p.m].Load()

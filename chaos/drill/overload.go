@@ -3,10 +3,10 @@ package drill
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
+	"streamgate/bench/lab"
 	"streamgate/bench/result"
 )
 
@@ -26,40 +26,35 @@ const rssBoundMB = 256
 // overload measures the proxy's capacity with filter and redaction rules,
 // then sends five times that for 30 s under drop_oldest.
 func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
-	s, err := d.startSink()
+	s, err := d.rig.StartSink()
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	mf := fmt.Sprintf(filterRedact, `{"type":"tcp","url":"tcp://`+s.tcp+`"}`)
-	outName := "tcp:tcp://" + s.tcp
+	defer s.Stop()
+	out := s.TCPOutput()
+	mf := fmt.Sprintf(filterRedact, out.JSON)
 
 	// Capacity: closed loop under block, where nothing is dropped.
-	px, err := d.startProxy(proxyOpts{name: sc.Name + "-capacity", manifest: mf, flags: []string{"-overflow", "block"}})
+	px, err := d.rig.StartProxy(lab.ProxyOpts{Name: sc.Name + "-capacity", Manifest: mf, Flags: []string{"-overflow", "block"}})
 	if err != nil {
 		return err
 	}
-	ld, err := d.startLoad("tcp://"+px.tcp, "-lines", "1000000", "-conns", "4")
-	if err != nil {
-		px.stop()
-		return err
-	}
-	sum, err := ld.wait()
-	px.stop()
+	sum, err := d.rig.Send(lab.Load{Target: "tcp://" + px.TCP, Lines: 1_000_000, Conns: 4})
+	px.Stop()
 	if err != nil {
 		return err
 	}
 	capacity := sum.LinesPerS
-	if err := s.reset(); err != nil {
+	if err := s.Reset(); err != nil {
 		return err
 	}
 
-	px, err = d.startProxy(proxyOpts{name: sc.Name, manifest: mf, flags: []string{"-overflow", "drop_oldest"}})
+	px, err = d.rig.StartProxy(lab.ProxyOpts{Name: sc.Name, Manifest: mf, Flags: []string{"-overflow", "drop_oldest"}})
 	if err != nil {
 		return err
 	}
-	defer px.stop()
-	base, stBase, err := baseline(ctx, px, s)
+	defer px.Stop()
+	base, err := lab.TakeMark(ctx, px, s)
 	if err != nil {
 		return err
 	}
@@ -73,12 +68,12 @@ func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
 	go func() {
 		defer close(sampled)
 		for {
-			if r, err := px.p.RSSMB(); err == nil {
+			if r, err := px.Proc.RSSMB(); err == nil {
 				mu.Lock()
 				rss = max(rss, r)
 				mu.Unlock()
 			}
-			if c, err := px.counters(); err == nil && c.Metrics["streamgate_breaker_open_workers"] > 0 {
+			if c, err := px.Counters(); err == nil && c.Metrics["streamgate_breaker_open_workers"] > 0 {
 				mu.Lock()
 				engaged = true
 				mu.Unlock()
@@ -91,12 +86,7 @@ func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
 		}
 	}()
 	rate := int(5 * capacity)
-	ld, err = d.startLoad("tcp://"+px.tcp, "-rate", strconv.Itoa(rate), "-duration", "30s", "-conns", "4")
-	if err != nil {
-		close(stop)
-		return err
-	}
-	sum, err = ld.wait()
+	sum, err = d.rig.Send(lab.Load{Target: "tcp://" + px.TCP, Rate: rate, Duration: 30 * time.Second, Conns: 4})
 	loadEnd := time.Now()
 	if err != nil {
 		close(stop)
@@ -110,7 +100,7 @@ func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
 	var released time.Duration
 	closed := false
 	for time.Since(loadEnd) < 60*time.Second {
-		c, err := px.counters()
+		c, err := px.Counters()
 		if err != nil {
 			close(stop)
 			return err
@@ -123,22 +113,22 @@ func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
 	}
 	close(stop)
 	<-sampled
-	c, st, err := px.settle(ctx, s, float64(sum.Sent), base, outName, stBase.Lines)
+	c, st, err := lab.Settle(ctx, px, s, lab.Want{Base: base, Sent: sum.Sent, Out: out.Name})
 	if err != nil {
 		return err
 	}
-	accountSink(sc, sum.Sent, c, base, outName, st, stBase)
-	peak, _ := px.p.PeakRSSMB()
+	accountSink(sc, sum.Sent, c, base, out.Name, st)
+	peak, _ := px.Proc.PeakRSSMB()
 	sc.PeakRSSMB = round3(peak)
 	sc.LoadLinesPerS = round3(sum.LinesPerS)
 	sc.RecoveryS = round3(released.Seconds())
-	opened := int64(c.BreakerOpened - base.BreakerOpened)
-	bypassed := int64(c.Bypassed - base.Bypassed)
+	opened := int64(c.BreakerOpened - base.Counters.BreakerOpened)
+	bypassed := int64(c.Bypassed - base.Counters.Bypassed)
 	mu.Lock()
 	defer mu.Unlock()
 	alive := true
 	select {
-	case <-px.p.Exited():
+	case <-px.Proc.Exited():
 		alive = false
 	default:
 	}
@@ -146,7 +136,7 @@ func (d *Drills) overload(ctx context.Context, sc *result.ChaosScenario) error {
 	check(sc, "memory bounded", peak < rssBoundMB, "peak RSS %.1f MB (bound %d MB); sampled peak %.1f MB", peak, rssBoundMB, rss)
 	check(sc, "breaker engaged", opened > 0 && engaged, "opened %d times, %d lines bypassed filters", opened, bypassed)
 	check(sc, "breaker released", closed, "breaker closed and backlog drained %s after the load stopped", recText(closed, released))
-	leaks := st.PIILeaks - stBase.PIILeaks
+	leaks := st.PIILeaks - base.Sink.PIILeaks
 	check(sc, "no PII leaked", leaks == 0, "%d unredacted SSNs or card numbers at the sink, of %d lines delivered", leaks, sc.Delivered)
 	return nil
 }

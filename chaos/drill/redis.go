@@ -30,11 +30,11 @@ func (d *Drills) startRedis() (*redisProc, error) {
 	if d.cfg.RedisServer == "" {
 		return nil, fmt.Errorf("redis-server is not installed")
 	}
-	addrs, err := freeAddrs(1)
+	addrs, err := lab.FreeAddrs(1)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(d.tmp, "redis")
+	dir, err := os.MkdirTemp(d.rig.Dir, "redis")
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (d *Drills) startRedis() (*redisProc, error) {
 
 func (r *redisProc) start() error {
 	var err error
-	r.p, err = lab.Start("redis-server", r.bin, "--bind", "127.0.0.1", "--port", port(r.addr),
+	r.p, err = lab.Start("redis-server", r.bin, "--bind", "127.0.0.1", "--port", lab.Port(r.addr),
 		"--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "")
 	if err != nil {
 		return err
@@ -90,11 +90,11 @@ type controlPlane struct {
 }
 
 func (d *Drills) startControl(redisAddr string) (*controlPlane, error) {
-	addrs, err := freeAddrs(1)
+	addrs, err := lab.FreeAddrs(1)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(d.cfg.StreamGate, "control", "-api-host", "127.0.0.1", "-api-port", port(addrs[0]), "-log-level", "warn")
+	cmd := exec.Command(d.cfg.StreamGate, "control", "-api-host", "127.0.0.1", "-api-port", lab.Port(addrs[0]), "-log-level", "warn")
 	cmd.Env = append(os.Environ(), "REDIS_HOST=", "REDIS_ADDR="+redisAddr, "STREAMGATE_API_TOKEN=")
 	p, err := lab.StartWith("control", cmd, nil)
 	if err != nil {
@@ -166,11 +166,11 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 	if d.cfg.Short {
 		cycles = 1
 	}
-	s, err := d.startSink()
+	s, err := d.rig.StartSink()
 	if err != nil {
 		return err
 	}
-	defer s.stop()
+	defer s.Stop()
 	cp, err := d.startControl(redisAddr)
 	if err != nil {
 		return err
@@ -182,10 +182,10 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 	}
 	defer link.Close()
 
-	outName := "tcp:tcp://" + s.tcp
+	out := s.TCPOutput()
 	for _, call := range []struct{ method, path, body string }{
 		{"DELETE", "/outputs", ""},
-		{"POST", "/outputs", `{"type":"tcp","url":"tcp://` + s.tcp + `"}`},
+		{"POST", "/outputs", out.JSON},
 		{"POST", "/rules", `{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}}`},
 		{"POST", "/rules", `{"id":"redact_ssn","type":"redact","params":{"detector":"ssn"}}`},
 		{"POST", "/rules", `{"id":"redact_cards","type":"redact","params":{"detector":"credit_card"}}`},
@@ -198,15 +198,15 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 	if err != nil {
 		return err
 	}
-	px, err := d.startProxy(proxyOpts{name: sc.Name, env: []string{"REDIS_ADDR=" + link.Addr()}, flags: []string{"-heartbeat", "500ms"}})
+	px, err := d.rig.StartProxy(lab.ProxyOpts{Name: sc.Name, Env: []string{"REDIS_ADDR=" + link.Addr()}, Flags: []string{"-heartbeat", "500ms"}})
 	if err != nil {
 		return err
 	}
-	defer px.stop()
-	if _, err := px.waitVersion(ctx, v0, 15*time.Second); err != nil {
+	defer px.Stop()
+	if _, err := waitVersion(ctx, px, v0, 15*time.Second); err != nil {
 		return err
 	}
-	base, stBase, err := baseline(ctx, px, s)
+	base, err := lab.TakeMark(ctx, px, s)
 	if err != nil {
 		return err
 	}
@@ -214,13 +214,13 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 	// outage, the restart, a few seconds of the watcher's reconnect backoff and
 	// a pause.
 	dur := time.Duration(cycles)*(outage+5*time.Second) + 5*time.Second
-	ld, err := d.startLoad("tcp://"+px.tcp, "-rate", strconv.Itoa(rate), "-duration", dur.String(), "-conns", "4")
+	ld, err := d.rig.StartSender(lab.Load{Target: "tcp://" + px.TCP, Rate: rate, Duration: dur, Conns: 4})
 	if err != nil {
 		return err
 	}
-	defer ld.p.Kill() // on an early return; a no-op once it has exited
+	defer ld.Proc.Kill() // on an early return; a no-op once it has exited
 	loadEnd := time.Now().Add(dur)
-	watch := watchProgress(func() (int64, error) { st, err := s.snapshot(ctx); return st.Lines, err }, 50*time.Millisecond)
+	watch := watchProgress(func() (int64, error) { st, err := s.Snapshot(ctx); return st.Lines, err }, 50*time.Millisecond)
 	defer watch.end()
 	sleepCtx(ctx, time.Second)
 	var worst time.Duration
@@ -246,7 +246,7 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 		if err := link.Restore(); err != nil {
 			return err
 		}
-		if _, err := px.waitVersion(ctx, v, 30*time.Second); err != nil {
+		if _, err := waitVersion(ctx, px, v, 30*time.Second); err != nil {
 			check(sc, fmt.Sprintf("cycle %d", i+1), false, "version %s published during the outage: %v", v, err)
 			continue
 		}
@@ -257,16 +257,16 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 			v, subs, took.Seconds(), time.Now().Before(loadEnd))
 		sleepCtx(ctx, 2*time.Second)
 	}
-	sum, err := ld.wait()
+	sum, err := ld.Wait()
 	stall := watch.end()
 	if err != nil {
 		return err
 	}
-	c, st, err := px.settle(ctx, s, float64(sum.Sent), base, outName, stBase.Lines)
+	c, st, err := lab.Settle(ctx, px, s, lab.Want{Base: base, Sent: sum.Sent, Out: out.Name})
 	if err != nil {
 		return err
 	}
-	accountSink(sc, sum.Sent, c, base, outName, st, stBase)
+	accountSink(sc, sum.Sent, c, base, out.Name, st)
 	sc.LoadLinesPerS = round3(sum.LinesPerS)
 	sc.RecoveryS = round3(worst.Seconds())
 	sc.MaxStallS = round3(stall.Seconds())
@@ -276,11 +276,11 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 
 // waitVersion waits until the data plane runs version v and returns how
 // long that took.
-func (px *proxy) waitVersion(ctx context.Context, v string, timeout time.Duration) (time.Duration, error) {
+func waitVersion(ctx context.Context, px *lab.Proxy, v string, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	var last status
 	err := poll(ctx, timeout, 10*time.Millisecond, func() bool {
-		st, err := px.status(ctx)
+		st, err := proxyStatus(ctx, px)
 		last = st
 		return err == nil && st.Version == v
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"streamgate/bench/lab"
 	"streamgate/bench/result"
+	lgsink "streamgate/loadgen/sink"
 )
 
 // signalRate is the signal drills' load: steady, well within capacity.
@@ -25,18 +25,18 @@ func (d *Drills) sigterm(ctx context.Context, sc *result.ChaosScenario) error {
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	defer px.stop()
-	defer ld.p.Kill()
+	defer s.Stop()
+	defer px.Stop()
+	defer ld.Proc.Kill()
 	sleepCtx(ctx, 3*time.Second)
 	fault(sc, "SIGTERM at %d lines/s", signalRate)
 	sent := time.Now()
-	px.p.Signal(syscall.SIGTERM)
-	exitErr := px.p.Wait()
+	px.Proc.Signal(syscall.SIGTERM)
+	exitErr := px.Proc.Wait()
 	stopped := time.Since(sent)
 	// The sender fails once the proxy is gone, and says what it wrote.
-	sum, lerr := ld.wait()
-	final, err := finalCounters(px.p.Logs())
+	sum, lerr := ld.Wait()
+	final, err := finalCounters(px.Proc.Logs())
 	if err != nil {
 		return fmt.Errorf("%w (exit: %v)", err, exitErr)
 	}
@@ -84,21 +84,21 @@ func (d *Drills) sigkill(ctx context.Context, sc *result.ChaosScenario) error {
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	defer ld.p.Kill()
+	defer s.Stop()
+	defer ld.Proc.Kill()
 	// Scrape until the kill: the last scrape says what the proxy held in
 	// memory (accepted, not yet delivered) a moment before it died.
 	var last lab.Counters
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := px.counters(); err == nil {
+		if c, err := px.Counters(); err == nil {
 			last = c
 		}
 		sleepCtx(ctx, 10*time.Millisecond)
 	}
 	fault(sc, "SIGKILL at %d lines/s", signalRate)
-	px.p.Kill()
-	ld.p.Kill()
+	px.Proc.Kill()
+	ld.Proc.Kill()
 	st, err := waitSink(ctx, s, int64(last.Delivered))
 	if err != nil {
 		return err
@@ -117,16 +117,13 @@ func (d *Drills) sigkill(ctx context.Context, sc *result.ChaosScenario) error {
 
 	// Back on the same ports.
 	restart := time.Now()
-	px2, err := restartProxy(px)
+	px2, err := px.Restart()
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot restart proxy: %w", err)
 	}
-	defer px2.stop()
-	if err := lab.WaitHealthy(px2.admin, 10*time.Second); err != nil {
-		return fmt.Errorf("restarted proxy: %w\n%s", err, px2.p.Logs())
-	}
-	before, _ := s.snapshot(ctx)
-	c, err := net.Dial("tcp", px2.tcp)
+	defer px2.Stop()
+	before, _ := s.Snapshot(ctx)
+	c, err := net.Dial("tcp", px2.TCP)
 	if err != nil {
 		return err
 	}
@@ -140,50 +137,36 @@ func (d *Drills) sigkill(ctx context.Context, sc *result.ChaosScenario) error {
 }
 
 // signalSetup starts a sink, a proxy without rules sending to it, and a
-// steady load.
-func (d *Drills) signalSetup(ctx context.Context, name string) (*sink, *proxy, *load, error) {
-	s, err := d.startSink()
+// steady load, which the drill cuts short.
+func (d *Drills) signalSetup(ctx context.Context, name string) (*lab.Sink, *lab.Proxy, *lab.Sender, error) {
+	s, err := d.rig.StartSink()
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	mf := fmt.Sprintf(`{"version":"chaos","pipelines":[{"name":"default_pipeline","processors":[],"outputs":[%s],"batch_size":100}]}`,
-		`{"type":"tcp","url":"tcp://`+s.tcp+`"}`)
-	px, err := d.startProxy(proxyOpts{name: name, manifest: mf, flags: []string{"-log-level", "info"}})
+		s.TCPOutput().JSON)
+	px, err := d.rig.StartProxy(lab.ProxyOpts{Name: name, Manifest: mf, Flags: []string{"-log-level", "info"}})
 	if err != nil {
-		s.stop()
+		s.Stop()
 		return nil, nil, nil, err
 	}
-	ld, err := d.startLoad("tcp://"+px.tcp, "-rate", strconv.Itoa(signalRate), "-duration", "30s", "-conns", "4",
-		"-ssn", "0", "-card", "0", "-email", "0")
+	ld, err := d.rig.StartSender(lab.Load{Target: "tcp://" + px.TCP, Rate: signalRate, Duration: 30 * time.Second, Conns: 4,
+		Flags: lab.NoPII(), MayCut: true})
 	if err != nil {
-		px.stop()
-		s.stop()
+		px.Stop()
+		s.Stop()
 		return nil, nil, nil, err
 	}
 	return s, px, ld, nil
 }
 
-// restartProxy starts px's command again, on the same ports.
-func restartProxy(px *proxy) (*proxy, error) {
-	old := px.p.Cmd
-	cmd := exec.Command(old.Path, old.Args[1:]...)
-	cmd.Env = old.Env
-	np := *px
-	p, err := lab.StartWith("streamgate", cmd, nil)
-	if err != nil {
-		return nil, err
-	}
-	np.p = p
-	return &np, nil
-}
-
 // waitSink waits until the sink has at least n lines and stops growing.
-func waitSink(ctx context.Context, s *sink, n int64) (stats, error) {
-	var st stats
+func waitSink(ctx context.Context, s *lab.Sink, n int64) (lgsink.Stats, error) {
+	var st lgsink.Stats
 	var snapErr error
 	prev := int64(-1)
 	err := poll(ctx, 30*time.Second, 100*time.Millisecond, func() bool {
-		st, snapErr = s.snapshot(ctx)
+		st, snapErr = s.Snapshot(ctx)
 		if snapErr != nil {
 			return true
 		}
