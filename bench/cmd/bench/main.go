@@ -200,7 +200,7 @@ func parseBench(line string) (result.Micro, bool) {
 // microBenchmarks runs the hot path's Go benchmarks.
 func microBenchmarks(dir string) ([]result.Micro, error) {
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "300ms", "-benchmem",
-		"./buffer/", "./processor/", "./output/", "./ingest/", "./pipeline/")
+		"./buffer/", "./match/", "./processor/", "./output/", "./ingest/", "./pipeline/")
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
