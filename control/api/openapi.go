@@ -267,6 +267,8 @@ func schemas() map[string]*schema {
 			prop("filtered", integer("Lines dropped by rules."), true),
 			prop("dropped", integer("Lines dropped for another, counted reason."), true),
 			prop("breaker_open_workers", integer("Workers whose overload breaker is open."), true),
+			prop("egress_pii", integer("What the egress audit found leaving: sampled lines in which a built-in detector finds personal data, "+
+				"counted once per detector and output. Above 0, a redaction rule is missing."), true),
 			prop("build_version", str(`The StreamGate version it runs; "devel" for a build without one.`), true),
 			prop("build_commit", str(`The commit it was built from; "" when unknown.`), true),
 			prop("go_version", str("The Go toolchain it was built with."), true),

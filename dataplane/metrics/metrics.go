@@ -64,6 +64,9 @@ type Metrics struct {
 	// could read them. They are outside the line accounting: the kernel does
 	// not say how many lines they held, so they never count as received.
 	UDPKernelDrops *vm.Counter
+	// EgressAudited counts the emitted lines the egress audit scanned
+	// again; EgressPII counts what it found in them.
+	EgressAudited *vm.Counter
 
 	mu       sync.Mutex
 	dropped  map[string]*vm.Counter   // by reason; mu
@@ -75,6 +78,7 @@ type Metrics struct {
 type outputCounts struct {
 	delivered *vm.Counter
 	dropped   map[string]*vm.Counter // by reason
+	pii       map[string]*vm.Counter // egress audit findings, by detector
 }
 
 // New returns an empty set of counters.
@@ -89,6 +93,7 @@ func New() *Metrics {
 		Reloads:        s.NewCounter("streamgate_config_reloads_total"),
 		ReloadErrors:   s.NewCounter("streamgate_config_reload_errors_total"),
 		UDPKernelDrops: s.NewCounter("streamgate_udp_datagrams_dropped_total"),
+		EgressAudited:  s.NewCounter("streamgate_egress_audited_lines_total"),
 		dropped:        make(map[string]*vm.Counter),
 		filtered:       make(map[string]*vm.Counter),
 		outputs:        make(map[string]*outputCounts),
@@ -109,12 +114,9 @@ func New() *Metrics {
 func (m *Metrics) Dropped(reason string) *vm.Counter {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.dropped[reason]
-	if c == nil {
-		c = m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_lines_dropped_total{reason=%q}", reason))
-		m.dropped[reason] = c
-	}
-	return c
+	return m.counterLocked(m.dropped, reason, func() string {
+		return fmt.Sprintf("streamgate_lines_dropped_total{reason=%q}", reason)
+	})
 }
 
 // DroppedByReason returns the lines dropped so far, by reason.
@@ -136,12 +138,9 @@ func (m *Metrics) DroppedTotal() uint64 { return m.sum(m.dropped) }
 func (m *Metrics) Filtered(rule string) *vm.Counter {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.filtered[rule]
-	if c == nil {
-		c = m.set.GetOrCreateCounter("streamgate_lines_filtered_total{rule=" + strconv.Quote(rule) + "}")
-		m.filtered[rule] = c
-	}
-	return c
+	return m.counterLocked(m.filtered, rule, func() string {
+		return "streamgate_lines_filtered_total{rule=" + strconv.Quote(rule) + "}"
+	})
 }
 
 // FilteredTotal is the sum of Filtered over all rules ever seen.
@@ -168,11 +167,18 @@ func (m *Metrics) Delivered(output string) *vm.Counter {
 func (m *Metrics) OutputDropped(output, reason string) *vm.Counter {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	o := m.outputLocked(output)
-	c := o.dropped[reason]
+	return m.counterLocked(m.outputLocked(output).dropped, reason, func() string {
+		return fmt.Sprintf("streamgate_output_lines_dropped_total{output=%q,reason=%q}", output, reason)
+	})
+}
+
+// counterLocked returns cs[key], registering it first, as the series that
+// name returns, if cs has none. Lock should be held.
+func (m *Metrics) counterLocked(cs map[string]*vm.Counter, key string, name func() string) *vm.Counter {
+	c := cs[key]
 	if c == nil {
-		c = m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_output_lines_dropped_total{output=%q,reason=%q}", output, reason))
-		o.dropped[reason] = c
+		c = m.set.GetOrCreateCounter(name())
+		cs[key] = c
 	}
 	return c
 }
@@ -184,10 +190,39 @@ func (m *Metrics) outputLocked(name string) *outputCounts {
 		o = &outputCounts{
 			delivered: m.set.GetOrCreateCounter("streamgate_output_lines_delivered_total{output=" + strconv.Quote(name) + "}"),
 			dropped:   make(map[string]*vm.Counter),
+			pii:       make(map[string]*vm.Counter),
 		}
 		m.outputs[name] = o
 	}
 	return o
+}
+
+// EgressPII returns the counter of the lines on their way to the named
+// output in which the egress audit found personal data with detector: of
+// the lines it samples, each line counts once per detector that finds
+// something in it, however many findings it holds. The counter never says
+// what was found. Callers look it up when they start the output, not per
+// line.
+func (m *Metrics) EgressPII(detector, output string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counterLocked(m.outputLocked(output).pii, detector, func() string {
+		return fmt.Sprintf("streamgate_egress_pii_total{detector=%q,output=%q}", detector, output)
+	})
+}
+
+// EgressPIITotal is the sum of EgressPII over all detectors and all outputs
+// ever seen: a line sent to two outputs counts twice.
+func (m *Metrics) EgressPIITotal() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n uint64
+	for _, o := range m.outputs {
+		for _, c := range o.pii {
+			n += c.Get()
+		}
+	}
+	return n
 }
 
 // OutputTotals are the line counts of one output.

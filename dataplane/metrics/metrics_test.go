@@ -61,3 +61,33 @@ func TestBuildInfo(t *testing.T) {
 		t.Fatalf("/metrics lacks %s:\n%s", want, b.String())
 	}
 }
+
+// TestEgressPII: the audit's counters are one series per detector and
+// output, looked up once, and EgressPIITotal sums them all.
+func TestEgressPII(t *testing.T) {
+	m := New()
+	if got := m.EgressPIITotal(); got != 0 {
+		t.Fatalf("EgressPIITotal of a new set: got %d; want 0", got)
+	}
+	m.EgressPII("ssn", "console").Add(2)
+	m.EgressPII("email", "console").Add(1)
+	m.EgressPII("ssn", "http:http://a").Add(4)
+	if m.EgressPII("ssn", "console") != m.EgressPII("ssn", "console") {
+		t.Error("a second lookup returned another counter")
+	}
+	if got := m.EgressPIITotal(); got != 7 {
+		t.Errorf("EgressPIITotal: got %d; want 7", got)
+	}
+	var b bytes.Buffer
+	m.WritePrometheus(&b)
+	for _, want := range []string{
+		`streamgate_egress_pii_total{detector="ssn",output="console"} 2`,
+		`streamgate_egress_pii_total{detector="email",output="console"} 1`,
+		`streamgate_egress_pii_total{detector="ssn",output="http:http://a"} 4`,
+		`streamgate_egress_audited_lines_total 0`,
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}

@@ -3,18 +3,22 @@
 package pipeline
 
 import (
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"testing"
 
 	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/internal/capture"
+	"streamgate/dataplane/output"
 )
 
 // The race detector changes allocation counts, so this test only runs
 // without it.
 
 // TestAllocPathFramerToFlush sends lines over TCP through the whole path,
-// framer, ring, worker with a filter and a redactor, flush and output, under
+// framer, ring, worker with a filter and a redactor, flush with the egress
+// audit at its default rate, and output, under
 // both kinds of overflow policy (the output lanes block under one and drop
 // under the other), and requires that once warm it allocates nothing: not
 // one malloc in a million lines.
@@ -44,7 +48,7 @@ func TestAllocPathFramerToFlush(t *testing.T) {
 	for _, policy := range []buffer.Policy{buffer.Block, buffer.DropOldest} {
 		t.Run("overflow="+policy.String(), func(t *testing.T) {
 			defer debug.SetGCPercent(debug.SetGCPercent(-1))
-			w := startWholePath(t, policy)
+			w := startWholePath(t, policy, 0)
 			run := func(n, round int) {
 				for ; n > 0; n -= round {
 					w.send(t, round)
@@ -52,7 +56,7 @@ func TestAllocPathFramerToFlush(t *testing.T) {
 				}
 			}
 			run(warm, 4*round)
-			filtered := w.p.m.FilteredTotal()
+			filtered, audited := w.p.m.FilteredTotal(), w.p.m.EgressAudited.Get()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			run(lines, round)
@@ -63,8 +67,49 @@ func TestAllocPathFramerToFlush(t *testing.T) {
 			if w.p.m.FilteredTotal() == filtered {
 				t.Fatal("no line filtered: the chain did not run")
 			}
+			if w.p.m.EgressAudited.Get() == audited {
+				t.Fatal("no line audited: the egress audit did not run")
+			}
+			if n := w.p.m.EgressPIITotal(); n != 0 {
+				t.Fatalf("the egress audit found personal data %d times in redacted lines; want 0", n)
+			}
 			if n := after.Mallocs - before.Mallocs; n != 0 {
 				t.Errorf("%d allocations for %d lines; want 0", n, lines)
+			}
+		})
+	}
+}
+
+// TestAllocEgressAudit scans lines as the egress audit does, with every
+// detector, and requires no allocation: for a clean line, plain or JSON with
+// escapes to decode, and for a line with findings once the warning of the
+// minute has been logged.
+func TestAllocEgressAudit(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // a collection empties the decoding buffers' pool
+	p, err := New(Options{Workers: 1, AuditEvery: 1, Logger: slog.New(slog.DiscardHandler)},
+		&Config{Outputs: []output.Config{capture.Config(capture.Unique("alloc-audit"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closePipeline(t, p)
+	w := &worker{p: p, gen: p.cur.Load()} // not running: the test's own
+	for _, c := range []struct {
+		name, line string
+		found      bool
+	}{
+		{"clean", auditClean, false},
+		{"clean_json", auditCleanJSON, false},
+		{"ssn", auditSSN, true},
+		{"escaped_ssn", auditEscaped, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := p.m.EgressPIITotal()
+			line := []byte(c.line)
+			if n := testing.AllocsPerRun(1000, func() { w.auditLine(line, 1) }); n != 0 {
+				t.Errorf("%.1f allocations a line; want 0", n)
+			}
+			if found := p.m.EgressPIITotal() > before; found != c.found {
+				t.Errorf("found something: %v; want %v", found, c.found)
 			}
 		})
 	}

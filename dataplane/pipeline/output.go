@@ -30,6 +30,9 @@ type outputRunner struct {
 	failed    *vm.Counter
 	queueFull *vm.Counter
 	abandoned *vm.Counter // reason shutdown
+	// pii counts the egress audit's findings by detector, in the order of
+	// auditors; nil when the audit is off.
+	pii []*vm.Counter
 }
 
 // laneSlots is the channel capacity of a lane. Memory is bounded by the
@@ -62,6 +65,11 @@ func (p *Pipeline) startOutput(key, name string, out output.Output) *outputRunne
 		failed:    p.m.OutputDropped(name, metrics.ReasonOutputFailed),
 		queueFull: p.m.OutputDropped(name, metrics.ReasonQueueFull),
 		abandoned: p.m.OutputDropped(name, metrics.ReasonShutdown),
+	}
+	if p.opts.AuditEvery > 0 {
+		for _, a := range auditors {
+			runner.pii = append(runner.pii, p.m.EgressPII(a.name, name))
+		}
 	}
 	var wg sync.WaitGroup
 	for i := range p.opts.Workers {

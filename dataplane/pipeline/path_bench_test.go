@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,13 +46,14 @@ type wholePath struct {
 	sent  uint64 // lines written to the connections
 }
 
-// startWholePath starts a whole path whose rings overflow by policy; the
+// startWholePath starts a whole path whose rings overflow by policy, with
+// the egress audit scanning 1 line in auditEvery (Options.AuditEvery); the
 // test's cleanup stops it.
-func startWholePath(tb testing.TB, policy buffer.Policy) *wholePath {
+func startWholePath(tb testing.TB, policy buffer.Policy, auditEvery int) *wholePath {
 	tb.Helper()
 	registerDiscard()
 	// A short flush interval: the last lines sent need not wait long.
-	p, err := New(Options{Workers: pathConns, Overflow: policy, FlushInterval: time.Millisecond},
+	p, err := New(Options{Workers: pathConns, Overflow: policy, FlushInterval: time.Millisecond, AuditEvery: auditEvery},
 		&Config{Chain: filterRedact(tb), Outputs: []output.Config{{Type: "bench-discard"}}})
 	if err != nil {
 		tb.Fatal(err)
@@ -138,18 +140,29 @@ func (w *wholePath) lost() uint64 {
 // BenchmarkPathFramerToFlush sends lines over TCP through the whole path:
 // framer, ring, worker with a filter and a redactor, flush, output. An
 // operation is one write of pathChunk lines, as a busy client sends them.
+// The egress audit is off (the baseline) or at its default rate.
 func BenchmarkPathFramerToFlush(b *testing.B) {
-	w := startWholePath(b, buffer.Block)
-	w.send(b, 20*pathConns*pathChunk) // fills the pools
-	w.wait(b)
-	b.ReportAllocs()
-	b.SetBytes(pathChunk * pathLineLen)
-	b.ResetTimer()
-	w.send(b, b.N*pathChunk)
-	w.wait(b)
-	b.StopTimer()
-	if d, l := w.p.m.DroppedTotal(), w.lost(); d+l != 0 {
-		b.Fatalf("dropped %d lines before the output and %d in it; want none under block", d, l)
+	for _, c := range []struct {
+		name  string
+		every int
+	}{
+		{"audit=off", -1},
+		{"audit=" + strconv.Itoa(DefaultAuditEvery), DefaultAuditEvery},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			w := startWholePath(b, buffer.Block, c.every)
+			w.send(b, 20*pathConns*pathChunk) // fills the pools
+			w.wait(b)
+			b.ReportAllocs()
+			b.SetBytes(pathChunk * pathLineLen)
+			b.ResetTimer()
+			w.send(b, b.N*pathChunk)
+			w.wait(b)
+			b.StopTimer()
+			if d, l := w.p.m.DroppedTotal(), w.lost(); d+l != 0 {
+				b.Fatalf("dropped %d lines before the output and %d in it; want none under block", d, l)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pathChunk), "ns/line")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pathChunk), "ns/line")
 }

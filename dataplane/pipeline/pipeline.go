@@ -8,7 +8,9 @@
 // output batch, and flushes that batch at batch_size lines or after the flush
 // interval. A flushed batch is shared by all outputs: each output has one lane
 // (a queue and a goroutine) per worker, so a slow output only fills its own
-// lanes and never holds up a worker or another output.
+// lanes and never holds up a worker or another output. Before a batch is
+// flushed, the egress audit scans a sample of its lines again for personal
+// data the chain let through (audit.go).
 //
 // Reconfiguration (Apply) swaps one pointer. Each worker notices the new
 // generation between two batches, flushes its pending lines to the old
@@ -44,6 +46,7 @@ const (
 	DefaultOutputQueue   = 8 << 20
 	DefaultBreakerOpen   = 0.80
 	DefaultBreakerClose  = 0.50
+	DefaultAuditEvery    = 100
 )
 
 // Options are fixed for the life of a pipeline. The zero value of each field
@@ -68,6 +71,13 @@ type Options struct {
 	// breaker opens and closes again. The breaker acts under the drop
 	// policies only: under Block a full ring is backpressure, not loss.
 	BreakerOpen, BreakerClose float64
+	// AuditEvery turns on the egress audit: every AuditEvery-th line a
+	// worker hands to the outputs is scanned again, its JSON strings
+	// decoded, with every built-in detector, and each finding is counted
+	// per detector and output and logged at most once a minute, never with
+	// the value (see audit.go). 0 means DefaultAuditEvery; a negative value
+	// turns the audit off.
+	AuditEvery int
 	// Metrics receives the counters; nil means a private set.
 	Metrics *metrics.Metrics
 	// Logger receives diagnostics; nil means slog.Default().
@@ -109,6 +119,8 @@ type Pipeline struct {
 	cancel  context.CancelFunc //
 
 	open atomic.Int32 // workers whose breaker is open
+
+	audit auditLog // the egress audit's rate-limited warning
 }
 
 // New starts a pipeline running cfg.
@@ -147,7 +159,7 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 	for i, r := range p.rings {
 		// The starting generation is fixed here, not when the goroutine
 		// runs: an Apply in between must still be released by this worker.
-		w := &worker{p: p, id: i, ring: r, wake: make(chan struct{}, 1), gen: p.cur.Load()}
+		w := &worker{p: p, id: i, ring: r, wake: make(chan struct{}, 1), gen: p.cur.Load(), auditAt: firstAudit(opts.AuditEvery)}
 		p.workers = append(p.workers, w)
 	}
 	p.m.Gauge("streamgate_buffer_lines", func() float64 { return float64(p.Queued()) })
@@ -162,7 +174,8 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 }
 
 // withDefaults returns o with every field that is zero or below set to its
-// default, and BreakerClose moved below BreakerOpen.
+// default, except AuditEvery, whose negative values turn the audit off, and
+// BreakerClose moved below BreakerOpen.
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = defaultWorkers()
@@ -187,6 +200,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BreakerClose >= o.BreakerOpen {
 		o.BreakerClose = o.BreakerOpen / 2
+	}
+	if o.AuditEvery == 0 {
+		o.AuditEvery = DefaultAuditEvery
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()

@@ -29,6 +29,12 @@ type worker struct {
 	pending  *record.Batch // kept lines not yet flushed
 	deadline time.Time     // when pending must be flushed
 	open     bool          // breaker state
+
+	// The egress audit: emitted counts the lines this worker handed to the
+	// outputs, and auditAt is the index, in the next batch flushed, of the
+	// next line to scan.
+	emitted uint64
+	auditAt int
 }
 
 // poke wakes the worker if it is waiting, so it notices a new generation.
@@ -196,7 +202,8 @@ func dense(b *record.Batch) bool {
 }
 
 // flush hands the pending batch to every output of the current generation,
-// one reference each, and starts a new one.
+// one reference each, and starts a new one. Before that, the egress audit
+// scans the batch's lines that are due.
 func (w *worker) flush() {
 	b := w.pending
 	n := len(b.Lines)
@@ -204,6 +211,12 @@ func (w *worker) flush() {
 		return
 	}
 	w.p.m.Emitted.Add(n)
+	if w.auditAt < n {
+		w.audit(b)
+	} else {
+		w.auditAt -= n
+	}
+	w.emitted += uint64(n)
 	outs := w.gen.outs
 	sb := getShared(b, len(outs))
 	block := w.p.opts.Overflow == buffer.Block

@@ -128,6 +128,9 @@ type Heartbeat struct {
 	Filtered uint64 `json:"filtered" redis:"filtered"`
 	Dropped  uint64 `json:"dropped" redis:"dropped"`
 	Breaker  int    `json:"breaker_open_workers" redis:"breaker"`
+	// EgressPII is what the egress audit found leaving: sampled lines
+	// with personal data, once per detector and output.
+	EgressPII uint64 `json:"egress_pii" redis:"egress_pii"`
 
 	// The build the instance runs (package buildinfo).
 	BuildVersion string `json:"build_version" redis:"build_version"`

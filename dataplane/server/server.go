@@ -209,6 +209,7 @@ func (s *Server) Report(hb *rdb.Heartbeat) {
 	st := s.Status()
 	hb.Version, hb.Rejected, hb.Error = st.Version, st.Rejected, st.Error
 	hb.Received, hb.Emitted, hb.Filtered, hb.Dropped, hb.Breaker = st.Received, st.Emitted, st.Filtered, st.Dropped, st.Breaker
+	hb.EgressPII = st.EgressPII
 	hb.BuildVersion, hb.BuildCommit, hb.GoVersion = st.BuildVersion, st.BuildCommit, st.GoVersion
 	if a := s.TCPAddr(); a != nil {
 		hb.TCPAddr = a.String()
@@ -300,6 +301,9 @@ type Status struct {
 	Filtered uint64 `json:"filtered"`
 	Dropped  uint64 `json:"dropped"`
 	Breaker  int    `json:"breaker_open_workers"`
+	// EgressPII is what the egress audit found leaving: sampled lines
+	// with personal data, once per detector and output.
+	EgressPII uint64 `json:"egress_pii"`
 
 	BuildVersion string `json:"build_version"` // the build running (package buildinfo)
 	BuildCommit  string `json:"build_commit"`
@@ -315,6 +319,7 @@ func (s *Server) Status() *Status {
 		Filtered:     s.m.FilteredTotal(),
 		Dropped:      s.m.DroppedTotal(),
 		Breaker:      s.p.BreakerOpen(),
+		EgressPII:    s.m.EgressPIITotal(),
 		BuildVersion: bi.Version,
 		BuildCommit:  bi.Commit,
 		GoVersion:    bi.GoVersion,
@@ -426,6 +431,7 @@ func (s *Server) logStopped(took time.Duration) {
 		"delivered", m.DeliveredTotal(),
 		"output_dropped", m.OutputDroppedTotal(),
 		"udp_datagrams_dropped", m.UDPKernelDrops.Get(),
+		"egress_pii", m.EgressPIITotal(),
 	)
 	byReason := m.DroppedByReason()
 	for _, r := range slices.Sorted(maps.Keys(byReason)) {

@@ -28,7 +28,7 @@ type dataplaneFlags struct {
 	host, tcpPort, udpPort, httpPort, adminPort string
 	manifestFile                                string
 	workers, bufLines, bufBytes, maxLine        int
-	outputQueueBytes                            int
+	outputQueueBytes, egressAudit               int
 	overflow, memoryLimit                       string
 	shutdownTimeout, heartbeat                  time.Duration
 }
@@ -45,6 +45,7 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
 	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest or block (TCP backpressure)")
 	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it that output's batches are dropped and counted (reason queue_full) under the drop policies; under block the pipeline waits for the output instead")
+	fs.IntVar(&f.egressAudit, "egress-audit", pipeline.DefaultAuditEvery, "scan 1 in N emitted lines again for personal data with every built-in detector, counting findings in streamgate_egress_pii_total{detector,output}; 0 disables")
 	fs.IntVar(&f.maxLine, "max-line", ingest.DefaultMaxLine, "longest line in bytes; longer lines are dropped and counted (reason oversize)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long SIGTERM may take to drain and flush")
 	fs.DurationVar(&f.heartbeat, "heartbeat", watch.DefaultHeartbeat, "interval of the fleet heartbeat written to Redis (time to live: 3 intervals)")
@@ -58,6 +59,13 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	}
 	if f.outputQueueBytes <= 0 {
 		return server.Options{}, fmt.Errorf("-output-queue-bytes: want a positive number of bytes; got %d", f.outputQueueBytes)
+	}
+	if f.egressAudit < 0 {
+		return server.Options{}, fmt.Errorf("-egress-audit: want 0 (off) or a positive number of lines; got %d", f.egressAudit)
+	}
+	auditEvery := f.egressAudit
+	if auditEvery == 0 {
+		auditEvery = -1 // pipeline.Options: negative is off, 0 the default
 	}
 	if err := setMemoryLimit(f.memoryLimit); err != nil {
 		return server.Options{}, fmt.Errorf("-memory-limit: %w", err)
@@ -74,6 +82,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 			BufferBytes:      f.bufBytes,
 			Overflow:         policy,
 			OutputQueueBytes: f.outputQueueBytes,
+			AuditEvery:       auditEvery,
 		},
 		Logger: log,
 	}
@@ -138,7 +147,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	}
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
-		"workers", f.workers, "overflow", f.overflow, "manifest", source)
+		"workers", f.workers, "overflow", f.overflow, "egress_audit", f.egressAudit, "manifest", source)
 	return dp, nil
 }
 
