@@ -79,6 +79,9 @@ func JSONAwareWith(r Replacer, o JSONOptions) Replacer {
 	if a, ok := r.(interface{ anchored() bool }); ok && a.anchored() {
 		j.precheck = false
 	}
+	if q, ok := r.(interface{ quoteBlind() bool }); ok && q.quoteBlind() {
+		j.quoteBlind = true
+	}
 	if j.fields != nil && j.act == nil {
 		j.act = Mask("[REDACTED]")
 	}
@@ -93,6 +96,9 @@ type jsonReplacer struct {
 	fields   *Fields
 	act      Action
 	exclude  *Fields
+	// quoteBlind: r's findings never hold '"', '\\' or '/', so the escapes
+	// \", \\ and \/ hide none from a scan of the bytes.
+	quoteBlind bool
 }
 
 // jsonBufs are the buffers a JSON line is decoded into: a pooled pair, each
@@ -150,7 +156,7 @@ func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	// if the line's bytes do.
 	all := j.r != nil && (!j.precheck || j.r.Finds(line))
 	fields := j.fields != nil && j.fields.mayMatch(line)
-	if !all && !fields && bytes.IndexByte(line, '\\') < 0 {
+	if !all && !fields && !j.hidingEscapes(line) {
 		return dst, false
 	}
 	b := getJSONBufs()
@@ -211,6 +217,28 @@ func (j *jsonReplacer) appendText(dst, line []byte) ([]byte, bool) {
 	}
 	n := copy(res[start:], res[len(out):])
 	return res[:start+n], true
+}
+
+// hidingEscapes reports whether line holds an escape that could hide a
+// finding of r from a scan of its bytes: any, unless r is quote-blind and
+// the line's escapes are all \", \\ or \/, as most JSON encoders write.
+func (j *jsonReplacer) hidingEscapes(line []byte) bool {
+	for i := bytes.IndexByte(line, '\\'); i >= 0; {
+		if !j.quoteBlind || i+1 == len(line) {
+			return true
+		}
+		switch line[i+1] {
+		case '"', '\\', '/':
+		default:
+			return true
+		}
+		n := bytes.IndexByte(line[i+2:], '\\')
+		if n < 0 {
+			return false
+		}
+		i += 2 + n
+	}
+	return false
 }
 
 // lenient scans a line that starts like JSON but cannot be decoded: as

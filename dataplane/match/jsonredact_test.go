@@ -255,3 +255,36 @@ func ExampleJSONAware() {
 	fmt.Println(string(out))
 	// Output: {"a":"[REDACTED]"}
 }
+
+// TestQuoteBlindSkipsCommonEscapes: a line whose only escapes are \", \\
+// and \/ is not decoded for a redactor whose findings cannot hold those
+// characters, and is for one whose can.
+func TestQuoteBlindSkipsCommonEscapes(t *testing.T) {
+	line := []byte(`{"m":"say \"hi\" at C:\\tmp","p":"\/api\/v1"}`)
+	for _, tt := range []struct {
+		expr  string
+		blind bool
+	}{
+		{`\d{3}-\d{2}-\d{4}`, true},
+		{`(?i)secret`, true},
+		{`/api/v1`, false},
+		{`"hi"`, false},
+		{`[^a]x`, false},
+		{`.x`, false},
+	} {
+		j := JSONAware(mustReplacer(t, tt.expr, "X"), true).(*jsonReplacer)
+		if j.quoteBlind != tt.blind {
+			t.Errorf("%q: got quote-blind %v; want %v", tt.expr, j.quoteBlind, tt.blind)
+		}
+		if got := j.hidingEscapes(line); got == tt.blind {
+			t.Errorf("%q: hidingEscapes got %v; want %v", tt.expr, got, !tt.blind)
+		}
+	}
+	d := JSONAware(ssn.Replacer("X"), false).(*jsonReplacer)
+	if d.hidingEscapes(line) || !d.hidingEscapes([]byte(`{"a":"123\u002d45"}`)) || !d.hidingEscapes([]byte(`{"a":"x\\\u002d"}`)) {
+		t.Error("a detector: want only \\u escapes to count as hiding")
+	}
+	if got := replace(JSONAware(mustReplacer(t, `/api/v1`, "X"), true), line); got != `{"m":"say \"hi\" at C:\\tmp","p":"X"}` {
+		t.Errorf("a pattern that matches '/': got %s", got)
+	}
+}

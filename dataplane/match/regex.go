@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,6 +27,10 @@ type Regex struct {
 	exact bool
 	// anchored reports ^, $, \A or \z in the expression.
 	anchored bool
+	// quoteBlind reports that no match can hold '"', '\\' or '/': the
+	// JSON escapes \", \\ and \/ then hide no match from a scan of the
+	// bytes.
+	quoteBlind bool
 }
 
 // shapesDisabled makes CompileRegex leave out the shape matcher, so that
@@ -60,6 +65,7 @@ func CompileRegex(expr string) (*Regex, error) {
 		r.shape = compileShape(tree.Simplify(), re.NumSubexp())
 	}
 	r.anchored = hasAnchor(tree)
+	r.quoteBlind = !canMatchAny(tree, '"', '\\', '/')
 	lits, exact := requiredLiterals(tree)
 	r.lits = NewLiterals(lits...)
 	r.exact = exact && len(lits) > 0
@@ -158,6 +164,37 @@ func hasAnchor(re *syntax.Regexp) bool {
 	}
 	for _, sub := range re.Sub {
 		if hasAnchor(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// canMatchAny reports whether re can match any of the runes cs: a literal
+// or a class that holds one, or any character.
+func canMatchAny(re *syntax.Regexp, cs ...rune) bool {
+	switch re.Op {
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return true
+	case syntax.OpLiteral:
+		for _, r := range re.Rune {
+			for _, c := range cs {
+				if r == c || re.Flags&syntax.FoldCase != 0 && unicode.SimpleFold(r) == c {
+					return true
+				}
+			}
+		}
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for _, c := range cs {
+				if re.Rune[i] <= c && c <= re.Rune[i+1] {
+					return true
+				}
+			}
+		}
+	}
+	for _, sub := range re.Sub {
+		if canMatchAny(sub, cs...) {
 			return true
 		}
 	}

@@ -69,6 +69,9 @@ func (r *regexReplacer) Finds(line []byte) bool { return r.re.Match(line) }
 // matches depend on where the text scanned starts and ends.
 func (r *regexReplacer) anchored() bool { return r.re.anchored }
 
+// quoteBlind reports that no match holds '"', '\\' or '/'.
+func (r *regexReplacer) quoteBlind() bool { return r.re.quoteBlind }
+
 // AppendReplace implements Replacer.
 func (r *regexReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	if r.shape != nil {
@@ -128,6 +131,10 @@ type findReplacer struct {
 	find func(line []byte, from int) (start, end int)
 	act  Action
 }
+
+// quoteBlind reports that no finding holds '"', '\\' or '/': true of every
+// built-in detector.
+func (r *findReplacer) quoteBlind() bool { return true }
 
 // Finds implements Replacer.
 func (r *findReplacer) Finds(line []byte) bool {
