@@ -26,6 +26,13 @@ FUZZ_TARGETS := \
 	dataplane/match:FuzzLookupJSON:40000x \
 	dataplane/match:FuzzShapeMatcher:30000x \
 	dataplane/match:FuzzJSONAware:40000x \
+	dataplane/match:FuzzPaymentsChecksums:10000x \
+	dataplane/match:FuzzPaymentsNetworkTwice:10000x \
+	dataplane/match:FuzzGovADetectors:10000x \
+	dataplane/match:FuzzGovBChecksums:10000x \
+	dataplane/match:FuzzGovBFind:10000x \
+	dataplane/match:FuzzSecretsChecksums:10000x \
+	dataplane/match:FuzzSecretsFind:10000x \
 	dataplane/processor:FuzzAttributeFilter:40000x \
 	dataplane/processor:FuzzRedactPattern:50000x \
 	dataplane/output:FuzzAppendJSONString:40000x \

@@ -139,3 +139,14 @@ func TestAllocsFields(t *testing.T) {
 		t.Errorf("got %v allocs; want 0", n)
 	}
 }
+
+func TestAllocsSet(t *testing.T) {
+	ds, _ := SelectDetectors([]string{"ssn", "credit_card", "email", "ipv4"})
+	r := NewSet(ds, Mask("X"))
+	line := []byte("ssn 123-45-6789 card 4111 1111 1111 1111 mail a@b.io ip 10.0.0.1")
+	dst := make([]byte, 0, 1024)
+	r.AppendReplace(dst[:0], line)
+	if n := testing.AllocsPerRun(100, func() { r.AppendReplace(dst[:0], line) }); n != 0 {
+		t.Errorf("got %v allocs; want 0", n)
+	}
+}

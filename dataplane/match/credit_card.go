@@ -2,14 +2,15 @@ package match
 
 var creditCard = Detector{
 	Name:     "credit_card",
-	Category: "payments",
+	Category: CategoryPayments,
 	Summary:  "payment card number of a known issuer that passes the Luhn check",
 	Doc: "A payment card number of 13 to 19 digits, written either without separators or in groups " +
 		"joined by single spaces or by single dashes (one kind per number), not preceded or followed " +
-		"by a letter or digit. It must pass the Luhn check and fall in the number range and length " +
+		"by a letter or digit, nor preceded by + (a phone number). It must pass the Luhn check and fall in the number range and length " +
 		"of a known issuer (Visa, Mastercard, American Express, Discover, JCB, Diners Club, UnionPay), " +
 		"so that timestamps and other long numbers are left alone.",
-	Find: findCard,
+	Checksum: "Luhn",
+	Find:     findCard,
 	Examples: []Example{
 		{"card=4111 1111 1111 1111 amount=12.00", []string{"4111 1111 1111 1111"}},
 		{"amex 378282246310005, mc 5555-5555-5555-4444", []string{"378282246310005", "5555-5555-5555-4444"}},
@@ -88,8 +89,9 @@ func knownIssuer(digits []byte) bool {
 // findCard finds card numbers; see detectors.
 func findCard(line []byte, from int) (int, int) {
 	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		if i > 0 && isAlnum(line[i-1]) {
-			// Part of a word such as an identifier or a hex string.
+		if i > 0 && (isAlnum(line[i-1]) || line[i-1] == '+') {
+			// Part of a word such as an identifier or a hex string, or
+			// an international phone number.
 			for i < len(line) && isDigit(line[i]) {
 				i++
 			}

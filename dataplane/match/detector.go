@@ -18,6 +18,14 @@ type Detector struct {
 	Summary string
 	// Doc says exactly what counts as a finding.
 	Doc string
+	// Checksum names the check a finding must pass beyond its form, such
+	// as "Luhn" or "mod 97"; "" when the format defines none.
+	Checksum string
+	// Context are the keywords of which one must stand within 32 bytes
+	// before a finding (compared without case) where the detector asks
+	// for context: always, or for some forms only, as Doc says. Find
+	// checks them with hasContext; the reference lists them.
+	Context []string
 	// Find returns the bounds of the first finding that starts at or after
 	// from, or -1, -1 if there is none. Bytes before from are the end of an
 	// earlier finding: Find may look at them to check a boundary but never
@@ -67,7 +75,7 @@ func LookupDetector(name string) (*Detector, bool) {
 // Detectors returns every detector, sorted by name. The caller must not
 // modify them.
 func Detectors() []*Detector {
-	out := slices.Clone(registry[:])
+	out := slices.Clone(registry)
 	slices.SortFunc(out, func(a, b *Detector) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

@@ -4,7 +4,7 @@ import "bytes"
 
 var email = Detector{
 	Name:     "email",
-	Category: "contact",
+	Category: CategoryContact,
 	Summary:  "e-mail address",
 	Doc: "local@domain, where the local part is a run of [A-Za-z0-9._%+-] and the domain a run of " +
 		"[A-Za-z0-9.-] with at least two non-empty labels, the last of them two or more letters. " +

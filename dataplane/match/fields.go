@@ -193,25 +193,42 @@ func indexFold(b, lit []byte) int {
 	if len(lit) == 0 {
 		return 0
 	}
+	if len(lit) > len(b) {
+		return -1
+	}
+	last := len(b) - len(lit) + 1 // candidates start before last
 	first, upper := lit[0], lit[0]
 	if first-'a' < 26 {
 		upper = first &^ 0x20
 	}
-	for i := 0; i+len(lit) <= len(b); {
-		j := bytes.IndexByte(b[i:len(b)-len(lit)+1], first)
-		if upper != first {
-			if k := bytes.IndexByte(b[i:len(b)-len(lit)+1], upper); k >= 0 && (j < 0 || k < j) {
-				j = k
-			}
+	// The next candidate of each case, found once each as the scan
+	// passes it, so that a missing case is not looked for again at every
+	// candidate of the other.
+	lo, up := bytes.IndexByte(b[:last], first), -1
+	if upper != first {
+		up = bytes.IndexByte(b[:last], upper)
+	}
+	for lo >= 0 || up >= 0 {
+		i := lo
+		if lo < 0 || up >= 0 && up < lo {
+			i = up
 		}
-		if j < 0 {
-			return -1
-		}
-		i += j
 		if equalFold(b[i:i+len(lit)], string(lit)) {
 			return i
 		}
-		i++
+		if i == lo {
+			lo = nextIndex(b[:last], lo+1, first)
+		} else {
+			up = nextIndex(b[:last], up+1, upper)
+		}
+	}
+	return -1
+}
+
+// nextIndex is the index of c in b at or after i, or -1.
+func nextIndex(b []byte, i int, c byte) int {
+	if j := bytes.IndexByte(b[i:], c); j >= 0 {
+		return i + j
 	}
 	return -1
 }

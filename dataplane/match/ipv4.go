@@ -4,7 +4,7 @@ import "bytes"
 
 var ipv4 = Detector{
 	Name:     "ipv4",
-	Category: "network",
+	Category: CategoryNetwork,
 	Summary:  "IPv4 address in dotted decimal",
 	Doc: "Four decimal octets 0 to 255 of one to three digits, separated by dots. The run of digits " +
 		"and dots must be exactly those four parts: version strings and OIDs such as 10.0.0.1.2 or " +

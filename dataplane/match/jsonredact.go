@@ -105,6 +105,10 @@ type jsonReplacer struct {
 // dropped rather than pooled once larger than maxPooledJSONBuf.
 type jsonBufs struct {
 	dec, rep, key, path, pairs []byte
+	// ctxKey is the key of the value being scanned, and ctx the value
+	// with its key before it: detectors that want a keyword before a
+	// value ("ssn": "123456789") see it there, as in a text line.
+	ctxKey, ctx []byte
 	// pathEnd[d] is the length of the path of the container at depth d.
 	pathEnd [maxJSONDepth + 1]int
 }
@@ -122,8 +126,9 @@ func putJSONBufs(b *jsonBufs) {
 	if cap(b.rep) > maxPooledJSONBuf {
 		b.rep = nil
 	}
-	if cap(b.key) > maxPooledJSONBuf || cap(b.path) > maxPooledJSONBuf || cap(b.pairs) > maxPooledJSONBuf {
-		b.key, b.path, b.pairs = nil, nil, nil
+	if cap(b.key) > maxPooledJSONBuf || cap(b.path) > maxPooledJSONBuf || cap(b.pairs) > maxPooledJSONBuf ||
+		cap(b.ctxKey) > maxPooledJSONBuf || cap(b.ctx) > maxPooledJSONBuf {
+		b.key, b.path, b.pairs, b.ctxKey, b.ctx = nil, nil, nil, nil, nil
 	}
 	jsonBufPool.Put(b)
 }
@@ -308,6 +313,7 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 	// of the next value.
 	paths := fields || j.exclude != nil
 	b.path = b.path[:0]
+	b.ctxKey = b.ctxKey[:0]
 	cur := 0
 	var arrays [maxJSONDepth / 64]uint64 // bit d: the container at depth d is an array
 	depth := 0
@@ -405,6 +411,7 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 			if c != '"' {
 				return out, changed, jsonMalformed
 			}
+			b.ctxKey = b.ctxKey[:0] // a key is scanned alone
 			e, ok := 0, false
 			out, e, ok = j.rewriteString(out, line, &last, i, all, b, &changed)
 			if !ok {
@@ -412,6 +419,10 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 			}
 			if paths {
 				cur = j.keyPath(line[i+1:e-1], b, depth)
+			}
+			b.ctxKey = append(b.ctxKey[:0], line[i+1:e-1]...)
+			if bytes.IndexByte(b.ctxKey, '\\') >= 0 {
+				b.ctxKey = unescapeJSON(b.ctxKey[:0], line[i+1:e-1])
 			}
 			i = e
 			state = wantColon
@@ -512,12 +523,7 @@ func (j *jsonReplacer) rewriteString(out, line []byte, last *int, s int, all boo
 // the token and the text rewritten (or as it is) as a JSON string, and
 // moves last past the token. A finding sets changed.
 func (j *jsonReplacer) rewrite(out, line []byte, last *int, s, e int, text []byte, reencode bool, b *jsonBufs, changed *bool) []byte {
-	var rep []byte
-	found := false
-	if j.r != nil {
-		rep, found = j.r.AppendReplace(b.rep[:0], text)
-		b.rep = rep[:0]
-	}
+	rep, found := j.scanValue(text, b)
 	if j.fields != nil {
 		cur := text
 		if found {
@@ -539,6 +545,33 @@ func (j *jsonReplacer) rewrite(out, line []byte, last *int, s, e int, text []byt
 	out = AppendJSONString(out, text)
 	*last = e
 	return out
+}
+
+// scanValue runs r on text, the decoded contents of a key or value. A
+// value is scanned with its key before it ("ssn: 123456789"), so that a
+// detector that wants a keyword before a finding sees its key, as it
+// would in a text line; the rewritten text is returned without the key.
+// Should a finding reach into the key, the value is scanned alone.
+func (j *jsonReplacer) scanValue(text []byte, b *jsonBufs) ([]byte, bool) {
+	if j.r == nil {
+		return nil, false
+	}
+	// An anchored pattern (no precheck) sees each value's own start.
+	if len(b.ctxKey) > 0 && j.precheck {
+		b.ctx = append(append(append(b.ctx[:0], b.ctxKey...), ": "...), text...)
+		n := len(b.ctx) - len(text)
+		rep, found := j.r.AppendReplace(b.rep[:0], b.ctx)
+		b.rep = rep[:0]
+		if !found {
+			return nil, false
+		}
+		if len(rep) >= n && bytes.Equal(rep[:n], b.ctx[:n]) {
+			return rep[n:], true
+		}
+	}
+	rep, found := j.r.AppendReplace(b.rep[:0], text)
+	b.rep = rep[:0]
+	return rep, found
 }
 
 // scanJSONString returns the index past the closing quote of the string

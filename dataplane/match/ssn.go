@@ -4,7 +4,7 @@ import "bytes"
 
 var ssn = Detector{
 	Name:     "ssn",
-	Category: "government_id",
+	Category: CategoryGovernmentID,
 	Summary:  "US Social Security number written ddd-dd-dddd",
 	Doc: "A US Social Security number written ddd-dd-dddd, not preceded or followed by a digit. " +
 		"Every such number is a finding, including the never-issued areas 000, 666 and 9xx: " +

@@ -84,8 +84,11 @@ func FuzzRedactedBodies(f *testing.F) {
 		}
 		chain = append(chain, s.P)
 	}
+	// The detectors the chain redacts with: others may well find
+	// something in the fuzzer's junk.
 	var detectors []match.Replacer
-	for _, d := range match.Detectors() {
+	for _, name := range []string{"ssn", "credit_card", "email", "ipv4"} {
+		d, _ := match.LookupDetector(name)
 		detectors = append(detectors, d.Replacer(""))
 	}
 	f.Fuzz(func(t *testing.T, shape uint8, junk string, mask uint64) {

@@ -30,20 +30,37 @@ type auditor struct {
 	r    match.Replacer
 }
 
-// auditors are every built-in detector, JSON-aware, in the order of
-// match.Detectors; an output's egress counters are in the same order.
-var auditors = func() []auditor {
-	var out []auditor
-	for _, d := range match.Detectors() {
-		out = append(out, auditor{name: d.Name, r: match.JSONAware(d.Replacer(""), false)})
-	}
-	return out
-}()
+// DefaultAuditDetectors are the detectors the audit runs unless told
+// otherwise: the kinds of personal data that most often leak. Each more
+// detector costs a pass over every line scanned.
+var DefaultAuditDetectors = []string{"ssn", "credit_card", "email", "ipv4"}
 
-// auditAny finds what any built-in detector finds, JSON-aware: a clean JSON
-// line with escapes is decoded once for all detectors, not once for each.
-// Only a line in which it finds something is scanned by each auditor.
-var auditAny = match.JSONAware(anyDetector(match.Detectors()), false)
+// audit is a pipeline's egress audit: its detectors, JSON-aware, in the
+// order of match.Detectors (an output's egress counters are in the same
+// order), and any, which finds what any of them finds: a clean JSON line
+// with escapes is decoded once for all detectors, not once for each, and
+// only a line in which it finds something is scanned by each.
+type audit struct {
+	auditors []auditor
+	any      match.Replacer
+}
+
+// newAudit builds the audit of the detectors names selects (names,
+// categories or "all"; nil means DefaultAuditDetectors).
+func newAudit(names []string) (*audit, error) {
+	if names == nil {
+		names = DefaultAuditDetectors
+	}
+	ds, err := match.SelectDetectors(names)
+	if err != nil {
+		return nil, err
+	}
+	a := &audit{any: match.JSONAware(anyDetector(ds), false)}
+	for _, d := range ds {
+		a.auditors = append(a.auditors, auditor{name: d.Name, r: match.JSONAware(d.Replacer(""), false)})
+	}
+	return a, nil
+}
 
 // anyDetector is a match.Replacer that finds what any of its detectors
 // finds. It only answers whether there is a finding: AppendReplace appends
@@ -103,15 +120,16 @@ func (w *worker) audit(b *record.Batch) {
 	w.p.m.EgressAudited.Add(scanned)
 }
 
-// auditLine runs every detector on line, the seq-th this worker emits,
+// auditLine runs the audit's detectors on line, the seq-th this worker emits,
 // and counts each that finds something for every output of the current
 // generation.
 func (w *worker) auditLine(line []byte, seq uint64) {
-	if !auditAny.Finds(line) {
+	a := w.p.auditor
+	if !a.any.Finds(line) {
 		return
 	}
-	for k := range auditors {
-		if !auditors[k].r.Finds(line) {
+	for k := range a.auditors {
+		if !a.auditors[k].r.Finds(line) {
 			continue
 		}
 		for _, r := range w.gen.outs {
@@ -140,7 +158,7 @@ func (w *worker) auditFound(k int, seq uint64) {
 		outs = append(outs, r.name)
 	}
 	w.p.log.Warn("personal data found leaving: a redaction rule is missing",
-		"detector", auditors[k].name, "outputs", outs, "findings", hits,
+		"detector", w.p.auditor.auditors[k].name, "outputs", outs, "findings", hits,
 		"version", w.gen.cfg.Version, "worker", w.id, "line", seq,
 		"audit_every", w.p.opts.AuditEvery)
 }

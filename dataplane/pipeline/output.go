@@ -67,7 +67,7 @@ func (p *Pipeline) startOutput(key, name string, out output.Output) *outputRunne
 		abandoned: p.m.OutputDropped(name, metrics.ReasonShutdown),
 	}
 	if p.opts.AuditEvery > 0 {
-		for _, a := range auditors {
+		for _, a := range p.auditor.auditors {
 			runner.pii = append(runner.pii, p.m.EgressPII(a.name, name))
 		}
 	}

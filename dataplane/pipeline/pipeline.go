@@ -78,6 +78,9 @@ type Options struct {
 	// the value (see audit.go). 0 means DefaultAuditEvery; a negative value
 	// turns the audit off.
 	AuditEvery int
+	// AuditDetectors are the detectors the audit runs: names, categories
+	// or "all" (match.SelectDetectors); nil means DefaultAuditDetectors.
+	AuditDetectors []string
 	// Metrics receives the counters; nil means a private set.
 	Metrics *metrics.Metrics
 	// Logger receives diagnostics; nil means slog.Default().
@@ -104,6 +107,7 @@ type Pipeline struct {
 	opts    Options
 	m       *metrics.Metrics
 	log     *slog.Logger
+	auditor *audit // the egress audit's detectors
 	rings   []*buffer.Ring
 	workers []*worker
 	wg      sync.WaitGroup // workers
@@ -126,11 +130,16 @@ type Pipeline struct {
 // New starts a pipeline running cfg.
 func New(opts Options, cfg *Config) (*Pipeline, error) {
 	opts = opts.withDefaults()
+	a, err := newAudit(opts.AuditDetectors)
+	if err != nil {
+		return nil, fmt.Errorf("cannot set up the egress audit: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pipeline{
 		opts:    opts,
 		m:       opts.Metrics,
 		log:     opts.Logger,
+		auditor: a,
 		outputs: make(map[string]*outputRunner),
 		laneCtx: ctx,
 		cancel:  cancel,

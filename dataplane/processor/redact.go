@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"streamgate/dataplane/match"
 	"streamgate/dataplane/record"
@@ -19,7 +18,8 @@ var redactSpec = spec.Component{
 	Summary: "Replaces what a regular expression or a built-in detector finds in a line; in a JSON line, in each string and number decoded, as its receiver will read them.",
 	Params: []spec.Param{
 		{Name: "pattern", Kind: spec.String, Description: "A Go regular expression; every match is replaced. One of pattern and detector is required."},
-		{Name: "detector", Kind: spec.String, Enum: match.DetectorNames(), Description: "A built-in detector; see the detectors table."},
+		{Name: "detector", Kind: spec.String, Enum: detectorChoices(), Description: "A built-in detector, a category of them, or all; see the detectors table."},
+		{Name: "detectors", Kind: spec.Strings, Description: "Several detectors or categories at once, scanned in one rule: [\"payments\", \"secrets\", \"email\"]."},
 		{Name: "action", Kind: spec.String, Default: actionMask, Enum: []string{actionMask, actionPartial, actionHash, actionDrop},
 			Description: "What replaces a finding: mask writes replacement; partial keeps the last keep letters and digits and masks the others with *, separators kept; hash writes a keyed token, tok_ and 16 hex digits of its HMAC-SHA256, the same for the same value wherever the same key is set (STREAMGATE_HMAC_KEY or -hmac-key-file, never the manifest); drop drops the whole line, counted as filtered by the rule."},
 		{Name: "replacement", Kind: spec.String, Default: defaultReplacement, Description: "With action mask, written in place of each match. With pattern it is a template: $1, $name and ${name} insert submatches, $$ a literal $. With detector it is literal text."},
@@ -31,6 +31,7 @@ var redactSpec = spec.Component{
 		`{"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}`,
 		`{"detector": "credit_card", "action": "partial", "keep": 4}`,
 		`{"detector": "email", "action": "drop"}`,
+		`{"detectors": ["payments", "ssn"], "action": "partial"}`,
 		`{"fields": ["@secrets", "headers.x-api-key"], "exclude_fields": ["trace_id"], "action": "hash"}`,
 	},
 }
@@ -43,14 +44,17 @@ const (
 	actionDrop    = "drop"
 )
 
-// redactParams are the params of a redact rule. One of Pattern, Detector
-// and Fields is required, and Pattern and Detector exclude each other.
+// redactParams are the params of a redact rule. One of Pattern, Detector,
+// Detectors and Fields is required; Pattern, Detector and Detectors
+// exclude each other.
 type redactParams struct {
 	// Pattern is a Go regular expression; every match is replaced.
 	Pattern *string `json:"pattern"`
-	// Detector names a built-in detector (match.Detectors); see each
-	// one's Doc for what it finds.
+	// Detector names a built-in detector (match.Detectors), a category
+	// of them or "all"; see each one's Doc for what it finds.
 	Detector *string `json:"detector"`
+	// Detectors names several, as Detector does.
+	Detectors StringList `json:"detectors"`
 	// Action is mask (the default), partial, hash or drop.
 	Action string `json:"action"`
 	// Replacement is written in place of each match under mask,
@@ -86,14 +90,20 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 	}
 	var r match.Replacer
 	switch {
-	case p.Pattern != nil && p.Detector != nil:
+	case p.Pattern != nil && (p.Detector != nil || len(p.Detectors) > 0):
 		return nil, errors.New("params.detector: must not be set together with pattern")
-	case p.Detector != nil:
-		d, ok := match.LookupDetector(*p.Detector)
-		if !ok {
-			return nil, fmt.Errorf("params.detector: unknown detector %q (known: %s)", *p.Detector, strings.Join(match.DetectorNames(), ", "))
+	case p.Detector != nil && len(p.Detectors) > 0:
+		return nil, errors.New("params.detectors: must not be set together with detector")
+	case p.Detector != nil || len(p.Detectors) > 0:
+		field, names := "detectors", []string(p.Detectors)
+		if p.Detector != nil {
+			field, names = "detector", []string{*p.Detector}
 		}
-		r = d.ReplacerWith(fieldAct)
+		ds, err := match.SelectDetectors(names)
+		if err != nil {
+			return nil, fmt.Errorf("params.%s: %w", field, err)
+		}
+		r = match.NewSet(ds, fieldAct)
 	case p.Pattern != nil:
 		re, err := compileRegex("pattern", *p.Pattern)
 		if err != nil {
@@ -125,6 +135,12 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		return &dropLines{r: r}, nil
 	}
 	return &redact{r: r}, nil
+}
+
+// detectorChoices are the values a rule's detector may name: every
+// detector, every category, and all.
+func detectorChoices() []string {
+	return append(append(match.DetectorNames(), match.Categories()...), match.AllDetectors)
 }
 
 // replacement is the text mask writes.

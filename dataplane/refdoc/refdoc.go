@@ -95,7 +95,7 @@ func example(kind, typ, ex string) string {
 // detectors renders the table of built-in detectors.
 func detectors() string {
 	var b strings.Builder
-	b.WriteString("| detector | category | finds | example |\n|---|---|---|---|\n")
+	b.WriteString("| detector | category | checksum | context words | finds | example |\n|---|---|---|---|---|---|\n")
 	for _, d := range match.Detectors() {
 		ex := ""
 		for _, e := range d.Examples {
@@ -104,7 +104,14 @@ func detectors() string {
 				break
 			}
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", d.Name, d.Category, cell(d.Doc), ex)
+		sum, ctx := "—", "—"
+		if d.Checksum != "" {
+			sum = d.Checksum
+		}
+		if len(d.Context) > 0 {
+			ctx = strings.Join(d.Context, ", ")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", d.Name, d.Category, cell(sum), cell(ctx), cell(d.Doc), ex)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -62,7 +62,8 @@ func TestEscapedPIINeverLeaves(t *testing.T) {
 		return len(bodies) == len(formats)
 	})
 	var detectors []match.Replacer
-	for _, d := range match.Detectors() {
+	for _, name := range []string{"ssn", "credit_card", "email", "ipv4"} {
+		d, _ := match.LookupDetector(name)
 		detectors = append(detectors, d.Replacer(""))
 	}
 	mu.Lock()

@@ -16,6 +16,7 @@ import (
 
 	"streamgate/dataplane/buffer"
 	"streamgate/dataplane/ingest"
+	"streamgate/dataplane/match"
 	"streamgate/dataplane/pipeline"
 	"streamgate/dataplane/rdb"
 	"streamgate/dataplane/server"
@@ -29,6 +30,7 @@ type dataplaneFlags struct {
 	manifestFile                                string
 	workers, bufLines, bufBytes, maxLine        int
 	outputQueueBytes, egressAudit               int
+	egressAuditDetectors                        string
 	overflow, memoryLimit                       string
 	shutdownTimeout, heartbeat                  time.Duration
 }
@@ -45,7 +47,8 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
 	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest or block (TCP backpressure)")
 	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it that output's batches are dropped and counted (reason queue_full) under the drop policies; under block the pipeline waits for the output instead")
-	fs.IntVar(&f.egressAudit, "egress-audit", pipeline.DefaultAuditEvery, "scan 1 in N emitted lines again for personal data with every built-in detector, counting findings in streamgate_egress_pii_total{detector,output}; 0 disables")
+	fs.IntVar(&f.egressAudit, "egress-audit", pipeline.DefaultAuditEvery, "scan 1 in N emitted lines again for personal data with the -egress-audit-detectors, counting findings in streamgate_egress_pii_total{detector,output}; 0 disables")
+	fs.StringVar(&f.egressAuditDetectors, "egress-audit-detectors", strings.Join(pipeline.DefaultAuditDetectors, ","), "the detectors the egress audit runs: names, categories or all, comma-separated (each costs a pass over every line scanned; streamgate detectors lists them)")
 	fs.IntVar(&f.maxLine, "max-line", ingest.DefaultMaxLine, "longest line in bytes; longer lines are dropped and counted (reason oversize)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long SIGTERM may take to drain and flush")
 	fs.DurationVar(&f.heartbeat, "heartbeat", watch.DefaultHeartbeat, "interval of the fleet heartbeat written to Redis (time to live: 3 intervals)")
@@ -62,6 +65,10 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	}
 	if f.egressAudit < 0 {
 		return server.Options{}, fmt.Errorf("-egress-audit: want 0 (off) or a positive number of lines; got %d", f.egressAudit)
+	}
+	auditDetectors := strings.Split(f.egressAuditDetectors, ",")
+	if _, err := match.SelectDetectors(auditDetectors); err != nil {
+		return server.Options{}, fmt.Errorf("-egress-audit-detectors: %w", err)
 	}
 	auditEvery := f.egressAudit
 	if auditEvery == 0 {
@@ -83,6 +90,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 			Overflow:         policy,
 			OutputQueueBytes: f.outputQueueBytes,
 			AuditEvery:       auditEvery,
+			AuditDetectors:   auditDetectors,
 		},
 		Logger: log,
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,5 +145,36 @@ func TestDataplaneFinalAccounting(t *testing.T) {
 	}
 	if logs := strings.Join(p.Logs(), "\n"); strings.Contains(logs, password) {
 		t.Errorf("the log holds the output's password:\n%s", logs)
+	}
+}
+
+func TestEgressAuditFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+		err  string
+	}{
+		{args: nil, want: []string{"ssn", "credit_card", "email", "ipv4"}},
+		{args: []string{"-egress-audit-detectors", "secrets,us_ssn"}, want: []string{"secrets", "us_ssn"}},
+		{args: []string{"-egress-audit-detectors", "all"}, want: []string{"all"}},
+		{args: []string{"-egress-audit-detectors", "emial"}, err: `-egress-audit-detectors: unknown detector or category "emial"; did you mean email?`},
+		{args: []string{"-egress-audit", "-1"}, err: "-egress-audit: want 0 (off) or a positive number of lines; got -1"},
+	} {
+		var f dataplaneFlags
+		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		opts, err := f.options(slog.Default())
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%q: got error %v; want %q", c.args, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(opts.Pipeline.AuditDetectors, c.want) {
+			t.Errorf("%q: got %q, %v; want %q", c.args, opts.Pipeline.AuditDetectors, err, c.want)
+		}
 	}
 }

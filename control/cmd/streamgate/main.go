@@ -5,6 +5,7 @@
 //	streamgate control [flags]     the control plane's REST API
 //	streamgate validate FILE       check a manifest
 //	streamgate echo-server         print the HTTP requests it receives
+//	streamgate detectors           list the built-in detectors
 //	streamgate version             print the version, commit and Go version
 //
 // Log lines go to stdout (console output); diagnostics go to stderr.
@@ -16,15 +17,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"streamgate/dataplane/buildinfo"
 	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/match"
 	"streamgate/dataplane/processor"
 	"streamgate/dataplane/rdb"
 )
@@ -44,6 +48,8 @@ Usage:
   streamgate validate FILE       check a manifest; print its errors or a summary
   streamgate echo-server [flags] print every HTTP request it receives (a stand-in
                                  for a log vendor, :9000)
+  streamgate detectors           list the built-in detectors of redact rules: name,
+                                 category, checksum, context words, an example
   streamgate version             print the version, the commit it was built from
                                  and the Go version (also -version, --version)
 
@@ -67,6 +73,8 @@ func main() {
 		err = runValidate(args)
 	case "echo-server":
 		err = runEchoServer(args)
+	case "detectors":
+		err = runDetectors(os.Stdout, args)
 	case "version", "-version", "--version":
 		fmt.Println(buildinfo.Get())
 		return
@@ -141,6 +149,41 @@ func setup(name string, args []string, register func(*flag.FlagSet)) (*slog.Logg
 // untilSignal returns a context that ends on SIGINT or SIGTERM.
 func untilSignal() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+// runDetectors lists the built-in detectors, one a line: name, category,
+// checksum, context words and an example with what is found in it.
+func runDetectors(w io.Writer, args []string) error {
+	if len(args) != 0 {
+		return errors.New("usage: streamgate detectors")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DETECTOR\tCATEGORY\tCHECKSUM\tCONTEXT\tEXAMPLE")
+	ds := match.Detectors()
+	for _, d := range ds {
+		ex := ""
+		for _, e := range d.Examples {
+			if len(e.Want) > 0 {
+				ex = e.Line + "  →  " + strings.Join(e.Want, ", ")
+				break
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Category, orDash(d.Checksum), orDash(strings.Join(d.Context, ", ")), ex)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d detectors in %d categories (%s); a redact rule names one, a category, or all.\n",
+		len(ds), len(match.Categories()), strings.Join(match.Categories(), ", "))
+	return err
+}
+
+// orDash is s, or "-" when it is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // loadHashKey sets the key of redact's hash action from the file at path,

@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"streamgate/dataplane/match"
 )
 
 var tcpAddrRE = regexp.MustCompile(`tcp=(127\.0\.0\.1:\d+)`)
@@ -133,5 +135,23 @@ func TestVersionCommand(t *testing.T) {
 		} else if string(out) != first {
 			t.Errorf("streamgate %s: got %q; want what streamgate version prints, %q", arg, out, first)
 		}
+	}
+}
+
+// TestDetectorsCommand: every registered detector is listed, with its
+// category.
+func TestDetectorsCommand(t *testing.T) {
+	var b strings.Builder
+	if err := runDetectors(&b, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, d := range match.Detectors() {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(d.Name) + `\s+` + regexp.QuoteMeta(d.Category) + `\s`).MatchString(out) {
+			t.Errorf("streamgate detectors lacks %s (%s):\n%s", d.Name, d.Category, out)
+		}
+	}
+	if err := runDetectors(&b, []string{"x"}); err == nil {
+		t.Error("streamgate detectors x: got nil; want a usage error")
 	}
 }

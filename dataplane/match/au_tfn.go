@@ -1,0 +1,62 @@
+package match
+
+var auTFN = Detector{
+	Name:     "au_tfn",
+	Category: CategoryGovernmentID,
+	Summary:  "Australian Tax File Number after a keyword such as tfn",
+	Doc: "An Australian Tax File Number: 9 digits written as one run or in groups of 3 joined by " +
+		"single spaces, not all zeros, whose weighted sum (weights 1,4,3,7,5,8,6,9,10) is a multiple " +
+		"of 11. It must not touch a letter, digit or '_', nor be joined to one by '.' or '-', nor to a " +
+		"digit by '/' or ' '. One in eleven 9-digit numbers passes the check, so a context word (tfn, " +
+		"tax file, tax_file) must always stand within 32 bytes before it, digits not counted.",
+	Checksum: "mod 11",
+	Context:  auTFNContext,
+	Find:     findAUTFN,
+	Examples: []Example{
+		{"employee tfn=123 456 782 saved", []string{"123 456 782"}},
+		{`{"tax_file_number":"876543210"}`, []string{"876543210"}},
+		{"tfn 123 456 789", nil},
+		{"order=123456782 status=shipped", nil},
+	},
+}
+
+var auTFNContext = []string{"tfn", "tax file", "tax_file"}
+
+// findAUTFN finds TFNs; see auTFN.
+func findAUTFN(line []byte, from int) (int, int) {
+	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
+		j := govBRunEnd(line, i)
+		e := -1
+		switch j - i {
+		case 9:
+			e = j
+		case 3:
+			if j < len(line) && line[j] == ' ' {
+				e = govBShape(line, i, "ddd ddd ddd")
+			}
+		}
+		if e > 0 && govBBounded(line, i, e, true) && auTFNValid(line[i:e]) &&
+			govBContext(line, i, auTFNContext) {
+			return i, e
+		}
+		i = j
+	}
+	return -1, -1
+}
+
+// auTFNWeights are the weights of the digits of a TFN.
+var auTFNWeights = [9]int{1, 4, 3, 7, 5, 8, 6, 9, 10}
+
+// auTFNValid reports whether the 9 ASCII digits of v, spaces skipped, pass
+// the TFN check and are not all zeros.
+func auTFNValid(v []byte) bool {
+	var d [9]byte
+	if govBDigits(d[:], v) != len(d) {
+		return false
+	}
+	sum := 0
+	for k, c := range d {
+		sum += auTFNWeights[k] * int(c-'0')
+	}
+	return sum%11 == 0 && sum > 0
+}

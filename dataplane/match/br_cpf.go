@@ -1,0 +1,78 @@
+package match
+
+var brCPF = Detector{
+	Name:     "br_cpf",
+	Category: CategoryGovernmentID,
+	Summary:  "Brazilian individual taxpayer number (CPF) with valid check digits",
+	Doc: "A Brazilian CPF: 11 digits written ddd.ddd.ddd-dd, or as one run of 11 digits after a " +
+		"context word (cpf) within 32 bytes before it, digits not counted. Its last two digits are " +
+		"the mod 11 check digits of the others (weights 10 to 2, then 11 to 2; a remainder below 2 " +
+		"gives 0, any other r gives 11 − r), and its digits are not all the same. It must not touch a " +
+		"letter, digit or '_', nor be joined to one by '.' or '-', nor to a digit by '/'.",
+	Checksum: "mod 11",
+	Context:  brCPFContext,
+	Find:     findBRCPF,
+	Examples: []Example{
+		{"cliente cpf=529.982.247-25 ok", []string{"529.982.247-25"}},
+		{`{"cpf":"52998224725","doc":"111.444.777-35"}`, []string{"52998224725", "111.444.777-35"}},
+		{"id 52998224725 cpf 529.982.247-26 111.111.111-11", nil},
+	},
+}
+
+var brCPFContext = []string{"cpf"}
+
+// findBRCPF finds CPFs; see brCPF.
+func findBRCPF(line []byte, from int) (int, int) {
+	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
+		j := govBRunEnd(line, i)
+		if e := brCPFAt(line, i, j); e > 0 {
+			return i, e
+		}
+		i = j
+	}
+	return -1, -1
+}
+
+// brCPFAt returns the end of the CPF that starts with the run of digits
+// line[i:j], or -1.
+func brCPFAt(line []byte, i, j int) int {
+	e, bare := -1, false
+	switch j - i {
+	case 11:
+		e, bare = j, true
+	case 3:
+		if j+4 < len(line) && line[j] == '.' && line[j+4] == '.' {
+			e = govBShape(line, i, "ddd.ddd.ddd-dd")
+		}
+	}
+	if e < 0 || !govBBounded(line, i, e, false) {
+		return -1
+	}
+	var d [11]byte
+	if govBDigits(d[:], line[i:e]) != len(d) || !brCPFValid(d[:]) {
+		return -1
+	}
+	if bare && !govBContext(line, i, brCPFContext) {
+		return -1
+	}
+	return e
+}
+
+// brCPFValid reports whether the 11 ASCII digits d end in the two check
+// digits of the first nine and are not all the same.
+func brCPFValid(d []byte) bool {
+	return d[9] == brCPFDigit(d[:9]) && d[10] == brCPFDigit(d[:10]) && !govBAllSame(d)
+}
+
+// brCPFDigit returns the ASCII check digit of the ASCII digits d, weighted
+// len(d)+1 down to 2.
+func brCPFDigit(d []byte) byte {
+	sum := 0
+	for k, c := range d {
+		sum += (len(d) + 1 - k) * int(c-'0')
+	}
+	if r := sum % 11; r >= 2 {
+		return byte('0' + 11 - r)
+	}
+	return '0'
+}

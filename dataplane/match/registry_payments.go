@@ -1,0 +1,8 @@
+package match
+
+// paymentDetectors are registered in registry.
+var paymentDetectors = []*Detector{
+	&iban,
+	&usABARouting,
+	&swiftBIC,
+}

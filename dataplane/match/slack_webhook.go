@@ -1,0 +1,103 @@
+package match
+
+import "bytes"
+
+var slackWebhook = Detector{
+	Name:     "slack_webhook",
+	Category: CategorySecrets,
+	Summary:  "Slack incoming webhook URL (hooks.slack.com/services/...)",
+	Doc: "A Slack incoming webhook URL: hooks.slack.com/services/T<team>/B<hook>/<secret>, where team " +
+		"and hook are upper-case letters and digits and the secret is 24 letters and digits, not " +
+		"followed by a letter or digit. The finding is the whole URL, from https:// or http:// when it " +
+		"is there (which must not follow a letter or digit), else from the host (which must not follow " +
+		"a letter, digit, '.' or '-'). A '/' may be written \\/ as JSON encoders may escape it.",
+	Find: findSlackWebhook,
+	Examples: []Example{
+		{"notify url=https://hooks.slack.com/services/T00000000/B00000000/FAKEexampleSECRET0000000 ok", []string{"https://hooks.slack.com/services/T00000000/B00000000/FAKEexampleSECRET0000000"}},
+		{`{"webhook":"https:\/\/hooks.slack.com\/services\/T00000000\/B00000000\/FAKEexampleSECRET0000000"}`, []string{`https:\/\/hooks.slack.com\/services\/T00000000\/B00000000\/FAKEexampleSECRET0000000`}},
+		{"https://hooks.slack.com/services/T00000000/B00000000/FAKEshort https://api.slack.com/apps", nil},
+	},
+}
+
+var (
+	slackHost     = []byte("hooks.slack.com")
+	slackServices = []byte("services")
+	// slackSchemes are what may stand before the host, longest first.
+	slackSchemes = [...][]byte{[]byte(`https:\/\/`), []byte(`http:\/\/`), []byte("https://"), []byte("http://")}
+)
+
+// slackSecretLen is the length of a webhook's secret.
+const slackSecretLen = 24
+
+// findSlackWebhook finds Slack webhook URLs; see slackWebhook.
+func findSlackWebhook(line []byte, from int) (int, int) {
+	for i := from; ; {
+		j := bytes.Index(line[i:], slackHost)
+		if j < 0 {
+			return -1, -1
+		}
+		h := i + j
+		if e := slackWebhookPath(line, h+len(slackHost)); e > 0 {
+			if s := slackWebhookStart(line, from, h); s >= 0 {
+				return s, e
+			}
+		}
+		i = h + 1
+	}
+}
+
+// slackWebhookStart returns where the URL whose host starts at line[h]
+// starts: at its scheme if it has one, else at h; -1 if what it starts
+// with does not stand alone.
+func slackWebhookStart(line []byte, from, h int) int {
+	for _, sch := range slackSchemes {
+		if s := h - len(sch); s >= from && bytes.Equal(line[s:h], sch) {
+			if s > 0 && isAlnum(line[s-1]) {
+				return -1
+			}
+			return s
+		}
+	}
+	if h > 0 && (isAlnum(line[h-1]) || line[h-1] == '.' || line[h-1] == '-') {
+		return -1
+	}
+	return h
+}
+
+// slackWebhookPath returns the end of the path /services/T.../B.../secret
+// that starts at line[i], or -1.
+func slackWebhookPath(line []byte, i int) int {
+	if i = slackSlash(line, i); i < 0 || !bytes.HasPrefix(line[i:], slackServices) {
+		return -1
+	}
+	i += len(slackServices)
+	for _, id := range [...]byte{'T', 'B'} {
+		if i = slackSlash(line, i); i < 0 || i == len(line) || line[i] != id {
+			return -1
+		}
+		e := secretsRun(line, i+1, slackIsIDByte)
+		if e == i+1 {
+			return -1
+		}
+		i = e
+	}
+	if i = slackSlash(line, i); i < 0 {
+		return -1
+	}
+	if e := secretsRun(line, i, isAlnum); e-i == slackSecretLen {
+		return e
+	}
+	return -1
+}
+
+// slackSlash returns the index after the '/' or "\/" at line[i], or -1.
+func slackSlash(line []byte, i int) int {
+	if w := secretsSlash(line, i); w > 0 {
+		return i + w
+	}
+	return -1
+}
+
+// slackIsIDByte reports whether c may be in a team or hook ID: an
+// upper-case letter or a digit.
+func slackIsIDByte(c byte) bool { return c-'A' < 26 || isDigit(c) }
