@@ -55,6 +55,10 @@ const (
 const (
 	rawManifest = `{"version":"bench","pipelines":[{"name":"default_pipeline","processors":[],
 		"outputs":[%s],"batch_size":100}]}`
+	allDetectorsManifest = `{"version":"bench","pipelines":[{"name":"default_pipeline","processors":[
+		{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}},
+		{"id":"redact_all","type":"redact","params":{"detector":"all"}}],
+		"outputs":[%s],"batch_size":100}]}`
 	filterRedactManifest = `{"version":"bench","pipelines":[{"name":"default_pipeline","processors":[
 		{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}},
 		{"id":"redact_ssn","type":"redact","params":{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}},
@@ -382,6 +386,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	s1 := result.Scenario{Name: "S1_raw", Description: "pass-through, no processors", Output: "tcp → sink"}
 	s2 := result.Scenario{Name: "S2_filter_redact", Description: "drop DEBUG, redact SSNs (the seed's regex) and card numbers", Output: "tcp → sink"}
 	s2j := result.Scenario{Name: "S2J_json_redact", Description: "S2's rules on 40 % JSON lines, half of them with escaped values (\\u002d, \\u0040, \\/), which redaction decodes", Output: "tcp → sink"}
+	s2a := result.Scenario{Name: "S2A_all_detectors", Description: "drop DEBUG, then one redact rule with every built-in detector (detector: all)", Output: "tcp → sink"}
 	s3 := result.Scenario{Name: "S3_http_output", Description: "pass-through to an HTTP output (newline text POSTs)", Output: "http → sink"}
 	s4 := result.Scenario{Name: "S4_overload", Description: "S2's rules under drop_oldest at 3× S2's throughput", Output: "tcp → sink"}
 	s5 := result.Scenario{Name: "S5_idle", Description: "no traffic"}
@@ -402,6 +407,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 		step(&s2j, func() error {
 			return h.throughputScenario(ctx, &s2j, filterRedactManifest, "tcp", "-json", "0.4", "-escaped", "0.5")
 		})
+		step(&s2a, func() error { return h.throughputScenario(ctx, &s2a, allDetectorsManifest, "tcp") })
 		step(&s3, func() error { return h.throughputScenario(ctx, &s3, rawManifest, "http", noPII...) })
 	}
 	rate := int(3 * s2.Throughput)
@@ -423,7 +429,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	gate(&s4, s4.BreakerOpened > 0, "the breaker did not engage under overload")
 	out := []result.Scenario{s1, s2}
 	if !h.cfg.Short {
-		out = append(out, s2j, s3)
+		out = append(out, s2j, s2a, s3)
 	}
 	out = append(out, s4)
 	if !h.cfg.Short {

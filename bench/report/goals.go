@@ -6,6 +6,8 @@ const (
 	S2 = "S2_filter_redact"
 	// S2J is S2 on a mix with JSON lines, some of them escaped.
 	S2J = "S2J_json_redact"
+	// S2A is S2's filter and every built-in detector.
+	S2A = "S2A_all_detectors"
 	S3  = "S3_http_output"
 	S4  = "S4_overload"
 	S5  = "S5_idle"
@@ -49,7 +51,7 @@ var Goals = map[string]Goal{
 }
 
 // scenarioOrder is the order scenarios are shown in.
-var scenarioOrder = []string{S1, S2, S2J, S3, S4, S5}
+var scenarioOrder = []string{S1, S2, S2J, S2A, S3, S4, S5}
 
 // MeetsThroughput reports whether throughput meets the goal of scenario
 // name; ok is false when the scenario has no throughput goal.

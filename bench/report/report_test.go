@@ -416,3 +416,19 @@ func TestLatestChaos(t *testing.T) {
 		t.Errorf("README without bench runs lacks the chaos run:\n%s", md)
 	}
 }
+
+func TestWriteDetectors(t *testing.T) {
+	var b strings.Builder
+	writeDetectors(&b, &result.Run{})
+	if b.Len() != 0 {
+		t.Fatalf("no scores: got %q; want nothing", b.String())
+	}
+	writeDetectors(&b, &result.Run{Detectors: &result.DetectorScores{Lines: 12345, Detectors: []result.DetectorScore{
+		{Detector: "iban", Category: "payments", Positives: 240, TP: 239, FN: 1, FP: 0, Precision: 1, Recall: 0.99583},
+	}}})
+	for _, want := range []string{"## Detectors: precision and recall", "12,345 lines", "| `iban` | payments | 240 | 1.0000 | 0.9958 | 0 | 1 |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("got\n%s\nwant it to contain %q", b.String(), want)
+		}
+	}
+}

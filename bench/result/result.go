@@ -29,6 +29,9 @@ type Run struct {
 	Scenarios []Scenario `json:"scenarios"`
 	// Micro holds the Go micro-benchmarks of the hot path.
 	Micro []Micro `json:"micro,omitempty"`
+	// Detectors is the detectors' precision and recall on the labelled
+	// corpus (dataplane/match TestPrecisionRecall).
+	Detectors *DetectorScores `json:"detectors,omitempty"`
 	// Notes say how the scenarios measure, e.g. which output S1 goes through.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -155,4 +158,23 @@ func (r *Run) Find(name string) *Scenario {
 		}
 	}
 	return nil
+}
+
+// DetectorScores is the detectors' precision and recall over a labelled
+// corpus of Lines lines.
+type DetectorScores struct {
+	Lines     int             `json:"lines"`
+	Detectors []DetectorScore `json:"detectors"`
+}
+
+// DetectorScore is one detector's counts over the corpus.
+type DetectorScore struct {
+	Detector  string  `json:"detector"`
+	Category  string  `json:"category"`
+	Positives int     `json:"positives"`
+	TP        int     `json:"true_positives"`
+	FN        int     `json:"false_negatives"`
+	FP        int     `json:"false_positives"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
 }

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -113,6 +114,10 @@ func run() error {
 		if r.Micro, err = microBenchmarks(filepath.Join(root, "dataplane")); err != nil {
 			return err
 		}
+		log.Info("detector precision and recall")
+		if r.Detectors, err = detectorScores(filepath.Join(root, "dataplane")); err != nil {
+			return err
+		}
 	}
 	scenarios, runErr := h.Run(context.Background())
 	r.Scenarios = scenarios
@@ -195,6 +200,31 @@ func parseBench(line string) (result.Micro, bool) {
 		}
 	}
 	return r, r.NsPerOp > 0
+}
+
+// detectorScores runs the detectors' precision and recall test, which
+// fails under 0.99, and reads the table it writes.
+func detectorScores(dir string) (*result.DetectorScores, error) {
+	f, err := os.CreateTemp("", "streamgate-precision-*.json")
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	defer os.Remove(f.Name())
+	cmd := exec.Command("go", "test", "-count=1", "-run", "^TestPrecisionRecall$", "./match/", "-args", "-precision-out", f.Name())
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("detector precision and recall: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		return nil, err
+	}
+	var ds result.DetectorScores
+	if err := json.Unmarshal(b, &ds); err != nil {
+		return nil, fmt.Errorf("cannot read the precision table: %w", err)
+	}
+	return &ds, nil
 }
 
 // microBenchmarks runs the hot path's Go benchmarks.
