@@ -26,18 +26,30 @@ type maskAction string
 
 func (a maskAction) appendFor(dst, _ []byte) []byte { return append(dst, a...) }
 
-// Partial keeps the last keep letters and digits of a finding and replaces
-// the others with '*', keeping every other character, such as separators:
-// 4111-1111-1111-1111 becomes ****-****-****-1111 with keep 4.
+// Partial keeps the last keep letters and digits of a finding, but never
+// more than half of them, and replaces the others with '*', keeping every
+// other character, such as separators: 4111-1111-1111-1111 becomes
+// ****-****-****-1111 with keep 4, and abc1 becomes **c1.
 func Partial(keep int) Action { return partialAction(keep) }
 
 type partialAction int
 
 func (a partialAction) appendFor(dst, finding []byte) []byte {
+	// At most half the letters and digits are kept, so that a short
+	// finding, or a large keep, never leaves a value whole.
+	n := 0
+	for i := 0; i < len(finding); {
+		r, size := utf8.DecodeRune(finding[i:])
+		if isAlnumRune(r) {
+			n++
+		}
+		i += size
+	}
+	keep := min(int(a), n/2)
 	// Count the letters and digits from the end, to know where masking
 	// stops.
 	kept, cut := 0, len(finding)
-	for cut > 0 && kept < int(a) {
+	for cut > 0 && kept < keep {
 		r, size := utf8.DecodeLastRune(finding[:cut])
 		cut -= size
 		if isAlnumRune(r) {

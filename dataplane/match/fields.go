@@ -21,8 +21,8 @@ func SecretKeys() []string { return append([]string(nil), secretKeys...) }
 // Fields selects values of a JSON line by their paths, and of a text line
 // by their keys.
 //
-// A path is keys joined by '.'; "*" stands for any one key and "**" for
-// any number of keys, none included: "headers.authorization",
+// A path is keys joined by '.', compared without case; "*" stands for any
+// one key and "**" for any number of keys, none included: "headers.authorization",
 // "**.password", "users.*.email". A key that holds dots counts as as many
 // keys. The elements of an array have the array's path. "@secrets" stands
 // for every key of the built-in set of secret keys (see SecretKeys),
@@ -54,7 +54,7 @@ func CompileFields(paths []string) (*Fields, error) {
 			}
 			continue
 		}
-		keys := strings.Split(p, ".")
+		keys := strings.Split(strings.ToLower(p), ".")
 		literal := ""
 		for _, k := range keys {
 			switch k {
@@ -118,13 +118,13 @@ func lastKey(path []byte) []byte {
 }
 
 // isSecretKey reports whether k is a secret key: one of secretKeys or
-// ending in one after '_' or '-', compared without case.
+// ending in one after '_', '-' or '.', compared without case.
 func isSecretKey(k []byte) bool {
 	for _, s := range secretKeys {
 		if len(k) < len(s) || !equalFold(k[len(k)-len(s):], s) {
 			continue
 		}
-		if len(k) == len(s) || k[len(k)-len(s)-1] == '_' || k[len(k)-len(s)-1] == '-' {
+		if len(k) == len(s) || k[len(k)-len(s)-1] == '_' || k[len(k)-len(s)-1] == '-' || k[len(k)-len(s)-1] == '.' {
 			return true
 		}
 	}
@@ -158,7 +158,7 @@ func globKeys(pattern []string, path []byte) bool {
 	if i := bytes.IndexByte(path, '.'); i >= 0 {
 		key, rest = path[:i], path[i+1:]
 	}
-	if pattern[0] != "*" && string(key) != pattern[0] {
+	if pattern[0] != "*" && !equalFold(key, pattern[0]) {
 		return false
 	}
 	if rest == nil {
@@ -254,6 +254,10 @@ func (f *Fields) appendTextPairs(dst, line []byte, act Action) ([]byte, bool) {
 			continue
 		}
 		v := e
+		// A quoted key, as in a JSON object too broken to walk.
+		if i > 0 && v < len(line) && (line[v] == '"' || line[v] == '\'') && line[i-1] == line[v] {
+			v++
+		}
 		for v < len(line) && line[v] == ' ' {
 			v++
 		}
@@ -263,7 +267,7 @@ func (f *Fields) appendTextPairs(dst, line []byte, act Action) ([]byte, bool) {
 		}
 		for v++; v < len(line) && line[v] == ' '; v++ {
 		}
-		vs, ve := textValue(line, v)
+		vs, ve := textValue(line, v, wholeValue(line[i:e]))
 		if vs == ve {
 			i = e - 1
 			continue
@@ -279,13 +283,15 @@ func (f *Fields) appendTextPairs(dst, line []byte, act Action) ([]byte, bool) {
 	return append(dst, line[last:]...), true
 }
 
-// textKey reports whether a text line's key k selects its value.
+// textKey reports whether a text line's key k selects its value: by the
+// whole key, or by what follows its last '.' (spring.datasource.password).
 func (f *Fields) textKey(k []byte) bool {
+	last := k[bytes.LastIndexByte(k, '.')+1:]
 	if f.secrets && isSecretKey(k) {
 		return true
 	}
 	for _, t := range f.texts {
-		if equalFold(k, string(t)) {
+		if equalFold(k, string(t)) || equalFold(last, string(t)) {
 			return true
 		}
 	}
@@ -294,10 +300,20 @@ func (f *Fields) textKey(k []byte) bool {
 
 func isKeyByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
 
+// wholeValue reports whether the value of key k runs to the end of the
+// line, or of its quotes: a cookie header holds several pairs, and an
+// authorization header a scheme and its parameters.
+func wholeValue(k []byte) bool {
+	k = k[bytes.LastIndexByte(k, '.')+1:]
+	return equalFold(k, "cookie") || equalFold(k, "set-cookie") || equalFold(k, "authorization") ||
+		equalFold(k, "proxy-authorization")
+}
+
 // textValue returns the bounds of the value that starts at line[v]: the
-// contents of a quoted string, or a run to the next space, ',', ';' or
-// '&', with the word after an authorization scheme.
-func textValue(line []byte, v int) (int, int) {
+// contents of a quoted string; with whole, the rest of the line; or a run
+// to the next space, ',', ';' or '&', with the word after an authorization
+// scheme.
+func textValue(line []byte, v int, whole bool) (int, int) {
 	if v < len(line) && (line[v] == '"' || line[v] == '\'') {
 		q := line[v]
 		e := v + 1
@@ -308,6 +324,13 @@ func textValue(line []byte, v int) (int, int) {
 			e++
 		}
 		return v + 1, min(e, len(line))
+	}
+	if whole {
+		e := v
+		for e < len(line) && line[e] != '\r' && line[e] != '\n' {
+			e++
+		}
+		return v, e
 	}
 	e := v
 	for e < len(line) && !isValueEnd(line[e]) {

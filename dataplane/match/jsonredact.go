@@ -160,8 +160,12 @@ func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	// With the precheck, a string without escapes can only hold a finding
 	// if the line's bytes do.
 	all := j.r != nil && (!j.precheck || j.r.Finds(line))
-	fields := j.fields != nil && j.fields.mayMatch(line)
-	if !all && !fields && !j.hidingEscapes(line) {
+	// An escape can hide a finding, a context word in a key or a field's
+	// key name from a scan of the bytes: then every string is scanned.
+	hiding := j.hidingEscapes(line)
+	all = all || hiding && j.r != nil
+	fields := j.fields != nil && (hiding || bytes.IndexByte(line, '\\') >= 0 || j.fields.mayMatch(line))
+	if !all && !fields && !hiding {
 		return dst, false
 	}
 	b := getJSONBufs()

@@ -293,3 +293,19 @@ func TestQuoteBlindSkipsCommonEscapes(t *testing.T) {
 		t.Errorf("a pattern that matches '/': got %s", got)
 	}
 }
+
+// TestEscapedKeyContext: a context word spelled with escapes in a key still
+// counts for the value after it, as the receiver decodes the key.
+func TestEscapedKeyContext(t *testing.T) {
+	d, _ := LookupDetector("us_ssn")
+	r := JSONAware(d.Replacer("[REDACTED]"), false)
+	for _, tt := range []struct{ in, want string }{
+		{`{"\u0073sn":"123456789"}`, `{"\u0073sn":"[REDACTED]"}`},
+		{`{"\u0073sn":123456789}`, `{"\u0073sn":"[REDACTED]"}`},
+		{`{"ssn":123456789}`, `{"ssn":"[REDACTED]"}`},
+	} {
+		if got := replace(r, []byte(tt.in)); got != tt.want {
+			t.Errorf("%s: got %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}

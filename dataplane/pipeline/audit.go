@@ -63,8 +63,7 @@ func newAudit(names []string) (*audit, error) {
 }
 
 // anyDetector is a match.Replacer that finds what any of its detectors
-// finds. It only answers whether there is a finding: AppendReplace appends
-// nothing in any case.
+// finds. It only answers whether there is a finding.
 type anyDetector []*match.Detector
 
 // Finds implements match.Replacer.
@@ -78,9 +77,14 @@ func (a anyDetector) Finds(line []byte) bool {
 }
 
 // AppendReplace implements match.Replacer: it reports whether any detector
-// finds something in line, and returns dst as it was.
+// finds something in line. It rewrites nothing, but with a finding it
+// appends line as it is, so that a caller that scans a JSON value with its
+// key before it gets the key back, and takes the finding for the value's.
 func (a anyDetector) AppendReplace(dst, line []byte) ([]byte, bool) {
-	return dst, a.Finds(line)
+	if !a.Finds(line) {
+		return dst, false
+	}
+	return append(dst, line...), true
 }
 
 // auditLogEvery rate-limits the warning about personal data leaving.

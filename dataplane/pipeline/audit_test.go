@@ -142,3 +142,20 @@ func TestEgressAudit(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditKeyContext: the audit's combined pass finds what needs the key
+// of a JSON value as its context word, as each detector alone does.
+func TestAuditKeyContext(t *testing.T) {
+	a, err := newAudit([]string{"us_ssn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{`{"ssn":"123456789"}`, `{"\u0073sn":123456789}`, "ssn=123456789"} {
+		if !a.any.Finds([]byte(l)) || !a.auditors[0].r.Finds([]byte(l)) {
+			t.Errorf("%s: any %v, us_ssn %v; want both to find it", l, a.any.Finds([]byte(l)), a.auditors[0].r.Finds([]byte(l)))
+		}
+	}
+	if _, err := newAudit([]string{"nope"}); err == nil {
+		t.Error("newAudit(nope): got nil; want an error")
+	}
+}

@@ -114,6 +114,11 @@ func Start(opts Options) (s *Server, err error) {
 		}
 	}()
 
+	// The watcher starts before any listener, the admin one included,
+	// whose /status reads it.
+	if opts.Watch != nil {
+		s.follow(*opts.Watch)
+	}
 	icfg := ingest.Config{Sink: p, Metrics: m, MaxLine: opts.MaxLine, Logger: opts.Logger}
 	if opts.TCPAddr != "" {
 		if s.tcp, err = ingest.ListenTCP(opts.TCPAddr, icfg); err != nil {
@@ -143,9 +148,6 @@ func Start(opts Options) (s *Server, err error) {
 		}
 		s.admin = &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
 		s.goServe(func() error { return s.admin.Serve(s.adminLn) })
-	}
-	if opts.Watch != nil {
-		s.follow(*opts.Watch)
 	}
 	s.started = true
 	s.ready.Store(true)
