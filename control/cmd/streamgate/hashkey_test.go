@@ -66,3 +66,13 @@ func TestHashKey(t *testing.T) {
 		}
 	}
 }
+
+// TestHashKeyFileErrorHidesPath: a key given by mistake as the file's path
+// does not come back in the error.
+func TestHashKeyFileErrorHidesPath(t *testing.T) {
+	const key = "not-a-path-but-the-key-0123456789"
+	err := loadHashKey(key)
+	if err == nil || strings.Contains(err.Error(), key) {
+		t.Fatalf("loadHashKey(key as path): got %v; want an error that does not show it", err)
+	}
+}

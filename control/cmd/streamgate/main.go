@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -198,7 +199,13 @@ func loadHashKey(path string) error {
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("-hmac-key-file: cannot read the key: %w", err)
+			// Without the path: should the key itself have been given
+			// as the path, the error must not show it.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("-hmac-key-file: cannot read the key file: %w", err)
 		}
 		key = bytes.TrimRight(b, "\r\n")
 	}
