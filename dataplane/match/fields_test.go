@@ -120,3 +120,18 @@ func TestIndexFold(t *testing.T) {
 		}
 	}
 }
+
+// TestExcludeWalksStrictly: an excluded value is walked like any other, so
+// a line broken inside it is still taken as broken and scanned leniently.
+func TestExcludeWalksStrictly(t *testing.T) {
+	r := JSONAwareWith(ssn.Replacer("[REDACTED]"), JSONOptions{Exclude: mustFields(t, "trace", "x.**")})
+	for _, tt := range []struct{ in, want string }{
+		{`{"trace":1"x":"123\u002d45\u002d6789"}`, `{"trace":1"x":"[REDACTED]"}`},
+		{`{"trace":[1},"a":"123\u002d45\u002d6789"}`, `{"trace":[1},"a":"[REDACTED]"}`},
+		{`{"trace":"123-45-6789","x":{"y":["123-45-6789"]},"z":"123-45-6789"}`, `{"trace":"123-45-6789","x":{"y":["123-45-6789"]},"z":"[REDACTED]"}`},
+	} {
+		if got := replace(r, []byte(tt.in)); got != tt.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", tt.in, got, tt.want)
+		}
+	}
+}

@@ -321,11 +321,17 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 	cur := 0
 	var arrays [maxJSONDepth / 64]uint64 // bit d: the container at depth d is an array
 	depth := 0
+	// skipFrom, when not 0, is the depth from which values are excluded:
+	// an excluded value is walked but not scanned.
+	skipFrom := 0
 	state := wantValue
 	for i := 0; ; {
 		i = skipSpace(line, i)
 		if i == len(line) {
 			return out, changed, jsonMalformed
+		}
+		if skipFrom > depth+1 || skipFrom > 0 && depth+1 == skipFrom && state == wantNext {
+			skipFrom = 0 // the excluded value has ended
 		}
 		c := line[i]
 		isArray := depth > 0 && arrays[(depth-1)/64]&(1<<((depth-1)%64)) != 0
@@ -342,14 +348,12 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 			}
 			if paths {
 				path := b.path[:cur]
-				if j.exclude != nil && j.exclude.match(path) {
-					if i = skipValue(line, i); i < 0 {
-						return out, changed, jsonMalformed
-					}
-					state = wantNext
-					break
+				if skipFrom == 0 && j.exclude != nil && j.exclude.match(path) {
+					// Walked like any value, so that a broken line is
+					// still caught, but nothing in it is scanned.
+					skipFrom = depth + 1
 				}
-				if fields && j.fields.match(path) {
+				if skipFrom == 0 && fields && j.fields.match(path) {
 					e := skipValue(line, i)
 					if e < 0 {
 						return out, changed, jsonMalformed
@@ -377,6 +381,12 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 				b.pathEnd[depth] = cur
 				i++
 				continue
+			case c == '"' && skipFrom > 0:
+				e, _, _, ok := scanJSONString(line, i)
+				if !ok {
+					return out, changed, jsonMalformed
+				}
+				i = e
 			case c == '"':
 				// A string value may hold key=value pairs the fields
 				// select, as a text line does.
@@ -391,7 +401,7 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 				for e < len(line) && isNumberByte(line[e]) {
 					e++
 				}
-				if all {
+				if all && skipFrom == 0 {
 					out = j.rewrite(out, line, &last, i, e, line[i:e], false, b, &changed)
 				}
 				i = e
@@ -417,7 +427,11 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 			}
 			b.ctxKey = b.ctxKey[:0] // a key is scanned alone
 			e, ok := 0, false
-			out, e, ok = j.rewriteString(out, line, &last, i, all, b, &changed)
+			if skipFrom > 0 {
+				e, _, _, ok = scanJSONString(line, i)
+			} else {
+				out, e, ok = j.rewriteString(out, line, &last, i, all, b, &changed)
+			}
 			if !ok {
 				return out, changed, jsonMalformed
 			}
