@@ -114,11 +114,6 @@ func Start(opts Options) (s *Server, err error) {
 		}
 	}()
 
-	// The watcher starts before any listener, the admin one included,
-	// whose /status reads it.
-	if opts.Watch != nil {
-		s.follow(*opts.Watch)
-	}
 	icfg := ingest.Config{Sink: p, Metrics: m, MaxLine: opts.MaxLine, Logger: opts.Logger}
 	if opts.TCPAddr != "" {
 		if s.tcp, err = ingest.ListenTCP(opts.TCPAddr, icfg); err != nil {
@@ -141,6 +136,12 @@ func Start(opts Options) (s *Server, err error) {
 			return s, fmt.Errorf("cannot listen on http %s: %w", opts.HTTPAddr, err)
 		}
 		s.goServe(s.http.Serve)
+	}
+	// The watcher reads the ingest listeners (its heartbeat holds the TCP
+	// address), and the admin server's /status reads the watcher: it
+	// starts between the two.
+	if opts.Watch != nil {
+		s.follow(*opts.Watch)
 	}
 	if opts.AdminAddr != "" {
 		if s.adminLn, err = net.Listen("tcp", opts.AdminAddr); err != nil {
