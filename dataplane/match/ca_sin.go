@@ -38,7 +38,7 @@ func caSINAt(line []byte, i, r int) (int, int) {
 	}
 	var d [9]byte
 	e, _ := govAGroups(line, i, govA333[:], " -", d[:])
-	if e < 0 || d[0] == 0 || d[0] == 8 || !govABounded(line, i, e, true) || !govALuhn(d[:]) ||
+	if e < 0 || d[0] == 0 || d[0] == 8 || !govABounded(line, i, e, true) || !luhn(d[:]) ||
 		!govAContext(line, i, caSINContext) {
 		return -1, -1
 	}

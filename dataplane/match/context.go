@@ -10,16 +10,21 @@ const (
 )
 
 // contextWindow is how far before a finding its context keyword may stand.
+// Each family of detectors counts it as its own Doc says.
 const contextWindow = 32
 
-// hasContext reports whether one of words, lower-case ASCII, stands in the
-// contextWindow bytes before line[start], compared without case.
-func hasContext(line []byte, start int, words []string) bool {
-	w := line[max(0, start-contextWindow):start]
-	for _, k := range words {
-		if indexFold(w, []byte(k)) >= 0 {
-			return true
+// luhn reports whether the digit values d (0 to 9, not ASCII) pass the Luhn
+// check.
+func luhn(d []byte) bool {
+	sum := 0
+	for k := range d {
+		v := int(d[len(d)-1-k])
+		if k%2 == 1 {
+			if v *= 2; v > 9 {
+				v -= 9
+			}
 		}
+		sum += v
 	}
-	return false
+	return sum%10 == 0
 }

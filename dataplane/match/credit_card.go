@@ -54,21 +54,7 @@ func lengthRange(min, max int) uint32 {
 // isCard reports whether digits (values 0-9, not ASCII) form a card number
 // of a known issuer that passes the Luhn check.
 func isCard(digits []byte) bool {
-	if !knownIssuer(digits) {
-		return false
-	}
-	sum := 0
-	for i := range digits {
-		d := int(digits[len(digits)-1-i])
-		if i%2 == 1 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return sum%10 == 0
+	return knownIssuer(digits) && luhn(digits)
 }
 
 // knownIssuer reports whether digits lie in an entry of cardIssuers with a

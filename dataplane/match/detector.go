@@ -24,7 +24,7 @@ type Detector struct {
 	// Context are the keywords of which one must stand within 32 bytes
 	// before a finding (compared without case) where the detector asks
 	// for context: always, or for some forms only, as Doc says. Find
-	// checks them with hasContext; the reference lists them.
+	// checks them; the reference lists them.
 	Context []string
 	// Find returns the bounds of the first finding that starts at or after
 	// from, or -1, -1 if there is none. Bytes before from are the end of an

@@ -163,8 +163,8 @@ func FuzzGovASINCheck(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := govAFuzzDigits(data, 9)
-		if got, want := govALuhn(govAValues(s)), luhnValid(s); got != want {
-			t.Fatalf("govALuhn(%s): got %v; want %v", s, got, want)
+		if got, want := luhn(govAValues(s)), luhnValid(s); got != want {
+			t.Fatalf("luhn(%s): got %v; want %v", s, got, want)
 		}
 	})
 }

@@ -310,18 +310,3 @@ func govANumber(d []byte) int {
 	}
 	return n
 }
-
-// govALuhn reports whether the digit values d pass the Luhn check.
-func govALuhn(d []byte) bool {
-	sum := 0
-	for k := range d {
-		v := int(d[len(d)-1-k])
-		if k%2 == 1 {
-			if v *= 2; v > 9 {
-				v -= 9
-			}
-		}
-		sum += v
-	}
-	return sum%10 == 0
-}
