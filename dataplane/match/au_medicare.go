@@ -14,7 +14,8 @@ var auMedicare = Detector{
 		"nor to a digit by '/' or ' '.",
 	Checksum: "mod 10",
 	Context:  auMedicareContext,
-	Find:     findAUMedicare,
+	Runs:     1<<4 | 1<<10 | 1<<11,
+	At:       auMedicareAt,
 	Examples: []Example{
 		{"patient card=2123 45670 1 verified", []string{"2123 45670 1"}},
 		{`{"medicare_number":"21234567011"}`, []string{"21234567011"}},
@@ -24,23 +25,11 @@ var auMedicare = Detector{
 
 var auMedicareContext = []string{"medicare"}
 
-// findAUMedicare finds Medicare card numbers; see auMedicare.
-func findAUMedicare(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		if e := auMedicareAt(line, i, j); e > 0 {
-			return i, e
-		}
-		i = j
-	}
-	return -1, -1
-}
-
-// auMedicareAt returns the end of the Medicare card number that starts
-// with the run of digits line[i:j], or -1.
-func auMedicareAt(line []byte, i, j int) int {
+// auMedicareAt returns the Medicare card number that starts
+// with the run of digits line[i:j], or -1, -1.
+func auMedicareAt(line []byte, i, j int) (int, int) {
 	if c := line[i]; c < '2' || c > '6' {
-		return -1
+		return -1, -1
 	}
 	e, bare := -1, false
 	switch j - i {
@@ -57,14 +46,14 @@ func auMedicareAt(line []byte, i, j int) int {
 		}
 	}
 	if e < 0 || !govBBounded(line, i, e, true) {
-		return -1
+		return -1, -1
 	}
 	var d [9]byte
 	govBDigits(d[:], line[i:e])
 	if !auMedicareValid(d[:]) || bare && !govBContext(line, i, auMedicareContext) {
-		return -1
+		return -1, -1
 	}
-	return e
+	return i, e
 }
 
 // auMedicareValid reports whether the ninth of the 9 ASCII digits d is the

@@ -11,7 +11,8 @@ var auTFN = Detector{
 		"tax file, tax_file) must always stand within 32 bytes before it, digits not counted.",
 	Checksum: "mod 11",
 	Context:  auTFNContext,
-	Find:     findAUTFN,
+	Runs:     1<<3 | 1<<9,
+	At:       auTFNAt,
 	Examples: []Example{
 		{"employee tfn=123 456 782 saved", []string{"123 456 782"}},
 		{`{"tax_file_number":"876543210"}`, []string{"876543210"}},
@@ -22,26 +23,23 @@ var auTFN = Detector{
 
 var auTFNContext = []string{"tfn", "tax file", "tax_file"}
 
-// findAUTFN finds TFNs; see auTFN.
-func findAUTFN(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		e := -1
-		switch j - i {
-		case 9:
-			e = j
-		case 3:
-			if j < len(line) && line[j] == ' ' {
-				e = govBShape(line, i, "ddd ddd ddd")
-			}
+// auTFNAt returns the TFN that starts with the run of digits line[i:j],
+// or -1, -1.
+func auTFNAt(line []byte, i, j int) (int, int) {
+	e := -1
+	switch j - i {
+	case 9:
+		e = j
+	case 3:
+		if j < len(line) && line[j] == ' ' {
+			e = govBShape(line, i, "ddd ddd ddd")
 		}
-		if e > 0 && govBBounded(line, i, e, true) && auTFNValid(line[i:e]) &&
-			govBContext(line, i, auTFNContext) {
-			return i, e
-		}
-		i = j
 	}
-	return -1, -1
+	if e < 0 || !govBBounded(line, i, e, true) || !auTFNValid(line[i:e]) ||
+		!govBContext(line, i, auTFNContext) {
+		return -1, -1
+	}
+	return i, e
 }
 
 // auTFNWeights are the weights of the digits of a TFN.

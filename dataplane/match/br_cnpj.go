@@ -12,7 +12,8 @@ var brCNPJ = Detector{
 		"a letter, digit or '_', nor be joined to one by '.' or '-', nor to a digit by '/'.",
 	Checksum: "mod 11",
 	Context:  brCNPJContext,
-	Find:     findBRCNPJ,
+	Runs:     1<<2 | 1<<14,
+	At:       brCNPJAt,
 	Examples: []Example{
 		{"fornecedor cnpj=11.222.333/0001-81 ok", []string{"11.222.333/0001-81"}},
 		{`{"cnpj":"11222333000181"}`, []string{"11222333000181"}},
@@ -22,21 +23,9 @@ var brCNPJ = Detector{
 
 var brCNPJContext = []string{"cnpj"}
 
-// findBRCNPJ finds CNPJs; see brCNPJ.
-func findBRCNPJ(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		if e := brCNPJAt(line, i, j); e > 0 {
-			return i, e
-		}
-		i = j
-	}
-	return -1, -1
-}
-
-// brCNPJAt returns the end of the CNPJ that starts with the run of digits
-// line[i:j], or -1.
-func brCNPJAt(line []byte, i, j int) int {
+// brCNPJAt returns the CNPJ that starts with the run of digits
+// line[i:j], or -1, -1.
+func brCNPJAt(line []byte, i, j int) (int, int) {
 	e, bare := -1, false
 	switch j - i {
 	case 14:
@@ -47,16 +36,16 @@ func brCNPJAt(line []byte, i, j int) int {
 		}
 	}
 	if e < 0 || !govBBounded(line, i, e, false) {
-		return -1
+		return -1, -1
 	}
 	var d [14]byte
 	if govBDigits(d[:], line[i:e]) != len(d) || !brCNPJValid(d[:]) {
-		return -1
+		return -1, -1
 	}
 	if bare && !govBContext(line, i, brCNPJContext) {
-		return -1
+		return -1, -1
 	}
-	return e
+	return i, e
 }
 
 // brCNPJValid reports whether the 14 ASCII digits d end in the two check

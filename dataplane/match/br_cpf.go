@@ -11,7 +11,8 @@ var brCPF = Detector{
 		"letter, digit or '_', nor be joined to one by '.' or '-', nor to a digit by '/'.",
 	Checksum: "mod 11",
 	Context:  brCPFContext,
-	Find:     findBRCPF,
+	Runs:     1<<3 | 1<<11,
+	At:       brCPFAt,
 	Examples: []Example{
 		{"cliente cpf=529.982.247-25 ok", []string{"529.982.247-25"}},
 		{`{"cpf":"52998224725","doc":"111.444.777-35"}`, []string{"52998224725", "111.444.777-35"}},
@@ -21,21 +22,9 @@ var brCPF = Detector{
 
 var brCPFContext = []string{"cpf"}
 
-// findBRCPF finds CPFs; see brCPF.
-func findBRCPF(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		if e := brCPFAt(line, i, j); e > 0 {
-			return i, e
-		}
-		i = j
-	}
-	return -1, -1
-}
-
-// brCPFAt returns the end of the CPF that starts with the run of digits
-// line[i:j], or -1.
-func brCPFAt(line []byte, i, j int) int {
+// brCPFAt returns the CPF that starts with the run of digits
+// line[i:j], or -1, -1.
+func brCPFAt(line []byte, i, j int) (int, int) {
 	e, bare := -1, false
 	switch j - i {
 	case 11:
@@ -46,16 +35,16 @@ func brCPFAt(line []byte, i, j int) int {
 		}
 	}
 	if e < 0 || !govBBounded(line, i, e, false) {
-		return -1
+		return -1, -1
 	}
 	var d [11]byte
 	if govBDigits(d[:], line[i:e]) != len(d) || !brCPFValid(d[:]) {
-		return -1
+		return -1, -1
 	}
 	if bare && !govBContext(line, i, brCPFContext) {
-		return -1
+		return -1, -1
 	}
-	return e
+	return i, e
 }
 
 // brCPFValid reports whether the 11 ASCII digits d end in the two check

@@ -12,7 +12,8 @@ var caSIN = Detector{
 		" " + govASpacedDoc + " " + govAContextDoc,
 	Checksum: "Luhn",
 	Context:  caSINContext,
-	Find:     findCASIN,
+	Runs:     1<<3 | 1<<9,
+	At:       caSINAt,
 	Examples: []Example{
 		{"employee sin=130 692 544 hired", []string{"130 692 544"}},
 		{"SIN: 193456787, sin 130-692-544", []string{"193456787", "130-692-544"}},
@@ -24,11 +25,6 @@ var caSINContext = []string{"sin", "social insurance"}
 
 // govA333 are the groups of a SIN.
 var govA333 = [...]int{3, 3, 3}
-
-// findCASIN finds SINs; see caSIN.
-func findCASIN(line []byte, from int) (int, int) {
-	return govAScan(line, from, 1<<3|1<<9, caSINAt)
-}
 
 // caSINAt returns the SIN that starts with the run of digits at line[i],
 // or -1, -1.

@@ -10,7 +10,8 @@ var cnResidentID = Detector{
 		"Digits 7 to 14 must be a date of birth YYYYMMDD that exists, from 1900 to 2099. It must not " +
 		"touch a letter, digit or '_', nor be joined to one by '.' or '-', nor to a digit by '/'.",
 	Checksum: "ISO 7064 MOD 11-2",
-	Find:     findCNResidentID,
+	Runs:     1<<17 | 1<<18,
+	At:       cnResidentIDAt,
 	Examples: []Example{
 		{"applicant id_card=11010519491231002X ok", []string{"11010519491231002X"}},
 		{`{"sfz":"440308200002291231"}`, []string{"440308200002291231"}},
@@ -18,25 +19,20 @@ var cnResidentID = Detector{
 	},
 }
 
-// findCNResidentID finds resident identity card numbers; see cnResidentID.
-func findCNResidentID(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		e := -1
-		switch j - i {
-		case 18:
-			e = j
-		case 17:
-			if j < len(line) && line[j]|0x20 == 'x' {
-				e = j + 1
-			}
+// cnResidentIDAt returns the resident identity number that is the run of
+// digits line[i:j], or those 17 digits and an X, or -1, -1.
+func cnResidentIDAt(line []byte, i, j int) (int, int) {
+	e := j
+	if j-i == 17 {
+		if j == len(line) || line[j]|0x20 != 'x' {
+			return -1, -1
 		}
-		if e > 0 && govBBounded(line, i, e, false) && cnResidentIDValid(line[i:e]) {
-			return i, e
-		}
-		i = j
+		e++
 	}
-	return -1, -1
+	if !govBBounded(line, i, e, false) || !cnResidentIDValid(line[i:e]) {
+		return -1, -1
+	}
+	return i, e
 }
 
 // cnResidentIDValid reports whether the 17 ASCII digits of v are followed

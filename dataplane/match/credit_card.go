@@ -10,7 +10,8 @@ var creditCard = Detector{
 		"of a known issuer (Visa, Mastercard, American Express, Discover, JCB, Diners Club, UnionPay), " +
 		"so that timestamps and other long numbers are left alone.",
 	Checksum: "Luhn",
-	Find:     findCard,
+	Runs:     cardRuns,
+	At:       cardRunAt,
 	Examples: []Example{
 		{"card=4111 1111 1111 1111 amount=12.00", []string{"4111 1111 1111 1111"}},
 		{"amex 378282246310005, mc 5555-5555-5555-4444", []string{"378282246310005", "5555-5555-5555-4444"}},
@@ -72,34 +73,21 @@ func knownIssuer(digits []byte) bool {
 	return false
 }
 
-// findCard finds card numbers; see detectors.
-func findCard(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		if i > 0 && (isAlnum(line[i-1]) || line[i-1] == '+') {
-			// Part of a word such as an identifier or a hex string, or
-			// an international phone number.
-			for i < len(line) && isDigit(line[i]) {
-				i++
-			}
-			continue
-		}
-		// i starts a chain of digit groups joined by single separators.
-		// Any group of a chain long enough may start a card number; only
-		// 2 to 6 start the number range of an issuer.
-		end, n := cardChain(line, i)
-		for n >= minCardDigits && i < end {
-			if c := line[i]; c >= '2' && c <= '6' {
-				if e := cardAt(line, i); e > 0 {
-					return i, e
-				}
-			}
-			for i < end && isDigit(line[i]) {
-				i++
-				n--
-			}
-			i++ // the separator
-		}
-		i = end
+// cardRuns are the lengths of a card number's first group: 1 to
+// maxCardDigits digits.
+const cardRuns = 1<<(maxCardDigits+1) - 2
+
+// cardRunAt returns the card number that starts with the run of digits
+// line[i:r], or -1, -1. Any group of digits may start one, unless it is
+// part of a word, such as an identifier or a hex string, or of an
+// international phone number; only 2 to 6 start the number range of an
+// issuer.
+func cardRunAt(line []byte, i, r int) (int, int) {
+	if c := line[i]; c < '2' || c > '6' || i > 0 && (isAlnum(line[i-1]) || line[i-1] == '+') {
+		return -1, -1
+	}
+	if e := cardAt(line, i); e > 0 {
+		return i, e
 	}
 	return -1, -1
 }

@@ -14,7 +14,8 @@ var deTaxID = Detector{
 		govASpacedDoc + " " + govAContextDoc,
 	Checksum: "ISO 7064 MOD 11,10",
 	Context:  deTaxIDContext,
-	Find:     findDETaxID,
+	Runs:     1<<2 | 1<<11,
+	At:       deTaxIDAt,
 	Examples: []Example{
 		{"Steuer-IdNr: 65929970489", []string{"65929970489"}},
 		{"employee idnr=36 574 261 809, tax 86095742719", []string{"36 574 261 809", "86095742719"}},
@@ -27,21 +28,11 @@ var deTaxIDContext = []string{"steuer", "tax", "idnr", "steuerid", "tin"}
 // govA2333 are the groups of a Steuer-IdNr as it is printed.
 var govA2333 = [...]int{2, 3, 3, 3}
 
-// findDETaxID finds tax identification numbers; see deTaxID. It stops at
-// runs of eleven digits, and at runs of three that may be the second
-// group of the spaced form, fewer than the runs of two that start it.
-func findDETaxID(line []byte, from int) (int, int) {
-	return govAScan(line, from, 1<<3|1<<11, deTaxIDAt)
-}
-
 // deTaxIDAt returns the Steuer-IdNr that is the run of digits line[i:r]
-// or whose second group it is, or -1, -1.
+// or whose first group it is, or -1, -1.
 func deTaxIDAt(line []byte, i, r int) (int, int) {
-	if r-i == 3 {
-		if i < 3 || line[i-1] != ' ' || !isDigit(line[i-2]) || !isDigit(line[i-3]) {
-			return -1, -1
-		}
-		i -= 3
+	if r-i == 2 && !(r+1 < len(line) && line[r] == ' ' && isDigit(line[r+1])) {
+		return -1, -1
 	}
 	var d [11]byte
 	e, sep := govAGroups(line, i, govA2333[:], " ", d[:])

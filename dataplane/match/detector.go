@@ -32,6 +32,25 @@ type Detector struct {
 	// starts a finding there, so findings do not overlap. It does not
 	// allocate.
 	Find func(line []byte, from int) (start, end int)
+	// Runs and At, set instead of Find, give a detector whose findings
+	// each grow from their first run of ASCII digits: bit n of Runs is set
+	// when that run can be n digits long (bit 63: 63 or more). At is given
+	// such a run, line[i:r], and returns the finding grown from it, or
+	// -1, -1. A finding starts at i or before it on bytes that are not
+	// digits (a letter prefix), so no run before i is in it. Find is then
+	// At over the runs of the lengths in Runs, and a set of detectors
+	// (NewSet) walks a line's runs once for all of them. At does not
+	// allocate.
+	Runs uint64
+	At   func(line []byte, i, r int) (start, end int)
+	// Prefix and AtPrefix, set instead of Find, give a detector whose
+	// findings each start with Prefix, at least two bytes: AtPrefix is
+	// given the place of one and returns the end of the finding that
+	// starts there, or -1. Find is then AtPrefix at each place of Prefix,
+	// and a set of detectors walks a line once for all of their prefixes.
+	// AtPrefix does not allocate.
+	Prefix   string
+	AtPrefix func(line []byte, s int) (end int)
 	// Examples are lines with what Find must find in them; the tests check
 	// them and the reference shows them.
 	Examples []Example
@@ -60,6 +79,14 @@ var byName = func() map[string]*Detector {
 	for _, d := range registry {
 		if _, dup := m[d.Name]; dup {
 			panic("BUG: detector " + d.Name + " registered twice")
+		}
+		switch {
+		case d.At != nil && d.Runs != 0 && d.Find == nil && d.AtPrefix == nil:
+			d.Find = runFind(d.Runs, d.At)
+		case d.AtPrefix != nil && len(d.Prefix) >= 2 && d.Find == nil && d.At == nil:
+			d.Find = prefixFind(d.Prefix, d.AtPrefix)
+		case d.At != nil || d.Runs != 0 || d.AtPrefix != nil || d.Prefix != "" || d.Find == nil:
+			panic("BUG: detector " + d.Name + " needs one of Find, Runs and At, or Prefix and AtPrefix")
 		}
 		m[d.Name] = d
 	}

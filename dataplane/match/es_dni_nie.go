@@ -10,7 +10,8 @@ var esDNINIE = Detector{
 		"TRWAGMYFPDXBNJZSQVHLCKE indexed by the number modulo 23, X, Y and Z of an NIE counting as a " +
 		"leading 0, 1 and 2. " + govABoundsDoc,
 	Checksum: "mod 23",
-	Find:     findESDNINIE,
+	Runs:     1<<7 | 1<<8,
+	At:       esDNINIEAt,
 	Examples: []Example{
 		{"cliente dni=12345678Z alta", []string{"12345678Z"}},
 		{"NIE X1234567L, DNI 87654321-X", []string{"X1234567L", "87654321-X"}},
@@ -20,11 +21,6 @@ var esDNINIE = Detector{
 
 // esDNILetters are the check letters by remainder modulo 23.
 const esDNILetters = "TRWAGMYFPDXBNJZSQVHLCKE"
-
-// findESDNINIE finds DNIs and NIEs; see esDNINIE.
-func findESDNINIE(line []byte, from int) (int, int) {
-	return govAScan(line, from, 1<<7|1<<8, esDNINIEAt)
-}
 
 // esDNINIEAt returns the DNI or NIE whose digits are the run line[i:r],
 // or -1, -1.

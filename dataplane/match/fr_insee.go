@@ -16,7 +16,8 @@ var frINSEE = Detector{
 		"and 2B as 18. A single space may stand between any two of those groups, as in " +
 		"2 95 10 99 126 111 93. " + govABoundsDoc + " " + govASpacedDoc,
 	Checksum: "mod 97",
-	Find:     findFRINSEE,
+	Runs:     anyRun,
+	At:       frINSEERunAt,
 	Examples: []Example{
 		{"assure nir=2 95 10 99 126 111 93 ok", []string{"2 95 10 99 126 111 93"}},
 		{"insee 184127645108946, 253072A07300443", []string{"184127645108946", "253072A07300443"}},
@@ -28,33 +29,11 @@ var frINSEE = Detector{
 // commune, order and key.
 var frINSEEGroups = [...]int{1, 2, 2, 2, 3, 3, 2}
 
-// findFRINSEE finds NIRs; see frINSEE. It looks at the runs of digits
-// that start with 1 or 2, as a NIR does, eight bytes at a time.
-func findFRINSEE(line []byte, from int) (int, int) {
-	i := from
-	// prev has the top bit of its lowest byte set when the byte before
-	// line[i] is a digit.
-	var prev uint64
-	if i > 0 && i <= len(line) && isDigit(line[i-1]) {
-		prev = 0x80
-	}
-	for ; i+8 <= len(line); i += 8 {
-		w := binary.LittleEndian.Uint64(line[i:])
-		d := digitMask(w)
-		for m := govARangeMask(w, '1', '2') &^ (d<<8 | prev); m != 0; m &= m - 1 {
-			s := i + bits.TrailingZeros64(m)>>3
-			if e := frINSEETry(line, s); e > 0 {
-				return s, e
-			}
-		}
-		prev = d >> 56
-	}
-	for ; i < len(line); i++ {
-		if i == 0 || !isDigit(line[i-1]) {
-			if e := frINSEETry(line, i); e > 0 {
-				return i, e
-			}
-		}
+// frINSEERunAt returns the NIR that starts with the run of digits
+// line[i:r], or -1, -1.
+func frINSEERunAt(line []byte, i, r int) (int, int) {
+	if e := frINSEETry(line, i); e > 0 {
+		return i, e
 	}
 	return -1, -1
 }

@@ -6,7 +6,8 @@ var gcpAPIKey = Detector{
 	Summary:  "Google Cloud API key: AIza followed by 35 characters",
 	Doc: "A Google Cloud (and Firebase, Maps) API key: AIza followed by 35 characters of the base64url " +
 		"alphabet [A-Za-z0-9_-], 39 in all, not preceded or followed by a character of that alphabet.",
-	Find: findGCPAPIKey,
+	Prefix:   string(gcpKeyPrefix),
+	AtPrefix: gcpAPIKeyAt,
 	Examples: []Example{
 		{"maps key=AIzaFAKEkeyFORdocsONLY_00000000000000-x ok", []string{"AIzaFAKEkeyFORdocsONLY_00000000000000-x"}},
 		{"AIzaFAKEkeyFORdocsONLY_000000000000000 xAIzaFAKEkeyFORdocsONLY_00000000000000-x", nil},
@@ -17,11 +18,6 @@ var gcpAPIKey = Detector{
 const gcpKeyLen = 39
 
 var gcpKeyPrefix = []byte("AIza")
-
-// findGCPAPIKey finds Google Cloud API keys; see gcpAPIKey.
-func findGCPAPIKey(line []byte, from int) (int, int) {
-	return secretsFind(line, from, gcpKeyPrefix, gcpAPIKeyAt)
-}
 
 // gcpAPIKeyAt returns the end of the API key that starts at line[s], or
 // -1.

@@ -7,7 +7,8 @@ var githubFineGrainedPAT = Detector{
 	Doc: "A GitHub fine-grained personal access token: github_pat_ followed by 22 letters and digits, " +
 		"'_', and 59 letters and digits (82 characters after the prefix), not preceded or followed by a " +
 		"letter, digit or '_'. GitHub publishes no checksum for this format, so only its shape is checked.",
-	Find: findGithubFineGrainedPAT,
+	Prefix:   string(githubPATPrefix),
+	AtPrefix: githubFineGrainedPATAt,
 	Examples: []Example{
 		{"token=github_pat_FAKEtokenFORdocsONLY00_FAKEfineGRAINEDpatFORdocumentationONLY000000000000000000000", []string{"github_pat_FAKEtokenFORdocsONLY00_FAKEfineGRAINEDpatFORdocumentationONLY000000000000000000000"}},
 		{"github_pat_FAKEtokenFORdocsONLY0_0FAKEfineGRAINEDpatFORdocumentationONLY000000000000000000000 github_pat_expiry=30d", nil},
@@ -21,12 +22,6 @@ const (
 	githubPATHead = 22
 	githubPATTail = 59
 )
-
-// findGithubFineGrainedPAT finds fine-grained personal access tokens; see
-// githubFineGrainedPAT.
-func findGithubFineGrainedPAT(line []byte, from int) (int, int) {
-	return secretsFind(line, from, githubPATPrefix, githubFineGrainedPATAt)
-}
 
 // githubFineGrainedPATAt returns the end of the fine-grained token that
 // starts at line[s], or -1.

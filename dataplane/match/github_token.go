@@ -12,7 +12,8 @@ var githubToken = Detector{
 		"CRC32 (IEEE) of the 30 before them, in base 62 with the digits 0-9A-Za-z, left-padded with " +
 		"zeros, as GitHub writes them; so a random string of the same shape is left alone.",
 	Checksum: "CRC32",
-	Find:     findGithubToken,
+	Prefix:   string(githubTokenPrefix),
+	AtPrefix: githubTokenAt,
 	Examples: []Example{
 		{"GITHUB_TOKEN=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", []string{"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"}},
 		{"git push https://x-access-token:ghs_FAKEtokenFORdocsONLY00000000030FFXIz@github.com/o/r", []string{"ghs_FAKEtokenFORdocsONLY00000000030FFXIz"}},
@@ -25,11 +26,6 @@ var githubToken = Detector{
 const secretsCRCTokenLen = 36
 
 var githubTokenPrefix = []byte("gh")
-
-// findGithubToken finds GitHub tokens; see githubToken.
-func findGithubToken(line []byte, from int) (int, int) {
-	return secretsFind(line, from, githubTokenPrefix, githubTokenAt)
-}
 
 // githubTokenAt returns the end of the GitHub token that starts at
 // line[s], or -1.

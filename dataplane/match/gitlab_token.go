@@ -13,7 +13,8 @@ var gitlabToken = Detector{
 		"7 base-36 digits (0-9a-z) that must be the CRC32 (IEEE) of everything before them, prefix " +
 		"included, left-padded with zeros; the length must match too.",
 	Checksum: "CRC32 (routable form)",
-	Find:     findGitlabToken,
+	Prefix:   string(gitlabPrefix),
+	AtPrefix: gitlabTokenAt,
 	Examples: []Example{
 		{"PRIVATE-TOKEN: glpat-FAKEtokenFORdocs-000 ok", []string{"glpat-FAKEtokenFORdocs-000"}},
 		{"token=glpat-RkFLRS1GQUtFLUZBS0UtRmM6MQpvOjEH.01.0w0prir2g;", []string{"glpat-RkFLRS1GQUtFLUZBS0UtRmM6MQpvOjEH.01.0w0prir2g"}},
@@ -29,11 +30,6 @@ const (
 	gitlabMinPayload = 27 // characters of the smallest routable payload
 	gitlabCRCLen     = 7  // base-36 digits of a routable token's CRC32
 )
-
-// findGitlabToken finds GitLab personal access tokens; see gitlabToken.
-func findGitlabToken(line []byte, from int) (int, int) {
-	return secretsFind(line, from, gitlabPrefix, gitlabTokenAt)
-}
 
 // gitlabTokenAt returns the end of the GitLab token that starts at
 // line[s], or -1.

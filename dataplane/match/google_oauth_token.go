@@ -7,7 +7,8 @@ var googleOAuthToken = Detector{
 	Doc: "A Google OAuth 2.0 access token: ya29. followed by a run of at least 20 characters of the " +
 		"base64url alphabet [A-Za-z0-9_-], not preceded by one of them; the finding runs to the end of " +
 		"the run.",
-	Find: findGoogleOAuthToken,
+	Prefix:   string(googleOAuthPrefix),
+	AtPrefix: googleOAuthTokenAt,
 	Examples: []Example{
 		{"Authorization: Bearer ya29.FAKEaccessTOKENforDOCSonly_0000-x", []string{"ya29.FAKEaccessTOKENforDOCSonly_0000-x"}},
 		{"ya29.short xya29.FAKEaccessTOKENforDOCSonly_0000", nil},
@@ -18,12 +19,6 @@ var googleOAuthPrefix = []byte("ya29.")
 
 // googleOAuthMin is the fewest characters after the prefix.
 const googleOAuthMin = 20
-
-// findGoogleOAuthToken finds Google OAuth access tokens; see
-// googleOAuthToken.
-func findGoogleOAuthToken(line []byte, from int) (int, int) {
-	return secretsFind(line, from, googleOAuthPrefix, googleOAuthTokenAt)
-}
 
 // googleOAuthTokenAt returns the end of the access token that starts at
 // line[s], or -1.

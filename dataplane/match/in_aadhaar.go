@@ -10,7 +10,8 @@ var inAadhaar = Detector{
 		"joined to one by '.' or '-', nor to a digit by '/' or ' ': a number within a longer chain of " +
 		"digit groups, such as a card number, is left alone.",
 	Checksum: "Verhoeff",
-	Find:     findINAadhaar,
+	Runs:     1<<4 | 1<<12,
+	At:       inAadhaarAt,
 	Examples: []Example{
 		{"aadhaar=2345 6789 0124 kyc=ok", []string{"2345 6789 0124"}},
 		{"uid 234567890124, ref 4234-1234-1235", []string{"234567890124", "4234-1234-1235"}},
@@ -18,23 +19,11 @@ var inAadhaar = Detector{
 	},
 }
 
-// findINAadhaar finds Aadhaar numbers; see inAadhaar.
-func findINAadhaar(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		if e := inAadhaarAt(line, i, j); e > 0 {
-			return i, e
-		}
-		i = j
-	}
-	return -1, -1
-}
-
-// inAadhaarAt returns the end of the Aadhaar number that starts with the
-// run of digits line[i:j], or -1.
-func inAadhaarAt(line []byte, i, j int) int {
+// inAadhaarAt returns the Aadhaar number that starts with the
+// run of digits line[i:j], or -1, -1.
+func inAadhaarAt(line []byte, i, j int) (int, int) {
 	if line[i] < '2' {
-		return -1
+		return -1, -1
 	}
 	e := -1
 	switch j - i {
@@ -52,13 +41,13 @@ func inAadhaarAt(line []byte, i, j int) int {
 		}
 	}
 	if e < 0 || !govBBounded(line, i, e, true) {
-		return -1
+		return -1, -1
 	}
 	var d [12]byte
 	if govBDigits(d[:], line[i:e]) != len(d) || !inAadhaarValid(d[:]) {
-		return -1
+		return -1, -1
 	}
-	return e
+	return i, e
 }
 
 // inAadhaarMul is the multiplication table of the dihedral group D5, and

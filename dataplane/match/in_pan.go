@@ -11,7 +11,8 @@ var inPAN = Detector{
 		"income_tax, permanent account, permanent_account) must always stand within 32 bytes before " +
 		"it, digits not counted.",
 	Context: inPANContext,
-	Find:    findINPAN,
+	Runs:    1 << 4,
+	At:      inPANRunAt,
 	Examples: []Example{
 		{"kyc pan=ABCPE1234F status=ok", []string{"ABCPE1234F"}},
 		{`{"income tax id":"AAACB1234Z"}`, []string{"AAACB1234Z"}},
@@ -22,18 +23,14 @@ var inPAN = Detector{
 
 var inPANContext = []string{"pan", "income tax", "income_tax", "permanent account", "permanent_account"}
 
-// findINPAN finds PANs; see inPAN. It looks for the four digits, five
-// bytes into a candidate.
-func findINPAN(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from+5); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		if s := i - 5; j-i == 4 && inPANAt(line, s) && govBBounded(line, s, j+1, false) &&
-			govBContext(line, s, inPANContext) {
-			return s, j + 1
-		}
-		i = j
+// inPANRunAt returns the PAN whose four digits are the run line[i:j], or
+// -1, -1.
+func inPANRunAt(line []byte, i, j int) (int, int) {
+	s := i - 5
+	if s < 0 || !inPANAt(line, s) || !govBBounded(line, s, j+1, false) || !govBContext(line, s, inPANContext) {
+		return -1, -1
 	}
-	return -1, -1
+	return s, j + 1
 }
 
 // inPANAt reports whether the letters around the four digits at line[s+5:]

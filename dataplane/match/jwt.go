@@ -13,7 +13,8 @@ var jwt = Detector{
 		"valid JSON object with an \"alg\" member (its key written without escapes); the payload must " +
 		"not be empty; the signature may be empty only when alg is \"none\" (compared without case), " +
 		"the unsigned form.",
-	Find: findJWT,
+	Prefix:   string(jwtPrefix),
+	AtPrefix: jwtAt,
 	Examples: []Example{
 		{"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTEyMyJ9.FAKEsignatureFORdocs_0-x", []string{"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTEyMyJ9.FAKEsignatureFORdocs_0-x"}},
 		{"unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyLTEyMyJ9. ok", []string{"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyLTEyMyJ9."}},
@@ -25,11 +26,6 @@ var jwtPrefix = []byte("eyJ")
 
 // jwtMaxHeader is the most bytes a header may decode to.
 const jwtMaxHeader = 512
-
-// findJWT finds JSON Web Tokens; see jwt.
-func findJWT(line []byte, from int) (int, int) {
-	return secretsFindAnchored(line, from, jwtPrefix, 2, jwtAt) // J is rare
-}
 
 // jwtAt returns the end of the JSON Web Token that starts at line[s], or
 // -1.

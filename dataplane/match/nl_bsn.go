@@ -12,7 +12,8 @@ var nlBSN = Detector{
 		"32 bytes before it, digits not counted.",
 	Checksum: "mod 11",
 	Context:  nlBSNContext,
-	Find:     findNLBSN,
+	Runs:     1<<8 | 1<<9,
+	At:       nlBSNAt,
 	Examples: []Example{
 		{"patient bsn=111222333 verified", []string{"111222333"}},
 		{`{"burgerservicenummer":"123456782"}`, []string{"123456782"}},
@@ -23,17 +24,12 @@ var nlBSN = Detector{
 
 var nlBSNContext = []string{"bsn", "burgerservicenummer", "sofinummer"}
 
-// findNLBSN finds BSNs; see nlBSN.
-func findNLBSN(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		if n := j - i; (n == 8 || n == 9) && govBBounded(line, i, j, false) &&
-			nlBSNValid(line[i:j]) && govBContext(line, i, nlBSNContext) {
-			return i, j
-		}
-		i = j
+// nlBSNAt returns the BSN that is the run of digits line[i:j], or -1, -1.
+func nlBSNAt(line []byte, i, j int) (int, int) {
+	if !govBBounded(line, i, j, false) || !nlBSNValid(line[i:j]) || !govBContext(line, i, nlBSNContext) {
+		return -1, -1
 	}
-	return -1, -1
+	return i, j
 }
 
 // nlBSNValid reports whether the 8 or 9 ASCII digits d pass the 11-proof

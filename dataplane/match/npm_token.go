@@ -8,7 +8,8 @@ var npmToken = Detector{
 		"letter, digit or '_'. As in GitHub tokens, the last 6 characters must be the CRC32 (IEEE) of " +
 		"the 30 before them, in base 62 with the digits 0-9A-Za-z, left-padded with zeros.",
 	Checksum: "CRC32",
-	Find:     findNPMToken,
+	Prefix:   string(npmTokenPrefix),
+	AtPrefix: npmTokenAt,
 	Examples: []Example{
 		{"//registry.npmjs.org/:_authToken=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", []string{"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"}},
 		{"npm_FAKEtokenFORdocsONLY00000000042gwuqK npm_config_cache=/tmp/npm", nil},
@@ -16,11 +17,6 @@ var npmToken = Detector{
 }
 
 var npmTokenPrefix = []byte("npm_")
-
-// findNPMToken finds npm access tokens; see npmToken.
-func findNPMToken(line []byte, from int) (int, int) {
-	return secretsFindAnchored(line, from, npmTokenPrefix, 1, npmTokenAt) // pm_ is rare
-}
 
 // npmTokenAt returns the end of the npm token that starts at line[s], or
 // -1.

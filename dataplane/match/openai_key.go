@@ -12,7 +12,8 @@ var openaiKey = Detector{
 		"characters long, or, for the project form sk-proj-, is at least 40 characters long. Not " +
 		"preceded by a base64url character; the finding runs to the end of the run. Keys of other " +
 		"vendors that start with sk-, such as sk-ant-, hold no T3BlbkFJ and are left alone.",
-	Find: findOpenAIKey,
+	Prefix:   string(openaiPrefix),
+	AtPrefix: openaiKeyAt,
 	Examples: []Example{
 		{"OPENAI_API_KEY=sk-FAKEkeyFORdocs000000T3BlbkFJFAKEkeyFORdocs000000", []string{"sk-FAKEkeyFORdocs000000T3BlbkFJFAKEkeyFORdocs000000"}},
 		{"key=sk-proj-FAKEprojectKEYforDOCUMENTATIONonly_0000000000-x", []string{"sk-proj-FAKEprojectKEYforDOCUMENTATIONonly_0000000000-x"}},
@@ -33,11 +34,6 @@ const (
 	openaiMinMarked  = 20 // holding openaiMarker
 	openaiMinProject = 40 // of the project form, without the marker
 )
-
-// findOpenAIKey finds OpenAI API keys; see openaiKey.
-func findOpenAIKey(line []byte, from int) (int, int) {
-	return secretsFindAnchored(line, from, openaiPrefix, 1, openaiKeyAt) // k- is rare
-}
 
 // openaiKeyAt returns the end of the OpenAI key that starts at line[s], or
 // -1.

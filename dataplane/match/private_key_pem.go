@@ -14,7 +14,8 @@ var privateKeyPEM = Detector{
 		"first '\"' (a backslash escaping it left out), whichever comes first: when the END line is " +
 		"missing there, as in a truncated line, the finding runs to that end, since a truncated key is " +
 		"still a key.",
-	Find: findPrivateKeyPEM,
+	Prefix:   string(pemBegin),
+	AtPrefix: privateKeyPEMAt,
 	Examples: []Example{
 		{`key="-----BEGIN RSA PRIVATE KEY-----\nMIIEFAKEkeyFORdocs\n-----END RSA PRIVATE KEY-----\n" user=bob`, []string{`-----BEGIN RSA PRIVATE KEY-----\nMIIEFAKEkeyFORdocs\n-----END RSA PRIVATE KEY-----`}},
 		{`truncated -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEFAKE`, []string{`-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEFAKE`}},
@@ -27,11 +28,6 @@ var (
 	pemEnd   = []byte("-----END ")
 	pemKey   = []byte("PRIVATE KEY-----")
 )
-
-// findPrivateKeyPEM finds PEM private keys; see privateKeyPEM.
-func findPrivateKeyPEM(line []byte, from int) (int, int) {
-	return secretsFindAnchored(line, from, pemBegin, len("-----"), privateKeyPEMAt)
-}
 
 // privateKeyPEMAt returns the end of the private key block that starts at
 // line[s], or -1.

@@ -10,7 +10,8 @@ var pypiToken = Detector{
 		"(pypi-AgEIcHlwaS5vcmc) or test.pypi.org (pypi-AgENdGVzdC5weXBpLm9yZw), followed by at least 50 " +
 		"more characters of the base64url alphabet [A-Za-z0-9_-], not preceded by one of them; the " +
 		"finding runs to the end of the run.",
-	Find: findPyPIToken,
+	Prefix:   string(pypiPrefix),
+	AtPrefix: pypiTokenAt,
 	Examples: []Example{
 		{"TWINE_PASSWORD=pypi-AgEIcHlwaS5vcmcFAKEtokenFORdocumentationONLY0000000000000000000000-_x", []string{"pypi-AgEIcHlwaS5vcmcFAKEtokenFORdocumentationONLY0000000000000000000000-_x"}},
 		{"pypi-AgEIcHlwaS5vcmcFAKEshort pypi-package==1.2.3", nil},
@@ -26,11 +27,6 @@ var (
 
 // pypiMinRest is the fewest characters after the location.
 const pypiMinRest = 50
-
-// findPyPIToken finds PyPI API tokens; see pypiToken.
-func findPyPIToken(line []byte, from int) (int, int) {
-	return secretsFindAnchored(line, from, pypiPrefix, 1, pypiTokenAt) // ypi- is rare
-}
 
 // pypiTokenAt returns the end of the PyPI token that starts at line[s], or
 // -1.

@@ -7,7 +7,8 @@ var sendgridKey = Detector{
 	Doc: "A SendGrid API key: SG., 22 characters of the base64url alphabet [A-Za-z0-9_-], '.', and 43 " +
 		"more, 69 in all; neither preceded nor followed by a base64url character, nor by a dot and " +
 		"one (another part makes it something else).",
-	Find: findSendgridKey,
+	Prefix:   string(sendgridPrefix),
+	AtPrefix: sendgridKeyAt,
 	Examples: []Example{
 		{"SENDGRID_API_KEY=SG.FAKEkeyFORdocsONLY0000.FAKEsecretFORdocumentationONLY0000000000-_x", []string{"SG.FAKEkeyFORdocsONLY0000.FAKEsecretFORdocumentationONLY0000000000-_x"}},
 		{"SG.FAKEkeyFORdocsONLY000.FAKEsecretFORdocumentationONLY0000000000-_x SG.example", nil},
@@ -21,11 +22,6 @@ const (
 	sendgridID     = 22
 	sendgridSecret = 43
 )
-
-// findSendgridKey finds SendGrid API keys; see sendgridKey.
-func findSendgridKey(line []byte, from int) (int, int) {
-	return secretsFind(line, from, sendgridPrefix, sendgridKeyAt)
-}
 
 // sendgridKeyAt returns the end of the SendGrid key that starts at
 // line[s], or -1.

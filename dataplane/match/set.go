@@ -108,10 +108,12 @@ func editDistance(a, b string) int {
 }
 
 // NewSet returns a Replacer of the findings of every detector of ds, each
-// replaced as a says. Findings are taken leftmost first, and a finding
-// that overlaps one already taken is skipped, so each detector scans the
-// line once however many findings it has. ds must hold at most 128
-// detectors.
+// replaced as a says. Findings are taken leftmost first, the detector
+// first in ds among those that start at the same byte, and a finding that
+// overlaps one already taken is skipped, so no detector scans a byte of
+// the line twice. The detectors given by Runs and At share one walk over
+// the line's runs of digits, and those given by Prefix and AtPrefix one
+// walk over its bytes. ds must hold at most 128 detectors.
 func NewSet(ds []*Detector, a Action) Replacer {
 	if len(ds) > maxSet {
 		panic(fmt.Sprintf("BUG: a set of %d detectors; the most is %d", len(ds), maxSet))
@@ -119,13 +121,52 @@ func NewSet(ds []*Detector, a Action) Replacer {
 	if len(ds) == 1 {
 		return ds[0].ReplacerWith(a)
 	}
-	return &setReplacer{ds: slices.Clone(ds), act: a}
+	r := &setReplacer{act: a}
+	var runDs, prefixDs []*Detector
+	var runOrder, prefixOrder []int
+	for i, d := range ds {
+		switch {
+		case d.At != nil:
+			runDs, runOrder = append(runDs, d), append(runOrder, i)
+		case d.AtPrefix != nil:
+			prefixDs, prefixOrder = append(prefixDs, d), append(prefixOrder, i)
+		default:
+			r.members = append(r.members, &oneDetector{d.Find, i})
+		}
+	}
+	if len(runDs) > 0 {
+		r.members = append(r.members, newRunSet(runDs, runOrder))
+	}
+	if len(prefixDs) > 0 {
+		r.members = append(r.members, newPrefixSet(prefixDs, prefixOrder))
+	}
+	return r
 }
 
 // setReplacer is NewSet's.
 type setReplacer struct {
-	ds  []*Detector
-	act Action
+	members []setMember
+	act     Action
+}
+
+// A setMember finds for a set: one detector, or the detectors that share a
+// walk over the line.
+type setMember interface {
+	// find returns the leftmost finding at or after from, the one of the
+	// detector first in the set's order among those that start at the
+	// same byte, and that detector's place in the set; or -1, -1, -1.
+	find(line []byte, from int) (s, e, place int)
+}
+
+// oneDetector is a setMember of one detector.
+type oneDetector struct {
+	find1 func(line []byte, from int) (int, int)
+	place int
+}
+
+func (o *oneDetector) find(line []byte, from int) (int, int, int) {
+	s, e := o.find1(line, from)
+	return s, e, o.place
 }
 
 // quoteBlind: every built-in detector is.
@@ -133,42 +174,54 @@ func (r *setReplacer) quoteBlind() bool { return true }
 
 // Finds implements Replacer.
 func (r *setReplacer) Finds(line []byte) bool {
-	for _, d := range r.ds {
-		if s, _ := d.Find(line, 0); s >= 0 {
+	for _, m := range r.members {
+		if s, _, _ := m.find(line, 0); s >= 0 {
 			return true
 		}
 	}
 	return false
 }
 
+// setNext is the next finding of a member of a set.
+type setNext struct {
+	s, e  int // -1, -1 when there is none
+	place int // the place in the set of the detector that found it
+}
+
+// before reports whether n is taken before m: it starts first, or at the
+// same byte and its detector comes first.
+func (n setNext) before(m setNext) bool {
+	return m.s < 0 || n.s >= 0 && (n.s < m.s || n.s == m.s && n.place < m.place)
+}
+
 // AppendReplace implements Replacer.
 func (r *setReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
-	var next [maxSet][2]int // each detector's next finding, or -1
-	ds := r.ds
+	var next [maxSet]setNext
 	first := -1
-	for i, d := range ds {
-		s, e := d.Find(line, 0)
-		next[i] = [2]int{s, e}
-		if s >= 0 && (first < 0 || s < next[first][0]) {
-			first = i
+	for m, mem := range r.members {
+		s, e, p := mem.find(line, 0)
+		next[m] = setNext{s, e, p}
+		if first < 0 || next[m].before(next[first]) {
+			first = m
 		}
 	}
-	if first < 0 {
+	if next[first].s < 0 {
 		return dst, false
 	}
 	last := 0
-	for first >= 0 {
-		s, e := next[first][0], next[first][1]
+	for next[first].s >= 0 {
+		s, e := next[first].s, next[first].e
 		dst = append(dst, line[last:s]...)
 		dst = r.act.appendFor(dst, line[s:e])
 		last = e
 		first = -1
-		for i, d := range ds {
-			if next[i][0] >= 0 && next[i][0] < last {
-				next[i][0], next[i][1] = d.Find(line, last)
+		for m, mem := range r.members {
+			if next[m].s >= 0 && next[m].s < last {
+				s, e, p := mem.find(line, last)
+				next[m] = setNext{s, e, p}
 			}
-			if next[i][0] >= 0 && (first < 0 || next[i][0] < next[first][0]) {
-				first = i
+			if first < 0 || next[m].before(next[first]) {
+				first = m
 			}
 		}
 	}

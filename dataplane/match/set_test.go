@@ -2,6 +2,7 @@ package match
 
 import (
 	"slices"
+	"streamgate/dataplane/internal/linemix"
 	"strings"
 	"testing"
 )
@@ -64,4 +65,131 @@ func TestSet(t *testing.T) {
 			t.Errorf("%q: one after another %q; set %q", tt.in, seq, want)
 		}
 	}
+}
+
+// TestSetMatchesDetectors checks NewSet's shared walks against the
+// definition: each detector's Find, the leftmost finding taken first and
+// the detector first in the set among those that start at the same byte.
+func TestSetMatchesDetectors(t *testing.T) {
+	var lines [][]byte
+	for _, l := range buildCorpus() {
+		lines = append(lines, []byte(l.line))
+	}
+	for _, d := range Detectors() {
+		for _, ex := range d.Examples {
+			lines = append(lines, []byte(ex.Line))
+		}
+	}
+	for _, l := range linemix.Lines() {
+		lines = append(lines, []byte(l))
+	}
+	all := Detectors()
+	reversed := slices.Clone(all)
+	slices.Reverse(reversed)
+	var runs, prefixes []*Detector
+	for _, d := range all {
+		switch {
+		case d.At != nil:
+			runs = append(runs, d)
+		case d.AtPrefix != nil:
+			prefixes = append(prefixes, d)
+		}
+	}
+	if len(runs) < 2 || len(prefixes) < 2 {
+		t.Fatalf("%d detectors by runs and %d by prefix; the test needs two of each", len(runs), len(prefixes))
+	}
+	for name, ds := range map[string][]*Detector{"all": all, "reversed": reversed, "runs": runs, "prefixes": prefixes} {
+		set := NewSet(ds, Mask("<>"))
+		for _, l := range lines {
+			want := referenceSet(ds, l)
+			got, found := set.AppendReplace(nil, l)
+			if !found {
+				got = l
+			}
+			if string(got) != want {
+				t.Fatalf("%s: %q: got %q; want %q", name, l, got, want)
+			}
+			if set.Finds(l) != (want != string(l)) {
+				t.Fatalf("%s: %q: Finds is %v", name, l, set.Finds(l))
+			}
+		}
+	}
+}
+
+// referenceSet is what NewSet(ds, Mask("<>")) must make of line, found one
+// detector at a time.
+func referenceSet(ds []*Detector, line []byte) string {
+	var out []byte
+	last := 0
+	for {
+		bs, be := -1, -1
+		for _, d := range ds {
+			if s, e := d.Find(line, last); s >= 0 && (bs < 0 || s < bs) {
+				bs, be = s, e
+			}
+		}
+		if bs < 0 {
+			return string(append(out, line[last:]...))
+		}
+		out = append(append(out, line[last:bs]...), "<>"...)
+		last = be
+	}
+}
+
+// TestAtContract checks what a set's walks rely on: a finding of a
+// detector given by Runs and At grows from its first run of digits, and
+// one given by Prefix and AtPrefix starts with its prefix.
+func TestAtContract(t *testing.T) {
+	var lines [][]byte
+	for _, l := range buildCorpus() {
+		lines = append(lines, []byte(l.line))
+	}
+	for _, d := range Detectors() {
+		if d.At == nil && d.AtPrefix == nil {
+			continue
+		}
+		n := 0
+		for _, l := range lines {
+			for s, e := d.Find(l, 0); s >= 0; s, e = d.Find(l, e) {
+				n++
+				if d.AtPrefix != nil {
+					if !strings.HasPrefix(string(l[s:e]), d.Prefix) || d.AtPrefix(l, s) != e {
+						t.Fatalf("%s: %q: finding %q is not AtPrefix's", d.Name, l, l[s:e])
+					}
+					continue
+				}
+				i := nextDigit(l, s)
+				r := govARunEnd(l, i)
+				if i >= e || d.Runs&runBit(r-i) == 0 {
+					t.Fatalf("%s: %q: finding %q does not start with a run of digits of a length in Runs", d.Name, l, l[s:e])
+				}
+				if as, ae := d.At(l, i, r); as != s || ae != e {
+					t.Fatalf("%s: %q: finding %q is not At's of its first run", d.Name, l, l[s:e])
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no finding in the corpus", d.Name)
+		}
+	}
+}
+
+// FuzzSet checks NewSet against referenceSet on any line.
+func FuzzSet(f *testing.F) {
+	for _, d := range Detectors() {
+		for _, ex := range d.Examples {
+			f.Add(ex.Line)
+		}
+	}
+	all := Detectors()
+	set := NewSet(all, Mask("<>"))
+	f.Fuzz(func(t *testing.T, line string) {
+		got, found := set.AppendReplace(nil, []byte(line))
+		if !found {
+			got = []byte(line)
+		}
+		if want := referenceSet(all, []byte(line)); string(got) != want {
+			t.Fatalf("%q: got %q; want %q", line, got, want)
+		}
+	})
 }

@@ -10,7 +10,8 @@ var sgNRIC = Detector{
 		"and from KLJNPQRTUWX read from the end for M. It must not touch a letter, digit or '_', nor " +
 		"be joined to one by '.' or '-'.",
 	Checksum: "mod 11",
-	Find:     findSGNRIC,
+	Runs:     1 << 7,
+	At:       sgNRICAt,
 	Examples: []Example{
 		{"member nric=S1234567D ok", []string{"S1234567D"}},
 		{`{"fin":"G4549883U","m":"M1234567K"}`, []string{"G4549883U", "M1234567K"}},
@@ -18,18 +19,14 @@ var sgNRIC = Detector{
 	},
 }
 
-// findSGNRIC finds NRICs and FINs; see sgNRIC. It looks for the seven
-// digits, one byte into a candidate.
-func findSGNRIC(line []byte, from int) (int, int) {
-	for i := nextDigit(line, from+1); i < len(line); i = nextDigit(line, i) {
-		j := govBRunEnd(line, i)
-		if j-i == 7 && j < len(line) && line[j]-'A' < 26 && sgNRICLetter(line[i-1], line[i:j]) == line[j] &&
-			govBBounded(line, i-1, j+1, false) {
-			return i - 1, j + 1
-		}
-		i = j
+// sgNRICAt returns the NRIC or FIN whose seven digits are the run
+// line[i:j], or -1, -1.
+func sgNRICAt(line []byte, i, j int) (int, int) {
+	if i == 0 || j == len(line) || line[j]-'A' >= 26 || sgNRICLetter(line[i-1], line[i:j]) != line[j] ||
+		!govBBounded(line, i-1, j+1, false) {
+		return -1, -1
 	}
-	return -1, -1
+	return i - 1, j + 1
 }
 
 // sgNRICLetter returns the check letter of the 7 ASCII digits d after the

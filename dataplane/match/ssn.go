@@ -1,7 +1,5 @@
 package match
 
-import "bytes"
-
 var ssn = Detector{
 	Name:     "ssn",
 	Category: CategoryGovernmentID,
@@ -10,7 +8,8 @@ var ssn = Detector{
 		"Every such number is a finding, including the never-issued areas 000, 666 and 9xx: " +
 		"9xx is the range of ITINs, which are personal data too, and placeholders such as " +
 		"000-00-0000 cost nothing to hide. So after redaction no digit-bounded ddd-dd-dddd is left.",
-	Find: findSSN,
+	Runs: 1 << 3,
+	At:   ssnAt,
 	Examples: []Example{
 		{"SSN: 123-45-6789", []string{"123-45-6789"}},
 		{"ssn=123-45-6789,456-78-9012.", []string{"123-45-6789", "456-78-9012"}},
@@ -18,22 +17,13 @@ var ssn = Detector{
 	},
 }
 
-// findSSN finds ddd-dd-dddd bounded by non-digits.
-func findSSN(line []byte, from int) (int, int) {
-	const n = len("123-45-6789")
-	// h is where to look for the first dash, three bytes into a candidate.
-	for h := from + 3; h+n-3 <= len(line); h++ {
-		d := bytes.IndexByte(line[h:len(line)-n+4], '-')
-		if d < 0 {
-			break
-		}
-		h += d
-		s, e := h-3, h-3+n
-		if line[h+3] == '-' &&
-			allDigits(line[s:h]) && allDigits(line[h+1:h+3]) && allDigits(line[h+4:e]) &&
-			(s == 0 || !isDigit(line[s-1])) && (e == len(line) || !isDigit(line[e])) {
-			return s, e
-		}
+// ssnAt returns the ddd-dd-dddd that starts with the run of three digits
+// line[i:r] and stands between non-digits, or -1, -1.
+func ssnAt(line []byte, i, r int) (int, int) {
+	e := i + len("123-45-6789")
+	if e > len(line) || line[r] != '-' || line[r+3] != '-' || !allDigits(line[r+1:r+3]) ||
+		!allDigits(line[r+4:e]) || i > 0 && isDigit(line[i-1]) || e < len(line) && isDigit(line[e]) {
+		return -1, -1
 	}
-	return -1, -1
+	return i, e
 }

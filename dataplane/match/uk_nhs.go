@@ -13,7 +13,8 @@ var ukNHS = Detector{
 		" " + govAContextDoc,
 	Checksum: "mod 11",
 	Context:  ukNHSContext,
-	Find:     findUKNHS,
+	Runs:     1<<3 | 1<<10,
+	At:       ukNHSAt,
 	Examples: []Example{
 		{"patient nhs_number=943 476 5919 admitted", []string{"943 476 5919"}},
 		{"NHS no: 9434765919, alt 943-476-5919", []string{"9434765919", "943-476-5919"}},
@@ -25,11 +26,6 @@ var ukNHSContext = []string{"nhs"}
 
 // govA334 are the groups of an NHS number.
 var govA334 = [...]int{3, 3, 4}
-
-// findUKNHS finds NHS numbers; see ukNHS.
-func findUKNHS(line []byte, from int) (int, int) {
-	return govAScan(line, from, 1<<3|1<<10, ukNHSAt)
-}
 
 // ukNHSAt returns the NHS number that starts with the run of digits at
 // line[i], or -1, -1.

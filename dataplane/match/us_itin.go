@@ -10,7 +10,8 @@ var usITIN = Detector{
 		"70 to 88, 90 to 92 or 94 to 99, the ranges the IRS issues ITINs in. " + govABoundsDoc + " " +
 		govAContextDoc,
 	Context: usITINContext,
-	Find:    findUSITIN,
+	Runs:    1<<3 | 1<<9,
+	At:      usITINAt,
 	Examples: []Example{
 		{"itin=912-70-1234 filed", []string{"912-70-1234"}},
 		{"taxpayer id 987654321 and 900 94 5678", []string{"987654321", "900 94 5678"}},
@@ -19,11 +20,6 @@ var usITIN = Detector{
 }
 
 var usITINContext = []string{"itin", "taxpayer"}
-
-// findUSITIN finds ITINs; see usITIN.
-func findUSITIN(line []byte, from int) (int, int) {
-	return govAScan(line, from, 1<<3|1<<9, usITINAt)
-}
 
 // usITINAt returns the ITIN that starts with the run of digits at line[i],
 // or -1, -1.

@@ -9,7 +9,8 @@ var usPassport = Detector{
 		"check digit and nine-digit numbers are everywhere, so the context word passport must always " +
 		"stand before it. " + govABoundsDoc + " " + govAContextDoc,
 	Context: usPassportContext,
-	Find:    findUSPassport,
+	Runs:    1<<8 | 1<<9,
+	At:      usPassportAt,
 	Examples: []Example{
 		{"passport no. 561234987 issued", []string{"561234987"}},
 		{`{"passport_number":"A12345678"}`, []string{"A12345678"}},
@@ -18,11 +19,6 @@ var usPassport = Detector{
 }
 
 var usPassportContext = []string{"passport"}
-
-// findUSPassport finds passport numbers; see usPassport.
-func findUSPassport(line []byte, from int) (int, int) {
-	return govAScan(line, from, 1<<8|1<<9, usPassportAt)
-}
 
 // usPassportAt returns the passport number around the run of digits
 // line[i:r], or -1, -1.

@@ -15,7 +15,8 @@ var usSSN = Detector{
 		"not 00 and the serial (last four) not 0000: the Social Security Administration issues none of " +
 		"them, and 9xx numbers are ITINs (us_itin). " + govABoundsDoc + " " + govAContextDoc,
 	Context: usSSNContext,
-	Find:    findUSSSN,
+	Runs:    1<<3 | 1<<9,
+	At:      usSSNAt,
 	Examples: []Example{
 		{"applicant ssn=536-22-8145 verified", []string{"536-22-8145"}},
 		{"Social Security: 536 22 8145, ss# 536228145", []string{"536 22 8145", "536228145"}},
@@ -25,11 +26,6 @@ var usSSN = Detector{
 }
 
 var usSSNContext = []string{"ssn", "social security", "ss#"}
-
-// findUSSSN finds SSNs; see usSSN.
-func findUSSSN(line []byte, from int) (int, int) {
-	return govAScan(line, from, 1<<3|1<<9, usSSNAt)
-}
 
 // usSSNAt returns the SSN that starts with the run of digits at line[i],
 // or -1, -1.
@@ -63,27 +59,6 @@ const govAContextDoc = "A context word counts when it stands within the 32 bytes
 	"not counted, at the start of a word (not right after a letter, unless it begins the capitalised " +
 	"part of a camelCase name, as in customerSsn), compared without case, a space in it matching ' ', " +
 	"'_' or '-'."
-
-// govAScan returns the first finding that starts at or after from among
-// those at returns for the runs of digits whose length is in lens (bit n
-// set for n digits), or -1, -1. at is given a run line[i:r] and returns
-// the finding around it, or -1, -1; a finding may start before the run
-// (a letter prefix), never within it.
-func govAScan(line []byte, from int, lens uint64, at func(line []byte, i, r int) (int, int)) (int, int) {
-	// Runs of at least the shortest length in lens; past 4 digits, a
-	// longer stride costs more tests per word than it saves.
-	k := min(bits.TrailingZeros64(lens), 4)
-	for i := govANextRun(line, from, k); i < len(line); i = govANextRun(line, i, k) {
-		r := govARunEnd(line, i)
-		if n := r - i; n < 64 && lens&(1<<n) != 0 {
-			if s, e := at(line, i, r); s >= from {
-				return s, e
-			}
-		}
-		i = r
-	}
-	return -1, -1
-}
 
 // govANextRun returns the index of the first byte of line at or after i
 // that starts k ASCII digits in a row, 1 <= k <= 8, or len(line). It

@@ -1,0 +1,98 @@
+package match
+
+import "math/bits"
+
+// Most detectors of numbers find them the same way: at a run of ASCII
+// digits of a length their format can start with, they look around the
+// run for the rest. Such a detector sets Runs and At instead of Find. A
+// set of them (NewSet) then walks a line's runs of digits once and calls,
+// at each run, only the detectors whose Runs hold its length; one by one,
+// each would walk the line itself.
+
+// anyRun is the Runs of a detector that looks at every run.
+const anyRun = ^uint64(1)
+
+// runBit returns the bit of Runs that stands for a run of n digits.
+func runBit(n int) uint64 { return 1 << min(n, 63) }
+
+// runFind returns the Find of a detector given by runs and at: the first
+// finding at or after from of at over the runs of digits whose length is
+// in runs.
+func runFind(runs uint64, at func(line []byte, i, r int) (int, int)) func(line []byte, from int) (int, int) {
+	// Runs of at least the shortest length in runs; past 4 digits, a
+	// longer stride costs more tests per word than it saves.
+	k := min(bits.TrailingZeros64(runs), 4)
+	return func(line []byte, from int) (int, int) {
+		for i := govANextRun(line, pastRun(line, from), k); i < len(line); i = govANextRun(line, i, k) {
+			r := govARunEnd(line, i)
+			if runs&runBit(r-i) != 0 {
+				if s, e := at(line, i, r); s >= from {
+					return s, e
+				}
+			}
+			i = r
+		}
+		return -1, -1
+	}
+}
+
+// pastRun returns from, or the end of the run of digits from stands in
+// after its first digit: a run is all its digits, never its tail.
+func pastRun(line []byte, from int) int {
+	if from > 0 && from < len(line) && isDigit(line[from-1]) {
+		return govARunEnd(line, from)
+	}
+	return from
+}
+
+// runSet is the detectors of a set that are given by Runs and At.
+type runSet struct {
+	ds []*Detector
+	// order is the place of each of ds in the set, which breaks ties.
+	order []int
+	// byLen lists, for a run of n digits (63: 63 or more), the indexes in
+	// ds of the detectors whose Runs hold n, in the set's order.
+	byLen [64][]uint8
+	// k is the shortest run length any of ds starts from, at most 4.
+	k int
+}
+
+func newRunSet(ds []*Detector, order []int) *runSet {
+	rs := &runSet{ds: ds, order: order}
+	var all uint64
+	for j, d := range ds {
+		all |= d.Runs
+		for n := range rs.byLen {
+			if d.Runs&(1<<n) != 0 {
+				rs.byLen[n] = append(rs.byLen[n], uint8(j))
+			}
+		}
+	}
+	rs.k = min(bits.TrailingZeros64(all), 4)
+	return rs
+}
+
+// find returns the leftmost finding at or after from of any of the
+// detectors, the one first in the set's order among those that start at
+// the same byte, and that detector's place in the set; or -1, -1, -1.
+//
+// At's contract makes one walk enough: a finding starts at its run or
+// before it on bytes that are not digits, so the findings of a run start
+// after those of any run before it, and the first run with a finding has
+// the leftmost.
+func (rs *runSet) find(line []byte, from int) (s, e, place int) {
+	for i := govANextRun(line, pastRun(line, from), rs.k); i < len(line); i = govANextRun(line, i, rs.k) {
+		r := govARunEnd(line, i)
+		s, e, place = -1, -1, -1
+		for _, j := range rs.byLen[min(r-i, 63)] {
+			if fs, fe := rs.ds[j].At(line, i, r); fs >= from && (s < 0 || fs < s) {
+				s, e, place = fs, fe, rs.order[j]
+			}
+		}
+		if s >= 0 {
+			return s, e, place
+		}
+		i = r
+	}
+	return -1, -1, -1
+}
