@@ -9,9 +9,8 @@ var auMedicare = Detector{
 		"optionally followed by the one-digit individual reference number. Written as on the card, " +
 		"in groups 4-5-1 joined by single spaces (dddd ddddd d, or dddd ddddd d d with the reference " +
 		"number), it needs no context. Written as one run of 10 or 11 digits, as many identifiers and " +
-		"phone numbers are, a context word (medicare) must stand within 32 bytes before it, digits " +
-		"not counted. It must not touch a letter, digit or '_', nor be joined to one by '.' or '-', " +
-		"nor to a digit by '/' or ' '.",
+		"phone numbers are, a context word (medicare) must stand before it. It must not touch a letter, digit or '_', nor be joined to one by '.' or '-', " +
+		"nor to a digit by '/' or ' '. " + contextDoc,
 	Checksum: "mod 10",
 	Context:  auMedicareContext,
 	Runs:     1<<4 | 1<<10 | 1<<11,
@@ -50,7 +49,7 @@ func auMedicareAt(line []byte, i, j int) (int, int) {
 	}
 	var d [9]byte
 	govBDigits(d[:], line[i:e])
-	if !auMedicareValid(d[:]) || bare && !govBContext(line, i, auMedicareContext) {
+	if !auMedicareValid(d[:]) || bare && !hasContext(line, i, auMedicareContext) {
 		return -1, -1
 	}
 	return i, e

@@ -8,7 +8,7 @@ var auTFN = Detector{
 		"single spaces, not all zeros, whose weighted sum (weights 1,4,3,7,5,8,6,9,10) is a multiple " +
 		"of 11. It must not touch a letter, digit or '_', nor be joined to one by '.' or '-', nor to a " +
 		"digit by '/' or ' '. One in eleven 9-digit numbers passes the check, so a context word (tfn, " +
-		"tax file, tax_file) must always stand within 32 bytes before it, digits not counted.",
+		"tax file, tax_file) must always stand before it. " + contextDoc,
 	Checksum: "mod 11",
 	Context:  auTFNContext,
 	Runs:     1<<3 | 1<<9,
@@ -36,7 +36,7 @@ func auTFNAt(line []byte, i, j int) (int, int) {
 		}
 	}
 	if e < 0 || !govBBounded(line, i, e, true) || !auTFNValid(line[i:e]) ||
-		!govBContext(line, i, auTFNContext) {
+		!hasContext(line, i, auTFNContext) {
 		return -1, -1
 	}
 	return i, e

@@ -6,10 +6,8 @@ var awsSecretAccessKey = Detector{
 	Summary:  "AWS secret access key: 40 base64 characters named by a context word",
 	Doc: "An AWS secret access key: 40 characters of the base64 alphabet [A-Za-z0-9/+] (a key is 30 " +
 		"random bytes in base64, so it has no '=' padding), not preceded by one of them nor followed by " +
-		"one of them or '='; a '/' may be written \\/ as JSON encoders may escape it. Context is always " +
-		"required: one of the context words within 32 bytes before the key, with nothing between the " +
-		"word and the key that ends a key-value pair (a bracket, brace or parenthesis, ',', ';', '&', " +
-		"'|' or a line break). The finding is the 40 characters alone.",
+		"one of them or '='; a '/' may be written \\/ as JSON encoders may escape it. The finding is the 40 " +
+		"characters alone, and only with context, always required. " + pairContextDoc,
 	Context: awsSecretContext,
 	Find:    findAWSSecretAccessKey,
 	Examples: []Example{
@@ -42,7 +40,7 @@ func findAWSSecretAccessKey(line []byte, from int) (int, int) {
 		for s := rs; s < re; {
 			e, n := awsSecretRun(line, s, re)
 			if n == awsSecretLen && (s == 0 || !secretsIsB64(line[s-1])) && (e == len(line) || line[e] != '=') &&
-				secretsContext(line, s, from, awsSecretContext) {
+				pairContext(line, s, from, awsSecretContext) {
 				return s, e
 			}
 			s = e + 1 // past the backslash that ended the run

@@ -5,11 +5,10 @@ var brCNPJ = Detector{
 	Category: CategoryGovernmentID,
 	Summary:  "Brazilian company registration number (CNPJ) with valid check digits",
 	Doc: "A Brazilian CNPJ: 14 digits written dd.ddd.ddd/dddd-dd (the slash may be escaped as \\/, as " +
-		"some JSON encoders write it), or as one run of 14 digits after a context word (cnpj) within " +
-		"32 bytes before it, digits not counted. Its last two digits are the mod 11 check digits of " +
+		"some JSON encoders write it), or as one run of 14 digits after a context word (cnpj). Its last two digits are the mod 11 check digits of " +
 		"the others (weights 5,4,3,2,9,8,7,6,5,4,3,2, then 6,5,4,3,2,9,8,7,6,5,4,3,2; a remainder below " +
 		"2 gives 0, any other r gives 11 − r), and its digits are not all the same. It must not touch " +
-		"a letter, digit or '_', nor be joined to one by '.' or '-', nor to a digit by '/'.",
+		"a letter, digit or '_', nor be joined to one by '.' or '-', nor to a digit by '/'. " + contextDoc,
 	Checksum: "mod 11",
 	Context:  brCNPJContext,
 	Runs:     1<<2 | 1<<14,
@@ -42,7 +41,7 @@ func brCNPJAt(line []byte, i, j int) (int, int) {
 	if govBDigits(d[:], line[i:e]) != len(d) || !brCNPJValid(d[:]) {
 		return -1, -1
 	}
-	if bare && !govBContext(line, i, brCNPJContext) {
+	if bare && !hasContext(line, i, brCNPJContext) {
 		return -1, -1
 	}
 	return i, e

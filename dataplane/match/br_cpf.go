@@ -5,10 +5,10 @@ var brCPF = Detector{
 	Category: CategoryGovernmentID,
 	Summary:  "Brazilian individual taxpayer number (CPF) with valid check digits",
 	Doc: "A Brazilian CPF: 11 digits written ddd.ddd.ddd-dd, or as one run of 11 digits after a " +
-		"context word (cpf) within 32 bytes before it, digits not counted. Its last two digits are " +
+		"context word (cpf). Its last two digits are " +
 		"the mod 11 check digits of the others (weights 10 to 2, then 11 to 2; a remainder below 2 " +
 		"gives 0, any other r gives 11 − r), and its digits are not all the same. It must not touch a " +
-		"letter, digit or '_', nor be joined to one by '.' or '-', nor to a digit by '/'.",
+		"letter, digit or '_', nor be joined to one by '.' or '-', nor to a digit by '/'. " + contextDoc,
 	Checksum: "mod 11",
 	Context:  brCPFContext,
 	Runs:     1<<3 | 1<<11,
@@ -41,7 +41,7 @@ func brCPFAt(line []byte, i, j int) (int, int) {
 	if govBDigits(d[:], line[i:e]) != len(d) || !brCPFValid(d[:]) {
 		return -1, -1
 	}
-	if bare && !govBContext(line, i, brCPFContext) {
+	if bare && !hasContext(line, i, brCPFContext) {
 		return -1, -1
 	}
 	return i, e

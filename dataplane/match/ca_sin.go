@@ -9,7 +9,7 @@ var caSIN = Detector{
 		"other nine-digit numbers written in threes, such as Australian tax file numbers or some phone " +
 		"numbers, pass its check one time in ten. It must pass the Luhn check, and its first digit is " +
 		"neither 0 (never assigned) nor 8 (business numbers). " + govABoundsDoc +
-		" " + govASpacedDoc + " " + govAContextDoc,
+		" " + govASpacedDoc + " " + contextDoc,
 	Checksum: "Luhn",
 	Context:  caSINContext,
 	Runs:     1<<3 | 1<<9,
@@ -35,7 +35,7 @@ func caSINAt(line []byte, i, r int) (int, int) {
 	var d [9]byte
 	e, _ := govAGroups(line, i, govA333[:], " -", d[:])
 	if e < 0 || d[0] == 0 || d[0] == 8 || !govABounded(line, i, e, true) || !luhn(d[:]) ||
-		!govAContext(line, i, caSINContext) {
+		!hasContext(line, i, caSINContext) {
 		return -1, -1
 	}
 	return i, e

@@ -5,10 +5,8 @@ var datadogAPIKey = Detector{
 	Category: CategorySecrets,
 	Summary:  "Datadog API key: 32 lower-case hex digits named by a context word",
 	Doc: "A Datadog API key: 32 lower-case hexadecimal digits [0-9a-f], not preceded or followed by a " +
-		"letter or digit. Context is always required, since trace IDs and MD5 sums look the same: one of " +
-		"the context words within 32 bytes before the key, with nothing between the word and the key " +
-		"that ends a key-value pair (a bracket, brace or parenthesis, ',', ';', '&', '|' or a line " +
-		"break). Application keys (40 digits) are not API keys and are left alone.",
+		"letter or digit. Application keys (40 digits) are not API keys and are left alone. Context is " +
+		"always required, since trace IDs and MD5 sums look the same. " + pairContextDoc,
 	Context: datadogContext,
 	Find:    findDatadogAPIKey,
 	Examples: []Example{
@@ -34,7 +32,7 @@ func findDatadogAPIKey(line []byte, from int) (int, int) {
 		if s < 0 {
 			return -1, -1
 		}
-		if e-s == datadogKeyLen && secretsBounded(line, s, e, isAlnum) && secretsContext(line, s, from, datadogContext) {
+		if e-s == datadogKeyLen && secretsBounded(line, s, e, isAlnum) && pairContext(line, s, from, datadogContext) {
 			return s, e
 		}
 		i = e

@@ -11,7 +11,7 @@ var deTaxID = Detector{
 		"7064 MOD 11,10 check digit of the first ten. About 0.37% of random eleven-digit numbers that " +
 		"do not start with 0 pass both rules, too many for the bare form, which is why it needs a " +
 		"context word; the spaced form is distinctive enough without one. " + govABoundsDoc + " " +
-		govASpacedDoc + " " + govAContextDoc,
+		govASpacedDoc + " " + contextDoc,
 	Checksum: "ISO 7064 MOD 11,10",
 	Context:  deTaxIDContext,
 	Runs:     1<<2 | 1<<11,
@@ -37,7 +37,7 @@ func deTaxIDAt(line []byte, i, r int) (int, int) {
 	var d [11]byte
 	e, sep := govAGroups(line, i, govA2333[:], " ", d[:])
 	if e < 0 || d[0] == 0 || !govABounded(line, i, e, true) || !deTaxIDStructure(d[:10]) ||
-		deTaxIDCheck(d[:10]) != d[10] || sep == 0 && !govAContext(line, i, deTaxIDContext) {
+		deTaxIDCheck(d[:10]) != d[10] || sep == 0 && !hasContext(line, i, deTaxIDContext) {
 		return -1, -1
 	}
 	return i, e

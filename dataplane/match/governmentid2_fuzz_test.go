@@ -424,9 +424,11 @@ func govBRefAlone(line string, s, e int, spaced bool) bool {
 	return !govBRefJoinedLeft[k].MatchString(line[max(0, s-2):s]) && !govBRefJoinedRight[k].MatchString(line[e:min(len(line), e+2)])
 }
 
-// govBRefContext reports whether a word stands in the stretch before
-// line[s] that starts at the 32nd byte other than a digit back from it, or
-// in all of line[:s] if there are fewer.
+// govBRefContext reports whether a word starts a word in the stretch
+// before line[s] that starts at the 32nd byte other than a digit back from
+// it, or in all of line[:s] if there are fewer: not after a letter, unless
+// an upper-case one after a lower-case one; compared without case, '_'
+// and '-' the same as ' '.
 func govBRefContext(line string, s int, words []string) bool {
 	var others []int // where the bytes other than digits stand
 	for k := range s {
@@ -438,15 +440,22 @@ func govBRefContext(line string, s int, words []string) bool {
 	if len(others) >= 32 {
 		w = others[len(others)-32]
 	}
-	lower := strings.Map(func(r rune) rune {
+	fold := strings.NewReplacer("_", " ", "-", " ")
+	lower := fold.Replace(strings.Map(func(r rune) rune {
 		if r >= 'A' && r <= 'Z' {
 			return r + 'a' - 'A'
 		}
 		return r
-	}, line[w:s])
+	}, line[w:s]))
+	letter := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 	for _, k := range words {
-		if strings.Contains(lower, k) {
-			return true
+		k = fold.Replace(k)
+		for j := 0; j+len(k) <= len(lower); j++ {
+			p := w + j
+			start := p == 0 || !letter(line[p-1]) || line[p-1] >= 'a' && line[p-1] <= 'z' && line[p] >= 'A' && line[p] <= 'Z'
+			if start && letter(line[p]) && lower[j:j+len(k)] == k {
+				return true
+			}
 		}
 	}
 	return false

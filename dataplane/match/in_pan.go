@@ -8,8 +8,8 @@ var inPAN = Detector{
 		"(P, C, H, F, A, T, B, L, J or G), then four digits and an upper-case letter, as in ABCPE1234F. " +
 		"It must not touch a letter, digit or '_', nor be joined to one by '.' or '-'. The last letter " +
 		"is a check character whose algorithm is not published, so a context word (pan, income tax, " +
-		"income_tax, permanent account, permanent_account) must always stand within 32 bytes before " +
-		"it, digits not counted.",
+		"income_tax, permanent account, permanent_account) must always stand before it. " +
+		contextDoc,
 	Context: inPANContext,
 	Runs:    1 << 4,
 	At:      inPANRunAt,
@@ -27,7 +27,7 @@ var inPANContext = []string{"pan", "income tax", "income_tax", "permanent accoun
 // -1, -1.
 func inPANRunAt(line []byte, i, j int) (int, int) {
 	s := i - 5
-	if s < 0 || !inPANAt(line, s) || !govBBounded(line, s, j+1, false) || !govBContext(line, s, inPANContext) {
+	if s < 0 || !inPANAt(line, s) || !govBBounded(line, s, j+1, false) || !hasContext(line, s, inPANContext) {
 		return -1, -1
 	}
 	return s, j + 1

@@ -8,8 +8,8 @@ var nlBSN = Detector{
 		"or of 8 digits read with a leading zero, that passes the 11-proof (9×d1 + 8×d2 + … + 2×d8 − d9 " +
 		"is a multiple of 11) and is not all zeros. It must not touch a letter, digit or '_', nor be " +
 		"joined to one by '.' or '-', nor to a digit by '/'. One in eleven 9-digit numbers passes the " +
-		"11-proof, so a context word (bsn, burgerservicenummer, sofinummer) must always stand within " +
-		"32 bytes before it, digits not counted.",
+		"11-proof, so a context word (bsn, burgerservicenummer, sofinummer) must always stand before " +
+		"it. " + contextDoc,
 	Checksum: "mod 11",
 	Context:  nlBSNContext,
 	Runs:     1<<8 | 1<<9,
@@ -26,7 +26,7 @@ var nlBSNContext = []string{"bsn", "burgerservicenummer", "sofinummer"}
 
 // nlBSNAt returns the BSN that is the run of digits line[i:j], or -1, -1.
 func nlBSNAt(line []byte, i, j int) (int, int) {
-	if !govBBounded(line, i, j, false) || !nlBSNValid(line[i:j]) || !govBContext(line, i, nlBSNContext) {
+	if !govBBounded(line, i, j, false) || !nlBSNValid(line[i:j]) || !hasContext(line, i, nlBSNContext) {
 		return -1, -1
 	}
 	return i, j

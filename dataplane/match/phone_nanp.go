@@ -127,7 +127,7 @@ func nanpBare(line []byte, from, s, e int) (int, int) {
 		start--
 	}
 	if start >= from && nanpStartOK(line, start) && networkPhoneEnd(line, e) && nanpCodes(line[e-10:e]) &&
-		(start < s || paymentsKeywordIn(line, paymentsDigitWindow(line, start), start, nanpContext)) {
+		(start < s || hasContext(line, start, nanpContext)) {
 		return start, e
 	}
 	return -1, -1

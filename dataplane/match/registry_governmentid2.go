@@ -103,28 +103,6 @@ func govBBounded(line []byte, s, e int, spaced bool) bool {
 	return true
 }
 
-// govBContext reports whether one of words, lower-case ASCII, stands
-// before line[s] within contextWindow bytes, compared without case.
-// Digits do not count towards the window. A finding between the word and
-// line[s] is mostly digits: replaced by a mask with at least as many
-// non-digits, such as "[REDACTED]", it leaves the word no closer than
-// before, so that replacing findings never brings a word within reach of
-// a value that was out of it.
-func govBContext(line []byte, s int, words []string) bool {
-	w := s
-	for n := 0; w > 0 && n < contextWindow; w-- {
-		if !isDigit(line[w-1]) {
-			n++
-		}
-	}
-	for _, k := range words {
-		if indexFold(line[w:s], []byte(k)) >= 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // govBAllSame reports whether the ASCII digits d are one digit repeated,
 // as placeholders such as 00000000000 are.
 func govBAllSame(d []byte) bool {

@@ -155,39 +155,3 @@ func secretsNextRun(line []byte, i, n int, set *secretsByteSet) (int, int) {
 	}
 	return -1, -1
 }
-
-// secretsContext reports whether one of words, lower-case ASCII, stands in
-// the contextWindow bytes before line[s] (compared without case), with
-// nothing between the word and s that ends a key-value pair: no bracket,
-// brace or parenthesis, ',', ';', '&', '|' or line break. So the word
-// names this value, as in "aws_secret_access_key = ..." or
-// {"dd_api_key":"..."}, and not one before it. The word must start at or
-// after from: a word before from would lie in an earlier finding, which
-// redaction removes.
-func secretsContext(line []byte, s, from int, words []string) bool {
-	w := max(from, s-contextWindow)
-	for i := s - 1; i >= w; i-- {
-		if secretsEndsPair(line[i]) {
-			w = i + 1
-			break
-		}
-	}
-	for p := w; p < s; p++ {
-		for _, k := range words {
-			if p+len(k) <= s && equalFold(line[p:p+len(k)], k) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// secretsEndsPair reports whether c ends a key-value pair or a group of
-// them; see secretsContext.
-func secretsEndsPair(c byte) bool {
-	switch c {
-	case '[', ']', '{', '}', '(', ')', ',', ';', '&', '|', '\n', '\r':
-		return true
-	}
-	return false
-}

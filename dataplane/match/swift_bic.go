@@ -68,7 +68,7 @@ func findBIC(line []byte, from int) (int, int) {
 		for t, counted := k+n, 0; t+8 <= len(line) && counted <= contextWindow; {
 			if line[t]-'A' < 26 && (t == 0 || !isAlnum(line[t-1])) {
 				if e := bicAt(line, t); e > 0 {
-					if t >= from && paymentsKeywordIn(line, bicWindow(line, t), t, bicContext) {
+					if t >= from && contextIn(line, bicWindow(line, t), t, bicContext) {
 						return t, e
 					}
 					t = e
@@ -127,7 +127,7 @@ func bicKeyword(line []byte, i int) (int, int) {
 		case p+4 <= len(line) && equalFold(line[p:p+4], "bank"):
 			n = 4
 		}
-		if n > 0 && paymentsWordStart(line, k) {
+		if n > 0 && wordStart(line, k) {
 			return k, n
 		}
 	}
@@ -179,13 +179,3 @@ func bicAt(line []byte, t int) int {
 
 // paymentsUpperAlnum reports whether c is a digit or an upper-case letter.
 func paymentsUpperAlnum(c byte) bool { return isDigit(c) || c-'A' < 26 }
-
-// paymentsWordStart reports whether a word starts at line[k]: a letter
-// after a byte that is not a letter, or an upper-case letter after a
-// lower-case one (the Routing of bankRouting).
-func paymentsWordStart(line []byte, k int) bool {
-	if !isLetter(line[k]) {
-		return false
-	}
-	return k == 0 || !isLetter(line[k-1]) || line[k-1]-'a' < 26 && line[k]-'A' < 26
-}

@@ -8,9 +8,8 @@ var twilioKey = Detector{
 	Summary:  "Twilio API key SID (SK...), and account SID (AC...) after the word twilio",
 	Doc: "A Twilio API key SID: SK followed by 32 lower-case hexadecimal digits [0-9a-f], not preceded " +
 		"or followed by a letter or digit; it is always a finding. A Twilio account SID, AC and 32 such " +
-		"digits, is a finding only with context: the word twilio within 32 bytes before it, with nothing " +
-		"between the word and the SID that ends a key-value pair (a bracket, brace or parenthesis, ',', " +
-		"';', '&', '|' or a line break), since AC and 32 hex digits is a common shape.",
+		"digits, is a finding only with the context word twilio, since AC and 32 hex digits is a common " +
+		"shape. " + pairContextDoc,
 	Context: twilioContext,
 	Find:    findTwilioKey,
 	Examples: []Example{
@@ -44,7 +43,7 @@ func findTwilioKey(line []byte, from int) (int, int) {
 			sk = twilioIndex(line, sk+1, twilioKeyPrefix)
 			continue
 		}
-		if twilioSIDAt(line, ac) && secretsContext(line, ac, from, twilioContext) {
+		if twilioSIDAt(line, ac) && pairContext(line, ac, from, twilioContext) {
 			return ac, ac + twilioSIDLen
 		}
 		ac = twilioIndex(line, ac+1, twilioAccountPrefix)

@@ -10,7 +10,7 @@ var ukNHS = Detector{
 		"The check digit (the tenth) is 11 minus the sum of the first nine digits weighted 10 down to " +
 		"2, modulo 11, 11 read as 0; numbers for which that gives 10 are never issued. Phone numbers " +
 		"written ddd ddd dddd pass too, about one in eleven. " + govABoundsDoc + " " + govASpacedDoc +
-		" " + govAContextDoc,
+		" " + contextDoc,
 	Checksum: "mod 11",
 	Context:  ukNHSContext,
 	Runs:     1<<3 | 1<<10,
@@ -36,7 +36,7 @@ func ukNHSAt(line []byte, i, r int) (int, int) {
 	var d [10]byte
 	e, sep := govAGroups(line, i, govA334[:], " -", d[:])
 	if e < 0 || !govABounded(line, i, e, true) || !ukNHSValid(&d) ||
-		sep != ' ' && !govAContext(line, i, ukNHSContext) {
+		sep != ' ' && !hasContext(line, i, ukNHSContext) {
 		return -1, -1
 	}
 	return i, e

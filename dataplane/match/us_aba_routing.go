@@ -45,7 +45,7 @@ func findABARouting(line []byte, from int) (int, int) {
 			s--
 		}
 		if e-s == 9 && s >= from && paymentsDigitsBounded(line, s, e) && isABARouting(line[s:e]) &&
-			paymentsKeywordIn(line, paymentsDigitWindow(line, s), s, abaContext) {
+			hasContext(line, s, abaContext) {
 			return s, e
 		}
 		i = e + 1
@@ -105,37 +105,4 @@ func paymentsDigitsBounded(line []byte, s, e int) bool {
 		}
 	}
 	return true
-}
-
-// paymentsDigitWindow returns where the context window of a number at
-// line[start] begins: contextWindow bytes before it, digits not counted.
-// So one keyword serves a list of numbers, and a number redacted before
-// another, having fewer bytes that count than its replacement, never
-// brings a keyword within reach on a second pass.
-func paymentsDigitWindow(line []byte, start int) int {
-	k := start
-	for n := 0; k > 0 && n < contextWindow; {
-		k--
-		if !isDigit(line[k]) {
-			n++
-		}
-	}
-	return k
-}
-
-// paymentsKeywordIn reports whether one of words, lower-case ASCII,
-// starts a word in line[ws:start], compared without case. Keywords start a
-// word (see paymentsWordStart), so that the aba of database is not one.
-func paymentsKeywordIn(line []byte, ws, start int, words []string) bool {
-	for k := ws; k < start; k++ {
-		if !paymentsWordStart(line, k) {
-			continue
-		}
-		for _, w := range words {
-			if k+len(w) <= start && equalFold(line[k:k+len(w)], w) {
-				return true
-			}
-		}
-	}
-	return false
 }

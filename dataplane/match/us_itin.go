@@ -8,7 +8,7 @@ var usITIN = Detector{
 		"of separator per number), or as nine digits together when a context word (itin, taxpayer) " +
 		"stands before it. The first digit is 9 and the group (fourth and fifth digits) is in 50 to 65, " +
 		"70 to 88, 90 to 92 or 94 to 99, the ranges the IRS issues ITINs in. " + govABoundsDoc + " " +
-		govAContextDoc,
+		contextDoc,
 	Context: usITINContext,
 	Runs:    1<<3 | 1<<9,
 	At:      usITINAt,
@@ -28,7 +28,7 @@ func usITINAt(line []byte, i, r int) (int, int) {
 		return -1, -1
 	}
 	e, sep, area, group, _ := govAUSNumber(line, i)
-	if e < 0 || area < 900 || !usITINGroup(group) || sep == 0 && !govAContext(line, i, usITINContext) {
+	if e < 0 || area < 900 || !usITINGroup(group) || sep == 0 && !hasContext(line, i, usITINContext) {
 		return -1, -1
 	}
 	return i, e

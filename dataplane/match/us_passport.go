@@ -7,7 +7,7 @@ var usPassport = Detector{
 	Doc: "A US passport number: nine digits, or an upper-case letter and eight digits as on the " +
 		"passport books issued since 2021 and on passport cards (C and eight digits). The format has no " +
 		"check digit and nine-digit numbers are everywhere, so the context word passport must always " +
-		"stand before it. " + govABoundsDoc + " " + govAContextDoc,
+		"stand before it. " + govABoundsDoc + " " + contextDoc,
 	Context: usPassportContext,
 	Runs:    1<<8 | 1<<9,
 	At:      usPassportAt,
@@ -30,7 +30,7 @@ func usPassportAt(line []byte, i, r int) (int, int) {
 		}
 		s = i - 1
 	}
-	if !govABounded(line, s, r, false) || !govAContext(line, s, usPassportContext) {
+	if !govABounded(line, s, r, false) || !hasContext(line, s, usPassportContext) {
 		return -1, -1
 	}
 	return s, r

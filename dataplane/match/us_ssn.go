@@ -13,7 +13,7 @@ var usSSN = Detector{
 		"number), or as nine digits together when a context word (ssn, social security, ss#) stands " +
 		"before it. The area (first three digits) is not 000, 666 or 900 to 999, the group (next two) " +
 		"not 00 and the serial (last four) not 0000: the Social Security Administration issues none of " +
-		"them, and 9xx numbers are ITINs (us_itin). " + govABoundsDoc + " " + govAContextDoc,
+		"them, and 9xx numbers are ITINs (us_itin). " + govABoundsDoc + " " + contextDoc,
 	Context: usSSNContext,
 	Runs:    1<<3 | 1<<9,
 	At:      usSSNAt,
@@ -35,7 +35,7 @@ func usSSNAt(line []byte, i, r int) (int, int) {
 	}
 	e, sep, area, group, serial := govAUSNumber(line, i)
 	if e < 0 || area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 ||
-		sep == 0 && !govAContext(line, i, usSSNContext) {
+		sep == 0 && !hasContext(line, i, usSSNContext) {
 		return -1, -1
 	}
 	return i, e
@@ -53,12 +53,6 @@ const govABoundsDoc = "It must not touch a letter, digit or '_', nor be joined t
 // govASpacedDoc adds the rule of spaced numbers to govABoundsDoc.
 const govASpacedDoc = "Nor may a space join it to a digit, so that it is not taken out of a longer " +
 	"chain of digit groups."
-
-// govAContextDoc is what govAContext checks, for Doc.
-const govAContextDoc = "A context word counts when it stands within the 32 bytes before the number, digits " +
-	"not counted, at the start of a word (not right after a letter, unless it begins the capitalised " +
-	"part of a camelCase name, as in customerSsn), compared without case, a space in it matching ' ', " +
-	"'_' or '-'."
 
 // govANextRun returns the index of the first byte of line at or after i
 // that starts k ASCII digits in a row, 1 <= k <= 8, or len(line). It
@@ -170,57 +164,6 @@ func govACallingCode(line []byte, i int) bool {
 		j--
 	}
 	return j < i && i-j <= 3 && j > 0 && line[j-1] == '+'
-}
-
-// govAContext reports whether one of words, lower-case ASCII, stands
-// before line[s] within contextWindow bytes, digits not counted, at the
-// start of a word, compared as govAWordAt does. Digits are not counted so
-// that replacing findings between the word and line[s] (mostly digits, a
-// few separators) by a mask with at least as many other bytes, such as
-// "[REDACTED]", never brings a word within reach of a value that was out
-// of it.
-func govAContext(line []byte, s int, words []string) bool {
-	w := s
-	for n := 0; w > 0 && n < contextWindow; w-- {
-		if !isDigit(line[w-1]) {
-			n++
-		}
-	}
-	for i := w; i < s; i++ {
-		if !isLetter(line[i]) || !govAWordStart(line, i) {
-			continue
-		}
-		for _, k := range words {
-			if govAWordAt(line[i:s], k) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// govAWordAt reports whether b starts with the word k, compared without
-// case, a space of k matching ' ', '_' or '-' (social_security).
-func govAWordAt(b []byte, k string) bool {
-	if len(b) < len(k) {
-		return false
-	}
-	for j := 0; j < len(k); j++ {
-		if c := lowerASCII(b[j]); c != k[j] && !(k[j] == ' ' && (c == '_' || c == '-')) {
-			return false
-		}
-	}
-	return true
-}
-
-// govAWordStart reports whether a word starts at line[i]: no letter comes
-// before it, or a lower-case one before an upper-case line[i], as within a
-// camelCase name.
-func govAWordStart(line []byte, i int) bool {
-	if i == 0 || !isLetter(line[i-1]) {
-		return true
-	}
-	return line[i-1]-'a' < 26 && line[i]-'A' < 26
 }
 
 // govAGroups reads a number of digit groups of the given sizes that starts
