@@ -150,3 +150,17 @@ func TestAllocsSet(t *testing.T) {
 		t.Errorf("got %v allocs; want 0", n)
 	}
 }
+
+// TestAllocsEscapedKey: a member whose key is written with escapes is
+// found without allocating.
+func TestAllocsEscapedKey(t *testing.T) {
+	doc := []byte(`{"x":1,"serv\u0069ce":{"n\u0061me":"api"}}`)
+	keys := []string{"service", "name"}
+	if n := testing.AllocsPerRun(100, func() {
+		if v, ok := LookupJSON(doc, keys); !ok || string(v) != `"api"` {
+			t.Fatalf("LookupJSON: got %q, %v; want \"api\"", v, ok)
+		}
+	}); n != 0 {
+		t.Errorf("LookupJSON with escaped keys: got %v allocs; want 0", n)
+	}
+}

@@ -70,13 +70,21 @@ func jsonMember(obj []byte, key string) ([]byte, bool) {
 }
 
 // keyIs reports whether the quoted JSON string k, which contains escapes if
-// esc is set, is key.
+// esc is set, is key. It does not allocate for a key of up to 128 bytes.
 func keyIs(k []byte, esc bool, key string) bool {
+	body := k[1 : len(k)-1]
 	if !esc {
-		return string(k[1:len(k)-1]) == key
+		return string(body) == key
 	}
-	// Unescaping never makes a string longer.
-	return len(k)-2 >= len(key) && jsonString(k) == key
+	// Unescaping a valid string never makes it longer.
+	if len(body) < len(key) {
+		return false
+	}
+	var buf [128]byte
+	if len(body) > len(buf) {
+		return jsonString(k) == key
+	}
+	return string(unescapeJSON(buf[:0], body)) == key
 }
 
 // jsonString returns the contents of the quoted JSON string s, unescaped.

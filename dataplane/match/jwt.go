@@ -10,7 +10,7 @@ var jwt = Detector{
 		"by dots, the first starting with eyJ, not preceded by a base64url character or a dot, and not " +
 		"followed by a base64url character or by a dot and a base64url character (so a fourth part " +
 		"rules it out). The header must decode (base64url without padding, at most 512 bytes) to a " +
-		"valid JSON object with an \"alg\" member (its key written without escapes); the payload must " +
+		"valid JSON object with an \"alg\" member (its key may be written with escapes); the payload must " +
 		"not be empty; the signature may be empty only when alg is \"none\" (compared without case), " +
 		"the unsigned form.",
 	Prefix:   string(jwtPrefix),
@@ -69,38 +69,6 @@ func jwtHeader(h []byte) (ok, none bool) {
 	if !IsJSONObject(obj) || !ValidJSON(obj) {
 		return false, false
 	}
-	alg, ok := jwtMember(obj, `"alg"`)
+	alg, ok := jsonMember(obj, "alg")
 	return ok, ok && equalFold(alg, `"none"`)
-}
-
-// jwtMember returns the raw value of the first member of the valid JSON
-// object obj whose key, quotes included, is the bytes of key, and whether
-// there is one.
-func jwtMember(obj []byte, key string) ([]byte, bool) {
-	i := skipSpace(obj, skipSpace(obj, 0)+1) // past '{'
-	for i < len(obj) && obj[i] == '"' {
-		ke, _ := skipString(obj, i)
-		if ke < 0 {
-			return nil, false
-		}
-		k := obj[i:ke]
-		i = skipSpace(obj, ke)
-		if i == len(obj) || obj[i] != ':' {
-			return nil, false
-		}
-		vs := skipSpace(obj, i+1)
-		ve := skipValue(obj, vs)
-		if ve < 0 {
-			return nil, false
-		}
-		if string(k) == key {
-			return obj[vs:ve], true
-		}
-		i = skipSpace(obj, ve)
-		if i == len(obj) || obj[i] != ',' {
-			return nil, false
-		}
-		i = skipSpace(obj, i+1)
-	}
-	return nil, false
 }

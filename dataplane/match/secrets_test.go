@@ -363,7 +363,7 @@ func TestFindJWT(t *testing.T) {
 		{secretsJWTHeader + ".." + "sig", nil},
 		{noAlg, nil},
 		{nested, nil},
-		{escapedKey, nil},
+		{escapedKey, []string{escapedKey}},
 		{notJSON, nil},
 		{arr, nil},
 		{huge, nil},
