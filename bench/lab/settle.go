@@ -130,3 +130,28 @@ func settle(ctx context.Context, px *Proxy, s *Sink, w Want, timeout time.Durati
 		t.Reset(settlePoll)
 	}
 }
+
+// SettleSink waits until the sink has at least n lines since it was last
+// reset, for a sender that writes straight to it (the lab's floor), for at
+// most SettleTimeout or until ctx ends. It returns the statistics it last
+// read.
+func SettleSink(ctx context.Context, s *Sink, n int64) (lgsink.Stats, error) {
+	deadline := time.Now().Add(SettleTimeout)
+	for {
+		st, err := s.Snapshot(ctx)
+		if err != nil {
+			return st, err
+		}
+		if st.Lines >= n {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return st, fmt.Errorf("the sink has %d of %d lines after %s", st.Lines, n, SettleTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return st, fmt.Errorf("cannot settle sink: %w", ctx.Err())
+		case <-time.After(settlePoll):
+		}
+	}
+}

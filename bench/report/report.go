@@ -12,7 +12,7 @@ import (
 	"streamgate/bench/result"
 )
 
-// Render writes outDir/README.md and outDir/charts/{throughput,p99}.svg
+// Render writes outDir/README.md and outDir/charts/{throughput,p99,floor}.svg
 // from the benchmark runs and the chaos runs, oldest first. outDir is the
 // results/ directory. The files are regenerated from scratch; the same runs
 // always give the same bytes.
@@ -34,6 +34,7 @@ func Render(runs []*result.Run, chaos []*result.ChaosRun, outDir string) error {
 		{filepath.Join(outDir, "README.md"), Markdown(rs, chaos)},
 		{filepath.Join(charts, "throughput.svg"), ThroughputSVG(rs)},
 		{filepath.Join(charts, "p99.svg"), P99SVG(rs)},
+		{filepath.Join(charts, "floor.svg"), FloorSVG(rs)},
 	}
 	for _, f := range files {
 		if err := writeFile(f.path, f.data); err != nil {
@@ -116,6 +117,7 @@ func Markdown(runs []*result.Run, chaos []*result.ChaosRun) []byte {
 	b.WriteString("Every run, oldest on the left; hollow markers are short (CI) runs, dashed lines the goals.\n\n")
 	b.WriteString("![throughput](charts/throughput.svg)\n\n")
 	b.WriteString("![p99 latency](charts/p99.svg)\n\n")
+	b.WriteString("![fraction of the floor](charts/floor.svg)\n\n")
 	writeProfiles(&b, latest)
 	writeMicro(&b, latest)
 	writeDetectors(&b, latest)
@@ -177,8 +179,8 @@ func goalText(name string) string {
 	}
 	parts = append(parts, "RSS ≤ "+plain(GoalRSSMB)+" MB")
 	t := strings.Join(parts, ", ")
-	if g.CIFloor > 0 {
-		t += "; CI floor " + formatNumber(g.CIFloor, 0) + " lines/s"
+	if g.CIFloorFraction > 0 {
+		t += "; CI: ≥ " + plain(100*g.CIFloorFraction) + " % of the floor"
 	}
 	return t
 }
@@ -197,6 +199,17 @@ func throughputCell(s *result.Scenario) string {
 	return t
 }
 
+// floorCell is s's throughput as a fraction of the floor's.
+func floorCell(s *result.Scenario) string {
+	if s.Name == F0 && s.Throughput > 0 {
+		return "100 %"
+	}
+	if s.FloorFraction == 0 {
+		return "—"
+	}
+	return formatNumber(100*s.FloorFraction, 0) + " %"
+}
+
 func latencyCell(s *result.Scenario) string {
 	if s.P50 == 0 && s.P99 == 0 && s.P999 == 0 {
 		return "—"
@@ -213,6 +226,15 @@ func latencyCell(s *result.Scenario) string {
 	}
 	if meets, ok := MeetsP99(s.Name, s.P99, s.OpenLoopRate); ok {
 		t += " " + mark(meets)
+	}
+	return t
+}
+
+// latencyWithFloor is latencyCell, with the floor's p99 beside it.
+func latencyWithFloor(s, floor *result.Scenario) string {
+	t := latencyCell(s)
+	if floor != nil && floor != s && floor.P99 > 0 && s.P99 > 0 {
+		t += " (floor p99 " + formatMs(floor.P99) + " ms)"
 	}
 	return t
 }
@@ -249,9 +271,11 @@ func writeScenarios(b *strings.Builder, r *result.Run) {
 	b.WriteString("## Scenarios\n\n")
 	b.WriteString("Seed: the seed's figures (M2, 8 cores). Goal: ours on 2 cores, load generator and sink on the same cores (DESIGN §4). ")
 	b.WriteString("✓ meets the goal, ✗ does not. Throughput is closed loop, in lines/s; latency is end to end, open loop at the rate shown, ")
-	b.WriteString("and meets the p99 goal only if measured at " + formatNumber(GoalP99Rate, 0) + " lines/s or more.\n\n")
-	b.WriteString("| scenario | throughput, lines/s | seed | goal | p50 / p99 / p999 | peak RSS | CPU s per million lines | lost uncounted | PII leaks | passed |\n")
-	b.WriteString("|---|--:|---|---|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("and meets the p99 goal only if measured at " + formatNumber(GoalP99Rate, 0) + " lines/s or more. ")
+	b.WriteString("The floor (" + F0 + ") is the lab alone, the sender straight into the sink: \"of floor\" is each scenario's throughput as a fraction of it, ")
+	b.WriteString("which compares across machines where lines/s do not, and the floor's latency is the lab's own share of every scenario's.\n\n")
+	b.WriteString("| scenario | throughput, lines/s | of floor | seed | goal | p50 / p99 / p999 | peak RSS | CPU s per million lines | lost uncounted | PII leaks | passed |\n")
+	b.WriteString("|---|--:|--:|---|---|--:|--:|--:|--:|--:|---|\n")
 	names, scs := orderedScenarios(r)
 	for i, s := range scs {
 		name := names[i]
@@ -260,12 +284,12 @@ func writeScenarios(b *strings.Builder, r *result.Run) {
 			seed = g.Seed
 		}
 		if s == nil {
-			fmt.Fprintf(b, "| %s | not run | %s | %s | — | — | — | — | — | ✗ no |\n", cell(name), cell(seed), cell(goalText(name)))
+			fmt.Fprintf(b, "| %s | not run | — | %s | %s | — | — | — | — | — | ✗ no |\n", cell(name), cell(seed), cell(goalText(name)))
 			continue
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s %s | %s %s | %s |\n",
-			cell(name), throughputCell(s), cell(seed), cell(goalText(name)),
-			latencyCell(s), rssCell(s), cpuCell(s),
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s %s | %s %s | %s |\n",
+			cell(name), throughputCell(s), floorCell(s), cell(seed), cell(goalText(name)),
+			latencyWithFloor(s, r.Find(F0)), rssCell(s), cpuCell(s),
 			formatInt(s.Lost), mark(s.Lost == 0), formatInt(s.PIILeaks), mark(s.PIILeaks == 0),
 			passedCell(s))
 	}

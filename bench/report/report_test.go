@@ -48,7 +48,7 @@ func TestGolden(t *testing.T) {
 	if err := Render(runs, loadChaos(t), out); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"README.md", "charts/throughput.svg", "charts/p99.svg"} {
+	for _, name := range []string{"README.md", "charts/throughput.svg", "charts/p99.svg", "charts/floor.svg"} {
 		got, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil {
 			t.Fatal(err)

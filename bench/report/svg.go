@@ -83,6 +83,21 @@ func P99SVG(runs []*result.Run) []byte {
 	return c.svg()
 }
 
+// FloorSVG returns a line chart of the S1, S2 and S3 throughput of runs,
+// oldest first, as a percentage of the floor measured in the same run,
+// with CI's gate as a dashed line. Runs before the floor was measured
+// have no point.
+func FloorSVG(runs []*result.Run) []byte {
+	c := newChart(runs, "Throughput as a fraction of the lab's floor", "% of the floor", " %",
+		func(v float64) string { return formatNumber(v, 0) },
+		func(s *result.Scenario) float64 { return 100 * s.FloorFraction })
+	c.goals = []goalLine{{
+		label: "CI gate ≥ " + plain(100*Goals[S1].CIFloorFraction) + " % (S1, S2)",
+		value: 100 * Goals[S1].CIFloorFraction,
+	}}
+	return c.svg()
+}
+
 func newChart(runs []*result.Run, title, yLabel, unit string, format func(float64) string, value func(*result.Scenario) float64) *chart {
 	c := &chart{title: title, yLabel: yLabel, unit: unit, format: format}
 	for _, r := range runs {

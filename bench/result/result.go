@@ -39,7 +39,8 @@ type Run struct {
 // Scenario is one end-to-end scenario's figures. A figure that a scenario
 // does not measure is zero and omitted.
 type Scenario struct {
-	// Name is S1_raw, S2_filter_redact, S3_http_output, S4_overload or S5_idle.
+	// Name is F0_floor, S1_raw, S2_filter_redact, S3_http_output,
+	// S4_overload or S5_idle, or another S2 variant.
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	// Output is what the proxy delivers to in this scenario.
@@ -49,6 +50,11 @@ type Scenario struct {
 	// (closed loop: the sender goes as fast as the proxy takes lines).
 	Throughput float64   `json:"throughput_lines_per_s,omitempty"`
 	Runs       []float64 `json:"throughput_runs,omitempty"`
+	// FloorFraction is Throughput over the floor scenario's, measured in
+	// the same run: the sender straight into the sink, no proxy. It is
+	// what the lab lets the proxy reach on this machine, so the fraction
+	// compares across machines where lines/s do not.
+	FloorFraction float64 `json:"floor_fraction,omitempty"`
 
 	// Latency, end to end (sender's scheduled time to sink), at OpenLoopRate.
 	OpenLoopRate float64 `json:"open_loop_lines_per_s,omitempty"`
