@@ -1,6 +1,9 @@
 package sink
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // ScanLeaks reports whether b contains personal data the proxy should have
 // redacted. pii is set for an SSN (`ddd-dd-dddd` not adjacent to other
@@ -10,36 +13,51 @@ import "encoding/binary"
 //
 // ScanLeaks does not allocate and does not retain b.
 func ScanLeaks(b []byte) (pii, email bool) {
+	pii, email, _ = scanLeaks(b)
+	return pii, email
+}
+
+// scanLeaks is ScanLeaks, and also reports whether b holds a backslash, so
+// the caller knows, without another pass, whether to scan b decoded too.
+func scanLeaks(b []byte) (pii, email, escaped bool) {
+	// Eight bytes at a time, it visits only the bytes that start a run of
+	// digits, where an SSN or a card number may start, and the '@'s.
+	var prev uint64 // the top bit of the low byte set when the byte before the word is a digit
+	var slash uint64
 	i := 0
-	for i < len(b) {
-		// Skip eight bytes at a time while none is a digit or an '@'.
-		for i+8 <= len(b) && !hasCandidate(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		end := min(i+8, len(b))
-		for ; i < end; i++ {
-			switch class[b[i]] {
-			case clsDigit:
-				if i > 0 && isDigit(b[i-1]) {
-					continue
-				}
-				if !pii && (isSSN(b, i) || isCard(b, i)) {
-					pii = true
-					if email {
-						return
-					}
-				}
-			case clsAt:
-				if !email && isEmail(b, i) {
-					email = true
-					if pii {
-						return
-					}
-				}
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		d := digitMask(x)
+		starts := d &^ (d<<8 | prev)
+		prev = d >> 56
+		slash |= byteMask(x, '\\')
+		for m := starts | byteMask(x, '@'); m != 0; m &= m - 1 {
+			if pii, email = leakAt(b, i+bits.TrailingZeros64(m)>>3, pii, email); pii && email {
+				return pii, email, slash != 0
 			}
 		}
 	}
-	return
+	escaped = slash != 0
+	for ; i < len(b); i++ {
+		c := b[i]
+		escaped = escaped || c == '\\'
+		if c == '@' || isDigit(c) && (i == 0 || !isDigit(b[i-1])) {
+			if pii, email = leakAt(b, i, pii, email); pii && email {
+				return pii, email, escaped
+			}
+		}
+	}
+	return pii, email, escaped
+}
+
+// leakAt adds to pii and email what starts at b[i]: an '@' or the first
+// digit of a run.
+func leakAt(b []byte, i int, pii, email bool) (bool, bool) {
+	if b[i] == '@' {
+		return pii, email || isEmail(b, i)
+	}
+	// A card number starts with 2 to 6 (see issued); an SSN with any digit.
+	return pii || isSSN(b, i) || b[i]-'2' < 5 && isCard(b, i), email
 }
 
 const (
@@ -48,31 +66,20 @@ const (
 	ones = 0x0101010101010101
 )
 
-// hasCandidate reports whether any byte of x is an ASCII digit or '@'.
-func hasCandidate(x uint64) bool {
-	// Digits: bytes in (0x2f, 0x3a), computed per byte without carries
-	// between bytes; bytes >= 0x80 never match.
+// digitMask returns x with the top bit of each byte that is an ASCII digit
+// set, and every other bit clear: bytes in (0x2f, 0x3a), computed per byte
+// without carries between bytes; bytes >= 0x80 never match.
+func digitMask(x uint64) uint64 {
 	y := x & lo7
-	digit := (ones*(127+0x3a) - y) & ^x & (y + ones*(127-0x2f)) & hi1
-	// '@': bytes equal to 0x40.
-	z := x ^ ones*'@'
-	at := (z - ones) & ^z & hi1
-	return digit|at != 0
+	return (ones*(127+0x3a) - y) & ^x & (y + ones*(127-0x2f)) & hi1
 }
 
-const (
-	clsOther = iota
-	clsDigit
-	clsAt
-)
-
-var class = func() (t [256]uint8) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = clsDigit
-	}
-	t['@'] = clsAt
-	return
-}()
+// byteMask returns x with the top bit of each byte that is c set, and
+// every other bit clear.
+func byteMask(x uint64, c byte) uint64 {
+	z := x ^ ones*uint64(c) // zero where x has c
+	return ^((z&lo7 + lo7) | z) & hi1
+}
 
 // local and domain mark the bytes allowed in the two parts of an address.
 var local, domain = func() (l, d [256]bool) {

@@ -109,3 +109,20 @@ func TestEscapedLeaksCounted(t *testing.T) {
 		t.Fatalf("got %d PII and %d e-mail leaks; want 2 and 1", h.st.PIILeaks, h.st.EmailLeaks)
 	}
 }
+
+func TestScanLeaksEscaped(t *testing.T) {
+	for _, tt := range []struct {
+		in      string
+		escaped bool
+	}{
+		{`plain line 123`, false},
+		{`{"msg":"a\u002db"}`, true},
+		{`0123456789abcdef\`, true}, // in the tail, past the last full word
+		{`\0123456789abcdef`, true}, // in the first word
+		{`0123456789abcdef`, false},
+	} {
+		if _, _, got := scanLeaks([]byte(tt.in)); got != tt.escaped {
+			t.Errorf("scanLeaks(%q): escaped = %v; want %v", tt.in, got, tt.escaped)
+		}
+	}
+}

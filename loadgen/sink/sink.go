@@ -458,14 +458,18 @@ func (h *handler) scan(line []byte) {
 	} else {
 		h.st.Unparsed++
 	}
-	// The whole line: PII before the ts= prefix leaks as much as after it.
-	// (The prefix's own digits cannot pass: the 19-digit timestamp starts
-	// with 1, which no card issuer uses, and an SSN needs dashes.)
-	pii, email := ScanLeaks(line)
-	if !(pii && email) && bytes.IndexByte(line, '\\') >= 0 {
+	// The whole line, but for the text prefix the line starts with, if it
+	// does: its timestamp, source id and sequence number hold no personal
+	// data. PII before a prefix further in leaks as much as after it.
+	scanned := line
+	if ok && !l.JSON && bytes.HasPrefix(line, textTS) {
+		scanned = line[l.Body:]
+	}
+	pii, email, escaped := scanLeaks(scanned)
+	if !(pii && email) && escaped {
 		// A JSON line's escapes hide nothing from its receiver, which
 		// decodes them: scan it decoded too.
-		h.unesc = unescape(h.unesc[:0], line)
+		h.unesc = unescape(h.unesc[:0], scanned)
 		p, e := ScanLeaks(h.unesc)
 		pii, email = pii || p, email || e
 	}

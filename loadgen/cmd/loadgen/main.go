@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -74,9 +75,15 @@ func runSend(ctx context.Context, args []string) error {
 	fs.IntVar(&c.Corpus.MaxSize, "max-size", def.MaxSize, "maximum target line length in bytes")
 	fs.IntVar(&c.Batch, "batch", 0, "lines per write/datagram/request (0 = TCP ~64 KiB, UDP <=1400 bytes, HTTP 500 lines)")
 	fs.StringVar(&c.Run, "run", "", "run id used in every source id <run>-<conn> (default random)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -130,9 +137,15 @@ func runSink(ctx context.Context, args []string) error {
 	fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:9101", "listen address for HTTP POST bodies (empty = off)")
 	fs.StringVar(&c.StatsAddr, "stats", "127.0.0.1:9102", "listen address for GET /stats and POST /reset (empty = off)")
 	fs.DurationVar(&d, "duration", 0, "exit after this long (0 = until SIGINT/SIGTERM)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -148,6 +161,26 @@ func runSink(ctx context.Context, args []string) error {
 	<-ctx.Done()
 	_ = s.Close()
 	return writeJSON(os.Stdout, s.Snapshot())
+}
+
+// startCPUProfile starts a CPU profile into path, unless path is empty,
+// and returns what stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot start the CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {
