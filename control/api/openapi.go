@@ -269,6 +269,8 @@ func schemas() map[string]*schema {
 			prop("breaker_open_workers", integer("Workers whose overload breaker is open."), true),
 			prop("egress_pii", integer("What the egress audit found leaving: sampled lines in which a built-in detector finds personal data, "+
 				"counted once per detector and output. Above 0, a redaction rule is missing."), true),
+			prop("ingest_closed", str("Why its ingest is closed at start: it found no valid manifest to run (Redis unreachable, or its manifest invalid). "+
+				"Absent once ingest is open."), false),
 			prop("build_version", str(`The StreamGate version it runs; "devel" for a build without one.`), true),
 			prop("build_commit", str(`The commit it was built from; "" when unknown.`), true),
 			prop("go_version", str("The Go toolchain it was built with."), true),

@@ -131,6 +131,9 @@ type Heartbeat struct {
 	// EgressPII is what the egress audit found leaving: sampled lines
 	// with personal data, once per detector and output.
 	EgressPII uint64 `json:"egress_pii" redis:"egress_pii"`
+	// IngestClosed says why the instance's ingest is closed at boot: it
+	// found no valid manifest to run. "" once ingest is open.
+	IngestClosed string `json:"ingest_closed,omitempty" redis:"ingest_closed"`
 
 	// The build the instance runs (package buildinfo).
 	BuildVersion string `json:"build_version" redis:"build_version"`

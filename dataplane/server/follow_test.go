@@ -245,9 +245,9 @@ func TestConvergeRealRedis(t *testing.T) {
 }
 
 // TestRedisDownAtStart starts a data plane with no Redis to talk to: it
-// serves on its initial config, and picks up the manifest by reading it once
-// Redis is up. The manifest is there before Redis answers, and nobody
-// announces it: no RELOAD, and no periodic read within the test.
+// waits, ingest closed (see boot_test.go), and picks up the manifest by
+// reading it once Redis is up. The manifest is there before Redis answers,
+// and nobody announces it: no RELOAD, and no periodic read within the test.
 func TestRedisDownAtStart(t *testing.T) {
 	m := miniredis.NewMiniRedis()
 	mustNil(t, m.Start())
@@ -257,13 +257,16 @@ func TestRedisDownAtStart(t *testing.T) {
 	waitWithin(t, 5*time.Second, "the instance to report redis down", func() bool {
 		return insts[0].s.Heartbeat().Redis != "connected" && insts[0].s.Heartbeat().Redis != "connecting"
 	})
-	if insts[0].s.Applied() != nil {
-		t.Fatal("an instance with no Redis has a manifest")
+	if insts[0].s.Applied() != nil || !insts[0].s.Waiting() {
+		t.Fatalf("an instance with no Redis: manifest %v, waiting %v; want none, waiting", insts[0].s.Applied(), insts[0].s.Waiting())
 	}
 	mustNil(t, m.Set(rdb.ConfigKey, manifestJSON("7", capture.Unique("late"), "")))
 	mustNil(t, m.StartAddr(addr))
 	defer m.Close()
 	waitWithin(t, 10*time.Second, "the instance to load version 7", allAt(insts, "7"))
+	if insts[0].s.Waiting() {
+		t.Fatal("the instance still waits with version 7 applied")
+	}
 	if l := insts[0].lastChange(); !strings.Contains(l, " trigger=subscribed ") {
 		t.Fatalf("loaded version 7 on %q; want the read after it subscribed", l)
 	}

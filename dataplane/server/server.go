@@ -2,6 +2,14 @@
 // and, when it follows a Redis, the watcher that keeps it in step with the
 // published manifest. Apply is the one call that swaps in a whole manifest
 // atomically; the watcher and the file loader both go through it.
+//
+// A data plane that follows Redis fails closed at boot (BootClosed): its
+// ingest listeners are not bound until it knows what to run, so that no
+// line leaves unfiltered because Redis was away or held a manifest that does
+// not validate. Meanwhile the admin server answers, /readyz with 503 and
+// the reason.
+//
+// Lock order: mu (Apply), then lmu (listeners and boot state).
 package server
 
 import (
@@ -15,6 +23,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +41,56 @@ import (
 // DefaultShutdownTimeout bounds the drain on shutdown.
 const DefaultShutdownTimeout = 10 * time.Second
 
+// firstReadWait bounds how long Start waits for the watcher's first read of
+// Redis under BootClosed. A Redis that refuses connections answers at once;
+// one that does not answer at all leaves Start to return with ingest
+// closed, to open once the read ends.
+const firstReadWait = 5 * time.Second
+
+// closedLogEvery is how often a data plane whose ingest stays closed at boot
+// logs why.
+const closedLogEvery = 10 * time.Second
+
+// BootPolicy is what a data plane that follows Redis runs at start, before
+// it has read a manifest there.
+type BootPolicy int
+
+const (
+	// BootClosed, the default, binds the ingest listeners only once the
+	// data plane knows what to run: the valid manifest in Redis; when
+	// Redis answers and holds none, Options.Manifest or else the built-in
+	// default; when Redis cannot be reached or holds a manifest that does
+	// not validate, Options.Manifest. Without that fallback, ingest stays
+	// closed and readiness fails until a valid manifest can be read.
+	BootClosed BootPolicy = iota
+	// BootPassthrough binds the listeners at once and runs
+	// Options.Manifest, or the built-in default that passes every line to
+	// the console, until a manifest is read from Redis.
+	BootPassthrough
+)
+
+// String is the policy's name, as ParseBootPolicy takes it.
+func (p BootPolicy) String() string {
+	switch p {
+	case BootClosed:
+		return "closed"
+	case BootPassthrough:
+		return "passthrough"
+	}
+	return "BootPolicy(" + fmt.Sprint(int(p)) + ")"
+}
+
+// ParseBootPolicy parses "closed" or "passthrough".
+func ParseBootPolicy(s string) (BootPolicy, error) {
+	switch s {
+	case "closed":
+		return BootClosed, nil
+	case "passthrough":
+		return BootPassthrough, nil
+	}
+	return 0, fmt.Errorf("want closed or passthrough; got %q", s)
+}
+
 // Options configure a data plane. An empty address disables that listener.
 type Options struct {
 	TCPAddr   string // e.g. ":8081"
@@ -46,29 +105,51 @@ type Options struct {
 	MaxLine int
 	// Pipeline configures the buffer and workers.
 	Pipeline pipeline.Options
-	// Manifest is applied at start; nil means pass everything to console.
+	// Manifest is applied at start; nil means the built-in default, which
+	// passes everything to the console. With Watch and BootClosed it is
+	// the fallback: what runs when Redis cannot be reached at start, or
+	// holds a manifest that does not validate, or holds none.
 	Manifest *manifest.Manifest
 	// Watch, when set, makes the data plane follow the manifest published
 	// in the Redis of Watch.Client, and report itself to the fleet; the
 	// server fills in Watch.Target (and Watch.Logger when nil). /status
 	// then serves the fleet heartbeat. The caller closes the client after
 	// Shutdown.
-	Watch  *watch.Options
-	Logger *slog.Logger
+	Watch *watch.Options
+	// BootPolicy says what a data plane with Watch runs before it has
+	// read a manifest in Redis; the zero value is BootClosed.
+	BootPolicy BootPolicy
+	Logger     *slog.Logger
+
+	closedLogEvery time.Duration // closedLogEvery when 0; tests shorten it
 }
 
 // Server is a running data plane.
 type Server struct {
-	log *slog.Logger
-	m   *metrics.Metrics
-	p   *pipeline.Pipeline
+	log   *slog.Logger
+	m     *metrics.Metrics
+	p     *pipeline.Pipeline
+	begun time.Time // when Start began
 
-	tcp     *ingest.TCP
-	udp     *ingest.UDP
-	http    *ingest.HTTP
 	admin   *http.Server
 	adminLn net.Listener
 	serve   sync.WaitGroup
+
+	// The ingest listeners, bound at start or, under BootClosed, once the
+	// data plane knows what to run.
+	lopts     Options       // their addresses and settings
+	lmu       sync.Mutex    // guards the listeners and the boot state below
+	tcp       *ingest.TCP   // lmu
+	udp       *ingest.UDP   // lmu
+	http      *ingest.HTTP  // lmu
+	waiting   bool          // lmu; ingest closed until the data plane knows what to run
+	firstRead bool          // lmu; the watcher has read Redis, or failed to, once
+	closing   bool          // lmu; Shutdown began: ingest never opens
+	readOnce  chan struct{} // closed when firstRead is set
+	opened    chan struct{} // closed when a waiting data plane opens ingest
+	fallback  *manifest.Manifest
+	quit      chan struct{} // closed when Shutdown begins
+	failed    chan error    // why ingest could not open after Start returned
 
 	ready    atomic.Bool
 	started  bool       // Start succeeded; set before Start returns
@@ -104,7 +185,8 @@ func Start(opts Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Server{log: opts.Logger, m: m, p: p}
+	s = &Server{log: opts.Logger, m: m, p: p, begun: time.Now(), lopts: opts, fallback: opts.Manifest,
+		readOnce: make(chan struct{}), opened: make(chan struct{}), quit: make(chan struct{}), failed: make(chan error, 1)}
 	if opts.Manifest != nil {
 		s.applied.Store(opts.Manifest)
 	}
@@ -113,33 +195,28 @@ func Start(opts Options) (s *Server, err error) {
 			s.Shutdown(context.Background())
 		}
 	}()
+	m.Gauge("streamgate_boot_waiting", func() float64 {
+		if s.Waiting() {
+			return 1
+		}
+		return 0
+	})
 
-	icfg := ingest.Config{Sink: p, Metrics: m, MaxLine: opts.MaxLine, Logger: opts.Logger}
-	if opts.TCPAddr != "" {
-		if s.tcp, err = ingest.ListenTCP(opts.TCPAddr, icfg); err != nil {
-			return s, fmt.Errorf("cannot listen on tcp %s: %w", opts.TCPAddr, err)
-		}
-		s.goServe(s.tcp.Serve)
-	}
-	if opts.UDPAddr != "" {
-		readers := opts.UDPReaders
-		if readers <= 0 {
-			readers = max(1, opts.Pipeline.Workers)
-		}
-		if s.udp, err = ingest.ListenUDP(opts.UDPAddr, readers, icfg); err != nil {
-			return s, fmt.Errorf("cannot listen on udp %s: %w", opts.UDPAddr, err)
-		}
-		s.goServe(s.udp.Serve)
-	}
-	if opts.HTTPAddr != "" {
-		if s.http, err = ingest.ListenHTTP(opts.HTTPAddr, icfg); err != nil {
-			return s, fmt.Errorf("cannot listen on http %s: %w", opts.HTTPAddr, err)
-		}
-		s.goServe(s.http.Serve)
-	}
 	// The watcher reads the ingest listeners (its heartbeat holds the TCP
 	// address), and the admin server's /status reads the watcher: it
-	// starts between the two.
+	// starts between the two. Under BootClosed the listeners open when
+	// the watcher's reads say what to run, during Start or later.
+	waitBoot := opts.Watch != nil && opts.BootPolicy == BootClosed
+	if waitBoot {
+		s.waiting = true
+	} else {
+		s.lmu.Lock()
+		err = s.openIngestLocked()
+		s.lmu.Unlock()
+		if err != nil {
+			return s, err
+		}
+	}
 	if opts.Watch != nil {
 		s.follow(*opts.Watch)
 	}
@@ -150,9 +227,147 @@ func Start(opts Options) (s *Server, err error) {
 		s.admin = &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
 		s.goServe(func() error { return s.admin.Serve(s.adminLn) })
 	}
+	if waitBoot {
+		if err = s.awaitFirstRead(); err != nil {
+			return s, err
+		}
+	}
 	s.started = true
-	s.ready.Store(true)
 	return s, nil
+}
+
+// awaitFirstRead waits, at most firstReadWait, for the watcher's first read
+// of Redis, which opens ingest if the data plane then knows what to run.
+// It returns the error that kept ingest from opening; if ingest stays
+// closed, a goroutine logs why every closedLogEvery until it opens.
+func (s *Server) awaitFirstRead() error {
+	t := time.NewTimer(firstReadWait)
+	defer t.Stop()
+	select {
+	case <-s.readOnce:
+	case <-t.C:
+	}
+	select {
+	case err := <-s.failed:
+		return err
+	default:
+	}
+	if !s.Waiting() {
+		return nil
+	}
+	every := s.lopts.closedLogEvery
+	if every <= 0 {
+		every = closedLogEvery
+	}
+	s.serve.Add(1)
+	go func() {
+		defer s.serve.Done()
+		s.logWhileClosed(every)
+	}()
+	return nil
+}
+
+// logWhileClosed logs why ingest is closed, at once and then every
+// interval, until it opens or s shuts down.
+func (s *Server) logWhileClosed(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if why := s.ClosedReason(); why != "" {
+			s.log.Error("ingest closed: no valid manifest to run yet; connections are refused until one can be read from redis",
+				"reason", why, "waiting", time.Since(s.begun).Round(time.Second))
+		}
+		select {
+		case <-s.quit:
+			return
+		case <-s.opened:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// openIngestLocked binds the ingest listeners and serves them; on error
+// none is left open. Lock lmu should be held.
+func (s *Server) openIngestLocked() (err error) {
+	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil {
+		return nil
+	}
+	o := &s.lopts
+	icfg := ingest.Config{Sink: s.p, Metrics: s.m, MaxLine: o.MaxLine, Logger: s.log}
+	var stops []func(context.Context) error
+	defer func() {
+		if err != nil {
+			for _, stop := range stops {
+				stop(context.Background())
+			}
+			s.tcp, s.udp, s.http = nil, nil, nil
+		}
+	}()
+	if o.TCPAddr != "" {
+		if s.tcp, err = ingest.ListenTCP(o.TCPAddr, icfg); err != nil {
+			return fmt.Errorf("cannot listen on tcp %s: %w", o.TCPAddr, err)
+		}
+		s.goServe(s.tcp.Serve)
+		stops = append(stops, s.tcp.Shutdown)
+	}
+	if o.UDPAddr != "" {
+		readers := o.UDPReaders
+		if readers <= 0 {
+			readers = max(1, o.Pipeline.Workers)
+		}
+		if s.udp, err = ingest.ListenUDP(o.UDPAddr, readers, icfg); err != nil {
+			return fmt.Errorf("cannot listen on udp %s: %w", o.UDPAddr, err)
+		}
+		s.goServe(s.udp.Serve)
+		stops = append(stops, s.udp.Shutdown)
+	}
+	if o.HTTPAddr != "" {
+		if s.http, err = ingest.ListenHTTP(o.HTTPAddr, icfg); err != nil {
+			return fmt.Errorf("cannot listen on http %s: %w", o.HTTPAddr, err)
+		}
+		s.goServe(s.http.Serve)
+	}
+	if s.waiting {
+		s.waiting = false
+		close(s.opened)
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// settle is told of every read of Redis (and every Apply): run says whether
+// the data plane now knows what to run, why says what the read found. A
+// data plane waiting at boot opens ingest when run holds; if the listeners
+// cannot be bound, the error goes to Failed.
+func (s *Server) settle(run bool, why string) {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	if !s.firstRead {
+		s.firstRead = true
+		close(s.readOnce)
+	}
+	if !run || !s.waiting || s.closing {
+		return
+	}
+	if err := s.openIngestLocked(); err != nil {
+		s.log.Error("cannot open ingest", "err", err)
+		select {
+		case s.failed <- err:
+		default:
+		}
+		return
+	}
+	runs := "built-in default (console)"
+	if m := s.Applied(); m != nil {
+		runs = "version " + string(m.Version)
+		if m == s.fallback {
+			runs = "fallback manifest, " + runs
+		}
+	}
+	tcp, udp, hin := s.addrsLocked()
+	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "manifest", runs, "because", why,
+		"waited", time.Since(s.begun).Round(time.Millisecond))
 }
 
 // compile turns a manifest into the configuration a pipeline applies.
@@ -213,6 +428,7 @@ func (s *Server) Report(hb *rdb.Heartbeat) {
 	hb.Version, hb.Rejected, hb.Error = st.Version, st.Rejected, st.Error
 	hb.Received, hb.Emitted, hb.Filtered, hb.Dropped, hb.Breaker = st.Received, st.Emitted, st.Filtered, st.Dropped, st.Breaker
 	hb.EgressPII = st.EgressPII
+	hb.IngestClosed = st.IngestClosed
 	hb.BuildVersion, hb.BuildCommit, hb.GoVersion = st.BuildVersion, st.BuildCommit, st.GoVersion
 	if a := s.TCPAddr(); a != nil {
 		hb.TCPAddr = a.String()
@@ -231,8 +447,46 @@ func (s *Server) goServe(serve func() error) {
 
 // Apply validates m and swaps it in whole: chain, outputs and batch size. An
 // invalid manifest changes nothing; the error is logged, counted and kept
-// for Rejection.
+// for Rejection. A data plane waiting at boot opens ingest on a valid
+// manifest, or on an invalid one if it has a fallback (Options.Manifest).
 func (s *Server) Apply(m *manifest.Manifest) error {
+	err := s.apply(m)
+	if err != nil {
+		s.settle(s.fallback != nil, "manifest rejected: "+err.Error())
+	} else {
+		s.settle(true, "manifest applied")
+	}
+	return err
+}
+
+// ApplyJSON parses an encoded manifest and applies it. A manifest that does
+// not even parse is rejected, counted and reported like an invalid one.
+func (s *Server) ApplyJSON(data []byte) error {
+	m, err := manifest.Parse(data)
+	if err != nil {
+		s.mu.Lock()
+		s.rejectLocked(manifest.PeekVersion(data), err)
+		s.mu.Unlock()
+		s.settle(s.fallback != nil, "manifest rejected: "+err.Error())
+		return err
+	}
+	return s.Apply(m)
+}
+
+// Absent implements watch.Target: Redis holds no manifest yet, so a data
+// plane waiting at boot runs what it has, Options.Manifest or the
+// built-in default.
+func (s *Server) Absent() { s.settle(true, "redis holds no manifest") }
+
+// Unreachable implements watch.Target: a data plane waiting at boot runs
+// its fallback (Options.Manifest) if it has one, and otherwise stays
+// closed.
+func (s *Server) Unreachable(err error) {
+	s.settle(s.fallback != nil, "redis unreachable: "+err.Error())
+}
+
+// apply is Apply without the boot decision.
+func (s *Server) apply(m *manifest.Manifest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cfg, err := compile(m)
@@ -247,19 +501,6 @@ func (s *Server) Apply(m *manifest.Manifest) error {
 	s.rejected.Store(nil)
 	s.log.Info("manifest applied", "version", string(m.Version), "processors", cfg.Chain.Len(), "outputs", len(cfg.Outputs), "batch_size", cfg.BatchSize)
 	return nil
-}
-
-// ApplyJSON parses an encoded manifest and applies it. A manifest that does
-// not even parse is rejected, counted and reported like an invalid one.
-func (s *Server) ApplyJSON(data []byte) error {
-	m, err := manifest.Parse(data)
-	if err != nil {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.rejectLocked(manifest.PeekVersion(data), err)
-		return err
-	}
-	return s.Apply(m)
 }
 
 // Rejection describes the last manifest refused since the last one applied.
@@ -307,6 +548,8 @@ type Status struct {
 	// EgressPII is what the egress audit found leaving: sampled lines
 	// with personal data, once per detector and output.
 	EgressPII uint64 `json:"egress_pii"`
+	// IngestClosed says why ingest is closed at boot; "" once it is open.
+	IngestClosed string `json:"ingest_closed,omitempty"`
 
 	BuildVersion string `json:"build_version"` // the build running (package buildinfo)
 	BuildCommit  string `json:"build_commit"`
@@ -323,6 +566,7 @@ func (s *Server) Status() *Status {
 		Dropped:      s.m.DroppedTotal(),
 		Breaker:      s.p.BreakerOpen(),
 		EgressPII:    s.m.EgressPIITotal(),
+		IngestClosed: s.ClosedReason(),
 		BuildVersion: bi.Version,
 		BuildCommit:  bi.Commit,
 		GoVersion:    bi.GoVersion,
@@ -342,28 +586,86 @@ func (s *Server) Pipeline() *pipeline.Pipeline { return s.p }
 // Metrics returns the counters.
 func (s *Server) Metrics() *metrics.Metrics { return s.m }
 
-// TCPAddr, UDPAddr, HTTPAddr and AdminAddr are the bound addresses, or nil.
+// TCPAddr, UDPAddr, HTTPAddr and AdminAddr are the bound addresses, or nil:
+// the ingest ones are nil too while ingest is closed at boot.
 func (s *Server) TCPAddr() net.Addr {
-	if s.tcp == nil {
-		return nil
-	}
-	return s.tcp.Addr()
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	a, _, _ := s.addrsLocked()
+	return a
 }
 
 // UDPAddr is the bound UDP address, or nil.
 func (s *Server) UDPAddr() net.Addr {
-	if s.udp == nil {
-		return nil
-	}
-	return s.udp.Addr()
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	_, a, _ := s.addrsLocked()
+	return a
 }
 
 // HTTPAddr is the bound HTTP ingest address, or nil.
 func (s *Server) HTTPAddr() net.Addr {
-	if s.http == nil {
-		return nil
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	_, _, a := s.addrsLocked()
+	return a
+}
+
+// addrsLocked returns the addresses of the ingest listeners, nil for those
+// not bound. Lock lmu should be held.
+func (s *Server) addrsLocked() (tcp, udp, hin net.Addr) {
+	if s.tcp != nil {
+		tcp = s.tcp.Addr()
 	}
-	return s.http.Addr()
+	if s.udp != nil {
+		udp = s.udp.Addr()
+	}
+	if s.http != nil {
+		hin = s.http.Addr()
+	}
+	return tcp, udp, hin
+}
+
+// Waiting reports whether ingest is closed at boot, waiting until the data
+// plane knows what to run (BootClosed).
+func (s *Server) Waiting() bool {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	return s.waiting
+}
+
+// Failed receives the error that kept ingest from opening once a data
+// plane that waited at boot knew what to run (a port taken meanwhile, say).
+// The data plane then serves no line: the caller should shut it down.
+func (s *Server) Failed() <-chan error { return s.failed }
+
+// ClosedReason says why ingest is closed at boot, or is "" when it is open
+// (or the data plane never waited).
+func (s *Server) ClosedReason() string {
+	s.lmu.Lock()
+	waiting, firstRead := s.waiting, s.firstRead
+	s.lmu.Unlock()
+	if !waiting {
+		return ""
+	}
+	if !firstRead {
+		return "waiting for the first read of the manifest in redis"
+	}
+	var why []string
+	if r := s.Rejected(); r != nil {
+		v := ""
+		if r.Version != "" {
+			v = fmt.Sprintf(" (version %q)", r.Version)
+		}
+		why = append(why, "the manifest in redis"+v+" is invalid: "+r.Err)
+	}
+	if st := s.watcher.RedisStatus(); st != "connected" {
+		why = append(why, "redis unreachable: "+st)
+	}
+	if len(why) == 0 {
+		why = append(why, "waiting for a valid manifest in redis")
+	}
+	return strings.Join(why, "; ")
 }
 
 // AdminAddr is the bound admin address, or nil.
@@ -381,21 +683,26 @@ func (s *Server) AdminAddr() net.Addr {
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.shutdown.Do(func() {
+		s.lmu.Lock()
+		s.closing = true // ingest never opens from now on
 		s.ready.Store(false)
+		tcp, udp, hin := s.tcp, s.udp, s.http
+		s.lmu.Unlock()
+		close(s.quit)
 		start := time.Now()
 		if s.watcher != nil {
 			s.stopWatch()
 			<-s.watcherDone
 		}
 		var errs []error
-		if s.tcp != nil {
-			errs = append(errs, s.tcp.Shutdown(ctx))
+		if tcp != nil {
+			errs = append(errs, tcp.Shutdown(ctx))
 		}
-		if s.udp != nil {
-			errs = append(errs, s.udp.Shutdown(ctx))
+		if udp != nil {
+			errs = append(errs, udp.Shutdown(ctx))
 		}
-		if s.http != nil {
-			errs = append(errs, s.http.Shutdown(ctx))
+		if hin != nil {
+			errs = append(errs, hin.Shutdown(ctx))
 		}
 		errs = append(errs, s.p.Close(ctx))
 		if s.admin != nil {
@@ -449,9 +756,12 @@ func (s *Server) logStopped(took time.Duration) {
 func (s *Server) adminMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		if s.udp != nil {
+		s.lmu.Lock()
+		udp := s.udp
+		s.lmu.Unlock()
+		if udp != nil {
 			// Drops after the last datagram read are reported by no datagram.
-			s.udp.SyncKernelDrops()
+			udp.SyncKernelDrops()
 		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.m.WritePrometheus(w)
@@ -474,7 +784,11 @@ func (s *Server) adminMux() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
-			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+			why := "shutting down"
+			if r := s.ClosedReason(); r != "" {
+				why = "ingest closed: " + r
+			}
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))

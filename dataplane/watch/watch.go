@@ -7,6 +7,11 @@
 // the watcher never relies on them alone: a publish made during an outage is
 // picked up by the read that follows the reconnection. A manifest that
 // cannot be applied is rejected whole; the previous one keeps running.
+//
+// Every read ends in one call on the Target: ApplyJSON with a manifest that
+// changed, Absent when Redis holds none, or Unreachable when Redis could not
+// be read (an unchanged manifest makes no call). A data plane that waits at
+// boot for something to run decides from these.
 package watch
 
 import (
@@ -37,6 +42,11 @@ type Target interface {
 	// ApplyJSON parses an encoded manifest and applies it whole, or
 	// rejects it whole; it logs, counts and records a rejection itself.
 	ApplyJSON(data []byte) error
+	// Absent is told that Redis answered and holds no manifest.
+	Absent()
+	// Unreachable is told that Redis could not be read, and why; the
+	// watcher retries with backoff.
+	Unreachable(err error)
 	// Report fills in what the data plane knows of itself: the applied
 	// and rejected manifest versions, the line counters, its TCP address.
 	Report(hb *rdb.Heartbeat)
@@ -143,7 +153,7 @@ func (w *Watcher) follow(ctx context.Context) {
 			}
 			// Redis is unreachable: keep serving on the last good config and
 			// retry; the next ReceiveTimeout reconnects and resubscribes.
-			w.setRedis(err)
+			w.unreachable(err)
 			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
 			sleep(ctx, backoff/2+rand.N(backoff/2+1))
 			continue
@@ -165,11 +175,13 @@ func (w *Watcher) follow(ctx context.Context) {
 func (w *Watcher) sync(ctx context.Context, why string) {
 	data, err := w.c.Get(ctx, rdb.ConfigKey).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return // nothing published yet: keep the current config
+		w.setRedis(nil)
+		w.t.Absent() // nothing published yet: keep the current config
+		return
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			w.setRedis(err)
+			w.unreachable(err)
 		}
 		return
 	}
@@ -187,6 +199,20 @@ func (w *Watcher) sync(ctx context.Context, why string) {
 	w.t.ApplyJSON(data) // logs, counts and records a rejection itself
 }
 
+// unreachable records that Redis could not be read and tells the target.
+func (w *Watcher) unreachable(err error) {
+	w.setRedis(err)
+	w.t.Unreachable(err)
+}
+
+// RedisStatus is "connected", "connecting" before the first attempt ends,
+// or the last Redis error.
+func (w *Watcher) RedisStatus() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.redisOK
+}
+
 func (w *Watcher) setRedis(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -196,7 +222,7 @@ func (w *Watcher) setRedis(err error) {
 	}
 	if status != w.redisOK {
 		if err != nil {
-			w.log.Warn("redis unavailable; serving on the last good config", "err", err)
+			w.log.Warn("redis unavailable; retrying", "err", err)
 		} else if w.redisOK != "connecting" {
 			w.log.Info("redis reachable again")
 		}

@@ -21,10 +21,32 @@ import (
 // package server; these tests hold the watcher to its contract with a
 // Target that records what it is given.
 
-// target records the manifests applied to it.
+// target records the manifests applied to it, and how often it was told
+// that Redis holds none or could not be read.
 type target struct {
-	mu      sync.Mutex
-	applied []string
+	mu          sync.Mutex
+	applied     []string
+	absent      int
+	unreachable int
+}
+
+func (t *target) Absent() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.absent++
+}
+
+func (t *target) Unreachable(error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.unreachable++
+}
+
+// counts returns how often the target was told Absent and Unreachable.
+func (t *target) counts() (absent, unreachable int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.absent, t.unreachable
 }
 
 func (t *target) ApplyJSON(data []byte) error {
@@ -147,12 +169,38 @@ func TestRedisDownAtStart(t *testing.T) {
 	if got := tg.got(); len(got) != 0 {
 		t.Fatalf("applied %q with no Redis", got)
 	}
+	if absent, unreachable := tg.counts(); absent != 0 || unreachable == 0 || w.RedisStatus() != w.Heartbeat().Redis {
+		t.Fatalf("with no Redis the target was told Absent %d and Unreachable %d times, status %q; want 0 and at least once, the heartbeat's",
+			absent, unreachable, w.RedisStatus())
+	}
 	mustNil(t, m.Set(rdb.ConfigKey, "v7"))
 	mustNil(t, m.StartAddr(addr))
 	defer m.Close()
 	waitFor(t, 10*time.Second, "v7", func() bool { return len(tg.got()) == 1 })
 	if !strings.Contains(logs.String(), " trigger=subscribed ") {
 		t.Fatalf("log:\n%s\nwant v7 loaded by the read after the subscription", logs)
+	}
+}
+
+// TestAbsent: a Redis that answers and holds no manifest is reported as
+// such at start and on every later read, until a manifest is published.
+func TestAbsent(t *testing.T) {
+	mr := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer c.Close()
+	tg := &target{}
+	w, _, _ := run(t, mr.Addr(), "dp", tg)
+	waitFor(t, 5*time.Second, "the target to be told Redis holds no manifest", func() bool { a, _ := tg.counts(); return a == 1 })
+	waitFor(t, 5*time.Second, "the subscription", func() bool {
+		n, err := c.PubSubNumSub(context.Background(), rdb.UpdatesChannel).Result()
+		return err == nil && n[rdb.UpdatesChannel] == 1
+	})
+	mustNil(t, c.Publish(context.Background(), rdb.UpdatesChannel, rdb.ReloadMessage).Err()) // a RELOAD with nothing behind it
+	waitFor(t, 5*time.Second, "the RELOAD's read", func() bool { a, _ := tg.counts(); return a == 2 })
+	publish(t, c, "v1")
+	waitFor(t, 5*time.Second, "v1", func() bool { return len(tg.got()) == 1 })
+	if absent, unreachable := tg.counts(); absent != 2 || unreachable != 0 || w.RedisStatus() != "connected" {
+		t.Fatalf("told Absent %d and Unreachable %d times, status %q; want 2, 0, connected", absent, unreachable, w.RedisStatus())
 	}
 }
 

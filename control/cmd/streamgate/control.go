@@ -134,11 +134,14 @@ func runUp(args []string) error {
 		cp.shutdown()
 		return err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err = <-dp.s.Failed():
+	}
 	stop()
 	// The logs first: drain the data plane, then stop the API.
 	derr := dp.shutdown(df.shutdownTimeout)
-	return errors.Join(derr, cp.shutdown())
+	return errors.Join(err, derr, cp.shutdown())
 }
 
 // startEmbeddedRedis runs miniredis on addr, or on a free loopback port if

@@ -27,7 +27,7 @@ import (
 // `up`.
 type dataplaneFlags struct {
 	host, tcpPort, udpPort, httpPort, adminPort string
-	manifestFile                                string
+	manifestFile, bootPolicy                    string
 	workers, bufLines, bufBytes, maxLine        int
 	outputQueueBytes, egressAudit               int
 	egressAuditDetectors                        string
@@ -41,7 +41,8 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.udpPort, "udp-port", env("UDP_PORT", "8082"), `UDP ingest port, "off" to disable (env UDP_PORT)`)
 	fs.StringVar(&f.httpPort, "http-port", env("HTTP_INGEST_PORT", "8083"), `HTTP ingest port, "off" to disable (env HTTP_INGEST_PORT)`)
 	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /status, /healthz, /readyz, /debug/pprof (env ADMIN_PORT)`)
-	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file applied at start, until Redis has one (env STREAMGATE_MANIFEST)")
+	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file to run (env STREAMGATE_MANIFEST); following Redis, the fallback run when at start Redis cannot be reached, holds a manifest that does not validate, or holds none: a valid manifest in Redis always wins")
+	fs.StringVar(&f.bootPolicy, "boot-policy", env("STREAMGATE_BOOT_POLICY", "closed"), `following Redis, what runs before a manifest is read there: "closed" keeps ingest closed (connections refused, /readyz 503) while Redis cannot be reached or holds an invalid manifest, and there is no -manifest; "passthrough" opens ingest at once, passing every line to the console (env STREAMGATE_BOOT_POLICY)`)
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "pipeline workers (lines of one connection stay in order)")
 	fs.IntVar(&f.bufLines, "buffer-lines", pipeline.DefaultBufferLines, "buffer capacity in lines, over all workers")
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
@@ -74,6 +75,10 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if auditEvery == 0 {
 		auditEvery = -1 // pipeline.Options: negative is off, 0 the default
 	}
+	bootPolicy, err := server.ParseBootPolicy(f.bootPolicy)
+	if err != nil {
+		return server.Options{}, fmt.Errorf("-boot-policy: %w", err)
+	}
 	if err := setMemoryLimit(f.memoryLimit); err != nil {
 		return server.Options{}, fmt.Errorf("-memory-limit: %w", err)
 	}
@@ -94,6 +99,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		},
 		Logger: log,
 	}
+	opts.BootPolicy = bootPolicy
 	if f.manifestFile != "" {
 		if opts.Manifest, err = loadManifest(f.manifestFile); err != nil {
 			return opts, err
@@ -114,9 +120,12 @@ func runDataplane(args []string) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err = <-dp.s.Failed():
+	}
 	stop()
-	return dp.shutdown(f.shutdownTimeout)
+	return errors.Join(err, dp.shutdown(f.shutdownTimeout))
 }
 
 // dataplane is a running data plane and the Redis client it follows, if
@@ -147,15 +156,20 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	}
 	dp.s = s
 	source := "built-in default (console)"
-	if m := s.Applied(); m != nil {
+	if m := s.Applied(); m == opts.Manifest && m != nil {
 		source = "file " + f.manifestFile + ", version " + string(m.Version)
+	} else if m != nil {
+		source = "version " + string(m.Version) + " from redis"
+	}
+	if s.Waiting() {
+		source = "none yet: ingest closed until a valid manifest is read from redis"
 	}
 	if s.Following() {
 		source += "; following redis " + ropts.String() + " as " + s.InstanceID()
 	}
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
-		"workers", f.workers, "overflow", f.overflow, "egress_audit", f.egressAudit, "manifest", source)
+		"workers", f.workers, "overflow", f.overflow, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "manifest", source)
 	return dp, nil
 }
 

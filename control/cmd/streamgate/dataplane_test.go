@@ -17,8 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/pipeline"
+	"streamgate/dataplane/rdb"
+	"streamgate/dataplane/server"
 )
 
 func TestOutputQueueBytesFlag(t *testing.T) {
@@ -176,5 +180,117 @@ func TestEgressAuditFlags(t *testing.T) {
 		if err != nil || !slices.Equal(opts.Pipeline.AuditDetectors, c.want) {
 			t.Errorf("%q: got %q, %v; want %q", c.args, opts.Pipeline.AuditDetectors, err, c.want)
 		}
+	}
+}
+
+func TestBootPolicyFlag(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		args []string
+		want server.BootPolicy
+		err  string
+	}{
+		{want: server.BootClosed},
+		{args: []string{"-boot-policy", "passthrough"}, want: server.BootPassthrough},
+		{env: "passthrough", want: server.BootPassthrough},
+		{env: "passthrough", args: []string{"-boot-policy", "closed"}, want: server.BootClosed},
+		{args: []string{"-boot-policy", "open"}, err: `-boot-policy: want closed or passthrough; got "open"`},
+	} {
+		t.Setenv("STREAMGATE_BOOT_POLICY", c.env)
+		var f dataplaneFlags
+		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		opts, err := f.options(slog.Default())
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("env %q, %q: got error %v; want %q", c.env, c.args, err, c.err)
+			}
+			continue
+		}
+		if err != nil || opts.BootPolicy != c.want {
+			t.Errorf("env %q, %q: got %v, %v; want %v", c.env, c.args, opts.BootPolicy, err, c.want)
+		}
+	}
+}
+
+// TestDataplaneBootClosed runs the binary following a Redis that is not
+// there yet. Under the default policy its TCP port refuses connections and
+// /readyz answers 503 with the reason, until Redis comes up holding a
+// manifest: then the port opens and lines leave filtered and redacted.
+// Under -boot-policy passthrough the port opens at once and lines leave as
+// they came, as before any rule.
+func TestDataplaneBootClosed(t *testing.T) {
+	const lines = "DEBUG: user login attempt\nSSN: 123-45-6789\n"
+	for _, c := range []struct {
+		policy string
+		want   []string // stdout, once ingest is open
+	}{
+		{policy: "closed", want: []string{"SSN: XXX-XX-XXXX"}},
+		{policy: "passthrough", want: []string{"DEBUG: user login attempt", "SSN: 123-45-6789"}},
+	} {
+		t.Run(c.policy, func(t *testing.T) {
+			free := func() string {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				return ln.Addr().String()
+			}
+			redisAddr, tcp := free(), free() // nothing listens on either yet
+			p := startProc(t, []string{"REDIS_ADDR=" + redisAddr, "STREAMGATE_BOOT_POLICY=" + c.policy}, "dataplane", "-host", "127.0.0.1",
+				"-tcp-port", tcp[strings.LastIndexByte(tcp, ':')+1:], "-udp-port", "off", "-http-port", "off", "-admin-port", "0", "-heartbeat", "200ms")
+			admin := p.waitLog(adminAddrRE)[1]
+			readyz := func() (int, string) {
+				resp, err := http.Get("http://" + admin + "/readyz")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(body)
+			}
+			if c.policy == "closed" {
+				if conn, err := net.Dial("tcp", tcp); err == nil {
+					conn.Close()
+					t.Fatalf("dial %s: connected; want refused while Redis is unreachable", tcp)
+				}
+				if code, body := readyz(); code != http.StatusServiceUnavailable || !strings.Contains(body, "ingest closed: redis unreachable: dial tcp "+redisAddr) {
+					t.Fatalf("GET /readyz: %d %q; want 503 naming the unreachable Redis", code, body)
+				}
+				p.waitLog(regexp.MustCompile(`level=ERROR msg="ingest closed: no valid manifest to run.*reason="redis unreachable`))
+				mr := miniredis.NewMiniRedis()
+				if err := mr.StartAddr(redisAddr); err != nil {
+					t.Fatal(err)
+				}
+				defer mr.Close()
+				err := mr.Set(rdb.ConfigKey, `{"version": "3", "pipelines": [{"name": "p", "processors": [
+					{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}},
+					{"id": "redact_ssn", "type": "redact", "params": {"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}}]}]}`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.waitLog(regexp.MustCompile(`msg="ingest open" tcp=` + regexp.QuoteMeta(tcp) + ` .*manifest="version 3"`))
+			} else {
+				p.waitLog(regexp.MustCompile(`msg="data plane running" tcp=` + regexp.QuoteMeta(tcp) + ` `))
+			}
+			if code, body := readyz(); code != http.StatusOK {
+				t.Fatalf("GET /readyz: %d %q; want 200 once ingest is open", code, body)
+			}
+			conn, err := net.Dial("tcp", tcp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprint(conn, lines)
+			conn.Close()
+			waitUntil(t, fmt.Sprintf("%d lines on stdout", len(c.want)), func() bool { return len(p.Stdout()) >= len(c.want) })
+			p.stop()
+			if got := p.Stdout(); !slices.Equal(got, c.want) {
+				t.Fatalf("stdout %q; want %q", got, c.want)
+			}
+		})
 	}
 }
