@@ -232,6 +232,8 @@ func schemas() map[string]*schema {
 			prop("timeout_ms", outputField("timeout_ms"), false),
 			prop("max_retries", outputField("max_retries"), false),
 			prop("gzip", outputField("gzip"), false),
+			prop("linger_ms", outputField("linger_ms"), false),
+			prop("max_in_flight", outputField("max_in_flight"), false),
 		), "Where processed lines are sent. Each type takes the fields its <Type>Output schema lists; setting another is an error."),
 		"Pipeline": describe(object(
 			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),

@@ -39,6 +39,14 @@ const (
 	maxResponseBody = 1 << 20
 	// maxPooledBuffer is the largest body buffer kept for reuse.
 	maxPooledBuffer = 4 << 20
+
+	// defaultLinger is how long a batch waits for more lines when the
+	// output has no request in flight; maxLinger bounds linger_ms.
+	defaultLinger = 5 * time.Millisecond
+	maxLinger     = time.Second
+	// defaultMaxInFlight and maxMaxInFlight bound the requests at once.
+	defaultMaxInFlight = 4
+	maxMaxInFlight     = 64
 )
 
 // httpOutput posts each batch to one URL with fasthttp, retrying failed
@@ -52,6 +60,10 @@ type httpOutput struct {
 	gzip    bool
 	timeout time.Duration
 	retries int // retries after the first attempt
+	linger  time.Duration
+	// inFlight holds a token per request being made, retries and their
+	// waits included: at most max_in_flight at once.
+	inFlight chan struct{}
 
 	// Retry timing: defaultRetryTiming, shorter in tests.
 	retryTiming
@@ -88,10 +100,12 @@ var httpSpec = spec.Component{
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx are not retried."},
+		{Name: "linger_ms", Kind: spec.Integer, Default: "5", Description: "When the output has no request in flight, a batch goes this many milliseconds after its first line, full or not; while requests are in flight, batches fill up to batch_size or the flush interval. 0 sends what is batched as soon as the pipeline has nothing more to process. At most 1000."},
+		{Name: "max_in_flight", Kind: spec.Integer, Default: "4", Description: "Most requests at once, retries included. Each pipeline worker also sends its batches one at a time, in order, so no more than the workers are ever in flight. 1 to 64."},
 	},
 	Examples: []string{
 		`{"url": "https://http-intake.logs.datadoghq.com/api/v2/logs", "headers": {"DD-API-KEY": "..."}, "format": "datadog", "gzip": true}`,
-		`{"url": "http://localhost:9000", "timeout_ms": 5000, "max_retries": 10}`,
+		`{"url": "http://localhost:9000", "timeout_ms": 5000, "max_retries": 10, "linger_ms": 20, "max_in_flight": 2}`,
 	},
 }
 
@@ -109,6 +123,12 @@ func validateHTTP(c *Config) error {
 	}
 	if c.MaxRetries != nil && (*c.MaxRetries < 0 || *c.MaxRetries > maxMaxRetries) {
 		return fmt.Errorf("max_retries: must be between 0 and %d, got %d", maxMaxRetries, *c.MaxRetries)
+	}
+	if c.LingerMS != nil && (*c.LingerMS < 0 || time.Duration(*c.LingerMS)*time.Millisecond > maxLinger) {
+		return fmt.Errorf("linger_ms: must be between 0 and %d, got %d", maxLinger.Milliseconds(), *c.LingerMS)
+	}
+	if c.MaxInFlight != nil && (*c.MaxInFlight < 1 || *c.MaxInFlight > maxMaxInFlight) {
+		return fmt.Errorf("max_in_flight: must be between 1 and %d, got %d", maxMaxInFlight, *c.MaxInFlight)
 	}
 	names := make([]string, 0, len(c.Headers))
 	for name := range c.Headers {
@@ -204,6 +224,14 @@ func newHTTPOutput(c *Config, t retryTiming) (*httpOutput, error) {
 	if c.MaxRetries != nil {
 		retries = *c.MaxRetries
 	}
+	linger := defaultLinger
+	if c.LingerMS != nil {
+		linger = time.Duration(*c.LingerMS) * time.Millisecond
+	}
+	inFlight := defaultMaxInFlight
+	if c.MaxInFlight != nil {
+		inFlight = *c.MaxInFlight
+	}
 	headers := make([]header, 0, len(c.Headers))
 	for name, value := range c.Headers {
 		headers = append(headers, header{name, value})
@@ -233,11 +261,16 @@ func newHTTPOutput(c *Config, t retryTiming) (*httpOutput, error) {
 		gzip:        c.Gzip,
 		timeout:     timeout,
 		retries:     retries,
+		linger:      linger,
+		inFlight:    make(chan struct{}, inFlight),
 		retryTiming: t,
 		done:        make(chan struct{}),
 	}
 	return o, nil
 }
+
+// Linger implements Lingerer.
+func (o *httpOutput) Linger() time.Duration { return o.linger }
 
 // retryStaleConn lets fasthttp resend a request at once, on a new connection,
 // when the server closed the connection without answering. That is what a
@@ -303,6 +336,14 @@ func (o *httpOutput) Write(ctx context.Context, b *record.Batch) error {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	if o.closed {
+		return ErrClosed
+	}
+	select {
+	case o.inFlight <- struct{}{}:
+		defer func() { <-o.inFlight }()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-o.done:
 		return ErrClosed
 	}
 

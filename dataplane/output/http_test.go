@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -492,6 +494,43 @@ func TestHTTPConcurrentWrites(t *testing.T) {
 	}
 }
 
+// TestHTTPMaxInFlight: however many Writes run at once, no more than
+// max_in_flight requests reach the server at once.
+func TestHTTPMaxInFlight(t *testing.T) {
+	for _, limit := range []int{1, 3} {
+		var cur, peak atomic.Int32
+		srv := newServer(t, func(int, http.ResponseWriter, *http.Request) {
+			n := cur.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+			cur.Add(-1)
+		})
+		o := newTestHTTP(t, &Config{URL: srv.URL, MaxInFlight: intPtr(limit)}, fastRetries)
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := range 5 {
+					if err := o.Write(context.Background(), batchOf(fmt.Sprint(w, i))); err != nil {
+						t.Errorf("Write: %v", err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if got := peak.Load(); got > int32(limit) || got < 1 {
+			t.Errorf("max_in_flight %d: got %d requests at once", limit, got)
+		}
+		if limit > 1 && peak.Load() < 2 {
+			t.Errorf("max_in_flight %d: never more than one request at once, from 8 writers", limit)
+		}
+	}
+}
+
 func TestHTTPHeaders(t *testing.T) {
 	srv := newServer(t, statuses(http.StatusOK))
 	o := newTestHTTP(t, &Config{
@@ -607,6 +646,10 @@ func TestValidateHTTP(t *testing.T) {
 		{name: "negative timeout", c: Config{URL: "http://h", TimeoutMS: -1}, wantErr: "timeout_ms: "},
 		{name: "negative retries", c: Config{URL: "http://h", MaxRetries: intPtr(-1)}, wantErr: "max_retries: "},
 		{name: "too many retries", c: Config{URL: "http://h", MaxRetries: intPtr(101)}, wantErr: "max_retries: "},
+		{name: "negative linger", c: Config{URL: "http://h", LingerMS: intPtr(-1)}, wantErr: "linger_ms: "},
+		{name: "linger over a second", c: Config{URL: "http://h", LingerMS: intPtr(1001)}, wantErr: "linger_ms: "},
+		{name: "no request in flight", c: Config{URL: "http://h", MaxInFlight: intPtr(0)}, wantErr: "max_in_flight: "},
+		{name: "too many in flight", c: Config{URL: "http://h", MaxInFlight: intPtr(65)}, wantErr: "max_in_flight: "},
 		{name: "empty header name", c: Config{URL: "http://h", Headers: map[string]string{"": secret}}, wantErr: `headers[""]: name is empty`},
 		{name: "bad header name", c: Config{URL: "http://h", Headers: map[string]string{"X Key": secret}}, wantErr: `headers["X Key"]: name has invalid character ' '`},
 		{name: "header name with colon", c: Config{URL: "http://h", Headers: map[string]string{"X-Key:": secret}}, wantErr: `headers["X-Key:"]: `},

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"streamgate/dataplane/record"
 	"streamgate/dataplane/spec"
@@ -53,6 +54,17 @@ type Streamer interface {
 	Streams()
 }
 
+// Lingerer is implemented by outputs that make a request per batch yet
+// would rather send a small batch soon than a full one late while they
+// have nothing to do, such as http: when a worker has nothing more to
+// process and the output has no batch of that worker queued or in flight,
+// the worker sends its pending lines Linger after the first of them,
+// instead of waiting up to the flush interval for a full batch. While the
+// output is busy, batches fill up as before: fewer, fuller requests.
+type Lingerer interface {
+	Linger() time.Duration
+}
+
 // Config is how an output is written in a manifest. Fields beyond the seed's
 // type, url and headers are optional and additive.
 type Config struct {
@@ -69,6 +81,11 @@ type Config struct {
 	MaxRetries *int `json:"max_retries,omitempty"`
 	// Gzip compresses request bodies.
 	Gzip bool `json:"gzip,omitempty"`
+	// LingerMS is how long an idle HTTP output lets a batch wait for more
+	// lines; nil means 5 ms.
+	LingerMS *int `json:"linger_ms,omitempty"`
+	// MaxInFlight bounds an HTTP output's requests at once; nil means 4.
+	MaxInFlight *int `json:"max_in_flight,omitempty"`
 
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
@@ -216,6 +233,8 @@ func (c *Config) setFields() []string {
 		{"timeout_ms", c.TimeoutMS != 0},
 		{"max_retries", c.MaxRetries != nil},
 		{"gzip", c.Gzip},
+		{"linger_ms", c.LingerMS != nil},
+		{"max_in_flight", c.MaxInFlight != nil},
 	} {
 		if f.set {
 			set = append(set, f.name)

@@ -208,6 +208,9 @@ func (p *Pipeline) runLane(l *lane) {
 		case l.room <- struct{}{}:
 		default:
 		}
+		if l.queued.Load() == 0 && l.id < len(p.workers) {
+			p.workers[l.id].poke() // it may be lingering for this lane
+		}
 		sb.unref()
 	}
 }

@@ -6,7 +6,9 @@
 // run in parallel. A worker pops a batch, loads the current configuration with
 // one atomic load, runs the chain, appends the kept lines to its pending
 // output batch, and flushes that batch at batch_size lines or after the flush
-// interval. A flushed batch is shared by all outputs: each output has one lane
+// interval; sooner when it has nothing more to process and its outputs
+// stream, or linger and are idle (output.Streamer, output.Lingerer). A
+// flushed batch is shared by all outputs: each output has one lane
 // (a queue and a goroutine) per worker, so a slow output only fills its own
 // lanes and never holds up a worker or another output. Before a batch is
 // flushed, the egress audit scans a sample of its lines again for personal
@@ -310,9 +312,17 @@ func (p *Pipeline) Apply(cfg *Config) error {
 	g.stream = len(g.outs) > 0
 	for _, r := range g.outs {
 		r.gens++
-		if _, ok := r.out.(output.Streamer); !ok {
+		linger := p.opts.FlushInterval
+		switch o := r.out.(type) {
+		case output.Streamer:
+			linger = 0
+		case output.Lingerer:
+			linger = min(o.Linger(), linger)
+			g.stream = false
+		default:
 			g.stream = false
 		}
+		g.linger = max(g.linger, linger)
 	}
 	g.users.Store(int32(len(p.rings)))
 	old := p.cur.Load()
@@ -401,6 +411,11 @@ type generation struct {
 	// stream is set when every output streams (output.Streamer): workers
 	// flush as soon as they have nothing more to process.
 	stream bool
+	// linger is how long, after its first line, a worker holds a pending
+	// batch once it has nothing more to process and every output is idle:
+	// the longest any output asks for (see output.Lingerer), the flush
+	// interval for an output that says nothing.
+	linger time.Duration
 	users  atomic.Int32               // workers that have not yet released it
 	next   atomic.Pointer[generation] // the generation applied after it
 }

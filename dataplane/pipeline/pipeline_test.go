@@ -592,6 +592,63 @@ func TestFlush(t *testing.T) {
 			t.Fatalf("a short batch left after %v, before the flush interval, %v, with a batching output", took, interval)
 		}
 	})
+	t.Run("lingering output when idle", func(t *testing.T) {
+		sink := capture.Unique("flush-linger")
+		p, err := New(Options{Workers: 1, FlushInterval: time.Hour}, &Config{
+			Version: "1", Outputs: []output.Config{capture.LingerConfig(sink, 5)}, BatchSize: 100,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closePipeline(t, p)
+		// Not the hour-long interval: the output has nothing in flight.
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "3 lines at a lingering output", func() bool { return capture.Get(sink).Len() == 3 })
+	})
+	t.Run("lingering output when busy", func(t *testing.T) {
+		const interval = 2 * time.Second
+		name := capture.Unique("flush-linger-busy")
+		sink := capture.Get(name)
+		sink.Gate = make(chan struct{})
+		p, err := New(Options{Workers: 1, FlushInterval: interval}, &Config{
+			Version: "1", Outputs: []output.Config{capture.LingerConfig(name, 5)}, BatchSize: 100,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closePipeline(t, p)
+		var lane *lane
+		for _, r := range p.outputs {
+			lane = r.lanes[0]
+		}
+		// The first line lingers 5 ms, then its Write waits at the gate: a
+		// request in flight.
+		if err := p.Push(context.Background(), lineBatch(1, "a")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the first batch in flight", func() bool { return lane.queued.Load() != 0 })
+		// While it is, lines that come apart wait together for a fuller
+		// batch instead of leaving one linger after the other.
+		pushed := time.Now()
+		for _, l := range []string{"b", "c"} {
+			if err := p.Push(context.Background(), lineBatch(1, l)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+		close(sink.Gate) // the request completes, and every later one at once
+		waitFor(t, "3 lines at the output", func() bool { return sink.Len() == 3 })
+		if got := sink.Batches(); got != 2 {
+			t.Fatalf("got %d batches; want 2: a alone, then b and c, held while a was in flight", got)
+		}
+		// Once the output was idle again, b and c left after their linger,
+		// not at the flush interval.
+		if took := time.Since(pushed); took >= interval {
+			t.Fatalf("b and c left after %v, the flush interval; want their linger once the output was idle", took)
+		}
+	})
 	t.Run("batch size", func(t *testing.T) {
 		sink := capture.Unique("flush-size")
 		p, err := New(Options{Workers: 1, FlushInterval: time.Hour}, &Config{

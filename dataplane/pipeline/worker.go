@@ -28,6 +28,7 @@ type worker struct {
 	gen      *generation
 	pending  *record.Batch // kept lines not yet flushed
 	deadline time.Time     // when pending must be flushed
+	first    time.Time     // when the first line of pending came
 	open     bool          // breaker state
 
 	// The egress audit: emitted counts the lines this worker handed to the
@@ -37,7 +38,8 @@ type worker struct {
 	auditAt int
 }
 
-// poke wakes the worker if it is waiting, so it notices a new generation.
+// poke wakes the worker if it is waiting, so it notices a new generation,
+// or that an output it lingers for has finished its batches.
 func (w *worker) poke() {
 	select {
 	case w.wake <- struct{}{}:
@@ -82,7 +84,7 @@ func (w *worker) run() {
 			w.flush()
 			continue
 		}
-		d := time.Until(w.deadline)
+		d := time.Until(w.due())
 		if d <= 0 {
 			w.flush()
 			continue
@@ -162,6 +164,25 @@ func (w *worker) setOpen(open bool) {
 	}
 }
 
+// due is when the pending lines must be flushed, once the worker has
+// nothing more to process: their deadline, or the generation's linger
+// after the first of them when every output is idle, with no batch of this
+// worker queued or in flight (see output.Lingerer). A lane that finishes
+// its batches pokes its worker, which so notices that its outputs went
+// idle.
+func (w *worker) due() time.Time {
+	g := w.gen
+	if g.linger >= w.p.opts.FlushInterval {
+		return w.deadline
+	}
+	for _, r := range g.outs {
+		if r.lanes[w.id].queued.Load() != 0 {
+			return w.deadline
+		}
+	}
+	return w.first.Add(g.linger)
+}
+
 // moveToPending appends b's lines to the pending output batch, flushing it
 // whenever it is full (batch size or maxBatchBytes), and hands b on.
 //
@@ -178,7 +199,8 @@ func (w *worker) moveToPending(b *record.Batch) {
 	for _, l := range b.Lines {
 		pb := w.pending
 		if len(pb.Lines) == 0 {
-			w.deadline = time.Now().Add(w.p.opts.FlushInterval)
+			w.first = time.Now()
+			w.deadline = w.first.Add(w.p.opts.FlushInterval)
 		}
 		if held {
 			pb.AppendHeld(b, l)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/record"
@@ -50,6 +51,15 @@ func Register() {
 		if err != nil {
 			panic("BUG: " + err.Error())
 		}
+		err = output.Register("capture_linger", output.Type{
+			Validate: func(*output.Config) error { return nil },
+			New: func(c *output.Config) (output.Output, error) {
+				return &lingerOut{out{s: Get(c.URL)}, time.Duration(*c.LingerMS) * time.Millisecond}, nil
+			},
+		})
+		if err != nil {
+			panic("BUG: " + err.Error())
+		}
 	})
 }
 
@@ -85,6 +95,12 @@ func Config(name string) output.Config {
 // (output.Streamer), as console and tcp do.
 func StreamConfig(name string) output.Config {
 	return output.Config{Type: "capture_stream", URL: name}
+}
+
+// LingerConfig is Config for a capture output that lingers
+// (output.Lingerer) for ms milliseconds, as http does.
+func LingerConfig(name string, ms int) output.Config {
+	return output.Config{Type: "capture_linger", URL: name, LingerMS: &ms}
 }
 
 // OnLine makes the sink call f with each line instead of keeping it; f runs
@@ -146,3 +162,12 @@ type streamOut struct{ out }
 func (*streamOut) Streams() {}
 
 var _ output.Streamer = (*streamOut)(nil)
+
+type lingerOut struct {
+	out
+	linger time.Duration
+}
+
+func (o *lingerOut) Linger() time.Duration { return o.linger }
+
+var _ output.Lingerer = (*lingerOut)(nil)
