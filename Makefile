@@ -33,6 +33,7 @@ FUZZ_TARGETS := \
 	dataplane/match:FuzzGovBFind:10000x \
 	dataplane/match:FuzzSecretsChecksums:10000x \
 	dataplane/match:FuzzSecretsFind:10000x \
+	dataplane/match:FuzzSet:5000x \
 	dataplane/processor:FuzzAttributeFilter:40000x \
 	dataplane/processor:FuzzRedactPattern:50000x \
 	dataplane/output:FuzzAppendJSONString:40000x \
@@ -41,6 +42,7 @@ FUZZ_TARGETS := \
 	control/api:FuzzRulesBody:3000x \
 	control/api:FuzzOutputsBody:3000x \
 	control/api:FuzzBatchSizeBody:3000x \
+	control/cmd/streamgate:FuzzParseTests:3000x \
 	loadgen/sink:FuzzParseLine:40000x
 
 .PHONY: all build run test test-race test-plain fuzz docs bench bench-short bench-micro chaos chaos-short lint fmt fmt-check vet clean

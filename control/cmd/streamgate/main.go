@@ -47,6 +47,8 @@ Usage:
                                  it follows the manifest published there
   streamgate control [flags]     run the control plane (needs REDIS_ADDR/REDIS_HOST)
   streamgate validate FILE       check a manifest; print its errors or a summary
+  streamgate test MANIFEST TESTS run the lines of a tests file through a manifest's
+                                 rules and check what each becomes
   streamgate echo-server [flags] print every HTTP request it receives (a stand-in
                                  for a log vendor, :9000)
   streamgate detectors           list the built-in detectors of redact rules: name,
@@ -72,6 +74,15 @@ func main() {
 		err = runControl(args)
 	case "validate":
 		err = runValidate(args)
+	case "test":
+		err = runTest(os.Stdout, args)
+		switch {
+		case errors.Is(err, errTestsFailed):
+			os.Exit(1)
+		case err != nil && !errors.Is(err, flag.ErrHelp):
+			fmt.Fprintf(os.Stderr, "streamgate test: %v\n", err)
+			os.Exit(2)
+		}
 	case "echo-server":
 		err = runEchoServer(args)
 	case "detectors":
