@@ -266,7 +266,8 @@ func schemas() map[string]*schema {
 			prop("redis_status", str(`"connected" or the last Redis error.`), true),
 			prop("received", integer("Lines received."), true),
 			prop("emitted", integer("Lines delivered."), true),
-			prop("filtered", integer("Lines dropped by rules."), true),
+			prop("filtered", integer("Lines dropped by filter rules."), true),
+			prop("sampled", integer("Lines dropped by sample, rate_limit and dedup rules, for cost."), true),
 			prop("dropped", integer("Lines dropped for another, counted reason."), true),
 			prop("breaker_open_workers", integer("Workers whose overload breaker is open."), true),
 			prop("egress_pii", integer("What the egress audit found leaving: sampled lines in which a built-in detector finds personal data, "+

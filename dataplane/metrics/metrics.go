@@ -6,7 +6,7 @@
 //
 // Accounting: every line received is, at every moment, in exactly one state:
 //
-//	received = filtered + dropped + in_pipeline + emitted
+//	received = filtered + sampled + dropped + in_pipeline + emitted
 //
 // and for every output o:
 //
@@ -71,6 +71,7 @@ type Metrics struct {
 	mu       sync.Mutex
 	dropped  map[string]*vm.Counter   // by reason; mu
 	filtered map[string]*vm.Counter   // by rule; mu
+	sampled  map[string]*vm.Counter   // by rule; mu
 	outputs  map[string]*outputCounts // by output name; mu
 }
 
@@ -96,6 +97,7 @@ func New() *Metrics {
 		EgressAudited:  s.NewCounter("streamgate_egress_audited_lines_total"),
 		dropped:        make(map[string]*vm.Counter),
 		filtered:       make(map[string]*vm.Counter),
+		sampled:        make(map[string]*vm.Counter),
 		outputs:        make(map[string]*outputCounts),
 	}
 	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown, ReasonTruncated} {
@@ -145,6 +147,20 @@ func (m *Metrics) Filtered(rule string) *vm.Counter {
 
 // FilteredTotal is the sum of Filtered over all rules ever seen.
 func (m *Metrics) FilteredTotal() uint64 { return m.sum(m.filtered) }
+
+// Sampled returns the counter of lines the rule with the given id sampled
+// out for cost (sample, rate_limit, dedup). Callers look it up when they
+// build the rule, not per line.
+func (m *Metrics) Sampled(rule string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counterLocked(m.sampled, rule, func() string {
+		return "streamgate_lines_sampled_total{rule=" + strconv.Quote(rule) + "}"
+	})
+}
+
+// SampledTotal is the sum of Sampled over all rules ever seen.
+func (m *Metrics) SampledTotal() uint64 { return m.sum(m.sampled) }
 
 func (m *Metrics) sum(cs map[string]*vm.Counter) uint64 {
 	m.mu.Lock()

@@ -247,7 +247,7 @@ func (p *Pipeline) Queued() int {
 // handed to the outputs: received − filtered − dropped − emitted. It is exact
 // when the pipeline is quiet.
 func (p *Pipeline) InPipeline() int64 {
-	return int64(p.m.Received.Get()) - int64(p.m.FilteredTotal()) - int64(p.m.DroppedTotal()) - int64(p.m.Emitted.Get())
+	return int64(p.m.Received.Get()) - int64(p.m.FilteredTotal()) - int64(p.m.SampledTotal()) - int64(p.m.DroppedTotal()) - int64(p.m.Emitted.Get())
 }
 
 // BreakerOpen reports how many workers are in breaker mode.
@@ -268,7 +268,9 @@ func (p *Pipeline) Apply(cfg *Config) error {
 		steps = append(steps, c.Chain.Steps()...)
 	}
 	for i := range steps {
-		if steps[i].Filtered == nil {
+		if steps[i].Filtered == nil && steps[i].Samples {
+			steps[i].Filtered = p.m.Sampled(steps[i].ID)
+		} else if steps[i].Filtered == nil {
 			steps[i].Filtered = p.m.Filtered(steps[i].ID)
 		}
 	}

@@ -38,7 +38,11 @@ type Step struct {
 	RunOnOverload bool
 
 	// Filtered counts the lines this step dropped; nil means not counted.
+	// For a step that Samples, they are counted as sampled.
 	Filtered interface{ Add(int) }
+	// Samples is set for the types that sample lines out for cost
+	// (sample, rate_limit, dedup) rather than filter noise.
+	Samples bool
 }
 
 // Chain runs steps in order. It is immutable once built, so workers share one
@@ -108,7 +112,7 @@ func Build(c Config) (Step, error) {
 	if err != nil {
 		return Step{}, err
 	}
-	s := Step{ID: c.ID, Type: c.Type, P: p, RunOnOverload: t.RunOnOverload}
+	s := Step{ID: c.ID, Type: c.Type, P: p, RunOnOverload: t.RunOnOverload, Samples: t.Samples}
 	switch c.OnOverload {
 	case "":
 	case "run":

@@ -21,6 +21,12 @@ func BenchmarkProcessors(b *testing.B) {
 		{"redact_email", "redact", `{"detector": "email"}`},
 		{"redact_ipv4", "redact", `{"detector": "ipv4"}`},
 		{"attribute_filter", "attribute_filter", `{"attribute": "service.name", "value": "noisy-service"}`},
+		{"sample", "sample", `{"rate": 10, "always_keep": ["ERROR"]}`},
+		{"sample_key", "sample", `{"rate": 10, "key_attribute": "service.name"}`},
+		{"rate_limit", "rate_limit", `{"lines_per_second": 1000000}`},
+		{"rate_limit_key", "rate_limit", `{"lines_per_second": 1000000, "key_regex": "\\[(\\w+)\\]"}`},
+		{"dedup", "dedup", `{"window_ms": 1}`},
+		{"dedup_mask_digits", "dedup", `{"window_ms": 1, "mask_digits": true}`},
 	}
 	in := linemix.Lines()
 	for _, pc := range procs {

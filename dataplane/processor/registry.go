@@ -19,12 +19,18 @@ type Type struct {
 	Spec *spec.Component
 	// RunOnOverload is the default of Step.RunOnOverload for this type.
 	RunOnOverload bool
+	// Samples says the lines the type drops are sampled out for cost, not
+	// filtered as noise: they are counted apart (Step.Samples).
+	Samples bool
 }
 
 var registry = map[string]Type{
 	"filter":           {New: newFilter, Spec: &filterSpec},
 	"redact":           {New: newRedact, Spec: &redactSpec, RunOnOverload: true},
 	"attribute_filter": {New: newAttributeFilter, Spec: &attributeFilterSpec},
+	"sample":           {New: newSample, Spec: &sampleSpec, Samples: true},
+	"rate_limit":       {New: newRateLimit, Spec: &rateLimitSpec, Samples: true},
+	"dedup":            {New: newDedup, Spec: &dedupSpec, Samples: true},
 }
 
 // Register adds a processor type. It is meant for init functions and tests,

@@ -126,6 +126,7 @@ type Heartbeat struct {
 	Received uint64 `json:"received" redis:"received"`
 	Emitted  uint64 `json:"emitted" redis:"emitted"`
 	Filtered uint64 `json:"filtered" redis:"filtered"`
+	Sampled  uint64 `json:"sampled" redis:"sampled"`
 	Dropped  uint64 `json:"dropped" redis:"dropped"`
 	Breaker  int    `json:"breaker_open_workers" redis:"breaker"`
 	// EgressPII is what the egress audit found leaving: sampled lines

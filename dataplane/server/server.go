@@ -427,6 +427,7 @@ func (s *Server) Report(hb *rdb.Heartbeat) {
 	st := s.Status()
 	hb.Version, hb.Rejected, hb.Error = st.Version, st.Rejected, st.Error
 	hb.Received, hb.Emitted, hb.Filtered, hb.Dropped, hb.Breaker = st.Received, st.Emitted, st.Filtered, st.Dropped, st.Breaker
+	hb.Sampled = st.Sampled
 	hb.EgressPII = st.EgressPII
 	hb.IngestClosed = st.IngestClosed
 	hb.BuildVersion, hb.BuildCommit, hb.GoVersion = st.BuildVersion, st.BuildCommit, st.GoVersion
@@ -543,6 +544,7 @@ type Status struct {
 	Received uint64 `json:"received"`
 	Emitted  uint64 `json:"emitted"`
 	Filtered uint64 `json:"filtered"`
+	Sampled  uint64 `json:"sampled"`
 	Dropped  uint64 `json:"dropped"`
 	Breaker  int    `json:"breaker_open_workers"`
 	// EgressPII is what the egress audit found leaving: sampled lines
@@ -563,6 +565,7 @@ func (s *Server) Status() *Status {
 		Received:     s.m.Received.Get(),
 		Emitted:      s.m.Emitted.Get(),
 		Filtered:     s.m.FilteredTotal(),
+		Sampled:      s.m.SampledTotal(),
 		Dropped:      s.m.DroppedTotal(),
 		Breaker:      s.p.BreakerOpen(),
 		EgressPII:    s.m.EgressPIITotal(),
@@ -735,6 +738,7 @@ func (s *Server) logStopped(took time.Duration) {
 		"took", took.Round(time.Millisecond),
 		"received", m.Received.Get(),
 		"filtered", m.FilteredTotal(),
+		"sampled", m.SampledTotal(),
 		"dropped", m.DroppedTotal(),
 		"emitted", m.Emitted.Get(),
 		"in_pipeline", s.p.InPipeline(),

@@ -1,0 +1,196 @@
+package processor
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"time"
+
+	"streamgate/dataplane/match"
+	"streamgate/dataplane/record"
+	"streamgate/dataplane/spec"
+)
+
+const (
+	defaultDedupWindow = 10 * time.Second
+	maxDedupWindow     = time.Hour
+	// defaultDedupLines and maxDedupLines bound the kinds of line a dedup
+	// tracks.
+	defaultDedupLines = 10_000
+	maxDedupLines     = 1_000_000
+)
+
+var dedupSpec = spec.Component{
+	Summary: "Collapses repeated lines: the first of a kind passes, its copies within window_ms are dropped, counted as sampled, and the next copy after the window passes with repeated=N, the copies dropped since the last one passed (a field of a JSON line, a suffix of a text line).",
+	Params: []spec.Param{
+		{Name: "window_ms", Kind: spec.Integer, Default: "10000", Description: "How long after a line passes its copies are dropped, in milliseconds, up to an hour."},
+		{Name: "mask_digits", Kind: spec.Boolean, Default: "false", Description: "Compare lines with every run of digits taken as one 0, so lines that differ only in numbers (timestamps, ids, durations) are copies; the line that passes is the one that came."},
+		{Name: "max_lines", Kind: spec.Integer, Default: "10000", Description: "Kinds of line tracked; when they are all within their window, lines of a new kind pass untracked."},
+	},
+	Examples: []string{
+		`{"window_ms": 60000}`,
+		`{"mask_digits": true, "max_lines": 50000}`,
+	},
+}
+
+// dedupParams are the params of a dedup rule (dedupSpec).
+type dedupParams struct {
+	WindowMS   *int `json:"window_ms"`
+	MaskDigits bool `json:"mask_digits"`
+	MaxLines   int  `json:"max_lines"`
+}
+
+// dedup drops the copies of a line within a window of the last one that
+// passed. The workers share it: its state is behind a lock taken once per
+// batch. Lines are known by a 64-bit hash.
+type dedup struct {
+	window     int64 // nanoseconds
+	maskDigits bool
+	maxLines   int
+
+	mu   sync.Mutex
+	seen map[uint64]*dedupEntry
+}
+
+// dedupEntry is a kind of line: when its last copy passed, and how many
+// were dropped since.
+type dedupEntry struct {
+	passed  int64 // Unix nanoseconds
+	dropped int
+}
+
+// newDedup builds a dedup rule from its params; see dedupParams.
+func newDedup(raw json.RawMessage) (Processor, error) {
+	var p dedupParams
+	if err := decodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	window := defaultDedupWindow
+	if p.WindowMS != nil {
+		window = time.Duration(*p.WindowMS) * time.Millisecond
+		if window <= 0 || window > maxDedupWindow {
+			return nil, fmt.Errorf("params.window_ms: must be between 1 and %d, got %d", maxDedupWindow.Milliseconds(), *p.WindowMS)
+		}
+	}
+	if p.MaxLines == 0 {
+		p.MaxLines = defaultDedupLines
+	}
+	if p.MaxLines < 1 || p.MaxLines > maxDedupLines {
+		return nil, fmt.Errorf("params.max_lines: must be between 1 and %d, got %d", maxDedupLines, p.MaxLines)
+	}
+	return &dedup{window: int64(window), maskDigits: p.MaskDigits, maxLines: p.MaxLines, seen: map[uint64]*dedupEntry{}}, nil
+}
+
+// Process implements Processor.
+func (d *dedup) Process(b *record.Batch) {
+	d.process(b, time.Now().UnixNano())
+}
+
+func (d *dedup) process(b *record.Batch, now int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	j := 0
+	for _, line := range b.Lines {
+		repeated, drop := d.see(line, now)
+		if drop {
+			continue
+		}
+		if repeated > 0 {
+			start := len(b.Scratch)
+			b.Scratch = appendRepeated(b.Scratch, line, repeated)
+			line = b.Scratch[start:len(b.Scratch):len(b.Scratch)]
+		}
+		b.Lines[j] = line
+		j++
+	}
+	clear(b.Lines[j:])
+	b.Lines = b.Lines[:j]
+}
+
+// see records line at now and reports whether it is a copy to drop, or
+// else how many copies were dropped since the last one passed. Lock mu
+// should be held.
+func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
+	h := d.hash(line)
+	e := d.seen[h]
+	if e == nil {
+		if len(d.seen) >= d.maxLines && !d.evict(now) {
+			return 0, false // every kind is in its window: pass untracked
+		}
+		d.seen[h] = &dedupEntry{passed: now}
+		return 0, false
+	}
+	if now-e.passed < d.window {
+		e.dropped++
+		return 0, true
+	}
+	repeated, e.passed, e.dropped = e.dropped, now, 0
+	return repeated, false
+}
+
+// evict forgets the kinds of line whose window is over and none of whose
+// copies was dropped, and reports whether that made room. A kind with a
+// count to report is kept until its next copy reports it. Lock mu should
+// be held.
+func (d *dedup) evict(now int64) bool {
+	for h, e := range d.seen {
+		if now-e.passed >= d.window && e.dropped == 0 {
+			delete(d.seen, h)
+		}
+	}
+	return len(d.seen) < d.maxLines
+}
+
+// dedupSeed seeds the hash of lines; a dedup's state lives in one process.
+var dedupSeed = maphash.MakeSeed()
+
+// hash is a hash of line; with mask_digits, of line with each run of digits
+// written as one '0'.
+func (d *dedup) hash(line []byte) uint64 {
+	if !d.maskDigits {
+		return maphash.Bytes(dedupSeed, line)
+	}
+	var buf [1024]byte
+	masked := buf[:0]
+	if len(line) > len(buf) {
+		masked = make([]byte, 0, len(line))
+	}
+	for i, c := range line {
+		if c-'0' < 10 {
+			if i > 0 && line[i-1]-'0' < 10 {
+				continue
+			}
+			c = '0'
+		}
+		masked = append(masked, c)
+	}
+	return maphash.Bytes(dedupSeed, masked)
+}
+
+// appendRepeated appends line with the count n of its dropped copies: a
+// "repeated" member of a JSON object, or a " repeated=N" suffix.
+func appendRepeated(dst, line []byte, n int) []byte {
+	if match.IsJSONObject(line) {
+		end := len(line) - 1
+		for end > 0 && line[end] != '}' {
+			end--
+		}
+		body := line[:end]
+		dst = append(dst, body...)
+		i := len(body) - 1
+		for i > 0 && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+			i--
+		}
+		if body[i] != '{' {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"repeated":`...)
+		dst = strconv.AppendInt(dst, int64(n), 10)
+		return append(dst, line[end:]...)
+	}
+	dst = append(dst, line...)
+	dst = append(dst, " repeated="...)
+	return strconv.AppendInt(dst, int64(n), 10)
+}

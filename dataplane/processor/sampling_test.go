@@ -1,0 +1,187 @@
+package processor
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSampleParams(t *testing.T) {
+	for _, tt := range []struct{ params, want string }{
+		{`{}`, "params.rate: must be between 2 and 1000000, got 0"},
+		{`{"rate": 1}`, "params.rate: must be between 2"},
+		{`{"rate": 2000000}`, "params.rate: must be between 2"},
+		{`{"rate": 10, "always_keep": [""]}`, "params.always_keep[0]: must not be empty"},
+		{`{"rate": 10, "key_attribute": "a", "key_regex": "(a)"}`, "set at most one of key_attribute, key_path and key_regex"},
+		{`{"rate": 10, "key_regex": "a"}`, "params.key_regex: needs a group"},
+		{`{"rate": 10, "key_regex": "("}`, "params.key_regex: "},
+		{`{"rate": 10, "key_path": "a//b"}`, `params.key_path: key 2 of "a//b" is empty`},
+		{`{"rate": 10, "key_attribute": ""}`, "params.key_attribute: must not be empty"},
+	} {
+		checkErr(t, "sample", tt.params, tt.want)
+	}
+}
+
+func TestSampleRandom(t *testing.T) {
+	p := build(t, "sample", `{"rate": 10, "always_keep": ["ERROR"]}`)
+	var in []string
+	for i := range 20000 {
+		in = append(in, fmt.Sprintf("INFO line %d", i))
+	}
+	in = append(in, "ERROR a", "ERROR b")
+	out := process(p, in...)
+	errors := 0
+	for _, l := range out {
+		if strings.HasPrefix(l, "ERROR") {
+			errors++
+		}
+	}
+	if errors != 2 {
+		t.Errorf("kept %d of 2 ERROR lines; want both, always_keep", errors)
+	}
+	// 1 in 10 of 20000: 2000 expected, a standard deviation of about 42.
+	if n := len(out) - errors; n < 1700 || n > 2300 {
+		t.Errorf("kept %d of 20000 lines at rate 10; want about 2000", n)
+	}
+}
+
+func TestSampleByKey(t *testing.T) {
+	for _, params := range []string{
+		`{"rate": 4, "key_attribute": "trace_id"}`,
+		`{"rate": 4, "key_path": "attributes/trace_id"}`,
+	} {
+		p := build(t, "sample", params)
+		kept := map[string]int{}
+		var in []string
+		for trace := range 400 {
+			for span := range 5 {
+				in = append(in, fmt.Sprintf(`{"attributes":{"trace_id":"t%d"},"span":%d}`, trace, span))
+			}
+		}
+		for _, l := range process(p, in...) {
+			kept[l[len(`{"attributes":{"trace_id":"`):strings.Index(l, `"},`)]]++
+		}
+		for trace, n := range kept {
+			if n != 5 {
+				t.Errorf("%s: trace %s kept %d of its 5 lines; want all or none", params, trace, n)
+			}
+		}
+		if len(kept) < 60 || len(kept) > 140 {
+			t.Errorf("%s: kept %d of 400 traces at rate 4; want about 100", params, len(kept))
+		}
+		// Deterministic: another instance keeps the same traces.
+		again := build(t, "sample", params)
+		if a, b := process(p, in...), process(again, in...); !slices.Equal(a, b) {
+			t.Errorf("%s: two instances kept different lines", params)
+		}
+	}
+	p := build(t, "sample", `{"rate": 3, "key_regex": "user=(\\w+)"}`)
+	var in []string
+	for u := range 300 {
+		in = append(in, fmt.Sprintf("login user=u%d ok", u), fmt.Sprintf("logout user=u%d ok", u))
+	}
+	kept := map[string]int{}
+	for _, l := range process(p, in...) {
+		kept[strings.Fields(l)[1]]++
+	}
+	for u, n := range kept {
+		if n != 2 {
+			t.Errorf("key_regex: %s kept %d of 2 lines", u, n)
+		}
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	checkErr(t, "rate_limit", `{}`, "params.lines_per_second: must be between 1")
+	checkErr(t, "rate_limit", `{"lines_per_second": 5, "max_keys": -1}`, "params.max_keys: must be between 1")
+	r := build(t, "rate_limit", `{"lines_per_second": 3, "key_regex": "svc=(\\w+)", "max_keys": 2}`).(*rateLimit)
+	run := func(now int64, in ...string) []string {
+		b := newBatch(in...)
+		r.process(b, now)
+		return lines(b)
+	}
+	in := []string{"svc=a 1", "svc=a 2", "svc=b 1", "svc=a 3", "svc=a 4", "svc=c 1", "nokey 1", "svc=c 2", "nokey 2"}
+	// a and b are tracked; c and the lines without a key share a budget.
+	want := []string{"svc=a 1", "svc=a 2", "svc=b 1", "svc=a 3", "svc=c 1", "nokey 1", "svc=c 2"}
+	if got := run(100, in...); !slices.Equal(got, want) {
+		t.Errorf("second 100: got %q; want %q", got, want)
+	}
+	if got := run(100, "svc=a 5", "svc=b 2"); !slices.Equal(got, []string{"svc=b 2"}) {
+		t.Errorf("same second: got %q; want only b's second line", got)
+	}
+	if got := run(101, "svc=a 6", "svc=a 7"); len(got) != 2 {
+		t.Errorf("next second: got %q; want both lines, a new budget", got)
+	}
+	all := build(t, "rate_limit", `{"lines_per_second": 2}`).(*rateLimit)
+	b := newBatch("x", "y", "z")
+	all.process(b, 5)
+	if got := lines(b); !slices.Equal(got, []string{"x", "y"}) {
+		t.Errorf("no key: got %q; want the first two", got)
+	}
+}
+
+func TestDedup(t *testing.T) {
+	checkErr(t, "dedup", `{"window_ms": 0}`, "params.window_ms: must be between 1")
+	checkErr(t, "dedup", `{"max_lines": -5}`, "params.max_lines: must be between 1")
+	d := build(t, "dedup", `{"window_ms": 1000}`).(*dedup)
+	sec := int64(time.Second)
+	run := func(now int64, in ...string) []string {
+		b := newBatch(in...)
+		d.process(b, now)
+		return lines(b)
+	}
+	if got := run(0, "disk full", "disk full", "ok", "disk full"); !slices.Equal(got, []string{"disk full", "ok"}) {
+		t.Errorf("window 1: got %q", got)
+	}
+	if got := run(sec/2, "disk full"); len(got) != 0 {
+		t.Errorf("within the window: got %q; want the copy dropped", got)
+	}
+	if got := run(sec, "disk full", "disk full"); !slices.Equal(got, []string{"disk full repeated=3"}) {
+		t.Errorf("after the window: got %q; want the next copy with the 3 dropped", got)
+	}
+	if got := run(3*sec, `{"msg":"x"}`, `{"msg":"x"}`); !slices.Equal(got, []string{`{"msg":"x"}`}) {
+		t.Errorf("json: got %q", got)
+	}
+	if got := run(5*sec, `{"msg":"x"} `); !slices.Equal(got, []string{`{"msg":"x"} `}) {
+		t.Errorf("json, other bytes: got %q; want it kept, a new kind", got)
+	}
+	if got := run(5*sec, `{"msg":"x"}`); !slices.Equal(got, []string{`{"msg":"x","repeated":1}`}) {
+		t.Errorf("json after the window: got %q", got)
+	}
+	if got := appendRepeated(nil, []byte(`{ }`), 2); string(got) != `{ "repeated":2}` {
+		t.Errorf("empty object: got %s", got)
+	}
+
+	m := build(t, "dedup", `{"mask_digits": true, "max_lines": 2}`).(*dedup)
+	b := newBatch("took 12 ms", "took 345 ms", "a 1", "b 1", "c 1", "b 2")
+	m.process(b, 0)
+	// took and a are tracked; b and c find no room and pass untracked.
+	if got := lines(b); !slices.Equal(got, []string{"took 12 ms", "a 1", "b 1", "c 1", "b 2"}) {
+		t.Errorf("mask_digits, max_lines 2: got %q", got)
+	}
+	b = newBatch("b 3")
+	m.process(b, 11*sec) // a's window is over with nothing to report: room
+	b = newBatch("b 4")
+	m.process(b, 11*sec)
+	if got := lines(b); len(got) != 0 {
+		t.Errorf("after eviction: got %q; want b tracked and its copy dropped", got)
+	}
+}
+
+// TestSamplingCountedApart: the chain counts the lines of sampling types
+// as sampled, through the step's Samples flag.
+func TestSamplingCountedApart(t *testing.T) {
+	for typ, want := range map[string]bool{"sample": true, "rate_limit": true, "dedup": true, "filter": false, "redact": false} {
+		params := map[string]string{"sample": `{"rate": 2}`, "rate_limit": `{"lines_per_second": 1}`, "dedup": `{}`,
+			"filter": `{"value": "x"}`, "redact": `{"detector": "ssn"}`}[typ]
+		s, err := Build(Config{ID: "r", Type: typ, Params: []byte(params)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Samples != want {
+			t.Errorf("%s: Samples = %v; want %v", typ, s.Samples, want)
+		}
+	}
+}
