@@ -423,3 +423,50 @@ func get(t *testing.T, client *http.Client, url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestEmbeddedRedisPassword: given REDIS_PASSWORD, `up`'s embedded Redis
+// takes it and writes no file; with -redis-password-file off a generated
+// one is written nowhere. Either way it is required and never logged.
+func TestEmbeddedRedisPassword(t *testing.T) {
+	const given = "given-password-0123456789"
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		log  string // what the log says of the password
+	}{
+		{name: "REDIS_PASSWORD", env: []string{"REDIS_PASSWORD=" + given}, log: "with the REDIS_PASSWORD given to this process"},
+		{name: "file off", args: []string{"-redis-password-file", "off"}, log: "but its generated password was written nowhere (-redis-password-file off)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := append([]string{"EMBEDDED_REDIS_ADDR=127.0.0.1:0"}, c.env...)
+			up := startProc(t, env, append(append([]string{"up", "-api-port", "0"}, onFreePorts...), c.args...)...)
+			line := up.waitLog(regexp.MustCompile(`embedded redis running.*`))[0]
+			redisAddr := up.waitLog(redisRE)[1]
+			up.waitLog(regexp.MustCompile(`data plane running`))
+			if !strings.Contains(line, c.log) {
+				t.Errorf("log %q; want it to say %q", line, c.log)
+			}
+			if entries, err := os.ReadDir(up.dir); err != nil || len(entries) != 0 {
+				t.Errorf("working directory holds %v, %v; want no password file", entries, err)
+			}
+			rc := redis.NewClient(&redis.Options{Addr: redisAddr})
+			err := rc.Ping(context.Background()).Err()
+			rc.Close()
+			if err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+				t.Errorf("PING without a password: got %v; want NOAUTH", err)
+			}
+			if c.env != nil {
+				rc := redis.NewClient(&redis.Options{Addr: redisAddr, Password: given})
+				if err := rc.Ping(context.Background()).Err(); err != nil {
+					t.Errorf("PING with REDIS_PASSWORD: %v", err)
+				}
+				rc.Close()
+			}
+			up.stop()
+			if logs := strings.Join(up.Logs(), "\n"); strings.Contains(logs, given) {
+				t.Error("the log shows the password")
+			}
+		})
+	}
+}
