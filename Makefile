@@ -15,8 +15,12 @@ LDFLAGS  := $(if $(VERSION),-X streamgate/dataplane/buildinfo.version=$(VERSION)
 FUZZTIME ?=
 BENCH    ?= .
 BENCHTIME ?= 1s
-# make run listens on loopback; set LISTEN_HOST= (empty) for all interfaces.
+# make run listens on loopback; set LISTEN_HOST= (empty) for the ingest
+# listeners on all interfaces (the REST API and the admin port stay on
+# loopback: see -api-host, -admin-host). RUN_FLAGS passes flags to
+# streamgate up, e.g. RUN_FLAGS=-pprof.
 LISTEN_HOST ?= 127.0.0.1
+RUN_FLAGS ?=
 
 # Fuzz targets of `make test` (package:target:executions).
 FUZZ_TARGETS := \
@@ -55,9 +59,10 @@ build:
 
 # run: the whole stack in one process: control plane (:8000), data plane
 # (:8081 TCP, :8082 UDP, :8083 HTTP, :8080 admin) and an embedded Redis,
-# unless REDIS_ADDR or REDIS_HOST points at a real one.
+# unless REDIS_ADDR or REDIS_HOST points at a real one; the embedded Redis's
+# password is in streamgate-redis.password while it runs.
 run: build
-	@exec env LISTEN_HOST=$(LISTEN_HOST) ./$(BIN) up
+	@exec env LISTEN_HOST=$(LISTEN_HOST) ./$(BIN) up $(RUN_FLAGS)
 
 # test: formatting, vet, every test under the race detector in shuffled
 # order, the allocation tests and every micro-benchmark once without it,

@@ -87,7 +87,7 @@ func (h *Harness) startRig(name, manifest, output, overflow string) (*rig, error
 		r.out = sink.HTTPOutput()
 	}
 	r.px, err = h.lab.StartProxy(lab.ProxyOpts{Name: name, Manifest: fmt.Sprintf(manifest, r.out.JSON),
-		Flags: []string{"-overflow", overflow}})
+		Flags: []string{"-overflow", overflow, "-pprof"}}) // -pprof: takeProfile reads /debug/pprof/profile
 	if err != nil {
 		sink.Stop()
 		return nil, err

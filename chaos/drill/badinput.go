@@ -416,7 +416,7 @@ func udpFlood(ctx context.Context, sc *result.ChaosScenario, px *lab.Proxy) (int
 // HTTP ingest: each must get its error status, and nothing may reach the
 // pipeline.
 func (d *Drills) badBodies(ctx context.Context, sc *result.ChaosScenario, px *lab.Proxy, redisAddr string) error {
-	cp, err := d.startControl(redisAddr)
+	cp, err := d.startControl(redisAddr, "")
 	if err != nil {
 		return err
 	}

@@ -67,19 +67,21 @@ func (d *Drills) redisRestarts(ctx context.Context, sc *result.ChaosScenario) er
 		return err
 	}
 	defer r.stop()
-	return d.restartDrill(ctx, sc, r.addr, "redis-server killed (SIGKILL)", r.kill, r.start)
+	return d.restartDrill(ctx, sc, r.addr, "", "redis-server killed (SIGKILL)", r.kill, r.start)
 }
 
 // embeddedRestarts stops and restarts the embedded Redis, miniredis, which
 // keeps its data across a restart as `streamgate up`'s would within one
-// process.
+// process; like that one, it requires a password.
 func (d *Drills) embeddedRestarts(ctx context.Context, sc *result.ChaosScenario) error {
+	const password = "chaos-embedded-redis-password"
 	m := miniredis.NewMiniRedis()
+	m.RequireAuth(password)
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return err
 	}
 	defer m.Close()
-	return d.restartDrill(ctx, sc, m.Addr(), "embedded redis stopped",
+	return d.restartDrill(ctx, sc, m.Addr(), password, "embedded redis stopped",
 		func() error { m.Close(); return nil }, m.Restart)
 }
 
@@ -89,13 +91,13 @@ type controlPlane struct {
 	api string
 }
 
-func (d *Drills) startControl(redisAddr string) (*controlPlane, error) {
+func (d *Drills) startControl(redisAddr, redisPassword string) (*controlPlane, error) {
 	addrs, err := lab.FreeAddrs(1)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(d.cfg.StreamGate, "control", "-api-host", "127.0.0.1", "-api-port", lab.Port(addrs[0]), "-log-level", "warn")
-	cmd.Env = append(os.Environ(), "REDIS_HOST=", "REDIS_ADDR="+redisAddr, "STREAMGATE_API_TOKEN=")
+	cmd.Env = append(os.Environ(), "REDIS_HOST=", "REDIS_ADDR="+redisAddr, "REDIS_PASSWORD="+redisPassword, "STREAMGATE_API_TOKEN=", "STREAMGATE_API_TOKEN_FILE=")
 	p, err := lab.StartWith("control", cmd, nil)
 	if err != nil {
 		return nil, err
@@ -156,12 +158,12 @@ func request(ctx context.Context, method, url, body string) (int, []byte, error)
 }
 
 // restartDrill runs load through a data plane that follows Redis at
-// redisAddr through a relay, and cycles times: takes Redis down (down),
+// redisAddr, with redisPassword, through a relay, and cycles times: takes Redis down (down),
 // partitions the data plane from it, brings Redis back (up), publishes a
 // new manifest through the control plane while the data plane still cannot
 // see Redis, then heals the partition and times how long the data plane
 // takes to apply the new version.
-func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, redisAddr, what string, down, up func() error) error {
+func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, redisAddr, redisPassword, what string, down, up func() error) error {
 	cycles, outage, rate := 10, time.Second, 20_000
 	if d.cfg.Short {
 		cycles = 1
@@ -171,7 +173,7 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 		return err
 	}
 	defer s.Stop()
-	cp, err := d.startControl(redisAddr)
+	cp, err := d.startControl(redisAddr, redisPassword)
 	if err != nil {
 		return err
 	}
@@ -198,7 +200,8 @@ func (d *Drills) restartDrill(ctx context.Context, sc *result.ChaosScenario, red
 	if err != nil {
 		return err
 	}
-	px, err := d.rig.StartProxy(lab.ProxyOpts{Name: sc.Name, Env: []string{"REDIS_ADDR=" + link.Addr()}, Flags: []string{"-heartbeat", "500ms"}})
+	px, err := d.rig.StartProxy(lab.ProxyOpts{Name: sc.Name, Env: []string{"REDIS_ADDR=" + link.Addr(), "REDIS_PASSWORD=" + redisPassword},
+		Flags: []string{"-heartbeat", "500ms"}})
 	if err != nil {
 		return err
 	}

@@ -441,12 +441,16 @@ func govBRefContext(line string, s int, words []string) bool {
 		w = others[len(others)-32]
 	}
 	fold := strings.NewReplacer("_", " ", "-", " ")
-	lower := fold.Replace(strings.Map(func(r rune) rune {
-		if r >= 'A' && r <= 'Z' {
-			return r + 'a' - 'A'
+	// Byte by byte, so that lower[j] stands for line[w+j] even where the
+	// line is not valid UTF-8 (strings.Map would widen such a byte to
+	// U+FFFD).
+	b := []byte(line[w:s])
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
 		}
-		return r
-	}, line[w:s]))
+	}
+	lower := fold.Replace(string(b))
 	letter := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 	for _, k := range words {
 		k = fold.Replace(k)

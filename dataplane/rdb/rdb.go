@@ -9,6 +9,8 @@ package rdb
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -35,22 +37,33 @@ type Options struct {
 	MasterName string
 	Password   string
 	DB         int
+	// TLS, when set, is the client's TLS configuration: every connection,
+	// to the server, the cluster's nodes or the sentinels, uses it. Its
+	// ServerName is empty, so that each connection checks the certificate
+	// against the host it dials.
+	TLS *tls.Config
 }
 
 // Configured reports whether any address is set.
 func (o Options) Configured() bool { return len(o.Addrs) > 0 }
 
-// FromEnv reads REDIS_ADDR (comma-separated host:port list) or REDIS_HOST
+// FromEnv reads REDIS_ADDR (comma-separated host:port list, each
+// optionally written redis://host:port or rediss://host:port) or REDIS_HOST
 // and REDIS_PORT (default 6379), REDIS_PASSWORD, REDIS_DB and
 // REDIS_MASTER_NAME (Sentinel). With none of REDIS_ADDR and REDIS_HOST set,
 // Redis is not configured.
+//
+// TLS is on when the addresses are written rediss://, when REDIS_TLS is
+// true, or when REDIS_CA_FILE names the PEM file of the certificate
+// authorities to trust instead of the system's. No error shows the
+// password.
 func FromEnv() (Options, error) {
 	var o Options
+	tlsOn := false
 	if v := os.Getenv("REDIS_ADDR"); v != "" {
-		for _, a := range strings.Split(v, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				o.Addrs = append(o.Addrs, a)
-			}
+		var err error
+		if o.Addrs, tlsOn, err = parseAddrs(v); err != nil {
+			return o, err
 		}
 	} else if h := os.Getenv("REDIS_HOST"); h != "" {
 		port := os.Getenv("REDIS_PORT")
@@ -71,7 +84,70 @@ func FromEnv() (Options, error) {
 		}
 		o.DB = db
 	}
+	if v := os.Getenv("REDIS_TLS"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return o, fmt.Errorf("REDIS_TLS: want 1 or 0 (true or false); got %q", v)
+		}
+		if !on && tlsOn {
+			return o, errors.New("REDIS_TLS: false, but REDIS_ADDR's addresses are rediss://, which means TLS")
+		}
+		tlsOn = on
+	}
+	var roots *x509.CertPool
+	if path := os.Getenv("REDIS_CA_FILE"); path != "" {
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return o, fmt.Errorf("REDIS_CA_FILE: cannot read the certificate authorities: %w", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return o, fmt.Errorf("REDIS_CA_FILE: no PEM certificate in %s", path)
+		}
+		tlsOn = true
+	}
+	if tlsOn {
+		o.TLS = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	return o, nil
+}
+
+// parseAddrs splits REDIS_ADDR into host:port pairs, and reports whether
+// they are written rediss://. An address with a scheme and no port gets
+// Redis's, 6379.
+func parseAddrs(v string) (addrs []string, tlsOn bool, err error) {
+	schemes := map[string]bool{}
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if strings.Contains(a, "@") {
+			// Not shown: what comes before the @ is a password.
+			return nil, false, errors.New("REDIS_ADDR: an address holds credentials; give the password in REDIS_PASSWORD")
+		}
+		scheme, rest, found := strings.Cut(a, "://")
+		if found {
+			switch scheme {
+			case "redis", "rediss":
+			default:
+				return nil, false, fmt.Errorf("REDIS_ADDR: want host:port, redis://host:port or rediss://host:port; got %q", a)
+			}
+			schemes[scheme] = true
+			rest = strings.TrimSuffix(rest, "/")
+			if _, _, err := net.SplitHostPort(rest); err != nil {
+				rest = net.JoinHostPort(strings.Trim(rest, "[]"), "6379")
+			}
+			if strings.ContainsAny(rest, "/?#") || strings.HasPrefix(rest, ":") {
+				return nil, false, fmt.Errorf("REDIS_ADDR: want host:port, redis://host:port or rediss://host:port; got %q", a)
+			}
+			a = rest
+		}
+		addrs = append(addrs, a)
+	}
+	if schemes["redis"] && schemes["rediss"] {
+		return nil, false, errors.New("REDIS_ADDR: mixes redis:// and rediss://; one client uses TLS with every address or with none")
+	}
+	return addrs, schemes["rediss"], nil
 }
 
 // String describes o without its password.
@@ -82,6 +158,9 @@ func (o Options) String() string {
 	}
 	if o.DB != 0 {
 		s += "/" + strconv.Itoa(o.DB)
+	}
+	if o.TLS != nil {
+		s += " (tls)"
 	}
 	return s
 }
@@ -94,6 +173,7 @@ func NewClient(o Options) redis.UniversalClient {
 		MasterName:   o.MasterName,
 		Password:     o.Password,
 		DB:           o.DB,
+		TLSConfig:    o.TLS,
 		DialTimeout:  2 * time.Second,
 		ReadTimeout:  3 * time.Second,
 		WriteTimeout: 3 * time.Second,

@@ -2,6 +2,9 @@ package rdb
 
 import (
 	"context"
+	"crypto/tls"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,6 +12,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"streamgate/dataplane/internal/testcert"
 )
 
 func TestFromEnv(t *testing.T) {
@@ -47,13 +52,25 @@ func TestFromEnv(t *testing.T) {
 			wantErr: `REDIS_DB: want a database number; got "main"`},
 		{name: "negative database", env: map[string]string{"REDIS_ADDR": "a:1", "REDIS_DB": "-1"},
 			wantErr: `REDIS_DB: want a database number; got "-1"`},
+		{name: "scheme redis", env: map[string]string{"REDIS_ADDR": "redis://a:1, redis://b"},
+			want: Options{Addrs: []string{"a:1", "b:6379"}}, str: "a:1,b:6379"},
+		{name: "unknown scheme", env: map[string]string{"REDIS_ADDR": "http://a:1"},
+			wantErr: `REDIS_ADDR: want host:port, redis://host:port or rediss://host:port; got "http://a:1"`},
+		{name: "credentials in the address", env: map[string]string{"REDIS_ADDR": "rediss://:hunter2@a:1"},
+			wantErr: "REDIS_ADDR: an address holds credentials; give the password in REDIS_PASSWORD"},
+		{name: "redis and rediss", env: map[string]string{"REDIS_ADDR": "redis://a:1,rediss://b:2"},
+			wantErr: "REDIS_ADDR: mixes redis:// and rediss://"},
+		{name: "REDIS_TLS not a boolean", env: map[string]string{"REDIS_ADDR": "a:1", "REDIS_TLS": "yes"},
+			wantErr: `REDIS_TLS: want 1 or 0 (true or false); got "yes"`},
+		{name: "REDIS_TLS off with rediss", env: map[string]string{"REDIS_ADDR": "rediss://a:1", "REDIS_TLS": "0"},
+			wantErr: "REDIS_TLS: false, but REDIS_ADDR's addresses are rediss://"},
+		{name: "CA file missing", env: map[string]string{"REDIS_ADDR": "a:1", "REDIS_CA_FILE": "/nonexistent/ca.pem"},
+			wantErr: "REDIS_CA_FILE: cannot read the certificate authorities"},
 		{name: "sentinel", env: map[string]string{"REDIS_ADDR": "s1:26379,s2:26379", "REDIS_MASTER_NAME": "mymaster", "REDIS_DB": "2"},
 			want: Options{Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster", DB: 2}, str: "sentinel mymaster@s1:26379,s2:26379/2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			for _, k := range []string{"REDIS_ADDR", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB", "REDIS_MASTER_NAME"} {
-				t.Setenv(k, c.env[k])
-			}
+			setEnv(t, c.env)
 			got, err := FromEnv()
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
@@ -72,6 +89,125 @@ func TestFromEnv(t *testing.T) {
 			}
 			if s := got.String(); s != c.str || got.Password != "" && strings.Contains(s, got.Password) {
 				t.Errorf("String: got %q; want %q, without the password", s, c.str)
+			}
+		})
+	}
+}
+
+// redisEnv are the variables FromEnv reads.
+var redisEnv = []string{"REDIS_ADDR", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB", "REDIS_MASTER_NAME", "REDIS_TLS", "REDIS_CA_FILE"}
+
+// setEnv sets the variables FromEnv reads as env says, the others empty.
+func setEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for _, k := range redisEnv {
+		t.Setenv(k, env[k])
+	}
+}
+
+// TestFromEnvTLS: rediss:// addresses, REDIS_TLS and REDIS_CA_FILE turn TLS
+// on; the CA file's authorities replace the system's.
+func TestFromEnvTLS(t *testing.T) {
+	cert := testcert.New(t)
+	notPEM := filepath.Join(t.TempDir(), "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		env     map[string]string
+		addrs   []string
+		tls     bool
+		ownCA   bool   // RootCAs is the CA file's pool
+		str     string // String()
+		wantErr string
+	}{
+		{name: "plain", env: map[string]string{"REDIS_ADDR": "a:1"}, addrs: []string{"a:1"}, str: "a:1"},
+		{name: "rediss", env: map[string]string{"REDIS_ADDR": "rediss://a:1,rediss://b"}, addrs: []string{"a:1", "b:6379"}, tls: true, str: "a:1,b:6379 (tls)"},
+		{name: "rediss ipv6 without port", env: map[string]string{"REDIS_ADDR": "rediss://[::1]"}, addrs: []string{"[::1]:6379"}, tls: true, str: "[::1]:6379 (tls)"},
+		{name: "REDIS_TLS", env: map[string]string{"REDIS_HOST": "cache", "REDIS_TLS": "1"}, addrs: []string{"cache:6379"}, tls: true, str: "cache:6379 (tls)"},
+		{name: "REDIS_TLS false", env: map[string]string{"REDIS_ADDR": "a:1", "REDIS_TLS": "false"}, addrs: []string{"a:1"}, str: "a:1"},
+		{name: "CA file", env: map[string]string{"REDIS_ADDR": "a:1", "REDIS_CA_FILE": cert.CAFile}, addrs: []string{"a:1"}, tls: true, ownCA: true, str: "a:1 (tls)"},
+		{name: "CA file without PEM", env: map[string]string{"REDIS_ADDR": "a:1", "REDIS_CA_FILE": notPEM}, wantErr: "REDIS_CA_FILE: no PEM certificate in " + notPEM},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			setEnv(t, c.env)
+			o, err := FromEnv()
+			if c.wantErr != "" {
+				if err == nil || err.Error() != c.wantErr {
+					t.Fatalf("FromEnv: got error %v; want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("FromEnv: %v", err)
+			}
+			if !reflect.DeepEqual(o.Addrs, c.addrs) || (o.TLS != nil) != c.tls || o.String() != c.str {
+				t.Fatalf("FromEnv: got addresses %q, TLS %v, %q; want %q, TLS %v, %q", o.Addrs, o.TLS != nil, o.String(), c.addrs, c.tls, c.str)
+			}
+			if o.TLS == nil {
+				return
+			}
+			if o.TLS.ServerName != "" || o.TLS.InsecureSkipVerify || o.TLS.MinVersion < tls.VersionTLS12 {
+				t.Errorf("TLS: ServerName %q, InsecureSkipVerify %v, MinVersion %x; want each connection to verify its host, TLS 1.2 at least",
+					o.TLS.ServerName, o.TLS.InsecureSkipVerify, o.TLS.MinVersion)
+			}
+			if (o.TLS.RootCAs != nil) != c.ownCA || c.ownCA && !o.TLS.RootCAs.Equal(cert.Pool) {
+				t.Errorf("TLS.RootCAs: got %v; want the CA file's: %v", o.TLS.RootCAs != nil, c.ownCA)
+			}
+		})
+	}
+}
+
+// TestClientAuthAndTLS: a client from FromEnv talks to a Redis that
+// requires a password over TLS, verifying the server's certificate against
+// REDIS_CA_FILE; without the password, without TLS or without the CA, the
+// server cannot be used.
+func TestClientAuthAndTLS(t *testing.T) {
+	const password = "s3cret-password-0123456789"
+	cert := testcert.New(t)
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartTLS(cert.ServerConfig(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mr.Close)
+	mr.RequireAuth(password)
+	for _, c := range []struct {
+		name    string
+		env     map[string]string
+		wantErr string // a substring of PING's error, "" for PONG
+		anyErr  bool   // PING fails, whatever the error
+	}{
+		{name: "tls, ca and password", env: map[string]string{"REDIS_ADDR": "rediss://" + mr.Addr(), "REDIS_CA_FILE": cert.CAFile, "REDIS_PASSWORD": password}},
+		{name: "REDIS_TLS", env: map[string]string{"REDIS_ADDR": mr.Addr(), "REDIS_TLS": "1", "REDIS_CA_FILE": cert.CAFile, "REDIS_PASSWORD": password}},
+		{name: "no password", env: map[string]string{"REDIS_ADDR": "rediss://" + mr.Addr(), "REDIS_CA_FILE": cert.CAFile}, wantErr: "NOAUTH"},
+		{name: "wrong password", env: map[string]string{"REDIS_ADDR": "rediss://" + mr.Addr(), "REDIS_CA_FILE": cert.CAFile, "REDIS_PASSWORD": "wrong"}, wantErr: "WRONGPASS"},
+		{name: "system roots", env: map[string]string{"REDIS_ADDR": "rediss://" + mr.Addr(), "REDIS_PASSWORD": password}, wantErr: "certificate signed by unknown authority"},
+		// A plain client gets no answer it understands from a TLS server.
+		{name: "no tls", env: map[string]string{"REDIS_ADDR": mr.Addr(), "REDIS_PASSWORD": password}, anyErr: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			setEnv(t, c.env)
+			o, err := FromEnv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc := NewClient(o)
+			defer rc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = rc.Ping(ctx).Err()
+			switch {
+			case c.anyErr:
+				if err == nil {
+					t.Fatal("PING: got PONG; want an error")
+				}
+			case c.wantErr == "":
+				if err != nil {
+					t.Fatalf("PING: %v", err)
+				}
+			case err == nil || !strings.Contains(err.Error(), c.wantErr):
+				t.Fatalf("PING: got %v; want an error containing %q", err, c.wantErr)
 			}
 		})
 	}

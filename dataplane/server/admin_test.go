@@ -1,6 +1,7 @@
 package server
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"streamgate/dataplane/buffer"
 	"streamgate/dataplane/buildinfo"
 	"streamgate/dataplane/internal/capture"
+	"streamgate/dataplane/internal/testcert"
 	"streamgate/dataplane/manifest"
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/pipeline"
@@ -182,4 +184,126 @@ func TestMetricsCountUDPKernelDrops(t *testing.T) {
 	waitFor(t, "every datagram read or counted", func() bool {
 		return m.Received.Get()+metricValue(t, s, name) == uint64(sent)
 	})
+}
+
+// fetch gets url with client and returns the status and the body.
+func fetch(t *testing.T, client *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestAdminPprof: /debug/pprof is 404 unless asked for; when served, the
+// command line is the one given (secrets replaced by the caller) or none,
+// and no profile or trace lasts longer than MaxProfileSeconds.
+func TestAdminPprof(t *testing.T) {
+	cmdline := []string{"streamgate", "up", "-api-token", "REDACTED"}
+	for _, c := range []struct {
+		name    string
+		pprof   bool
+		cmdline []string
+		want    map[string]int    // path: status
+		body    map[string]string // path: a substring of the body
+	}{
+		{
+			name: "off", cmdline: cmdline,
+			want: map[string]int{
+				"/debug/pprof/": 404, "/debug/pprof/cmdline": 404, "/debug/pprof/profile?seconds=1": 404,
+				"/debug/pprof/trace?seconds=1": 404, "/debug/pprof/heap": 404, "/debug/pprof/symbol": 404,
+				"/healthz": 200,
+			},
+		},
+		{
+			name: "on", pprof: true, cmdline: cmdline,
+			want: map[string]int{
+				"/debug/pprof/": 200, "/debug/pprof/cmdline": 200, "/debug/pprof/heap?debug=1": 200, "/debug/pprof/symbol": 200,
+				"/debug/pprof/profile?seconds=61": 400, "/debug/pprof/trace?seconds=60.5": 400, "/debug/pprof/heap?seconds=3600": 400,
+				"/debug/pprof/profile?seconds=Inf": 400, "/debug/pprof/profile?seconds=NaN": 400, "/debug/pprof/profile?seconds=many": 400,
+			},
+			body: map[string]string{
+				"/debug/pprof/":                    "goroutine",
+				"/debug/pprof/cmdline":             "streamgate\x00up\x00-api-token\x00REDACTED",
+				"/debug/pprof/profile?seconds=61":  `seconds: want a number of seconds up to 60; got "61"`,
+				"/debug/pprof/trace?seconds=60.5":  `seconds: want a number of seconds up to 60; got "60.5"`,
+				"/debug/pprof/profile?seconds=Inf": "up to 60",
+			},
+		},
+		{
+			name: "on without a command line", pprof: true,
+			want: map[string]int{"/debug/pprof/": 200, "/debug/pprof/cmdline": 404},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := start(t, Options{AdminAddr: "127.0.0.1:0", Pprof: c.pprof, Cmdline: c.cmdline})
+			admin := "http://" + s.AdminAddr().String()
+			for path, want := range c.want {
+				status, body := fetch(t, http.DefaultClient, admin+path)
+				if status != want {
+					t.Errorf("GET %s: got %d; want %d\n%.300s", path, status, want, body)
+				}
+				if sub, ok := c.body[path]; ok && !strings.Contains(body, sub) {
+					t.Errorf("GET %s: body %.300q; want it to hold %q", path, body, sub)
+				}
+			}
+		})
+	}
+}
+
+// TestAdminProfileOutlastsWriteTimeout: a CPU profile is served whole
+// although it takes longer than the admin server's write timeout, which
+// net/http/pprof extends by the profile's duration.
+func TestAdminProfileOutlastsWriteTimeout(t *testing.T) {
+	defer func(d time.Duration) { adminWriteTimeout = d }(adminWriteTimeout)
+	adminWriteTimeout = 300 * time.Millisecond
+	s := start(t, Options{AdminAddr: "127.0.0.1:0", Pprof: true})
+	status, body := fetch(t, http.DefaultClient, "http://"+s.AdminAddr().String()+"/debug/pprof/profile?seconds=1")
+	if status != http.StatusOK {
+		t.Fatalf("GET a 1 s profile with a %s write timeout: got %d %.300s; want 200", adminWriteTimeout, status, body)
+	}
+	// A profile is a gzipped protocol buffer.
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("the profile is not gzipped: %v", err)
+	}
+	if raw, err := io.ReadAll(zr); err != nil || len(raw) == 0 {
+		t.Fatalf("the profile: %d bytes, %v; want a whole one", len(raw), err)
+	}
+}
+
+// TestAdminTimeouts: the admin server bounds every phase of a connection.
+func TestAdminTimeouts(t *testing.T) {
+	srv := newAdminServer(http.NewServeMux(), Options{})
+	for name, d := range map[string]time.Duration{
+		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
+	} {
+		if d <= 0 {
+			t.Errorf("%s: %v; want a bound", name, d)
+		}
+	}
+}
+
+// TestAdminTLS: with AdminTLS the admin server speaks HTTPS only: a client
+// trusting the CA is served, a plain HTTP request and a client that does not
+// trust the certificate are not.
+func TestAdminTLS(t *testing.T) {
+	cert := testcert.New(t)
+	s := start(t, Options{AdminAddr: "127.0.0.1:0", AdminTLS: cert.ServerConfig(t)})
+	addr := s.AdminAddr().String()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: cert.ClientConfig()}}
+	defer client.CloseIdleConnections()
+	if status, body := fetch(t, client, "https://"+addr+"/healthz"); status != http.StatusOK || body != "ok\n" {
+		t.Fatalf("GET https /healthz with the CA: got %d %q; want 200 ok", status, body)
+	}
+	if status, body := fetch(t, http.DefaultClient, "http://"+addr+"/metrics"); status != http.StatusBadRequest || strings.Contains(body, "streamgate_") {
+		t.Fatalf("GET http /metrics from a TLS admin server: got %d %.200q; want 400 and no metrics", status, body)
+	}
+	if _, err := http.Get("https://" + addr + "/healthz"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("GET https without the CA: got %v; want a certificate error", err)
+	}
 }

@@ -14,6 +14,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -96,7 +96,16 @@ type Options struct {
 	TCPAddr   string // e.g. ":8081"
 	UDPAddr   string // e.g. ":8082"
 	HTTPAddr  string // HTTP ingest, e.g. ":8083"
-	AdminAddr string // metrics, status, health, pprof, e.g. ":8080"
+	AdminAddr string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
+
+	// AdminTLS, when set, makes the admin server serve HTTPS only.
+	AdminTLS *tls.Config
+	// Pprof serves /debug/pprof on the admin server; without it those
+	// paths are 404. Profiles and traces last at most MaxProfileSeconds.
+	Pprof bool
+	// Cmdline is what /debug/pprof/cmdline shows, secret values already
+	// replaced; nil serves no command line (404).
+	Cmdline []string
 
 	// UDPReaders is the number of SO_REUSEPORT sockets; 0 means the
 	// pipeline's worker count.
@@ -224,8 +233,8 @@ func Start(opts Options) (s *Server, err error) {
 		if s.adminLn, err = net.Listen("tcp", opts.AdminAddr); err != nil {
 			return s, fmt.Errorf("cannot listen on admin %s: %w", opts.AdminAddr, err)
 		}
-		s.admin = &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
-		s.goServe(func() error { return s.admin.Serve(s.adminLn) })
+		s.admin = newAdminServer(s.adminMux(), opts)
+		s.goServe(s.serveAdmin)
 	}
 	if waitBoot {
 		if err = s.awaitFirstRead(); err != nil {
@@ -797,10 +806,5 @@ func (s *Server) adminMux() *http.ServeMux {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,11 +36,16 @@ func request(t *testing.T, method, url, body string, header ...string) (int, str
 }
 
 // TestAPIToken runs `streamgate up` with an API token, from the environment
-// as a deployment sets it and from the flag: a change without the token is
-// refused with a JSON 401, the same change with it is made, and reads need
-// no token. The token never appears in the log.
+// as a deployment sets it, from the flag and from a file: a change without
+// the token is refused with a JSON 401, the same change with it is made,
+// and reads need no token. The token never appears in the log, nor in the
+// command line /debug/pprof shows.
 func TestAPIToken(t *testing.T) {
 	const token = "tok-0123456789abcdef"
+	tokenFile := filepath.Join(t.TempDir(), "api.token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		env  []string
@@ -46,13 +53,21 @@ func TestAPIToken(t *testing.T) {
 	}{
 		{name: "env", env: []string{"STREAMGATE_API_TOKEN=" + token}},
 		{name: "flag", args: []string{"-api-token", token}},
+		{name: "flag=", args: []string{"--api-token=" + token}},
+		{name: "file", args: []string{"-api-token-file", tokenFile}},
+		{name: "file from env", env: []string{"STREAMGATE_API_TOKEN_FILE=" + tokenFile}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := append([]string{"EMBEDDED_REDIS_ADDR=127.0.0.1:0"}, c.env...)
-			args := append([]string{"up", "-api-host", "127.0.0.1", "-api-port", "0"}, onFreePorts...)
+			args := append([]string{"up", "-api-host", "127.0.0.1", "-api-port", "0", "-pprof"}, onFreePorts...)
 			up := startProc(t, env, append(args, c.args...)...)
 			api := up.waitLog(apiRE)[1]
 			up.waitLog(regexp.MustCompile(`control plane running.* auth="bearer token"`))
+			admin := up.waitLog(adminAddrRE)[1]
+			status, cmdline := get(t, http.DefaultClient, "http://"+admin+"/debug/pprof/cmdline")
+			if status != http.StatusOK || !strings.Contains(cmdline, "-pprof") || strings.Contains(cmdline, token) {
+				t.Fatalf("GET /debug/pprof/cmdline: got %d %q; want the command line without the token", status, cmdline)
+			}
 
 			const rule = `{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}}`
 			for _, auth := range []string{"", "Bearer wrong-token", "Bearer " + token + "x", token} {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -21,20 +24,68 @@ import (
 // controlFlags are the flags of the control plane, shared by `control` and
 // `up`.
 type controlFlags struct {
-	host, port string
-	token      string
+	host, port      string
+	token           string
+	tokenFile       string
+	tlsCert, tlsKey string
+	insecure        bool
+
+	tls *tls.Config // from tlsCert and tlsKey, set by resolve
 }
 
 func (f *controlFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.host, "api-host", env("CONTROL_HOST", env("LISTEN_HOST", "")), "address the REST API listens on, empty for all (env CONTROL_HOST, else LISTEN_HOST)")
+	fs.StringVar(&f.host, "api-host", env("CONTROL_HOST", defaultAPIHost), "address the REST API listens on, empty for all interfaces; beyond loopback it needs a token (env CONTROL_HOST)")
 	fs.StringVar(&f.port, "api-port", env("CONTROL_PORT", "8000"), "REST API port (env CONTROL_PORT)")
-	fs.StringVar(&f.token, "api-token", env("STREAMGATE_API_TOKEN", ""), "when set, POST/PUT/DELETE need 'Authorization: Bearer <token>' (env STREAMGATE_API_TOKEN)")
+	fs.StringVar(&f.token, "api-token", env("STREAMGATE_API_TOKEN", ""), "when set, POST/PUT/DELETE need 'Authorization: Bearer <token>'; prefer -api-token-file, since a command line is visible to every local user (env STREAMGATE_API_TOKEN)")
+	fs.StringVar(&f.tokenFile, "api-token-file", env("STREAMGATE_API_TOKEN_FILE", ""), "file holding the API token, its trailing newline ignored (env STREAMGATE_API_TOKEN_FILE)")
+	fs.StringVar(&f.tlsCert, "api-tls-cert", env("CONTROL_TLS_CERT", ""), "PEM certificate (chain) of the REST API; with -api-tls-key it serves HTTPS only (env CONTROL_TLS_CERT)")
+	fs.StringVar(&f.tlsKey, "api-tls-key", env("CONTROL_TLS_KEY", ""), "PEM private key of -api-tls-cert (env CONTROL_TLS_KEY)")
+	fs.BoolVar(&f.insecure, "insecure-api", false, "let the REST API listen beyond loopback without a token (a warning is logged every minute)")
+}
+
+// resolve reads the token file and the TLS certificate, and refuses a REST
+// API reachable beyond loopback without a token unless -insecure-api says
+// so. The token leaves the environment once read.
+func (f *controlFlags) resolve() error {
+	os.Unsetenv("STREAMGATE_API_TOKEN")
+	if f.tokenFile != "" {
+		if f.token != "" {
+			return errors.New("-api-token (or STREAMGATE_API_TOKEN) and -api-token-file (or STREAMGATE_API_TOKEN_FILE) are both set; give the token one way")
+		}
+		tok, err := readSecretFile(f.tokenFile)
+		if err != nil {
+			return fmt.Errorf("-api-token-file: cannot read the token: %w", err)
+		}
+		f.token = tok
+	}
+	if f.exposed() && !f.insecure {
+		return fmt.Errorf("-api-host: the REST API would listen on %s without a token, and anyone who reaches it could change what is filtered and redacted: "+
+			"set -api-token-file or -api-token (env STREAMGATE_API_TOKEN_FILE, STREAMGATE_API_TOKEN), listen on loopback, or pass -insecure-api", f.where())
+	}
+	var err error
+	f.tls, err = loadTLS("-api-tls-cert", "-api-tls-key", f.tlsCert, f.tlsKey)
+	return err
+}
+
+// exposed reports whether the API would listen beyond loopback without a
+// token.
+func (f *controlFlags) exposed() bool { return !isLoopback(f.host) && f.token == "" }
+
+// where names the interfaces the API listens on, for messages.
+func (f *controlFlags) where() string {
+	if f.host == "" {
+		return "all interfaces (-api-host empty)"
+	}
+	return f.host + " (beyond loopback)"
 }
 
 func runControl(args []string) error {
 	var f controlFlags
 	log, ropts, err := setup("control", args, f.register)
 	if err != nil {
+		return err
+	}
+	if err := f.resolve(); err != nil {
 		return err
 	}
 	if !ropts.Configured() {
@@ -53,11 +104,17 @@ func runControl(args []string) error {
 
 // controlPlane is the running REST API.
 type controlPlane struct {
-	log *slog.Logger
-	srv *http.Server
-	c   redis.UniversalClient
-	ln  net.Listener
+	log      *slog.Logger
+	srv      *http.Server
+	c        redis.UniversalClient
+	ln       net.Listener
+	stopWarn context.CancelFunc // ends warnExposed; a no-op when it does not run
+	warnDone chan struct{}      // closed when warnExposed has returned
 }
+
+// exposedWarnEvery is how often a REST API exposed by -insecure-api says
+// so.
+const exposedWarnEvery = time.Minute
 
 func startControl(f *controlFlags, ropts rdb.Options, log *slog.Logger) (*controlPlane, error) {
 	c := rdb.NewClient(ropts)
@@ -68,12 +125,23 @@ func startControl(f *controlFlags, ropts rdb.Options, log *slog.Logger) (*contro
 		c.Close()
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr(f.host, f.port), err)
 	}
-	cp := &controlPlane{log: log, c: c, ln: ln,
+	cp := &controlPlane{log: log, c: c, ln: ln, stopWarn: func() {}, warnDone: make(chan struct{}),
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			// A slow client cannot hold a connection: bodies are at most 1 MiB.
 			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}}
+	scheme := "http://"
+	if f.tls != nil {
+		scheme = "https://"
+		cp.srv.TLSConfig = f.tls.Clone()
+	}
 	go func() {
-		if err := cp.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if cp.srv.TLSConfig != nil {
+			err = cp.srv.ServeTLS(ln, "", "")
+		} else {
+			err = cp.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("control plane stopped", "err", err)
 		}
 	}()
@@ -81,12 +149,42 @@ func startControl(f *controlFlags, ropts rdb.Options, log *slog.Logger) (*contro
 	if f.token != "" {
 		auth = "bearer token"
 	}
-	log.Info("control plane running", "api", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs",
-		"redis", ropts.String(), "auth", auth)
+	api := scheme + ln.Addr().String()
+	log.Info("control plane running", "api", api, "docs", api+"/docs", "redis", ropts.String(), "auth", auth)
+	if f.exposed() {
+		var ctx context.Context
+		ctx, cp.stopWarn = context.WithCancel(context.Background())
+		go func() {
+			defer close(cp.warnDone)
+			warnExposed(ctx, log, api, exposedWarnEvery)
+		}()
+	} else {
+		close(cp.warnDone)
+	}
+	if !isLoopback(f.host) && f.token != "" && f.tls == nil {
+		log.Warn("the REST API listens beyond loopback without TLS: its token crosses the network in clear; set -api-tls-cert and -api-tls-key", "api", api)
+	}
 	return cp, nil
 }
 
+// warnExposed logs, now and every interval until ctx ends, that the API at
+// api takes changes from anyone who reaches it.
+func warnExposed(ctx context.Context, log *slog.Logger, api string, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		log.Warn("the REST API listens beyond loopback without a token (-insecure-api): anyone who reaches it can change what is filtered and redacted", "api", api)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (cp *controlPlane) shutdown() error {
+	cp.stopWarn()
+	<-cp.warnDone
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := cp.srv.Shutdown(ctx)
@@ -96,8 +194,13 @@ func (cp *controlPlane) shutdown() error {
 
 // upFlags are the flags of `up` beyond the two planes'.
 type upFlags struct {
-	redisAddr string
+	redisAddr    string
+	passwordFile string
 }
+
+// defaultPasswordFile is where `up` writes the embedded Redis's password,
+// relative to its working directory.
+const defaultPasswordFile = "streamgate-redis.password"
 
 func runUp(args []string) error {
 	var (
@@ -110,17 +213,22 @@ func runUp(args []string) error {
 		cf.register(fs)
 		fs.StringVar(&uf.redisAddr, "embedded-redis", env("EMBEDDED_REDIS_ADDR", "127.0.0.1:6379"),
 			"where the embedded Redis listens when REDIS_ADDR/REDIS_HOST is not set; if taken, a free port is used (env EMBEDDED_REDIS_ADDR)")
+		fs.StringVar(&uf.passwordFile, "redis-password-file", env("STREAMGATE_REDIS_PASSWORD_FILE", defaultPasswordFile),
+			`file (mode 0600) where the embedded Redis's generated password is written for more data planes to read into REDIS_PASSWORD; removed at exit; "off" to write none (env STREAMGATE_REDIS_PASSWORD_FILE)`)
 	})
 	if err != nil {
 		return err
 	}
+	if err := cf.resolve(); err != nil {
+		return err
+	}
 	if !ropts.Configured() {
-		mr, err := startEmbeddedRedis(uf.redisAddr, log)
+		mr, cleanup, err := startEmbeddedRedis(uf.redisAddr, ropts.Password, uf.passwordFile, log)
 		if err != nil {
 			return err
 		}
-		defer mr.Close()
-		ropts = rdb.Options{Addrs: []string{mr.Addr()}}
+		defer cleanup()
+		ropts = rdb.Options{Addrs: []string{mr.Addr()}, Password: mr.password}
 	}
 
 	ctx, stop := untilSignal()
@@ -144,17 +252,51 @@ func runUp(args []string) error {
 	return errors.Join(err, derr, cp.shutdown())
 }
 
+// embeddedRedis is the Redis `up` runs in process.
+type embeddedRedis struct {
+	*miniredis.Miniredis
+	password string
+}
+
 // startEmbeddedRedis runs miniredis on addr, or on a free loopback port if
 // addr is taken. Both planes reach it over the Redis protocol, like a real
-// one; it keeps its data in memory only.
-func startEmbeddedRedis(addr string, log *slog.Logger) (*miniredis.Miniredis, error) {
+// one; it keeps its data in memory only. Every client must authenticate
+// with password; when password is empty, one is generated and written to
+// passwordFile (unless that is "" or "off") for more data planes to read.
+// cleanup stops the server and removes the file.
+func startEmbeddedRedis(addr, password, passwordFile string, log *slog.Logger) (_ *embeddedRedis, cleanup func(), err error) {
+	how := "with the REDIS_PASSWORD given to this process"
+	write := password == "" && passwordFile != "" && passwordFile != "off"
+	if password == "" {
+		if password, err = newPassword(); err != nil {
+			return nil, nil, err
+		}
+		how = "but its generated password was written nowhere (-redis-password-file off)"
+	}
+	if write {
+		if abs, err := filepath.Abs(passwordFile); err == nil {
+			passwordFile = abs
+		}
+		if err := writeSecretFile(passwordFile, password); err != nil {
+			return nil, nil, fmt.Errorf("-redis-password-file: cannot write the embedded Redis's password: %w", err)
+		}
+		how = "and REDIS_PASSWORD from " + passwordFile
+	}
 	mr := miniredis.NewMiniRedis()
+	mr.RequireAuth(password)
+	cleanup = func() {
+		mr.Close()
+		if write {
+			os.Remove(passwordFile)
+		}
+	}
 	if err := mr.StartAddr(addr); err != nil {
 		log.Warn("embedded redis: address taken, using a free port", "addr", addr, "err", err)
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-			return nil, fmt.Errorf("cannot start embedded redis: %w", err)
+			cleanup()
+			return nil, nil, fmt.Errorf("cannot start embedded redis: %w", err)
 		}
 	}
-	log.Info("embedded redis running (in memory); more data planes can join with REDIS_ADDR="+mr.Addr(), "addr", mr.Addr())
-	return mr, nil
+	log.Info("embedded redis running (in memory, password required); more data planes can join with REDIS_ADDR="+mr.Addr()+" "+how, "addr", mr.Addr())
+	return &embeddedRedis{Miniredis: mr, password: password}, cleanup, nil
 }

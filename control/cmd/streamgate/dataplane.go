@@ -33,14 +33,17 @@ type dataplaneFlags struct {
 	egressAuditDetectors                        string
 	overflow, memoryLimit                       string
 	shutdownTimeout, heartbeat                  time.Duration
+
+	admin adminFlags // the admin server's address, TLS and pprof
 }
 
 func (f *dataplaneFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.host, "host", env("LISTEN_HOST", ""), "address to listen on, empty for all (env LISTEN_HOST)")
+	fs.StringVar(&f.host, "host", env("LISTEN_HOST", ""), "address the ingest listeners listen on, empty for all interfaces (env LISTEN_HOST)")
 	fs.StringVar(&f.tcpPort, "tcp-port", env("TCP_PORT", "8081"), `TCP ingest port, "off" to disable (env TCP_PORT)`)
 	fs.StringVar(&f.udpPort, "udp-port", env("UDP_PORT", "8082"), `UDP ingest port, "off" to disable (env UDP_PORT)`)
 	fs.StringVar(&f.httpPort, "http-port", env("HTTP_INGEST_PORT", "8083"), `HTTP ingest port, "off" to disable (env HTTP_INGEST_PORT)`)
-	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /status, /healthz, /readyz, /debug/pprof (env ADMIN_PORT)`)
+	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /status, /healthz, /readyz, and /debug/pprof with -pprof; "off" to disable (env ADMIN_PORT)`)
+	f.admin.register(fs)
 	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file to run (env STREAMGATE_MANIFEST); following Redis, the fallback run when at start Redis cannot be reached, holds a manifest that does not validate, or holds none: a valid manifest in Redis always wins")
 	fs.StringVar(&f.bootPolicy, "boot-policy", env("STREAMGATE_BOOT_POLICY", "closed"), `following Redis, what runs before a manifest is read there: "closed" keeps ingest closed (connections refused, /readyz 503) while Redis cannot be reached or holds an invalid manifest, and there is no -manifest; "passthrough" opens ingest at once, passing every line to the console (env STREAMGATE_BOOT_POLICY)`)
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "pipeline workers (lines of one connection stay in order)")
@@ -86,7 +89,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		TCPAddr:   addr(f.host, f.tcpPort),
 		UDPAddr:   addr(f.host, f.udpPort),
 		HTTPAddr:  addr(f.host, f.httpPort),
-		AdminAddr: addr(f.host, f.adminPort),
+		AdminAddr: addr(f.admin.host, f.adminPort),
 		MaxLine:   f.maxLine,
 		Pipeline: pipeline.Options{
 			Workers:          f.workers,
@@ -100,6 +103,9 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		Logger: log,
 	}
 	opts.BootPolicy = bootPolicy
+	if err := f.admin.apply(&opts); err != nil {
+		return opts, err
+	}
 	if f.manifestFile != "" {
 		if opts.Manifest, err = loadManifest(f.manifestFile); err != nil {
 			return opts, err

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,9 +31,11 @@ func TestSeveralDataplanesConverge(t *testing.T) {
 	up := startProc(t, []string{"EMBEDDED_REDIS_ADDR=127.0.0.1:0"}, append([]string{"up", "-api-host", "127.0.0.1", "-api-port", "0"}, onFreePorts...)...)
 	api := up.waitLog(apiRE)[1]
 	redisAddr := up.waitLog(redisRE)[1]
+	password := redisPassword(t, up)
 	procs := []*proc{up}
 	for i := 0; i < 2; i++ {
-		p := startProc(t, []string{"REDIS_ADDR=" + redisAddr, fmt.Sprintf("STREAMGATE_INSTANCE_ID=extra-%d", i)}, append([]string{"dataplane"}, onFreePorts...)...)
+		p := startProc(t, []string{"REDIS_ADDR=" + redisAddr, "REDIS_PASSWORD=" + password, fmt.Sprintf("STREAMGATE_INSTANCE_ID=extra-%d", i)},
+			append([]string{"dataplane"}, onFreePorts...)...)
 		procs = append(procs, p)
 	}
 	var tcp, admin []string
@@ -77,6 +81,17 @@ func TestSeveralDataplanesConverge(t *testing.T) {
 			"received": "2", "filtered": "1", "dropped": "0", "emitted": "1", "in_pipeline": "0", "delivered": "1", "output_dropped": "0",
 		})
 	}
+}
+
+// redisPassword reads the password of up's embedded Redis from the file it
+// wrote in its working directory.
+func redisPassword(t *testing.T, up *proc) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(up.dir, defaultPasswordFile))
+	if err != nil {
+		t.Fatalf("the embedded Redis's password file: %v", err)
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }
 
 func getJSON(t *testing.T, url string, v any) {

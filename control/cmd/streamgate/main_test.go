@@ -119,7 +119,15 @@ func TestVersionCommand(t *testing.T) {
 	bin := binary(t)
 	want := regexp.MustCompile(`^streamgate \S+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)(, \S+)?, go1\.\d+\S*\)\n$`)
 	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	// go build stamps the commit only in a main checkout, whose .git is a
+	// directory; a linked worktree's is a file, and its binaries say
+	// "unknown".
 	inRepo := err == nil
+	if dirs, err := exec.Command("git", "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir").Output(); err == nil {
+		if d := strings.Split(strings.TrimSpace(string(dirs)), "\n"); len(d) == 2 && d[0] != d[1] {
+			inRepo = false
+		}
+	}
 	var first string
 	for _, arg := range []string{"version", "-version", "--version"} {
 		out, err := exec.Command(bin, arg).CombinedOutput()

@@ -49,6 +49,7 @@ func binary(t *testing.T) string {
 type proc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
+	dir  string // its working directory, where up writes the Redis password
 	mu   sync.Mutex
 	out  []string // stdout lines
 	logs []string // stderr lines
@@ -56,12 +57,13 @@ type proc struct {
 }
 
 // startProc runs the binary with args and env (added to a clean copy of the
-// environment without REDIS_* variables).
+// environment without REDIS_* variables), in a new temporary directory.
 func startProc(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
+	cmd.Dir = t.TempDir()
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "REDIS_") && !strings.HasPrefix(kv, "STREAMGATE_") && !strings.HasPrefix(kv, "LISTEN_HOST=") {
+		if !hasAnyPrefix(kv, "REDIS_", "STREAMGATE_", "LISTEN_HOST=", "CONTROL_", "ADMIN_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
@@ -71,7 +73,7 @@ func startProc(t *testing.T, env []string, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, cmd: cmd, done: make(chan struct{})}
+	p := &proc{t: t, cmd: cmd, dir: cmd.Dir, done: make(chan struct{})}
 	var wg sync.WaitGroup
 	collect := func(r io.Reader, dst *[]string) {
 		defer wg.Done()
@@ -97,6 +99,15 @@ func startProc(t *testing.T, env []string, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Stdout returns the lines printed so far.
