@@ -158,7 +158,7 @@ func TestInvalid(t *testing.T) {
 		{"batch size zero", `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":0}]}`, []string{"pipelines[0].batch_size: must be between 1 and 10000; got 0"}},
 		{"batch size too big", `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":10001}]}`, []string{"pipelines[0].batch_size"}},
 		{"batch size not a number", `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":"big"}]}`, []string{"batch_size"}},
-		{"unknown processor type", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"x","type":"sample","params":{}}]}]}`, []string{`pipelines[0].processors[0] (id "x").type: unknown processor type "sample"`}},
+		{"unknown processor type", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"x","type":"enrich","params":{}}]}]}`, []string{`pipelines[0].processors[0] (id "x").type: unknown processor type "enrich"`}},
 		{"bad regex", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"r","type":"redact","params":{"pattern":"(unclosed","replacement":"x"}}]}]}`, []string{`processors[0] (id "r").params.pattern`}},
 		{"typo in params", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"f","type":"filter","params":{"valu":"DEBUG"}}]}]}`, []string{`params: unknown field "valu"`}},
 		{"missing id", `{"version":"1","pipelines":[{"name":"p","processors":[{"type":"filter","params":{"value":"x"}}]}]}`, []string{"processors[0].id: must not be empty"}},
