@@ -60,7 +60,7 @@ var elasticsearchSpec = spec.Component{
 	Params: []spec.Param{
 		{Name: "url", Kind: spec.String, Required: true, Description: "Base URL of the cluster, http:// or https:// (https://user:password@host:9200 for basic auth); /_bulk is appended. Its credentials and query values are masked wherever it is shown."},
 		{Name: "index", Kind: spec.String, Required: true, Description: "Index or data stream the documents are created in. %Y, %m and %d stand for the UTC date when the batch is sent (logs-%Y.%m.%d), %% for a percent sign. A JSON object line is the document as it is, given an @timestamp (the time it is sent) if it has none; any other line becomes {\"@timestamp\": ..., \"message\": \"<line>\"}."},
-		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as Authorization: ApiKey .... Their values are never shown, logged or put in metrics."},
+		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as Authorization (ApiKey or Basic credentials). Their values are never shown, logged or put in metrics."},
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx, or the documents of a request refused with 429 or 5xx, are retried before the batch is dropped and counted. Documents refused with another status are not retried: the batch is counted as dropped, and those documents in streamgate_output_lines_rejected_total."},
