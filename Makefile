@@ -43,6 +43,7 @@ FUZZ_TARGETS := \
 	dataplane/output:FuzzAppendJSONString:40000x \
 	dataplane/output:FuzzJSONObject:40000x \
 	dataplane/output:FuzzRedactedBodies:20000x \
+	dataplane/output:FuzzOTLPRecord:20000x \
 	control/api:FuzzRulesBody:3000x \
 	control/api:FuzzOutputsBody:3000x \
 	control/api:FuzzBatchSizeBody:3000x \

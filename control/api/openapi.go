@@ -178,7 +178,9 @@ func typeDoc(types []string, summary func(string) string) string {
 }
 
 // outputField documents a field of output.Config from the output types
-// that take it: the description of the first, and which types take it.
+// that take it: the description of the http output's, the most general,
+// or else of the first, and which types take it; each type's own is in its
+// <Type>Output schema.
 func outputField(name string) *schema {
 	var s *schema
 	var users []string
@@ -188,7 +190,7 @@ func outputField(name string) *schema {
 			continue
 		}
 		if p, ok := sp.Param(name); ok {
-			if s == nil {
+			if s == nil || typ == "http" {
 				s = paramSchema(p)
 			}
 			users = append(users, typ)
@@ -234,6 +236,11 @@ func schemas() map[string]*schema {
 			prop("gzip", outputField("gzip"), false),
 			prop("linger_ms", outputField("linger_ms"), false),
 			prop("max_in_flight", outputField("max_in_flight"), false),
+			prop("index", outputField("index"), false),
+			prop("labels", outputField("labels"), false),
+			prop("label_fields", outputField("label_fields"), false),
+			prop("max_streams", outputField("max_streams"), false),
+			prop("tenant_id", outputField("tenant_id"), false),
 		), "Where processed lines are sent. Each type takes the fields its <Type>Output schema lists; setting another is an error."),
 		"Pipeline": describe(object(
 			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),

@@ -28,6 +28,7 @@ import (
 
 	"streamgate/dataplane/buildinfo"
 	"streamgate/dataplane/match"
+	"streamgate/dataplane/output"
 )
 
 // Reasons for dropping a line before it reaches the outputs.
@@ -295,9 +296,11 @@ func (m *Metrics) Gauge(name string, f func() float64) {
 	m.set.GetOrCreateGauge(name, f)
 }
 
-// WritePrometheus writes all counters, plus the process's own metrics (RSS,
-// CPU, goroutines), in the Prometheus text format.
+// WritePrometheus writes all counters, the outputs' own (process-wide, see
+// output.WritePrometheus), plus the process's own metrics (RSS, CPU,
+// goroutines), in the Prometheus text format.
 func (m *Metrics) WritePrometheus(w io.Writer) {
 	m.set.WritePrometheus(w)
+	output.WritePrometheus(w)
 	vm.WriteProcessMetrics(w)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"streamgate/dataplane/buildinfo"
+	"streamgate/dataplane/output"
 )
 
 func TestOutputTotals(t *testing.T) {
@@ -89,5 +90,20 @@ func TestEgressPII(t *testing.T) {
 		if !strings.Contains(b.String(), want+"\n") {
 			t.Errorf("exposition lacks %q", want)
 		}
+	}
+}
+
+// TestOutputCounters checks that the outputs' own counters are exposed
+// with the rest.
+func TestOutputCounters(t *testing.T) {
+	out, err := output.New(&output.Config{Type: "loki", URL: "http://127.0.0.1:1/metrics-test"})
+	if err != nil {
+		t.Fatalf("output.New: %v", err)
+	}
+	defer out.Close()
+	var b strings.Builder
+	New().WritePrometheus(&b)
+	if want := `streamgate_loki_overflow_lines_total{output="loki:http://127.0.0.1:1/metrics-test"} 0`; !strings.Contains(b.String(), want+"\n") {
+		t.Errorf("exposition lacks %q", want)
 	}
 }

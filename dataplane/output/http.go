@@ -118,6 +118,13 @@ func validateHTTP(c *Config) error {
 	if _, ok := formats[c.Format]; !ok {
 		return fmt.Errorf("format: unknown format %q (known: %s)", c.Format, strings.Join(formatNames(), ", "))
 	}
+	return validateRequestFields(c)
+}
+
+// validateRequestFields checks the fields that every output posting over
+// HTTP takes: timeout_ms, max_retries and headers. Its errors never hold
+// header values.
+func validateRequestFields(c *Config) error {
 	if c.TimeoutMS < 0 {
 		return fmt.Errorf("timeout_ms: must not be negative, got %d", c.TimeoutMS)
 	}
@@ -312,8 +319,14 @@ func putScratch(s *httpScratch) {
 // encode returns the request body for lines, in memory owned by s.
 func (o *httpOutput) encode(s *httpScratch, lines [][]byte) []byte {
 	s.body = o.format.appendBody(s.body[:0], lines)
+	return o.compress(s, s.body)
+}
+
+// compress returns body gzipped in memory owned by s when o compresses,
+// body itself otherwise.
+func (o *httpOutput) compress(s *httpScratch, body []byte) []byte {
 	if !o.gzip {
-		return s.body
+		return body
 	}
 	s.zout.b = s.zout.b[:0]
 	if s.zw == nil {
@@ -321,7 +334,7 @@ func (o *httpOutput) encode(s *httpScratch, lines [][]byte) []byte {
 	} else {
 		s.zw.Reset(&s.zout)
 	}
-	s.zw.Write(s.body) // appendWriter does not fail
+	s.zw.Write(body) // appendWriter does not fail
 	s.zw.Close()
 	return s.zout.b
 }
@@ -354,24 +367,36 @@ func (o *httpOutput) Write(ctx context.Context, b *record.Batch) error {
 	defer fasthttp.ReleaseRequest(req) // before s, which holds the body
 	defer fasthttp.ReleaseResponse(resp)
 
+	o.prepare(req, o.format.contentType)
+	req.SetBodyRaw(o.encode(s, b.Lines))
+	return o.retry(ctx, func() (time.Duration, bool, error) { return o.post(ctx, req, resp) })
+}
+
+// prepare sets up req as a POST of a body of contentType to o's URL, with
+// o's headers.
+func (o *httpOutput) prepare(req *fasthttp.Request, contentType string) {
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(o.url)
-	req.Header.SetContentType(o.format.contentType)
+	req.Header.SetContentType(contentType)
 	if o.gzip {
 		req.Header.SetContentEncoding("gzip")
 	}
 	for _, h := range o.headers {
 		req.Header.Set(h.name, h.value)
 	}
-	req.SetBodyRaw(o.encode(s, b.Lines))
+}
 
+// retry calls try, which makes one attempt and reports as post does, until
+// it succeeds or fails for good, ctx is done, o is closed or o's retries run
+// out, waiting between attempts as the server asked or o's backoff says.
+func (o *httpOutput) retry(ctx context.Context, try func() (wait time.Duration, retry bool, err error)) error {
 	var last error // the last failure
 	lastStatus := 0
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return o.fail(err, attempt, last, lastStatus)
 		}
-		wait, retry, err := o.post(ctx, req, resp)
+		wait, retry, err := try()
 		if err == nil {
 			return nil
 		}

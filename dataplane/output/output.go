@@ -87,6 +87,18 @@ type Config struct {
 	// MaxInFlight bounds an HTTP output's requests at once; nil means 4.
 	MaxInFlight *int `json:"max_in_flight,omitempty"`
 
+	// Index is the elasticsearch output's index (or data stream), possibly
+	// a pattern with %Y, %m and %d.
+	Index string `json:"index,omitempty"`
+	// Labels are the loki output's static stream labels.
+	Labels map[string]string `json:"labels,omitempty"`
+	// LabelFields are the JSON fields the loki output turns into labels.
+	LabelFields StringList `json:"label_fields,omitempty"`
+	// MaxStreams bounds the loki output's streams; 0 means 100.
+	MaxStreams int `json:"max_streams,omitempty"`
+	// TenantID is the loki output's tenant (X-Scope-OrgID).
+	TenantID string `json:"tenant_id,omitempty"`
+
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
 	// manifest: compiling one sets it.
@@ -184,9 +196,12 @@ type Type struct {
 }
 
 var registry = map[string]Type{
-	"console": {Validate: validateConsole, New: newConsole, Spec: &consoleSpec},
-	"http":    {Validate: validateHTTP, New: newHTTP, Spec: &httpSpec},
-	"tcp":     {Validate: validateTCP, New: newTCP, Spec: &tcpSpec},
+	"console":       {Validate: validateConsole, New: newConsole, Spec: &consoleSpec},
+	"elasticsearch": {Validate: validateElasticsearch, New: newElasticsearch, Spec: &elasticsearchSpec},
+	"http":          {Validate: validateHTTP, New: newHTTP, Spec: &httpSpec},
+	"loki":          {Validate: validateLoki, New: newLoki, Spec: &lokiSpec},
+	"otlp":          {Validate: validateOTLP, New: newOTLP, Spec: &otlpSpec},
+	"tcp":           {Validate: validateTCP, New: newTCP, Spec: &tcpSpec},
 }
 
 // Register adds an output type. It is meant for init functions and tests, and
@@ -235,6 +250,11 @@ func (c *Config) setFields() []string {
 		{"gzip", c.Gzip},
 		{"linger_ms", c.LingerMS != nil},
 		{"max_in_flight", c.MaxInFlight != nil},
+		{"index", c.Index != ""},
+		{"labels", len(c.Labels) > 0},
+		{"label_fields", len(c.LabelFields) > 0},
+		{"max_streams", c.MaxStreams != 0},
+		{"tenant_id", c.TenantID != ""},
 	} {
 		if f.set {
 			set = append(set, f.name)
@@ -280,3 +300,25 @@ func Types() []string {
 
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("output closed")
+
+// StringList is a list of strings that also decodes from a single string,
+// as a manifest's string-only params may be written.
+type StringList []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *StringList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = StringList{s}
+		return nil
+	}
+	var ss []string
+	if err := json.Unmarshal(b, &ss); err != nil {
+		return err
+	}
+	*l = ss
+	return nil
+}

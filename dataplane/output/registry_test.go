@@ -109,6 +109,8 @@ func setField(t *testing.T, c *Config, name string) {
 			fv.SetBool(true)
 		case reflect.Map:
 			fv.Set(reflect.ValueOf(map[string]string{"X-A": "b"}))
+		case reflect.Slice:
+			fv.Set(reflect.ValueOf([]string{"x"}).Convert(fv.Type()))
 		case reflect.Pointer:
 			fv.Set(reflect.New(fv.Type().Elem()))
 		default:
