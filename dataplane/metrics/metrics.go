@@ -43,6 +43,7 @@ const (
 const (
 	ReasonOutputFailed = "output_failed" // retries exhausted or a permanent error
 	ReasonQueueFull    = "queue_full"    // the output fell behind and its queue was full
+	ReasonRejected     = "rejected"      // the destination answered for each line and refused it for good
 )
 
 // Metrics is the set of counters of one data-plane instance.

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 
@@ -35,8 +34,6 @@ type elasticsearchOutput struct {
 	action  []byte
 	pattern []indexPart
 	now     func() time.Time
-
-	rejected *vm.Counter
 }
 
 const (
@@ -63,7 +60,7 @@ var elasticsearchSpec = spec.Component{
 		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as Authorization (ApiKey or Basic credentials). Their values are never shown, logged or put in metrics."},
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
-		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx, or the documents of a request refused with 429 or 5xx, are retried before the batch is dropped and counted. Documents refused with another status are not retried: the batch is counted as dropped, and those documents in streamgate_output_lines_rejected_total."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx, or the documents of a request refused with 429 or 5xx, are retried before the batch is dropped and counted. Documents refused with another status are not retried: they are counted as dropped (reason rejected), the others of their batch as delivered."},
 	},
 	Examples: []string{
 		`{"url": "http://localhost:9200", "index": "logs-%Y.%m.%d"}`,
@@ -203,7 +200,7 @@ func newElasticsearchOutput(c *Config, t retryTiming) (*elasticsearchOutput, err
 		return nil, err
 	}
 	h.client.MaxResponseBodySize = esMaxResponseBody
-	o := &elasticsearchOutput{h: h, pattern: parts, now: time.Now, rejected: rejectedCounter(c.Name())}
+	o := &elasticsearchOutput{h: h, pattern: parts, now: time.Now}
 	if len(parts) == 1 && parts[0].verb == 0 {
 		o.action = appendAction(nil, []byte(parts[0].text))
 	}
@@ -316,7 +313,6 @@ func (o *elasticsearchOutput) Write(ctx context.Context, b *record.Batch) error 
 		return 0, false, nil
 	})
 	if nRejected > 0 {
-		o.rejected.Add(nRejected)
 		rerr := &RejectedError{Output: h.name, Rejected: nRejected, Lines: len(b.Lines), Reasons: rejected}
 		if err != nil {
 			return fmt.Errorf("%w; besides, %w", err, rerr)

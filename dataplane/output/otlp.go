@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -29,9 +28,8 @@ import (
 // collector/logs/v1, logs/v1, common/v1 and resource/v1), so that a batch
 // costs no message objects.
 type otlpOutput struct {
-	h        *httpOutput
-	now      func() time.Time
-	rejected *vm.Counter
+	h   *httpOutput
+	now func() time.Time
 }
 
 const (
@@ -49,7 +47,7 @@ var otlpSpec = spec.Component{
 		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as a backend's API key. Their values are never shown, logged or put in metrics."},
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
-		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429, 502, 503 or 504 is retried before the batch is dropped and counted; other statuses are not retried, as OTLP requires. Records a partial success rejects are counted in streamgate_output_lines_rejected_total, and their batch as dropped."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429, 502, 503 or 504 is retried before the batch is dropped and counted; other statuses are not retried, as OTLP requires. Records a partial success rejects are counted as dropped (reason rejected), the others of their batch as delivered."},
 	},
 	Examples: []string{
 		`{"url": "http://localhost:4318", "gzip": true}`,
@@ -77,7 +75,7 @@ func newOTLPOutput(c *Config, t retryTiming) (*otlpOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &otlpOutput{h: h, now: time.Now, rejected: rejectedCounter(c.Name())}, nil
+	return &otlpOutput{h: h, now: time.Now}, nil
 }
 
 // Field numbers of the OTLP messages written.
@@ -667,7 +665,6 @@ func (o *otlpOutput) Write(ctx context.Context, b *record.Batch) error {
 		return err
 	}
 	n := int(min(rejected, int64(len(b.Lines))))
-	o.rejected.Add(n)
 	if message == "" {
 		message = "partial success"
 	}

@@ -90,10 +90,8 @@ func endpointURL(base *url.URL, path string, query url.Values) string {
 // fit the index's mapping, a record the collector cannot take). The
 // destination kept the others: retrying the batch would write them twice.
 //
-// The pipeline counts a batch whose Write failed as dropped as a whole
-// (output_failed), the lines the destination kept included; the lines
-// refused are also counted, exactly, in
-// streamgate_output_lines_rejected_total.
+// The pipeline counts the lines the destination kept as delivered, and
+// those it refused as dropped for reason rejected.
 type RejectedError struct {
 	Output   string // the output's URL as MaskURL shows it
 	Rejected int    // lines refused
@@ -130,15 +128,8 @@ func (e *RejectedError) Error() string {
 // know the data plane instance they run in.
 var counters = vm.NewSet()
 
-// rejectedCounter returns the counter of lines the destination of the
-// output called name refused (see RejectedError).
-func rejectedCounter(name string) *vm.Counter {
-	return counters.GetOrCreateCounter("streamgate_output_lines_rejected_total{output=" + strconv.Quote(name) + "}")
-}
-
 // WritePrometheus writes the outputs' own counters in the Prometheus text
-// format: streamgate_output_lines_rejected_total{output} and
-// streamgate_loki_overflow_lines_total{output}.
+// format: streamgate_loki_overflow_lines_total{output}.
 func WritePrometheus(w io.Writer) { counters.WritePrometheus(w) }
 
 // truncate returns s cut to at most n bytes, on a rune boundary, with "…"

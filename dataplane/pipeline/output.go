@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,7 @@ type outputRunner struct {
 
 	delivered *vm.Counter
 	failed    *vm.Counter
+	rejected  *vm.Counter
 	queueFull *vm.Counter
 	abandoned *vm.Counter // reason shutdown
 	// pii counts the egress audit's findings by detector, in the order of
@@ -63,6 +65,7 @@ func (p *Pipeline) startOutput(key, name string, out output.Output) *outputRunne
 		limit:     int64(p.opts.OutputQueueBytes),
 		delivered: p.m.Delivered(name),
 		failed:    p.m.OutputDropped(name, metrics.ReasonOutputFailed),
+		rejected:  p.m.OutputDropped(name, metrics.ReasonRejected),
 		queueFull: p.m.OutputDropped(name, metrics.ReasonQueueFull),
 		abandoned: p.m.OutputDropped(name, metrics.ReasonShutdown),
 	}
@@ -195,7 +198,16 @@ func (p *Pipeline) runLane(l *lane) {
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
 		if err := write(p.laneCtx, sb.b); err != nil {
-			runner.failed.Add(n)
+			// A destination that answered for each line kept those it did
+			// not refuse.
+			var rej *output.RejectedError
+			if errors.As(err, &rej) {
+				refused := min(rej.Rejected, n)
+				runner.delivered.Add(n - refused)
+				runner.rejected.Add(refused)
+			} else {
+				runner.failed.Add(n)
+			}
 			if now := time.Now(); now.Sub(lastLog) >= errLogEvery {
 				lastLog = now
 				p.log.Error("output dropped a batch", "output", runner.name, "lines", n, "err", err)

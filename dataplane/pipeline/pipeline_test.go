@@ -724,3 +724,57 @@ func TestBlockBoundsOutputQueue(t *testing.T) {
 	}
 	checkAccounting(t, p.m, 0)
 }
+
+// refusingOutput answers for each line and refuses the lines that start
+// with "bad", as elasticsearch and otlp outputs do.
+type refusingOutput struct{}
+
+func (refusingOutput) Write(_ context.Context, b *record.Batch) error {
+	n := 0
+	for _, l := range b.Lines {
+		if strings.HasPrefix(string(l), "bad") {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return &output.RejectedError{Output: "refusing", Rejected: n, Lines: len(b.Lines)}
+}
+
+func (refusingOutput) Close() error { return nil }
+
+var registerRefusing sync.Once
+
+// TestRejectedLines: the lines a destination refused are counted as
+// dropped (reason rejected), and those it kept as delivered.
+func TestRejectedLines(t *testing.T) {
+	registerRefusing.Do(func() {
+		err := output.Register("refusing", output.Type{
+			Validate: func(*output.Config) error { return nil },
+			New:      func(*output.Config) (output.Output, error) { return refusingOutput{}, nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	p, err := New(Options{Workers: 1, FlushInterval: time.Hour}, &Config{
+		Version: "1", Outputs: []output.Config{{Type: "refusing"}}, BatchSize: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Push(context.Background(), lineBatch(1, "ok 1", "bad 1", "ok 2", "bad 2", "ok 3")); err != nil {
+		t.Fatal(err)
+	}
+	closePipeline(t, p)
+	if got := p.m.Delivered("refusing").Get(); got != 3 {
+		t.Errorf("delivered %d; want the 3 kept", got)
+	}
+	if got := p.m.OutputDropped("refusing", metrics.ReasonRejected).Get(); got != 2 {
+		t.Errorf("rejected %d; want the 2 refused", got)
+	}
+	if got := p.m.OutputDropped("refusing", metrics.ReasonOutputFailed).Get(); got != 0 {
+		t.Errorf("output_failed %d; want 0", got)
+	}
+}
