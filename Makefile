@@ -24,6 +24,7 @@ FUZZ_TARGETS := \
 	dataplane/manifest:FuzzParse:30000x \
 	dataplane/match:FuzzDetectors:50000x \
 	dataplane/match:FuzzLookupJSON:40000x \
+	dataplane/match:FuzzValidJSON:40000x \
 	dataplane/match:FuzzShapeMatcher:30000x \
 	dataplane/match:FuzzJSONAware:40000x \
 	dataplane/match:FuzzPaymentsChecksums:10000x \
