@@ -2,6 +2,7 @@ package output
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -88,17 +89,25 @@ var httpSpec = spec.Component{
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx are not retried."},
+		tlsParams("https://")[0],
+		tlsParams("https://")[1],
 	},
 	Examples: []string{
 		`{"url": "https://http-intake.logs.datadoghq.com/api/v2/logs", "headers": {"DD-API-KEY": "..."}, "format": "datadog", "gzip": true}`,
 		`{"url": "http://localhost:9000", "timeout_ms": 5000, "max_retries": 10}`,
+		`{"url": "https://logs.internal.example:8443/ingest", "tls_ca_file": "/etc/streamgate/internal-ca.pem"}`,
+		`{"url": "https://10.0.0.7:8443/ingest", "tls_insecure_skip_verify": true}`,
 	},
 }
 
 // validateHTTP checks the fields an http output uses. Its errors never hold
 // header values.
 func validateHTTP(c *Config) error {
-	if _, err := parseHTTPURL(c.URL); err != nil {
+	u, err := parseHTTPURL(c.URL)
+	if err != nil {
+		return err
+	}
+	if err := validateTLS(c, u.Scheme == "https", "https://"); err != nil {
 		return err
 	}
 	if _, ok := formats[c.Format]; !ok {
@@ -211,10 +220,17 @@ func newHTTPOutput(c *Config, t retryTiming) (*httpOutput, error) {
 	sort.Slice(headers, func(i, j int) bool { return headers[i].name < headers[j].name })
 
 	isTLS := u.Scheme == "https"
+	var tlsConfig *tls.Config
+	if isTLS {
+		if tlsConfig, err = clientTLS(c, u.Hostname()); err != nil {
+			return nil, err
+		}
+	}
 	o := &httpOutput{
 		client: &fasthttp.HostClient{
 			Addr:                      fasthttp.AddMissingPort(u.Host, isTLS),
 			IsTLS:                     isTLS,
+			TLSConfig:                 tlsConfig,
 			Name:                      "streamgate",
 			MaxConns:                  maxConnsPerHost,
 			MaxConnWaitTimeout:        timeout,

@@ -69,6 +69,11 @@ type Config struct {
 	MaxRetries *int `json:"max_retries,omitempty"`
 	// Gzip compresses request bodies.
 	Gzip bool `json:"gzip,omitempty"`
+	// TLSCAFile is a PEM file of the CAs that verify the endpoint's
+	// certificate, instead of the system's (https and tls URLs).
+	TLSCAFile string `json:"tls_ca_file,omitempty"`
+	// TLSInsecureSkipVerify accepts any certificate from the endpoint.
+	TLSInsecureSkipVerify bool `json:"tls_insecure_skip_verify,omitempty"`
 
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
@@ -216,6 +221,8 @@ func (c *Config) setFields() []string {
 		{"timeout_ms", c.TimeoutMS != 0},
 		{"max_retries", c.MaxRetries != nil},
 		{"gzip", c.Gzip},
+		{"tls_ca_file", c.TLSCAFile != ""},
+		{"tls_insecure_skip_verify", c.TLSInsecureSkipVerify},
 	} {
 		if f.set {
 			set = append(set, f.name)
