@@ -89,8 +89,8 @@ var httpSpec = spec.Component{
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx are not retried."},
-		tlsParams("https://")[0],
-		tlsParams("https://")[1],
+		tlsParams("an https:// url")[0],
+		tlsParams("an https:// url")[1],
 	},
 	Examples: []string{
 		`{"url": "https://http-intake.logs.datadoghq.com/api/v2/logs", "headers": {"DD-API-KEY": "..."}, "format": "datadog", "gzip": true}`,

@@ -74,8 +74,8 @@ var tcpSpec = spec.Component{
 		{Name: "format", Kind: spec.String, Default: "text", Enum: []string{"text"}, Description: "Only text: newline-delimited lines."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on a dial or on writing one batch, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a failed write is retried on a new connection, with backoff, before the batch is dropped and counted."},
-		tlsParams("tls://")[0],
-		tlsParams("tls://")[1],
+		tlsParams("a tls:// url")[0],
+		tlsParams("a tls:// url")[1],
 	},
 	Examples: []string{
 		`{"url": "tcp://127.0.0.1:9100", "format": "text", "timeout_ms": 2000, "max_retries": 3}`,

@@ -16,12 +16,12 @@ import (
 // when its config says tls_insecure_skip_verify, which the manifest's
 // warnings and the pipeline's log show.
 
-// tlsParams documents the TLS fields for an output whose TLS URLs start
-// with scheme.
-func tlsParams(scheme string) []spec.Param {
+// tlsParams documents the TLS fields for an output whose TLS URLs are
+// those of url, "an https:// url".
+func tlsParams(url string) []spec.Param {
 	return []spec.Param{
-		{Name: "tls_ca_file", Kind: spec.String, Description: "With a " + scheme + " url: a PEM file of the CA certificates the endpoint's certificate is verified against, instead of the system's. Each data plane reads it when it loads the output; one that cannot rejects the manifest and keeps its previous configuration."},
-		{Name: "tls_insecure_skip_verify", Kind: spec.Boolean, Default: "false", Description: "With a " + scheme + " url: accept any certificate, so anyone on the path can read and change what is sent. A data plane logs a warning when it loads such an output; streamgate validate and POST /publish warn about it too."},
+		{Name: "tls_ca_file", Kind: spec.String, Description: "With " + url + ": a PEM file of the CA certificates the endpoint's certificate is verified against, instead of the system's. Each data plane reads it when it loads the output; one that cannot rejects the manifest and keeps its previous configuration."},
+		{Name: "tls_insecure_skip_verify", Kind: spec.Boolean, Default: "false", Description: "With " + url + ": accept any certificate, so anyone on the path can read and change what is sent. A data plane logs a warning when it loads such an output; streamgate validate and POST /publish warn about it too."},
 	}
 }
 

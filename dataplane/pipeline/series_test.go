@@ -3,10 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"streamgate/dataplane/internal/capture"
+	"streamgate/dataplane/internal/logbuf"
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/processor"
@@ -123,4 +125,23 @@ func grepLines(text string, words ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestInsecureOutputWarns: an output that skips TLS verification is
+// logged as a warning when it is built, not when a reload carries it over.
+func TestInsecureOutputWarns(t *testing.T) {
+	logs := &logbuf.Buffer{}
+	insecure := output.Config{Type: "http", URL: "https://127.0.0.1:1/logs", TLSInsecureSkipVerify: true}
+	p, err := New(Options{Workers: 1, Logger: slog.New(slog.NewTextHandler(logs, nil))}, &Config{Version: "1", Outputs: []output.Config{insecure}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closePipeline(t, p)
+	if err := p.Apply(&Config{Version: "2", Outputs: []output.Config{insecure}}); err != nil {
+		t.Fatal(err)
+	}
+	text := logs.String()
+	if n := strings.Count(text, "level=WARN"); n != 1 || !strings.Contains(text, "tls_insecure_skip_verify") || !strings.Contains(text, "output=http:https://127.0.0.1:1/logs") {
+		t.Errorf("log: got %d warnings; want one naming the output and tls_insecure_skip_verify:\n%s", n, text)
+	}
 }
