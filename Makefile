@@ -109,8 +109,8 @@ bench-micro:
 	done
 
 # chaos: the fault drills against the real binaries (Redis killed and
-# restarted, HTTP sink faults, overload, bad input, SIGTERM and SIGKILL),
-# then every fuzz target for CHAOS_FUZZTIME each, two at a time; writes
+# restarted, HTTP sink faults, overload, bad input, SIGTERM and SIGKILL,
+# deeply nested JSON, huge regular expressions), then every fuzz target for CHAOS_FUZZTIME each, two at a time; writes
 # results/chaos/<date>-<commit>.json and regenerates results/README.md.
 # About 40 minutes with the default fuzz time. CHAOS_FLAGS passes flags
 # (cd chaos && go run ./cmd/chaos -h), e.g. CHAOS_FLAGS=-only=overload.
