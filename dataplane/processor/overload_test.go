@@ -15,6 +15,7 @@ func TestOnOverload(t *testing.T) {
 	}{
 		{"filter by default", Config{Type: "filter", Params: json.RawMessage(`{"value":"x"}`)}, false, ""},
 		{"filter told to run", Config{Type: "filter", Params: json.RawMessage(`{"value":"x","on_overload":"run"}`)}, true, ""},
+		{"key escaped", Config{Type: "filter", Params: json.RawMessage(`{"value":"x","on\u005foverload":"run"}`)}, true, ""},
 		{"filter told to skip", Config{Type: "filter", Params: json.RawMessage(`{"value":"x","on_overload":"skip"}`)}, false, ""},
 		{"attribute_filter told to run", Config{Type: "attribute_filter", Params: json.RawMessage(`{"attribute":"a","value":"b","on_overload":"run"}`)}, true, ""},
 		{"redact by default", Config{Type: "redact", Params: json.RawMessage(`{"detector":"ssn"}`)}, true, ""},

@@ -149,7 +149,7 @@ func RunsOnOverload(c Config) (bool, error) {
 func splitOverload(c Config) (json.RawMessage, string, error) {
 	params, inParams := c.Params, ""
 	var obj map[string]json.RawMessage
-	if bytes.Contains(params, []byte(`"`+overloadParamName+`"`)) && json.Unmarshal(params, &obj) == nil {
+	if json.Unmarshal(params, &obj) == nil {
 		if v, ok := obj[overloadParamName]; ok {
 			if err := json.Unmarshal(v, &inParams); err != nil || inParams != OverloadRun && inParams != OverloadSkip {
 				return nil, "", fmt.Errorf("params.%s: want %q or %q; got %s", overloadParamName, OverloadRun, OverloadSkip, v)
