@@ -134,6 +134,13 @@ func TestVersionCommand(t *testing.T) {
 	want := regexp.MustCompile(`^streamgate \S+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)(, \S+)?, go1\.\d+\S*\)\n$`)
 	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	inRepo := err == nil
+	// The go command stamps no commit in a linked git worktree, whose .git
+	// is a file: there the binary says unknown.
+	if dirs, err := exec.Command("git", "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir").Output(); err == nil {
+		if d := strings.Fields(string(dirs)); len(d) == 2 && d[0] != d[1] {
+			inRepo = false
+		}
+	}
 	var first string
 	for _, arg := range []string{"version", "-version", "--version"} {
 		out, err := exec.Command(bin, arg).CombinedOutput()
