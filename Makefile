@@ -28,6 +28,7 @@ FUZZ_TARGETS := \
 	dataplane/manifest:FuzzParse:30000x \
 	dataplane/match:FuzzDetectors:50000x \
 	dataplane/match:FuzzLookupJSON:40000x \
+	dataplane/match:FuzzValidJSON:40000x \
 	dataplane/match:FuzzShapeMatcher:30000x \
 	dataplane/match:FuzzJSONAware:40000x \
 	dataplane/match:FuzzPaymentsChecksums:10000x \
@@ -117,8 +118,8 @@ bench-micro:
 	done
 
 # chaos: the fault drills against the real binaries (Redis killed and
-# restarted, HTTP sink faults, overload, bad input, SIGTERM and SIGKILL),
-# then every fuzz target for CHAOS_FUZZTIME each, two at a time; writes
+# restarted, HTTP sink faults, overload, bad input, SIGTERM and SIGKILL,
+# deeply nested JSON, huge regular expressions), then every fuzz target for CHAOS_FUZZTIME each, two at a time; writes
 # results/chaos/<date>-<commit>.json and regenerates results/README.md.
 # About 40 minutes with the default fuzz time. CHAOS_FLAGS passes flags
 # (cd chaos && go run ./cmd/chaos -h), e.g. CHAOS_FLAGS=-only=overload.

@@ -77,6 +77,8 @@ func (d *Drills) drills() []drill {
 		{"bad_input", "oversize and binary lines, 10,000 connections, slow clients, a UDP flood, bad API bodies, invalid manifests in Redis", d.badInput, true},
 		{"sigterm", "SIGTERM under load with a healthy sink: everything accepted is delivered", d.sigterm, false},
 		{"sigkill", "SIGKILL under load: how many accepted lines were only in memory", d.sigkill, false},
+		{"nestedjson", "1 MB lines of JSON nested up to 500,000 levels deep through an attribute_filter, beside a normal load", d.nestedJSON, false},
+		{"regexbomb", "200 rules of huge regular expression alternations posted to the API, published, and written to Redis in manifests, under load", d.regexBomb, false},
 		{"fuzz", "every fuzz target", d.fuzz, false},
 	}
 }

@@ -224,7 +224,8 @@ func schemas() map[string]*schema {
 			prop("params", &schema{OneOf: params, Description: "Depend on the type: the <type>Params schema of the type. " +
 				"String values are accepted for every param, as the original prototype wrote them."}, false),
 			prop("on_overload", &schema{Type: "string", Enum: []string{"run", "skip"},
-				Description: "Whether the rule runs while the overload breaker is open; by default redact runs and the rest skip."}, false),
+				Description: "Whether the rule runs while the overload breaker is open; by default redact runs and the rest skip. " +
+					"The same as the params' on_overload, which the types document; set it in one place."}, false),
 		), "A processing rule."),
 		"Output": describe(object(
 			prop("type", &schema{Type: "string", Enum: output.Types(), Description: typeDoc(output.Types(), outputSummary)}, true),
@@ -241,6 +242,8 @@ func schemas() map[string]*schema {
 			prop("label_fields", outputField("label_fields"), false),
 			prop("max_streams", outputField("max_streams"), false),
 			prop("tenant_id", outputField("tenant_id"), false),
+			prop("tls_ca_file", outputField("tls_ca_file"), false),
+			prop("tls_insecure_skip_verify", outputField("tls_insecure_skip_verify"), false),
 		), "Where processed lines are sent. Each type takes the fields its <Type>Output schema lists; setting another is an error."),
 		"Pipeline": describe(object(
 			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),
@@ -259,6 +262,9 @@ func schemas() map[string]*schema {
 			prop("status", str(`"published"`), true),
 			prop("manifest", ref("Manifest"), true),
 			prop("subscribers_notified", integer("How many subscribers received the reload announcement."), true),
+			prop("warnings", &schema{Type: "array", Items: str("What is unsafe, naming its field."),
+				Description: "What the manifest, valid and published, does that is unsafe: a redact rule skipped under overload " +
+					"(on_overload \"skip\", or the bypass_all policy), an output that does not verify its endpoint's TLS certificate. Absent when there is nothing to say."}, false),
 		), "The result of a publish or a rollback."),
 		"Heartbeat": describe(object(
 			prop("id", str("The instance's id."), true),

@@ -243,7 +243,8 @@ var routes = []route{
 		summary: "Publish the draft",
 		doc: "Turns the draft into a manifest with the next version, validates it as a whole, stores it under " +
 			rdb.ConfigKey + " and sends " + rdb.ReloadMessage + " on " + rdb.UpdatesChannel + ". Any body is ignored. " +
-			"A draft that does not make a valid manifest is rejected with every problem listed, and nothing is published.",
+			"A draft that does not make a valid manifest is rejected with every problem listed, and nothing is published. " +
+			"A valid one that does something unsafe, such as a redact rule skipped under overload, is published, and warnings says what.",
 		ok: response{doc: "The manifest was published; header values are masked.", schema: ref("Published"), example: examplePublished},
 		errors: []errorResponse{{http.StatusBadRequest, "The draft does not make a valid manifest; errors lists every problem.",
 			"pipelines[0].outputs[1].url: duplicate of outputs[0]"}},
@@ -329,6 +330,8 @@ type (
 		Status              string             `json:"status"`
 		Manifest            *manifest.Manifest `json:"manifest"`
 		SubscribersNotified int64              `json:"subscribers_notified"`
+		// Warnings are manifest.Warnings: valid, published, and unsafe.
+		Warnings []string `json:"warnings,omitempty"`
 	}
 	fleet struct {
 		Instances []rdb.Heartbeat `json:"instances"`
@@ -486,7 +489,13 @@ func (s *server) publish(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return published{Status: "published", Manifest: m.Redacted(), SubscribersNotified: n}, nil
+	return publishedResult(m, n), nil
+}
+
+// publishedResult is the answer to a publish or a rollback of m, which n
+// subscribers were told of: m masked, and what in it is unsafe.
+func publishedResult(m *manifest.Manifest, n int64) published {
+	return published{Status: "published", Manifest: m.Redacted(), SubscribersNotified: n, Warnings: m.Warnings()}
 }
 
 func (s *server) listManifests(r *http.Request) (any, error) {
@@ -509,7 +518,7 @@ func (s *server) rollback(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return published{Status: "published", Manifest: m.Redacted(), SubscribersNotified: n}, nil
+	return publishedResult(m, n), nil
 }
 
 func (s *server) fleet(r *http.Request) (any, error) {

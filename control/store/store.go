@@ -111,8 +111,8 @@ func (s *Store) Rule(ctx context.Context, id string) (processor.Config, error) {
 }
 
 // AddRule validates r and appends it to the draft's rules. It returns an
-// *InvalidError if r would not build, and ErrDuplicate if a rule with r's id
-// exists.
+// *InvalidError if r would not build or the draft has manifest.MaxRules
+// rules already, and ErrDuplicate if a rule with r's id exists.
 func (s *Store) AddRule(ctx context.Context, r processor.Config) error {
 	if _, err := processor.Build(r); err != nil {
 		return fmt.Errorf("cannot add rule: %w", invalid(err))
@@ -120,6 +120,10 @@ func (s *Store) AddRule(ctx context.Context, r processor.Config) error {
 	return s.update(ctx, func(d *draft) error {
 		if d.rule(r.ID) >= 0 {
 			return fmt.Errorf("cannot add rule %q: %w", r.ID, ErrDuplicate)
+		}
+		if len(d.Rules) >= manifest.MaxRules {
+			return fmt.Errorf("cannot add rule %q: %w", r.ID, &InvalidError{Problems: []string{
+				fmt.Sprintf("rules: the draft has %d rules already, the limit of a pipeline", len(d.Rules))}})
 		}
 		d.Rules = append(d.Rules, r)
 		return nil

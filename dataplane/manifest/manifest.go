@@ -38,6 +38,14 @@ const (
 	// MaxSize bounds the encoded manifest, so a corrupt key cannot make a
 	// data plane allocate without bound.
 	MaxSize = 8 << 20
+	// MaxRules bounds the rules of a pipeline. A manifest with more is
+	// refused before any rule is built.
+	MaxRules = 1000
+	// MaxRegexBytes bounds the memory of the compiled programs of all the
+	// regular expressions of a manifest together, as
+	// match.Regex.ProgramBytes counts them; each is bounded on its own by
+	// match.MaxRegexProgram.
+	MaxRegexBytes = 16 << 20
 )
 
 // Overload policies: what processors do while the breaker is open.
@@ -182,11 +190,15 @@ func (m *Manifest) Compile() (*Compiled, error) {
 		failf(at+".overload_policy", "want %q or %q; got %q", PolicyKeepRedaction, PolicyBypassAll, pl.OverloadPolicy)
 	}
 
+	if n := len(pl.Processors); n > MaxRules {
+		failf(at+".processors", "%d rules, over the limit of %d per pipeline", n, MaxRules)
+		return nil, errors.Join(errs...)
+	}
 	ids := make(map[string]int)
+	regexBytes, overBudget := 0, false
 	for i, rc := range pl.Processors {
-		field := fmt.Sprintf("%s.processors[%d]", at, i)
+		field := ruleField(at, i, rc.ID)
 		if rc.ID != "" {
-			field += " (id " + strconv.Quote(rc.ID) + ")"
 			if j, dup := ids[rc.ID]; dup {
 				failf(field+".id", "duplicate of processors[%d]", j)
 			}
@@ -195,6 +207,18 @@ func (m *Manifest) Compile() (*Compiled, error) {
 		s, err := processor.Build(rc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s.%w", field, err))
+			continue
+		}
+		regexBytes += s.RegexBytes
+		if !overBudget && regexBytes > MaxRegexBytes {
+			overBudget = true
+			failf(field, "its regular expressions (%s) bring those of the manifest to %s, over the limit of %s for all the rules of a manifest",
+				mib(s.RegexBytes), mib(regexBytes), mib(MaxRegexBytes))
+		}
+		if overBudget {
+			// The manifest is refused: keep none of the programs, so
+			// checking the rules left costs one program at a time.
+			cfg.Steps = nil
 			continue
 		}
 		cfg.Steps = append(cfg.Steps, s)
@@ -229,6 +253,57 @@ func (m *Manifest) Compile() (*Compiled, error) {
 		return nil, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// ruleField names the rule at index i of the pipeline at, for errors and
+// warnings: pipelines[0].processors[1] (id "redact_ssn").
+func ruleField(at string, i int, id string) string {
+	field := fmt.Sprintf("%s.processors[%d]", at, i)
+	if id != "" {
+		field += " (id " + strconv.Quote(id) + ")"
+	}
+	return field
+}
+
+// mib writes n bytes in MiB.
+func mib(n int) string {
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+}
+
+// Warnings lists what in m is valid and yet unsafe, each naming its field,
+// for `streamgate validate` and the publish response to show: a rule that
+// runs under overload by default (redact) told to skip, the bypass_all
+// policy over such rules, and an output that does not verify its
+// endpoint's certificate. It builds nothing, so it is cheap, and says
+// nothing of what Validate refuses.
+func (m *Manifest) Warnings() []string {
+	var out []string
+	for p := range m.Pipelines {
+		pl := &m.Pipelines[p]
+		at := fmt.Sprintf("pipelines[%d]", p)
+		protective := 0 // rules that run under overload by default
+		for i, rc := range pl.Processors {
+			t, ok := processor.TypeOf(rc.Type)
+			if !ok || !t.RunOnOverload {
+				continue
+			}
+			protective++
+			if run, err := processor.RunsOnOverload(rc); err == nil && !run && pl.OverloadPolicy != PolicyBypassAll {
+				out = append(out, ruleField(at, i, rc.ID)+`.on_overload: "skip" lets lines leave unredacted while the overload breaker is open`)
+			}
+		}
+		if pl.OverloadPolicy == PolicyBypassAll && protective > 0 {
+			out = append(out, fmt.Sprintf("%s.overload_policy: %q skips every rule while the overload breaker is open, "+
+				"redaction included (%d rules): lines leave unredacted", at, PolicyBypassAll, protective))
+		}
+		for i := range pl.Outputs {
+			if oc := &pl.Outputs[i]; oc.TLSInsecureSkipVerify {
+				out = append(out, fmt.Sprintf("%s.outputs[%d] (%s).tls_insecure_skip_verify: the endpoint's certificate is not verified, "+
+					"so anyone on the path can read and change what is sent", at, i, oc.Name()))
+			}
+		}
+	}
+	return out
 }
 
 // ErrorList splits an error returned by Parse or Validate into its messages.

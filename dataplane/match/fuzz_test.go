@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"regexp"
 	"slices"
 	"strings"
@@ -126,4 +127,33 @@ func isSubslice(whole, part []byte) bool {
 		}
 	}
 	return false
+}
+
+// FuzzValidJSON compares validJSON with gjson's validator and a count of
+// the nesting: it must accept exactly the valid JSON nested at most
+// maxJSONDepth deep, and call too deep only what nests deeper.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"a":[1,2,{"b":null}],"c":"\u00e9\n"}`,
+		` [ true , false , -0.5e-3 ] `,
+		`{"a":1,}`, `[1 2]`, `"\u12"`, `01`, `1.e5`, "\"\x01\"", `{"a" 1}`,
+		strings.Repeat("[", 129) + strings.Repeat("]", 129),
+		strings.Repeat(`{"a":`, 128) + "0" + strings.Repeat("}", 128),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		got := validJSON(doc)
+		valid := gjson.ValidBytes(doc)
+		switch {
+		case got == jsonOK && (!valid || depth(doc) > maxJSONDepth):
+			t.Fatalf("validJSON(%q): got OK; gjson valid %v, depth %d", doc, valid, depth(doc))
+		case valid && depth(doc) <= maxJSONDepth && got != jsonOK:
+			t.Fatalf("validJSON(%q): got %d; want OK (depth %d)", doc, got, depth(doc))
+		case valid && depth(doc) > maxJSONDepth && got != jsonTooDeep_:
+			t.Fatalf("validJSON(%q): got %d; want too deep (depth %d)", doc, got, depth(doc))
+		case got == jsonTooDeep_ && !bytes.Contains(doc, []byte{'['}) && !bytes.Contains(doc, []byte{'{'}):
+			t.Fatalf("validJSON(%q): too deep without a container", doc)
+		}
+	})
 }

@@ -10,14 +10,37 @@ package match
 //
 // The scan trusts its input: on malformed JSON it may find a value or not,
 // but it always terminates and never reads out of bounds, so a caller that
-// acts on a value must validate the document first.
+// acts on a value must validate the document first (ValidJSON). Neither
+// recurses: a line's nesting costs no stack, and each is one pass over the
+// bytes it reads.
 
 import (
 	"bytes"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/tidwall/gjson"
 )
+
+// MaxJSONDepth bounds the nesting of a line read as JSON: a line with more
+// than 128 objects and arrays open at once is treated as not JSON by every
+// JSON lookup (ValidJSON) and by redaction (JSONAware), and counted in
+// JSONTooDeep. No log format nests that deep; a line that does is an
+// attack on the parser or a broken producer.
+const MaxJSONDepth = 128
+
+// maxJSONDepth is MaxJSONDepth, for the bounds of the scanners' arrays.
+const maxJSONDepth = MaxJSONDepth
+
+// jsonTooDeep counts lines nested deeper than maxJSONDepth.
+var jsonTooDeep atomic.Uint64
+
+// JSONTooDeep is the number of times a line that looked like JSON was
+// treated as not JSON because it was nested deeper than MaxJSONDepth:
+// by a JSON lookup (attribute_filter, ValidJSON) or by redaction, which
+// then scans it as bytes and leniently unescaped. A line met by two rules
+// counts twice. It counts for the whole process.
+func JSONTooDeep() uint64 { return jsonTooDeep.Load() }
 
 // LookupJSON returns the raw JSON value found by following keys from the
 // object doc, and whether it exists. The value is a slice of doc. The scan
@@ -127,8 +150,218 @@ func IsJSONObject(line []byte) bool {
 	return i < len(line) && line[i] == '{'
 }
 
-// ValidJSON reports whether line is one valid JSON value.
-func ValidJSON(line []byte) bool { return gjson.ValidBytes(line) }
+// ValidJSON reports whether line is one valid JSON value (RFC 8259, as
+// gjson's validator reads it: the bytes of strings are not checked to be
+// UTF-8) nested at most MaxJSONDepth deep. A deeper line is reported
+// invalid, treated as not JSON, and counted in JSONTooDeep.
+//
+// It makes one pass over line, without recursion and without allocating,
+// and stops at the first container past the limit: a 1 MiB line of
+// brackets costs 129 bytes of scanning, not a stack a million frames deep.
+func ValidJSON(line []byte) bool {
+	switch validJSON(line) {
+	case jsonOK:
+		return true
+	case jsonTooDeep_:
+		jsonTooDeep.Add(1)
+	}
+	return false
+}
+
+// validJSON returns jsonOK if s is one valid JSON value nested at most
+// maxJSONDepth deep, jsonTooDeep_ if a container opens deeper than that
+// before s is found malformed, and jsonMalformed otherwise.
+func validJSON(s []byte) int {
+	var arrays [maxJSONDepth / 64]uint64 // bit d: the container at depth d is an array
+	depth := 0
+	i := 0
+value: // a value starts at or after s[i]
+	for {
+		i = skipSpace(s, i)
+		if i == len(s) {
+			return jsonMalformed
+		}
+		switch c := s[i]; c {
+		case '{', '[':
+			if depth == maxJSONDepth {
+				return jsonTooDeep_
+			}
+			w, bit := depth/64, uint64(1)<<(depth%64)
+			if c == '[' {
+				arrays[w] |= bit
+			} else {
+				arrays[w] &^= bit
+			}
+			depth++
+			i = skipSpace(s, i+1)
+			if i < len(s) && s[i] == c+2 { // '{'+2 is '}', '['+2 is ']'
+				i++
+				depth--
+				break
+			}
+			if c == '{' {
+				if i = validKey(s, i); i < 0 {
+					return jsonMalformed
+				}
+			}
+			continue value
+		case '"':
+			if i = validString(s, i); i < 0 {
+				return jsonMalformed
+			}
+		case 't':
+			if i = validLiteral(s, i, "true"); i < 0 {
+				return jsonMalformed
+			}
+		case 'f':
+			if i = validLiteral(s, i, "false"); i < 0 {
+				return jsonMalformed
+			}
+		case 'n':
+			if i = validLiteral(s, i, "null"); i < 0 {
+				return jsonMalformed
+			}
+		default:
+			if i = validNumber(s, i); i < 0 {
+				return jsonMalformed
+			}
+		}
+		// A value ended at s[i]: close containers until a ',' starts the
+		// next value, or the line ends.
+		for {
+			i = skipSpace(s, i)
+			if depth == 0 {
+				if i == len(s) {
+					return jsonOK
+				}
+				return jsonMalformed
+			}
+			if i == len(s) {
+				return jsonMalformed
+			}
+			d := depth - 1
+			inArray := arrays[d/64]&(1<<(d%64)) != 0
+			switch {
+			case s[i] == ',':
+				i++
+				if !inArray {
+					if i = validKey(s, skipSpace(s, i)); i < 0 {
+						return jsonMalformed
+					}
+				}
+				continue value
+			case inArray && s[i] == ']', !inArray && s[i] == '}':
+				i++
+				depth--
+			default:
+				return jsonMalformed
+			}
+		}
+	}
+}
+
+// validKey returns the index just past the ':' of the member that starts
+// at s[i] with its key, or -1 if there is no valid key and colon there.
+func validKey(s []byte, i int) int {
+	if i == len(s) || s[i] != '"' {
+		return -1
+	}
+	if i = validString(s, i); i < 0 {
+		return -1
+	}
+	i = skipSpace(s, i)
+	if i == len(s) || s[i] != ':' {
+		return -1
+	}
+	return i + 1
+}
+
+// validString returns the index just past the valid JSON string whose
+// opening quote is at s[i], or -1: a string ends at its closing quote, holds
+// no byte below 0x20 and only the escapes \", \\, \/, \b, \f, \n, \r, \t
+// and \u with four hex digits.
+func validString(s []byte, i int) int {
+	for i++; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		switch {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		default: // '\\'
+			i++
+			if i == len(s) {
+				return -1
+			}
+			switch s[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(s) || !isHexDigit(s[i+1]) || !isHexDigit(s[i+2]) || !isHexDigit(s[i+3]) || !isHexDigit(s[i+4]) {
+					return -1
+				}
+				i += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// validLiteral returns the index just past lit if s holds it at s[i], or -1.
+func validLiteral(s []byte, i int, lit string) int {
+	if !bytes.HasPrefix(s[i:], []byte(lit)) {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// validNumber returns the index just past the JSON number that starts at
+// s[i], or -1 if none does: an optional minus, 0 or digits not starting
+// with 0, an optional fraction and an optional exponent.
+func validNumber(s []byte, i int) int {
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i == len(s) || !isDigit(s[i]):
+		return -1
+	case s[i] == '0':
+		i++
+	default:
+		i = skipDigits(s, i)
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i == len(s) || !isDigit(s[i]) {
+			return -1
+		}
+		i = skipDigits(s, i)
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i == len(s) || !isDigit(s[i]) {
+			return -1
+		}
+		i = skipDigits(s, i)
+	}
+	return i
+}
+
+// skipDigits returns the index of the first byte at or after i that is not
+// a decimal digit.
+func skipDigits(s []byte, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
 
 // skipSpace returns the index of the first byte at or after i that is not
 // JSON whitespace.

@@ -3,6 +3,8 @@ package match
 import (
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 func BenchmarkLookupJSON(b *testing.B) {
@@ -18,6 +20,33 @@ func BenchmarkLookupJSON(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				LookupJSON(doc, keys)
+			}
+		})
+	}
+}
+
+// BenchmarkValidJSON compares ValidJSON with gjson's recursive validator,
+// which it replaces, on a log line and on lines nested too deep: there
+// ValidJSON stops at the first container past MaxJSONDepth.
+func BenchmarkValidJSON(b *testing.B) {
+	docs := []struct{ name, doc string }{
+		{"line", `{"ts":"2024-11-22T05:27:33Z","level":"info","service":{"name":"checkout"},"msg":"handled \"request\"","status":200,"tags":["a","b"]}`},
+		{"deep_64KiB", strings.Repeat("[", 32<<10) + strings.Repeat("]", 32<<10)},
+	}
+	for _, d := range docs {
+		doc := []byte(d.doc)
+		b.Run("doc="+d.name+"/impl=streamgate", func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				validJSON(doc)
+			}
+		})
+		b.Run("doc="+d.name+"/impl=gjson", func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				gjson.ValidBytes(doc)
 			}
 		})
 	}

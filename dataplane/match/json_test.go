@@ -1,6 +1,9 @@
 package match
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestLookupJSON(t *testing.T) {
 	tests := []struct {
@@ -70,5 +73,73 @@ func TestIsJSONObject(t *testing.T) {
 		if got := IsJSONObject([]byte(tt.line)); got != tt.want {
 			t.Errorf("IsJSONObject(%q): got %v; want %v", tt.line, got, tt.want)
 		}
+	}
+}
+
+func TestValidJSON(t *testing.T) {
+	nest := func(open, close string, n int, inner string) string {
+		return strings.Repeat(open, n) + inner + strings.Repeat(close, n)
+	}
+	tests := []struct {
+		name string
+		doc  string
+		want int
+	}{
+		{"object", `{"a":1,"b":[true,false,null],"c":{"d":"e"}}`, jsonOK},
+		{"spaces", " \t\r\n{ \"a\" : [ 1 , 2 ] }\n ", jsonOK},
+		{"scalar", `-0.5e+10`, jsonOK},
+		{"string with escapes", `"a\"b\\c\/d\b\f\n\r\t\u00e9\uD83D"`, jsonOK},
+		{"empty containers", `[{},[],{"a":[]}]`, jsonOK},
+		{"invalid UTF-8 in a string", "\"\xff\"", jsonOK},
+		{"empty", ``, jsonMalformed},
+		{"only spaces", `   `, jsonMalformed},
+		{"two values", `{} {}`, jsonMalformed},
+		{"trailing comma", `[1,]`, jsonMalformed},
+		{"trailing comma in object", `{"a":1,}`, jsonMalformed},
+		{"missing colon", `{"a" 1}`, jsonMalformed},
+		{"key not a string", `{a:1}`, jsonMalformed},
+		{"mismatched close", `[1}`, jsonMalformed},
+		{"unclosed", `{"a":[1,2]`, jsonMalformed},
+		{"control byte", "\"a\x01\"", jsonMalformed},
+		{"bad escape", `"\x"`, jsonMalformed},
+		{"short unicode escape", `"\u12"`, jsonMalformed},
+		{"leading zero", `01`, jsonMalformed},
+		{"bare minus", `-`, jsonMalformed},
+		{"dot without digits", `1.`, jsonMalformed},
+		{"exponent without digits", `1e+`, jsonMalformed},
+		{"number then letter", `1x`, jsonMalformed},
+		{"truncated literal", `tru`, jsonMalformed},
+		{"literal then letter", `nullx`, jsonMalformed},
+		{"128 arrays", nest("[", "]", 128, "1"), jsonOK},
+		{"128 objects", nest(`{"a":`, "}", 127, "{}"), jsonOK},
+		{"129 arrays", nest("[", "]", 129, "1"), jsonTooDeep_},
+		{"129 empty arrays", nest("[", "]", 129, ""), jsonTooDeep_},
+		{"129 mixed", nest(`{"a":[`, "]}", 65, ""), jsonTooDeep_},
+		{"129 arrays, unclosed", strings.Repeat("[", 129), jsonTooDeep_},
+		{"malformed before too deep", "[x" + strings.Repeat("[", 200), jsonMalformed},
+		{"deep after 64", nest("[", "]", 64, `{"a":1}`) + nest("[", "]", 70, ""), jsonMalformed},
+		{"depth resets", "[" + nest("[", "]", 127, "") + "," + nest("[", "]", 127, "") + "]", jsonOK},
+	}
+	for _, tt := range tests {
+		if got := validJSON([]byte(tt.doc)); got != tt.want {
+			t.Errorf("%s: validJSON: got %d; want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestValidJSONCountsTooDeep(t *testing.T) {
+	deep := []byte(strings.Repeat(`{"a":`, 200) + "1" + strings.Repeat("}", 200))
+	before := JSONTooDeep()
+	if ValidJSON(deep) {
+		t.Errorf("ValidJSON of 200 levels: got true; want false")
+	}
+	if got := JSONTooDeep() - before; got != 1 {
+		t.Errorf("JSONTooDeep: counted %d; want 1", got)
+	}
+	if ValidJSON([]byte(`{"a":`)) || !ValidJSON([]byte(`{"a":1}`)) {
+		t.Errorf("ValidJSON: wrong answer for a shallow line")
+	}
+	if got := JSONTooDeep() - before; got != 1 {
+		t.Errorf("JSONTooDeep: shallow lines counted; got %d; want 1", got)
 	}
 }

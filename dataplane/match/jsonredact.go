@@ -3,7 +3,6 @@ package match
 import (
 	"bytes"
 	"sync"
-	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -13,17 +12,8 @@ import (
 // the value 123-45-6789, so a detector looking at the line's bytes, which
 // hold no dash, must not be the last word.
 
-// maxJSONDepth bounds the nesting of a line scanned as JSON; a deeper line
-// is scanned as bytes and leniently unescaped, and counted.
-const maxJSONDepth = 128
-
-// jsonTooDeep counts lines nested deeper than maxJSONDepth.
-var jsonTooDeep atomic.Uint64
-
-// JSONTooDeep is the number of lines that looked like JSON but were nested
-// deeper than 128 levels, so were scanned as bytes and leniently unescaped
-// instead of decoded. It counts for the whole process.
-func JSONTooDeep() uint64 { return jsonTooDeep.Load() }
+// A line nested deeper than maxJSONDepth (json.go) is scanned as bytes and
+// leniently unescaped, and counted in JSONTooDeep.
 
 // JSONAware returns a Replacer that runs r on the decoded contents of a JSON
 // line and on the bytes of any other line.

@@ -14,6 +14,12 @@
 //
 // Datagrams the kernel drops on a UDP socket before they are read are
 // counted apart (UDPKernelDrops): their lines were never received.
+//
+// A rule or an output that a reload removes loses its series once nothing
+// counts on them (RetireRule, RetireOutput): what they counted moves to
+// the same metric without the rule or output label, so that summing a
+// metric over its series still counts every line, and the series of a
+// manifest's past rules and outputs do not pile up.
 package metrics
 
 import (
@@ -75,6 +81,20 @@ type Metrics struct {
 	filtered map[string]*vm.Counter   // by rule; mu
 	sampled  map[string]*vm.Counter   // by rule; mu
 	outputs  map[string]*outputCounts // by output name; mu
+	// retired holds what the rules and outputs removed by a reload
+	// counted, in series without their rule or output label; mu.
+	retired retiredCounts
+}
+
+// retiredCounts are the series of removed rules and outputs: the same
+// metrics without the rule or output label. Each is created when a first
+// rule or output is retired.
+type retiredCounts struct {
+	filtered  *vm.Counter
+	sampled   *vm.Counter
+	delivered *vm.Counter
+	dropped   map[string]*vm.Counter // by reason
+	pii       map[string]*vm.Counter // by detector
 }
 
 // outputCounts are the line counters of one output.
@@ -101,6 +121,10 @@ func New() *Metrics {
 		filtered:       make(map[string]*vm.Counter),
 		sampled:        make(map[string]*vm.Counter),
 		outputs:        make(map[string]*outputCounts),
+		retired: retiredCounts{
+			dropped: make(map[string]*vm.Counter),
+			pii:     make(map[string]*vm.Counter),
+		},
 	}
 	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown, ReasonTruncated} {
 		m.Dropped(r)
@@ -147,8 +171,13 @@ func (m *Metrics) Filtered(rule string) *vm.Counter {
 	})
 }
 
-// FilteredTotal is the sum of Filtered over all rules ever seen.
-func (m *Metrics) FilteredTotal() uint64 { return m.sum(m.filtered) }
+// FilteredTotal is the sum of Filtered over all rules ever seen, those
+// retired included.
+func (m *Metrics) FilteredTotal() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sumLocked(m.filtered) + get(m.retired.filtered)
+}
 
 // Sampled returns the counter of lines the rule with the given id sampled
 // out for cost (sample, rate_limit, dedup). Callers look it up when they
@@ -161,17 +190,96 @@ func (m *Metrics) Sampled(rule string) *vm.Counter {
 	})
 }
 
-// SampledTotal is the sum of Sampled over all rules ever seen.
-func (m *Metrics) SampledTotal() uint64 { return m.sum(m.sampled) }
+// SampledTotal is the sum of Sampled over all rules ever seen, retired
+// included.
+func (m *Metrics) SampledTotal() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sumLocked(m.sampled) + get(m.retired.sampled)
+}
 
 func (m *Metrics) sum(cs map[string]*vm.Counter) uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.sumLocked(cs)
+}
+
+// sumLocked sums cs. Lock should be held.
+func (m *Metrics) sumLocked(cs map[string]*vm.Counter) uint64 {
 	var n uint64
 	for _, c := range cs {
 		n += c.Get()
 	}
 	return n
+}
+
+// get returns c's value; 0 for nil.
+func get(c *vm.Counter) uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.Get()
+}
+
+// RetireRule removes the series of the rule with the given id, for a rule a
+// reload removed: what it counted moves to the series without a rule label,
+// streamgate_lines_filtered_total (or _sampled_total), which holds the
+// lines filtered (or sampled) by rules since removed, so the sum over the
+// metric still counts every line. The caller must make sure nothing counts on the rule's counter
+// any more; a rule that comes back starts a new series from 0.
+func (m *Metrics) RetireRule(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	retire := func(cs map[string]*vm.Counter, name string, total **vm.Counter) {
+		c := cs[id]
+		if c == nil {
+			return
+		}
+		delete(cs, id)
+		m.set.UnregisterMetric(name + "{rule=" + strconv.Quote(id) + "}")
+		if *total == nil {
+			*total = m.set.GetOrCreateCounter(name)
+		}
+		(*total).Add(int(c.Get()))
+	}
+	retire(m.filtered, "streamgate_lines_filtered_total", &m.retired.filtered)
+	retire(m.sampled, "streamgate_lines_sampled_total", &m.retired.sampled)
+}
+
+// RetireOutput removes the series of the named output, for an output a
+// reload removed: what it counted moves to the same metrics without an
+// output label (streamgate_output_lines_delivered_total,
+// streamgate_output_lines_dropped_total{reason},
+// streamgate_egress_pii_total{detector}), and its retries series goes. The
+// caller must make sure nothing counts on the output's counters any more;
+// an output that comes back starts new series from 0.
+func (m *Metrics) RetireOutput(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := m.outputs[name]
+	delete(m.outputs, name)
+	m.set.UnregisterMetric("streamgate_output_retries_total{output=" + strconv.Quote(name) + "}")
+	if o == nil {
+		return
+	}
+	r := &m.retired
+	m.set.UnregisterMetric("streamgate_output_lines_delivered_total{output=" + strconv.Quote(name) + "}")
+	if r.delivered == nil {
+		r.delivered = m.set.GetOrCreateCounter("streamgate_output_lines_delivered_total")
+	}
+	r.delivered.Add(int(o.delivered.Get()))
+	for reason, c := range o.dropped {
+		m.set.UnregisterMetric(fmt.Sprintf("streamgate_output_lines_dropped_total{output=%q,reason=%q}", name, reason))
+		m.counterLocked(r.dropped, reason, func() string {
+			return fmt.Sprintf("streamgate_output_lines_dropped_total{reason=%q}", reason)
+		}).Add(int(c.Get()))
+	}
+	for detector, c := range o.pii {
+		m.set.UnregisterMetric(fmt.Sprintf("streamgate_egress_pii_total{detector=%q,output=%q}", detector, name))
+		m.counterLocked(r.pii, detector, func() string {
+			return fmt.Sprintf("streamgate_egress_pii_total{detector=%q}", detector)
+		}).Add(int(c.Get()))
+	}
 }
 
 // Delivered returns the counter of lines the named output delivered.
@@ -230,15 +338,14 @@ func (m *Metrics) EgressPII(detector, output string) *vm.Counter {
 }
 
 // EgressPIITotal is the sum of EgressPII over all detectors and all outputs
-// ever seen: a line sent to two outputs counts twice.
+// ever seen, those retired included: a line sent to two outputs counts
+// twice.
 func (m *Metrics) EgressPIITotal() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var n uint64
+	n := m.sumLocked(m.retired.pii)
 	for _, o := range m.outputs {
-		for _, c := range o.pii {
-			n += c.Get()
-		}
+		n += m.sumLocked(o.pii)
 	}
 	return n
 }
@@ -250,7 +357,8 @@ type OutputTotals struct {
 	Dropped   uint64 // over all reasons
 }
 
-// Outputs returns the totals of every output ever seen, sorted by name.
+// Outputs returns the totals of every output that has not been retired,
+// sorted by name.
 func (m *Metrics) Outputs() []OutputTotals {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -266,28 +374,31 @@ func (m *Metrics) Outputs() []OutputTotals {
 	return out
 }
 
-// DeliveredTotal is the sum of Delivered over all outputs ever seen. Every
-// output gets every line emitted while it is configured, so with several
-// outputs it exceeds Emitted.
+// DeliveredTotal is the sum of Delivered over all outputs ever seen, those
+// retired included. Every output gets every line emitted while it is
+// configured, so with several outputs it exceeds Emitted.
 func (m *Metrics) DeliveredTotal() uint64 {
-	var n uint64
+	m.mu.Lock()
+	n := get(m.retired.delivered)
+	m.mu.Unlock()
 	for _, o := range m.Outputs() {
 		n += o.Delivered
 	}
 	return n
 }
 
-// OutputDroppedTotal is the sum of OutputDropped over all outputs ever seen
-// and all reasons.
+// OutputDroppedTotal is the sum of OutputDropped over all outputs ever seen,
+// those retired included, and all reasons.
 func (m *Metrics) OutputDroppedTotal() uint64 {
-	var n uint64
+	n := m.sum(m.retired.dropped)
 	for _, o := range m.Outputs() {
 		n += o.Dropped
 	}
 	return n
 }
 
-// OutputRetries returns the counter of retried requests of the named output.
+// OutputRetries returns the counter of retried requests of the named
+// output; RetireOutput removes it.
 func (m *Metrics) OutputRetries(output string) *vm.Counter {
 	return m.set.GetOrCreateCounter("streamgate_output_retries_total{output=" + strconv.Quote(output) + "}")
 }

@@ -107,3 +107,58 @@ func TestOutputCounters(t *testing.T) {
 		t.Errorf("exposition lacks %q", want)
 	}
 }
+
+func TestRetire(t *testing.T) {
+	m := New()
+	m.Filtered("a").Add(3)
+	m.Filtered("b").Add(4)
+	m.Delivered("http:http://x").Add(5)
+	m.OutputDropped("http:http://x", ReasonQueueFull).Add(2)
+	m.EgressPII("ssn", "http:http://x").Add(1)
+	m.OutputRetries("http:http://x").Add(9)
+	m.Delivered("console").Add(6)
+
+	m.RetireRule("a")
+	m.RetireRule("a")       // twice: nothing more
+	m.RetireRule("unknown") // never counted
+	m.RetireOutput("http:http://x")
+	var b bytes.Buffer
+	m.WritePrometheus(&b)
+	text := b.String()
+	for _, gone := range []string{`rule="a"`, `output="http:http://x"`} {
+		if strings.Contains(text, gone) {
+			t.Errorf("exposition still has %s", gone)
+		}
+	}
+	for _, want := range []string{
+		`streamgate_lines_filtered_total{rule="b"} 4`,
+		"streamgate_lines_filtered_total 3\n",
+		"streamgate_output_lines_delivered_total 5\n",
+		`streamgate_output_lines_dropped_total{reason="queue_full"} 2`,
+		`streamgate_egress_pii_total{detector="ssn"} 1`,
+		`streamgate_output_lines_delivered_total{output="console"} 6`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	if got := m.FilteredTotal(); got != 7 {
+		t.Errorf("FilteredTotal: got %d; want 7", got)
+	}
+	if got := m.DeliveredTotal(); got != 11 {
+		t.Errorf("DeliveredTotal: got %d; want 11", got)
+	}
+	if got := m.OutputDroppedTotal(); got != 2 {
+		t.Errorf("OutputDroppedTotal: got %d; want 2", got)
+	}
+	if got := m.EgressPIITotal(); got != 1 {
+		t.Errorf("EgressPIITotal: got %d; want 1", got)
+	}
+	if got := m.Outputs(); len(got) != 1 || got[0].Name != "console" {
+		t.Errorf("Outputs: got %+v; want console alone", got)
+	}
+	// A rule that comes back starts from 0.
+	if got := m.Filtered("a").Get(); got != 0 {
+		t.Errorf("Filtered(a) after retiring: got %d; want 0", got)
+	}
+}

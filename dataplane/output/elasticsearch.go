@@ -61,15 +61,23 @@ var elasticsearchSpec = spec.Component{
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx, or the documents of a request refused with 429 or 5xx, are retried before the batch is dropped and counted. Documents refused with another status are not retried: they are counted as dropped (reason rejected), the others of their batch as delivered."},
+		tlsParams("an https:// url")[0],
+		tlsParams("an https:// url")[1],
 	},
 	Examples: []string{
 		`{"url": "http://localhost:9200", "index": "logs-%Y.%m.%d"}`,
 		`{"url": "https://es.example:9200", "index": "logs-app-default", "headers": {"Authorization": "ApiKey ..."}, "gzip": true, "timeout_ms": 5000, "max_retries": 10}`,
+		`{"url": "https://es.internal:9200", "index": "logs", "tls_ca_file": "/etc/streamgate/es-ca.pem"}`,
+		`{"url": "https://10.0.0.9:9200", "index": "logs", "tls_insecure_skip_verify": true}`,
 	},
 }
 
 func validateElasticsearch(c *Config) error {
-	if _, err := validateAPIURL("elasticsearch", c.URL); err != nil {
+	u, err := validateAPIURL("elasticsearch", c.URL)
+	if err != nil {
+		return err
+	}
+	if err := validateTLS(c, u.Scheme == "https", "https://"); err != nil {
 		return err
 	}
 	if _, err := parseIndexPattern(c.Index); err != nil {

@@ -59,10 +59,14 @@ var lokiSpec = spec.Component{
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a push that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx (a line too long, an entry too old) are not retried."},
+		tlsParams("an https:// url")[0],
+		tlsParams("an https:// url")[1],
 	},
 	Examples: []string{
 		`{"url": "http://localhost:3100", "labels": {"job": "streamgate", "env": "prod"}, "label_fields": ["service.name", "level"]}`,
 		`{"url": "https://logs.example", "tenant_id": "team-a", "max_streams": 500, "headers": {"Authorization": "Basic ..."}, "gzip": true, "timeout_ms": 5000, "max_retries": 10}`,
+		`{"url": "https://loki.internal:3100", "tls_ca_file": "/etc/streamgate/loki-ca.pem"}`,
+		`{"url": "https://10.0.0.9:3100", "tls_insecure_skip_verify": true}`,
 	},
 }
 
@@ -74,7 +78,11 @@ type lokiField struct {
 }
 
 func validateLoki(c *Config) error {
-	if _, err := validateAPIURL("loki", c.URL); err != nil {
+	u, err := validateAPIURL("loki", c.URL)
+	if err != nil {
+		return err
+	}
+	if err := validateTLS(c, u.Scheme == "https", "https://"); err != nil {
 		return err
 	}
 	if _, _, err := lokiLabels(c); err != nil {

@@ -48,15 +48,23 @@ var otlpSpec = spec.Component{
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429, 502, 503 or 504 is retried before the batch is dropped and counted; other statuses are not retried, as OTLP requires. Records a partial success rejects are counted as dropped (reason rejected), the others of their batch as delivered."},
+		tlsParams("an https:// url")[0],
+		tlsParams("an https:// url")[1],
 	},
 	Examples: []string{
 		`{"url": "http://localhost:4318", "gzip": true}`,
 		`{"url": "https://otlp.example/otlp", "headers": {"Authorization": "Bearer ..."}, "timeout_ms": 5000, "max_retries": 10}`,
+		`{"url": "https://collector.internal:4318", "tls_ca_file": "/etc/streamgate/otel-ca.pem"}`,
+		`{"url": "https://10.0.0.9:4318", "tls_insecure_skip_verify": true}`,
 	},
 }
 
 func validateOTLP(c *Config) error {
-	if _, err := validateAPIURL("otlp", c.URL); err != nil {
+	u, err := validateAPIURL("otlp", c.URL)
+	if err != nil {
+		return err
+	}
+	if err := validateTLS(c, u.Scheme == "https", "https://"); err != nil {
 		return err
 	}
 	return validateRequestFields(c)

@@ -82,7 +82,7 @@ type Config struct {
 	// Gzip compresses request bodies.
 	Gzip bool `json:"gzip,omitempty"`
 	// LingerMS is how long an idle HTTP output lets a batch wait for more
-	// lines; nil means 5 ms.
+	// lines; nil means 2 ms.
 	LingerMS *int `json:"linger_ms,omitempty"`
 	// MaxInFlight bounds an HTTP output's requests at once; nil means 4.
 	MaxInFlight *int `json:"max_in_flight,omitempty"`
@@ -98,6 +98,11 @@ type Config struct {
 	MaxStreams int `json:"max_streams,omitempty"`
 	// TenantID is the loki output's tenant (X-Scope-OrgID).
 	TenantID string `json:"tenant_id,omitempty"`
+	// TLSCAFile is a PEM file of the CAs that verify the endpoint's
+	// certificate, instead of the system's (https and tls URLs).
+	TLSCAFile string `json:"tls_ca_file,omitempty"`
+	// TLSInsecureSkipVerify accepts any certificate from the endpoint.
+	TLSInsecureSkipVerify bool `json:"tls_insecure_skip_verify,omitempty"`
 
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
@@ -255,6 +260,8 @@ func (c *Config) setFields() []string {
 		{"label_fields", len(c.LabelFields) > 0},
 		{"max_streams", c.MaxStreams != 0},
 		{"tenant_id", c.TenantID != ""},
+		{"tls_ca_file", c.TLSCAFile != ""},
+		{"tls_insecure_skip_verify", c.TLSInsecureSkipVerify},
 	} {
 		if f.set {
 			set = append(set, f.name)

@@ -2,6 +2,7 @@ package output
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -37,6 +38,8 @@ var (
 // TCP gives no acknowledgement of what the peer processed.
 type tcpOutput struct {
 	addr    string
+	scheme  string      // tcp, or tls for TLS
+	tls     *tls.Config // nil without TLS
 	timeout time.Duration
 	retries int
 	retryTiming
@@ -65,21 +68,31 @@ type tcpLane struct {
 const idleCheck = time.Second
 
 var tcpSpec = spec.Component{
-	Summary: "Writes newline-delimited lines over persistent TCP connections, one per pipeline worker: a log shipper's TCP input, or the benchmark sink.",
+	Summary: "Writes newline-delimited lines over persistent TCP connections, one per pipeline worker, in TLS with a tls:// url: a log shipper's TCP input, or the benchmark sink.",
 	Params: []spec.Param{
-		{Name: "url", Kind: spec.String, Required: true, Description: "tcp://host:port."},
+		{Name: "url", Kind: spec.String, Required: true, Description: "tcp://host:port, or tls://host:port for TLS, the endpoint's certificate verified for host."},
 		{Name: "format", Kind: spec.String, Default: "text", Enum: []string{"text"}, Description: "Only text: newline-delimited lines."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on a dial or on writing one batch, in milliseconds."},
 		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a failed write is retried on a new connection, with backoff, before the batch is dropped and counted."},
+		tlsParams("a tls:// url")[0],
+		tlsParams("a tls:// url")[1],
 	},
-	Examples: []string{`{"url": "tcp://127.0.0.1:9100", "format": "text", "timeout_ms": 2000, "max_retries": 3}`},
+	Examples: []string{
+		`{"url": "tcp://127.0.0.1:9100", "format": "text", "timeout_ms": 2000, "max_retries": 3}`,
+		`{"url": "tls://logs.internal.example:6514", "tls_ca_file": "/etc/streamgate/internal-ca.pem"}`,
+		`{"url": "tls://10.0.0.7:6514", "tls_insecure_skip_verify": true}`,
+	},
 }
 
 func validateTCP(c *Config) error {
 	if c.URL == "" {
 		return errors.New("url: required for tcp output (tcp://host:port)")
 	}
-	if _, err := parseTCPURL(c.URL); err != nil {
+	_, isTLS, err := parseTCPURL(c.URL)
+	if err != nil {
+		return err
+	}
+	if err := validateTLS(c, isTLS, "tls://"); err != nil {
 		return err
 	}
 	if c.Format != "" && c.Format != "text" {
@@ -94,30 +107,31 @@ func validateTCP(c *Config) error {
 	return nil
 }
 
-// parseTCPURL returns host:port from tcp://host:port. Its errors never
-// repeat the URL, which might carry credentials.
-func parseTCPURL(s string) (string, error) {
+// parseTCPURL returns host:port from tcp://host:port or tls://host:port,
+// and whether it is tls. Its errors never repeat the URL, which might carry
+// credentials.
+func parseTCPURL(s string) (addr string, isTLS bool, err error) {
 	u, err := url.Parse(s)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", fmt.Errorf("url: cannot parse: %w", err)
+		return "", false, fmt.Errorf("url: cannot parse: %w", err)
 	}
-	if u.Scheme != "tcp" {
-		return "", fmt.Errorf("url: want scheme tcp; got %q", u.Scheme)
+	if u.Scheme != "tcp" && u.Scheme != "tls" {
+		return "", false, fmt.Errorf("url: want scheme tcp or tls; got %q", u.Scheme)
 	}
 	if u.User != nil {
-		return "", errors.New("url: tcp output takes no credentials")
+		return "", false, errors.New("url: tcp output takes no credentials")
 	}
 	if u.Hostname() == "" || u.Port() == "" {
-		return "", errors.New("url: want tcp://host:port")
+		return "", false, fmt.Errorf("url: want %s://host:port", u.Scheme)
 	}
 	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("url: want tcp://host:port with nothing after the port")
+		return "", false, fmt.Errorf("url: want %s://host:port with nothing after the port", u.Scheme)
 	}
-	return u.Host, nil
+	return u.Host, u.Scheme == "tls", nil
 }
 
 func newTCP(c *Config) (Output, error) {
@@ -125,12 +139,13 @@ func newTCP(c *Config) (Output, error) {
 }
 
 func newTCPOutput(c *Config, t retryTiming) (*tcpOutput, error) {
-	addr, err := parseTCPURL(c.URL)
+	addr, isTLS, err := parseTCPURL(c.URL)
 	if err != nil {
 		return nil, err
 	}
 	o := &tcpOutput{
 		addr:        addr,
+		scheme:      "tcp",
 		timeout:     defaultTCPTimeout,
 		retries:     defaultMaxRetries,
 		retryTiming: t,
@@ -143,6 +158,13 @@ func newTCPOutput(c *Config, t retryTiming) (*tcpOutput, error) {
 	}
 	if c.MaxRetries != nil {
 		o.retries = *c.MaxRetries
+	}
+	if isTLS {
+		host, _, _ := net.SplitHostPort(addr)
+		if o.tls, err = clientTLS(c, host); err != nil {
+			return nil, err
+		}
+		o.scheme = "tls"
 	}
 	return o, nil
 }
@@ -180,10 +202,10 @@ func (o *tcpOutput) WriteLane(ctx context.Context, lane int, b *record.Batch) er
 			last = err
 		}
 		if attempt >= o.retries || ctx.Err() != nil {
-			return fmt.Errorf("cannot write batch to tcp://%s after %d attempts: %w", o.addr, attempt+1, last)
+			return fmt.Errorf("cannot write batch to %s://%s after %d attempts: %w", o.scheme, o.addr, attempt+1, last)
 		}
 		if err := sleep(ctx, o.backoff(attempt), o.done); err != nil {
-			return fmt.Errorf("cannot write batch to tcp://%s: %w (last: %v)", o.addr, err, last)
+			return fmt.Errorf("cannot write batch to %s://%s: %w (last: %v)", o.scheme, o.addr, err, last)
 		}
 	}
 }
@@ -212,8 +234,7 @@ func (o *tcpOutput) writeOnce(ctx context.Context, l *tcpLane, buf []byte) error
 		l.c = nil
 	}
 	if l.c == nil {
-		d := net.Dialer{Timeout: o.timeout}
-		c, err := d.DialContext(ctx, "tcp", o.addr)
+		c, err := o.dial(ctx)
 		if err != nil {
 			return err
 		}
@@ -231,6 +252,19 @@ func (o *tcpOutput) writeOnce(ctx context.Context, l *tcpLane, buf []byte) error
 	}
 	l.used = time.Now()
 	return nil
+}
+
+// dial connects to the endpoint, and with TLS completes the handshake,
+// within the output's timeout.
+func (o *tcpOutput) dial(ctx context.Context) (net.Conn, error) {
+	nd := &net.Dialer{Timeout: o.timeout}
+	if o.tls == nil {
+		return nd.DialContext(ctx, "tcp", o.addr)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	d := tls.Dialer{NetDialer: nd, Config: o.tls}
+	return d.DialContext(ctx, "tcp", o.addr)
 }
 
 // peerOpen reports whether c's peer has not closed or reset it: a read

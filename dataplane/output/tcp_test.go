@@ -27,6 +27,11 @@ func newLineServer(t *testing.T) *lineServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveLines(t, ln)
+}
+
+// serveLines collects the lines of the connections ln accepts.
+func serveLines(t *testing.T, ln net.Listener) *lineServer {
 	s := &lineServer{ln: ln}
 	go func() {
 		for {
@@ -196,7 +201,7 @@ func TestValidateTCP(t *testing.T) {
 		want string
 	}{
 		{Config{Type: "tcp"}, "url: required"},
-		{Config{Type: "tcp", URL: "http://x:1"}, "url: want scheme tcp"},
+		{Config{Type: "tcp", URL: "http://x:1"}, "url: want scheme tcp or tls"},
 		{Config{Type: "tcp", URL: "tcp://x"}, "url: want tcp://host:port"},
 		{Config{Type: "tcp", URL: "tcp://x:1/path"}, "nothing after the port"},
 		{Config{Type: "tcp", URL: "tcp://x:1", Headers: map[string]string{"a": "b"}}, "headers"},

@@ -56,8 +56,9 @@ type lane struct {
 
 // startOutput starts out running under key, its counters and log lines
 // named name: one lane goroutine per worker, and one that closes out once
-// every lane has delivered what it queued.
+// every lane has delivered what it queued. Pipeline.mu should be held.
 func (p *Pipeline) startOutput(key, name string, out output.Output) *outputRunner {
+	p.names[name]++
 	runner := &outputRunner{
 		key:       key,
 		name:      name,
@@ -93,6 +94,7 @@ func (p *Pipeline) startOutput(key, name string, out output.Output) *outputRunne
 		if err := out.Close(); err != nil {
 			p.log.Error("cannot close output", "output", name, "err", err)
 		}
+		p.outputClosed(name)
 	}()
 	return runner
 }

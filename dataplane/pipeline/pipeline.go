@@ -20,7 +20,14 @@
 // one chain and delivered by that chain's outputs. Outputs whose
 // configuration did not change are carried over, not rebuilt.
 //
-// Lock order: Pipeline.mu, then nothing. The hot path takes no lock.
+// A rule or an output that a reload removes loses its metric series once
+// no configuration uses it and, for an output, once it has delivered what
+// it queued (metrics.RetireRule, RetireOutput); Close retires nothing, so
+// the final accounting still names everything.
+//
+// Lock order: Pipeline.mu, then the lock of metrics.Metrics (counters are
+// looked up and series retired under Pipeline.mu). The hot path takes no
+// lock.
 package pipeline
 
 import (
@@ -28,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,6 +127,12 @@ type Pipeline struct {
 	mu      sync.Mutex               // serialises Apply, Close and retirement
 	outputs map[string]*outputRunner // live outputs by config key; mu
 	closed  atomic.Bool              // written under mu
+	// rules counts, by id, the live generations whose rules count on
+	// Metrics.Filtered(id); names counts, by name, the output runners not
+	// yet closed. When a count falls to 0 outside Close, the rule's or the
+	// output's series are retired (Metrics.RetireRule, RetireOutput). mu.
+	rules map[string]int
+	names map[string]int
 
 	lanesWG sync.WaitGroup     // lane goroutines of every output runner
 	laneCtx context.Context    // done when Close gives up waiting
@@ -143,6 +157,8 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 		log:     opts.Logger,
 		auditor: a,
 		outputs: make(map[string]*outputRunner),
+		rules:   make(map[string]int),
+		names:   make(map[string]int),
 		laneCtx: ctx,
 		cancel:  cancel,
 	}
@@ -267,14 +283,14 @@ func (p *Pipeline) Apply(cfg *Config) error {
 	if c.Chain != nil {
 		steps = append(steps, c.Chain.Steps()...)
 	}
+	var rules []string // the ids counted here, once each
 	for i := range steps {
-		if steps[i].Filtered == nil && steps[i].Samples {
-			steps[i].Filtered = p.m.Sampled(steps[i].ID)
-		} else if steps[i].Filtered == nil {
-			steps[i].Filtered = p.m.Filtered(steps[i].ID)
+		if steps[i].Filtered == nil {
+			if !slices.Contains(rules, steps[i].ID) {
+				rules = append(rules, steps[i].ID)
+			}
 		}
 	}
-	c.Chain = processor.NewChain(steps...)
 	if len(c.Outputs) == 0 {
 		c.Outputs = []output.Config{{Type: "console"}}
 	}
@@ -284,7 +300,19 @@ func (p *Pipeline) Apply(cfg *Config) error {
 	if p.closed.Load() {
 		return errors.New("cannot apply config: pipeline closed")
 	}
-	g := &generation{cfg: &c}
+	// The counters are looked up under mu, so a retirement cannot come
+	// between the lookup and the count that keeps the series alive.
+	for i := range steps {
+		switch {
+		case steps[i].Filtered != nil:
+		case steps[i].Samples:
+			steps[i].Filtered = p.m.Sampled(steps[i].ID)
+		default:
+			steps[i].Filtered = p.m.Filtered(steps[i].ID)
+		}
+	}
+	c.Chain = processor.NewChain(steps...)
+	g := &generation{cfg: &c, rules: rules}
 	var built []*outputRunner
 	seen := make(map[string]bool)
 	for i := range c.Outputs {
@@ -303,6 +331,10 @@ func (p *Pipeline) Apply(cfg *Config) error {
 				}
 				return fmt.Errorf("cannot build outputs[%d]: %w", i, err)
 			}
+			if oc.TLSInsecureSkipVerify {
+				p.log.Warn("output does not verify its endpoint's TLS certificate (tls_insecure_skip_verify): anyone on the path can read and change what it sends",
+					"output", oc.Name())
+			}
 			r = p.startOutput(key, oc.Name(), out)
 			built = append(built, r)
 		}
@@ -310,6 +342,9 @@ func (p *Pipeline) Apply(cfg *Config) error {
 	}
 	for _, r := range built {
 		p.outputs[r.key] = r
+	}
+	for _, id := range rules {
+		p.rules[id]++
 	}
 	g.stream = len(g.outs) > 0
 	for _, r := range g.outs {
@@ -354,14 +389,38 @@ func (p *Pipeline) release(g *generation) {
 	p.mu.Unlock()
 }
 
-// retireLocked stops the outputs that no live generation uses any more.
-// Lock should be held.
+// retireLocked stops the outputs that no live generation uses any more,
+// and retires the series of the rules that none counts on any more, unless
+// the pipeline is closing, when every series stays for the final
+// accounting. Lock should be held.
 func (p *Pipeline) retireLocked(g *generation) {
 	for _, r := range g.outs {
 		r.gens--
 		if r.gens == 0 {
 			delete(p.outputs, r.key)
 			r.stop()
+		}
+	}
+	for _, id := range g.rules {
+		if p.rules[id]--; p.rules[id] == 0 {
+			delete(p.rules, id)
+			if !p.closed.Load() {
+				p.m.RetireRule(id)
+			}
+		}
+	}
+}
+
+// outputClosed is called once a runner named name has delivered what it
+// queued and closed its output: the last runner of a name retires its
+// series, unless the pipeline is closing.
+func (p *Pipeline) outputClosed(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.names[name]--; p.names[name] == 0 {
+		delete(p.names, name)
+		if !p.closed.Load() {
+			p.m.RetireOutput(name)
 		}
 	}
 }
@@ -408,8 +467,9 @@ func (p *Pipeline) Close(ctx context.Context) error {
 // Every worker releases every generation exactly once, including those it
 // skipped because two Applies came between its checks.
 type generation struct {
-	cfg  *Config
-	outs []*outputRunner
+	cfg   *Config
+	outs  []*outputRunner
+	rules []string // ids of the rules counted in Metrics.Filtered, once each
 	// stream is set when every output streams (output.Streamer): workers
 	// flush as soon as they have nothing more to process.
 	stream bool

@@ -14,16 +14,17 @@ import (
 )
 
 var attributeFilterSpec = spec.Component{
-	Summary: "Drops the JSON lines whose attribute matches a value; lines that are not JSON objects pass.",
+	Summary: "Drops the JSON lines whose attribute matches a value; lines that are not JSON objects, or nest deeper than 128 levels, pass.",
 	Params: []spec.Param{
 		{Name: "attribute", Kind: spec.String, Description: "An attribute name (OpenTelemetry's, such as service.name), looked up where logs commonly put it. One of attribute and path is required."},
 		{Name: "path", Kind: spec.String, Description: "An explicit location: keys separated by /, each taken literally (resource/attributes/service.name)."},
 		{Name: "operator", Kind: spec.String, Default: "equals", Enum: []string{"equals", "contains", "regex"}, Description: "How the attribute's text is compared with value; regex takes a Go regular expression."},
 		{Name: "value", Kind: spec.String, Required: true, Description: "What the attribute is compared with. Strings compare by their contents, numbers in their shortest decimal form, null as the empty string."},
+		onOverloadParam(false),
 	},
 	Examples: []string{
 		`{"attribute": "service.name", "value": "noisy-service"}`,
-		`{"path": "attributes/http.status_code", "operator": "regex", "value": "^5"}`,
+		`{"path": "attributes/http.status_code", "operator": "regex", "value": "^5", "on_overload": "run"}`,
 	},
 }
 
@@ -51,7 +52,8 @@ type attributeFilterParams struct {
 // contents, numbers by their decimal form, so "500" equals 500 and 500.0,
 // null as "", booleans, objects and arrays by their JSON text.
 // Lines that are not JSON objects, that lack the attribute, or whose
-// attribute does not match, are kept.
+// attribute does not match, are kept; so are lines nested deeper than
+// match.MaxJSONDepth, which are not taken as JSON.
 //
 // A line is only checked to be valid JSON once it matched, so lines that are
 // kept cost the lookup alone.
@@ -126,12 +128,22 @@ func newAttributeFilter(raw json.RawMessage) (Processor, error) {
 	return f, nil
 }
 
+// regexBytes implements regexHolder.
+func (f *attributeFilter) regexBytes() int {
+	if f.re == nil {
+		return 0
+	}
+	return f.re.ProgramBytes()
+}
+
 // Process implements Processor.
 func (f *attributeFilter) Process(b *record.Batch) {
 	removeIf(b, f.drop)
 }
 
-// drop reports whether line is a JSON object whose attribute matches.
+// drop reports whether line is a JSON object whose attribute matches. A
+// line nested deeper than match.MaxJSONDepth is not taken as JSON: it is
+// kept, and counted (match.JSONTooDeep).
 func (f *attributeFilter) drop(line []byte) bool {
 	if !match.IsJSONObject(line) {
 		return false

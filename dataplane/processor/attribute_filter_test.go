@@ -1,7 +1,10 @@
 package processor
 
 import (
+	"strings"
 	"testing"
+
+	"streamgate/dataplane/match"
 )
 
 func TestAttributeFilter(t *testing.T) {
@@ -184,5 +187,28 @@ func TestAttributeFilterParams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		checkErr(t, "attribute_filter", tt.params, tt.want)
+	}
+}
+
+// TestAttributeFilterTooDeep: a line nested deeper than 128 levels is not
+// taken as JSON, even when its attribute matches: kept, and counted.
+func TestAttributeFilterTooDeep(t *testing.T) {
+	p := build(t, "attribute_filter", `{"attribute":"service.name","value":"noisy"}`)
+	nested := func(levels int) string {
+		return `{"service":{"name":"noisy"},"a":` + strings.Repeat("[", levels-1) + strings.Repeat("]", levels-1) + `}`
+	}
+	before := match.JSONTooDeep()
+	if got := processLine(p, nested(128)); got != "<dropped>" {
+		t.Errorf("128 levels: got %q kept; want it dropped", got)
+	}
+	if got, want := processLine(p, nested(129)), nested(129); got != want {
+		t.Errorf("129 levels: got %.40q; want it kept", got)
+	}
+	if got := match.JSONTooDeep() - before; got != 1 {
+		t.Errorf("JSONTooDeep: counted %d; want 1", got)
+	}
+	deep := `{"service":{"name":"noisy"},"a":` + strings.Repeat(`{"b":`, 1<<18) + "1" + strings.Repeat("}", 1<<18) + "}"
+	if got := processLine(p, deep); got != deep {
+		t.Errorf("a 1.25 MiB line nested 262,144 deep: got %.40q; want it kept", got)
 	}
 }

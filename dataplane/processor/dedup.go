@@ -28,9 +28,10 @@ var dedupSpec = spec.Component{
 		{Name: "window_ms", Kind: spec.Integer, Default: "10000", Description: "How long after a line passes its copies are dropped, in milliseconds, up to an hour."},
 		{Name: "mask_digits", Kind: spec.Boolean, Default: "false", Description: "Compare lines with every run of digits taken as one 0, so lines that differ only in numbers (timestamps, ids, durations) are copies; the line that passes is the one that came."},
 		{Name: "max_lines", Kind: spec.Integer, Default: "10000", Description: "Kinds of line tracked; when they are all within their window, lines of a new kind pass untracked."},
+		onOverloadParam(false),
 	},
 	Examples: []string{
-		`{"window_ms": 60000}`,
+		`{"window_ms": 60000, "on_overload": "run"}`,
 		`{"mask_digits": true, "max_lines": 50000}`,
 	},
 }

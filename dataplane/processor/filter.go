@@ -34,10 +34,11 @@ var filterSpec = spec.Component{
 		{Name: "values", Kind: spec.Strings, Description: "Drop lines containing any of these keywords."},
 		{Name: "regex", Kind: spec.String, Description: "Drop lines matching this Go regular expression."},
 		{Name: "key", Kind: spec.String, Description: "Accepted and ignored, as the original prototype did: its filter rules were written {\"key\": \"level\", \"value\": \"DEBUG\"}. To match one field of a JSON line, use attribute_filter."},
+		onOverloadParam(false),
 	},
 	Examples: []string{
 		`{"value": "DEBUG"}`,
-		`{"values": ["DEBUG", "TRACE"], "regex": "GET /healthz?\\b"}`,
+		`{"values": ["DEBUG", "TRACE"], "regex": "GET /healthz?\\b", "on_overload": "run"}`,
 		`{"key": "level", "value": "DEBUG"}`,
 	},
 }
@@ -80,6 +81,14 @@ func newFilter(raw json.RawMessage) (Processor, error) {
 		f.re = re
 	}
 	return f, nil
+}
+
+// regexBytes implements regexHolder.
+func (f *filter) regexBytes() int {
+	if f.re == nil {
+		return 0
+	}
+	return f.re.ProgramBytes()
 }
 
 // Process implements Processor.

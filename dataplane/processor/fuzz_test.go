@@ -3,6 +3,7 @@ package processor
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"streamgate/dataplane/match"
 )
 
 func FuzzAttributeFilter(f *testing.F) {
@@ -23,6 +26,7 @@ func FuzzAttributeFilter(f *testing.F) {
 		{`{broken`, "broken"},
 		{`[1,2]`, "0"},
 		{``, ""},
+		{`{"service":{"name":"test-service"},"a":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, "service/name"},
 	} {
 		f.Add([]byte(s.line), s.path)
 	}
@@ -33,7 +37,7 @@ func FuzzAttributeFilter(f *testing.F) {
 		build(f, "attribute_filter", `{"attribute": "name", "operator": "regex", "value": "^test"}`),
 	}
 	f.Fuzz(func(t *testing.T, line []byte, path string) {
-		valid := gjson.ValidBytes(line)
+		valid := gjson.ValidBytes(line) && nesting(line) <= match.MaxJSONDepth
 		ps := procs
 		if keys := strings.Split(path, "/"); !slices.Contains(keys, "") {
 			params, _ := json.Marshal(map[string]string{"path": path, "operator": "contains", "value": "e"})
@@ -41,10 +45,29 @@ func FuzzAttributeFilter(f *testing.F) {
 		}
 		for _, p := range ps {
 			if out := process(p, string(line)); len(out) == 0 && !valid {
-				t.Fatalf("attribute_filter on %q: got it dropped; want invalid JSON kept", line)
+				t.Fatalf("attribute_filter on %q: got it dropped; want invalid JSON, or JSON nested too deep, kept", line)
 			}
 		}
 	})
+}
+
+// nesting is the most containers open at once in the valid JSON doc.
+func nesting(doc []byte) int {
+	d := json.NewDecoder(bytes.NewReader(doc))
+	n, deepest := 0, 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			n++
+			deepest = max(deepest, n)
+		case json.Delim('}'), json.Delim(']'):
+			n--
+		}
+	}
 }
 
 func FuzzRedactPattern(f *testing.F) {
@@ -68,6 +91,10 @@ func FuzzRedactPattern(f *testing.F) {
 		re, err := regexp.Compile(pattern)
 		if err != nil {
 			return
+		}
+		var limit *match.RegexLimitError
+		if _, err := match.CompileRegex(pattern); errors.As(err, &limit) {
+			return // over the bounds on a rule's cost: refused, as tested apart
 		}
 		params, _ := json.Marshal(map[string]string{"regex": pattern})
 		f := build(t, "filter", string(params))

@@ -15,6 +15,7 @@ import (
 
 	"streamgate/dataplane/match"
 	"streamgate/dataplane/record"
+	"streamgate/dataplane/spec"
 )
 
 // Processor filters or rewrites the lines of a batch in place.
@@ -37,12 +38,22 @@ type Step struct {
 	// runs by default; filters are bypassed.
 	RunOnOverload bool
 
+	// RegexBytes is the memory of the step's regular expressions, as
+	// match.Regex.ProgramBytes counts it; 0 without any.
+	RegexBytes int
+
 	// Filtered counts the lines this step dropped; nil means not counted.
 	// For a step that Samples, they are counted as sampled.
 	Filtered interface{ Add(int) }
 	// Samples is set for the types that sample lines out for cost
 	// (sample, rate_limit, dedup) rather than filter noise.
 	Samples bool
+}
+
+// regexHolder is implemented by processors that hold regular expressions.
+type regexHolder interface {
+	// regexBytes is the sum of their ProgramBytes.
+	regexBytes() int
 }
 
 // Chain runs steps in order. It is immutable once built, so workers share one
@@ -90,7 +101,82 @@ type Config struct {
 	Params json.RawMessage `json:"params,omitempty"`
 	// OnOverload is "run" or "skip": what the rule does while the breaker is
 	// open. Empty means the type's default (redact runs, the rest skip).
+	// The params' on_overload says the same, as the reference documents
+	// it; this field, beside params, is how earlier manifests wrote it.
 	OnOverload string `json:"on_overload,omitempty"`
+}
+
+// Values of on_overload.
+const (
+	OverloadRun  = "run"
+	OverloadSkip = "skip"
+)
+
+// overloadParamName is the param every built-in processor type takes to
+// say what it does while the breaker is open.
+const overloadParamName = "on_overload"
+
+// onOverloadParam documents on_overload for a type that runs under
+// overload by default, or not.
+func onOverloadParam(runs bool) spec.Param {
+	p := spec.Param{Name: overloadParamName, Kind: spec.String, Enum: []string{OverloadRun, OverloadSkip}}
+	if runs {
+		p.Default = OverloadRun
+		p.Description = "What the rule does while the overload breaker is open (a worker's buffer past 80 % under the drop policies): run keeps it working; skip lets lines pass it untouched until the breaker closes, so they leave unredacted, which streamgate validate and POST /publish warn about."
+	} else {
+		p.Default = OverloadSkip
+		p.Description = "What the rule does while the overload breaker is open (a worker's buffer past 80 % under the drop policies): skip lets every line pass it unfiltered so the backlog drains, and counts them as bypassed; run keeps filtering, at the cost of throughput."
+	}
+	return p
+}
+
+// RunsOnOverload reports whether the rule c runs while the breaker is open:
+// its on_overload, in its params or beside them, or else its type's
+// default. It reports an error for a value other than run and skip, and
+// for two that disagree.
+func RunsOnOverload(c Config) (bool, error) {
+	_, set, err := splitOverload(c)
+	if err != nil {
+		return false, err
+	}
+	switch set {
+	case OverloadRun:
+		return true, nil
+	case OverloadSkip:
+		return false, nil
+	}
+	return registry[c.Type].RunOnOverload, nil
+}
+
+// splitOverload returns c's params without on_overload, and the value of
+// on_overload, from the params or beside them ("" when neither sets it).
+func splitOverload(c Config) (json.RawMessage, string, error) {
+	params, inParams := c.Params, ""
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(params, &obj) == nil {
+		if v, ok := obj[overloadParamName]; ok {
+			if err := json.Unmarshal(v, &inParams); err != nil || inParams != OverloadRun && inParams != OverloadSkip {
+				return nil, "", fmt.Errorf("params.%s: want %q or %q; got %s", overloadParamName, OverloadRun, OverloadSkip, v)
+			}
+			delete(obj, overloadParamName)
+			var err error
+			if params, err = json.Marshal(obj); err != nil {
+				return nil, "", fmt.Errorf("params: %w", err)
+			}
+		}
+	}
+	switch c.OnOverload {
+	case "", OverloadRun, OverloadSkip:
+	default:
+		return nil, "", fmt.Errorf("on_overload: want %q or %q; got %q", OverloadRun, OverloadSkip, c.OnOverload)
+	}
+	switch {
+	case inParams == "":
+		return params, c.OnOverload, nil
+	case c.OnOverload != "" && c.OnOverload != inParams:
+		return nil, "", fmt.Errorf("on_overload: %q beside params and %q in params; set it once", c.OnOverload, inParams)
+	}
+	return params, inParams, nil
 }
 
 // Build constructs the step for c. Errors name the offending field relative
@@ -108,19 +194,20 @@ func Build(c Config) (Step, error) {
 			return Step{}, fmt.Errorf("params: %w", err)
 		}
 	}
-	p, err := t.New(c.Params)
+	params, overload, err := splitOverload(c)
+	if err != nil {
+		return Step{}, err
+	}
+	p, err := t.New(params)
 	if err != nil {
 		return Step{}, err
 	}
 	s := Step{ID: c.ID, Type: c.Type, P: p, RunOnOverload: t.RunOnOverload, Samples: t.Samples}
-	switch c.OnOverload {
-	case "":
-	case "run":
-		s.RunOnOverload = true
-	case "skip":
-		s.RunOnOverload = false
-	default:
-		return Step{}, fmt.Errorf("on_overload: want \"run\" or \"skip\"; got %q", c.OnOverload)
+	if overload != "" {
+		s.RunOnOverload = overload == OverloadRun
+	}
+	if h, ok := p.(regexHolder); ok {
+		s.RegexBytes = h.regexBytes()
 	}
 	return s, nil
 }

@@ -24,9 +24,10 @@ var rateLimitSpec = spec.Component{
 	Params: append([]spec.Param{
 		{Name: "lines_per_second", Kind: spec.Integer, Required: true, Description: "Lines kept per key in each second of the clock, 1 to 10000000."},
 		{Name: "max_keys", Kind: spec.Integer, Default: "10000", Description: "Keys tracked in one second; the lines of further keys share one more budget of lines_per_second."},
+		onOverloadParam(false),
 	}, keySpecParams("each of whose values gets its own budget; lines without it share one")...),
 	Examples: []string{
-		`{"lines_per_second": 1000}`,
+		`{"lines_per_second": 1000, "on_overload": "run"}`,
 		`{"lines_per_second": 50, "key_attribute": "service.name"}`,
 		`{"lines_per_second": 10, "key_path": "attributes/user.id", "max_keys": 50000}`,
 		`{"lines_per_second": 5, "key_regex": "client=(\\S+)"}`,

@@ -26,12 +26,13 @@ var redactSpec = spec.Component{
 		{Name: "keep", Kind: spec.Integer, Default: "4", Description: "With action partial, how many of the last letters and digits are kept; never more than half of a value's."},
 		{Name: "fields", Kind: spec.Strings, Description: "Values replaced whole, whatever they hold: in a JSON line by path (keys joined by ., * for any one key, ** for any number: headers.authorization, **.password), in a text line the value of a key=value or key: value pair by its last key. @secrets stands for the keys password, passwd, secret, token, api_key, apikey, authorization, cookie, set-cookie and private_key, in any case and after _ or - (db_password), wherever they are."},
 		{Name: "exclude_fields", Kind: spec.Strings, Description: "Values of a JSON line, by path as in fields, that are neither scanned nor replaced, such as a trace id; a.** covers everything under a."},
+		onOverloadParam(true),
 	},
 	Examples: []string{
 		`{"pattern": "\\d{3}-\\d{2}-\\d{4}", "replacement": "XXX-XX-XXXX"}`,
 		`{"detector": "credit_card", "action": "partial", "keep": 4}`,
 		`{"detector": "email", "action": "drop"}`,
-		`{"detectors": ["payments", "ssn"], "action": "partial"}`,
+		`{"detectors": ["payments", "ssn"], "action": "partial", "on_overload": "run"}`,
 		`{"fields": ["@secrets", "headers.x-api-key"], "exclude_fields": ["trace_id"], "action": "hash"}`,
 	},
 }
@@ -89,6 +90,7 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		fieldAct = match.Mask(p.replacement())
 	}
 	var r match.Replacer
+	progBytes := 0 // the pattern's, when there is one
 	switch {
 	case p.Pattern != nil && (p.Detector != nil || len(p.Detectors) > 0):
 		return nil, errors.New("params.detector: must not be set together with pattern")
@@ -109,6 +111,7 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		if err != nil {
 			return nil, err
 		}
+		progBytes = re.ProgramBytes()
 		if act != nil {
 			r = re.ReplacerWith(act)
 		} else if r, err = re.Replacer(p.replacement()); err != nil {
@@ -132,9 +135,9 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 	}
 	r = match.JSONAwareWith(r, opts)
 	if p.Action == actionDrop {
-		return &dropLines{r: r}, nil
+		return &dropLines{r: r, progBytes: progBytes}, nil
 	}
-	return &redact{r: r}, nil
+	return &redact{r: r, progBytes: progBytes}, nil
 }
 
 // detectorChoices are the values a rule's detector may name: every
@@ -188,8 +191,12 @@ func (p *redactParams) action() (match.Action, error) {
 // costs nothing; see the Replacer for what one with a finding costs, once
 // the batch's Scratch has grown to fit the rewritten lines.
 type redact struct {
-	r match.Replacer
+	r         match.Replacer
+	progBytes int // its pattern's ProgramBytes
 }
+
+// regexBytes implements regexHolder.
+func (r *redact) regexBytes() int { return r.progBytes }
 
 // Process implements Processor.
 func (r *redact) Process(b *record.Batch) {
@@ -208,8 +215,12 @@ func (r *redact) Process(b *record.Batch) {
 // line judged by its decoded strings. The chain counts the lines as
 // filtered by the rule.
 type dropLines struct {
-	r match.Replacer
+	r         match.Replacer
+	progBytes int // its pattern's ProgramBytes
 }
+
+// regexBytes implements regexHolder.
+func (d *dropLines) regexBytes() int { return d.progBytes }
 
 // Process implements Processor.
 func (d *dropLines) Process(b *record.Batch) {

@@ -64,3 +64,9 @@ func Spec(name string) (*spec.Component, bool) {
 	}
 	return t.Spec, true
 }
+
+// TypeOf returns the processor type called name.
+func TypeOf(name string) (Type, bool) {
+	t, ok := registry[name]
+	return t, ok
+}

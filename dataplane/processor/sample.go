@@ -18,9 +18,10 @@ var sampleSpec = spec.Component{
 	Params: append([]spec.Param{
 		{Name: "rate", Kind: spec.Integer, Required: true, Description: "Keep one line in rate, 2 to 1000000."},
 		{Name: "always_keep", Kind: spec.Strings, Description: "Keywords, such as ERROR: a line containing one is always kept."},
+		onOverloadParam(false),
 	}, keySpecParams("by which lines are kept or dropped together; lines without it are sampled at random")...),
 	Examples: []string{
-		`{"rate": 10, "always_keep": ["ERROR", "WARN"]}`,
+		`{"rate": 10, "always_keep": ["ERROR", "WARN"], "on_overload": "run"}`,
 		`{"rate": 100, "key_attribute": "trace_id"}`,
 		`{"rate": 20, "key_regex": "request_id=(\\w+)"}`,
 		`{"rate": 50, "key_path": "resource/attributes/host.name"}`,

@@ -152,7 +152,7 @@ func TestFromEnvTLS(t *testing.T) {
 				t.Errorf("TLS: ServerName %q, InsecureSkipVerify %v, MinVersion %x; want each connection to verify its host, TLS 1.2 at least",
 					o.TLS.ServerName, o.TLS.InsecureSkipVerify, o.TLS.MinVersion)
 			}
-			if (o.TLS.RootCAs != nil) != c.ownCA || c.ownCA && !o.TLS.RootCAs.Equal(cert.Pool) {
+			if (o.TLS.RootCAs != nil) != c.ownCA || c.ownCA && !o.TLS.RootCAs.Equal(cert.CAPool) {
 				t.Errorf("TLS.RootCAs: got %v; want the CA file's: %v", o.TLS.RootCAs != nil, c.ownCA)
 			}
 		})

@@ -261,5 +261,13 @@ func runValidate(args []string) error {
 	cfg, _ := m.Compile()
 	fmt.Printf("manifest %s is valid: %d processors, %d outputs, batch size %d\n",
 		args[0], len(cfg.Steps), len(cfg.Outputs), cfg.BatchSize)
+	if w := m.Warnings(); len(w) > 0 {
+		var b strings.Builder
+		b.WriteString("warnings:\n")
+		for _, line := range w {
+			b.WriteString("  " + line + "\n")
+		}
+		fmt.Fprint(os.Stderr, b.String())
+	}
 	return nil
 }

@@ -77,6 +77,20 @@ func TestValidateCommand(t *testing.T) {
 			t.Errorf("validate bad: stderr lacks %q:\n%s", want, stderr.String())
 		}
 	}
+
+	// Valid and unsafe: a redact rule skipped under overload.
+	unsafe := filepath.Join(dir, "unsafe.json")
+	os.WriteFile(unsafe, []byte(`{"version":"1","pipelines":[{"name":"p","processors":[{"id":"ssn","type":"redact","params":{"detector":"ssn","on_overload":"skip"}}]}]}`), 0o644)
+	cmd = exec.Command(bin, "validate", unsafe)
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	out, err = cmd.Output()
+	want := `warnings:
+  pipelines[0].processors[0] (id "ssn").on_overload: "skip" lets lines leave unredacted while the overload breaker is open
+`
+	if err != nil || !strings.Contains(string(out), "is valid: 1 processors") || stderr.String() != want {
+		t.Errorf("validate unsafe: got %v, stdout %q, stderr %q; want it valid, warned about on stderr:\n%s", err, out, stderr.String(), want)
+	}
 }
 
 func TestControlNeedsRedis(t *testing.T) {
@@ -123,8 +137,10 @@ func TestVersionCommand(t *testing.T) {
 	// directory; a linked worktree's is a file, and its binaries say
 	// "unknown".
 	inRepo := err == nil
+	// The go command stamps no commit in a linked git worktree, whose .git
+	// is a file: there the binary says unknown.
 	if dirs, err := exec.Command("git", "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir").Output(); err == nil {
-		if d := strings.Split(strings.TrimSpace(string(dirs)), "\n"); len(d) == 2 && d[0] != d[1] {
+		if d := strings.Fields(string(dirs)); len(d) == 2 && d[0] != d[1] {
 			inRepo = false
 		}
 	}
