@@ -1,8 +1,8 @@
 package pipeline
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
