@@ -70,23 +70,74 @@ type Config struct {
 	// Gzip compresses request bodies.
 	Gzip bool `json:"gzip,omitempty"`
 
+	// Brokers are the Kafka brokers first contacted, host:port each.
+	Brokers StringList `json:"brokers,omitempty"`
+	// Topic is the Kafka topic records are produced to.
+	Topic string `json:"topic,omitempty"`
+	// KeyField is the /-separated path of the JSON member whose value keys
+	// a line's record; "" keys none.
+	KeyField string `json:"key_field,omitempty"`
+	// Compression is the Kafka record batch codec; "" means lz4.
+	Compression string `json:"compression,omitempty"`
+	// TLS connects over TLS (Kafka); tls_ca_file or
+	// tls_insecure_skip_verify imply it.
+	TLS bool `json:"tls,omitempty"`
+	// TLSCAFile is a PEM file of the certificate authorities trusted
+	// instead of the system's.
+	TLSCAFile string `json:"tls_ca_file,omitempty"`
+	// TLSInsecureSkipVerify accepts any server certificate.
+	TLSInsecureSkipVerify bool `json:"tls_insecure_skip_verify,omitempty"`
+	// SASLMechanism is the Kafka SASL mechanism: "plain", "scram-sha-256"
+	// or "scram-sha-512"; "" authenticates with none.
+	SASLMechanism string `json:"sasl_mechanism,omitempty"`
+	// SASLUsername is the SASL user.
+	SASLUsername string `json:"sasl_username,omitempty"`
+	// SASLPasswordFile is the file holding the SASL password: the password
+	// itself never goes in a manifest.
+	SASLPasswordFile string `json:"sasl_password_file,omitempty"`
+
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
 	// manifest: compiling one sets it.
 	NameSuffix string `json:"-"`
 }
 
-// Name identifies the output in metrics and logs, e.g. "console" or
-// "http:http://host:9000/path". It shows no header value, and the URL as
+// Name identifies the output in metrics and logs, e.g. "console",
+// "http:http://host:9000/path" or, for a type without a url, what its
+// type's Destination shows: "kafka:k1:9092,k2:9092/logs". It shows no
+// header value, and the URL as
 // MaskURL shows it: without credentials or query values (a token in the
 // path, as some vendors' intake URLs have, is not recognised). Two configs
 // whose URLs differ only in what MaskURL hides would share a name; a
 // manifest tells them apart with NameSuffix.
 func (c *Config) Name() string {
 	if c.URL == "" {
+		if t, ok := registry[c.Type]; ok && t.Destination != nil {
+			return c.Type + ":" + t.Destination(c) + c.NameSuffix
+		}
 		return c.Type
 	}
 	return c.Type + ":" + MaskURL(c.URL) + c.NameSuffix
+}
+
+// StringList is a list of strings in a manifest; a single string is read
+// as a list of one, as the original prototype's control plane wrote every
+// value as a string.
+type StringList []string
+
+// UnmarshalJSON reads a JSON array of strings, or one string.
+func (l *StringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*l = StringList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("want a string or an array of strings")
+	}
+	*l = many
+	return nil
 }
 
 // Mask replaces a secret value wherever one would be shown.
@@ -164,11 +215,15 @@ type Type struct {
 	// other field. Every built-in type has one; a type registered without
 	// one (a test's) is undocumented and its fields are left to Validate.
 	Spec *spec.Component
+	// Destination names where a config of a type that has no url writes,
+	// for Name: it must show no secret. nil: Name is the type alone.
+	Destination func(c *Config) string
 }
 
 var registry = map[string]Type{
 	"console": {Validate: validateConsole, New: newConsole, Spec: &consoleSpec},
 	"http":    {Validate: validateHTTP, New: newHTTP, Spec: &httpSpec},
+	"kafka":   {Validate: validateKafka, New: newKafka, Spec: &kafkaSpec, Destination: kafkaDestination},
 	"tcp":     {Validate: validateTCP, New: newTCP, Spec: &tcpSpec},
 }
 
@@ -216,6 +271,16 @@ func (c *Config) setFields() []string {
 		{"timeout_ms", c.TimeoutMS != 0},
 		{"max_retries", c.MaxRetries != nil},
 		{"gzip", c.Gzip},
+		{"brokers", len(c.Brokers) > 0},
+		{"topic", c.Topic != ""},
+		{"key_field", c.KeyField != ""},
+		{"compression", c.Compression != ""},
+		{"tls", c.TLS},
+		{"tls_ca_file", c.TLSCAFile != ""},
+		{"tls_insecure_skip_verify", c.TLSInsecureSkipVerify},
+		{"sasl_mechanism", c.SASLMechanism != ""},
+		{"sasl_username", c.SASLUsername != ""},
+		{"sasl_password_file", c.SASLPasswordFile != ""},
 	} {
 		if f.set {
 			set = append(set, f.name)

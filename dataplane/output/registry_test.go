@@ -111,6 +111,8 @@ func setField(t *testing.T, c *Config, name string) {
 			fv.Set(reflect.ValueOf(map[string]string{"X-A": "b"}))
 		case reflect.Pointer:
 			fv.Set(reflect.New(fv.Type().Elem()))
+		case reflect.Slice:
+			fv.Set(reflect.Append(reflect.MakeSlice(fv.Type(), 0, 1), reflect.ValueOf("x").Convert(fv.Type().Elem())))
 		default:
 			t.Fatalf("field %s: cannot set a %s", name, fv.Kind())
 		}
