@@ -242,6 +242,12 @@ func schemas() map[string]*schema {
 			prop("sasl_mechanism", outputField("sasl_mechanism"), false),
 			prop("sasl_username", outputField("sasl_username"), false),
 			prop("sasl_password_file", outputField("sasl_password_file"), false),
+			prop("region", outputField("region"), false),
+			prop("log_group", outputField("log_group"), false),
+			prop("log_stream", outputField("log_stream"), false),
+			prop("create", outputField("create"), false),
+			prop("endpoint", outputField("endpoint"), false),
+			prop("timestamp_field", outputField("timestamp_field"), false),
 		), "Where processed lines are sent. Each type takes the fields its <Type>Output schema lists; setting another is an error."),
 		"Pipeline": describe(object(
 			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),

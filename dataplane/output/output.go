@@ -96,6 +96,19 @@ type Config struct {
 	// itself never goes in a manifest.
 	SASLPasswordFile string `json:"sasl_password_file,omitempty"`
 
+	// Region is the AWS region (CloudWatch Logs); "" takes the SDK's.
+	Region string `json:"region,omitempty"`
+	// LogGroup and LogStream are where CloudWatch Logs events go.
+	LogGroup  string `json:"log_group,omitempty"`
+	LogStream string `json:"log_stream,omitempty"`
+	// Create creates a missing log group and stream; nil means true.
+	Create *bool `json:"create,omitempty"`
+	// Endpoint overrides the service's endpoint URL.
+	Endpoint string `json:"endpoint,omitempty"`
+	// TimestampField is the /-separated path of the JSON member that holds
+	// a line's time; "" stamps each line with the time it is written.
+	TimestampField string `json:"timestamp_field,omitempty"`
+
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
 	// manifest: compiling one sets it.
@@ -221,10 +234,11 @@ type Type struct {
 }
 
 var registry = map[string]Type{
-	"console": {Validate: validateConsole, New: newConsole, Spec: &consoleSpec},
-	"http":    {Validate: validateHTTP, New: newHTTP, Spec: &httpSpec},
-	"kafka":   {Validate: validateKafka, New: newKafka, Spec: &kafkaSpec, Destination: kafkaDestination},
-	"tcp":     {Validate: validateTCP, New: newTCP, Spec: &tcpSpec},
+	"cloudwatch_logs": {Validate: validateCloudWatch, New: newCloudWatch, Spec: &cloudWatchSpec, Destination: cloudWatchDestination},
+	"console":         {Validate: validateConsole, New: newConsole, Spec: &consoleSpec},
+	"http":            {Validate: validateHTTP, New: newHTTP, Spec: &httpSpec},
+	"kafka":           {Validate: validateKafka, New: newKafka, Spec: &kafkaSpec, Destination: kafkaDestination},
+	"tcp":             {Validate: validateTCP, New: newTCP, Spec: &tcpSpec},
 }
 
 // Register adds an output type. It is meant for init functions and tests, and
@@ -281,6 +295,12 @@ func (c *Config) setFields() []string {
 		{"sasl_mechanism", c.SASLMechanism != ""},
 		{"sasl_username", c.SASLUsername != ""},
 		{"sasl_password_file", c.SASLPasswordFile != ""},
+		{"region", c.Region != ""},
+		{"log_group", c.LogGroup != ""},
+		{"log_stream", c.LogStream != ""},
+		{"create", c.Create != nil},
+		{"endpoint", c.Endpoint != ""},
+		{"timestamp_field", c.TimestampField != ""},
 	} {
 		if f.set {
 			set = append(set, f.name)
