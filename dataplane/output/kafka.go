@@ -172,7 +172,7 @@ type kafkaOutput struct {
 	name     string // brokers and topic, for errors
 	topic    string
 	keyPath  []string // nil: no key
-	recs     sync.Pool
+	writes   sync.Pool
 	closeCtx context.Context // done once Close starts
 	cancel   context.CancelFunc
 
@@ -361,7 +361,7 @@ func (o *kafkaOutput) key(line []byte) []byte {
 
 // getWrite returns a kafkaWrite with n zeroed records.
 func (o *kafkaOutput) getWrite(n int) *kafkaWrite {
-	w, _ := o.recs.Get().(*kafkaWrite)
+	w, _ := o.writes.Get().(*kafkaWrite)
 	if w == nil {
 		w = new(kafkaWrite)
 		w.promise = func(_ *kgo.Record, err error) {
@@ -390,7 +390,7 @@ func (o *kafkaOutput) putWrite(w *kafkaWrite) {
 		return
 	}
 	clear(w.recs) // drop the references to the batch's lines
-	o.recs.Put(w)
+	o.writes.Put(w)
 }
 
 // Close fails the records of Writes in flight, waits for those Writes and

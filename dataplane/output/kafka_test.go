@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -504,4 +505,25 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestStringList(t *testing.T) {
+	for _, c := range []struct {
+		in, want, err string
+	}{
+		{`{"brokers":"a:1"}`, "[a:1]", ""},
+		{`{"brokers":["a:1","b:2"]}`, "[a:1 b:2]", ""},
+		{`{"brokers":null}`, "[]", ""},
+		{`{"brokers":5}`, "", "cannot unmarshal number into Go struct field Config.brokers of type output.StringList"},
+		{`{"brokers":[5]}`, "", "Config.brokers"},
+	} {
+		var cfg Config
+		err := json.Unmarshal([]byte(c.in), &cfg)
+		switch {
+		case c.err == "" && (err != nil || fmt.Sprint([]string(cfg.Brokers)) != c.want):
+			t.Errorf("%s: got %v, %v; want %s", c.in, cfg.Brokers, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: got error %v; want one with %q", c.in, err, c.err)
+		}
+	}
 }

@@ -6,11 +6,13 @@
 package output
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -140,6 +142,10 @@ type StringList []string
 
 // UnmarshalJSON reads a JSON array of strings, or one string.
 func (l *StringList) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		*l = nil
+		return nil
+	}
 	var one string
 	if json.Unmarshal(b, &one) == nil {
 		*l = StringList{one}
@@ -147,10 +153,28 @@ func (l *StringList) UnmarshalJSON(b []byte) error {
 	}
 	var many []string
 	if err := json.Unmarshal(b, &many); err != nil {
-		return errors.New("want a string or an array of strings")
+		// A type error, which the decoder completes with the field's name.
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[StringList]()}
 	}
 	*l = many
 	return nil
+}
+
+// jsonKind names the kind of the JSON value b, as a type error says it.
+func jsonKind(b []byte) string {
+	switch b = bytes.TrimSpace(b); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array with a value that is not a string"
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	case b[0] == 'n':
+		return "null"
+	}
+	return "number"
 }
 
 // Mask replaces a secret value wherever one would be shown.
