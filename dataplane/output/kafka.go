@@ -38,6 +38,12 @@ const (
 	maxKafkaTopic = 249
 	// maxPooledRecords is the largest record slice kept for reuse.
 	maxPooledRecords = 16 << 10
+	// kafkaGrace is how long past its timeout a Write waits for the client
+	// to fail records itself, with the error that says why, before it gives
+	// up on them. The client cannot fail a record it sent and got no answer
+	// for (the idempotent producer must learn whether it was written) until
+	// the broker answers, however long that takes.
+	kafkaGrace = 2 * time.Second
 )
 
 // kafkaCodecs are the compression values by name.
@@ -59,7 +65,7 @@ var kafkaSpec = spec.Component{
 		{Name: "topic", Kind: spec.String, Required: true, Description: "The topic records are produced to. It must exist: the output does not create it."},
 		{Name: "key_field", Kind: spec.String, Description: "A JSON member whose value keys a line's record, as a path of keys separated by / (user/id), each taken literally: records with the same key go to the same partition, in order. Lines that are not JSON objects, or lack the member, get no key and are spread over the partitions."},
 		{Name: "compression", Kind: spec.String, Default: defaultKafkaCompression, Enum: []string{"none", "gzip", "snappy", "lz4", "zstd"}, Description: "Codec of record batches."},
-		{Name: "timeout_ms", Kind: spec.Integer, Default: "30000", Description: "How long a batch may take to be acknowledged, retries on broker errors and reconnections included, before it is dropped and counted; at least 1000."},
+		{Name: "timeout_ms", Kind: spec.Integer, Default: "30000", Description: "How long a batch may take to be acknowledged, retries on broker errors and reconnections included, before it is dropped and counted; at least 1000. Records sent to a broker that has not answered may still be written after their batch was given up."},
 		{Name: "tls", Kind: spec.Boolean, Default: "false", Description: "Connect over TLS, verifying the brokers' certificates against the system's authorities; tls_ca_file and tls_insecure_skip_verify imply it."},
 		{Name: "tls_ca_file", Kind: spec.String, Description: "A PEM file of the certificate authorities to trust instead of the system's, read on each data plane when the output starts."},
 		{Name: "tls_insecure_skip_verify", Kind: spec.Boolean, Default: "false", Description: "Accept any certificate the brokers present: encrypted, but open to impersonation. For tests only."},
@@ -164,13 +170,16 @@ func validateTopic(t string) error {
 // idempotent producer with acks from all in-sync replicas makes its
 // retries write no duplicate and lose no acknowledged record.
 //
-// Records of one Write go to their partitions in the order of the batch,
+// Records hold copies of the lines, so that a Write can return while the
+// client still holds some (see Write). Records of one Write go to their
+// partitions in the order of the batch,
 // and a lane waits for one Write to be acknowledged before the next: lines
 // with the same key from the same source stay in order.
 type kafkaOutput struct {
 	cl       *kgo.Client
 	name     string // brokers and topic, for errors
 	topic    string
+	timeout  time.Duration
 	keyPath  []string // nil: no key
 	writes   sync.Pool
 	closeCtx context.Context // done once Close starts
@@ -182,11 +191,15 @@ type kafkaOutput struct {
 	closed bool
 }
 
-// kafkaWrite is one Write's records and the count of those not yet
-// acknowledged.
+// kafkaWrite is one Write's records, the copy of the batch's lines they
+// point into, and the count of those the client is not done with. A Write
+// that gives up before the client is done leaves its kafkaWrite to the
+// client: it is not recycled.
 type kafkaWrite struct {
 	recs    []kgo.Record
-	pending sync.WaitGroup
+	data    []byte
+	pending atomic.Int64
+	done    chan struct{} // closed by the last promise
 	failed  atomic.Int64
 	first   atomic.Pointer[error]
 	promise func(*kgo.Record, error)
@@ -243,9 +256,10 @@ func newKafkaOutput(c *Config, extra ...kgo.Opt) (*kafkaOutput, error) {
 		return nil, fmt.Errorf("cannot start kafka client: %w", err)
 	}
 	o := &kafkaOutput{
-		cl:    cl,
-		name:  "kafka:" + kafkaDestination(c),
-		topic: c.Topic,
+		cl:      cl,
+		name:    "kafka:" + kafkaDestination(c),
+		topic:   c.Topic,
+		timeout: timeout,
 	}
 	if c.KeyField != "" {
 		o.keyPath = strings.Split(c.KeyField, "/")
@@ -298,9 +312,11 @@ func kafkaMechanism(c *Config) (sasl.Mechanism, error) {
 
 // Write produces one record per line and waits until the brokers have
 // acknowledged them all, or until the client gives up on one (after
-// timeout_ms), ctx is done or the output is closed. It returns nil only if
-// every record was acknowledged. Records point into b's lines: Write does
-// not return before the client is done with every one of them.
+// timeout_ms), ctx is done, the output is closed or timeout_ms and a grace
+// have passed. It returns nil only if every record was acknowledged. The
+// records hold copies of b's lines: a Write that gives up on records the
+// client still holds (sent to a broker that has not answered) returns
+// without them, and they may still be written.
 func (o *kafkaOutput) Write(ctx context.Context, b *record.Batch) error {
 	if len(b.Lines) == 0 {
 		return nil
@@ -315,28 +331,35 @@ func (o *kafkaOutput) Write(ctx context.Context, b *record.Batch) error {
 	stop := context.AfterFunc(o.closeCtx, cancel)
 	defer stop()
 
-	w := o.getWrite(len(b.Lines))
-	defer o.putWrite(w)
-	w.pending.Add(len(b.Lines))
-	for i, line := range b.Lines {
-		r := &w.recs[i]
-		r.Topic = o.topic
-		r.Value = line
-		if o.keyPath != nil {
-			r.Key = o.key(line)
+	w := o.getWrite(b.Lines)
+	for i := range w.recs {
+		o.cl.Produce(ctx, &w.recs[i], w.promise)
+	}
+	timer := time.NewTimer(o.timeout + kafkaGrace)
+	defer timer.Stop()
+	var why error
+	select {
+	case <-w.done:
+		defer o.putWrite(w)
+		n := w.failed.Load()
+		if n == 0 {
+			return nil
 		}
-		o.cl.Produce(ctx, r, w.promise)
+		err := *w.first.Load()
+		if errors.Is(err, context.Canceled) && o.closeCtx.Err() != nil {
+			err = ErrClosed
+		}
+		return fmt.Errorf("cannot produce batch to %s: %d of %d records not acknowledged: %w", o.name, n, len(b.Lines), err)
+	case <-ctx.Done():
+		why = ctx.Err()
+		if o.closeCtx.Err() != nil {
+			why = ErrClosed
+		}
+	case <-timer.C:
+		why = fmt.Errorf("not acknowledged within %s", o.timeout)
 	}
-	w.pending.Wait()
-	n := w.failed.Load()
-	if n == 0 {
-		return nil
-	}
-	err := *w.first.Load()
-	if errors.Is(err, context.Canceled) && o.closeCtx.Err() != nil {
-		err = ErrClosed
-	}
-	return fmt.Errorf("cannot produce batch to %s: %d of %d records not acknowledged: %w", o.name, n, len(b.Lines), err)
+	return fmt.Errorf("cannot produce batch to %s: %w, %d of %d records still unanswered (they may yet be written)",
+		o.name, why, w.pending.Load(), len(b.Lines))
 }
 
 // key returns the key of line's record: the text of the member at o's key
@@ -359,8 +382,9 @@ func (o *kafkaOutput) key(line []byte) []byte {
 	return match.JSONText(v)
 }
 
-// getWrite returns a kafkaWrite with n zeroed records.
-func (o *kafkaOutput) getWrite(n int) *kafkaWrite {
+// getWrite returns a kafkaWrite with a record for each of lines, its
+// value a copy of the line and its key taken from that copy.
+func (o *kafkaOutput) getWrite(lines [][]byte) *kafkaWrite {
 	w, _ := o.writes.Get().(*kafkaWrite)
 	if w == nil {
 		w = new(kafkaWrite)
@@ -370,26 +394,48 @@ func (o *kafkaOutput) getWrite(n int) *kafkaWrite {
 					w.first.Store(&err)
 				}
 			}
-			w.pending.Done()
+			if w.pending.Add(-1) == 0 {
+				close(w.done)
+			}
 		}
 	}
+	n := len(lines)
 	if cap(w.recs) < n {
 		w.recs = make([]kgo.Record, n)
 	} else {
 		w.recs = w.recs[:n]
-		clear(w.recs)
 	}
+	size := 0
+	for _, l := range lines {
+		size += len(l)
+	}
+	if cap(w.data) < size {
+		w.data = make([]byte, 0, size)
+	}
+	data := w.data[:0]
+	for i, l := range lines {
+		start := len(data)
+		data = append(data, l...) // never grows: size is its capacity
+		v := data[start:len(data):len(data)]
+		w.recs[i] = kgo.Record{Topic: o.topic, Value: v}
+		if o.keyPath != nil {
+			w.recs[i].Key = o.key(v)
+		}
+	}
+	w.data = data
 	w.failed.Store(0)
 	w.first.Store(nil)
+	w.pending.Store(int64(n))
+	w.done = make(chan struct{})
 	return w
 }
 
 // putWrite recycles w, whose records the client is done with.
 func (o *kafkaOutput) putWrite(w *kafkaWrite) {
-	if cap(w.recs) > maxPooledRecords {
+	if cap(w.recs) > maxPooledRecords || cap(w.data) > maxPooledBuffer {
 		return
 	}
-	clear(w.recs) // drop the references to the batch's lines
+	clear(w.recs) // drop the records' references to the client's state
 	o.writes.Put(w)
 }
 

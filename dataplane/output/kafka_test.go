@@ -527,3 +527,39 @@ func TestStringList(t *testing.T) {
 		}
 	}
 }
+
+// TestKafkaUnanswered: a broker that takes produce requests and never
+// answers them (it drops the connection each time) holds the records in
+// flight, which the client cannot fail; the Write still gives up after
+// timeout_ms and a grace, and when its ctx is cancelled.
+func TestKafkaUnanswered(t *testing.T) {
+	c := newFakeKafka(t)
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		return nil, errors.New("dropped"), true
+	})
+	o := newTestKafka(t, &Config{Brokers: c.ListenAddrs(), Topic: testTopic, TimeoutMS: 1000})
+	err := o.Write(context.Background(), kafkaBatch("a", "b"))
+	if err == nil || !strings.Contains(err.Error(), "not acknowledged within 1s") {
+		t.Errorf("Write: got %v; want not acknowledged within 1s", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	if err := o.Write(ctx, kafkaBatch("c")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Write with ctx cancelled: got %v; want context.Canceled", err)
+	}
+}
+
+// TestKafkaRecordTooLarge: a line over the producer's batch limit fails
+// its batch; the other lines are written.
+func TestKafkaRecordTooLarge(t *testing.T) {
+	c := newFakeKafka(t)
+	o := newTestKafka(t, &Config{Brokers: c.ListenAddrs(), Topic: testTopic})
+	err := o.Write(context.Background(), kafkaBatch("small", strings.Repeat("x", 1_000_012), "also small"))
+	if err == nil || !strings.Contains(err.Error(), "1 of 3 records not acknowledged") {
+		t.Fatalf("Write: got %v; want 1 of 3 records not acknowledged", err)
+	}
+	if got := consumeAll(t, c.ListenAddrs(), 2); len(got) != 2 {
+		t.Errorf("got %d records; want the 2 small lines", len(got))
+	}
+}
