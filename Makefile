@@ -118,8 +118,10 @@ bench-micro:
 	done
 
 # chaos: the fault drills against the real binaries (Redis killed and
-# restarted, HTTP sink faults, overload, bad input, SIGTERM and SIGKILL,
-# deeply nested JSON, huge regular expressions), then every fuzz target for CHAOS_FUZZTIME each, two at a time; writes
+# restarted, HTTP sink faults, a Kafka broker restarted, overload, bad
+# input, SIGTERM and SIGKILL, deeply nested JSON, huge regular
+# expressions), then every fuzz target for CHAOS_FUZZTIME each, two at a
+# time; writes
 # results/chaos/<date>-<commit>.json and regenerates results/README.md.
 # About 40 minutes with the default fuzz time. CHAOS_FLAGS passes flags
 # (cd chaos && go run ./cmd/chaos -h), e.g. CHAOS_FLAGS=-only=overload.
@@ -130,7 +132,8 @@ chaos:
 		-fuzz-targets "$(FUZZ_TARGETS)" $(CHAOS_FLAGS)
 
 # chaos-short: CI's subset, under three minutes: one Redis restart with a
-# publish during the outage, one sink outage, one batch of bad input. Fails
+# publish during the outage, one sink outage, one Kafka broker restart, one
+# batch of bad input. Fails
 # on any crash or any line lost uncounted. Saves nothing.
 chaos-short:
 	cd chaos && $(GO) run ./cmd/chaos -short -save=false

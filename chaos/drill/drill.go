@@ -24,7 +24,8 @@ type Config struct {
 	// ("" skips the drills that need it).
 	StreamGate, Loadgen, RedisServer string
 	// Short is CI's subset: one Redis restart with a publish during the
-	// outage, one sink outage, one batch of bad input.
+	// outage, one sink outage, one Kafka broker restart, one batch of bad
+	// input.
 	Short bool
 	// FuzzTime is how long each fuzz target runs (0: not at all), and
 	// FuzzParallel how many targets run at once; Repo is the repository
@@ -73,6 +74,7 @@ func (d *Drills) drills() []drill {
 		{"redis_restarts", "a real redis-server killed (SIGKILL) and restarted under load, a manifest published during each outage", d.redisRestarts, true},
 		{"embedded_redis_restarts", "the embedded Redis (miniredis) stopped and restarted under load, a manifest published during each outage", d.embeddedRestarts, false},
 		{"http_sink_faults", "the HTTP output's endpoint fails: 500s, 429 + Retry-After, stalls, connection resets, down; a console output runs beside it", d.httpSinkFaults, true},
+		{"kafka_restart", "a kafka output's broker (in-process, its log on disk) stopped under load and started again on the same port", d.kafkaRestart, true},
 		{"overload", "5× the proxy's capacity for 30 s under drop_oldest, with filter and redaction rules", d.overload, false},
 		{"bad_input", "oversize and binary lines, 10,000 connections, slow clients, a UDP flood, bad API bodies, invalid manifests in Redis", d.badInput, true},
 		{"sigterm", "SIGTERM under load with a healthy sink: everything accepted is delivered", d.sigterm, false},

@@ -135,7 +135,7 @@ func TestValidationErrors(t *testing.T) {
 		{"put without type", "PUT", "/rules/r", `{"params":{"value":"X"}}`, 400, "type: required"},
 		{"http output without url", "POST", "/outputs", `{"type":"http"}`, 400, "url: required for http output"},
 		{"output without type", "POST", "/outputs", `{"url":"http://a"}`, 400, "type: required"},
-		{"unknown output type", "POST", "/outputs", `{"type":"kafka"}`, 400, `type: unknown output type "kafka"`},
+		{"unknown output type", "POST", "/outputs", `{"type":"pigeon"}`, 400, `type: unknown output type "pigeon"`},
 		{"console with url", "POST", "/outputs", `{"type":"console","url":"http://a"}`, 400, "url: not used by console output"},
 		{"header of the wrong type", "POST", "/outputs", `{"type":"http","url":"http://a","headers":{"K":12345}}`, 400, "headers: want string; got number"},
 		{"output unknown field", "POST", "/outputs", `{"type":"http","url":"http://a","auth":"x"}`, 400, `body: unknown field "auth"`},

@@ -136,7 +136,7 @@ func TestOutputs(t *testing.T) {
 		{"with a password", output.Config{Type: "http", URL: "http://u:pw@b:9000"}, nil},
 		{"with another password", output.Config{Type: "http", URL: "http://u:other@b:9000"}, nil},
 		{"missing url", output.Config{Type: "http"}, ErrInvalid},
-		{"unknown type", output.Config{Type: "kafka"}, ErrInvalid},
+		{"unknown type", output.Config{Type: "pigeon"}, ErrInvalid},
 	}
 	for _, tc := range cases {
 		if err := s.AddOutput(ctx, tc.o); !errors.Is(err, tc.wantErr) || (err != nil && tc.wantErr == nil) {

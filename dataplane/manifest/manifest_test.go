@@ -168,7 +168,7 @@ func TestInvalid(t *testing.T) {
 		{"seed filter key alone", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"f","type":"filter","params":{"key":"level"}}]}]}`, []string{`processors[0] (id "f").params: one of value, values or regex is required`}},
 		{"key on a redact rule", `{"version":"1","pipelines":[{"name":"p","processors":[{"id":"r","type":"redact","params":{"key":"level","pattern":"x"}}]}]}`, []string{`processors[0] (id "r").params: unknown field "key"`}},
 		{"http output without url", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"http"}]}]}`, []string{"pipelines[0].outputs[0].url"}},
-		{"unknown output type", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"kafka"}]}]}`, []string{`pipelines[0].outputs[0].type: unknown output type "kafka"`}},
+		{"unknown output type", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"pigeon"}]}]}`, []string{`pipelines[0].outputs[0].type: unknown output type "pigeon"`}},
 		{"duplicate http url", `{"version":"1","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"http","url":"http://a:1"},{"type":"http","url":"http://a:1"}]}]}`, []string{"outputs[1].url: duplicate of outputs[0]"}},
 		{"bad overload policy", `{"version":"1","pipelines":[{"name":"p","processors":[],"overload_policy":"yolo"}]}`, []string{"pipelines[0].overload_policy"}},
 		{"all errors at once", `{"version":"1","pipelines":[{"name":"p","batch_size":0,"processors":[{"id":"r","type":"redact","params":{"pattern":"("}},{"id":"q","type":"nope"}],"outputs":[{"type":"http"}]}]}`,

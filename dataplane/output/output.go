@@ -6,11 +6,13 @@
 package output
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -104,23 +106,104 @@ type Config struct {
 	// TLSInsecureSkipVerify accepts any certificate from the endpoint.
 	TLSInsecureSkipVerify bool `json:"tls_insecure_skip_verify,omitempty"`
 
+	// Brokers are the Kafka brokers first contacted, host:port each.
+	Brokers StringList `json:"brokers,omitempty"`
+	// Topic is the Kafka topic records are produced to.
+	Topic string `json:"topic,omitempty"`
+	// KeyField is the /-separated path of the JSON member whose value keys
+	// a line's record; "" keys none.
+	KeyField string `json:"key_field,omitempty"`
+	// Compression is the Kafka record batch codec; "" means lz4.
+	Compression string `json:"compression,omitempty"`
+	// TLS connects over TLS (Kafka); tls_ca_file or
+	// tls_insecure_skip_verify imply it.
+	TLS bool `json:"tls,omitempty"`
+	// SASLMechanism is the Kafka SASL mechanism: "plain", "scram-sha-256"
+	// or "scram-sha-512"; "" authenticates with none.
+	SASLMechanism string `json:"sasl_mechanism,omitempty"`
+	// SASLUsername is the SASL user.
+	SASLUsername string `json:"sasl_username,omitempty"`
+	// SASLPasswordFile is the file holding the SASL password: the password
+	// itself never goes in a manifest.
+	SASLPasswordFile string `json:"sasl_password_file,omitempty"`
+
+	// Region is the AWS region (CloudWatch Logs); "" takes the SDK's.
+	Region string `json:"region,omitempty"`
+	// LogGroup and LogStream are where CloudWatch Logs events go.
+	LogGroup  string `json:"log_group,omitempty"`
+	LogStream string `json:"log_stream,omitempty"`
+	// Create creates a missing log group and stream; nil means true.
+	Create *bool `json:"create,omitempty"`
+	// Endpoint overrides the service's endpoint URL.
+	Endpoint string `json:"endpoint,omitempty"`
+	// TimestampField is the /-separated path of the JSON member that holds
+	// a line's time; "" stamps each line with the time it is written.
+	TimestampField string `json:"timestamp_field,omitempty"`
+
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
 	// manifest: compiling one sets it.
 	NameSuffix string `json:"-"`
 }
 
-// Name identifies the output in metrics and logs, e.g. "console" or
-// "http:http://host:9000/path". It shows no header value, and the URL as
+// Name identifies the output in metrics and logs, e.g. "console",
+// "http:http://host:9000/path" or, for a type without a url, what its
+// type's Destination shows: "kafka:k1:9092,k2:9092/logs". It shows no
+// header value, and the URL as
 // MaskURL shows it: without credentials or query values (a token in the
 // path, as some vendors' intake URLs have, is not recognised). Two configs
 // whose URLs differ only in what MaskURL hides would share a name; a
 // manifest tells them apart with NameSuffix.
 func (c *Config) Name() string {
 	if c.URL == "" {
+		if t, ok := registry[c.Type]; ok && t.Destination != nil {
+			return c.Type + ":" + t.Destination(c) + c.NameSuffix
+		}
 		return c.Type
 	}
 	return c.Type + ":" + MaskURL(c.URL) + c.NameSuffix
+}
+
+// StringList is a list of strings in a manifest; a single string is read
+// as a list of one, as the original prototype's control plane wrote every
+// value as a string.
+type StringList []string
+
+// UnmarshalJSON reads a JSON array of strings, or one string.
+func (l *StringList) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		*l = nil
+		return nil
+	}
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*l = StringList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		// A type error, which the decoder completes with the field's name.
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[StringList]()}
+	}
+	*l = many
+	return nil
+}
+
+// jsonKind names the kind of the JSON value b, as a type error says it.
+func jsonKind(b []byte) string {
+	switch b = bytes.TrimSpace(b); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array with a value that is not a string"
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	case b[0] == 'n':
+		return "null"
+	}
+	return "number"
 }
 
 // Mask replaces a secret value wherever one would be shown.
@@ -198,15 +281,26 @@ type Type struct {
 	// other field. Every built-in type has one; a type registered without
 	// one (a test's) is undocumented and its fields are left to Validate.
 	Spec *spec.Component
+	// Destination names where a config of a type that has no url writes,
+	// for Name: it must show no secret. nil: Name is the type alone.
+	Destination func(c *Config) string
 }
 
-var registry = map[string]Type{
-	"console":       {Validate: validateConsole, New: newConsole, Spec: &consoleSpec},
-	"elasticsearch": {Validate: validateElasticsearch, New: newElasticsearch, Spec: &elasticsearchSpec},
-	"http":          {Validate: validateHTTP, New: newHTTP, Spec: &httpSpec},
-	"loki":          {Validate: validateLoki, New: newLoki, Spec: &lokiSpec},
-	"otlp":          {Validate: validateOTLP, New: newOTLP, Spec: &otlpSpec},
-	"tcp":           {Validate: validateTCP, New: newTCP, Spec: &tcpSpec},
+// registry is filled in by init, not in its declaration: Config.Name reads
+// it, and constructors such as loki's call Name.
+var registry map[string]Type
+
+func init() {
+	registry = map[string]Type{
+		"cloudwatch_logs": {Validate: validateCloudWatch, New: newCloudWatch, Spec: &cloudWatchSpec, Destination: cloudWatchDestination},
+		"console":         {Validate: validateConsole, New: newConsole, Spec: &consoleSpec},
+		"elasticsearch":   {Validate: validateElasticsearch, New: newElasticsearch, Spec: &elasticsearchSpec},
+		"http":            {Validate: validateHTTP, New: newHTTP, Spec: &httpSpec},
+		"kafka":           {Validate: validateKafka, New: newKafka, Spec: &kafkaSpec, Destination: kafkaDestination},
+		"loki":            {Validate: validateLoki, New: newLoki, Spec: &lokiSpec},
+		"otlp":            {Validate: validateOTLP, New: newOTLP, Spec: &otlpSpec},
+		"tcp":             {Validate: validateTCP, New: newTCP, Spec: &tcpSpec},
+	}
 }
 
 // Register adds an output type. It is meant for init functions and tests, and
@@ -262,6 +356,20 @@ func (c *Config) setFields() []string {
 		{"tenant_id", c.TenantID != ""},
 		{"tls_ca_file", c.TLSCAFile != ""},
 		{"tls_insecure_skip_verify", c.TLSInsecureSkipVerify},
+		{"brokers", len(c.Brokers) > 0},
+		{"topic", c.Topic != ""},
+		{"key_field", c.KeyField != ""},
+		{"compression", c.Compression != ""},
+		{"tls", c.TLS},
+		{"sasl_mechanism", c.SASLMechanism != ""},
+		{"sasl_username", c.SASLUsername != ""},
+		{"sasl_password_file", c.SASLPasswordFile != ""},
+		{"region", c.Region != ""},
+		{"log_group", c.LogGroup != ""},
+		{"log_stream", c.LogStream != ""},
+		{"create", c.Create != nil},
+		{"endpoint", c.Endpoint != ""},
+		{"timestamp_field", c.TimestampField != ""},
 	} {
 		if f.set {
 			set = append(set, f.name)
@@ -307,25 +415,3 @@ func Types() []string {
 
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("output closed")
-
-// StringList is a list of strings that also decodes from a single string,
-// as a manifest's string-only params may be written.
-type StringList []string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (l *StringList) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*l = StringList{s}
-		return nil
-	}
-	var ss []string
-	if err := json.Unmarshal(b, &ss); err != nil {
-		return err
-	}
-	*l = ss
-	return nil
-}
