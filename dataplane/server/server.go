@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,12 @@ type Options struct {
 	UDPReaders int
 	// MaxLine is the longest line accepted; 0 means ingest.DefaultMaxLine.
 	MaxLine int
+	// Limits bound what clients can make the TCP and HTTP listeners hold;
+	// zero fields take their defaults.
+	Limits ingest.Limits
+	// TLS, when set, makes the TCP and HTTP listeners speak TLS only (see
+	// ingest.LoadTLS).
+	TLS *tls.Config
 	// Pipeline configures the buffer and workers.
 	Pipeline pipeline.Options
 	// Manifest is applied at start; nil means pass everything to console.
@@ -114,7 +121,7 @@ func Start(opts Options) (s *Server, err error) {
 		}
 	}()
 
-	icfg := ingest.Config{Sink: p, Metrics: m, MaxLine: opts.MaxLine, Logger: opts.Logger}
+	icfg := ingest.Config{Sink: p, Metrics: m, MaxLine: opts.MaxLine, Logger: opts.Logger, Limits: opts.Limits, TLS: opts.TLS}
 	if opts.TCPAddr != "" {
 		if s.tcp, err = ingest.ListenTCP(opts.TCPAddr, icfg); err != nil {
 			return s, fmt.Errorf("cannot listen on tcp %s: %w", opts.TCPAddr, err)
