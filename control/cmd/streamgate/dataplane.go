@@ -66,9 +66,9 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.httpBodyBudget, "http-body-budget", ingest.DefaultHTTPBodyBudget, `bytes of HTTP ingest request bodies held at once (at least -http-max-body), reserved from Content-Length before a body is read; a request beyond it is answered 429 with Retry-After, counted in streamgate_ingest_refused_total{reason="body_budget"}`)
 	fs.IntVar(&f.httpMaxRequests, "http-max-requests", ingest.DefaultHTTPMaxRequests, `most HTTP ingest requests served at once; one beyond is answered 429 with Retry-After, counted in streamgate_ingest_refused_total{reason="max_requests"}`)
 	fs.DurationVar(&f.httpReadTimeout, "http-read-timeout", ingest.DefaultHTTPReadTimeout, `time an HTTP ingest client has to send a whole request (and a new connection its first); counted in streamgate_ingest_closed_total{reason="read_timeout"}`)
-	fs.StringVar(&f.tlsCert, "tls-cert", "", "certificate chain (PEM) of the TCP and HTTP ingest listeners: with -tls-key they speak TLS only (UDP stays plain)")
-	fs.StringVar(&f.tlsKey, "tls-key", "", "private key (PEM) of -tls-cert")
-	fs.StringVar(&f.tlsClientCA, "tls-client-ca", "", "CA certificates (PEM) a TCP or HTTP ingest client's certificate must chain to: with it every client must present one (mutual TLS)")
+	fs.StringVar(&f.tlsCert, "tls-cert", env("INGEST_TLS_CERT", ""), "certificate chain (PEM) of the TCP and HTTP ingest listeners: with -tls-key they speak TLS only (UDP stays plain) (env INGEST_TLS_CERT)")
+	fs.StringVar(&f.tlsKey, "tls-key", env("INGEST_TLS_KEY", ""), "private key (PEM) of -tls-cert (env INGEST_TLS_KEY)")
+	fs.StringVar(&f.tlsClientCA, "tls-client-ca", env("INGEST_TLS_CLIENT_CA", ""), "CA certificates (PEM) a TCP or HTTP ingest client's certificate must chain to: with it every client must present one (mutual TLS) (env INGEST_TLS_CLIENT_CA)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "48MiB", `soft memory limit of the Go runtime: the GC works harder as the heap nears it, nothing is refused ("off" to disable; GOMEMLIMIT, when set, wins)`)
 }
 

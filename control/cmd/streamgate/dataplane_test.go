@@ -196,6 +196,7 @@ func TestIngestLimitFlags(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		args []string
+		env  map[string]string
 		want ingest.Limits
 		err  string
 	}{
@@ -212,8 +213,13 @@ func TestIngestLimitFlags(t *testing.T) {
 			err: "-tls-cert and -tls-key: give both (and -tls-client-ca only with them)"},
 		{name: "missing certificate", args: []string{"-tls-cert", "missing-cert.pem", "-tls-key", "missing-key.pem"},
 			err: "-tls-cert, -tls-key, -tls-client-ca: cannot load the certificate missing-cert.pem and key missing-key.pem: open missing-cert.pem: no such file or directory"},
+		{name: "certificate from the environment", env: map[string]string{"INGEST_TLS_CERT": "env-cert.pem", "INGEST_TLS_KEY": "env-key.pem"},
+			err: "-tls-cert, -tls-key, -tls-client-ca: cannot load the certificate env-cert.pem and key env-key.pem: open env-cert.pem: no such file or directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
 			var f dataplaneFlags
 			fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
 			f.register(fs)
