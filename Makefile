@@ -131,10 +131,11 @@ chaos:
 	cd chaos && $(GO) run ./cmd/chaos -results ../results -fuzztime $(CHAOS_FUZZTIME) \
 		-fuzz-targets "$(FUZZ_TARGETS)" $(CHAOS_FLAGS)
 
-# chaos-short: CI's subset, under three minutes: one Redis restart with a
+# chaos-short: CI's subset, about three minutes: one Redis restart with a
 # publish during the outage, one sink outage, one Kafka broker restart, one
-# batch of bad input. Fails
-# on any crash or any line lost uncounted. Saves nothing.
+# batch of bad input, the slowbody and halflines memory attacks. Fails on
+# any crash, any line lost uncounted, or a proxy over its memory bound.
+# Saves nothing.
 chaos-short:
 	cd chaos && $(GO) run ./cmd/chaos -short -save=false
 

@@ -25,7 +25,7 @@ type Config struct {
 	StreamGate, Loadgen, RedisServer string
 	// Short is CI's subset: one Redis restart with a publish during the
 	// outage, one sink outage, one Kafka broker restart, one batch of bad
-	// input.
+	// input, and the slowbody and halflines memory attacks.
 	Short bool
 	// FuzzTime is how long each fuzz target runs (0: not at all), and
 	// FuzzParallel how many targets run at once; Repo is the repository
@@ -77,6 +77,8 @@ func (d *Drills) drills() []drill {
 		{"kafka_restart", "a kafka output's broker (in-process, its log on disk) stopped under load and started again on the same port", d.kafkaRestart, true},
 		{"overload", "5× the proxy's capacity for 30 s under drop_oldest, with filter and redaction rules", d.overload, false},
 		{"bad_input", "oversize and binary lines, 10,000 connections, slow clients, a UDP flood, bad API bodies, invalid manifests in Redis", d.badInput, true},
+		{"slowbody", "30 HTTP requests each sending 31 MiB of a 32 MiB body and stalling, beside a TCP load: the proxy's memory stays bounded", d.slowBody, true},
+		{"halflines", "1,000 TCP connections each holding an unfinished line of ~1 MB, beside a TCP load: the proxy's memory stays bounded", d.halfLines, true},
 		{"sigterm", "SIGTERM under load with a healthy sink: everything accepted is delivered", d.sigterm, false},
 		{"sigkill", "SIGKILL under load: how many accepted lines were only in memory", d.sigkill, false},
 		{"nestedjson", "1 MB lines of JSON nested up to 500,000 levels deep through an attribute_filter, beside a normal load", d.nestedJSON, false},

@@ -42,6 +42,7 @@ type stream struct {
 	b          *record.Batch
 	scanned    int  // bytes of b.Data already scanned: they hold no '\n'
 	discarding bool // inside an oversize line: skip to the next '\n'
+	grown      bool // b.Data was grown for the line in progress
 	size       int  // next read size
 }
 
@@ -56,21 +57,35 @@ func (s *stream) newBatch(tail []byte) *record.Batch {
 	// unless it is a long line: asking for tail+size would move every busy
 	// stream up a size class, to 1 MiB batches mostly left empty.
 	b := record.Get(max(s.size, len(tail)+smallRead))
+	s.grown = false
 	b.Key = s.key
 	b.Data = append(b.Data, tail...)
 	return b
 }
 
 // buf returns where the next read goes: the current batch's spare capacity,
-// grown when a line in progress has filled it.
+// grown when a line in progress has filled it (see growth).
 func (s *stream) buf() []byte {
 	b := s.b
-	if cap(b.Data)-len(b.Data) < smallRead/2 {
-		grown := make([]byte, len(b.Data), 2*cap(b.Data)+s.size)
+	if n := s.growth(); n > 0 {
+		grown := make([]byte, len(b.Data), n)
 		copy(grown, b.Data)
 		b.Data = grown
+		s.grown = true
 	}
 	return b.Data[len(b.Data):cap(b.Data)]
+}
+
+// growth is the size buf will grow the buffer to, or 0 when it has room
+// for a read. It never grows past what the longest line and a read need: a
+// longer line is skipped, not buffered.
+func (s *stream) growth() int {
+	b := s.b
+	if cap(b.Data)-len(b.Data) >= smallRead/2 {
+		return 0
+	}
+	n := min(2*cap(b.Data)+s.size, s.maxLine+2+largeRead) // +2: a '\r' may still be stripped
+	return max(n, len(b.Data)+smallRead)
 }
 
 // advance takes n bytes just read into buf(). It returns a batch of complete
@@ -92,7 +107,12 @@ func (s *stream) advance(n int) (ready *record.Batch, oversize int) {
 		if tail > 0 {
 			b.Data = b.Data[:copy(b.Data, rest)]
 		}
-		s.scanned = len(b.Data)
+		if len(b.Data) == 0 && s.grown {
+			// An oversize line is being skipped: drop the buffer grown
+			// for it (to the collector: a pool would keep it).
+			s.b = s.newBatch(nil)
+		}
+		s.scanned = len(s.b.Data)
 		return nil, oversize
 	}
 	s.b = s.newBatch(rest)
@@ -131,6 +151,28 @@ func (s *stream) split(b *record.Batch, from, scanFrom int) (tail, oversize int)
 	return start, oversize
 }
 
+// holding is the memory the stream holds for a line not yet ended: the
+// bytes of it read so far or, once the line has outgrown its read buffer,
+// the whole buffer grown for it.
+func (s *stream) holding() int {
+	switch {
+	case s.b == nil:
+		return 0
+	case s.grown:
+		return cap(s.b.Data)
+	}
+	return len(s.b.Data)
+}
+
+// holdingNext is what the stream will hold once buf has made room for the
+// next read: a buffer is charged before it is grown.
+func (s *stream) holdingNext() int {
+	if n := s.growth(); n > 0 {
+		return n
+	}
+	return s.holding()
+}
+
 // end closes the stream at EOF: the last line without newline becomes a
 // line. It returns the final batch, or nil, and the oversize count.
 func (s *stream) end() (ready *record.Batch, oversize int) {
@@ -152,7 +194,12 @@ func (s *stream) abort() (partial int) {
 	if !s.discarding && len(bytes.TrimRight(s.b.Data, "\r")) > 0 {
 		partial = 1
 	}
-	record.Put(s.b)
+	if !s.grown {
+		// A buffer grown for a long line is left to the collector: pooled,
+		// it would outlive many collections, and a client cut off for
+		// holding too much must not keep that memory alive.
+		record.Put(s.b)
+	}
 	s.b = nil
 	return partial
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -22,7 +23,7 @@ func TestHTTPBodyTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	go h.Serve()
-	defer h.srv.Shutdown()
+	defer h.Shutdown(context.Background())
 	cases := []struct {
 		name    string
 		request string
@@ -31,7 +32,7 @@ func TestHTTPBodyTooLarge(t *testing.T) {
 	}{
 		{"declared over the limit", fmt.Sprintf("POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", DefaultMaxBody+1, strings.Repeat("x", 4096)),
 			"413", "over the limit of 33554432 bytes"},
-		{"malformed content length", "POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", "400", "cannot read the request"},
+		{"malformed content length", "POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", "400", "Bad Request"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

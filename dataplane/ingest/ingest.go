@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"sync/atomic"
 
@@ -26,6 +27,14 @@ type Config struct {
 	MaxLine int
 	// Logger receives diagnostics; nil means slog.Default().
 	Logger *slog.Logger
+	// Limits bound what clients can make the TCP and HTTP listeners hold;
+	// zero fields take their defaults.
+	Limits Limits
+	// TLS, when set, makes the TCP and HTTP listeners speak TLS only (see
+	// LoadTLS); with ClientAuth tls.RequireAndVerifyClientCert they take
+	// only clients whose certificate ClientCAs verifies. UDP is never
+	// encrypted.
+	TLS *tls.Config
 }
 
 func (c *Config) withDefaults() Config {
@@ -39,6 +48,7 @@ func (c *Config) withDefaults() Config {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
+	d.Limits = d.Limits.withDefaults(d.MaxLine)
 	return d
 }
 

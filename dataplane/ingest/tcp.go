@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -20,17 +21,40 @@ import (
 const drainGrace = 50 * time.Millisecond
 
 // TCP accepts persistent connections carrying newline-delimited lines.
+//
+// What clients can make it hold is bounded (Config.Limits): at most
+// MaxConns connections, beyond which a new one is accepted and closed at
+// once; a connection silent for IdleTimeout is closed; and the memory held
+// for lines not yet ended, over all connections, stays within LineBudget:
+// past it, the connection that holds the most is closed. A line cut short by
+// such a close is dropped and counted (reason truncated), never emitted.
+//
+// Lock order: t.mu, then nothing.
 type TCP struct {
 	cfg Config
 	ln  net.Listener
 
+	lim        *connLimiter
+	idleClosed *limitCounter
+	shed       *limitCounter // closed over the line budget
+	tlsFailed  *limitCounter
+	held       atomic.Int64 // bytes charged to the line budget, over all connections
+
 	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
-	closed   bool
-	draining atomic.Bool // Shutdown has begun: connections drain and exit
+	conns    map[*tcpConn]struct{} // mu
+	closed   bool                  // mu
+	draining atomic.Bool           // Shutdown has begun: connections drain and exit
 	wg       sync.WaitGroup
 	ctx      context.Context // ends when the listener stops for good
 	cancel   context.CancelFunc
+}
+
+// tcpConn is an accepted connection.
+type tcpConn struct {
+	c       net.Conn     // what is read: raw, or a TLS connection over it
+	raw     net.Conn     // the socket
+	held    atomic.Int64 // bytes charged to the line budget
+	evicted atomic.Bool  // closed over the line budget: holds nothing any more
 }
 
 // ListenTCP listens on addr (e.g. ":8081" or "127.0.0.1:0").
@@ -40,7 +64,20 @@ func ListenTCP(addr string, cfg Config) (*TCP, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &TCP{cfg: cfg.withDefaults(), ln: ln, conns: make(map[net.Conn]struct{}), ctx: ctx, cancel: cancel}, nil
+	t := &TCP{cfg: cfg.withDefaults(), ln: ln, conns: make(map[*tcpConn]struct{}), ctx: ctx, cancel: cancel}
+	m, log, lim := t.cfg.Metrics, t.cfg.Logger, t.cfg.Limits
+	const l = metrics.ListenerTCP
+	t.lim = &connLimiter{max: int64(lim.MaxConns), refused: newLimitCounter(m.IngestRefused(l, metrics.RefusedMaxConnections), log,
+		"tcp ingest refused a connection: it holds its most connections (-max-connections)", "max_connections", lim.MaxConns)}
+	t.idleClosed = newLimitCounter(m.IngestClosed(l, metrics.ClosedIdleTimeout), log,
+		"tcp ingest closed an idle connection (-idle-timeout)", "idle_timeout", lim.IdleTimeout)
+	t.shed = newLimitCounter(m.IngestClosed(l, metrics.ClosedLineBudget), log,
+		"tcp ingest closed the connection holding the most unfinished-line bytes: they were over budget (-line-budget)", "line_budget", lim.LineBudget)
+	t.tlsFailed = newLimitCounter(m.IngestRefused(l, metrics.RefusedTLSHandshake), log,
+		"tcp ingest refused a connection: TLS handshake failed")
+	m.Gauge(`streamgate_ingest_connections{listener="tcp"}`, func() float64 { return float64(t.lim.open.Load()) })
+	m.Gauge(`streamgate_ingest_unfinished_line_bytes`, func() float64 { return float64(t.held.Load()) })
+	return t, nil
 }
 
 // Addr is the address listened on.
@@ -62,16 +99,26 @@ func (t *TCP) Serve() error {
 			continue
 		}
 		delay = 0
+		if !t.lim.tryAcquire() {
+			t.lim.refused.inc("remote", c.RemoteAddr().String())
+			c.Close()
+			continue
+		}
+		tc := &tcpConn{c: c, raw: c}
+		if t.cfg.TLS != nil {
+			tc.c = tls.Server(c, t.cfg.TLS)
+		}
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()
 			c.Close()
+			t.lim.release()
 			return nil
 		}
-		t.conns[c] = struct{}{}
+		t.conns[tc] = struct{}{}
 		t.wg.Add(1)
 		t.mu.Unlock()
-		go t.serveConn(c)
+		go t.serveConn(tc)
 	}
 }
 
@@ -84,8 +131,8 @@ func (t *TCP) Shutdown(ctx context.Context) error {
 	t.closed = true
 	t.draining.Store(true)
 	err := t.ln.Close()
-	for c := range t.conns {
-		c.SetReadDeadline(time.Now()) // wake blocked reads: they start draining
+	for tc := range t.conns {
+		tc.c.SetReadDeadline(time.Now()) // wake blocked reads: they start draining
 	}
 	t.mu.Unlock()
 	done := make(chan struct{})
@@ -95,8 +142,8 @@ func (t *TCP) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		t.cancel() // unblock pushes waiting for room
 		t.mu.Lock()
-		for c := range t.conns {
-			c.Close()
+		for tc := range t.conns {
+			tc.raw.Close()
 		}
 		t.mu.Unlock()
 		<-done
@@ -105,18 +152,39 @@ func (t *TCP) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func (t *TCP) serveConn(c net.Conn) {
+func (t *TCP) serveConn(tc *tcpConn) {
 	defer t.wg.Done()
 	defer func() {
 		t.mu.Lock()
-		delete(t.conns, c)
+		delete(t.conns, tc)
 		t.mu.Unlock()
-		c.Close()
+		tc.raw.Close()
+		t.charge(tc, 0)
+		t.lim.release()
 	}()
+	c := tc.c
+	if tlsConn, ok := c.(*tls.Conn); ok && !t.handshake(tlsConn) {
+		return
+	}
 	cfg := &t.cfg
+	idle := cfg.Limits.IdleTimeout
 	st := newStream(nextKey(), cfg.MaxLine)
 	drainStarted := false
 	for {
+		if !t.draining.Load() {
+			c.SetReadDeadline(time.Now().Add(idle))
+			if t.draining.Load() {
+				// Shutdown began meanwhile: its wake-up must not be lost.
+				c.SetReadDeadline(time.Now())
+			}
+		}
+		// What the connection will hold is charged before its buffer
+		// grows, so that no memory over the budget is ever taken, and
+		// before the read, which may wait.
+		if !t.charge(tc, int64(st.holdingNext())) {
+			t.dropPartial(st.abort()) // closed over the line budget
+			return
+		}
 		n, err := c.Read(st.buf())
 		if ready, oversize := st.advance(n); ready != nil || oversize > 0 {
 			if ready == nil {
@@ -143,13 +211,67 @@ func (t *TCP) serveConn(c net.Conn) {
 			drainStarted = true
 			c.SetReadDeadline(time.Now().Add(drainGrace))
 			continue
+		case errors.Is(err, os.ErrDeadlineExceeded) && !t.draining.Load():
+			t.idleClosed.inc("remote", tc.raw.RemoteAddr().String())
+			t.dropPartial(st.abort())
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, net.ErrClosed):
-			t.dropPartial(st.abort()) // shutdown
+			t.dropPartial(st.abort()) // shutdown, or closed over the line budget
 		default:
-			cfg.Logger.Debug("tcp connection ended", "remote", c.RemoteAddr().String(), "err", err)
+			cfg.Logger.Debug("tcp connection ended", "remote", tc.raw.RemoteAddr().String(), "err", err)
 			t.dropPartial(st.abort())
 		}
 		return
+	}
+}
+
+// handshake runs a TLS connection's handshake, within tlsHandshakeTimeout,
+// and reports whether it succeeded; a failure is counted.
+func (t *TCP) handshake(c *tls.Conn) bool {
+	c.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
+	err := c.HandshakeContext(t.ctx)
+	if err != nil && !t.draining.Load() {
+		t.tlsFailed.inc("remote", c.NetConn().RemoteAddr().String(), "err", err)
+	}
+	c.SetWriteDeadline(time.Time{}) // the read deadline is set before each read
+	return err == nil
+}
+
+// charge records that tc holds n bytes for a line not yet ended. When that
+// takes the listener's total over the line budget, the connections that
+// hold the most are closed until it is back within: their memory is
+// written off at once, and freed as soon as their reader sees the close.
+// It reports whether tc is still open: false when tc was closed for it.
+func (t *TCP) charge(tc *tcpConn, n int64) bool {
+	if tc.evicted.Load() {
+		n = 0
+	}
+	old := tc.held.Swap(n)
+	if n != old && t.held.Add(n-old) > t.cfg.Limits.LineBudget && n > old {
+		t.shedLines()
+	}
+	return !tc.evicted.Load()
+}
+
+// shedLines closes the connections holding the most unfinished-line bytes
+// until the total is within the budget.
+func (t *TCP) shedLines() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.held.Load() > t.cfg.Limits.LineBudget {
+		var victim *tcpConn
+		var most int64
+		for tc := range t.conns {
+			if h := tc.held.Load(); h > most && !tc.evicted.Load() {
+				victim, most = tc, h
+			}
+		}
+		if victim == nil {
+			return
+		}
+		victim.evicted.Store(true)
+		t.held.Add(-victim.held.Swap(0))
+		t.shed.inc("remote", victim.raw.RemoteAddr().String(), "held_bytes", most)
+		victim.raw.Close() // its reader drops the line, counted as truncated
 	}
 }
 

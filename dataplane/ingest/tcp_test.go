@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"slices"
 	"sync"
@@ -39,40 +40,51 @@ func (s *gateSink) Push(_ context.Context, b *record.Batch) error {
 
 // TestTCPShutdownReadsBufferedData: a connection busy pushing when the
 // shutdown begins still reads what its peer had sent before, and drops
-// (counts) the unfinished last line.
+// (counts) the unfinished last line; over TLS as in plain text.
 func TestTCPShutdownReadsBufferedData(t *testing.T) {
-	sink := &gateSink{entered: make(chan struct{}), release: make(chan struct{})}
-	m := metrics.New()
-	tcp, err := ListenTCP("127.0.0.1:0", Config{Sink: sink, Metrics: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go tcp.Serve()
-	c, err := net.Dial("tcp", tcp.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.Write([]byte("one\n"))
-	<-sink.entered                           // the connection is inside Push
-	c.Write([]byte("two\nthree\ncard=4111")) // waits in the kernel's buffer
-	done := make(chan error)
-	go func() { done <- tcp.Shutdown(context.Background()) }()
-	for !tcp.draining.Load() {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(2 * drainGrace) // the shutdown's wake-up deadline has passed
-	close(sink.release)
-	<-done
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	if want := []string{"one", "two", "three"}; !slices.Equal(sink.lines, want) {
-		t.Fatalf("delivered %q; want %q", sink.lines, want)
-	}
-	if got := m.Dropped(metrics.ReasonTruncated).Get(); got != 1 {
-		t.Fatalf("truncated: got %d; want 1", got)
-	}
-	if got := m.Received.Get(); got != 4 {
-		t.Fatalf("received: got %d; want 4", got)
+	for _, useTLS := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "tls"}[useTLS], func(t *testing.T) {
+			var server, client *tls.Config
+			if useTLS {
+				server, client = tlsConfigs(t, false, anonClient)
+			}
+			sink := &gateSink{entered: make(chan struct{}), release: make(chan struct{})}
+			m := metrics.New()
+			tcp, err := ListenTCP("127.0.0.1:0", Config{Sink: sink, Metrics: m, TLS: server})
+			if err != nil {
+				t.Fatal(err)
+			}
+			go tcp.Serve()
+			c, err := net.Dial("tcp", tcp.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if client != nil {
+				c = tls.Client(c, client)
+			}
+			c.Write([]byte("one\n"))
+			<-sink.entered                           // the connection is inside Push
+			c.Write([]byte("two\nthree\ncard=4111")) // waits in the kernel's buffer
+			done := make(chan error)
+			go func() { done <- tcp.Shutdown(context.Background()) }()
+			for !tcp.draining.Load() {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(2 * drainGrace) // the shutdown's wake-up deadline has passed
+			close(sink.release)
+			<-done
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			if want := []string{"one", "two", "three"}; !slices.Equal(sink.lines, want) {
+				t.Fatalf("delivered %q; want %q", sink.lines, want)
+			}
+			if got := m.Dropped(metrics.ReasonTruncated).Get(); got != 1 {
+				t.Fatalf("truncated: got %d; want 1", got)
+			}
+			if got := m.Received.Get(); got != 4 {
+				t.Fatalf("received: got %d; want 4", got)
+			}
+		})
 	}
 }

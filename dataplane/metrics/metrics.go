@@ -52,6 +52,31 @@ const (
 	ReasonRejected     = "rejected"      // the destination answered for each line and refused it for good
 )
 
+// Ingest listeners, as the listener label of the ingest counters names them.
+const (
+	ListenerTCP  = "tcp"
+	ListenerHTTP = "http"
+)
+
+// Reasons for an ingest listener refusing a connection or a request
+// (IngestRefused).
+const (
+	RefusedMaxConnections = "max_connections" // the listener held its most connections: accepted and closed at once
+	RefusedTLSHandshake   = "tls_handshake"   // the TLS handshake failed or did not finish in time
+	RefusedBodyBudget     = "body_budget"     // HTTP: the request bodies in flight would exceed their budget (429)
+	RefusedMaxRequests    = "max_requests"    // HTTP: the most requests were being served (429)
+	RefusedBodyTooLarge   = "body_too_large"  // HTTP: the body is over the per-request limit (413)
+)
+
+// Reasons for an ingest listener closing a connection it had accepted
+// (IngestClosed). An unfinished TCP line on it is dropped and counted as
+// truncated.
+const (
+	ClosedIdleTimeout = "idle_timeout" // nothing received for the idle timeout
+	ClosedReadTimeout = "read_timeout" // HTTP: a request not read in full within the read timeout
+	ClosedLineBudget  = "line_budget"  // TCP: it held the most unfinished-line bytes when they went over budget
+)
+
 // Metrics is the set of counters of one data-plane instance.
 type Metrics struct {
 	set *vm.Set
@@ -81,6 +106,8 @@ type Metrics struct {
 	filtered map[string]*vm.Counter   // by rule; mu
 	sampled  map[string]*vm.Counter   // by rule; mu
 	outputs  map[string]*outputCounts // by output name; mu
+	refused  map[string]*vm.Counter   // by listener and reason; mu
+	closed   map[string]*vm.Counter   // by listener and reason; mu
 	// retired holds what the rules and outputs removed by a reload
 	// counted, in series without their rule or output label; mu.
 	retired retiredCounts
@@ -125,6 +152,8 @@ func New() *Metrics {
 			dropped: make(map[string]*vm.Counter),
 			pii:     make(map[string]*vm.Counter),
 		},
+		refused: make(map[string]*vm.Counter),
+		closed:  make(map[string]*vm.Counter),
 	}
 	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown, ReasonTruncated} {
 		m.Dropped(r)
@@ -395,6 +424,28 @@ func (m *Metrics) OutputDroppedTotal() uint64 {
 		n += o.Dropped
 	}
 	return n
+}
+
+// IngestRefused returns the counter of connections or requests the named
+// ingest listener refused for reason (Refused*). Listeners look their
+// counters up when they start.
+func (m *Metrics) IngestRefused(listener, reason string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counterLocked(m.refused, listener+"/"+reason, func() string {
+		return fmt.Sprintf("streamgate_ingest_refused_total{listener=%q,reason=%q}", listener, reason)
+	})
+}
+
+// IngestClosed returns the counter of connections the named ingest listener
+// closed for reason (Closed*). Listeners look their counters up when they
+// start.
+func (m *Metrics) IngestClosed(listener, reason string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counterLocked(m.closed, listener+"/"+reason, func() string {
+		return fmt.Sprintf("streamgate_ingest_closed_total{listener=%q,reason=%q}", listener, reason)
+	})
 }
 
 // OutputRetries returns the counter of retried requests of the named

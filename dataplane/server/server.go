@@ -112,6 +112,12 @@ type Options struct {
 	UDPReaders int
 	// MaxLine is the longest line accepted; 0 means ingest.DefaultMaxLine.
 	MaxLine int
+	// Limits bound what clients can make the TCP and HTTP listeners hold;
+	// zero fields take their defaults.
+	Limits ingest.Limits
+	// TLS, when set, makes the TCP and HTTP listeners speak TLS only (see
+	// ingest.LoadTLS).
+	TLS *tls.Config
 	// Pipeline configures the buffer and workers.
 	Pipeline pipeline.Options
 	// Manifest is applied at start; nil means the built-in default, which
@@ -303,7 +309,7 @@ func (s *Server) openIngestLocked() (err error) {
 		return nil
 	}
 	o := &s.lopts
-	icfg := ingest.Config{Sink: s.p, Metrics: s.m, MaxLine: o.MaxLine, Logger: s.log}
+	icfg := ingest.Config{Sink: s.p, Metrics: s.m, MaxLine: o.MaxLine, Logger: s.log, Limits: o.Limits, TLS: o.TLS}
 	var stops []func(context.Context) error
 	defer func() {
 		if err != nil {

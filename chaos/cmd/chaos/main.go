@@ -36,7 +36,7 @@ func main() {
 }
 
 func run() error {
-	short := flag.Bool("short", false, "CI's subset (under 3 minutes): one Redis restart, one sink outage, one Kafka broker restart, one batch of bad input")
+	short := flag.Bool("short", false, "CI's subset (about 3 minutes): one Redis restart, one sink outage, one Kafka broker restart, one batch of bad input, the slowbody and halflines memory attacks")
 	only := flag.String("only", "", "comma-separated drills to run (default all): "+strings.Join(drill.Names(), ", "))
 	results := flag.String("results", "results", "results directory")
 	save := flag.Bool("save", true, "write the run to the results directory and regenerate its README")

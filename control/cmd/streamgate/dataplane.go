@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,11 @@ type dataplaneFlags struct {
 	shutdownTimeout, heartbeat                  time.Duration
 
 	admin adminFlags // the admin server's address, TLS and pprof
+	// Ingest limits and TLS.
+	maxConns, httpMaxRequests               int
+	lineBudget, httpBodyBudget, httpMaxBody int
+	idleTimeout, httpReadTimeout            time.Duration
+	tlsCert, tlsKey, tlsClientCA            string
 }
 
 func (f *dataplaneFlags) register(fs *flag.FlagSet) {
@@ -56,6 +62,16 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxLine, "max-line", ingest.DefaultMaxLine, "longest line in bytes; longer lines are dropped and counted (reason oversize)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long SIGTERM may take to drain and flush")
 	fs.DurationVar(&f.heartbeat, "heartbeat", watch.DefaultHeartbeat, "interval of the fleet heartbeat written to Redis (time to live: 3 intervals)")
+	fs.IntVar(&f.maxConns, "max-connections", ingest.DefaultMaxConns, `most connections each of the TCP and HTTP ingest listeners holds; beyond it a new one is accepted and closed at once, counted in streamgate_ingest_refused_total{reason="max_connections"}`)
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", ingest.DefaultIdleTimeout, `close a TCP ingest connection that sent nothing for this long, and an HTTP one that waited this long for its next request; counted in streamgate_ingest_closed_total{reason="idle_timeout"}`)
+	fs.IntVar(&f.lineBudget, "line-budget", ingest.DefaultLineBudget, `bytes held for unfinished lines over all TCP ingest connections; past it the connection that holds the most is closed, its line dropped (reason truncated) and counted in streamgate_ingest_closed_total{reason="line_budget"}`)
+	fs.IntVar(&f.httpMaxBody, "http-max-body", ingest.DefaultMaxBody, `largest HTTP ingest request body in bytes; a larger one is refused with 413, counted in streamgate_ingest_refused_total{reason="body_too_large"}`)
+	fs.IntVar(&f.httpBodyBudget, "http-body-budget", ingest.DefaultHTTPBodyBudget, `bytes of HTTP ingest request bodies held at once (at least -http-max-body), reserved from Content-Length before a body is read; a request beyond it is answered 429 with Retry-After, counted in streamgate_ingest_refused_total{reason="body_budget"}`)
+	fs.IntVar(&f.httpMaxRequests, "http-max-requests", ingest.DefaultHTTPMaxRequests, `most HTTP ingest requests served at once; one beyond is answered 429 with Retry-After, counted in streamgate_ingest_refused_total{reason="max_requests"}`)
+	fs.DurationVar(&f.httpReadTimeout, "http-read-timeout", ingest.DefaultHTTPReadTimeout, `time an HTTP ingest client has to send a whole request (and a new connection its first); counted in streamgate_ingest_closed_total{reason="read_timeout"}`)
+	fs.StringVar(&f.tlsCert, "tls-cert", env("INGEST_TLS_CERT", ""), "certificate chain (PEM) of the TCP and HTTP ingest listeners: with -tls-key they speak TLS only (UDP stays plain) (env INGEST_TLS_CERT)")
+	fs.StringVar(&f.tlsKey, "tls-key", env("INGEST_TLS_KEY", ""), "private key (PEM) of -tls-cert (env INGEST_TLS_KEY)")
+	fs.StringVar(&f.tlsClientCA, "tls-client-ca", env("INGEST_TLS_CLIENT_CA", ""), "CA certificates (PEM) a TCP or HTTP ingest client's certificate must chain to: with it every client must present one (mutual TLS) (env INGEST_TLS_CLIENT_CA)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "48MiB", `soft memory limit of the Go runtime: the GC works harder as the heap nears it, nothing is refused ("off" to disable; GOMEMLIMIT, when set, wins)`)
 }
 
@@ -82,6 +98,14 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if err != nil {
 		return server.Options{}, fmt.Errorf("-boot-policy: %w", err)
 	}
+	limits, err := f.limits()
+	if err != nil {
+		return server.Options{}, err
+	}
+	tlsCfg, err := f.ingestTLS()
+	if err != nil {
+		return server.Options{}, err
+	}
 	if err := setMemoryLimit(f.memoryLimit); err != nil {
 		return server.Options{}, fmt.Errorf("-memory-limit: %w", err)
 	}
@@ -91,6 +115,8 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		HTTPAddr:  addr(f.host, f.httpPort),
 		AdminAddr: addr(f.admin.host, f.adminPort),
 		MaxLine:   f.maxLine,
+		Limits:    limits,
+		TLS:       tlsCfg,
 		Pipeline: pipeline.Options{
 			Workers:          f.workers,
 			BufferLines:      f.bufLines,
@@ -112,6 +138,70 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		}
 	}
 	return opts, nil
+}
+
+// limits checks the ingest limits' flags: every one must be positive, and
+// the body budget must hold the largest body.
+func (f *dataplaneFlags) limits() (ingest.Limits, error) {
+	var errs []error
+	for _, c := range []struct {
+		flag string
+		v    int64
+	}{
+		{"-max-connections", int64(f.maxConns)},
+		{"-idle-timeout", int64(f.idleTimeout)},
+		{"-line-budget", int64(f.lineBudget)},
+		{"-http-max-body", int64(f.httpMaxBody)},
+		{"-http-body-budget", int64(f.httpBodyBudget)},
+		{"-http-max-requests", int64(f.httpMaxRequests)},
+		{"-http-read-timeout", int64(f.httpReadTimeout)},
+	} {
+		if c.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive value; got %d", c.flag, c.v))
+		}
+	}
+	if f.httpBodyBudget < f.httpMaxBody {
+		errs = append(errs, fmt.Errorf("-http-body-budget: want at least -http-max-body (%d), or no body that large could ever be taken; got %d", f.httpMaxBody, f.httpBodyBudget))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return ingest.Limits{}, err
+	}
+	return ingest.Limits{
+		MaxConns:        f.maxConns,
+		IdleTimeout:     f.idleTimeout,
+		LineBudget:      int64(f.lineBudget),
+		HTTPMaxBody:     int64(f.httpMaxBody),
+		HTTPBodyBudget:  int64(f.httpBodyBudget),
+		HTTPMaxRequests: f.httpMaxRequests,
+		HTTPReadTimeout: f.httpReadTimeout,
+	}, nil
+}
+
+// ingestTLS loads the TLS configuration of the TCP and HTTP ingest
+// listeners, or returns nil when none is asked for.
+func (f *dataplaneFlags) ingestTLS() (*tls.Config, error) {
+	switch {
+	case f.tlsCert == "" && f.tlsKey == "" && f.tlsClientCA == "":
+		return nil, nil
+	case f.tlsCert == "" || f.tlsKey == "":
+		return nil, errors.New("-tls-cert and -tls-key: give both (and -tls-client-ca only with them)")
+	}
+	cfg, err := ingest.LoadTLS(f.tlsCert, f.tlsKey, f.tlsClientCA)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-cert, -tls-key, -tls-client-ca: %w", err)
+	}
+	return cfg, nil
+}
+
+// tlsMode names the ingest listeners' TLS for the start-up log line.
+func (f *dataplaneFlags) tlsMode() string {
+	switch {
+	case f.tlsCert == "":
+		return "off"
+	case f.tlsClientCA == "":
+		return "on"
+	}
+	return "mutual"
 }
 
 func runDataplane(args []string) error {
@@ -175,7 +265,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	}
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
-		"workers", f.workers, "overflow", f.overflow, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "manifest", source)
+		"workers", f.workers, "overflow", f.overflow, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
 }
 

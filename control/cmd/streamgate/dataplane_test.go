@@ -19,6 +19,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"streamgate/dataplane/ingest"
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/pipeline"
 	"streamgate/dataplane/rdb"
@@ -290,6 +291,72 @@ func TestDataplaneBootClosed(t *testing.T) {
 			p.stop()
 			if got := p.Stdout(); !slices.Equal(got, c.want) {
 				t.Fatalf("stdout %q; want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestIngestLimitFlags(t *testing.T) {
+	defaults := ingest.Limits{
+		MaxConns:        ingest.DefaultMaxConns,
+		IdleTimeout:     ingest.DefaultIdleTimeout,
+		LineBudget:      ingest.DefaultLineBudget,
+		HTTPMaxBody:     ingest.DefaultMaxBody,
+		HTTPBodyBudget:  ingest.DefaultHTTPBodyBudget,
+		HTTPMaxRequests: ingest.DefaultHTTPMaxRequests,
+		HTTPReadTimeout: ingest.DefaultHTTPReadTimeout,
+	}
+	set := defaults
+	set.MaxConns, set.IdleTimeout, set.LineBudget = 5, time.Second, 1<<20
+	set.HTTPMaxBody, set.HTTPBodyBudget, set.HTTPMaxRequests, set.HTTPReadTimeout = 1000, 2000, 3, 2*time.Second
+	for _, c := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want ingest.Limits
+		err  string
+	}{
+		{name: "defaults", want: defaults},
+		{name: "every flag", args: []string{"-max-connections", "5", "-idle-timeout", "1s", "-line-budget", "1048576",
+			"-http-max-body", "1000", "-http-body-budget", "2000", "-http-max-requests", "3", "-http-read-timeout", "2s"}, want: set},
+		{name: "zero and negative", args: []string{"-max-connections", "0", "-idle-timeout", "-1s", "-http-max-requests", "0"},
+			err: "-max-connections: want a positive value; got 0\n-idle-timeout: want a positive value; got -1000000000\n-http-max-requests: want a positive value; got 0"},
+		{name: "budget below the largest body", args: []string{"-http-body-budget", "1000"},
+			err: "-http-body-budget: want at least -http-max-body (33554432), or no body that large could ever be taken; got 1000"},
+		{name: "certificate without key", args: []string{"-tls-cert", "cert.pem"},
+			err: "-tls-cert and -tls-key: give both (and -tls-client-ca only with them)"},
+		{name: "client CA alone", args: []string{"-tls-client-ca", "ca.pem"},
+			err: "-tls-cert and -tls-key: give both (and -tls-client-ca only with them)"},
+		{name: "missing certificate", args: []string{"-tls-cert", "missing-cert.pem", "-tls-key", "missing-key.pem"},
+			err: "-tls-cert, -tls-key, -tls-client-ca: cannot load the certificate missing-cert.pem and key missing-key.pem: open missing-cert.pem: no such file or directory"},
+		{name: "certificate from the environment", env: map[string]string{"INGEST_TLS_CERT": "env-cert.pem", "INGEST_TLS_KEY": "env-key.pem"},
+			err: "-tls-cert, -tls-key, -tls-client-ca: cannot load the certificate env-cert.pem and key env-key.pem: open env-cert.pem: no such file or directory"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			var f dataplaneFlags
+			fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+			f.register(fs)
+			if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
+				t.Fatalf("%q: %v", c.args, err)
+			}
+			opts, err := f.options(slog.Default())
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("got error %v; want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.Limits != c.want {
+				t.Errorf("limits: got %+v; want %+v", opts.Limits, c.want)
+			}
+			if opts.TLS != nil {
+				t.Errorf("TLS without -tls-cert: got %+v; want none", opts.TLS)
 			}
 		})
 	}
