@@ -10,6 +10,7 @@ var creditCard = Detector{
 		"of a known issuer (Visa, Mastercard, American Express, Discover, JCB, Diners Club, UnionPay), " +
 		"so that timestamps and other long numbers are left alone.",
 	Checksum: "Luhn",
+	Find:     findCard,
 	Runs:     cardRuns,
 	At:       cardRunAt,
 	Examples: []Example{
@@ -73,6 +74,40 @@ func knownIssuer(digits []byte) bool {
 	return false
 }
 
+// findCard finds card numbers; see detectors. Alone, it skips a chain of
+// digit groups too short for a card once, where At would look at each of
+// its groups.
+func findCard(line []byte, from int) (int, int) {
+	for i := nextDigit(line, from); i < len(line); i = nextDigit(line, i) {
+		if i > 0 && (isAlnum(line[i-1]) || line[i-1] == '+') {
+			// Part of a word such as an identifier or a hex string, or
+			// an international phone number.
+			for i < len(line) && isDigit(line[i]) {
+				i++
+			}
+			continue
+		}
+		// i starts a chain of digit groups joined by single separators.
+		// Any group of a chain long enough may start a card number; only
+		// 2 to 6 start the number range of an issuer.
+		end, n := cardChain(line, i)
+		for n >= minCardDigits && i < end {
+			if c := line[i]; c >= '2' && c <= '6' {
+				if e := cardAt(line, i); e > 0 {
+					return i, e
+				}
+			}
+			for i < end && isDigit(line[i]) {
+				i++
+				n--
+			}
+			i++ // the separator
+		}
+		i = end
+	}
+	return -1, -1
+}
+
 // cardRuns are the lengths of a card number's first group: 1 to
 // maxCardDigits digits.
 const cardRuns = 1<<(maxCardDigits+1) - 2
@@ -84,6 +119,9 @@ const cardRuns = 1<<(maxCardDigits+1) - 2
 // issuer.
 func cardRunAt(line []byte, i, r int) (int, int) {
 	if c := line[i]; c < '2' || c > '6' || i > 0 && (isAlnum(line[i-1]) || line[i-1] == '+') {
+		return -1, -1
+	}
+	if _, n := cardChain(line, i); n < minCardDigits {
 		return -1, -1
 	}
 	if e := cardAt(line, i); e > 0 {

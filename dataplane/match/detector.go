@@ -38,9 +38,9 @@ type Detector struct {
 	// such a run, line[i:r], and returns the finding grown from it, or
 	// -1, -1. A finding starts at i or before it on bytes that are not
 	// digits (a letter prefix), so no run before i is in it. Find is then
-	// At over the runs of the lengths in Runs, and a set of detectors
-	// (NewSet) walks a line's runs once for all of them. At does not
-	// allocate.
+	// At over the runs of the lengths in Runs, unless the detector gives a
+	// Find that is faster alone, and a set of detectors (NewSet) walks a
+	// line's runs once for all of them. At does not allocate.
 	Runs uint64
 	At   func(line []byte, i, r int) (start, end int)
 	// Prefix and AtPrefix, set instead of Find, give a detector whose
@@ -80,13 +80,18 @@ var byName = func() map[string]*Detector {
 		if _, dup := m[d.Name]; dup {
 			panic("BUG: detector " + d.Name + " registered twice")
 		}
+		runs := d.At != nil && d.Runs != 0 && d.AtPrefix == nil && d.Prefix == ""
+		prefix := d.AtPrefix != nil && len(d.Prefix) >= 2 && d.At == nil && d.Runs == 0
 		switch {
-		case d.At != nil && d.Runs != 0 && d.Find == nil && d.AtPrefix == nil:
+		case !runs && !prefix && (d.Find == nil || d.At != nil || d.Runs != 0 || d.AtPrefix != nil || d.Prefix != ""):
+			panic("BUG: detector " + d.Name + " needs Find, Runs and At, or Prefix and AtPrefix")
+		case d.Find != nil:
+			// Its own Find, faster alone; TestSetMatchesDetectors checks
+			// that it finds what At or AtPrefix does.
+		case runs:
 			d.Find = runFind(d.Runs, d.At)
-		case d.AtPrefix != nil && len(d.Prefix) >= 2 && d.Find == nil && d.At == nil:
+		default:
 			d.Find = prefixFind(d.Prefix, d.AtPrefix)
-		case d.At != nil || d.Runs != 0 || d.AtPrefix != nil || d.Prefix != "" || d.Find == nil:
-			panic("BUG: detector " + d.Name + " needs one of Find, Runs and At, or Prefix and AtPrefix")
 		}
 		m[d.Name] = d
 	}

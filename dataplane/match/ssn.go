@@ -1,5 +1,7 @@
 package match
 
+import "bytes"
+
 var ssn = Detector{
 	Name:     "ssn",
 	Category: CategoryGovernmentID,
@@ -8,6 +10,7 @@ var ssn = Detector{
 		"Every such number is a finding, including the never-issued areas 000, 666 and 9xx: " +
 		"9xx is the range of ITINs, which are personal data too, and placeholders such as " +
 		"000-00-0000 cost nothing to hide. So after redaction no digit-bounded ddd-dd-dddd is left.",
+	Find: findSSN,
 	Runs: 1 << 3,
 	At:   ssnAt,
 	Examples: []Example{
@@ -26,4 +29,25 @@ func ssnAt(line []byte, i, r int) (int, int) {
 		return -1, -1
 	}
 	return i, e
+}
+
+// findSSN finds ddd-dd-dddd bounded by non-digits. Alone, it looks for
+// the dashes, rarer than digits in logs.
+func findSSN(line []byte, from int) (int, int) {
+	const n = len("123-45-6789")
+	// h is where to look for the first dash, three bytes into a candidate.
+	for h := from + 3; h+n-3 <= len(line); h++ {
+		d := bytes.IndexByte(line[h:len(line)-n+4], '-')
+		if d < 0 {
+			break
+		}
+		h += d
+		s, e := h-3, h-3+n
+		if line[h+3] == '-' &&
+			allDigits(line[s:h]) && allDigits(line[h+1:h+3]) && allDigits(line[h+4:e]) &&
+			(s == 0 || !isDigit(line[s-1])) && (e == len(line) || !isDigit(line[e])) {
+			return s, e
+		}
+	}
+	return -1, -1
 }
