@@ -1,7 +1,7 @@
 # StreamGate. Every target works from a fresh clone; knobs are ?= variables.
 
 GO       ?= go
-MODULES  ?= dataplane control loadgen bench chaos
+MODULES  ?= dataplane control loadgen bench chaos deploy
 BIN      ?= bin/streamgate
 # VERSION is stamped into the binary (streamgate version); the commit comes
 # from the repository (-buildvcs).
@@ -51,7 +51,7 @@ FUZZ_TARGETS := \
 	control/cmd/streamgate:FuzzParseTests:3000x \
 	loadgen/sink:FuzzParseLine:40000x
 
-.PHONY: all build run test test-race test-plain fuzz docs bench bench-short bench-micro chaos chaos-short lint fmt fmt-check vet clean
+.PHONY: all build run test test-race test-plain fuzz docs bench bench-short bench-micro chaos chaos-short lint fmt fmt-check vet clean image
 
 all: build
 
@@ -138,6 +138,12 @@ chaos:
 # Saves nothing.
 chaos-short:
 	cd chaos && $(GO) run ./cmd/chaos -short -save=false
+
+# image: the container image (Dockerfile), with VERSION and the commit
+# stamped in as build does. Needs a Docker daemon.
+IMAGE ?= streamgate:dev
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$$(git rev-parse HEAD 2>/dev/null) -t $(IMAGE) .
 
 # docs: regenerate the README's reference of processors, outputs and
 # detectors from their registries. make test fails while it is out of date.
