@@ -220,14 +220,10 @@ func (c Command) CheckArgs(t testing.TB, args []string) error {
 	cmd := exec.CommandContext(ctx, Binary(t), append(append([]string{c.Name}, args...), "-h")...)
 	cmd.Env = CleanEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("streamgate %s %s -h: %v\n%s", c.Name, strings.Join(args, " "), err, lastLines(string(out), 3))
+		first, _, _ := strings.Cut(string(out), "\n") // the error; the usage follows
+		return fmt.Errorf("streamgate %s %s -h: %v: %s", c.Name, strings.Join(args, " "), err, first)
 	}
 	return nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // Loopback reports whether a listen address stays on this machine, as the
