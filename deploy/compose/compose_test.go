@@ -259,7 +259,11 @@ func TestCompose(t *testing.T) {
 	ports := map[endpoint]int{}
 	published := map[string]endpoint{} // host port (with /udp) -> endpoint
 	names := slices.Sorted(maps.Keys(f.Services))
-	hostPort := regexp.MustCompile(`\b(` + strings.Join(names, "|") + `):(\d+)\b`)
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	hostPort := regexp.MustCompile(`\b(` + strings.Join(quoted, "|") + `):(\d+)\b`)
 	for _, name := range names {
 		s := f.Services[name]
 		for _, p := range s.Ports {
