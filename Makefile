@@ -1,7 +1,7 @@
 # StreamGate. Every target works from a fresh clone; knobs are ?= variables.
 
 GO       ?= go
-MODULES  ?= dataplane control loadgen bench chaos
+MODULES  ?= dataplane control loadgen bench chaos deploy
 BIN      ?= bin/streamgate
 # VERSION is stamped into the binary (streamgate version); the commit comes
 # from the repository (-buildvcs).
@@ -51,7 +51,7 @@ FUZZ_TARGETS := \
 	control/cmd/streamgate:FuzzParseTests:3000x \
 	loadgen/sink:FuzzParseLine:40000x
 
-.PHONY: all build run test test-race test-plain fuzz docs bench bench-short bench-micro chaos chaos-short lint fmt fmt-check vet clean
+.PHONY: all build run test test-race test-plain fuzz docs bench bench-short bench-micro chaos chaos-short lint fmt fmt-check vet clean image helm-check
 
 all: build
 
@@ -138,6 +138,27 @@ chaos:
 # Saves nothing.
 chaos-short:
 	cd chaos && $(GO) run ./cmd/chaos -short -save=false
+
+# image: the container image (Dockerfile), with VERSION and the commit
+# stamped in as build does. Needs a Docker daemon.
+IMAGE ?= streamgate:dev
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$$(git rev-parse HEAD 2>/dev/null) -t $(IMAGE) .
+
+# helm-check: helm lint and helm template of the chart with its default
+# values and with each example under examples/, then the tests that check
+# every rendered container's flags, environment, files, ports and probes
+# against the binary's. Needs helm (.ci/run installs it); make test does
+# not (its chart tests skip without helm, except on CI).
+HELM  ?= helm
+CHART := deploy/helm/streamgate
+helm-check:
+	@for f in "" $(CHART)/examples/*.yaml; do \
+		echo "== helm lint and template $(CHART) $${f:+-f $$f}"; \
+		$(HELM) lint --strict $(CHART) $${f:+-f $$f} || exit 1; \
+		$(HELM) template streamgate $(CHART) $${f:+-f $$f} >/dev/null || exit 1; \
+	done
+	cd deploy && HELM=$(HELM) $(GO) test -count=1 -run '^TestHelm' ./helm/
 
 # docs: regenerate the README's reference of processors, outputs and
 # detectors from their registries. make test fails while it is out of date.
