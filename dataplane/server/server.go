@@ -532,6 +532,15 @@ func (s *Server) rejectLocked(version string, err error) {
 	s.log.Error("manifest rejected; previous config keeps running", "version", version, "err", err)
 }
 
+// RejectUnreadable counts and reports a manifest that could not be read at
+// all, such as a manifest file that cannot be opened, as Apply does one
+// that does not validate: the running configuration is kept.
+func (s *Server) RejectUnreadable(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejectLocked("", err)
+}
+
 // Applied is the manifest running now, or nil for the built-in default.
 func (s *Server) Applied() *manifest.Manifest { return s.applied.Load() }
 

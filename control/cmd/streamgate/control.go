@@ -242,11 +242,17 @@ func runUp(args []string) error {
 		cp.shutdown()
 		return err
 	}
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		(&manifestReloader{path: df.manifestFile, s: dp.s, log: log}).run(ctx)
+	}()
 	select {
 	case <-ctx.Done():
 	case err = <-dp.s.Failed():
 	}
 	stop()
+	<-reloaded
 	// The logs first: drain the data plane, then stop the API.
 	derr := dp.shutdown(df.shutdownTimeout)
 	return errors.Join(err, derr, cp.shutdown())

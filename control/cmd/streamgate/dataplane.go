@@ -216,11 +216,17 @@ func runDataplane(args []string) error {
 	if err != nil {
 		return err
 	}
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		(&manifestReloader{path: f.manifestFile, s: dp.s, log: log}).run(ctx)
+	}()
 	select {
 	case <-ctx.Done():
 	case err = <-dp.s.Failed():
 	}
 	stop()
+	<-reloaded
 	return errors.Join(err, dp.shutdown(f.shutdownTimeout))
 }
 
