@@ -37,6 +37,11 @@ import (
 	"streamgate/dataplane/output"
 )
 
+// Every family is written with its # HELP and # TYPE lines, so Prometheus
+// and its peers type each series (counter, gauge, summary) instead of
+// guessing.
+func init() { vm.ExposeMetadata(true) }
+
 // Reasons for dropping a line before it reaches the outputs.
 const (
 	ReasonBufferFull = "buffer_full" // ring full under drop_newest or drop_oldest

@@ -162,3 +162,39 @@ func TestRetire(t *testing.T) {
 		t.Errorf("Filtered(a) after retiring: got %d; want 0", got)
 	}
 }
+
+// TestExpositionTyped: every family of the exposition has its # TYPE line,
+// before its first sample.
+func TestExpositionTyped(t *testing.T) {
+	m := New()
+	m.Filtered("r").Add(1)
+	m.Delivered("console").Add(2)
+	m.Gauge("streamgate_test_gauge", func() float64 { return 3 })
+	var b strings.Builder
+	m.WritePrometheus(&b)
+	typed := map[string]bool{}
+	types := 0
+	for _, l := range strings.Split(b.String(), "\n") {
+		if f, ok := strings.CutPrefix(l, "# TYPE "); ok {
+			typed[strings.Fields(f)[0]] = true
+			types++
+			continue
+		}
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		name := l[:strings.IndexAny(l, "{ ")]
+		family := name
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok && typed[base] {
+				family = base
+			}
+		}
+		if !typed[family] {
+			t.Errorf("%s: a sample before its # TYPE line", name)
+		}
+	}
+	if types < 20 {
+		t.Errorf("%d # TYPE lines; want every family typed, more than 20", types)
+	}
+}
