@@ -63,6 +63,7 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/manifests", "", 200, ""},
 		{"POST", "/manifests/1/rollback", "", 200, ""},
 		{"POST", "/manifests/99/rollback", "", 404, `{"detail":"Manifest version 99 not found"}`},
+		{"GET", "/manifests/99", "", 404, `{"detail":"Manifest version 99 not found"}`},
 		{"GET", "/fleet", "", 200, `{"instances":[]}`},
 		{"GET", "/nope", "", 404, `{"detail":"Not Found"}`},
 		{"GET", "/rules/", "", 404, `{"detail":"Not Found"}`},
@@ -211,6 +212,7 @@ func TestPublishEmptyDraft(t *testing.T) {
 	}{
 		{"POST", "/publish", 1, published},
 		{"GET", "/manifests", 1, func(m string) string { return "[" + m + "]" }},
+		{"GET", "/manifests/1", 1, func(m string) string { return m }},
 		{"POST", "/manifests/1/rollback", 2, published},
 	} {
 		r := a.do(c.method, c.path, "")
@@ -237,7 +239,7 @@ func TestAuth(t *testing.T) {
 		{"POST", "/publish", ""},
 		{"POST", "/manifests/1/rollback", ""},
 	}
-	reads := []string{"/", "/rules", "/rules/r", "/outputs", "/config/batch_size", "/manifests", "/fleet", "/openapi.json", "/docs"}
+	reads := []string{"/", "/rules", "/rules/r", "/outputs", "/config/batch_size", "/manifests", "/manifests/1", "/fleet", "/openapi.json", "/docs"}
 
 	t.Run("on", func(t *testing.T) {
 		a := newTestAPI(t, Options{Token: token}, store.Options{})
@@ -707,8 +709,8 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatalf("reference to schema %q, which is not defined", ref)
 		}
 	}
-	if n := len(doc.Paths); n != 11 {
-		t.Fatalf("got %d paths; want 11", n)
+	if n := len(doc.Paths); n != 12 {
+		t.Fatalf("got %d paths; want 12", n)
 	}
 }
 

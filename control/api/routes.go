@@ -260,6 +260,16 @@ var routes = []route{
 		serve:     (*server).listManifests,
 	},
 	{
+		method: http.MethodGet, path: "/manifests/{version}", id: "getManifest", tag: "manifests",
+		summary:   "Get a published manifest",
+		doc:       "One manifest of the history; header values are masked.",
+		params:    []param{paramVersion},
+		ok:        response{doc: "The manifest.", schema: ref("Manifest"), example: exampleMan},
+		errors:    []errorResponse{{http.StatusNotFound, "The version is not in the history.", "Manifest version 3 not found"}},
+		usesRedis: true,
+		serve:     (*server).getManifest,
+	},
+	{
 		method: http.MethodPost, path: "/manifests/{version}/rollback", id: "rollback", tag: "manifests",
 		summary: "Roll back to a published manifest",
 		doc: "Publishes the pipelines of a manifest from the history as a new manifest with the next version " +
@@ -507,6 +517,20 @@ func (s *server) listManifests(r *http.Request) (any, error) {
 		ms[i] = m.Redacted()
 	}
 	return ms, nil
+}
+
+func (s *server) getManifest(r *http.Request) (any, error) {
+	v := r.PathValue("version")
+	ms, err := s.st.Manifests(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if string(m.Version) == v {
+			return m.Redacted(), nil
+		}
+	}
+	return nil, notFound(fmt.Sprintf("Manifest version %s not found", v))
 }
 
 func (s *server) rollback(r *http.Request) (any, error) {
