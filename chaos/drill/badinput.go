@@ -66,7 +66,7 @@ func (d *Drills) badInput(ctx context.Context, sc *result.ChaosScenario) error {
 		{"manifest that is not JSON", `{"version":"bad-2","pipelines":[`, "cannot parse"},
 		{"manifest with a regex that does not compile", `{"version":"bad-3","pipelines":[{"name":"p","processors":[{"id":"r","type":"redact","params":{"pattern":"(unclosed"}}],"outputs":[{"type":"console"}],"batch_size":100}]}`, "params.pattern"},
 		{"manifest with batch_size 0", `{"version":"bad-4","pipelines":[{"name":"p","processors":[],"outputs":[{"type":"console"}],"batch_size":0}]}`, "batch_size"},
-		{"manifest with an unknown processor type", `{"version":"bad-5","pipelines":[{"name":"p","processors":[{"id":"x","type":"sample"}],"outputs":[{"type":"console"}],"batch_size":100}]}`, "type"},
+		{"manifest with an unknown processor type", `{"version":"bad-5","pipelines":[{"name":"p","processors":[{"id":"x","type":"enrich"}],"outputs":[{"type":"console"}],"batch_size":100}]}`, "type"},
 	} {
 		before, _ := px.Counters()
 		fault(sc, "%s written to Redis", bad.name)
