@@ -116,21 +116,58 @@ func Parse(data []byte) (*Manifest, error) {
 }
 
 // decodeStrict decodes exactly one JSON value, rejecting unknown fields and
-// trailing data.
+// trailing data. A syntax error, a value of the wrong type and an unknown
+// field are said with the line and column where they stand.
 func decodeStrict(data []byte, dst any) error {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
 	if err := d.Decode(dst); err != nil {
+		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return fmt.Errorf("%s: cannot decode %s into %s", te.Field, te.Value, te.Type)
+		switch {
+		case errors.As(err, &se):
+			// Offset counts the byte at fault.
+			return fmt.Errorf("%s: %w", position(data, se.Offset-1), err)
+		case errors.As(err, &te) && te.Field != "":
+			return fmt.Errorf("%s: %s: cannot decode %s into %s", position(data, te.Offset), te.Field, te.Value, te.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+			return fmt.Errorf("%s: unknown field %s", position(data, keyOffset(data, name)), name)
 		}
 		return err
 	}
 	if d.More() {
-		return errors.New("unexpected data after the manifest")
+		return fmt.Errorf("%s: unexpected data after the manifest", position(data, d.InputOffset()))
 	}
 	return nil
+}
+
+// keyOffset returns where the first member named by quoted, a JSON string
+// as the decoder quotes it, stands in data as a key: the string followed by
+// a colon. The decoder does not say where an unknown field is.
+func keyOffset(data []byte, quoted string) int64 {
+	for from := 0; ; {
+		i := bytes.Index(data[from:], []byte(quoted))
+		if i < 0 {
+			return int64(len(data))
+		}
+		i += from
+		rest := bytes.TrimLeft(data[i+len(quoted):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			return int64(i)
+		}
+		from = i + 1
+	}
+}
+
+// position says where byte offset of data stands, as "line L, column C",
+// both counted from 1, the column in bytes.
+func position(data []byte, offset int64) string {
+	offset = min(max(offset, 0), int64(len(data)))
+	before := data[:offset]
+	line := bytes.Count(before, []byte{'\n'}) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d", line, col)
 }
 
 // Validate checks every field and returns all errors at once, joined; each

@@ -331,3 +331,19 @@ func TestOutputNames(t *testing.T) {
 		t.Fatalf("names: got %q; want %q", got, want)
 	}
 }
+
+// TestParsePositions: a manifest that does not decode is refused with the
+// line and column of the fault.
+func TestParsePositions(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"{\"version\": \"1\",\n \"pipelines\": [\n  {\"name\": \"p\",, }\n ]}", "line 3, column 16: invalid character ','"},
+		{"{\"version\": \"1\",\n \"pipelines\": [{\"name\": \"p\",\n   \"processors\": [{\"id\": \"f\", \"type\": \"filter\", \"parms\": {}}]}]}", `line 3, column 49: unknown field "parms"`},
+		{"{\"version\": \"1\",\n \"pipelines\": [{\"name\": \"p\", \"batch_size\": \"ten\"}]}", "line 2, column 49: pipelines.batch_size: cannot decode string into int"},
+		{"{\"version\": \"1\", \"pipelines\": []}\n{}", "line 2, column 1: unexpected data after the manifest"},
+	} {
+		_, err := Parse([]byte(tt.in))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: got %v; want it to contain %q", tt.in, err, tt.want)
+		}
+	}
+}

@@ -241,12 +241,29 @@ func loadManifest(path string) (*manifest.Manifest, error) {
 	return m, nil
 }
 
+const validateUsage = `usage: streamgate validate FILE
+
+Checks the manifest in FILE as a data plane and POST /publish would: prints
+every problem at once, each naming its field (pipelines[0].processors[1]...)
+or, for JSON that does not decode, its line and column, and exits 1; or a
+summary and any warnings, and exits 0. A redact rule with the hash action
+needs the key: STREAMGATE_HMAC_KEY_FILE.
+`
+
 func runValidate(args []string) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Print(validateUsage)
+		return nil
+	}
 	if len(args) != 1 {
-		return errors.New("usage: streamgate validate FILE")
+		fmt.Fprint(os.Stderr, validateUsage)
+		return errors.New("want one manifest file")
 	}
 	if err := loadHashKey(os.Getenv("STREAMGATE_HMAC_KEY_FILE")); err != nil {
 		return err
+	}
+	if _, err := os.Stat(args[0]); err != nil {
+		return fmt.Errorf("cannot open %s: %w", args[0], errors.Unwrap(err))
 	}
 	m, err := loadManifest(args[0])
 	if err != nil {

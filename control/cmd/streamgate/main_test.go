@@ -78,6 +78,29 @@ func TestValidateCommand(t *testing.T) {
 		}
 	}
 
+	// JSON that does not decode: the line and column; a missing file:
+	// cannot open, not an invalid manifest; -h: the usage.
+	syntax := filepath.Join(dir, "syntax.json")
+	os.WriteFile(syntax, []byte("{\"version\": \"1\",\n \"pipelines\": [\n  {\"name\": \"p\",, }\n ]}"), 0o644)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{syntax}, 1, "line 3, column 16: invalid character ','"},
+		{[]string{filepath.Join(dir, "missing.json")}, 1, "cannot open " + filepath.Join(dir, "missing.json") + ": no such file or directory"},
+		{[]string{"-h"}, 0, "usage: streamgate validate FILE"},
+	} {
+		out, err := exec.Command(bin, append([]string{"validate"}, c.args...)...).CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != c.code || !strings.Contains(string(out), c.want) || c.code == 1 && strings.Contains(c.want, "cannot open") && strings.Contains(string(out), "invalid") {
+			t.Errorf("validate %q: exit %d, %s; want exit %d and %q", c.args, code, out, c.code, c.want)
+		}
+	}
+
 	// Valid and unsafe: a redact rule skipped under overload.
 	unsafe := filepath.Join(dir, "unsafe.json")
 	os.WriteFile(unsafe, []byte(`{"version":"1","pipelines":[{"name":"p","processors":[{"id":"ssn","type":"redact","params":{"detector":"ssn","on_overload":"skip"}}]}]}`), 0o644)
