@@ -270,64 +270,55 @@ func (o *elasticsearchOutput) Write(ctx context.Context, b *record.Batch) error 
 		return nil
 	}
 	h := o.h
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if h.closed {
-		return ErrClosed
-	}
-
 	s := esScratchPool.Get().(*esScratch)
 	defer o.putScratch(s)
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req) // before s, which holds the body
-	defer fasthttp.ReleaseResponse(resp)
+	return h.exchange(func(req *fasthttp.Request, resp *fasthttp.Response) error {
+		now := o.now().UTC()
+		action := o.action
+		if action == nil {
+			s.index = appendIndex(s.index[:0], o.pattern, now)
+			s.action = appendAction(s.action[:0], s.index)
+			action = s.action
+		}
+		s.ts = now.AppendFormat(s.ts[:0], esTimeLayout)
+		s.pending = s.pending[:0]
+		for i := range b.Lines {
+			s.pending = append(s.pending, i)
+		}
 
-	now := o.now().UTC()
-	action := o.action
-	if action == nil {
-		s.index = appendIndex(s.index[:0], o.pattern, now)
-		s.action = appendAction(s.action[:0], s.index)
-		action = s.action
-	}
-	s.ts = now.AppendFormat(s.ts[:0], esTimeLayout)
-	s.pending = s.pending[:0]
-	for i := range b.Lines {
-		s.pending = append(s.pending, i)
-	}
-
-	h.prepare(req, "application/x-ndjson")
-	var rejected map[string]int // refused for good, by error type
-	nRejected, encoded := 0, -1
-	err := h.retry(ctx, func() (time.Duration, bool, error) {
-		if encoded != len(s.pending) { // first attempt, or fewer documents left
-			s.http.body = appendBulk(s.http.body[:0], action, s.ts, b.Lines, s.pending)
-			req.SetBodyRaw(h.compress(&s.http, s.http.body))
-			encoded = len(s.pending)
+		h.prepare(req, "application/x-ndjson")
+		var rejected map[string]int // refused for good, by error type
+		nRejected, encoded := 0, -1
+		err := h.retry(ctx, func() (time.Duration, bool, error) {
+			if encoded != len(s.pending) { // first attempt, or fewer documents left
+				s.http.body = appendBulk(s.http.body[:0], action, s.ts, b.Lines, s.pending)
+				req.SetBodyRaw(h.compress(&s.http, s.http.body))
+				encoded = len(s.pending)
+			}
+			wait, retry, err := h.post(ctx, req, resp)
+			if err != nil {
+				return wait, retry, err
+			}
+			busy, n, err := bulkResult(resp.Body(), s.pending, &rejected)
+			nRejected += n
+			if err != nil {
+				return 0, false, err
+			}
+			s.pending = append(s.pending[:0], busy...)
+			if len(busy) > 0 {
+				return 0, true, &busyError{n: len(busy), sent: encoded}
+			}
+			return 0, false, nil
+		})
+		if nRejected > 0 {
+			rerr := &RejectedError{Output: h.name, Rejected: nRejected, Lines: len(b.Lines), Reasons: rejected}
+			if err != nil {
+				return fmt.Errorf("%w; besides, %w", err, rerr)
+			}
+			return rerr
 		}
-		wait, retry, err := h.post(ctx, req, resp)
-		if err != nil {
-			return wait, retry, err
-		}
-		busy, n, err := bulkResult(resp.Body(), s.pending, &rejected)
-		nRejected += n
-		if err != nil {
-			return 0, false, err
-		}
-		s.pending = append(s.pending[:0], busy...)
-		if len(busy) > 0 {
-			return 0, true, &busyError{n: len(busy), sent: encoded}
-		}
-		return 0, false, nil
+		return err
 	})
-	if nRejected > 0 {
-		rerr := &RejectedError{Output: h.name, Rejected: nRejected, Lines: len(b.Lines), Reasons: rejected}
-		if err != nil {
-			return fmt.Errorf("%w; besides, %w", err, rerr)
-		}
-		return rerr
-	}
-	return err
 }
 
 func (o *elasticsearchOutput) putScratch(s *esScratch) {

@@ -364,30 +364,39 @@ func (o *httpOutput) Write(ctx context.Context, b *record.Batch) error {
 	if len(b.Lines) == 0 {
 		return nil
 	}
+	s := scratchPool.Get().(*httpScratch)
+	defer putScratch(s)
+	return o.exchange(func(req *fasthttp.Request, resp *fasthttp.Response) error {
+		select {
+		case o.inFlight <- struct{}{}:
+			defer func() { <-o.inFlight }()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-o.done:
+			return ErrClosed
+		}
+		o.prepare(req, o.format.contentType)
+		req.SetBodyRaw(o.encode(s, b.Lines))
+		return o.retry(ctx, func() (time.Duration, bool, error) { return o.post(ctx, req, resp) })
+	})
+}
+
+// exchange runs one Write of an output built on o: refused with ErrClosed
+// once o is closed, or else given a request and a response for its
+// attempts, which Close waits for and which are released when send
+// returns. The scratch that a request's body points into must be taken
+// before exchange and given back after it.
+func (o *httpOutput) exchange(send func(req *fasthttp.Request, resp *fasthttp.Response) error) error {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	if o.closed {
 		return ErrClosed
 	}
-	select {
-	case o.inFlight <- struct{}{}:
-		defer func() { <-o.inFlight }()
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-o.done:
-		return ErrClosed
-	}
-
-	s := scratchPool.Get().(*httpScratch)
-	defer putScratch(s)
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req) // before s, which holds the body
+	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-
-	o.prepare(req, o.format.contentType)
-	req.SetBodyRaw(o.encode(s, b.Lines))
-	return o.retry(ctx, func() (time.Duration, bool, error) { return o.post(ctx, req, resp) })
+	return send(req, resp)
 }
 
 // prepare sets up req as a POST of a body of contentType to o's URL, with

@@ -347,22 +347,14 @@ func (o *lokiOutput) Write(ctx context.Context, b *record.Batch) error {
 		return nil
 	}
 	h := o.h
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if h.closed {
-		return ErrClosed
-	}
 	s := lokiScratchPool.Get().(*lokiScratch)
 	defer putLokiScratch(s)
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req) // before s, which holds the body
-	defer fasthttp.ReleaseResponse(resp)
-
-	h.prepare(req, "application/json")
-	s.http.body = o.encode(s, s.http.body[:0], b.Lines)
-	req.SetBodyRaw(h.compress(&s.http, s.http.body))
-	return h.retry(ctx, func() (time.Duration, bool, error) { return h.post(ctx, req, resp) })
+	return h.exchange(func(req *fasthttp.Request, resp *fasthttp.Response) error {
+		h.prepare(req, "application/json")
+		s.http.body = o.encode(s, s.http.body[:0], b.Lines)
+		req.SetBodyRaw(h.compress(&s.http, s.http.body))
+		return h.retry(ctx, func() (time.Duration, bool, error) { return h.post(ctx, req, resp) })
+	})
 }
 
 // encode appends the push request of lines to dst.

@@ -640,43 +640,35 @@ func (o *otlpOutput) Write(ctx context.Context, b *record.Batch) error {
 		return nil
 	}
 	h := o.h
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if h.closed {
-		return ErrClosed
-	}
 	s := otlpScratchPool.Get().(*otlpScratch)
 	defer putOTLPScratch(s)
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req) // before s, which holds the body
-	defer fasthttp.ReleaseResponse(resp)
-
-	h.prepare(req, "application/x-protobuf")
-	s.http.body = encodeRequest(s, s.http.body[:0], b.Lines, o.now())
-	req.SetBodyRaw(h.compress(&s.http, s.http.body))
-	var rejected int64
-	var message string
-	err := h.retry(ctx, func() (time.Duration, bool, error) {
-		wait, retry, err := h.post(ctx, req, resp)
-		if err != nil {
-			var se *statusError
-			if retry && errors.As(err, &se) && !otlpRetryable(se.code) {
-				retry = false
+	return h.exchange(func(req *fasthttp.Request, resp *fasthttp.Response) error {
+		h.prepare(req, "application/x-protobuf")
+		s.http.body = encodeRequest(s, s.http.body[:0], b.Lines, o.now())
+		req.SetBodyRaw(h.compress(&s.http, s.http.body))
+		var rejected int64
+		var message string
+		err := h.retry(ctx, func() (time.Duration, bool, error) {
+			wait, retry, err := h.post(ctx, req, resp)
+			if err != nil {
+				var se *statusError
+				if retry && errors.As(err, &se) && !otlpRetryable(se.code) {
+					retry = false
+				}
+				return wait, retry, err
 			}
-			return wait, retry, err
+			rejected, message = partialSuccess(resp)
+			return 0, false, nil
+		})
+		if err != nil || rejected <= 0 {
+			return err
 		}
-		rejected, message = partialSuccess(resp)
-		return 0, false, nil
+		n := int(min(rejected, int64(len(b.Lines))))
+		if message == "" {
+			message = "partial success"
+		}
+		return &RejectedError{Output: h.name, Rejected: n, Lines: len(b.Lines), Reasons: map[string]int{message: n}}
 	})
-	if err != nil || rejected <= 0 {
-		return err
-	}
-	n := int(min(rejected, int64(len(b.Lines))))
-	if message == "" {
-		message = "partial success"
-	}
-	return &RejectedError{Output: h.name, Rejected: n, Lines: len(b.Lines), Reasons: map[string]int{message: n}}
 }
 
 // otlpRetryable reports whether OTLP/HTTP allows a request answered with
