@@ -22,30 +22,12 @@ var brCNPJ = Detector{
 
 var brCNPJContext = []string{"cnpj"}
 
-// brCNPJAt returns the CNPJ that starts with the run of digits
-// line[i:j], or -1, -1.
-func brCNPJAt(line []byte, i, j int) (int, int) {
-	e, bare := -1, false
-	switch j - i {
-	case 14:
-		e, bare = j, true
-	case 2:
-		if j+4 < len(line) && line[j] == '.' && line[j+4] == '.' {
-			e = govBShape(line, i, "dd.ddd.ddd/dddd-dd")
-		}
-	}
-	if e < 0 || !govBBounded(line, i, e, false) {
-		return -1, -1
-	}
-	var d [14]byte
-	if govBDigits(d[:], line[i:e]) != len(d) || !brCNPJValid(d[:]) {
-		return -1, -1
-	}
-	if bare && !hasContext(line, i, brCNPJContext) {
-		return -1, -1
-	}
-	return i, e
-}
+// brCNPJFormat is how a CNPJ is written.
+var brCNPJFormat = newGovBDotted("dd.ddd.ddd/dddd-dd", func(d [govBDottedMax]byte) bool { return brCNPJValid(d[:14]) }, brCNPJContext)
+
+// brCNPJAt returns the CNPJ that starts with the run of digits line[i:j], or
+// -1, -1.
+func brCNPJAt(line []byte, i, j int) (int, int) { return brCNPJFormat.at(line, i, j) }
 
 // brCNPJValid reports whether the 14 ASCII digits d end in the two check
 // digits of the first twelve and are not all the same.

@@ -22,30 +22,12 @@ var brCPF = Detector{
 
 var brCPFContext = []string{"cpf"}
 
-// brCPFAt returns the CPF that starts with the run of digits
-// line[i:j], or -1, -1.
-func brCPFAt(line []byte, i, j int) (int, int) {
-	e, bare := -1, false
-	switch j - i {
-	case 11:
-		e, bare = j, true
-	case 3:
-		if j+4 < len(line) && line[j] == '.' && line[j+4] == '.' {
-			e = govBShape(line, i, "ddd.ddd.ddd-dd")
-		}
-	}
-	if e < 0 || !govBBounded(line, i, e, false) {
-		return -1, -1
-	}
-	var d [11]byte
-	if govBDigits(d[:], line[i:e]) != len(d) || !brCPFValid(d[:]) {
-		return -1, -1
-	}
-	if bare && !hasContext(line, i, brCPFContext) {
-		return -1, -1
-	}
-	return i, e
-}
+// brCPFFormat is how a CPF is written.
+var brCPFFormat = newGovBDotted("ddd.ddd.ddd-dd", func(d [govBDottedMax]byte) bool { return brCPFValid(d[:11]) }, brCPFContext)
+
+// brCPFAt returns the CPF that starts with the run of digits line[i:j], or
+// -1, -1.
+func brCPFAt(line []byte, i, j int) (int, int) { return brCPFFormat.at(line, i, j) }
 
 // brCPFValid reports whether the 11 ASCII digits d end in the two check
 // digits of the first nine and are not all the same.

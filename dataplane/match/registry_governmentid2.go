@@ -1,5 +1,7 @@
 package match
 
+import "strings"
+
 // moreGovernmentIDDetectors are registered in registry.
 var moreGovernmentIDDetectors = []*Detector{
 	&nlBSN,
@@ -48,6 +50,51 @@ func govBShape(line []byte, i int, shape string) int {
 		}
 	}
 	return i
+}
+
+// govBDotted is a Brazilian number, CPF or CNPJ: written as its shape,
+// whose first group is a run of digits followed by '.', or as one run of
+// all its digits after a context word. valid checks its digits (ASCII),
+// given by value: a slice of a buffer on the stack would escape through
+// the call of a func value.
+type govBDotted struct {
+	shape         string // as govBShape takes it
+	digits, first int    // digits in all, and in the first group
+	valid         func(d [govBDottedMax]byte) bool
+	words         []string
+}
+
+// govBDottedMax is the most digits of a govBDotted, a CNPJ's.
+const govBDottedMax = 14
+
+func newGovBDotted(shape string, valid func([govBDottedMax]byte) bool, words []string) govBDotted {
+	return govBDotted{shape: shape, digits: strings.Count(shape, "d"), first: strings.IndexByte(shape, '.'), valid: valid, words: words}
+}
+
+// at returns the number that starts with the run of digits line[i:j], or
+// -1, -1. It must not touch a letter, digit or '_', nor be joined to one
+// by '.' or '-', nor to a digit by '/'.
+func (f *govBDotted) at(line []byte, i, j int) (int, int) {
+	e, bare := -1, false
+	switch j - i {
+	case f.digits:
+		e, bare = j, true
+	case f.first:
+		if j+4 < len(line) && line[j] == '.' && line[j+4] == '.' {
+			e = govBShape(line, i, f.shape)
+		}
+	}
+	if e < 0 || !govBBounded(line, i, e, false) {
+		return -1, -1
+	}
+	var d [govBDottedMax]byte
+	if govBDigits(d[:f.digits], line[i:e]) != f.digits || !f.valid(d) {
+		return -1, -1
+	}
+	if bare && !hasContext(line, i, f.words) {
+		return -1, -1
+	}
+	return i, e
 }
 
 // govBDigits copies the ASCII digits of v to dst, in order, and returns
