@@ -57,6 +57,7 @@ const (
 	DefaultBreakerOpen   = 0.80
 	DefaultBreakerClose  = 0.50
 	DefaultAuditEvery    = 100
+	DefaultDataDir       = "data"
 )
 
 // Options are fixed for the life of a pipeline. The zero value of each field
@@ -91,6 +92,11 @@ type Options struct {
 	// AuditDetectors are the detectors the audit runs: names, categories
 	// or "all" (match.SelectDetectors); nil means DefaultAuditDetectors.
 	AuditDetectors []string
+	// DataDir holds what the pipeline keeps on disk: the disk queues of
+	// outputs with a disk buffer and the dead letters. It is created (mode
+	// 0700) only when something is first written there. Empty means
+	// DefaultDataDir.
+	DataDir string
 	// Metrics receives the counters; nil means a private set.
 	Metrics *metrics.Metrics
 	// Logger receives diagnostics; nil means slog.Default().
@@ -230,6 +236,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AuditEvery == 0 {
 		o.AuditEvery = DefaultAuditEvery
+	}
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()

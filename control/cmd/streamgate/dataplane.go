@@ -28,7 +28,7 @@ import (
 // `up`.
 type dataplaneFlags struct {
 	host, tcpPort, udpPort, httpPort, adminPort string
-	manifestFile, bootPolicy                    string
+	manifestFile, bootPolicy, dataDir           string
 	workers, bufLines, bufBytes, maxLine        int
 	outputQueueBytes, egressAudit               int
 	egressAuditDetectors                        string
@@ -52,6 +52,7 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	f.admin.register(fs)
 	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file to run (env STREAMGATE_MANIFEST); following Redis, the fallback run when at start Redis cannot be reached, holds a manifest that does not validate, or holds none: a valid manifest in Redis always wins")
 	fs.StringVar(&f.bootPolicy, "boot-policy", env("STREAMGATE_BOOT_POLICY", "closed"), `following Redis, what runs before a manifest is read there: "closed" keeps ingest closed (connections refused, /readyz 503) while Redis cannot be reached or holds an invalid manifest, and there is no -manifest; "passthrough" opens ingest at once, passing every line to the console (env STREAMGATE_BOOT_POLICY)`)
+	fs.StringVar(&f.dataDir, "data-dir", env("STREAMGATE_DATA_DIR", "./data"), "directory (created mode 0700 when first needed) of what is kept on disk: output disk queues, dead letters and, under up, the embedded Redis's snapshot; it holds processed lines only, after redaction (env STREAMGATE_DATA_DIR)")
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "pipeline workers (lines of one connection stay in order)")
 	fs.IntVar(&f.bufLines, "buffer-lines", pipeline.DefaultBufferLines, "buffer capacity in lines, over all workers")
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
@@ -125,6 +126,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 			OutputQueueBytes: f.outputQueueBytes,
 			AuditEvery:       auditEvery,
 			AuditDetectors:   auditDetectors,
+			DataDir:          f.dataDir,
 		},
 		Logger: log,
 	}
