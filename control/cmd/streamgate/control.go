@@ -266,10 +266,11 @@ type embeddedRedis struct {
 
 // startEmbeddedRedis runs miniredis on addr, or on a free loopback port if
 // addr is taken. Both planes reach it over the Redis protocol, like a real
-// one; it keeps its data in memory only. Every client must authenticate
-// with password; when password is empty, one is generated and written to
-// passwordFile (unless that is "" or "off") for more data planes to read.
-// cleanup stops the server and removes the file.
+// one; keys expire in real time, as in Redis; it keeps its data in memory
+// only. Every client must authenticate with password; when password is
+// empty, one is generated and written to passwordFile (unless that is ""
+// or "off") for more data planes to read. cleanup stops the server and
+// removes the file.
 func startEmbeddedRedis(addr, password, passwordFile string, log *slog.Logger) (_ *embeddedRedis, cleanup func(), err error) {
 	how := "with the REDIS_PASSWORD given to this process"
 	write := password == "" && passwordFile != "" && passwordFile != "off"
@@ -289,6 +290,9 @@ func startEmbeddedRedis(addr, password, passwordFile string, log *slog.Logger) (
 		how = "and REDIS_PASSWORD from " + passwordFile
 	}
 	mr := miniredis.NewMiniRedis()
+	// Without it, miniredis counts a time to live down only when told to,
+	// and a data plane that died would stay in the fleet for good.
+	mr.ClockTTL(true)
 	mr.RequireAuth(password)
 	cleanup = func() {
 		mr.Close()

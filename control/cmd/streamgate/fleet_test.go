@@ -159,3 +159,20 @@ func waitFleet(t *testing.T, api string, n int, version string) {
 		return true
 	})
 }
+
+// TestFleetForgetsKilledDataplane: the embedded Redis expires keys in real
+// time, as Redis does, so a data plane killed without removing its
+// heartbeat leaves up's /fleet once its heartbeat's time to live is over.
+func TestFleetForgetsKilledDataplane(t *testing.T) {
+	up := startProc(t, []string{"EMBEDDED_REDIS_ADDR=127.0.0.1:0"}, append([]string{"up", "-api-port", "0"}, onFreePorts...)...)
+	api := up.waitLog(apiRE)[1]
+	redisAddr := up.waitLog(redisRE)[1]
+	extra := startProc(t, []string{"REDIS_ADDR=" + redisAddr, "REDIS_PASSWORD=" + redisPassword(t, up), "STREAMGATE_INSTANCE_ID=extra"},
+		append([]string{"dataplane"}, onFreePorts...)...)
+	extra.waitLog(tcpAddrRE)
+	waitFleet(t, api, 2, "")
+	extra.cmd.Process.Kill()
+	extra.cmd.Wait()
+	waitFleet(t, api, 1, "")
+	up.stop()
+}
