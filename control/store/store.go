@@ -60,6 +60,12 @@ type Options struct {
 	// History is how many published manifests GET /manifests and Rollback
 	// can reach; 0 means DefaultHistory.
 	History int
+	// Written, when set, is called by every method that may have written
+	// to Redis, before it returns, whether it succeeded or not: `streamgate
+	// up` saves its embedded Redis to disk there, so that a change is on
+	// disk before the API answers. It is called concurrently by concurrent
+	// calls, and must not call the Store.
+	Written func()
 }
 
 // Store is the control plane's state in Redis. It is safe for concurrent
@@ -67,6 +73,7 @@ type Options struct {
 type Store struct {
 	c       redis.UniversalClient
 	history int
+	written func() // never nil
 }
 
 // New returns a Store keeping its state in c.
@@ -74,7 +81,10 @@ func New(c redis.UniversalClient, opts Options) *Store {
 	if opts.History <= 0 {
 		opts.History = DefaultHistory
 	}
-	return &Store{c: c, history: opts.History}
+	if opts.Written == nil {
+		opts.Written = func() {}
+	}
+	return &Store{c: c, history: opts.History, written: opts.Written}
 }
 
 // draft is the value stored under DraftKey.
@@ -363,7 +373,11 @@ func (s *Store) load(ctx context.Context, g getter) (draft, error) {
 // update applies fn to the draft in an optimistic transaction, retrying
 // when another writer changed the draft in between. An error from fn aborts
 // the update and is returned as it is.
+//
+// update and publish are the only paths that write to Redis; each calls
+// s.written before it returns.
 func (s *Store) update(ctx context.Context, fn func(d *draft) error) error {
+	defer s.written()
 	return s.setWatched(ctx, DraftKey, "update draft", func(tx *redis.Tx) ([]byte, error) {
 		d, err := s.load(ctx, tx)
 		if err != nil {
@@ -451,6 +465,7 @@ var errSuperseded = errors.New("superseded by a newer manifest")
 // version live first, it starts over, so the live manifest is never older
 // than the one this call returns.
 func (s *Store) publish(ctx context.Context, source func(context.Context) ([]manifest.Pipeline, error)) (*manifest.Manifest, int64, error) {
+	defer s.written()
 	for attempt := range maxAttempts {
 		live, err := s.versionFloor(ctx)
 		if err != nil {

@@ -469,3 +469,59 @@ func TestRedisErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestWrittenAfterEveryWrite: every method that writes calls Written before
+// it returns, once what it wrote is in Redis, so a hook that copies Redis
+// then copies the change; methods that only read do not call it.
+func TestWrittenAfterEveryWrite(t *testing.T) {
+	ctx := context.Background()
+	var (
+		s     *Store
+		mr    *miniredis.Miniredis
+		calls int
+		seen  string // the draft and the live manifest at the last call
+	)
+	s, mr, _ = newStore(t, Options{Written: func() {
+		calls++
+		draft, _ := mr.Get(DraftKey)
+		live, _ := mr.Get(rdb.ConfigKey)
+		seen = draft + " | " + live
+	}})
+	for _, c := range []struct {
+		name  string
+		op    func() error
+		calls int    // Written calls the step makes
+		seen  string // in what the last call saw
+	}{
+		{"add rule", func() error { return s.AddRule(ctx, rule("a", "filter", `{"value":"X"}`)) }, 1, `"id":"a"`},
+		{"replace rule", func() error { return s.PutRule(ctx, "a", rule("a", "filter", `{"value":"Y"}`)) }, 1, `"value":"Y"`},
+		{"add output", func() error { return s.AddOutput(ctx, output.Config{Type: "console"}) }, 1, `"type":"console"`},
+		{"batch size", func() error { return s.SetBatchSize(ctx, 42) }, 1, `"batch_size":42`},
+		{"publish", func() error { _, _, err := s.Publish(ctx); return err }, 1, `"version":"1"`},
+		{"clear outputs", func() error { return s.ClearOutputs(ctx) }, 1, `"outputs":null`},
+		{"delete rule", func() error { return s.DeleteRule(ctx, "a") }, 1, `"rules":[]`},
+		{"rollback: publish, then the draft", func() error { _, _, err := s.Rollback(ctx, "1"); return err }, 2, `"version":"2"`},
+		{"failed write", func() error { return s.DeleteRule(ctx, "nope") }, 1, ""},
+		{"reads", func() error {
+			_, err1 := s.Rules(ctx)
+			_, err2 := s.Manifests(ctx)
+			_, err3 := s.BatchSize(ctx)
+			return errors.Join(err1, err2, err3)
+		}, 0, ""},
+	} {
+		before := calls
+		if err := c.op(); err != nil && c.name != "failed write" {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := calls - before; got != c.calls {
+			t.Errorf("%s: Written called %d times; want %d", c.name, got, c.calls)
+		}
+		if !strings.Contains(seen, c.seen) {
+			t.Errorf("%s: Written saw %s; want the write done, with %s", c.name, seen, c.seen)
+		}
+	}
+	// After the rollback the draft is version 1's again.
+	if !strings.Contains(seen, `"id":"a"`) {
+		t.Errorf("after rollback, Written saw %s; want the draft with rule a", seen)
+	}
+}
