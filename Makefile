@@ -63,7 +63,8 @@ build:
 # run: the whole stack in one process: control plane (:8000), data plane
 # (:8081 TCP, :8082 UDP, :8083 HTTP, :8080 admin) and an embedded Redis,
 # unless REDIS_ADDR or REDIS_HOST points at a real one; the embedded Redis's
-# password is in streamgate-redis.password while it runs.
+# password is in streamgate-redis.password while it runs, and its data in
+# data/redis-snapshot.json (delete it to start fresh).
 run: build
 	@exec env LISTEN_HOST=$(LISTEN_HOST) ./$(BIN) up $(RUN_FLAGS)
 

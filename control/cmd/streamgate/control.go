@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,7 +18,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"streamgate/control/api"
+	"streamgate/control/snapshot"
 	"streamgate/control/store"
+	"streamgate/dataplane/pipeline"
 	"streamgate/dataplane/rdb"
 )
 
@@ -93,7 +96,7 @@ func runControl(args []string) error {
 	}
 	ctx, stop := untilSignal()
 	defer stop()
-	cp, err := startControl(&f, ropts, log)
+	cp, err := startControl(&f, ropts, store.Options{}, log)
 	if err != nil {
 		return err
 	}
@@ -116,9 +119,9 @@ type controlPlane struct {
 // so.
 const exposedWarnEvery = time.Minute
 
-func startControl(f *controlFlags, ropts rdb.Options, log *slog.Logger) (*controlPlane, error) {
+func startControl(f *controlFlags, ropts rdb.Options, sopts store.Options, log *slog.Logger) (*controlPlane, error) {
 	c := rdb.NewClient(ropts)
-	st := store.New(c, store.Options{})
+	st := store.New(c, sopts)
 	h := api.New(st, api.Options{Token: f.token, Redis: c, Logger: log})
 	ln, err := net.Listen("tcp", addr(f.host, f.port))
 	if err != nil {
@@ -196,6 +199,7 @@ func (cp *controlPlane) shutdown() error {
 type upFlags struct {
 	redisAddr    string
 	passwordFile string
+	snapshot     bool
 }
 
 // defaultPasswordFile is where `up` writes the embedded Redis's password,
@@ -215,6 +219,9 @@ func runUp(args []string) error {
 			"where the embedded Redis listens when REDIS_ADDR/REDIS_HOST is not set; if taken, a free port is used (env EMBEDDED_REDIS_ADDR)")
 		fs.StringVar(&uf.passwordFile, "redis-password-file", env("STREAMGATE_REDIS_PASSWORD_FILE", defaultPasswordFile),
 			`file (mode 0600) where the embedded Redis's generated password is written for more data planes to read into REDIS_PASSWORD; removed at exit; "off" to write none (env STREAMGATE_REDIS_PASSWORD_FILE)`)
+		fs.BoolVar(&uf.snapshot, "redis-snapshot", true,
+			"keep the embedded Redis's data (the control plane's draft, manifest history and published manifest) in -data-dir's "+snapshot.FileName+
+				" (mode 0600), saved on every change and at exit, loaded at start; false keeps it in memory only. Not used with REDIS_ADDR/REDIS_HOST")
 	})
 	if err != nil {
 		return err
@@ -222,18 +229,29 @@ func runUp(args []string) error {
 	if err := cf.resolve(); err != nil {
 		return err
 	}
+	var (
+		sopts store.Options
+		snap  *snapshot.Snapshotter
+	)
 	if !ropts.Configured() {
-		mr, cleanup, err := startEmbeddedRedis(uf.redisAddr, ropts.Password, uf.passwordFile, log)
+		snapshotPath := ""
+		if uf.snapshot {
+			snapshotPath = filepath.Join(cmp.Or(df.dataDir, pipeline.DefaultDataDir), snapshot.FileName)
+		}
+		mr, cleanup, err := startEmbeddedRedis(uf.redisAddr, ropts.Password, uf.passwordFile, snapshotPath, log)
 		if err != nil {
 			return err
 		}
 		defer cleanup()
 		ropts = rdb.Options{Addrs: []string{mr.Addr()}, Password: mr.password}
+		if snap = mr.snap; snap != nil {
+			sopts.Written = snap.Changed
+		}
 	}
 
 	ctx, stop := untilSignal()
 	defer stop()
-	cp, err := startControl(&cf, ropts, log)
+	cp, err := startControl(&cf, ropts, sopts, log)
 	if err != nil {
 		return err
 	}
@@ -241,6 +259,11 @@ func runUp(args []string) error {
 	if err != nil {
 		cp.shutdown()
 		return err
+	}
+	if snap != nil {
+		m := dp.s.Metrics()
+		m.Gauge("streamgate_redis_snapshot_writes_total", func() float64 { return float64(snap.Writes()) })
+		m.Gauge("streamgate_redis_snapshot_errors_total", func() float64 { return float64(snap.Failures()) })
 	}
 	reloaded := make(chan struct{})
 	go func() {
@@ -253,25 +276,58 @@ func runUp(args []string) error {
 	}
 	stop()
 	<-reloaded
-	// The logs first: drain the data plane, then stop the API.
+	// The logs first: drain the data plane, then stop the API; then save
+	// the embedded Redis as they left it.
 	derr := dp.shutdown(df.shutdownTimeout)
-	return errors.Join(err, derr, cp.shutdown())
+	cerr := cp.shutdown()
+	var serr error
+	if snap != nil {
+		writes := snap.Writes()
+		// Nothing is written for an empty Redis that had no snapshot.
+		if serr = snap.Close(); serr == nil && snap.Writes() > writes {
+			log.Info("embedded redis saved", "path", snap.Path())
+		}
+	}
+	return errors.Join(err, derr, cerr, serr)
 }
 
 // embeddedRedis is the Redis `up` runs in process.
 type embeddedRedis struct {
 	*miniredis.Miniredis
 	password string
+	snap     *snapshot.Snapshotter // nil when its data is in memory only
 }
 
 // startEmbeddedRedis runs miniredis on addr, or on a free loopback port if
 // addr is taken. Both planes reach it over the Redis protocol, like a real
-// one; keys expire in real time, as in Redis; it keeps its data in memory
-// only. Every client must authenticate with password; when password is
+// one. Keys expire in real time, as in Redis. It keeps its data in memory
+// and, when snapshotPath is set, in that file: loaded from it before it
+// serves anyone, saved whenever the returned Snapshotter is told of a
+// change. Every client must authenticate with password; when password is
 // empty, one is generated and written to passwordFile (unless that is ""
 // or "off") for more data planes to read. cleanup stops the server and
-// removes the file.
-func startEmbeddedRedis(addr, password, passwordFile string, log *slog.Logger) (_ *embeddedRedis, cleanup func(), err error) {
+// removes the password file; it does not save.
+func startEmbeddedRedis(addr, password, passwordFile, snapshotPath string, log *slog.Logger) (_ *embeddedRedis, cleanup func(), err error) {
+	mr := miniredis.NewMiniRedis()
+	// Without it, miniredis counts a time to live down only when told to,
+	// and a data plane that died would stay in the fleet for good.
+	mr.ClockTTL(true)
+	var snap *snapshot.Snapshotter
+	kept := "in memory only, -redis-snapshot=false"
+	if snapshotPath != "" {
+		if abs, err := filepath.Abs(snapshotPath); err == nil {
+			snapshotPath = abs
+		}
+		snap = snapshot.New(mr, snapshotPath, snapshot.Options{Logger: log})
+		n, err := snap.Load()
+		if err != nil {
+			return nil, nil, fmt.Errorf("-data-dir: %w", err)
+		}
+		if n > 0 {
+			log.Info("embedded redis: snapshot loaded", "path", snapshotPath, "keys", n)
+		}
+		kept = "in memory, saved to " + snapshotPath + " on every change"
+	}
 	how := "with the REDIS_PASSWORD given to this process"
 	write := password == "" && passwordFile != "" && passwordFile != "off"
 	if password == "" {
@@ -289,10 +345,6 @@ func startEmbeddedRedis(addr, password, passwordFile string, log *slog.Logger) (
 		}
 		how = "and REDIS_PASSWORD from " + passwordFile
 	}
-	mr := miniredis.NewMiniRedis()
-	// Without it, miniredis counts a time to live down only when told to,
-	// and a data plane that died would stay in the fleet for good.
-	mr.ClockTTL(true)
 	mr.RequireAuth(password)
 	cleanup = func() {
 		mr.Close()
@@ -307,6 +359,6 @@ func startEmbeddedRedis(addr, password, passwordFile string, log *slog.Logger) (
 			return nil, nil, fmt.Errorf("cannot start embedded redis: %w", err)
 		}
 	}
-	log.Info("embedded redis running (in memory, password required); more data planes can join with REDIS_ADDR="+mr.Addr()+" "+how, "addr", mr.Addr())
-	return &embeddedRedis{Miniredis: mr, password: password}, cleanup, nil
+	log.Info("embedded redis running ("+kept+", password required); more data planes can join with REDIS_ADDR="+mr.Addr()+" "+how, "addr", mr.Addr())
+	return &embeddedRedis{Miniredis: mr, password: password, snap: snap}, cleanup, nil
 }

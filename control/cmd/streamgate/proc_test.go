@@ -147,10 +147,16 @@ func (p *proc) waitLog(re *regexp.Regexp) []string {
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop() {
 	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.stopWith(syscall.SIGTERM)
+}
+
+// stopWith sends sig and waits for a clean exit.
+func (p *proc) stopWith(sig os.Signal) {
+	p.t.Helper()
+	p.cmd.Process.Signal(sig)
 	<-p.done
 	if err := p.cmd.Wait(); err != nil {
-		p.t.Fatalf("exit after SIGTERM: %v", err)
+		p.t.Fatalf("exit after %v: %v", sig, err)
 	}
 }
 
