@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -255,6 +256,8 @@ func runUp(args []string) error {
 	if err != nil {
 		return err
 	}
+	hup := notifyHUP()
+	defer signal.Stop(hup)
 	dp, err := startDataplane(&df, ropts, log)
 	if err != nil {
 		cp.shutdown()
@@ -268,7 +271,7 @@ func runUp(args []string) error {
 	reloaded := make(chan struct{})
 	go func() {
 		defer close(reloaded)
-		(&manifestReloader{path: df.manifestFile, s: dp.s, log: log}).run(ctx)
+		(&manifestReloader{path: df.manifestFile, s: dp.s, log: log, hup: hup}).run(ctx)
 	}()
 	select {
 	case <-ctx.Done():

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -214,6 +215,8 @@ func runDataplane(args []string) error {
 	}
 	ctx, stop := untilSignal()
 	defer stop()
+	hup := notifyHUP()
+	defer signal.Stop(hup)
 	dp, err := startDataplane(&f, ropts, log)
 	if err != nil {
 		return err
@@ -221,7 +224,7 @@ func runDataplane(args []string) error {
 	reloaded := make(chan struct{})
 	go func() {
 		defer close(reloaded)
-		(&manifestReloader{path: f.manifestFile, s: dp.s, log: log}).run(ctx)
+		(&manifestReloader{path: f.manifestFile, s: dp.s, log: log, hup: hup}).run(ctx)
 	}()
 	select {
 	case <-ctx.Done():

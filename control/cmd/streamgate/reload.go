@@ -26,13 +26,22 @@ type manifestReloader struct {
 	path string
 	s    *server.Server
 	log  *slog.Logger
+	hup  chan os.Signal // from notifyHUP
+}
+
+// notifyHUP starts catching SIGHUP, whose default action ends the process;
+// it is called before the data plane starts, so a SIGHUP that comes before
+// the reloader runs waits for it.
+func notifyHUP() chan os.Signal {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup
 }
 
 // run reloads on SIGHUP and on changes to the file, until ctx ends. It
 // returns once it has stopped listening.
 func (r *manifestReloader) run(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	hup := r.hup
 	defer signal.Stop(hup)
 	if r.path == "" || r.s.Following() {
 		for {
