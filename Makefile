@@ -24,6 +24,7 @@ RUN_FLAGS ?=
 
 # Fuzz targets of `make test` (package:target:executions).
 FUZZ_TARGETS := \
+	dataplane/diskq:FuzzOpen:3000x \
 	dataplane/ingest:FuzzFramer:30000x \
 	dataplane/manifest:FuzzParse:30000x \
 	dataplane/match:FuzzDetectors:50000x \
