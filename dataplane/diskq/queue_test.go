@@ -1001,3 +1001,64 @@ func TestCloseReleases(t *testing.T) {
 		return nil
 	})
 }
+
+func TestLargeRecords(t *testing.T) {
+	// Around copyLimit, where Append stops copying, and past the largest
+	// pooled buffer.
+	sizes := []int{copyLimit - 1, copyLimit, 1 << 20, 1<<maxBufShift + 1}
+	o := Options{Dir: t.TempDir(), MaxBytes: 64 << 20, SegmentBytes: 1 << 20}
+	q := openQ(t, o)
+	for i, n := range sizes {
+		if err := q.Append(payload(i, n)); err != nil {
+			t.Fatalf("Append(%d bytes): %v", n, err)
+		}
+	}
+	closeQ(t, q)
+	q = openQ(t, o)
+	var w []string
+	for i, n := range sizes {
+		w = append(w, string(payload(i, n)))
+	}
+	checkRecords(t, drain(t, q), w)
+	if st := q.Stats(); st.Corrupt != (Damage{}) || st.Torn != (Damage{}) {
+		t.Fatalf("Stats %+v; want no damage", st)
+	}
+}
+
+func TestDamagedWhileGivenBack(t *testing.T) {
+	const size = 1000
+	dir := t.TempDir()
+	q := openQ(t, Options{Dir: dir})
+	appendN(t, q, 0, 3, size)
+	recs := take(t, q)
+	if err := q.Nack(recs[1].id); err != nil {
+		t.Fatal(err)
+	}
+	flip(t, segFiles(t, dir)[0], headerSize+size+headerSize+10)
+	if got := take(t, q); len(got) != 0 {
+		t.Fatalf("got %d records; want the damaged one skipped", len(got))
+	}
+	for _, i := range []int{0, 2} {
+		if err := q.Ack(recs[i].id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := q.Stats(); st.Corrupt != (Damage{1, headerSize + size}) || st.Records != 0 || st.InFlight != 0 {
+		t.Fatalf("Stats %+v; want one corrupt record, nothing left", st)
+	}
+}
+
+func TestCutShortWhileOpen(t *testing.T) {
+	// A sealed segment truncated behind the queue's back: what is missing
+	// is counted, the next segment delivered.
+	const size = 1000
+	const rec = headerSize + size
+	dir := t.TempDir()
+	q := openQ(t, Options{Dir: dir, SegmentBytes: MinSegmentBytes}) // 4 records a segment
+	appendN(t, q, 0, 8, size)
+	truncate(t, segFiles(t, dir)[0], rec+rec/2)
+	checkRecords(t, drain(t, q), append(want(0, 1, size), want(4, 4, size)...))
+	if st := q.Stats(); st.Corrupt != (Damage{1, 3 * rec}) || st.Records != 0 {
+		t.Fatalf("Stats %+v; want Corrupt {1 %d}, no records", st, 3*rec)
+	}
+}
