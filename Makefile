@@ -25,6 +25,7 @@ RUN_FLAGS ?=
 # Fuzz targets of `make test` (package:target:executions).
 FUZZ_TARGETS := \
 	dataplane/ingest:FuzzFramer:30000x \
+	dataplane/deadletter:FuzzFile:2000x \
 	dataplane/manifest:FuzzParse:30000x \
 	dataplane/match:FuzzDetectors:50000x \
 	dataplane/match:FuzzLookupJSON:40000x \
