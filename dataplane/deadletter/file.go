@@ -110,6 +110,23 @@ func (d *Dir) File(output string) *File {
 	return f
 }
 
+// Lookup returns the dead-letter file of the output called output if this
+// Dir has handed it out or it exists on disk, without adding a handle for
+// a name that has neither.
+func (d *Dir) Lookup(output string) (*File, bool) {
+	name := FileName(output)
+	d.mu.Lock()
+	f := d.files[name]
+	d.mu.Unlock()
+	if f != nil {
+		return f, true
+	}
+	if fi, err := os.Stat(filepath.Join(d.path, name)); err != nil || !fi.Mode().IsRegular() {
+		return nil, false
+	}
+	return d.File(output), true
+}
+
 // List returns the stats of every file that holds an entry, or a damaged
 // line, sorted by output name: those of outputs running now and those left
 // by earlier ones.
