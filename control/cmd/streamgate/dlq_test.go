@@ -194,3 +194,23 @@ func parseDataplaneFlags(t *testing.T, args ...string) (server.Options, error) {
 	}
 	return f.options(slog.Default())
 }
+
+// TestEchoServerStatus: echo-server -status answers every request with
+// that status, as a vendor refusing the output's requests.
+func TestEchoServerStatus(t *testing.T) {
+	p := startProc(t, nil, "echo-server", "-port", "0", "-status", "401")
+	addr := p.waitLog(regexp.MustCompile(`listening on (http://\S+)`))[1]
+	resp, err := http.Post(addr+"/intake", "text/plain", strings.NewReader("hello\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(body), "echo-server answers 401") {
+		t.Errorf("POST: %d %s; want 401", resp.StatusCode, body)
+	}
+	waitUntil(t, "the request printed", func() bool { return slices.Contains(p.Stdout(), "hello") })
+	if code, _, errOut := runCLI(t, "echo-server", "-status", "700"); code != 1 || !strings.Contains(errOut, "-status: want an HTTP status from 200 to 599") {
+		t.Errorf("echo-server -status 700: exit %d, %s", code, errOut)
+	}
+}
