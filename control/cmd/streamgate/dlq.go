@@ -227,7 +227,7 @@ func (c *adminClient) listOne(w io.Writer, output string, limit int, lines bool)
 	if _, err := c.call("GET", path, &ans); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s: %d entries, %d lines, %d bytes\n", output, ans.Entries, ans.Lines, ans.Bytes)
+	fmt.Fprintf(w, "%s: %s, %s, %s\n", output, count(ans.Entries, "entry", "entries"), count(ans.Lines, "line", "lines"), count(int(ans.Bytes), "byte", "bytes"))
 	if len(ans.List) == 0 {
 		return nil
 	}
@@ -280,17 +280,30 @@ func (c *adminClient) replay(w io.Writer, output string) error {
 		total.ReplayedLines += ans.ReplayedLines
 		total.RemainingEntries, total.RemainingLines = ans.RemainingEntries, ans.RemainingLines
 		if code == http.StatusBadGateway {
-			fmt.Fprintf(w, "replayed %d entries (%d lines) to %s; %d entries (%d lines) remain\n",
-				total.ReplayedEntries, total.ReplayedLines, output, total.RemainingEntries, total.RemainingLines)
+			fmt.Fprint(w, replayed(output, total))
 			return errors.New(ans.Detail)
 		}
 		if !ans.Incomplete || ans.ReplayedEntries == 0 {
 			break
 		}
 	}
-	_, err := fmt.Fprintf(w, "replayed %d entries (%d lines) to %s; %d entries (%d lines) remain\n",
-		total.ReplayedEntries, total.ReplayedLines, output, total.RemainingEntries, total.RemainingLines)
+	_, err := fmt.Fprint(w, replayed(output, total))
 	return err
+}
+
+// replayed says what a replay did.
+func replayed(output string, a replayAnswer) string {
+	return fmt.Sprintf("replayed %s (%s) to %s; %s (%s) remain\n",
+		count(a.ReplayedEntries, "entry", "entries"), count(a.ReplayedLines, "line", "lines"), output,
+		count(a.RemainingEntries, "entry", "entries"), count(a.RemainingLines, "line", "lines"))
+}
+
+// count is "1 entry" or "<n> entries".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func (c *adminClient) purge(w io.Writer, output string) error {
@@ -302,7 +315,8 @@ func (c *adminClient) purge(w io.Writer, output string) error {
 	if _, err := c.call("POST", "/dlq/purge?output="+url.QueryEscape(output), &ans); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "purged %d entries (%d lines, %d bytes) of %s\n", ans.Entries, ans.Lines, ans.Bytes, output)
+	_, err := fmt.Fprintf(w, "purged %s (%s, %s) of %s\n", count(ans.Entries, "entry", "entries"), count(ans.Lines, "line", "lines"),
+		count(int(ans.Bytes), "byte", "bytes"), output)
 	return err
 }
 

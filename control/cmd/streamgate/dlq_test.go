@@ -97,20 +97,20 @@ func TestDLQCommand(t *testing.T) {
 		}
 	}
 	code, out, errOut := runCLI(t, "dlq", "list", "-admin", admin, "-output", name, "-lines")
-	if code != 0 || !regexp.MustCompile(`: \d+ entries, 10 lines, \d+ bytes`).MatchString(out) || !strings.Contains(out, `{"error":"field \"level\" is required"}`) ||
+	if code != 0 || !regexp.MustCompile(`: \d+ entries, 10 lines, \d+ bytes\n`).MatchString(out) || !strings.Contains(out, `{"error":"field \"level\" is required"}`) ||
 		!strings.Contains(out, `"event 9 user=alice"`) || !strings.Contains(out, "400") {
 		t.Errorf("dlq list -output -lines: exit %d\n%s%s", code, out, errOut)
 	}
 
 	// Refused again: exit 1, naming the status.
 	code, out, errOut = runCLI(t, "dlq", "replay", "-admin", admin, "-output", name)
-	if code != 1 || !strings.Contains(errOut, "status 400") || !strings.Contains(out, "replayed 0 entries (0 lines)") {
+	if code != 1 || !strings.Contains(errOut, "status 400") || !strings.Contains(out, "replayed 0 entries (0 lines) to "+name+"; ") {
 		t.Errorf("dlq replay while refused: exit %d\n%s%s", code, out, errOut)
 	}
 
 	status.Store(http.StatusOK)
 	code, out, errOut = runCLI(t, "dlq", "replay", "-admin", admin, "-output", name)
-	if code != 0 || !regexp.MustCompile(`^replayed \d+ entries \(10 lines\) to `+regexp.QuoteMeta(name)+`; 0 entries \(0 lines\) remain\n$`).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`^replayed \d+ entr(y|ies) \(10 lines\) to `+regexp.QuoteMeta(name)+`; 0 entries \(0 lines\) remain\n$`).MatchString(out) {
 		t.Errorf("dlq replay: exit %d\n%s%s", code, out, errOut)
 	}
 	mu.Lock()
