@@ -135,7 +135,7 @@ func (p *Pipeline) DeadLetterFile(name string) (*deadletter.File, error) {
 	if f, ok := p.dlq.Lookup(name); ok {
 		return f, nil
 	}
-	return nil, fmt.Errorf("%w %q: none is running and none left dead letters", ErrNoOutput, name)
+	return nil, fmt.Errorf("%w: %q is not running and left no dead letters", ErrNoOutput, name)
 }
 
 // liveOutput returns the runner of the current configuration named name,
@@ -190,7 +190,7 @@ func (p *Pipeline) ReplayDeadLetters(ctx context.Context, name string, budget ti
 	var res ReplayResult
 	r := p.liveOutput(name)
 	if r == nil {
-		return res, fmt.Errorf("%w %q is running: dead letters are sent through the output that refused them", ErrNoOutput, name)
+		return res, fmt.Errorf("%w: %q is not running, and a replay sends dead letters through the running output of their name (list and purge work without it)", ErrNoOutput, name)
 	}
 	// Hold the output's series: the counters below must not be retired,
 	// should a reload remove it meanwhile, until the replay is done.

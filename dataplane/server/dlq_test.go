@@ -186,8 +186,8 @@ func TestDeadLetterAPI(t *testing.T) {
 		code         int
 		detail       string
 	}{
-		{"GET", "/dlq?output=http:http://nowhere", 404, `no such output "http:http://nowhere"`},
-		{"POST", "/dlq/replay?output=http:http://nowhere", 404, "no such output"},
+		{"GET", "/dlq?output=http:http://nowhere", 404, `no such output: "http:http://nowhere" is not running and left no dead letters`},
+		{"POST", "/dlq/replay?output=http:http://nowhere", 404, `no such output: "http:http://nowhere" is not running`},
 		{"POST", "/dlq/purge?output=nope", 404, "no such output"},
 		{"POST", "/dlq/replay", 400, "output: required"},
 		{"POST", "/dlq/purge?output=", 400, "output: required"},

@@ -129,7 +129,7 @@ func TestDLQCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"dlq", "purge", "-admin", admin, "-output", "http:http://nowhere"}, 1, `404 Not Found: no such output "http:http://nowhere"`},
+		{[]string{"dlq", "purge", "-admin", admin, "-output", "http:http://nowhere"}, 1, `404 Not Found: no such output: "http:http://nowhere" is not running and left no dead letters`},
 		{[]string{"dlq", "replay", "-admin", admin}, 1, "-output: required"},
 		{[]string{"dlq", "list", "-admin", "http://127.0.0.1:1"}, 1, "cannot reach the data plane's admin API at http://127.0.0.1:1"},
 		{[]string{"dlq", "list", "-admin", "127.0.0.1:8080"}, 1, "-admin: want an http:// or https:// URL"},
