@@ -175,7 +175,7 @@ func TestDeadLetterCounters(t *testing.T) {
 	m.DeadLetterPurged(o).Add(1)
 	m.DeadLetterPurged("").Add(2) // a file of an output not running
 	m.OutputDropped(o, ReasonDeadLetterFull).Add(6)
-	if m.DeadLettered(o) != m.DeadLettered(o) {
+	if first := m.DeadLettered(o); m.DeadLettered(o) != first {
 		t.Error("a second lookup returned another counter")
 	}
 	want := []OutputTotals{{Name: o, Delivered: 5, Dropped: 6, DeadLettered: 4, Replayed: 3}}
