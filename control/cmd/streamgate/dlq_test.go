@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -212,5 +213,34 @@ func TestEchoServerStatus(t *testing.T) {
 	waitUntil(t, "the request printed", func() bool { return slices.Contains(p.Stdout(), "hello") })
 	if code, _, errOut := runCLI(t, "echo-server", "-status", "700"); code != 1 || !strings.Contains(errOut, "-status: want an HTTP status from 200 to 599") {
 		t.Errorf("echo-server -status 700: exit %d, %s", code, errOut)
+	}
+}
+
+// TestDLQAdminTLS: dlq talks to an admin port that serves HTTPS, trusting
+// the CA of -admin-ca, and says so when it cannot verify it.
+func TestDLQAdminTLS(t *testing.T) {
+	certFile, keyFile, _ := testCert(t)
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"dir":"data/dlq","outputs":[]}`)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.StartTLS()
+	defer srv.Close()
+
+	var out strings.Builder
+	if err := runDLQ(&out, []string{"list", "-admin", srv.URL, "-admin-ca", certFile}); err != nil || out.String() != "no dead letters (in data/dlq)\n" {
+		t.Errorf("dlq list over TLS with -admin-ca: %v, %q", err, out.String())
+	}
+	err = runDLQ(&out, []string{"list", "-admin", srv.URL})
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the data plane's admin API") || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("dlq list over TLS without -admin-ca: %v; want a certificate error", err)
+	}
+	if err := runDLQ(&out, []string{"list", "-admin", srv.URL, "-admin-ca", keyFile}); err == nil || !strings.Contains(err.Error(), "-admin-ca: no PEM certificate") {
+		t.Errorf("dlq list -admin-ca of a key: %v; want an error naming -admin-ca", err)
 	}
 }
