@@ -288,7 +288,8 @@ func (h *Harness) floor(ctx context.Context, sc *result.Scenario) error {
 // account adds a run's line accounting to sc.
 func (h *Harness) account(sc *result.Scenario, sum sender.Summary, c, base lab.Counters, s lgsink.Stats) {
 	filtered := int64(c.Filtered - base.Filtered)
-	dropped := int64(c.Dropped - base.Dropped + c.OutDropped - base.OutDropped)
+	// Dead letters are not delivered, and counted: with the drops here.
+	dropped := int64(c.Dropped - base.Dropped + c.OutDropped - base.OutDropped + c.DeadLettered - base.DeadLettered)
 	sc.Sent += sum.Sent
 	sc.Delivered += s.Lines
 	sc.Filtered += filtered

@@ -316,7 +316,10 @@ func SumPrefix(m map[string]float64, prefix string) float64 {
 type Counters struct {
 	Received, Filtered, Dropped, Emitted float64
 	// Delivered and OutDropped add up every output.
-	Delivered, OutDropped   float64
+	Delivered, OutDropped float64
+	// DeadLettered adds up the lines every output kept as dead letters,
+	// less those replayed (which count in Delivered once delivered).
+	DeadLettered            float64
 	BreakerOpened, Bypassed float64
 	// Metrics is the whole scrape, for the series above by label.
 	Metrics map[string]float64
@@ -340,6 +343,7 @@ func CountersOf(m map[string]float64) Counters {
 		Emitted:       m["streamgate_lines_emitted_total"],
 		Delivered:     SumPrefix(m, "streamgate_output_lines_delivered_total"),
 		OutDropped:    SumPrefix(m, "streamgate_output_lines_dropped_total"),
+		DeadLettered:  SumPrefix(m, "streamgate_output_dead_lettered_total") - SumPrefix(m, "streamgate_output_dead_letter_replayed_total"),
 		BreakerOpened: m["streamgate_breaker_opened_total"],
 		Bypassed:      m["streamgate_breaker_bypassed_lines_total"],
 		Metrics:       m,
@@ -350,15 +354,17 @@ func CountersOf(m map[string]float64) Counters {
 // to the outputs.
 func (c Counters) InPipeline() float64 { return c.Received - c.Filtered - c.Dropped - c.Emitted }
 
-// Queued is the lines handed to the outputs and not yet delivered or
-// dropped, over every output: each output gets every emitted line.
+// Queued is the lines handed to the outputs and not yet delivered, dropped
+// or kept as dead letters, over every output: each output gets every
+// emitted line.
 func (c Counters) Queued() float64 {
 	const prefix = "streamgate_output_lines_delivered_total{output="
 	var q float64
 	for k, v := range c.Metrics {
 		if name, ok := strings.CutPrefix(k, prefix); ok {
 			name = strings.TrimSuffix(name, "}")
-			q += c.Emitted - v - SumPrefix(c.Metrics, "streamgate_output_lines_dropped_total{output="+name+",")
+			q += c.Emitted - v - SumPrefix(c.Metrics, "streamgate_output_lines_dropped_total{output="+name+",") -
+				c.Metrics["streamgate_output_dead_lettered_total{output="+name+"}"] + c.Metrics["streamgate_output_dead_letter_replayed_total{output="+name+"}"]
 		}
 	}
 	return q
@@ -375,10 +381,18 @@ func (c Counters) OutputDropped(out string) float64 {
 	return SumPrefix(c.Metrics, "streamgate_output_lines_dropped_total{output="+strconv.Quote(out)+",")
 }
 
+// OutputDeadLettered is the lines output out kept as dead letters, less
+// those a replay took out of them (which count as delivered).
+func (c Counters) OutputDeadLettered(out string) float64 {
+	label := "{output=" + strconv.Quote(out) + "}"
+	return c.Metrics["streamgate_output_dead_lettered_total"+label] - c.Metrics["streamgate_output_dead_letter_replayed_total"+label]
+}
+
 // QueuedSince is the lines emitted since base that output out has not yet
-// delivered or dropped. (Emitted less the output's totals, as in Queued,
+// delivered, dropped or kept as dead letters. (Emitted less the output's totals, as in Queued,
 // would count the lines emitted before out existed, e.g. under the
 // default console output.)
 func (c Counters) QueuedSince(base Counters, out string) float64 {
-	return c.Emitted - base.Emitted - (c.OutputDelivered(out) - base.OutputDelivered(out)) - (c.OutputDropped(out) - base.OutputDropped(out))
+	return c.Emitted - base.Emitted - (c.OutputDelivered(out) - base.OutputDelivered(out)) - (c.OutputDropped(out) - base.OutputDropped(out)) -
+		(c.OutputDeadLettered(out) - base.OutputDeadLettered(out))
 }

@@ -47,6 +47,23 @@ streamgate_output_lines_dropped_total{output="console",reason="queue_full"} 10
 	if got := c.Queued(); got != 10 {
 		t.Fatalf("Queued: got %v; want 10", got)
 	}
+	// Dead letters are settled; those replayed count as delivered too:
+	// http 80 + 4 replayed = 54 + 20 + 8 dead-lettered, 2 queued.
+	c.Metrics[`streamgate_output_lines_delivered_total{output="http:x"}`] = 54
+	c.Metrics[`streamgate_output_dead_lettered_total{output="http:x"}`] = 8
+	c.Metrics[`streamgate_output_dead_letter_replayed_total{output="http:x"}`] = 4
+	if got := c.Queued(); got != 2 {
+		t.Fatalf("Queued with dead letters: got %v; want 2", got)
+	}
+	if got := c.OutputDeadLettered("http:x"); got != 4 {
+		t.Fatalf("OutputDeadLettered: got %v; want 4 (8 less 4 replayed)", got)
+	}
+	if got := c.QueuedSince(CountersOf(map[string]float64{}), "http:x"); got != 2 {
+		t.Fatalf("QueuedSince: got %v; want 2", got)
+	}
+	if got := CountersOf(c.Metrics).DeadLettered; got != 4 {
+		t.Fatalf("DeadLettered: got %v; want 4", got)
+	}
 }
 
 func TestProc(t *testing.T) {

@@ -156,13 +156,14 @@ func (d *Drills) Run(ctx context.Context, only []string) ([]result.ChaosScenario
 
 // account fills sc's line accounting for one output whose lines reach the
 // sink: sent lines are delivered (got: distinct lines at the sink),
-// filtered, dropped before the outputs, dropped by that output, or lost
-// uncounted. Drops of other outputs do not excuse a missing line. It adds
+// filtered, dropped before the outputs, dropped by that output or kept as
+// its dead letters, or lost uncounted. Drops of other outputs do not excuse a missing line. It adds
 // to what sc holds, so a drill can account for several phases.
 func account(sc *result.ChaosScenario, sent int64, c, base lab.Counters, out string, got int64) {
 	filtered := int64(c.Filtered - base.Filtered)
 	ingest := int64(c.Dropped - base.Dropped)
-	outDrop := int64(c.OutputDropped(out) - base.OutputDropped(out))
+	// Dead letters are not delivered, and counted: with the drops here.
+	outDrop := int64(c.OutputDropped(out) - base.OutputDropped(out) + c.OutputDeadLettered(out) - base.OutputDeadLettered(out))
 	sc.Sent += sent
 	sc.Delivered += got
 	sc.Filtered += filtered

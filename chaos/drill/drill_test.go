@@ -39,7 +39,8 @@ func TestAccount(t *testing.T) {
 		`streamgate_lines_dropped_total{reason="buffer_full"}`:                                      5,
 		"streamgate_lines_emitted_total":                                                            85,
 		`streamgate_output_lines_delivered_total{output="tcp:tcp://127.0.0.1:1"}`:                   80,
-		`streamgate_output_lines_dropped_total{output="tcp:tcp://127.0.0.1:1",reason="queue_full"}`: 5,
+		`streamgate_output_lines_dropped_total{output="tcp:tcp://127.0.0.1:1",reason="queue_full"}`: 3,
+		`streamgate_output_dead_lettered_total{output="tcp:tcp://127.0.0.1:1"}`:                     2,
 		`streamgate_output_lines_delivered_total{output="console"}`:                                 60,
 		`streamgate_output_lines_dropped_total{output="console",reason="queue_full"}`:               25,
 	})
@@ -57,11 +58,13 @@ func TestAccount(t *testing.T) {
 		if sc.LostUncounted != tc.lost {
 			t.Errorf("sent %d, got %d: lost %d; want %d", tc.sent, tc.got, sc.LostUncounted, tc.lost)
 		}
-		// The console's drops do not excuse the sink's output.
+		// The console's drops do not excuse the sink's output; its dead
+		// letters are counted with its drops.
 		if sc.Dropped != 10 || sc.Filtered != 10 {
 			t.Errorf("dropped %d, filtered %d; want 10, 10", sc.Dropped, sc.Filtered)
 		}
-		if sc.DroppedByReason["queue_full (console)"] != 25 || sc.DroppedByReason["buffer_full"] != 5 {
+		if sc.DroppedByReason["queue_full (console)"] != 25 || sc.DroppedByReason["buffer_full"] != 5 ||
+			sc.DroppedByReason["dead_lettered (tcp:tcp://127.0.0.1:1)"] != 2 {
 			t.Errorf("by reason: %v", sc.DroppedByReason)
 		}
 	}

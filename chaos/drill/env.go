@@ -37,6 +37,9 @@ func dropReasons(c, base lab.Counters) map[string]int64 {
 		switch {
 		case strings.HasPrefix(k, `streamgate_lines_dropped_total{reason="`):
 			name = strings.TrimSuffix(strings.TrimPrefix(k, `streamgate_lines_dropped_total{reason="`), `"}`)
+		case strings.HasPrefix(k, `streamgate_output_dead_lettered_total{output="`):
+			o := strings.TrimSuffix(strings.TrimPrefix(k, `streamgate_output_dead_lettered_total{output="`), `"}`)
+			name = "dead_lettered (" + o + ")"
 		case strings.HasPrefix(k, `streamgate_output_lines_dropped_total{output="`):
 			rest := strings.TrimPrefix(k, `streamgate_output_lines_dropped_total{output="`)
 			o, r, ok := strings.Cut(rest, `",reason="`)

@@ -118,7 +118,7 @@ func (d *Drills) httpSinkFaults(ctx context.Context, sc *result.ChaosScenario) e
 			if err != nil {
 				return err
 			}
-			if c.OutputDelivered(outName)+c.OutputDropped(outName) >= atEnd.Emitted {
+			if c.OutputDelivered(outName)+c.OutputDropped(outName)+c.OutputDeadLettered(outName) >= atEnd.Emitted {
 				rec, caught = time.Since(end), true
 				break
 			}

@@ -84,7 +84,7 @@ func (d *Drills) kafkaRestart(ctx context.Context, sc *result.ChaosScenario) err
 		if err != nil {
 			return true
 		}
-		if c.OutputDelivered(outName)+c.OutputDropped(outName) >= atRestart.Emitted {
+		if c.OutputDelivered(outName)+c.OutputDropped(outName)+c.OutputDeadLettered(outName) >= atRestart.Emitted {
 			rec = time.Since(restarted)
 			return true
 		}

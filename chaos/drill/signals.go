@@ -51,12 +51,17 @@ func (d *Drills) sigterm(ctx context.Context, sc *result.ChaosScenario) error {
 	sc.Sent = received
 	sc.Delivered = unique(st)
 	sc.Filtered = final["filtered"]
-	sc.Dropped = final["dropped"] + final["output_dropped"]
+	// Dead letters are not delivered, and counted: with the drops here.
+	deadLettered := final["dead_lettered"] - final["dead_letter_replayed"]
+	sc.Dropped = final["dropped"] + final["output_dropped"] + deadLettered
 	sc.DroppedByReason = map[string]int64{}
 	for k, v := range final {
 		if r, ok := strings.CutPrefix(k, "dropped_reason."); ok && v > 0 {
 			sc.DroppedByReason[r] = v
 		}
+	}
+	if deadLettered > 0 {
+		sc.DroppedByReason["dead_lettered"] = deadLettered
 	}
 	sc.LostUncounted = abs(received - sc.Delivered - sc.Filtered - sc.Dropped)
 	sc.LoadLinesPerS = signalRate

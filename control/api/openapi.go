@@ -299,6 +299,9 @@ func schemas() map[string]*schema {
 			prop("breaker_open_workers", integer("Workers whose overload breaker is open."), true),
 			prop("egress_pii", integer("What the egress audit found leaving: sampled lines in which a built-in detector finds personal data, "+
 				"counted once per detector and output. Above 0, a redaction rule is missing."), true),
+			prop("dead_lettered", integer("Lines its outputs' destinations refused for good (a 4xx other than 408 and 429), kept as dead letters on the data plane's disk; "+
+				"its admin API (GET /dlq) lists them and POST /dlq/replay sends them again. Summed over the outputs."), true),
+			prop("dead_letter_replayed", integer("Lines a replay took out of the dead letters again, summed over the outputs."), true),
 			prop("ingest_closed", str("Why its ingest is closed at start: it found no valid manifest to run (Redis unreachable, or its manifest invalid). "+
 				"Absent once ingest is open."), false),
 			prop("build_version", str(`The StreamGate version it runs; "devel" for a build without one.`), true),

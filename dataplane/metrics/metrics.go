@@ -10,7 +10,13 @@
 //
 // and for every output o:
 //
-//	emitted = delivered[o] + output_dropped[o] + in_output[o]
+//	emitted + replayed[o] = delivered[o] + output_dropped[o] + dead_lettered[o] + in_output[o]
+//
+// where dead_lettered counts the lines o's destination refused for good,
+// kept in o's dead-letter file, and replayed the lines a replay took out
+// of that file again (those it delivered also count in delivered). While
+// the process runs, the file holds dead_lettered - replayed - purged of
+// the lines it wrote.
 //
 // Datagrams the kernel drops on a UDP socket before they are read are
 // counted apart (UDPKernelDrops): their lines were never received.
@@ -54,7 +60,10 @@ const (
 const (
 	ReasonOutputFailed = "output_failed" // retries exhausted or a permanent error
 	ReasonQueueFull    = "queue_full"    // the output fell behind and its queue was full
-	ReasonRejected     = "rejected"      // the destination answered for each line and refused it for good
+	ReasonRejected     = "rejected"      // the destination answered for each line and refused it for good, without saying which
+	// ReasonDeadLetterFull: refused for good, but the output's dead-letter
+	// file was at its bound, or could not be written.
+	ReasonDeadLetterFull = "dead_letter_full"
 )
 
 // Ingest listeners, as the listener label of the ingest counters names them.
@@ -127,6 +136,7 @@ type retiredCounts struct {
 	delivered *vm.Counter
 	dropped   map[string]*vm.Counter // by reason
 	pii       map[string]*vm.Counter // by detector
+	dead      deadLetterCounts
 }
 
 // outputCounts are the line counters of one output.
@@ -134,6 +144,28 @@ type outputCounts struct {
 	delivered *vm.Counter
 	dropped   map[string]*vm.Counter // by reason
 	pii       map[string]*vm.Counter // egress audit findings, by detector
+	dead      deadLetterCounts
+}
+
+// deadLetterCounts are the lines an output kept as dead letters, and took
+// out of them again. Each is created when first looked up.
+type deadLetterCounts struct {
+	lettered *vm.Counter // streamgate_output_dead_lettered_total
+	replayed *vm.Counter // streamgate_output_dead_letter_replayed_total
+	purged   *vm.Counter // streamgate_output_dead_letter_purged_total
+}
+
+// The dead-letter metrics, in the order of deadLetterCounts.
+var deadLetterMetrics = [3]string{
+	"streamgate_output_dead_lettered_total",
+	"streamgate_output_dead_letter_replayed_total",
+	"streamgate_output_dead_letter_purged_total",
+}
+
+// counters returns pointers to c's counters, in the order of
+// deadLetterMetrics.
+func (c *deadLetterCounts) counters() [3]**vm.Counter {
+	return [3]**vm.Counter{&c.lettered, &c.replayed, &c.purged}
 }
 
 // New returns an empty set of counters.
@@ -284,7 +316,9 @@ func (m *Metrics) RetireRule(id string) {
 // reload removed: what it counted moves to the same metrics without an
 // output label (streamgate_output_lines_delivered_total,
 // streamgate_output_lines_dropped_total{reason},
-// streamgate_egress_pii_total{detector}), and its retries series goes. The
+// streamgate_egress_pii_total{detector}, streamgate_output_dead_lettered_total,
+// streamgate_output_dead_letter_replayed_total and _purged_total), and its
+// retries series goes. The
 // caller must make sure nothing counts on the output's counters any more;
 // an output that comes back starts new series from 0.
 func (m *Metrics) RetireOutput(name string) {
@@ -314,7 +348,52 @@ func (m *Metrics) RetireOutput(name string) {
 			return fmt.Sprintf("streamgate_egress_pii_total{detector=%q}", detector)
 		}).Add(int(c.Get()))
 	}
+	from, to := o.dead.counters(), r.dead.counters()
+	for i, c := range from {
+		if *c == nil {
+			continue
+		}
+		m.set.UnregisterMetric(deadLetterMetrics[i] + "{output=" + strconv.Quote(name) + "}")
+		m.deadLetterLocked(to[i], deadLetterMetrics[i]).Add(int((*c).Get()))
+	}
 }
+
+// deadLetterLocked returns *c, registering it first as the series name if
+// it is nil. Lock should be held.
+func (m *Metrics) deadLetterLocked(c **vm.Counter, name string) *vm.Counter {
+	if *c == nil {
+		*c = m.set.GetOrCreateCounter(name)
+	}
+	return *c
+}
+
+// deadLetter returns the counter i of deadLetterCounts of the named
+// output; of the outputs retired for "".
+func (m *Metrics) deadLetter(output string, i int) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if output == "" {
+		return m.deadLetterLocked(m.retired.dead.counters()[i], deadLetterMetrics[i])
+	}
+	return m.deadLetterLocked(m.outputLocked(output).dead.counters()[i], deadLetterMetrics[i]+"{output="+strconv.Quote(output)+"}")
+}
+
+// DeadLettered returns the counter of lines the named output's destination
+// refused for good that were kept in its dead-letter file. Lines refused
+// that the file could not take count in OutputDropped(output,
+// ReasonDeadLetterFull) instead.
+func (m *Metrics) DeadLettered(output string) *vm.Counter { return m.deadLetter(output, 0) }
+
+// DeadLetterReplayed returns the counter of lines a replay took out of the
+// named output's dead-letter file: delivered (and counted in Delivered
+// too), or refused for good by a destination that does not say which
+// lines it refused (and counted in OutputDropped, ReasonRejected).
+func (m *Metrics) DeadLetterReplayed(output string) *vm.Counter { return m.deadLetter(output, 1) }
+
+// DeadLetterPurged returns the counter of lines purged from the named
+// output's dead-letter file; "" is the series without an output label, for
+// the files of outputs not running.
+func (m *Metrics) DeadLetterPurged(output string) *vm.Counter { return m.deadLetter(output, 2) }
 
 // Delivered returns the counter of lines the named output delivered.
 func (m *Metrics) Delivered(output string) *vm.Counter {
@@ -384,11 +463,14 @@ func (m *Metrics) EgressPIITotal() uint64 {
 	return n
 }
 
-// OutputTotals are the line counts of one output.
+// OutputTotals are the line counts of one output: Emitted + Replayed =
+// Delivered + Dropped + DeadLettered + what it has queued.
 type OutputTotals struct {
-	Name      string
-	Delivered uint64
-	Dropped   uint64 // over all reasons
+	Name         string
+	Delivered    uint64
+	Dropped      uint64 // over all reasons
+	DeadLettered uint64
+	Replayed     uint64 // taken out of its dead letters again
 }
 
 // Outputs returns the totals of every output that has not been retired,
@@ -398,7 +480,7 @@ func (m *Metrics) Outputs() []OutputTotals {
 	defer m.mu.Unlock()
 	out := make([]OutputTotals, 0, len(m.outputs))
 	for name, o := range m.outputs {
-		t := OutputTotals{Name: name, Delivered: o.delivered.Get()}
+		t := OutputTotals{Name: name, Delivered: o.delivered.Get(), DeadLettered: get(o.dead.lettered), Replayed: get(o.dead.replayed)}
 		for _, c := range o.dropped {
 			t.Dropped += c.Get()
 		}
@@ -427,6 +509,30 @@ func (m *Metrics) OutputDroppedTotal() uint64 {
 	n := m.sum(m.retired.dropped)
 	for _, o := range m.Outputs() {
 		n += o.Dropped
+	}
+	return n
+}
+
+// DeadLetteredTotal is the sum of DeadLettered over all outputs ever seen,
+// those retired included.
+func (m *Metrics) DeadLetteredTotal() uint64 {
+	m.mu.Lock()
+	n := get(m.retired.dead.lettered)
+	m.mu.Unlock()
+	for _, o := range m.Outputs() {
+		n += o.DeadLettered
+	}
+	return n
+}
+
+// DeadLetterReplayedTotal is the sum of DeadLetterReplayed over all
+// outputs ever seen, those retired included.
+func (m *Metrics) DeadLetterReplayedTotal() uint64 {
+	m.mu.Lock()
+	n := get(m.retired.dead.replayed)
+	m.mu.Unlock()
+	for _, o := range m.Outputs() {
+		n += o.Replayed
 	}
 	return n
 }

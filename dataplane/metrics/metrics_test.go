@@ -163,6 +163,61 @@ func TestRetire(t *testing.T) {
 	}
 }
 
+// TestDeadLetterCounters: the dead-letter counters of an output add to
+// its totals, are exported with its label, and move to the series without
+// one when it is retired.
+func TestDeadLetterCounters(t *testing.T) {
+	m := New()
+	const o = "http:http://x"
+	m.Delivered(o).Add(5)
+	m.DeadLettered(o).Add(4)
+	m.DeadLetterReplayed(o).Add(3)
+	m.DeadLetterPurged(o).Add(1)
+	m.DeadLetterPurged("").Add(2) // a file of an output not running
+	m.OutputDropped(o, ReasonDeadLetterFull).Add(6)
+	if first := m.DeadLettered(o); m.DeadLettered(o) != first {
+		t.Error("a second lookup returned another counter")
+	}
+	want := []OutputTotals{{Name: o, Delivered: 5, Dropped: 6, DeadLettered: 4, Replayed: 3}}
+	if got := m.Outputs(); !slices.Equal(got, want) {
+		t.Fatalf("Outputs: got %+v; want %+v", got, want)
+	}
+	var b bytes.Buffer
+	m.WritePrometheus(&b)
+	for _, want := range []string{
+		`streamgate_output_dead_lettered_total{output="http:http://x"} 4`,
+		`streamgate_output_dead_letter_replayed_total{output="http:http://x"} 3`,
+		`streamgate_output_dead_letter_purged_total{output="http:http://x"} 1`,
+		"streamgate_output_dead_letter_purged_total 2\n",
+		`streamgate_output_lines_dropped_total{output="http:http://x",reason="dead_letter_full"} 6`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	m.RetireOutput(o)
+	b.Reset()
+	m.WritePrometheus(&b)
+	if strings.Contains(b.String(), `output="http:http://x"`) {
+		t.Errorf("exposition still has the retired output: %s", b.String())
+	}
+	for _, want := range []string{
+		"streamgate_output_dead_lettered_total 4\n",
+		"streamgate_output_dead_letter_replayed_total 3\n",
+		"streamgate_output_dead_letter_purged_total 3\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	if got := m.DeadLetteredTotal(); got != 4 {
+		t.Errorf("DeadLetteredTotal: got %d; want 4", got)
+	}
+	if got := m.DeadLetterReplayedTotal(); got != 3 {
+		t.Errorf("DeadLetterReplayedTotal: got %d; want 3", got)
+	}
+}
+
 // TestExpositionTyped: every family of the exposition has its # TYPE line,
 // before its first sample.
 func TestExpositionTyped(t *testing.T) {

@@ -51,11 +51,11 @@ var cloudWatchSpec = spec.Component{
 		{Name: "log_group", Kind: spec.String, Required: true, Description: "The log group, up to 512 letters, digits and . _ - / #."},
 		{Name: "log_stream", Kind: spec.String, Required: true, Description: "The log stream, up to 512 characters other than : and *."},
 		{Name: "region", Kind: spec.String, Description: "The AWS region (us-east-1). By default the SDK's: AWS_REGION, or the shared config's profile."},
-		{Name: "create", Kind: spec.Boolean, Default: "true", Description: "Create the log group and stream when the service says they do not exist (needs logs:CreateLogGroup and logs:CreateLogStream); with false such a batch is dropped and counted."},
+		{Name: "create", Kind: spec.Boolean, Default: "true", Description: "Create the log group and stream when the service says they do not exist (needs logs:CreateLogGroup and logs:CreateLogStream); with false such a batch is kept as a dead letter."},
 		{Name: "endpoint", Kind: spec.String, Description: "The service's URL, for a compatible service or a local stand-in (http://127.0.0.1:4566); by default AWS's endpoint for the region."},
 		{Name: "timestamp_field", Kind: spec.String, Description: "A JSON member holding a line's time, as a path of keys separated by / (event/time), each taken literally: an RFC 3339 string, or a number of Unix seconds (below 10^11) or milliseconds. Without it, or when a line lacks it, an event is stamped with the time the batch is written; a time the service would refuse, more than 14 days past or 2 hours ahead, is replaced the same way."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
-		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with throttling, unavailability, a 5xx, a timeout or a connection error is retried, with backoff, before the batch is dropped and counted; other errors, such as bad credentials (UnrecognizedClientException) or missing permissions (AccessDeniedException), are not retried."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with throttling, unavailability, a 5xx, a timeout or a connection error is retried, with backoff, before the batch is dropped and counted; other errors, such as bad credentials (UnrecognizedClientException) or missing permissions (AccessDeniedException), are not retried: a batch the service refused with a 4xx is kept as a dead letter, one that failed otherwise dropped and counted."},
 	},
 	Examples: []string{
 		`{"region": "eu-west-1", "log_group": "/streamgate/app", "log_stream": "web-1"}`,
@@ -222,6 +222,7 @@ func newCloudWatchOutput(c *Config, t retryTiming, opts ...func(*config.LoadOpti
 type cwEvent struct {
 	ts  int64 // Unix milliseconds
 	msg string
+	idx int // the line's index in its batch
 }
 
 // Write puts b's lines, as events sorted by timestamp, in as few requests
@@ -243,6 +244,14 @@ func (o *cloudWatchOutput) Write(ctx context.Context, b *record.Batch) error {
 		end := cwChunkEnd(events, start)
 		n, err := o.put(ctx, events[start:end])
 		if err != nil {
+			var perm *PermanentError
+			if start > 0 && errors.As(err, &perm) {
+				// The earlier requests were stored: only the rest is refused.
+				for _, e := range events[start:] {
+					perm.Lines = append(perm.Lines, e.idx)
+				}
+				slices.Sort(perm.Lines)
+			}
 			return err
 		}
 		rejected += n
@@ -263,7 +272,7 @@ func (o *cloudWatchOutput) events(lines [][]byte) []cwEvent {
 	now := o.now()
 	nowMS := now.UnixMilli()
 	events := make([]cwEvent, 0, len(lines))
-	for _, line := range lines {
+	for i, line := range lines {
 		if len(line) == 0 {
 			continue
 		}
@@ -282,7 +291,7 @@ func (o *cloudWatchOutput) events(lines [][]byte) []cwEvent {
 		if o.tsPath != nil {
 			ts = lineTime(line, o.tsPath, now)
 		}
-		events = append(events, cwEvent{ts: ts, msg: msg})
+		events = append(events, cwEvent{ts: ts, msg: msg, idx: i})
 	}
 	if o.tsPath != nil {
 		slices.SortStableFunc(events, func(a, b cwEvent) int { return cmpInt64(a.ts, b.ts) })
@@ -378,7 +387,7 @@ func (o *cloudWatchOutput) put(ctx context.Context, events []cwEvent) (int, erro
 		switch cwClassify(err) {
 		case cwNotFound:
 			if !o.create || created {
-				return 0, fmt.Errorf("cannot put log events to %s: %w, not retried (create is off)", o.name, err)
+				return 0, cwPermanent(fmt.Errorf("cannot put log events to %s: %w, not retried (create is off)", o.name, err))
 			}
 			created = true
 			if err := o.ensure(ctx); err != nil {
@@ -387,7 +396,7 @@ func (o *cloudWatchOutput) put(ctx context.Context, events []cwEvent) (int, erro
 			attempt-- // creating is not a failed attempt
 			continue
 		case cwFinal:
-			return 0, fmt.Errorf("cannot put log events to %s: %w, not retried", o.name, err)
+			return 0, cwPermanent(fmt.Errorf("cannot put log events to %s: %w, not retried", o.name, err))
 		}
 		if ctx.Err() != nil {
 			return 0, o.fail(ctx.Err(), attempt+1, last)
@@ -482,6 +491,26 @@ func cwClassify(err error) cwClass {
 		return cwFinal
 	}
 	return cwRetry // no answer: a connection error or a timeout
+}
+
+// cwPermanent returns err as a *PermanentError when the service refused
+// the request with a status that refuses it for good (PermanentStatus);
+// its Response is the service's error code and message. Otherwise, with
+// no status to go by, it returns err.
+func cwPermanent(err error) error {
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || !PermanentStatus(re.HTTPStatusCode()) {
+		return err
+	}
+	var resp string
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		resp = ae.ErrorCode()
+		if msg := ae.ErrorMessage(); msg != "" {
+			resp += ": " + msg
+		}
+	}
+	return &PermanentError{Status: re.HTTPStatusCode(), Response: []byte(truncate(resp, MaxResponseExcerpt)), Err: err}
 }
 
 // fail builds the error of a put that made attempts requests, the last of

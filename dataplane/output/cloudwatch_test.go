@@ -43,7 +43,7 @@ type fakeCloudWatch struct {
 	puts    []int // events per accepted PutLogEvents request
 	calls   map[string]int
 	// failNext answers the next PutLogEvents requests with these error
-	// codes, one each, in order.
+	// codes, one each, in order; "" serves its request.
 	failNext []string
 	// reject, when set, is the rejectedLogEventsInfo of every answer.
 	reject map[string]int
@@ -119,8 +119,10 @@ func (f *fakeCloudWatch) serve(w http.ResponseWriter, r *http.Request) {
 		if len(f.failNext) > 0 {
 			code := f.failNext[0]
 			f.failNext = f.failNext[1:]
-			fail(code, "injected")
-			return
+			if code != "" { // "": this one is served
+				fail(code, "injected")
+				return
+			}
 		}
 		if _, ok := f.streams[key]; !ok {
 			fail("ResourceNotFoundException", "The specified log stream does not exist.")
@@ -332,14 +334,20 @@ func TestCloudWatchErrors(t *testing.T) {
 		wantErr    string // "" for success
 		wantPuts   int    // PutLogEvents requests made
 		wantStored int
+		// wantPermanent is the status of the PermanentError; 0: the
+		// error, if any, is not one.
+		wantPermanent int
+		wantResponse  string
 	}{
-		{"throttled then accepted", cwTestKey, []string{"ThrottlingException", "ThrottlingException"}, nil, nil, "", 3, 1},
-		{"unavailable then accepted", cwTestKey, []string{"ServiceUnavailableException", "InternalFailure"}, nil, nil, "", 3, 1},
+		{"throttled then accepted", cwTestKey, []string{"ThrottlingException", "ThrottlingException"}, nil, nil, "", 3, 1, 0, ""},
+		{"unavailable then accepted", cwTestKey, []string{"ServiceUnavailableException", "InternalFailure"}, nil, nil, "", 3, 1, 0, ""},
 		{"unavailable past the retries", cwTestKey, []string{"ServiceUnavailableException", "ServiceUnavailableException", "ServiceUnavailableException", "ServiceUnavailableException"},
-			&two, nil, "giving up after 3 attempts", 3, 0},
-		{"bad token", "AKIDWRONG", nil, nil, nil, "UnrecognizedClientException", 1, 0},
-		{"access denied", cwTestKey, []string{"AccessDeniedException"}, nil, nil, "AccessDeniedException", 1, 0},
-		{"create off", cwTestKey, nil, nil, new(bool), "create is off", 1, 0},
+			&two, nil, "giving up after 3 attempts", 3, 0, 0, ""},
+		{"bad token", "AKIDWRONG", nil, nil, nil, "UnrecognizedClientException", 1, 0,
+			400, "UnrecognizedClientException: The security token included in the request is invalid."},
+		{"access denied", cwTestKey, []string{"AccessDeniedException"}, nil, nil, "AccessDeniedException", 1, 0, 400, "AccessDeniedException: injected"},
+		{"create off", cwTestKey, nil, nil, new(bool), "create is off", 1, 0,
+			400, "ResourceNotFoundException: The specified log stream does not exist."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeCloudWatch(t)
@@ -363,6 +371,13 @@ func TestCloudWatchErrors(t *testing.T) {
 			if err != nil && strings.Contains(err.Error(), cwTestSecret) {
 				t.Errorf("error %q shows the secret key", err)
 			}
+			var perm *PermanentError
+			switch permanent := errors.As(err, &perm); {
+			case permanent != (c.wantPermanent != 0):
+				t.Errorf("Write: %v; permanent %v, want %v", err, permanent, c.wantPermanent != 0)
+			case permanent && (perm.Status != c.wantPermanent || string(perm.Response) != c.wantResponse || perm.Lines != nil):
+				t.Errorf("PermanentError: status %d, response %q, lines %v; want %d, %q, nil", perm.Status, perm.Response, perm.Lines, c.wantPermanent, c.wantResponse)
+			}
 			f.mu.Lock()
 			puts := f.calls["PutLogEvents"] - before
 			f.mu.Unlock()
@@ -379,6 +394,28 @@ func TestCloudWatchErrors(t *testing.T) {
 				t.Errorf("line stored %d times; want %d", stored, c.wantStored)
 			}
 		})
+	}
+}
+
+// TestCloudWatchPermanentAfterSplit: when a later request of a split batch
+// is refused for good, the PermanentError names only the lines of the
+// requests not stored.
+func TestCloudWatchPermanentAfterSplit(t *testing.T) {
+	f := newFakeCloudWatch(t)
+	o := newTestCloudWatch(t, f, &Config{LogGroup: "g", LogStream: "s"}, cwTestKey, fastRetries)
+	if err := o.Write(context.Background(), tcpBatch("first")); err != nil { // creates the stream
+		t.Fatalf("first Write: %v", err)
+	}
+	f.setFail("", "AccessDeniedException")
+	// 300,000 bytes each: requests of 3 and 2 lines.
+	lines := linesBatch(5, func(i int) string { return strings.Repeat(strconv.Itoa(i), 300_000) })
+	err := o.Write(context.Background(), tcpBatch(toStrings(lines)...))
+	var perm *PermanentError
+	if !errors.As(err, &perm) {
+		t.Fatalf("Write: %v; want a PermanentError", err)
+	}
+	if fmt.Sprint(perm.Lines) != "[3 4]" {
+		t.Errorf("Lines: got %v; want [3 4]", perm.Lines)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +26,8 @@ import (
 // with 429 or 5xx (a full write queue, a shard being relocated) are sent
 // again, alone, on the retry schedule of the request; those refused with
 // any other status (a document that does not fit the mapping) are given
-// up, counted, and make Write return a *RejectedError.
+// up, and make Write return a *PermanentError naming them (Lines), which
+// wraps a *RejectedError counting them by error type.
 type elasticsearchOutput struct {
 	h *httpOutput
 
@@ -53,14 +55,14 @@ var esFilterPath = url.Values{"filter_path": {"errors,items.*.status,items.*.err
 var esTimestampKey = []string{"@timestamp"}
 
 var elasticsearchSpec = spec.Component{
-	Summary: "Indexes each line as a document through the Elasticsearch or OpenSearch _bulk API; documents refused as busy (429, 5xx) are retried alone, those refused for good are counted.",
+	Summary: "Indexes each line as a document through the Elasticsearch or OpenSearch _bulk API; documents refused as busy (429, 5xx) are retried alone, those refused for good are kept as dead letters.",
 	Params: []spec.Param{
 		{Name: "url", Kind: spec.String, Required: true, Description: "Base URL of the cluster, http:// or https:// (https://user:password@host:9200 for basic auth); /_bulk is appended. Its credentials and query values are masked wherever it is shown."},
 		{Name: "index", Kind: spec.String, Required: true, Description: "Index or data stream the documents are created in. %Y, %m and %d stand for the UTC date when the batch is sent (logs-%Y.%m.%d), %% for a percent sign. A JSON object line is the document as it is, given an @timestamp (the time it is sent) if it has none; any other line becomes {\"@timestamp\": ..., \"message\": \"<line>\"}."},
 		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as Authorization (ApiKey or Basic credentials). Their values are never shown, logged or put in metrics."},
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
-		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx, or the documents of a request refused with 429 or 5xx, are retried before the batch is dropped and counted. Documents refused with another status are not retried: they are counted as dropped (reason rejected), the others of their batch as delivered."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx, or the documents of a request refused with 429 or 5xx, are retried before the batch is dropped and counted. Documents refused with another status, and a request refused with a 4xx other than 408 and 429, are not retried: they are kept as dead letters, the others of their batch counted as delivered."},
 		tlsParams("an https:// url")[0],
 		tlsParams("an https:// url")[1],
 	},
@@ -287,8 +289,8 @@ func (o *elasticsearchOutput) Write(ctx context.Context, b *record.Batch) error 
 		}
 
 		h.prepare(req, "application/x-ndjson")
-		var rejected map[string]int // refused for good, by error type
-		nRejected, encoded := 0, -1
+		var ref esRefusals
+		encoded := -1
 		err := h.retry(ctx, func() (time.Duration, bool, error) {
 			if encoded != len(s.pending) { // first attempt, or fewer documents left
 				s.http.body = appendBulk(s.http.body[:0], action, s.ts, b.Lines, s.pending)
@@ -299,8 +301,7 @@ func (o *elasticsearchOutput) Write(ctx context.Context, b *record.Batch) error 
 			if err != nil {
 				return wait, retry, err
 			}
-			busy, n, err := bulkResult(resp.Body(), s.pending, &rejected)
-			nRejected += n
+			busy, err := bulkResult(resp.Body(), s.pending, &ref)
 			if err != nil {
 				return 0, false, err
 			}
@@ -310,15 +311,72 @@ func (o *elasticsearchOutput) Write(ctx context.Context, b *record.Batch) error 
 			}
 			return 0, false, nil
 		})
-		if nRejected > 0 {
-			rerr := &RejectedError{Output: h.name, Rejected: nRejected, Lines: len(b.Lines), Reasons: rejected}
-			if err != nil {
-				return fmt.Errorf("%w; besides, %w", err, rerr)
-			}
-			return rerr
+		return ref.result(h.name, len(b.Lines), s.pending, err)
+	})
+}
+
+// esRefusals are the documents of one Write refused for good, one by one,
+// in the answers to its bulk requests.
+type esRefusals struct {
+	lines   []int          // by index in the batch, in the order refused
+	reasons map[string]int // by error type
+	// status and response are the first refusal's: its status and the
+	// item's error, as JSON.
+	status   int
+	response []byte
+}
+
+// add records the refusal of the line at index i with status and the
+// item's error.
+func (r *esRefusals) add(i, status int, item gjson.Result) {
+	if r.reasons == nil {
+		r.reasons = make(map[string]int)
+		r.status = status
+		raw := item.Get("error").Raw
+		if raw == "" {
+			raw = item.Raw
+		}
+		r.response = []byte(raw[:min(len(raw), MaxResponseExcerpt)])
+	}
+	typ := item.Get("error.type").String()
+	if typ == "" {
+		typ = "status " + strconv.Itoa(status)
+	}
+	r.reasons[truncate(typ, 64)]++
+	r.lines = append(r.lines, i)
+}
+
+// result is the error of a Write of n lines that ended with err, the
+// lines at pending neither indexed nor refused one by one.
+//
+// Without refusals it is err, but for a request refused for good after
+// earlier ones indexed some of the batch: that PermanentError names the
+// lines of the request (pending). With refusals it is a PermanentError
+// naming the refused lines, and those of the request refused for good
+// if there was one; had err another cause (retries ran out), pending
+// are its Failed.
+func (r *esRefusals) result(name string, n int, pending []int, err error) error {
+	var perm *PermanentError
+	permanent := errors.As(err, &perm)
+	if len(r.lines) == 0 {
+		if permanent && len(pending) < n {
+			perm.Lines = slices.Clone(pending)
 		}
 		return err
-	})
+	}
+	rej := &RejectedError{Output: name, Rejected: len(r.lines), Lines: n, Reasons: r.reasons}
+	pe := &PermanentError{Status: r.status, Response: r.response, Lines: slices.Clone(r.lines), Err: rej}
+	switch {
+	case err == nil:
+	case permanent:
+		pe.Lines = append(pe.Lines, pending...)
+		pe.Err = fmt.Errorf("%w; besides, %w", err, rej)
+	default:
+		pe.Failed = len(pending)
+		pe.Err = fmt.Errorf("%w; besides, %w", err, rej)
+	}
+	slices.Sort(pe.Lines)
+	return pe
 }
 
 func (o *elasticsearchOutput) putScratch(s *esScratch) {
@@ -343,20 +401,20 @@ func (e *busyError) Error() string {
 
 // bulkResult reads the response to a bulk request of the lines at pending
 // (item i answers pending[i]). It returns the lines refused as busy (429,
-// 5xx), in order, and the number refused for good, which it also adds up
-// by error type in *reasons. Its error says the response cannot be read:
-// then whether the documents were indexed is not known.
-func bulkResult(body []byte, pending []int, reasons *map[string]int) (busy []int, rejected int, err error) {
+// 5xx), in order, and records those refused for good in ref. Its error
+// says the response cannot be read: then whether the documents were
+// indexed is not known.
+func bulkResult(body []byte, pending []int, ref *esRefusals) (busy []int, err error) {
 	if !gjson.ValidBytes(body) {
-		return nil, 0, errors.New("bulk response is not JSON")
+		return nil, errors.New("bulk response is not JSON")
 	}
 	res := gjson.ParseBytes(body)
 	if !res.Get("errors").Bool() {
-		return nil, 0, nil
+		return nil, nil
 	}
 	items := res.Get("items").Array()
 	if len(items) != len(pending) {
-		return nil, 0, fmt.Errorf("bulk response has %d items for %d documents", len(items), len(pending))
+		return nil, fmt.Errorf("bulk response has %d items for %d documents", len(items), len(pending))
 	}
 	for i, item := range items {
 		var r gjson.Result
@@ -367,18 +425,10 @@ func bulkResult(body []byte, pending []int, reasons *map[string]int) (busy []int
 		case status == fasthttp.StatusTooManyRequests, status >= 500:
 			busy = append(busy, pending[i])
 		default:
-			if *reasons == nil {
-				*reasons = make(map[string]int)
-			}
-			typ := r.Get("error.type").String()
-			if typ == "" {
-				typ = "status " + strconv.Itoa(status)
-			}
-			(*reasons)[truncate(typ, 64)]++
-			rejected++
+			ref.add(pending[i], status, r)
 		}
 	}
-	return busy, rejected, nil
+	return busy, nil
 }
 
 // Close makes Write return ErrClosed, ends retry waits and closes the idle

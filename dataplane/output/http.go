@@ -102,7 +102,7 @@ var httpSpec = spec.Component{
 		{Name: "format", Kind: spec.String, Default: "text", Enum: formatNames(), Description: "Body format: text (newline-joined), ndjson, json_array, datadog (Datadog logs intake) or splunk_hec (Splunk HTTP Event Collector)."},
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
-		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx are not retried."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx are not retried: the batch is kept as a dead letter."},
 		{Name: "linger_ms", Kind: spec.Integer, Default: "2", Description: "When the output has no request in flight, a batch goes this many milliseconds after its first line, full or not; while requests are in flight, batches fill up to batch_size or the flush interval. 0 sends what is batched as soon as the pipeline has nothing more to process. At most 1000."},
 		{Name: "max_in_flight", Kind: spec.Integer, Default: "4", Description: "Most requests at once, retries included. Each pipeline worker also sends its batches one at a time, in order, so no more than the workers are ever in flight. 1 to 64."},
 		tlsParams("an https:// url")[0],
@@ -359,7 +359,7 @@ func (o *httpOutput) compress(s *httpScratch, body []byte) []byte {
 
 // Write posts b's lines as one request, retrying on connection errors,
 // timeouts, 408, 429 and 5xx responses. Any other status is final; 2xx is
-// success.
+// success, and a 4xx a PermanentError.
 func (o *httpOutput) Write(ctx context.Context, b *record.Batch) error {
 	if len(b.Lines) == 0 {
 		return nil
@@ -432,7 +432,11 @@ func (o *httpOutput) retry(ctx context.Context, try func() (wait time.Duration, 
 			lastStatus = se.code
 		}
 		if !retry {
-			return fmt.Errorf("cannot post batch to %s: %w, not retried", o.name, err)
+			err = fmt.Errorf("cannot post batch to %s: %w, not retried", o.name, err)
+			if se, ok := last.(*statusError); ok && PermanentStatus(se.code) {
+				return &PermanentError{Status: se.code, Response: se.body, Err: err}
+			}
+			return err
 		}
 		if attempt == o.retries {
 			return o.fail(nil, attempt+1, last, lastStatus)
@@ -465,11 +469,13 @@ func (o *httpOutput) post(ctx context.Context, req *fasthttp.Request, resp *fast
 	case code >= 200 && code < 300:
 		return 0, false, nil
 	case code == fasthttp.StatusTooManyRequests, code == fasthttp.StatusServiceUnavailable:
-		return o.retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now()), true, &statusError{code}
+		return o.retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now()), true, &statusError{code: code}
 	case code == fasthttp.StatusRequestTimeout, code >= 500:
-		return 0, true, &statusError{code}
+		return 0, true, &statusError{code: code}
+	case PermanentStatus(code):
+		return 0, false, &statusError{code: code, body: responseExcerpt(resp)}
 	default:
-		return 0, false, &statusError{code}
+		return 0, false, &statusError{code: code}
 	}
 }
 
@@ -567,8 +573,13 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-// statusError is a response with a status that is not success.
-type statusError struct{ code int }
+// statusError is a response with a status that is not success. body is
+// the start of the response's body (responseExcerpt), kept only for a
+// status that refuses the request for good (PermanentStatus).
+type statusError struct {
+	code int
+	body []byte
+}
 
 func (e *statusError) Error() string {
 	return "status " + strconv.Itoa(e.code) + " " + fasthttp.StatusMessage(e.code)

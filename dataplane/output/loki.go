@@ -58,7 +58,7 @@ var lokiSpec = spec.Component{
 		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as Authorization. Their values are never shown, logged or put in metrics."},
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
-		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a push that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx (a line too long, an entry too old) are not retried."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a push that failed with a connection error, a timeout, 429 or 5xx is retried before the batch is dropped and counted; other 4xx (a line too long, an entry too old) are not retried: the batch is kept as a dead letter."},
 		tlsParams("an https:// url")[0],
 		tlsParams("an https:// url")[1],
 	},

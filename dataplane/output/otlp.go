@@ -47,7 +47,7 @@ var otlpSpec = spec.Component{
 		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as a backend's API key. Their values are never shown, logged or put in metrics."},
 		{Name: "gzip", Kind: spec.Boolean, Default: "false", Description: "Compress request bodies."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "10000", Description: "Bound on one request, in milliseconds."},
-		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429, 502, 503 or 504 is retried before the batch is dropped and counted; other statuses are not retried, as OTLP requires. Records a partial success rejects are counted as dropped (reason rejected), the others of their batch as delivered."},
+		{Name: "max_retries", Kind: spec.Integer, Default: "5", Description: "How often a request that failed with a connection error, a timeout, 429, 502, 503 or 504 is retried before the batch is dropped and counted; other statuses are not retried, as OTLP requires; a 4xx other than 408 and 429 keeps the batch as a dead letter. Records a partial success rejects are counted as dropped (reason rejected), the others of their batch as delivered."},
 		tlsParams("an https:// url")[0],
 		tlsParams("an https:// url")[1],
 	},

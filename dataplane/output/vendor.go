@@ -90,8 +90,11 @@ func endpointURL(base *url.URL, path string, query url.Values) string {
 // fit the index's mapping, a record the collector cannot take). The
 // destination kept the others: retrying the batch would write them twice.
 //
-// The pipeline counts the lines the destination kept as delivered, and
-// those it refused as dropped for reason rejected.
+// Returned alone (otlp: a partial success says how many records were
+// refused, not which), the pipeline counts the lines the destination kept
+// as delivered, and those it refused as dropped for reason rejected. A
+// destination that says which lines it refused (elasticsearch) wraps it in
+// a *PermanentError naming them, and they become dead letters.
 type RejectedError struct {
 	Output   string // the output's URL as MaskURL shows it
 	Rejected int    // lines refused

@@ -2,13 +2,13 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
 
+	"streamgate/dataplane/deadletter"
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/record"
@@ -32,6 +32,11 @@ type outputRunner struct {
 	rejected  *vm.Counter
 	queueFull *vm.Counter
 	abandoned *vm.Counter // reason shutdown
+	// dead is where the batches its destination refuses for good go;
+	// deadLettered counts their lines, deadFull those it could not take.
+	dead         *deadletter.File
+	deadLettered *vm.Counter
+	deadFull     *vm.Counter
 	// pii counts the egress audit's findings by detector, in the order of
 	// auditors; nil when the audit is off.
 	pii []*vm.Counter
@@ -69,6 +74,10 @@ func (p *Pipeline) startOutput(key, name string, out output.Output) *outputRunne
 		rejected:  p.m.OutputDropped(name, metrics.ReasonRejected),
 		queueFull: p.m.OutputDropped(name, metrics.ReasonQueueFull),
 		abandoned: p.m.OutputDropped(name, metrics.ReasonShutdown),
+
+		dead:         p.dlq.File(name),
+		deadLettered: p.m.DeadLettered(name),
+		deadFull:     p.m.OutputDropped(name, metrics.ReasonDeadLetterFull),
 	}
 	if p.opts.AuditEvery > 0 {
 		for _, a := range p.auditor.auditors {
@@ -187,9 +196,10 @@ func (l *lane) addQueued(sz int64) {
 const errLogEvery = 5 * time.Second
 
 // runLane writes the lane's batches to its output, in order, until the lane
-// is closed. For each batch it counts the lines as delivered or failed,
-// gives the batch's room back to the worker and drops its reference: the
-// last output done with a batch recycles it.
+// is closed. For each batch it counts the lines as delivered, or settles a
+// failed Write (writeFailed: failed, rejected, dead letters), gives the
+// batch's room back to the worker and drops its reference: the last output
+// done with a batch recycles it.
 func (p *Pipeline) runLane(l *lane) {
 	runner := l.runner
 	write := runner.out.Write
@@ -200,20 +210,7 @@ func (p *Pipeline) runLane(l *lane) {
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
 		if err := write(p.laneCtx, sb.b); err != nil {
-			// A destination that answered for each line kept those it did
-			// not refuse.
-			var rej *output.RejectedError
-			if errors.As(err, &rej) {
-				refused := min(rej.Rejected, n)
-				runner.delivered.Add(n - refused)
-				runner.rejected.Add(refused)
-			} else {
-				runner.failed.Add(n)
-			}
-			if now := time.Now(); now.Sub(lastLog) >= errLogEvery {
-				lastLog = now
-				p.log.Error("output dropped a batch", "output", runner.name, "lines", n, "err", err)
-			}
+			p.writeFailed(runner, sb.b, err, &lastLog)
 		} else {
 			runner.delivered.Add(n)
 		}

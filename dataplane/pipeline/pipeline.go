@@ -35,12 +35,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/deadletter"
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/processor"
@@ -93,10 +95,14 @@ type Options struct {
 	// or "all" (match.SelectDetectors); nil means DefaultAuditDetectors.
 	AuditDetectors []string
 	// DataDir holds what the pipeline keeps on disk: the disk queues of
-	// outputs with a disk buffer and the dead letters. It is created (mode
-	// 0700) only when something is first written there. Empty means
-	// DefaultDataDir.
+	// outputs with a disk buffer and the dead letters (in DataDir/dlq, see
+	// deadletter.go). It is created (mode 0700) only when something is
+	// first written there. Empty means DefaultDataDir.
 	DataDir string
+	// DeadLetterMaxBytes bounds each output's dead-letter file; 0 means
+	// deadletter.DefaultMaxBytes. A batch refused for good that does not
+	// fit is dropped and counted (reason dead_letter_full).
+	DeadLetterMaxBytes int64
 	// Metrics receives the counters; nil means a private set.
 	Metrics *metrics.Metrics
 	// Logger receives diagnostics; nil means slog.Default().
@@ -124,6 +130,7 @@ type Pipeline struct {
 	m       *metrics.Metrics
 	log     *slog.Logger
 	auditor *audit // the egress audit's detectors
+	dlq     *deadletter.Dir
 	rings   []*buffer.Ring
 	workers []*worker
 	wg      sync.WaitGroup // workers
@@ -162,6 +169,7 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 		m:       opts.Metrics,
 		log:     opts.Logger,
 		auditor: a,
+		dlq:     deadletter.New(filepath.Join(opts.DataDir, "dlq"), opts.DeadLetterMaxBytes),
 		outputs: make(map[string]*outputRunner),
 		rules:   make(map[string]int),
 		names:   make(map[string]int),
@@ -239,6 +247,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DataDir == "" {
 		o.DataDir = DefaultDataDir
+	}
+	if o.DeadLetterMaxBytes <= 0 {
+		o.DeadLetterMaxBytes = deadletter.DefaultMaxBytes
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()

@@ -212,6 +212,10 @@ type Heartbeat struct {
 	// EgressPII is what the egress audit found leaving: sampled lines
 	// with personal data, once per detector and output.
 	EgressPII uint64 `json:"egress_pii" redis:"egress_pii"`
+	// DeadLettered is the lines outputs' destinations refused for good,
+	// kept as dead letters; Replayed those a replay took out of them.
+	DeadLettered uint64 `json:"dead_lettered" redis:"dead_lettered"`
+	Replayed     uint64 `json:"dead_letter_replayed" redis:"dead_letter_replayed"`
 	// IngestClosed says why the instance's ingest is closed at boot: it
 	// found no valid manifest to run. "" once ingest is open.
 	IngestClosed string `json:"ingest_closed,omitempty" redis:"ingest_closed"`

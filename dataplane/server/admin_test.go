@@ -98,6 +98,7 @@ func TestStatusEndpoint(t *testing.T) {
 			want := map[string]any{
 				"version": "1", "rejected_version": "2",
 				"received": 3.0, "filtered": 1.0, "sampled": 0.0, "emitted": 2.0, "dropped": 0.0, "breaker_open_workers": 0.0, "egress_pii": 0.0,
+				"dead_lettered": 0.0, "dead_letter_replayed": 0.0,
 				"build_version": bi.Version, "build_commit": bi.Commit, "go_version": bi.GoVersion,
 			}
 			if !reflect.DeepEqual(got, want) {

@@ -444,6 +444,7 @@ func (s *Server) Report(hb *rdb.Heartbeat) {
 	hb.Received, hb.Emitted, hb.Filtered, hb.Dropped, hb.Breaker = st.Received, st.Emitted, st.Filtered, st.Dropped, st.Breaker
 	hb.Sampled = st.Sampled
 	hb.EgressPII = st.EgressPII
+	hb.DeadLettered, hb.Replayed = st.DeadLettered, st.Replayed
 	hb.IngestClosed = st.IngestClosed
 	hb.BuildVersion, hb.BuildCommit, hb.GoVersion = st.BuildVersion, st.BuildCommit, st.GoVersion
 	if a := s.TCPAddr(); a != nil {
@@ -574,6 +575,11 @@ type Status struct {
 	// EgressPII is what the egress audit found leaving: sampled lines
 	// with personal data, once per detector and output.
 	EgressPII uint64 `json:"egress_pii"`
+	// DeadLettered is the lines outputs' destinations refused for good,
+	// kept as dead letters, and Replayed those a replay took out of them
+	// again, summed over the outputs.
+	DeadLettered uint64 `json:"dead_lettered"`
+	Replayed     uint64 `json:"dead_letter_replayed"`
 	// IngestClosed says why ingest is closed at boot; "" once it is open.
 	IngestClosed string `json:"ingest_closed,omitempty"`
 
@@ -593,6 +599,8 @@ func (s *Server) Status() *Status {
 		Dropped:      s.m.DroppedTotal(),
 		Breaker:      s.p.BreakerOpen(),
 		EgressPII:    s.m.EgressPIITotal(),
+		DeadLettered: s.m.DeadLetteredTotal(),
+		Replayed:     s.m.DeadLetterReplayedTotal(),
 		IngestClosed: s.ClosedReason(),
 		BuildVersion: bi.Version,
 		BuildCommit:  bi.Commit,
@@ -748,9 +756,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // logStopped logs the final accounting as one line, for operators and for
 // harnesses that parse it: received = filtered + dropped + in_pipeline +
-// emitted, and per output emitted = delivered + dropped, so with several
-// outputs delivered + output_dropped is emitted times their number (when no
-// reload changed them); dropped_reason.<reason> splits dropped. No key of an
+// emitted, and per output emitted + replayed = delivered + dropped +
+// dead-lettered, so with several outputs delivered + output_dropped +
+// dead_lettered - dead_letter_replayed is emitted times their number (when
+// no reload changed them); dropped_reason.<reason> splits dropped. No key of an
 // output ends in the name of a total ("output.console.lines_delivered", not
 // "output.console.delivered"): a parser matching `name=N` anywhere on the
 // line still reads the totals.
@@ -768,6 +777,8 @@ func (s *Server) logStopped(took time.Duration) {
 		"in_pipeline", s.p.InPipeline(),
 		"delivered", m.DeliveredTotal(),
 		"output_dropped", m.OutputDroppedTotal(),
+		"dead_lettered", m.DeadLetteredTotal(),
+		"dead_letter_replayed", m.DeadLetterReplayedTotal(),
 		"udp_datagrams_dropped", m.UDPKernelDrops.Get(),
 		"egress_pii", m.EgressPIITotal(),
 	)
@@ -776,7 +787,8 @@ func (s *Server) logStopped(took time.Duration) {
 		attrs = append(attrs, slog.Group("dropped_reason", r, byReason[r]))
 	}
 	for _, o := range outputs {
-		attrs = append(attrs, slog.Group("output", slog.Group(o.Name, "lines_delivered", o.Delivered, "lines_dropped", o.Dropped)))
+		attrs = append(attrs, slog.Group("output", slog.Group(o.Name, "lines_delivered", o.Delivered, "lines_dropped", o.Dropped,
+			"lines_dead_lettered", o.DeadLettered, "lines_replayed", o.Replayed)))
 	}
 	s.log.Info("data plane stopped", attrs...)
 }
@@ -821,5 +833,6 @@ func (s *Server) adminMux() *http.ServeMux {
 		}
 		w.Write([]byte("ready\n"))
 	})
+	s.handleDLQ(mux)
 	return mux
 }

@@ -286,7 +286,9 @@ func countKept(n int) int {
 }
 
 // assertAccounting checks, once the server is shut down, that every line
-// received is delivered, filtered or dropped with a reason, for each output.
+// received is delivered, filtered, dropped with a reason or kept as a dead
+// letter, for each output: emitted + replayed = delivered + dropped +
+// dead-lettered.
 func assertAccounting(t testing.TB, s *Server, outputs ...string) {
 	t.Helper()
 	m := s.Metrics()
@@ -300,11 +302,13 @@ func assertAccounting(t testing.TB, s *Server, outputs ...string) {
 	for _, o := range outputs {
 		del := m.Delivered(o).Get()
 		var odrop uint64
-		for _, r := range []string{metrics.ReasonOutputFailed, metrics.ReasonQueueFull, metrics.ReasonShutdown} {
+		for _, r := range []string{metrics.ReasonOutputFailed, metrics.ReasonQueueFull, metrics.ReasonShutdown,
+			metrics.ReasonRejected, metrics.ReasonDeadLetterFull} {
 			odrop += m.OutputDropped(o, r).Get()
 		}
-		if del+odrop != emit {
-			t.Errorf("output %s: delivered %d + dropped %d != emitted %d", o, del, odrop, emit)
+		dead, replayed := m.DeadLettered(o).Get(), m.DeadLetterReplayed(o).Get()
+		if del+odrop+dead != emit+replayed {
+			t.Errorf("output %s: delivered %d + dropped %d + dead-lettered %d != emitted %d + replayed %d", o, del, odrop, dead, emit, replayed)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"streamgate/dataplane/buffer"
+	"streamgate/dataplane/deadletter"
 	"streamgate/dataplane/ingest"
 	"streamgate/dataplane/match"
 	"streamgate/dataplane/pipeline"
@@ -32,6 +33,7 @@ type dataplaneFlags struct {
 	manifestFile, bootPolicy, dataDir           string
 	workers, bufLines, bufBytes, maxLine        int
 	outputQueueBytes, egressAudit               int
+	dlqMaxBytes                                 int64
 	egressAuditDetectors                        string
 	overflow, memoryLimit                       string
 	shutdownTimeout, heartbeat                  time.Duration
@@ -59,6 +61,7 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
 	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest or block (TCP backpressure)")
 	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it that output's batches are dropped and counted (reason queue_full) under the drop policies; under block the pipeline waits for the output instead")
+	fs.Int64Var(&f.dlqMaxBytes, "dlq-max-bytes", deadletter.DefaultMaxBytes, "bound in bytes of each output's dead-letter file (-data-dir/dlq), which keeps the batches its destination refused for good (a 4xx other than 408 and 429); a batch that does not fit is dropped and counted in streamgate_output_lines_dropped_total{reason=\"dead_letter_full\"}")
 	fs.IntVar(&f.egressAudit, "egress-audit", pipeline.DefaultAuditEvery, "scan 1 in N emitted lines again for personal data with the -egress-audit-detectors, counting findings in streamgate_egress_pii_total{detector,output}; 0 disables")
 	fs.StringVar(&f.egressAuditDetectors, "egress-audit-detectors", strings.Join(pipeline.DefaultAuditDetectors, ","), "the detectors the egress audit runs: names, categories or all, comma-separated (each costs a pass over every line scanned; streamgate detectors lists them)")
 	fs.IntVar(&f.maxLine, "max-line", ingest.DefaultMaxLine, "longest line in bytes; longer lines are dropped and counted (reason oversize)")
@@ -84,6 +87,9 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	}
 	if f.outputQueueBytes <= 0 {
 		return server.Options{}, fmt.Errorf("-output-queue-bytes: want a positive number of bytes; got %d", f.outputQueueBytes)
+	}
+	if f.dlqMaxBytes <= 0 {
+		return server.Options{}, fmt.Errorf("-dlq-max-bytes: want a positive number of bytes; got %d", f.dlqMaxBytes)
 	}
 	if f.egressAudit < 0 {
 		return server.Options{}, fmt.Errorf("-egress-audit: want 0 (off) or a positive number of lines; got %d", f.egressAudit)
@@ -120,14 +126,15 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		Limits:    limits,
 		TLS:       tlsCfg,
 		Pipeline: pipeline.Options{
-			Workers:          f.workers,
-			BufferLines:      f.bufLines,
-			BufferBytes:      f.bufBytes,
-			Overflow:         policy,
-			OutputQueueBytes: f.outputQueueBytes,
-			AuditEvery:       auditEvery,
-			AuditDetectors:   auditDetectors,
-			DataDir:          f.dataDir,
+			Workers:            f.workers,
+			BufferLines:        f.bufLines,
+			BufferBytes:        f.bufBytes,
+			Overflow:           policy,
+			OutputQueueBytes:   f.outputQueueBytes,
+			AuditEvery:         auditEvery,
+			AuditDetectors:     auditDetectors,
+			DataDir:            f.dataDir,
+			DeadLetterMaxBytes: f.dlqMaxBytes,
 		},
 		Logger: log,
 	}

@@ -16,14 +16,19 @@ import (
 	"streamgate/dataplane/manifest"
 )
 
-// runEchoServer prints every request it receives to stdout and answers 200:
-// a local stand-in for a log vendor, to try the HTTP output with.
+// runEchoServer prints every request it receives to stdout and answers 200,
+// or -status: a local stand-in for a log vendor, to try the HTTP output
+// with, and its retries and dead letters.
 func runEchoServer(args []string) error {
 	fs := flag.NewFlagSet("echo-server", flag.ContinueOnError)
 	host := fs.String("host", env("LISTEN_HOST", "127.0.0.1"), "address to listen on, empty for all (env LISTEN_HOST)")
 	port := fs.String("port", "9000", "port to listen on")
+	status := fs.Int("status", http.StatusOK, "status of every answer: a 4xx other than 408 and 429 refuses each batch for good (dead letters), a 5xx or 429 makes the output retry")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *status < 200 || *status > 599 {
+		return fmt.Errorf("-status: want an HTTP status from 200 to 599; got %d", *status)
 	}
 	ln, err := net.Listen("tcp", addr(*host, *port))
 	if err != nil {
@@ -69,6 +74,12 @@ func runEchoServer(args []string) error {
 		mu.Lock()
 		os.Stdout.WriteString(b.String())
 		mu.Unlock()
+		if *status != http.StatusOK {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(*status)
+			fmt.Fprintf(w, "{\"error\":\"echo-server answers %d (-status)\"}", *status)
+			return
+		}
 		w.Write([]byte("OK"))
 	})}
 	ctx, stop := untilSignal()

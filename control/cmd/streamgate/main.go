@@ -5,6 +5,7 @@
 //	streamgate control [flags]     the control plane's REST API
 //	streamgate validate FILE       check a manifest
 //	streamgate echo-server         print the HTTP requests it receives
+//	streamgate dlq list|replay|purge the dead letters of a running data plane
 //	streamgate detectors           list the built-in detectors
 //	streamgate version             print the version, commit and Go version
 //
@@ -51,6 +52,10 @@ Usage:
                                  rules and check what each becomes
   streamgate echo-server [flags] print every HTTP request it receives (a stand-in
                                  for a log vendor, :9000)
+  streamgate dlq list|replay|purge [-admin URL] [-output NAME]
+                                 a running data plane's dead letters: the batches
+                                 a destination refused for good; list them, send
+                                 them again, or delete them
   streamgate detectors           list the built-in detectors of redact rules: name,
                                  category, checksum, context words, an example
   streamgate version             print the version, the commit it was built from
@@ -85,6 +90,8 @@ func main() {
 		}
 	case "echo-server":
 		err = runEchoServer(args)
+	case "dlq":
+		err = runDLQ(os.Stdout, args)
 	case "detectors":
 		err = runDetectors(os.Stdout, args)
 	case "version", "-version", "--version":
