@@ -64,6 +64,8 @@ const (
 	// MaxRecordBytes is the longest record Append takes. Readers trust no
 	// length beyond it, whatever a header says.
 	MaxRecordBytes = 64 << 20
+	// RecoveredPrefix is how much of each record Options.Recovered sees.
+	RecoveredPrefix = 32
 )
 
 // Options are fixed for the life of a Queue. The zero value of each field but
@@ -88,6 +90,11 @@ type Options struct {
 	// SyncInterval, and of saving the cursor under every mode. 0 means
 	// DefaultSyncInterval.
 	SyncInterval time.Duration
+	// Recovered, when set, is called by Open with the first bytes, up to
+	// RecoveredPrefix, of every record it finds waiting: what the last run
+	// left, to be handed out again. The bytes are valid during the call
+	// only.
+	Recovered func(head []byte)
 	// Logger receives what goes wrong in the background (a failed fsync or
 	// delete); nil means slog.Default().
 	Logger *slog.Logger

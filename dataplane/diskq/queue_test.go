@@ -298,10 +298,18 @@ func TestReopen(t *testing.T) {
 					}
 				}
 				closeQ(t, q)
+				var heads []string
+				o.Recovered = func(head []byte) { heads = append(heads, string(head)) }
 				q = openQ(t, o)
 				var w []string
-				for _, i := range tc.want {
-					w = append(w, string(payload(i, 1000)))
+				for i, k := range tc.want {
+					w = append(w, string(payload(k, 1000)))
+					if i >= len(heads) || heads[i] != w[i][:RecoveredPrefix] {
+						t.Fatalf("sync %s: Recovered saw %d heads; want the first %d bytes of each of %d records", mode, len(heads), RecoveredPrefix, len(tc.want))
+					}
+				}
+				if len(heads) != len(tc.want) {
+					t.Fatalf("sync %s: Recovered called %d times; want %d", mode, len(heads), len(tc.want))
 				}
 				if st := q.Stats(); st.Records != int64(len(tc.want)) {
 					t.Fatalf("sync %s: Records %d after reopen; want %d", mode, st.Records, len(tc.want))

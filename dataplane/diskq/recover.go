@@ -146,6 +146,13 @@ func (q *Queue) scanSegment(sc *scanner, f *os.File, seq uint64, path string, st
 			return nil, err
 		}
 		if ok {
+			if q.opts.Recovered != nil {
+				head, err := sc.window(off+headerSize, int(min(n-headerSize, RecoveredPrefix)))
+				if err != nil {
+					return nil, err
+				}
+				q.opts.Recovered(head)
+			}
 			s.records++
 			s.bytes += n
 			off += n

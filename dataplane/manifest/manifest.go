@@ -266,6 +266,16 @@ func (m *Manifest) Compile() (*Compiled, error) {
 	// the same get the suffixes #2, #3, ... in the order they are listed.
 	urls := make(map[string]int)
 	names := make(map[string]int)
+	queues := make(map[string]int) // disk buffers by queue
+	for i := range pl.Outputs {
+		if oc := &pl.Outputs[i]; oc.Buffer.Disk() {
+			id := oc.QueueID()
+			if j, dup := queues[id]; dup {
+				failf(fmt.Sprintf("%s.outputs[%d].buffer", at, i), "outputs[%d] has the same settings: one disk queue cannot serve two outputs", j)
+			}
+			queues[id] = i
+		}
+	}
 	for i := range pl.Outputs {
 		oc := pl.Outputs[i]
 		field := fmt.Sprintf("%s.outputs[%d]", at, i)

@@ -10,11 +10,14 @@
 //
 // and for every output o:
 //
-//	emitted + replayed[o] = delivered[o] + output_dropped[o] + dead_lettered[o] + in_output[o]
+//	emitted + replayed[o] + restored[o] = delivered[o] + output_dropped[o] + dead_lettered[o] + queued[o]
 //
 // where dead_lettered counts the lines o's destination refused for good,
-// kept in o's dead-letter file, and replayed the lines a replay took out
-// of that file again (those it delivered also count in delivered). While
+// kept in o's dead-letter file, replayed the lines a replay took out
+// of that file again (those it delivered also count in delivered),
+// restored the lines o's disk buffer found at start, left by the last run,
+// and queued what is queued for o in memory and on disk (the pipeline's
+// streamgate_output_queued_lines gauge). While
 // the process runs, the file holds dead_lettered - replayed - purged of
 // the lines it wrote.
 //
@@ -64,6 +67,26 @@ const (
 	// ReasonDeadLetterFull: refused for good, but the output's dead-letter
 	// file was at its bound, or could not be written.
 	ReasonDeadLetterFull = "dead_letter_full"
+	ReasonDiskFull       = "disk_full"      // the output's disk buffer was full (drop policies)
+	ReasonDiskError      = "disk_error"     // the output's disk buffer could not be written
+	ReasonRemoved        = "output_removed" // on the disk of an output a reload removed, not delivered within the drain timeout
+)
+
+// Per-output families beside delivered and dropped (OutputCount,
+// OutputGauge).
+const (
+	// OutputRestored counts the lines a disk buffer found at start, left
+	// by the last run: they are delivered (or dropped, counted) as if
+	// emitted again.
+	OutputRestored = "streamgate_output_restored_lines_total"
+	// DiskCorrupt counts the records of a disk buffer found corrupt
+	// (torn by a crash, or damaged) and skipped.
+	DiskCorrupt = "streamgate_disk_corrupt_records_total"
+
+	OutputQueuedLines = "streamgate_output_queued_lines"            // in memory and on disk
+	OutputQueuedBytes = "streamgate_output_queued_bytes"            // in memory
+	OutputDiskBytes   = "streamgate_output_disk_bytes"              // on disk, not yet delivered
+	OutputOldestAge   = "streamgate_output_oldest_line_age_seconds" // of the oldest line on disk being delivered
 )
 
 // Ingest listeners, as the listener label of the ingest counters names them.
@@ -135,6 +158,7 @@ type retiredCounts struct {
 	sampled   *vm.Counter
 	delivered *vm.Counter
 	dropped   map[string]*vm.Counter // by reason
+	counts    map[string]*vm.Counter // by family
 	pii       map[string]*vm.Counter // by detector
 	dead      deadLetterCounts
 }
@@ -143,6 +167,8 @@ type retiredCounts struct {
 type outputCounts struct {
 	delivered *vm.Counter
 	dropped   map[string]*vm.Counter // by reason
+	counts    map[string]*vm.Counter // OutputCount's, by family
+	gauges    []string               // OutputGauge's series
 	pii       map[string]*vm.Counter // egress audit findings, by detector
 	dead      deadLetterCounts
 }
@@ -187,6 +213,7 @@ func New() *Metrics {
 		outputs:        make(map[string]*outputCounts),
 		retired: retiredCounts{
 			dropped: make(map[string]*vm.Counter),
+			counts:  make(map[string]*vm.Counter),
 			pii:     make(map[string]*vm.Counter),
 		},
 		refused: make(map[string]*vm.Counter),
@@ -342,6 +369,13 @@ func (m *Metrics) RetireOutput(name string) {
 			return fmt.Sprintf("streamgate_output_lines_dropped_total{reason=%q}", reason)
 		}).Add(int(c.Get()))
 	}
+	for family, c := range o.counts {
+		m.set.UnregisterMetric(family + "{output=" + strconv.Quote(name) + "}")
+		m.counterLocked(r.counts, family, func() string { return family }).Add(int(c.Get()))
+	}
+	for _, series := range o.gauges {
+		m.set.UnregisterMetric(series)
+	}
 	for detector, c := range o.pii {
 		m.set.UnregisterMetric(fmt.Sprintf("streamgate_egress_pii_total{detector=%q,output=%q}", detector, name))
 		m.counterLocked(r.pii, detector, func() string {
@@ -402,6 +436,45 @@ func (m *Metrics) Delivered(output string) *vm.Counter {
 	return m.outputLocked(output).delivered
 }
 
+// OutputCount returns the named output's counter of family, one of the
+// per-output families such as OutputRestored; RetireOutput moves what it
+// counted to the family's series without label.
+func (m *Metrics) OutputCount(output, family string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counterLocked(m.outputLocked(output).counts, family, func() string {
+		return family + "{output=" + strconv.Quote(output) + "}"
+	})
+}
+
+// OutputCountTotal is the sum of family over every output, those retired
+// included.
+func (m *Metrics) OutputCountTotal(family string) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := get(m.retired.counts[family])
+	for _, o := range m.outputs {
+		n += get(o.counts[family])
+	}
+	return n
+}
+
+// OutputGauge registers f as the named output's series of the gauge
+// family, such as OutputQueuedLines, unless it has one; RetireOutput
+// removes it. f must not take locks that are held while counters are
+// looked up.
+func (m *Metrics) OutputGauge(output, family string, f func() float64) {
+	series := family + "{output=" + strconv.Quote(output) + "}"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := m.outputLocked(output)
+	if slices.Contains(o.gauges, series) {
+		return
+	}
+	o.gauges = append(o.gauges, series)
+	m.set.GetOrCreateGauge(series, f)
+}
+
 // OutputDropped returns the counter of lines the named output dropped for reason.
 func (m *Metrics) OutputDropped(output, reason string) *vm.Counter {
 	m.mu.Lock()
@@ -429,6 +502,7 @@ func (m *Metrics) outputLocked(name string) *outputCounts {
 		o = &outputCounts{
 			delivered: m.set.GetOrCreateCounter("streamgate_output_lines_delivered_total{output=" + strconv.Quote(name) + "}"),
 			dropped:   make(map[string]*vm.Counter),
+			counts:    make(map[string]*vm.Counter),
 			pii:       make(map[string]*vm.Counter),
 		}
 		m.outputs[name] = o

@@ -140,6 +140,10 @@ type Config struct {
 	// a line's time; "" stamps each line with the time it is written.
 	TimestampField string `json:"timestamp_field,omitempty"`
 
+	// Buffer is where the output's queue lives; nil means in memory. Every
+	// type takes it.
+	Buffer *BufferConfig `json:"buffer,omitempty"`
+
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
 	// manifest: compiling one sets it.
@@ -322,12 +326,17 @@ func Validate(c *Config) error {
 	if !ok {
 		return fmt.Errorf("type: unknown output type %q (known: %s)", c.Type, strings.Join(Types(), ", "))
 	}
+	if c.Buffer != nil {
+		if err := c.Buffer.validate(); err != nil {
+			return err
+		}
+	}
 	for _, f := range c.setFields() {
 		if t.Spec == nil {
 			break
 		}
 		if _, ok := t.Spec.Param(f); !ok {
-			return fmt.Errorf("%s: not used by %s output (it takes %s)", f, c.Type, paramList(t.Spec))
+			return fmt.Errorf("%s: not used by %s output (it takes %s, and buffer)", f, c.Type, paramList(t.Spec))
 		}
 	}
 	return t.Validate(c)

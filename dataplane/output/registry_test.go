@@ -65,7 +65,7 @@ func TestRegistryDocumented(t *testing.T) {
 		}
 		// Every field of Config that the spec leaves out is refused.
 		for _, f := range fields {
-			if _, ok := sp.Param(f); ok || f == "type" {
+			if _, ok := sp.Param(f); ok || f == "type" || f == "buffer" { // buffer: every type's
 				continue
 			}
 			c, _ := exampleConfig(t, typ, sp.Examples[0])
@@ -119,4 +119,59 @@ func setField(t *testing.T, c *Config, name string) {
 		return
 	}
 	t.Fatalf("Config has no field %s", name)
+}
+
+// TestBufferConfig checks the buffer every output type takes.
+func TestBufferConfig(t *testing.T) {
+	for _, tc := range []struct {
+		buffer string
+		err    string // prefix; "" for valid
+	}{
+		{`{"type":"memory"}`, ""},
+		{`{"type":"disk"}`, ""},
+		{`{"type":"disk","max_bytes":1073741824,"sync":"always"}`, ""},
+		{`{"type":"disk","sync":"interval","sync_interval_ms":250}`, ""},
+		{`{"type":"disk","sync":"never"}`, ""},
+		{`{}`, "buffer.type: missing"},
+		{`{"type":"tape"}`, `buffer.type: unknown buffer type "tape"`},
+		{`{"type":"memory","max_bytes":1048576}`, "buffer: a \"memory\" buffer takes no other field"},
+		{`{"type":"disk","max_bytes":1000}`, "buffer.max_bytes: want at least"},
+		{`{"type":"disk","sync":"sometimes"}`, `buffer.sync: unknown sync mode "sometimes"`},
+		{`{"type":"disk","sync_interval_ms":-1}`, "buffer.sync_interval_ms: want 1 to 60000"},
+		{`{"type":"disk","sync":"always","sync_interval_ms":100}`, "buffer.sync_interval_ms: only sync \"interval\" takes it"},
+	} {
+		for _, typ := range Types() {
+			sp, _ := Spec(typ)
+			c, _ := exampleConfig(t, typ, sp.Examples[0])
+			if err := json.Unmarshal([]byte(tc.buffer), &c.Buffer); err != nil {
+				t.Fatal(err)
+			}
+			err := Validate(c)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("%s with buffer %s: got %v; want it valid", typ, tc.buffer, err)
+			case tc.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.err)):
+				t.Errorf("%s with buffer %s: got %v; want %q", typ, tc.buffer, err, tc.err)
+			}
+		}
+	}
+}
+
+// TestQueueID checks that an output's disk queue outlives changes to its
+// buffer, and only those.
+func TestQueueID(t *testing.T) {
+	a := Config{Type: "http", URL: "http://collector:9000/logs", Headers: map[string]string{"DD-API-KEY": "secret-key"}}
+	b := a
+	b.Buffer = &BufferConfig{Type: BufferDisk, Sync: "always"}
+	if a.QueueID() != b.QueueID() {
+		t.Errorf("a buffer change moved the queue: %s, %s", a.QueueID(), b.QueueID())
+	}
+	c := a
+	c.Headers = map[string]string{"DD-API-KEY": "other-key"}
+	if a.QueueID() == c.QueueID() {
+		t.Errorf("two destinations share queue %s", a.QueueID())
+	}
+	if id := a.QueueID(); strings.Contains(id, "secret") || !strings.HasPrefix(id, "http-") || len(id) != len("http-")+16 {
+		t.Errorf("QueueID: got %q; want http- and 16 hex digits", id)
+	}
 }

@@ -198,7 +198,7 @@ func (p *Pipeline) ReplayDeadLetters(ctx context.Context, name string, budget ti
 	p.names[name]++
 	replayed := p.m.DeadLetterReplayed(name)
 	p.mu.Unlock()
-	defer p.outputClosed(name)
+	defer p.releaseName(name)
 
 	deadline := time.Now().Add(budget)
 	var err error

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +20,7 @@ import (
 // it, and its counters. Generations share runners; the last generation to
 // stop using one stops it.
 type outputRunner struct {
+	p     *Pipeline
 	key   string
 	name  string
 	out   output.Output
@@ -26,6 +29,15 @@ type outputRunner struct {
 
 	queued atomic.Int64 // bytes of the batches in its lanes
 	limit  int64
+	// lines is the number of lines in its lanes: queued in memory.
+	lines atomic.Int64
+
+	// disk is the output's disk buffer, nil when it queues in memory only;
+	// holding is, by deliverer, when the record it holds was appended
+	// (unix nanoseconds), 0 when it holds none.
+	disk    *diskBuffer
+	holding []atomic.Int64
+	aborted atomic.Bool // see abort
 
 	delivered *vm.Counter
 	failed    *vm.Counter
@@ -60,14 +72,18 @@ type lane struct {
 }
 
 // startOutput starts out running under key, its counters and log lines
-// named name: one lane goroutine per worker, and one that closes out once
-// every lane has delivered what it queued. Pipeline.mu should be held.
-func (p *Pipeline) startOutput(key, name string, out output.Output) *outputRunner {
+// named name: one lane goroutine per worker, which writes to the output or,
+// with a disk buffer d, persists to d while as many deliverers write from
+// it (disk.go); and one goroutine that closes out once every lane and
+// deliverer is done. Pipeline.mu should be held.
+func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffer) *outputRunner {
 	p.names[name]++
 	runner := &outputRunner{
+		p:         p,
 		key:       key,
 		name:      name,
 		out:       out,
+		disk:      d,
 		limit:     int64(p.opts.OutputQueueBytes),
 		delivered: p.m.Delivered(name),
 		failed:    p.m.OutputDropped(name, metrics.ReasonOutputFailed),
@@ -84,27 +100,42 @@ func (p *Pipeline) startOutput(key, name string, out output.Output) *outputRunne
 			runner.pii = append(runner.pii, p.m.EgressPII(a.name, name))
 		}
 	}
-	var wg sync.WaitGroup
+	var lanes, deliverers sync.WaitGroup
 	for i := range p.opts.Workers {
-		l := &lane{runner: runner, id: i, ch: make(chan *shared, laneSlots), room: make(chan struct{}, 1)}
-		runner.lanes = append(runner.lanes, l)
-		wg.Add(1)
-		p.lanesWG.Add(1)
-		go func() {
-			defer p.lanesWG.Done()
-			defer wg.Done()
-			p.runLane(l)
-		}()
+		runner.lanes = append(runner.lanes, &lane{runner: runner, id: i, ch: make(chan *shared, laneSlots), room: make(chan struct{}, 1)})
 	}
-	p.lanesWG.Add(1)
-	go func() {
-		defer p.lanesWG.Done()
-		wg.Wait()
+	for _, l := range runner.lanes {
+		lanes.Go(func() {
+			if d != nil {
+				p.persistLane(l)
+			} else {
+				p.runLane(l)
+			}
+		})
+	}
+	var stopDeliverers func()
+	if d != nil {
+		var ctx context.Context
+		ctx, stopDeliverers = context.WithCancel(p.laneCtx)
+		runner.holding = make([]atomic.Int64, len(d.qs))
+		for i := range d.qs {
+			deliverers.Go(func() { p.deliverDisk(ctx, runner, i) })
+		}
+	}
+	p.lanesWG.Go(func() {
+		lanes.Wait()
+		if d != nil {
+			p.settleDisk(runner, stopDeliverers)
+			deliverers.Wait()
+			p.releaseDisk(runner)
+		}
 		if err := out.Close(); err != nil {
 			p.log.Error("cannot close output", "output", name, "err", err)
 		}
-		p.outputClosed(name)
-	}()
+		p.outputClosed(runner)
+	})
+	p.running[runner] = struct{}{}
+	p.indexOutputsLocked()
 	return runner
 }
 
@@ -114,6 +145,13 @@ func (r *outputRunner) stop() {
 	for _, l := range r.lanes {
 		close(l.ch)
 	}
+}
+
+// abort stops a runner that never ran: Apply failed after building it. Its
+// disk queue, if any, is closed as it is, not drained.
+func (r *outputRunner) abort() {
+	r.aborted.Store(true)
+	r.stop()
 }
 
 // send queues sb on the lane, or drops it for this output only; either way
@@ -135,14 +173,16 @@ func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
 // comes first, when Close runs out of time: then sb is dropped for this
 // output and counted (reason shutdown).
 func (l *lane) sendBlocking(sb *shared, stop <-chan struct{}) {
-	sz := int64(sb.b.Footprint())
+	sz, n := int64(sb.b.Footprint()), int64(len(sb.b.Lines))
 	if l.waitRoom(stop) {
 		l.addQueued(sz)
+		l.runner.lines.Add(n)
 		select {
 		case l.ch <- sb:
 			return
 		case <-stop:
 		}
+		l.runner.lines.Add(-n)
 		l.addQueued(-sz)
 	}
 	l.runner.abandoned.Add(len(sb.b.Lines))
@@ -173,11 +213,13 @@ func (l *lane) sendOrDrop(sb *shared) {
 	runner, sz := l.runner, int64(sb.b.Footprint())
 	if after := runner.queued.Add(sz); after <= runner.limit || after == sz {
 		l.queued.Add(sz)
+		runner.lines.Add(int64(len(sb.b.Lines)))
 		select {
 		case l.ch <- sb:
 			return
 		default: // every slot taken
 		}
+		runner.lines.Add(-int64(len(sb.b.Lines)))
 		l.queued.Add(-sz)
 	}
 	runner.queued.Add(-sz)
@@ -202,10 +244,7 @@ const errLogEvery = 5 * time.Second
 // done with a batch recycles it.
 func (p *Pipeline) runLane(l *lane) {
 	runner := l.runner
-	write := runner.out.Write
-	if lw, ok := runner.out.(output.LaneWriter); ok {
-		write = func(ctx context.Context, b *record.Batch) error { return lw.WriteLane(ctx, l.id, b) }
-	}
+	write := runner.writer(l.id)
 	var lastLog time.Time
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
@@ -214,14 +253,112 @@ func (p *Pipeline) runLane(l *lane) {
 		} else {
 			runner.delivered.Add(n)
 		}
-		l.addQueued(-sz)
-		select {
-		case l.room <- struct{}{}:
-		default:
-		}
-		if l.queued.Load() == 0 && l.id < len(p.workers) {
-			p.workers[l.id].poke() // it may be lingering for this lane
-		}
+		l.done(n, sz)
 		sb.unref()
+	}
+}
+
+// writer is how lane id writes to the runner's output.
+func (r *outputRunner) writer(id int) func(context.Context, *record.Batch) error {
+	if lw, ok := r.out.(output.LaneWriter); ok {
+		return func(ctx context.Context, b *record.Batch) error { return lw.WriteLane(ctx, id, b) }
+	}
+	return r.out.Write
+}
+
+// done takes a batch of n lines and sz bytes off the lane's queue, gives
+// the worker its room back and, once the lane is empty, pokes the worker,
+// which may be lingering for it.
+func (l *lane) done(n int, sz int64) {
+	l.runner.lines.Add(-int64(n))
+	l.addQueued(-sz)
+	select {
+	case l.room <- struct{}{}:
+	default:
+	}
+	if l.queued.Load() == 0 {
+		if p := l.runner.p; l.id < len(p.workers) {
+			p.workers[l.id].poke()
+		}
+	}
+}
+
+// OutputQueue is what is queued for one output: lines handed to it and not
+// yet delivered, dead-lettered or dropped.
+type OutputQueue struct {
+	Name string `json:"name"`
+	// Buffer is "memory" or "disk": where the output queues.
+	Buffer string `json:"buffer"`
+	// Lines are queued in memory and, with a disk buffer, on disk.
+	Lines int64 `json:"queued_lines"`
+	// MemoryBytes are the bytes of the batches queued in memory.
+	MemoryBytes int64 `json:"memory_bytes"`
+	// DiskBytes are the bytes of the records on disk not yet delivered.
+	DiskBytes int64 `json:"disk_bytes"`
+	// OldestSeconds is the age of the oldest line on disk that is being
+	// delivered, 0 when none is.
+	OldestSeconds float64 `json:"oldest_line_age_seconds"`
+}
+
+// Queues returns what is queued for each output not yet closed, sorted by
+// name. It takes no lock.
+func (p *Pipeline) Queues() []OutputQueue {
+	idx := p.byName.Load()
+	if idx == nil {
+		return nil
+	}
+	qs := make([]OutputQueue, 0, len(*idx))
+	for name := range *idx {
+		qs = append(qs, p.queueOf(name))
+	}
+	slices.SortFunc(qs, func(a, b OutputQueue) int { return strings.Compare(a.Name, b.Name) })
+	return qs
+}
+
+// queueOf sums what the runners named name queue, a disk queue that
+// several share counted once.
+func (p *Pipeline) queueOf(name string) OutputQueue {
+	q := OutputQueue{Name: name, Buffer: output.BufferMemory}
+	idx := p.byName.Load()
+	if idx == nil {
+		return q
+	}
+	var seen []*diskBuffer
+	var oldest int64
+	for _, r := range (*idx)[name] {
+		q.Lines += r.lines.Load()
+		q.MemoryBytes += r.queued.Load()
+		if d := r.disk; d != nil {
+			q.Buffer = output.BufferDisk
+			if t := r.oldest(); t != 0 && (oldest == 0 || t < oldest) {
+				oldest = t
+			}
+			if !slices.Contains(seen, d) {
+				seen = append(seen, d)
+				q.Lines += d.lines.Load()
+				q.DiskBytes += d.stats().Bytes
+			}
+		}
+	}
+	if oldest != 0 {
+		q.OldestSeconds = max(0, time.Since(time.Unix(0, oldest)).Seconds())
+	}
+	return q
+}
+
+// indexOutputsLocked publishes the runners not yet closed by name, for
+// Queues and the queue gauges, and registers the gauges of a name seen
+// for the first time. Pipeline.mu should be held.
+func (p *Pipeline) indexOutputsLocked() {
+	idx := make(map[string][]*outputRunner, len(p.running))
+	for r := range p.running {
+		idx[r.name] = append(idx[r.name], r)
+	}
+	p.byName.Store(&idx)
+	for name := range idx {
+		p.m.OutputGauge(name, metrics.OutputQueuedLines, func() float64 { return float64(p.queueOf(name).Lines) })
+		p.m.OutputGauge(name, metrics.OutputQueuedBytes, func() float64 { return float64(p.queueOf(name).MemoryBytes) })
+		p.m.OutputGauge(name, metrics.OutputDiskBytes, func() float64 { return float64(p.queueOf(name).DiskBytes) })
+		p.m.OutputGauge(name, metrics.OutputOldestAge, func() float64 { return p.queueOf(name).OldestSeconds })
 	}
 }

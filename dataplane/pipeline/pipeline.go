@@ -60,6 +60,7 @@ const (
 	DefaultBreakerClose  = 0.50
 	DefaultAuditEvery    = 100
 	DefaultDataDir       = "data"
+	DefaultDrainTimeout  = 10 * time.Minute
 )
 
 // Options are fixed for the life of a pipeline. The zero value of each field
@@ -103,6 +104,11 @@ type Options struct {
 	// deadletter.DefaultMaxBytes. A batch refused for good that does not
 	// fit is dropped and counted (reason dead_letter_full).
 	DeadLetterMaxBytes int64
+	// DiskDrainTimeout bounds how long the disk queue of an output that a
+	// reload removed keeps delivering; then what is left is dropped and
+	// counted (reason output_removed) and the queue deleted. 0 means
+	// DefaultDrainTimeout; negative, no bound.
+	DiskDrainTimeout time.Duration
 	// Metrics receives the counters; nil means a private set.
 	Metrics *metrics.Metrics
 	// Logger receives diagnostics; nil means slog.Default().
@@ -137,9 +143,14 @@ type Pipeline struct {
 
 	cur atomic.Pointer[generation]
 
-	mu      sync.Mutex               // serialises Apply, Close and retirement
-	outputs map[string]*outputRunner // live outputs by config key; mu
-	closed  atomic.Bool              // written under mu
+	mu      sync.Mutex                 // serialises Apply, Close and retirement
+	outputs map[string]*outputRunner   // live outputs by config key; mu
+	disks   map[string]*diskBuffer     // open disk queues by QueueID; mu
+	running map[*outputRunner]struct{} // runners not yet closed; mu
+	// byName is every runner not yet closed, by output name, for the
+	// queue gauges, which read it without a lock; replaced under mu.
+	byName atomic.Pointer[map[string][]*outputRunner]
+	closed atomic.Bool // written under mu
 	// rules counts, by id, the live generations whose rules count on
 	// Metrics.Filtered(id); names counts, by name, the output runners not
 	// yet closed. When a count falls to 0 outside Close, the rule's or the
@@ -171,6 +182,8 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 		auditor: a,
 		dlq:     deadletter.New(filepath.Join(opts.DataDir, "dlq"), opts.DeadLetterMaxBytes),
 		outputs: make(map[string]*outputRunner),
+		disks:   make(map[string]*diskBuffer),
+		running: make(map[*outputRunner]struct{}),
 		rules:   make(map[string]int),
 		names:   make(map[string]int),
 		laneCtx: ctx,
@@ -244,6 +257,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AuditEvery == 0 {
 		o.AuditEvery = DefaultAuditEvery
+	}
+	if o.DiskDrainTimeout == 0 {
+		o.DiskDrainTimeout = DefaultDrainTimeout
 	}
 	if o.DataDir == "" {
 		o.DataDir = DefaultDataDir
@@ -345,9 +361,15 @@ func (p *Pipeline) Apply(cfg *Config) error {
 		r := p.outputs[key]
 		if r == nil {
 			out, err := output.New(&oc)
+			var d *diskBuffer
+			if err == nil && oc.Buffer.Disk() {
+				if d, err = p.useDisk(&oc, oc.Name()); err != nil {
+					out.Close()
+				}
+			}
 			if err != nil {
 				for _, r := range built {
-					r.stop()
+					r.abort()
 				}
 				return fmt.Errorf("cannot build outputs[%d]: %w", i, err)
 			}
@@ -355,7 +377,7 @@ func (p *Pipeline) Apply(cfg *Config) error {
 				p.log.Warn("output does not verify its endpoint's TLS certificate (tls_insecure_skip_verify): anyone on the path can read and change what it sends",
 					"output", oc.Name())
 			}
-			r = p.startOutput(key, oc.Name(), out)
+			r = p.startOutput(key, oc.Name(), out, d)
 			built = append(built, r)
 		}
 		g.outs = append(g.outs, r)
@@ -431,12 +453,32 @@ func (p *Pipeline) retireLocked(g *generation) {
 	}
 }
 
-// outputClosed is called once a runner named name has delivered what it
-// queued and closed its output: the last runner of a name retires its
-// series, unless the pipeline is closing.
-func (p *Pipeline) outputClosed(name string) {
+// outputClosed is called once runner has delivered what it queued and
+// closed its output: the last runner of a name retires its series, unless
+// the pipeline is closing.
+func (p *Pipeline) outputClosed(runner *outputRunner) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.closed.Load() || runner.disk == nil || runner.disk.lines.Load() == 0 {
+		// Once the pipeline is closed, what is left on disk still counts
+		// as queued (Queues) for the final accounting.
+		delete(p.running, runner)
+	}
+	p.indexOutputsLocked()
+	p.releaseNameLocked(runner.name)
+}
+
+// releaseName drops a hold on the series of the output called name (a
+// runner, or a replay of its dead letters); the last retires them, unless
+// the pipeline is closing.
+func (p *Pipeline) releaseName(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.releaseNameLocked(name)
+}
+
+// releaseNameLocked is releaseName with Pipeline.mu held.
+func (p *Pipeline) releaseNameLocked(name string) {
 	if p.names[name]--; p.names[name] == 0 {
 		delete(p.names, name)
 		if !p.closed.Load() {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -219,11 +220,41 @@ type Heartbeat struct {
 	// IngestClosed says why the instance's ingest is closed at boot: it
 	// found no valid manifest to run. "" once ingest is open.
 	IngestClosed string `json:"ingest_closed,omitempty" redis:"ingest_closed"`
+	// Outputs is what is queued for each output, in memory and on disk.
+	Outputs OutputQueues `json:"outputs,omitempty" redis:"outputs,omitempty"`
 
 	// The build the instance runs (package buildinfo).
 	BuildVersion string `json:"build_version" redis:"build_version"`
 	BuildCommit  string `json:"build_commit" redis:"build_commit"`
 	GoVersion    string `json:"go_version" redis:"go_version"`
+}
+
+// OutputQueue is what is queued for one output of an instance: lines
+// handed to it and not yet delivered, dead-lettered or dropped.
+type OutputQueue struct {
+	Name string `json:"name"`
+	// Buffer is "memory" or "disk": where the output queues.
+	Buffer string `json:"buffer"`
+	// Lines are queued in memory and, with a disk buffer, on disk.
+	Lines int64 `json:"queued_lines"`
+	// MemoryBytes are the bytes of the batches queued in memory.
+	MemoryBytes int64 `json:"memory_bytes"`
+	// DiskBytes are the bytes on disk not yet delivered.
+	DiskBytes int64 `json:"disk_bytes"`
+	// OldestSeconds is the age of the oldest line on disk being delivered,
+	// 0 when none is.
+	OldestSeconds float64 `json:"oldest_line_age_seconds"`
+}
+
+// OutputQueues are stored in a heartbeat's hash as one JSON field.
+type OutputQueues []OutputQueue
+
+// MarshalBinary writes q as JSON, for HSet.
+func (q OutputQueues) MarshalBinary() ([]byte, error) { return json.Marshal([]OutputQueue(q)) }
+
+// ScanRedis reads what MarshalBinary wrote, for Scan.
+func (q *OutputQueues) ScanRedis(s string) error {
+	return json.Unmarshal([]byte(s), (*[]OutputQueue)(q))
 }
 
 // WriteHeartbeat stores hb with the given time to live and registers it in

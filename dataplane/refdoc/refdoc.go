@@ -27,6 +27,7 @@ func Sections() map[string]string {
 		"processors": components("processor", processor.Types(), processor.Spec),
 		"outputs":    components("output", output.Types(), output.Spec),
 		"detectors":  detectors(),
+		"buffer":     buffer(),
 	}
 }
 
@@ -49,19 +50,7 @@ func components(kind string, types []string, lookup func(string) (*spec.Componen
 			}
 			fmt.Fprintf(&b, "| %s | type | default | description |\n|---|---|---|---|\n", col)
 			for _, p := range sp.Params {
-				kind := string(p.Kind)
-				if p.Required {
-					kind += ", required"
-				}
-				desc := p.Description
-				if len(p.Enum) > 0 {
-					desc += " One of " + code(p.Enum...) + "."
-				}
-				def := ""
-				if p.Default != "" {
-					def = code(p.Default)
-				}
-				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", p.Name, kind, def, cell(desc))
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", p.Name, paramKind(p), paramDefault(p), cell(paramDesc(p)))
 			}
 			b.WriteString("\n")
 		}
@@ -70,6 +59,41 @@ func components(kind string, types []string, lookup func(string) (*spec.Componen
 		}
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// buffer renders the buffer field every output type takes.
+func buffer() string {
+	sp := &output.BufferSpec
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n| field | type | default | description |\n|---|---|---|---|\n", sp.Summary)
+	for _, p := range sp.Params {
+		fmt.Fprintf(&b, "| `buffer.%s` | %s | %s | %s |\n", p.Name, paramKind(p), paramDefault(p), cell(paramDesc(p)))
+	}
+	fmt.Fprintf(&b, "\nExample: `{\"type\": \"http\", \"url\": \"https://collector:9000/logs\", \"buffer\": %s}`", sp.Examples[0])
+	return b.String()
+}
+
+// paramKind, paramDefault and paramDesc are the type, default and
+// description columns of a param's row.
+func paramKind(p spec.Param) string {
+	if p.Required {
+		return string(p.Kind) + ", required"
+	}
+	return string(p.Kind)
+}
+
+func paramDefault(p spec.Param) string {
+	if p.Default == "" {
+		return ""
+	}
+	return code(p.Default)
+}
+
+func paramDesc(p spec.Param) string {
+	if len(p.Enum) > 0 {
+		return p.Description + " One of " + code(p.Enum...) + "."
+	}
+	return p.Description
 }
 
 // paramsWord is what the settings of a kind of component are called.

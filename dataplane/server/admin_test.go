@@ -99,6 +99,8 @@ func TestStatusEndpoint(t *testing.T) {
 				"version": "1", "rejected_version": "2",
 				"received": 3.0, "filtered": 1.0, "sampled": 0.0, "emitted": 2.0, "dropped": 0.0, "breaker_open_workers": 0.0, "egress_pii": 0.0,
 				"dead_lettered": 0.0, "dead_letter_replayed": 0.0,
+				"outputs": []any{map[string]any{"name": "capture:" + sink, "buffer": "memory", "queued_lines": 0.0,
+					"memory_bytes": 0.0, "disk_bytes": 0.0, "oldest_line_age_seconds": 0.0}},
 				"build_version": bi.Version, "build_commit": bi.Commit, "go_version": bi.GoVersion,
 			}
 			if !reflect.DeepEqual(got, want) {

@@ -446,6 +446,7 @@ func (s *Server) Report(hb *rdb.Heartbeat) {
 	hb.EgressPII = st.EgressPII
 	hb.DeadLettered, hb.Replayed = st.DeadLettered, st.Replayed
 	hb.IngestClosed = st.IngestClosed
+	hb.Outputs = st.Outputs
 	hb.BuildVersion, hb.BuildCommit, hb.GoVersion = st.BuildVersion, st.BuildCommit, st.GoVersion
 	if a := s.TCPAddr(); a != nil {
 		hb.TCPAddr = a.String()
@@ -582,6 +583,8 @@ type Status struct {
 	Replayed     uint64 `json:"dead_letter_replayed"`
 	// IngestClosed says why ingest is closed at boot; "" once it is open.
 	IngestClosed string `json:"ingest_closed,omitempty"`
+	// Outputs is what is queued for each output, in memory and on disk.
+	Outputs rdb.OutputQueues `json:"outputs,omitempty"`
 
 	BuildVersion string `json:"build_version"` // the build running (package buildinfo)
 	BuildCommit  string `json:"build_commit"`
@@ -602,6 +605,7 @@ func (s *Server) Status() *Status {
 		DeadLettered: s.m.DeadLetteredTotal(),
 		Replayed:     s.m.DeadLetterReplayedTotal(),
 		IngestClosed: s.ClosedReason(),
+		Outputs:      outputQueues(s.p.Queues()),
 		BuildVersion: bi.Version,
 		BuildCommit:  bi.Commit,
 		GoVersion:    bi.GoVersion,
@@ -613,6 +617,15 @@ func (s *Server) Status() *Status {
 		st.Rejected, st.Error = r.Version, r.Err
 	}
 	return st
+}
+
+// outputQueues converts what the pipeline says is queued for the status.
+func outputQueues(qs []pipeline.OutputQueue) rdb.OutputQueues {
+	out := make(rdb.OutputQueues, len(qs))
+	for i, q := range qs {
+		out[i] = rdb.OutputQueue(q)
+	}
+	return out
 }
 
 // Pipeline returns the running pipeline.
@@ -756,10 +769,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // logStopped logs the final accounting as one line, for operators and for
 // harnesses that parse it: received = filtered + dropped + in_pipeline +
-// emitted, and per output emitted + replayed = delivered + dropped +
-// dead-lettered, so with several outputs delivered + output_dropped +
-// dead_lettered - dead_letter_replayed is emitted times their number (when
-// no reload changed them); dropped_reason.<reason> splits dropped. No key of an
+// emitted, and per output emitted + replayed + restored = delivered +
+// dropped + dead-lettered + queued (what is left in a disk buffer), so with
+// several outputs delivered + output_dropped + dead_lettered + queued -
+// dead_letter_replayed - restored is emitted times their number (when no
+// reload changed them); dropped_reason.<reason> splits dropped. No key of an
 // output ends in the name of a total ("output.console.lines_delivered", not
 // "output.console.delivered"): a parser matching `name=N` anywhere on the
 // line still reads the totals.
@@ -786,9 +800,19 @@ func (s *Server) logStopped(took time.Duration) {
 	for _, r := range slices.Sorted(maps.Keys(byReason)) {
 		attrs = append(attrs, slog.Group("dropped_reason", r, byReason[r]))
 	}
+	queued := make(map[string]int64)
+	for _, q := range s.p.Queues() {
+		queued[q.Name] = q.Lines
+	}
+	restored, queuedAll := m.OutputCountTotal(metrics.OutputRestored), int64(0)
+	for _, n := range queued {
+		queuedAll += n
+	}
+	attrs = append(attrs, "restored", restored, "queued", queuedAll)
 	for _, o := range outputs {
 		attrs = append(attrs, slog.Group("output", slog.Group(o.Name, "lines_delivered", o.Delivered, "lines_dropped", o.Dropped,
-			"lines_dead_lettered", o.DeadLettered, "lines_replayed", o.Replayed)))
+			"lines_dead_lettered", o.DeadLettered, "lines_replayed", o.Replayed,
+			"lines_restored", m.OutputCount(o.Name, metrics.OutputRestored).Get(), "lines_queued", queued[o.Name])))
 	}
 	s.log.Info("data plane stopped", attrs...)
 }

@@ -36,7 +36,7 @@ type dataplaneFlags struct {
 	dlqMaxBytes                                 int64
 	egressAuditDetectors                        string
 	overflow, memoryLimit                       string
-	shutdownTimeout, heartbeat                  time.Duration
+	shutdownTimeout, heartbeat, drainTimeout    time.Duration
 
 	admin adminFlags // the admin server's address, TLS and pprof
 	// Ingest limits and TLS.
@@ -56,6 +56,7 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file to run (env STREAMGATE_MANIFEST); following Redis, the fallback run when at start Redis cannot be reached, holds a manifest that does not validate, or holds none: a valid manifest in Redis always wins")
 	fs.StringVar(&f.bootPolicy, "boot-policy", env("STREAMGATE_BOOT_POLICY", "closed"), `following Redis, what runs before a manifest is read there: "closed" keeps ingest closed (connections refused, /readyz 503) while Redis cannot be reached or holds an invalid manifest, and there is no -manifest; "passthrough" opens ingest at once, passing every line to the console (env STREAMGATE_BOOT_POLICY)`)
 	fs.StringVar(&f.dataDir, "data-dir", env("STREAMGATE_DATA_DIR", "./data"), "directory (created mode 0700 when first needed) of what is kept on disk: output disk queues, dead letters and, under up, the embedded Redis's snapshot; it holds processed lines only, after redaction (env STREAMGATE_DATA_DIR)")
+	fs.DurationVar(&f.drainTimeout, "disk-drain-timeout", pipeline.DefaultDrainTimeout, `how long the disk buffer of an output that a new manifest removed keeps delivering; then what is left is dropped, counted (reason output_removed), and its queue deleted; 0: at once; negative: no bound`)
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "pipeline workers (lines of one connection stay in order)")
 	fs.IntVar(&f.bufLines, "buffer-lines", pipeline.DefaultBufferLines, "buffer capacity in lines, over all workers")
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
@@ -117,6 +118,10 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if err := setMemoryLimit(f.memoryLimit); err != nil {
 		return server.Options{}, fmt.Errorf("-memory-limit: %w", err)
 	}
+	drain := f.drainTimeout
+	if drain == 0 {
+		drain = time.Nanosecond // pipeline.Options: 0 is the default
+	}
 	opts := server.Options{
 		TCPAddr:   addr(f.host, f.tcpPort),
 		UDPAddr:   addr(f.host, f.udpPort),
@@ -135,6 +140,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 			AuditDetectors:     auditDetectors,
 			DataDir:            f.dataDir,
 			DeadLetterMaxBytes: f.dlqMaxBytes,
+			DiskDrainTimeout:   drain,
 		},
 		Logger: log,
 	}

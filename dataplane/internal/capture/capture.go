@@ -22,6 +22,14 @@ type Sink struct {
 	// Gate, when not nil, is received from before each Write: tests use it
 	// to block an output.
 	Gate chan struct{}
+	fail error // returned by Write while set; mu
+}
+
+// SetFail makes every Write fail with err, nil to succeed again.
+func (s *Sink) SetFail(err error) {
+	s.mu.Lock()
+	s.fail = err
+	s.mu.Unlock()
 }
 
 var (
@@ -144,6 +152,9 @@ func (o *out) Write(ctx context.Context, b *record.Batch) error {
 	}
 	o.s.mu.Lock()
 	defer o.s.mu.Unlock()
+	if o.s.fail != nil {
+		return o.s.fail
+	}
 	o.s.batches++
 	for _, l := range b.Lines {
 		if o.s.hook != nil {
