@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
+
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/record"
 )
@@ -32,6 +34,14 @@ const DefaultMaxBody = 32 << 20
 // A request is taken whole or not at all: its lines are handed on once the
 // body has been read to its end. Lines dropped later (a full buffer under a
 // drop policy) are counted in /metrics.
+//
+// An acknowledged request (?ack=durable, or every request with
+// Limits.AckDurable unless it says ?ack=none) is answered 202 only once
+// each of its lines is settled: filtered or sampled away, or taken by
+// every output (persisted to its disk buffer, delivered by an output that
+// queues in memory); and 503 with Retry-After when one was dropped, or
+// when that takes longer than Limits.AckTimeout. A client that sends a 503
+// request again may so deliver some lines twice, never none.
 //
 // What clients can make it hold is bounded (Config.Limits): at most
 // MaxConns connections, beyond which a new one is accepted and closed at
@@ -56,6 +66,9 @@ type HTTP struct {
 	idleClosed  *limitCounter
 	readTimeout *limitCounter
 	tlsFailed   *limitCounter
+
+	// Acknowledged requests, by how their wait ended.
+	ackOK, ackFailed, ackTimeout *vm.Counter
 
 	ctx    context.Context // ends when the shutdown deadline passes
 	cancel context.CancelFunc
@@ -101,6 +114,9 @@ func ListenHTTP(addr string, cfg Config) (*HTTP, error) {
 		"http ingest closed a connection whose request did not arrive in time (-http-read-timeout)", "read_timeout", lim.HTTPReadTimeout)
 	h.tlsFailed = newLimitCounter(m.IngestRefused(l, metrics.RefusedTLSHandshake), log,
 		"http ingest refused a connection: TLS handshake failed")
+	h.ackOK = m.IngestAck(metrics.AckOK)
+	h.ackFailed = m.IngestAck(metrics.AckFailed)
+	h.ackTimeout = m.IngestAck(metrics.AckTimeout)
 	m.Gauge(`streamgate_ingest_connections{listener="http"}`, func() float64 { return float64(h.lim.open.Load()) })
 	m.Gauge(`streamgate_ingest_http_requests`, func() float64 { return float64(h.requests.Load()) })
 	m.Gauge(`streamgate_ingest_http_body_bytes`, func() float64 { return float64(h.inflight.Load()) })
@@ -182,6 +198,17 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lim := &h.cfg.Limits
+	durable := lim.AckDurable
+	switch mode := r.URL.Query().Get("ack"); mode {
+	case "":
+	case "durable":
+		durable = true
+	case "none":
+		durable = false
+	default:
+		h.fail(w, http.StatusBadRequest, fmt.Sprintf("ack: want durable or none; got %q", mode))
+		return
+	}
 	if r.ContentLength > lim.HTTPMaxBody {
 		h.tooLarge.inc("remote", r.RemoteAddr, "content_length", r.ContentLength)
 		h.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over the limit of %d bytes", lim.HTTPMaxBody))
@@ -265,8 +292,20 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	accepted := 0
+	var ack *record.Ack
+	if durable {
+		ack = record.NewAck()
+		defer func() {
+			if ack != nil { // not handed to awaitAck: release the creator's reference
+				ack.Release(true)
+			}
+		}()
+	}
 	for _, b := range ready {
 		accepted += len(b.Lines)
+		if ack != nil && len(b.Lines) > 0 {
+			b.Ack(ack)
+		}
 	}
 	if oversize > 0 {
 		deliver(h.ctx, &h.cfg, record.Get(0), oversize)
@@ -279,8 +318,42 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ready = ready[:0]
-	h.reply(w, http.StatusAccepted, "application/json",
-		`{"accepted":`+strconv.Itoa(accepted)+`,"oversize":`+strconv.Itoa(oversize)+"}\n")
+	reply := `{"accepted":` + strconv.Itoa(accepted) + `,"oversize":` + strconv.Itoa(oversize)
+	if ack != nil {
+		a := ack
+		ack = nil
+		if !h.awaitAck(w, r, a) {
+			return
+		}
+		reply += `,"durable":true`
+	}
+	h.reply(w, http.StatusAccepted, "application/json", reply+"}\n")
+}
+
+// awaitAck waits for the lines of an acknowledged request to be settled,
+// and answers 503 with Retry-After, reporting false, when one was dropped
+// or the wait took longer than the ack timeout.
+func (h *HTTP) awaitAck(w http.ResponseWriter, r *http.Request, ack *record.Ack) bool {
+	ack.Release(true) // every batch is handed on: the batches hold it now
+	t := time.NewTimer(h.cfg.Limits.AckTimeout)
+	defer t.Stop()
+	select {
+	case <-ack.Done():
+		if ack.OK() {
+			h.ackOK.Inc()
+			return true
+		}
+		h.ackFailed.Inc()
+		w.Header().Set("Retry-After", retryAfter)
+		h.fail(w, http.StatusServiceUnavailable, "some lines were dropped before they were safe (see streamgate_lines_dropped_total and streamgate_output_lines_dropped_total): send the request again")
+	case <-t.C:
+		h.ackTimeout.Inc()
+		w.Header().Set("Retry-After", retryAfter)
+		h.fail(w, http.StatusServiceUnavailable, fmt.Sprintf("the lines were not all settled within %s (-ack-timeout): send the request again", h.cfg.Limits.AckTimeout))
+	case <-r.Context().Done():
+		h.ackTimeout.Inc()
+	}
+	return false
 }
 
 // reserve takes n bytes of the body budget, or reports that they are not

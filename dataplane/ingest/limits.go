@@ -36,6 +36,9 @@ const (
 	// DefaultHTTPReadTimeout is how long an HTTP client has to send a
 	// whole request, headers and body, and a new connection its first one.
 	DefaultHTTPReadTimeout = 30 * time.Second
+	// DefaultAckTimeout is how long an acknowledged HTTP request waits for
+	// its lines to be settled before it is answered 503.
+	DefaultAckTimeout = 5 * time.Second
 )
 
 // tlsHandshakeTimeout bounds a TCP client's TLS handshake; an HTTP
@@ -69,6 +72,11 @@ type Limits struct {
 	// HTTPReadTimeout is how long an HTTP client has to send a whole
 	// request.
 	HTTPReadTimeout time.Duration
+	// AckDurable makes every HTTP request acknowledged, as ?ack=durable
+	// does (a request's ?ack=none still opts out).
+	AckDurable bool
+	// AckTimeout bounds the wait of an acknowledged HTTP request.
+	AckTimeout time.Duration
 }
 
 func (l Limits) withDefaults(maxLine int) Limits {
@@ -86,6 +94,9 @@ func (l Limits) withDefaults(maxLine int) Limits {
 	}
 	if l.HTTPBodyBudget <= 0 {
 		l.HTTPBodyBudget = max(DefaultHTTPBodyBudget, l.HTTPMaxBody)
+	}
+	if l.AckTimeout <= 0 {
+		l.AckTimeout = DefaultAckTimeout
 	}
 	if l.HTTPMaxRequests <= 0 {
 		l.HTTPMaxRequests = DefaultHTTPMaxRequests

@@ -105,6 +105,13 @@ const (
 	RefusedBodyTooLarge   = "body_too_large"  // HTTP: the body is over the per-request limit (413)
 )
 
+// How the wait of an acknowledged HTTP ingest request ended (IngestAck).
+const (
+	AckOK      = "ok"      // every line settled: answered 202
+	AckFailed  = "failed"  // a line was dropped: answered 503
+	AckTimeout = "timeout" // not all settled within the ack timeout (or the client left): 503
+)
+
 // Reasons for an ingest listener closing a connection it had accepted
 // (IngestClosed). An unfinished TCP line on it is dropped and counted as
 // truncated.
@@ -620,6 +627,12 @@ func (m *Metrics) IngestRefused(listener, reason string) *vm.Counter {
 	return m.counterLocked(m.refused, listener+"/"+reason, func() string {
 		return fmt.Sprintf("streamgate_ingest_refused_total{listener=%q,reason=%q}", listener, reason)
 	})
+}
+
+// IngestAck returns the counter of acknowledged HTTP ingest requests whose
+// wait ended with result (Ack*).
+func (m *Metrics) IngestAck(result string) *vm.Counter {
+	return m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_ingest_acks_total{result=%q}", result))
 }
 
 // IngestClosed returns the counter of connections the named ingest listener

@@ -70,9 +70,10 @@ func refusedLines(lines [][]byte, idx []int) [][]byte {
 }
 
 // writeFailed counts the lines of b, whose Write to r's output failed
-// with err, and keeps those refused for good as dead letters. Its log
+// with err, and keeps those refused for good as dead letters. It reports
+// whether every line was delivered or kept as a dead letter. Its log
 // lines are rate-limited by *lastLog, the lane's.
-func (p *Pipeline) writeFailed(r *outputRunner, b *record.Batch, err error, lastLog *time.Time) {
+func (p *Pipeline) writeFailed(r *outputRunner, b *record.Batch, err error, lastLog *time.Time) (kept bool) {
 	s := settle(b.Lines, err)
 	r.delivered.Add(s.delivered)
 	r.rejected.Add(s.rejected)
@@ -81,9 +82,10 @@ func (p *Pipeline) writeFailed(r *outputRunner, b *record.Batch, err error, last
 	if s.perm != nil {
 		derr = p.deadLetter(r, s.perm, s.dead)
 	}
+	kept = derr == nil && s.failed == 0 && s.rejected == 0
 	now := time.Now()
 	if now.Sub(*lastLog) < errLogEvery {
-		return
+		return kept
 	}
 	*lastLog = now
 	switch {
@@ -96,6 +98,7 @@ func (p *Pipeline) writeFailed(r *outputRunner, b *record.Batch, err error, last
 		p.log.Warn("output's destination refused a batch for good: kept as dead letters", "output", r.name,
 			"lines", len(s.dead), "status", s.perm.Status, "err", err)
 	}
+	return kept
 }
 
 // deadLetter appends lines, refused for good by r's destination, to r's

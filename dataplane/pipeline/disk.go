@@ -292,6 +292,7 @@ func (p *Pipeline) persistLane(l *lane) {
 			break
 		}
 		if err != nil {
+			sb.fail()
 			d.lines.Add(-int64(n))
 			switch {
 			case errors.Is(err, diskq.ErrFull):

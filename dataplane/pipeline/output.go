@@ -186,6 +186,7 @@ func (l *lane) sendBlocking(sb *shared, stop <-chan struct{}) {
 		l.addQueued(-sz)
 	}
 	l.runner.abandoned.Add(len(sb.b.Lines))
+	sb.fail()
 	sb.unref()
 }
 
@@ -224,6 +225,7 @@ func (l *lane) sendOrDrop(sb *shared) {
 	}
 	runner.queued.Add(-sz)
 	runner.queueFull.Add(len(sb.b.Lines))
+	sb.fail()
 	sb.unref()
 }
 
@@ -249,7 +251,9 @@ func (p *Pipeline) runLane(l *lane) {
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
 		if err := write(p.laneCtx, sb.b); err != nil {
-			p.writeFailed(runner, sb.b, err, &lastLog)
+			if !p.writeFailed(runner, sb.b, err, &lastLog) {
+				sb.fail()
+			}
 		} else {
 			runner.delivered.Add(n)
 		}

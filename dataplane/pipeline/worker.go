@@ -196,6 +196,8 @@ func (w *worker) moveToPending(b *record.Batch) {
 	if held {
 		b.Retain()
 	}
+	acked := b.Acked()
+	var last *record.Batch // the pending batch that carries b's Acks
 	for _, l := range b.Lines {
 		pb := w.pending
 		if len(pb.Lines) == 0 {
@@ -207,9 +209,18 @@ func (w *worker) moveToPending(b *record.Batch) {
 		} else {
 			pb.AppendLine(l)
 		}
+		if acked && pb != last {
+			pb.AckFor(b)
+			last = pb
+		}
 		if len(pb.Lines) >= cfg.BatchSize || pb.Footprint() >= maxBatchBytes {
 			w.flush()
 		}
+	}
+	if acked {
+		// The lines the chain dropped are settled; the pending batches
+		// carry the others.
+		b.SettleAcks(true)
 	}
 	if held {
 		b.Release() // the worker's reference
@@ -249,11 +260,16 @@ func (w *worker) flush() {
 }
 
 // shared is an output batch written by several outputs; the last one to
-// finish recycles it.
+// finish recycles it, and settles the Acks it carries: failed when an
+// output failed it.
 type shared struct {
-	b    *record.Batch
-	refs atomic.Int32
+	b      *record.Batch
+	refs   atomic.Int32
+	failed atomic.Bool
 }
+
+// fail records that an output lost s's lines, for the Acks s carries.
+func (s *shared) fail() { s.failed.Store(true) }
 
 var sharedPool sync.Pool
 
@@ -271,6 +287,10 @@ func getShared(b *record.Batch, refs int) *shared {
 // unref drops a reference; the last recycles the output batch and s.
 func (s *shared) unref() {
 	if s.refs.Add(-1) == 0 {
+		if s.b.Acked() {
+			s.b.SettleAcks(!s.failed.Load())
+		}
+		s.failed.Store(false)
 		putPending(s.b)
 		s.b = nil
 		sharedPool.Put(s)

@@ -40,6 +40,9 @@ type Batch struct {
 	heldBytes int
 	// refs counts the holders of a retained batch; see Retain.
 	refs atomic.Int32
+	// acks are the Acks of the lines b carries (see Ack): recycling b
+	// before SettleAcks fails them.
+	acks []*Ack
 }
 
 // Footprint is the memory b holds: its arrays, including those AppendLine
@@ -86,7 +89,8 @@ func (b *Batch) ReleaseHolds() {
 	b.heldBytes = 0
 }
 
-// Reset empties b and keeps the capacity of its slices.
+// Reset empties b and keeps the capacity of its slices. Acks b still
+// carries fail: its lines were dropped.
 func (b *Batch) Reset() {
 	clear(b.Lines) // drop references so recycled batches pin no old arrays
 	b.Lines = b.Lines[:0]
@@ -99,6 +103,9 @@ func (b *Batch) Reset() {
 	}
 	b.heldBytes = 0
 	b.refs.Store(0)
+	if len(b.acks) != 0 {
+		b.SettleAcks(false) // recycled unsettled: its lines were dropped
+	}
 }
 
 // Size is the number of bytes of line content in b.

@@ -43,6 +43,8 @@ type dataplaneFlags struct {
 	maxConns, httpMaxRequests               int
 	lineBudget, httpBodyBudget, httpMaxBody int
 	idleTimeout, httpReadTimeout            time.Duration
+	ingestAck                               string
+	ackTimeout                              time.Duration
 	tlsCert, tlsKey, tlsClientCA            string
 }
 
@@ -75,6 +77,8 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.httpBodyBudget, "http-body-budget", ingest.DefaultHTTPBodyBudget, `bytes of HTTP ingest request bodies held at once (at least -http-max-body), reserved from Content-Length before a body is read; a request beyond it is answered 429 with Retry-After, counted in streamgate_ingest_refused_total{reason="body_budget"}`)
 	fs.IntVar(&f.httpMaxRequests, "http-max-requests", ingest.DefaultHTTPMaxRequests, `most HTTP ingest requests served at once; one beyond is answered 429 with Retry-After, counted in streamgate_ingest_refused_total{reason="max_requests"}`)
 	fs.DurationVar(&f.httpReadTimeout, "http-read-timeout", ingest.DefaultHTTPReadTimeout, `time an HTTP ingest client has to send a whole request (and a new connection its first); counted in streamgate_ingest_closed_total{reason="read_timeout"}`)
+	fs.StringVar(&f.ingestAck, "ingest-ack", "none", `HTTP ingest: "durable" answers every request 202 only once each of its lines is filtered, or taken by every output (persisted to its disk buffer, delivered by the others), and 503 with Retry-After otherwise; "none" answers once the body is read; a request's ?ack=durable or ?ack=none wins`)
+	fs.DurationVar(&f.ackTimeout, "ack-timeout", ingest.DefaultAckTimeout, `HTTP ingest: how long an acknowledged request waits for its lines to be settled before it is answered 503, counted in streamgate_ingest_acks_total{result="timeout"}`)
 	fs.StringVar(&f.tlsCert, "tls-cert", env("INGEST_TLS_CERT", ""), "certificate chain (PEM) of the TCP and HTTP ingest listeners: with -tls-key they speak TLS only (UDP stays plain) (env INGEST_TLS_CERT)")
 	fs.StringVar(&f.tlsKey, "tls-key", env("INGEST_TLS_KEY", ""), "private key (PEM) of -tls-cert (env INGEST_TLS_KEY)")
 	fs.StringVar(&f.tlsClientCA, "tls-client-ca", env("INGEST_TLS_CLIENT_CA", ""), "CA certificates (PEM) a TCP or HTTP ingest client's certificate must chain to: with it every client must present one (mutual TLS) (env INGEST_TLS_CLIENT_CA)")
@@ -171,6 +175,7 @@ func (f *dataplaneFlags) limits() (ingest.Limits, error) {
 		{"-http-body-budget", int64(f.httpBodyBudget)},
 		{"-http-max-requests", int64(f.httpMaxRequests)},
 		{"-http-read-timeout", int64(f.httpReadTimeout)},
+		{"-ack-timeout", int64(f.ackTimeout)},
 	} {
 		if c.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: want a positive value; got %d", c.flag, c.v))
@@ -179,10 +184,15 @@ func (f *dataplaneFlags) limits() (ingest.Limits, error) {
 	if f.httpBodyBudget < f.httpMaxBody {
 		errs = append(errs, fmt.Errorf("-http-body-budget: want at least -http-max-body (%d), or no body that large could ever be taken; got %d", f.httpMaxBody, f.httpBodyBudget))
 	}
+	if f.ingestAck != "none" && f.ingestAck != "durable" {
+		errs = append(errs, fmt.Errorf("-ingest-ack: want none or durable; got %q", f.ingestAck))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return ingest.Limits{}, err
 	}
 	return ingest.Limits{
+		AckDurable:      f.ingestAck == "durable",
+		AckTimeout:      f.ackTimeout,
 		MaxConns:        f.maxConns,
 		IdleTimeout:     f.idleTimeout,
 		LineBudget:      int64(f.lineBudget),

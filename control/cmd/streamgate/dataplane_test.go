@@ -305,10 +305,12 @@ func TestIngestLimitFlags(t *testing.T) {
 		HTTPBodyBudget:  ingest.DefaultHTTPBodyBudget,
 		HTTPMaxRequests: ingest.DefaultHTTPMaxRequests,
 		HTTPReadTimeout: ingest.DefaultHTTPReadTimeout,
+		AckTimeout:      ingest.DefaultAckTimeout,
 	}
 	set := defaults
 	set.MaxConns, set.IdleTimeout, set.LineBudget = 5, time.Second, 1<<20
 	set.HTTPMaxBody, set.HTTPBodyBudget, set.HTTPMaxRequests, set.HTTPReadTimeout = 1000, 2000, 3, 2*time.Second
+	set.AckDurable, set.AckTimeout = true, 250*time.Millisecond
 	for _, c := range []struct {
 		name string
 		args []string
@@ -318,7 +320,10 @@ func TestIngestLimitFlags(t *testing.T) {
 	}{
 		{name: "defaults", want: defaults},
 		{name: "every flag", args: []string{"-max-connections", "5", "-idle-timeout", "1s", "-line-budget", "1048576",
-			"-http-max-body", "1000", "-http-body-budget", "2000", "-http-max-requests", "3", "-http-read-timeout", "2s"}, want: set},
+			"-http-max-body", "1000", "-http-body-budget", "2000", "-http-max-requests", "3", "-http-read-timeout", "2s",
+			"-ingest-ack", "durable", "-ack-timeout", "250ms"}, want: set},
+		{name: "unknown ack mode", args: []string{"-ingest-ack", "always"},
+			err: `-ingest-ack: want none or durable; got "always"`},
 		{name: "zero and negative", args: []string{"-max-connections", "0", "-idle-timeout", "-1s", "-http-max-requests", "0"},
 			err: "-max-connections: want a positive value; got 0\n-idle-timeout: want a positive value; got -1000000000\n-http-max-requests: want a positive value; got 0"},
 		{name: "budget below the largest body", args: []string{"-http-body-budget", "1000"},
