@@ -359,7 +359,7 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 		n := len(b.Lines)
 		delivered := true
 		for wait := diskRetryMin; ; wait = min(2*wait, diskRetryMax) {
-			err := write(p.laneCtx, b)
+			err := write(ctx, b)
 			if err == nil {
 				runner.delivered.Add(n)
 				break

@@ -116,7 +116,7 @@ func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffe
 	var stopDeliverers func()
 	if d != nil {
 		var ctx context.Context
-		ctx, stopDeliverers = context.WithCancel(p.laneCtx)
+		ctx, stopDeliverers = context.WithCancel(p.diskCtx)
 		runner.holding = make([]atomic.Int64, len(d.qs))
 		for i := range d.qs {
 			deliverers.Go(func() { p.deliverDisk(ctx, runner, i) })

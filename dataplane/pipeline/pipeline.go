@@ -161,6 +161,11 @@ type Pipeline struct {
 	lanesWG sync.WaitGroup     // lane goroutines of every output runner
 	laneCtx context.Context    // done when Close gives up waiting
 	cancel  context.CancelFunc //
+	// diskCtx is done when Close begins: what disk buffers hold is safe
+	// where it is, so their deliverers stop at once, a write in flight
+	// included, and leave it for the next start.
+	diskCtx   context.Context
+	stopDisks context.CancelFunc
 
 	open atomic.Int32 // workers whose breaker is open
 
@@ -175,19 +180,22 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 		return nil, fmt.Errorf("cannot set up the egress audit: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	dctx, dcancel := context.WithCancel(ctx)
 	p := &Pipeline{
-		opts:    opts,
-		m:       opts.Metrics,
-		log:     opts.Logger,
-		auditor: a,
-		dlq:     deadletter.New(filepath.Join(opts.DataDir, "dlq"), opts.DeadLetterMaxBytes),
-		outputs: make(map[string]*outputRunner),
-		disks:   make(map[string]*diskBuffer),
-		running: make(map[*outputRunner]struct{}),
-		rules:   make(map[string]int),
-		names:   make(map[string]int),
-		laneCtx: ctx,
-		cancel:  cancel,
+		opts:      opts,
+		m:         opts.Metrics,
+		log:       opts.Logger,
+		auditor:   a,
+		dlq:       deadletter.New(filepath.Join(opts.DataDir, "dlq"), opts.DeadLetterMaxBytes),
+		outputs:   make(map[string]*outputRunner),
+		disks:     make(map[string]*diskBuffer),
+		running:   make(map[*outputRunner]struct{}),
+		rules:     make(map[string]int),
+		names:     make(map[string]int),
+		laneCtx:   ctx,
+		diskCtx:   dctx,
+		stopDisks: dcancel,
+		cancel:    cancel,
 	}
 	full, shutdown := p.m.Dropped(metrics.ReasonBufferFull), p.m.Dropped(metrics.ReasonShutdown)
 	perLines := max(1, opts.BufferLines/opts.Workers)
@@ -499,6 +507,7 @@ func (p *Pipeline) Close(ctx context.Context) error {
 		return nil
 	}
 	p.mu.Unlock()
+	p.stopDisks()
 	for _, r := range p.rings {
 		r.Close()
 	}
