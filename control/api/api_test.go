@@ -8,8 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"streamgate/control/store"
 	"streamgate/dataplane/manifest"
@@ -366,7 +369,7 @@ func TestRestartKeepsState(t *testing.T) {
 		{"POST", "/outputs", `{"type":"http","url":"http://sink:9000"}`},
 		{"POST", "/config/batch_size?size=42", ""},
 		{"POST", "/publish", ""},
-		{"POST", "/publish", ""},
+		{"POST", "/publish?force=true", ""},
 	} {
 		if r := a.do(rq.method, rq.target, rq.body); r.status != 200 {
 			t.Fatalf("%s %s: got %d %s; want 200", rq.method, rq.target, r.status, r.body)
@@ -385,7 +388,7 @@ func TestRestartKeepsState(t *testing.T) {
 		}
 	}
 	var p published
-	a.do("POST", "/publish", "").decode(t, &p)
+	a.do("POST", "/publish?force=true", "").decode(t, &p)
 	if p.Manifest.Version != "3" {
 		t.Fatalf("publish after restart: got version %q; want 3", p.Manifest.Version)
 	}
@@ -407,13 +410,13 @@ func TestVersionsGrow(t *testing.T) {
 		got = append(got, string(p.Manifest.Version))
 	}
 	step("/publish")
-	step("/publish")
+	step("/publish?force=true")
 	a.start(Options{}, store.Options{})
-	step("/publish")
+	step("/publish?force=1")
 	step("/manifests/1/rollback")
 	a.start(Options{}, store.Options{})
 	step("/manifests/2/rollback")
-	step("/publish")
+	step("/publish?force=true")
 	if want := []string{"1", "2", "3", "4", "5", "6"}; !slices.Equal(got, want) {
 		t.Fatalf("got versions %v; want %v", got, want)
 	}
@@ -422,7 +425,7 @@ func TestVersionsGrow(t *testing.T) {
 func TestHistoryCapped(t *testing.T) {
 	a := newTestAPI(t, Options{}, store.Options{History: 3})
 	for range 5 {
-		if r := a.do("POST", "/publish", ""); r.status != 200 {
+		if r := a.do("POST", "/publish?force=true", ""); r.status != 200 {
 			t.Fatalf("got %d %s; want 200", r.status, r.body)
 		}
 	}
@@ -585,6 +588,139 @@ func TestPublishNotifiesSubscribers(t *testing.T) {
 	}
 	if msg.Channel != rdb.UpdatesChannel || msg.Payload != rdb.ReloadMessage {
 		t.Fatalf("got %q on %q; want %q on %q", msg.Payload, msg.Channel, rdb.ReloadMessage, rdb.UpdatesChannel)
+	}
+}
+
+// TestPublishUnchanged: a draft that is what is published already is not
+// published again, unless forced, so it neither pushes a rollback point
+// out of the history nor reloads the data planes.
+func TestPublishUnchanged(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a := newTestAPI(t, Options{}, store.Options{})
+	sub := newClient(t, a.mr).Subscribe(ctx, rdb.UpdatesChannel)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil { // the subscription is confirmed
+		t.Fatal(err)
+	}
+	// Every PUBLISH the API sends is counted; each publish sends its
+	// RELOAD before it answers.
+	var reloads atomic.Int64
+	a.rc.AddHook(publishCounter{&reloads})
+	type answer struct {
+		Status      string             `json:"status"`
+		Manifest    *manifest.Manifest `json:"manifest"`
+		Subscribers int64              `json:"subscribers_notified"`
+		Unchanged   *bool              `json:"unchanged"`
+	}
+	for _, step := range []struct {
+		name         string
+		method, path string
+		body         string
+		version      string // of the manifest answered; "" for a call that is not a publish
+		unchanged    bool
+		history      int
+	}{
+		{name: "first publish", method: "POST", path: "/rules", body: `{"id":"drop_debug","type":"filter","params":{"value":"DEBUG","on_overload":"run"}}`},
+		{name: "first publish", method: "POST", path: "/publish", version: "1", history: 1},
+		{name: "same draft", method: "POST", path: "/publish", version: "1", unchanged: true, history: 1},
+		{name: "force=false", method: "POST", path: "/publish?force=false", version: "1", unchanged: true, history: 1},
+		// The same params written in another order and spacing are the same rule.
+		{name: "params reordered", method: "PUT", path: "/rules/drop_debug", body: `{"type":"filter","params":{ "on_overload": "run", "value": "DEBUG" }}`},
+		{name: "params reordered", method: "POST", path: "/publish", version: "1", unchanged: true, history: 1},
+		{name: "forced", method: "POST", path: "/publish?force=true", version: "2", history: 2},
+		{name: "forced again, then unchanged", method: "POST", path: "/publish", version: "2", unchanged: true, history: 2},
+		{name: "batch size changed", method: "POST", path: "/config/batch_size?size=50", body: ""},
+		{name: "batch size changed", method: "POST", path: "/publish", version: "3", history: 3},
+		{name: "output added", method: "POST", path: "/outputs", body: `{"type":"http","url":"http://sink:9000","headers":{"K":"secret"}}`},
+		{name: "output added", method: "POST", path: "/publish", version: "4", history: 4},
+		{name: "header value changed", method: "DELETE", path: "/outputs"},
+		{name: "header value changed", method: "POST", path: "/outputs", body: `{"type":"http","url":"http://sink:9000","headers":{"K":"other"}}`},
+		{name: "header value changed", method: "POST", path: "/publish", version: "5", history: 5},
+		// A rollback publishes a new version, and makes it the draft.
+		{name: "rolled back", method: "POST", path: "/manifests/1/rollback", version: "6", history: 6},
+		{name: "after a rollback", method: "POST", path: "/publish", version: "6", unchanged: true, history: 6},
+	} {
+		before := reloads.Load()
+		r := a.do(step.method, step.path, step.body)
+		if r.status != 200 {
+			t.Fatalf("%s: %s %s: got %d %s; want 200", step.name, step.method, step.path, r.status, r.body)
+		}
+		if step.version == "" {
+			continue
+		}
+		var got answer
+		r.decode(t, &got)
+		if got.Status != "published" || got.Manifest == nil || string(got.Manifest.Version) != step.version {
+			t.Fatalf("%s: %s %s: got %s; want version %s", step.name, step.method, step.path, r.body, step.version)
+		}
+		switch {
+		case step.unchanged && (got.Unchanged == nil || !*got.Unchanged || got.Subscribers != 0):
+			t.Errorf("%s: got %s; want unchanged true and no subscribers notified", step.name, r.body)
+		case !step.unchanged && (got.Unchanged != nil || got.Subscribers != 1):
+			t.Errorf("%s: got %s; want no unchanged field and 1 subscriber notified", step.name, r.body)
+		}
+		if strings.Contains(string(r.body), "secret") || strings.Contains(string(r.body), `"other"`) {
+			t.Errorf("%s: got %s; want header values masked", step.name, r.body)
+		}
+		if n, _ := a.rc.LLen(ctx, store.HistoryKey).Result(); int(n) != step.history {
+			t.Errorf("%s: history holds %d manifests; want %d", step.name, n, step.history)
+		}
+		if want := map[bool]int64{true: 0, false: 1}[step.unchanged]; reloads.Load()-before != want {
+			t.Errorf("%s: %d RELOADs sent; want %d", step.name, reloads.Load()-before, want)
+		}
+	}
+
+	// A live manifest written by something else, with other pipelines, is
+	// replaced.
+	a.mr.Set(rdb.ConfigKey, `{"version":"6","pipelines":[{"name":"default_pipeline","processors":[],"outputs":[]}]}`)
+	var got answer
+	if r := a.do("POST", "/publish", ""); r.status != 200 {
+		t.Fatalf("publish over another live manifest: got %d %s; want 200", r.status, r.body)
+	} else if r.decode(t, &got); got.Unchanged != nil || got.Manifest.Version != "7" {
+		t.Fatalf("publish over another live manifest: got %s; want version 7 published", r.body)
+	}
+	// A live manifest that does not parse is never the same.
+	a.mr.Set(rdb.ConfigKey, `{"version":"7","pipelines":[{"name":"default_pipeline","processors":[],"bogus":1}]}`)
+	if r := a.do("POST", "/publish", ""); r.status != 200 {
+		t.Fatalf("publish over an invalid live manifest: got %d %s; want 200", r.status, r.body)
+	} else if r.decode(t, &got); got.Unchanged != nil || got.Manifest.Version != "8" {
+		t.Fatalf("publish over an invalid live manifest: got %s; want version 8 published", r.body)
+	}
+}
+
+// publishCounter counts the PUBLISH commands a client sends.
+type publishCounter struct{ n *atomic.Int64 }
+
+func (h publishCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h publishCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h publishCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "publish" {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestPublishForceInvalid: force takes a boolean, and a bad one publishes
+// nothing.
+func TestPublishForceInvalid(t *testing.T) {
+	a := newTestAPI(t, Options{}, store.Options{})
+	for _, c := range []struct{ query, detail string }{
+		{"force=yes", `force: want true or false; got "yes"`},
+		{"force=", `force: want true or false; got ""`},
+		{"force=" + strings.Repeat("x", 40), `force: want true or false; got "` + strings.Repeat("x", 32) + `..."`},
+	} {
+		r := a.do("POST", "/publish?"+c.query, "")
+		if r.status != 400 || r.detail() != c.detail {
+			t.Errorf("POST /publish?%s: got %d %s; want 400 %q", c.query, r.status, r.body, c.detail)
+		}
+	}
+	if a.mr.Exists(rdb.ConfigKey) {
+		t.Fatalf("a manifest was published; want none")
 	}
 }
 

@@ -244,10 +244,19 @@ var routes = []route{
 		doc: "Turns the draft into a manifest with the next version, validates it as a whole, stores it under " +
 			rdb.ConfigKey + " and sends " + rdb.ReloadMessage + " on " + rdb.UpdatesChannel + ". Any body is ignored. " +
 			"A draft that does not make a valid manifest is rejected with every problem listed, and nothing is published. " +
-			"A valid one that does something unsafe, such as a redact rule skipped under overload, is published, and warnings says what.",
-		ok: response{doc: "The manifest was published; header values are masked.", schema: ref("Published"), example: examplePublished},
-		errors: []errorResponse{{http.StatusBadRequest, "The draft does not make a valid manifest; errors lists every problem.",
-			"pipelines[0].outputs[1].url: duplicate of outputs[0]"}},
+			"A valid one that does something unsafe, such as a redact rule skipped under overload, is published, and warnings says what. " +
+			"A draft the published manifest already holds (the same rules, outputs and settings, whatever the version and timestamp) " +
+			"is not published again unless force is true: the answer is that manifest, with its version, unchanged true and no subscribers notified, " +
+			"and the history keeps its rollback points.",
+		params: []param{{name: "force", in: "query", doc: "Publish a new version even if the draft is what is published already.",
+			schema: &schema{Type: "boolean", Default: false}, example: true}},
+		ok: response{doc: "The manifest was published, or was published already (unchanged); header values are masked.",
+			schema: ref("Published"), example: examplePublished},
+		errors: []errorResponse{
+			{http.StatusBadRequest, "The draft does not make a valid manifest; errors lists every problem.",
+				"pipelines[0].outputs[1].url: duplicate of outputs[0]"},
+			{http.StatusBadRequest, "force is not a boolean.", `force: want true or false; got "yes please"`},
+		},
 		usesRedis: true,
 		serve:     (*server).publish,
 	},
@@ -340,6 +349,9 @@ type (
 		Status              string             `json:"status"`
 		Manifest            *manifest.Manifest `json:"manifest"`
 		SubscribersNotified int64              `json:"subscribers_notified"`
+		// Unchanged is set when the draft was published already, and so
+		// was not published again.
+		Unchanged bool `json:"unchanged,omitempty"`
 		// Warnings are manifest.Warnings: valid, published, and unsafe.
 		Warnings []string `json:"warnings,omitempty"`
 	}
@@ -495,11 +507,31 @@ func (s *server) setBatchSize(r *http.Request) (any, error) {
 }
 
 func (s *server) publish(r *http.Request) (any, error) {
-	m, n, err := s.st.Publish(r.Context())
+	force := false
+	if q := r.URL.Query(); q.Has("force") {
+		v := q.Get("force")
+		var err error
+		if force, err = strconv.ParseBool(v); err != nil {
+			if len(v) > 32 {
+				v = v[:32] + "..."
+			}
+			return nil, badRequest("force: want true or false; got %q", v)
+		}
+	}
+	if force {
+		m, n, err := s.st.Publish(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		return publishedResult(m, n), nil
+	}
+	m, n, unchanged, err := s.st.PublishChanged(r.Context())
 	if err != nil {
 		return nil, err
 	}
-	return publishedResult(m, n), nil
+	res := publishedResult(m, n)
+	res.Unchanged = unchanged
+	return res, nil
 }
 
 // publishedResult is the answer to a publish or a rollback of m, which n
