@@ -1,10 +1,12 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"streamgate/control/store"
 	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/output"
 	"streamgate/dataplane/processor"
 	"streamgate/dataplane/rdb"
 	"streamgate/dataplane/record"
@@ -56,6 +59,10 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/outputs", `{"type":"console","url":null,"headers":null}`, 200, `{"status":"added","output":{"type":"console"}}`},
 		{"GET", "/outputs", "", 200,
 			`[{"type":"http","url":"http://sink:9000","headers":{"DD-API-KEY":"********"}},{"type":"console"}]`},
+		{"DELETE", "/outputs/console", "", 200, `{"status":"deleted","output":{"type":"console"}}`},
+		{"DELETE", "/outputs/console", "", 404, `{"detail":"Output \"console\" not found"}`},
+		{"GET", "/outputs", "", 200, `[{"type":"http","url":"http://sink:9000","headers":{"DD-API-KEY":"********"}}]`},
+		{"POST", "/outputs", `{"type":"console"}`, 200, ""},
 		{"DELETE", "/outputs", "", 200, `{"status":"cleared"}`},
 		{"GET", "/outputs", "", 200, `[]`},
 		{"GET", "/config/batch_size", "", 200, `{"batch_size":100}`},
@@ -100,6 +107,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"PATCH", "/rules/x", "GET, PUT, DELETE, HEAD"},
 		{"PUT", "/rules", "GET, POST, HEAD"},
 		{"GET", "/publish", "POST"},
+		{"GET", "/outputs/console", "DELETE"},
 		{"POST", "/", "GET, HEAD"},
 	}
 	for _, tc := range cases {
@@ -359,6 +367,78 @@ func TestSecretsNeverExposed(t *testing.T) {
 	}
 	if draft, _ := a.mr.Get(store.DraftKey); !strings.Contains(draft, secret) {
 		t.Fatalf("draft: got %s; want the real header value", draft)
+	}
+}
+
+// TestDeleteOutput removes outputs by the names metrics and logs give
+// them: masked URLs, #2 for a second output of the same name.
+func TestDeleteOutput(t *testing.T) {
+	const password = "pw-5e4d3c2b"
+	a := newTestAPI(t, Options{}, store.Options{})
+	for _, body := range []string{
+		`{"type":"console"}`,
+		`{"type":"http","url":"http://sink:9000","headers":{"K":"header-secret"}}`,
+		`{"type":"http","url":"http://u:pw@sink:9000/x?token=A"}`,
+		`{"type":"http","url":"http://u:` + password + `@sink:9000/x?token=B"}`,
+		`{"type":"tcp","url":"tcp://sink:9100"}`,
+	} {
+		if r := a.do("POST", "/outputs", body); r.status != 200 {
+			t.Fatalf("POST /outputs %s: got %d %s; want 200", body, r.status, r.body)
+		}
+	}
+	masked := "http:http://" + manifest.Mask + "@sink:9000/x?token=" + manifest.Mask
+	for i, c := range []struct {
+		name       string
+		wantStatus int
+		want       string // the exact JSON body
+		outputs    string // the draft's outputs after, by URL; "" to skip
+	}{
+		{"tcp:tcp://sink:9100", 200, `{"status":"deleted","output":{"type":"tcp","url":"tcp://sink:9100"}}`,
+			`console,http://sink:9000,http://u:pw@sink:9000/x?token=A,http://u:` + password + `@sink:9000/x?token=B`},
+		{"tcp:tcp://sink:9100", 404, `{"detail":"Output \"tcp:tcp://sink:9100\" not found"}`, ""},
+		// The second output of a name is #2; removing the first makes it the first.
+		{masked + "#2", 200, `{"status":"deleted","output":{"type":"http","url":"http://` + manifest.Mask + `@sink:9000/x?token=` + manifest.Mask + `"}}`,
+			`console,http://sink:9000,http://u:pw@sink:9000/x?token=A`},
+		{masked + "#2", 404, `{"detail":"Output \"` + masked + `#2\" not found"}`, ""},
+		// A name written with a real password is masked in the answer and the log.
+		{"http:http://u:" + password + "@sink:9000/x?token=A", 404, `{"detail":"Output \"` + masked + `\" not found"}`, ""},
+		{"http:http://u:" + password + "@elsewhere", 404, `{"detail":"Output \"http:http://` + manifest.Mask + `@elsewhere\" not found"}`, ""},
+		{"http:u:" + password + "@elsewhere", 404, `{"detail":"Output \"http:` + manifest.Mask + `\" not found"}`, ""},
+		{masked, 200, `{"status":"deleted","output":{"type":"http","url":"http://` + manifest.Mask + `@sink:9000/x?token=` + manifest.Mask + `"}}`,
+			`console,http://sink:9000`},
+		{"http:http://sink:9000", 200, `{"status":"deleted","output":{"type":"http","url":"http://sink:9000","headers":{"K":"` + manifest.Mask + `"}}}`,
+			`console`},
+		{"http", 404, `{"detail":"Output \"http\" not found"}`, ""},
+		{"console", 200, `{"status":"deleted","output":{"type":"console"}}`, "-"},
+	} {
+		// Slashes may be written as they are, or escaped.
+		target := "/outputs/" + strings.NewReplacer("?", "%3F", "#", "%23").Replace(c.name)
+		if i%2 == 1 {
+			target = "/outputs/" + url.PathEscape(c.name)
+		}
+		r := a.do("DELETE", target, "")
+		if r.status != c.wantStatus || !sameJSON(r.body, []byte(c.want)) {
+			t.Fatalf("DELETE %s: got %d %s; want %d %s", target, r.status, r.body, c.wantStatus, c.want)
+		}
+		if c.outputs == "" {
+			continue
+		}
+		// The draft holds the real URLs.
+		draft, _ := a.mr.Get(store.DraftKey)
+		var d struct{ Outputs []output.Config }
+		if err := json.Unmarshal([]byte(draft), &d); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range d.Outputs {
+			got = append(got, cmp.Or(o.URL, o.Type))
+		}
+		if want := strings.Split(c.outputs, ","); c.outputs != "-" && !slices.Equal(got, want) || c.outputs == "-" && len(got) != 0 {
+			t.Fatalf("DELETE %s: draft outputs %q; want %q", target, got, c.outputs)
+		}
+	}
+	if logs := a.logs.String(); strings.Contains(logs, password) || !strings.Contains(logs, "/outputs/"+masked) {
+		t.Fatalf("log:\n%s\nwant the password masked in the paths logged", logs)
 	}
 }
 
@@ -845,8 +925,8 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatalf("reference to schema %q, which is not defined", ref)
 		}
 	}
-	if n := len(doc.Paths); n != 12 {
-		t.Fatalf("got %d paths; want 12", n)
+	if n := len(doc.Paths); n != 13 {
+		t.Fatalf("got %d paths; want 13", n)
 	}
 }
 

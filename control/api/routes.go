@@ -108,7 +108,13 @@ var (
 )
 
 var (
-	paramRuleID  = param{name: "id", in: "path", required: true, doc: "The rule's id.", schema: &schema{Type: "string"}, example: "drop_debug"}
+	paramRuleID     = param{name: "id", in: "path", required: true, doc: "The rule's id.", schema: &schema{Type: "string"}, example: "drop_debug"}
+	paramOutputName = param{name: "name", in: "path", required: true,
+		doc: "The output's name, as metrics (the output label) and logs show it: the type alone (console); " +
+			"the type, ':' and the URL with its credentials and query values masked (http:http://collector:9000); " +
+			"or, for a type without a URL, the type and its destination (kafka:k1:9092/logs). " +
+			"Its slashes may be written as they are or as %2F; write ? as %3F and # as %23.",
+		schema: &schema{Type: "string"}, example: "http:http://collector:9000"}
 	paramVersion = param{name: "version", in: "path", required: true, doc: "A version listed by GET /manifests.", schema: &schema{Type: "string"}, example: "3"}
 
 	errRuleNotFound = errorResponse{http.StatusNotFound, "No rule has this id.", "Rule not found"}
@@ -213,6 +219,19 @@ var routes = []route{
 			example: statusResult{Status: "cleared"}},
 		usesRedis: true,
 		serve:     (*server).clearOutputs,
+	},
+	{
+		method: http.MethodDelete, path: "/outputs/{name}", id: "deleteOutput", tag: "outputs",
+		summary: "Remove an output",
+		doc: "Removes one output from the draft. Outputs whose names would be the same are numbered #2, #3, ... " +
+			"in the order they are listed, so removing one renumbers those after it. The echoed output has its header values masked.",
+		params: []param{paramOutputName},
+		ok: response{doc: "The output was removed.", schema: statusWith("output", ref("Output")),
+			example: outputResult{Status: "deleted", Output: exampleMasked}},
+		errors: []errorResponse{{http.StatusNotFound, "No output of the draft has this name; detail names it, masked.",
+			`Output "http:http://collector:9001" not found`}},
+		usesRedis: true,
+		serve:     (*server).deleteOutput,
 	},
 	{
 		method: http.MethodGet, path: "/config/batch_size", id: "getBatchSize", tag: "config",
@@ -453,6 +472,18 @@ func (s *server) addOutput(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return outputResult{Status: "added", Output: maskOutput(o)}, nil
+}
+
+func (s *server) deleteOutput(r *http.Request) (any, error) {
+	name := r.PathValue("name")
+	o, err := s.st.DeleteOutput(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(fmt.Sprintf("Output %q not found", manifest.MaskOutputName(name)))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return outputResult{Status: "deleted", Output: maskOutput(o)}, nil
 }
 
 func (s *server) clearOutputs(r *http.Request) (any, error) {

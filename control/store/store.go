@@ -204,6 +204,27 @@ func (s *Store) AddOutput(ctx context.Context, o output.Config) error {
 	})
 }
 
+// DeleteOutput removes the output called name from the draft, and returns
+// it, or ErrNotFound. An output's name is the one metrics and logs give it
+// (manifest.OutputNames): "console", or the type and the URL with its
+// credentials and query values masked ("http:http://collector:9000"), or
+// the type and its destination; outputs whose names would be the same get
+// #2, #3, ... in the order they are listed, so deleting one renames those
+// after it.
+func (s *Store) DeleteOutput(ctx context.Context, name string) (output.Config, error) {
+	var gone output.Config
+	err := s.update(ctx, func(d *draft) error {
+		i := slices.Index(manifest.OutputNames(d.Outputs), name)
+		if i < 0 {
+			return fmt.Errorf("cannot delete output %s: %w", manifest.MaskOutputName(name), ErrNotFound)
+		}
+		gone = d.Outputs[i]
+		d.Outputs = slices.Delete(d.Outputs, i, i+1)
+		return nil
+	})
+	return gone, err
+}
+
 // ClearOutputs removes every output from the draft; a manifest without
 // outputs writes to the console.
 func (s *Store) ClearOutputs(ctx context.Context) error {

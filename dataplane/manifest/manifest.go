@@ -265,7 +265,7 @@ func (m *Manifest) Compile() (*Compiled, error) {
 	// the URL's credentials and query values: outputs whose masked URLs are
 	// the same get the suffixes #2, #3, ... in the order they are listed.
 	urls := make(map[string]int)
-	names := make(map[string]int)
+	suffixes := nameSuffixes(pl.Outputs)
 	for i := range pl.Outputs {
 		oc := pl.Outputs[i]
 		field := fmt.Sprintf("%s.outputs[%d]", at, i)
@@ -279,17 +279,65 @@ func (m *Manifest) Compile() (*Compiled, error) {
 			}
 			urls[oc.URL] = i
 		}
-		name := oc.Name()
-		names[name]++
-		if n := names[name]; n > 1 {
-			oc.NameSuffix = "#" + strconv.Itoa(n)
-		}
+		oc.NameSuffix = suffixes[i]
 		cfg.Outputs = append(cfg.Outputs, oc)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// nameSuffixes returns the output.Config NameSuffix of each of outs, in
+// order: "" for the first output of a name, then "#2", "#3", ...
+func nameSuffixes(outs []output.Config) []string {
+	seen := make(map[string]int, len(outs))
+	suffixes := make([]string, len(outs))
+	for i := range outs {
+		name := outs[i].Name()
+		seen[name]++
+		if n := seen[name]; n > 1 {
+			suffixes[i] = "#" + strconv.Itoa(n)
+		}
+	}
+	return suffixes
+}
+
+// OutputNames returns the names that outs, the outputs of one pipeline in
+// order, have in metrics and logs once compiled (output.Config.Name with
+// its NameSuffix): outputs whose names would be the same get #2, #3, ...
+// in the order they are listed.
+func OutputNames(outs []output.Config) []string {
+	names := nameSuffixes(outs)
+	for i := range outs {
+		oc := outs[i]
+		oc.NameSuffix = names[i]
+		names[i] = oc.Name()
+	}
+	return names
+}
+
+// MaskOutputName masks, in name, an output's name as someone wrote it,
+// what could be a credential, so that it can be shown and logged: a URL
+// as output.MaskURL masks it, keeping a #N suffix. The name of an output
+// (OutputNames) comes out unchanged: its URL is masked already.
+func MaskOutputName(name string) string {
+	typ, rest, ok := strings.Cut(name, ":")
+	if !ok {
+		return name
+	}
+	suffix := ""
+	if i := strings.LastIndexByte(rest, '#'); i >= 0 && i+1 < len(rest) && strings.Trim(rest[i+1:], "0123456789") == "" {
+		rest, suffix = rest[:i], rest[i:]
+	}
+	switch {
+	case strings.Contains(rest, "://"):
+		rest = output.MaskURL(rest)
+	case strings.Contains(rest, "@"):
+		// Not a URL the outputs take, and maybe user:password@host.
+		rest = Mask
+	}
+	return typ + ":" + rest + suffix
 }
 
 // ruleField names the rule at index i of the pipeline at, for errors and

@@ -330,6 +330,9 @@ func TestOutputNames(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("names: got %q; want %q", got, want)
 	}
+	if got := OutputNames(m.Pipelines[0].Outputs); !slices.Equal(got, want) {
+		t.Fatalf("OutputNames: got %q; want %q, the names compiled", got, want)
+	}
 }
 
 // TestParsePositions: a manifest that does not decode is refused with the
@@ -344,6 +347,26 @@ func TestParsePositions(t *testing.T) {
 		_, err := Parse([]byte(tt.in))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: got %v; want it to contain %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+// TestMaskOutputName: what may be a credential in a name someone wrote is
+// masked; the names outputs have come out unchanged.
+func TestMaskOutputName(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"console", "console"},
+		{"http:http://a:1/x", "http:http://a:1/x"},
+		{"http:http://a:1/x?token=" + Mask + "#2", "http:http://a:1/x?token=" + Mask + "#2"},
+		{"http:http://" + Mask + "@b:1/y#3", "http:http://" + Mask + "@b:1/y#3"},
+		{"http:http://u:pw@b:1/y?token=secret#2", "http:http://" + Mask + "@b:1/y?token=" + Mask + "#2"},
+		{"http:http://b:1/y#frag", "http:http://b:1/y"},
+		{"http:u:pw@b", "http:" + Mask},
+		{"kafka:k1:9092,k2:9092/logs", "kafka:k1:9092,k2:9092/logs"},
+		{"cloudwatch_logs:eu-west-1:/app:web-1", "cloudwatch_logs:eu-west-1:/app:web-1"},
+	} {
+		if got := MaskOutputName(tt.in); got != tt.want {
+			t.Errorf("MaskOutputName(%q): got %q; want %q", tt.in, got, tt.want)
 		}
 	}
 }
