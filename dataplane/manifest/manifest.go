@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,14 +101,18 @@ func (v *Version) UnmarshalJSON(b []byte) error {
 }
 
 // Parse decodes and validates a manifest. Unknown fields are errors; all
-// validation errors are reported together, each naming its field.
+// errors are reported together, each naming its field. A manifest that
+// does not decode is refused before it is validated: a syntax error is
+// said with its line and column; unknown fields and values of the wrong
+// type, all of them, each with its line, column and field
+// (`line 3, column 49: pipelines[0].processors[0].parms: unknown field`).
 func Parse(data []byte) (*Manifest, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("cannot parse manifest: %d bytes exceeds the limit of %d", len(data), MaxSize)
 	}
 	var m Manifest
 	if err := decodeStrict(data, &m); err != nil {
-		return nil, fmt.Errorf("cannot parse manifest: %w", err)
+		return nil, err
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -116,28 +121,34 @@ func Parse(data []byte) (*Manifest, error) {
 }
 
 // decodeStrict decodes exactly one JSON value, rejecting unknown fields and
-// trailing data. A syntax error, a value of the wrong type and an unknown
-// field are said with the line and column where they stand.
+// trailing data. Unknown fields and values of the wrong type are returned
+// joined, each with its position and field (checkShape); other errors
+// start "cannot parse manifest" and say where they stand.
 func decodeStrict(data []byte, dst any) error {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
 	if err := d.Decode(dst); err != nil {
 		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			// Offset counts the byte at fault.
+			return fmt.Errorf("cannot parse manifest: %s: %w", position(data, se.Offset-1), err)
+		}
+		if errs := checkShape(data, reflect.TypeOf(dst)); len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		// What checkShape leaves to the decoder: a json.Unmarshaler's error.
 		var te *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &se):
-			// Offset counts the byte at fault.
-			return fmt.Errorf("%s: %w", position(data, se.Offset-1), err)
 		case errors.As(err, &te) && te.Field != "":
-			return fmt.Errorf("%s: %s: cannot decode %s into %s", position(data, te.Offset), te.Field, te.Value, te.Type)
+			return fmt.Errorf("cannot parse manifest: %s: %s: cannot decode %s into %s", position(data, te.Offset), te.Field, te.Value, te.Type)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.TrimPrefix(err.Error(), "json: unknown field ")
-			return fmt.Errorf("%s: unknown field %s", position(data, keyOffset(data, name)), name)
+			return fmt.Errorf("cannot parse manifest: %s: unknown field %s", position(data, keyOffset(data, name)), name)
 		}
-		return err
+		return fmt.Errorf("cannot parse manifest: %w", err)
 	}
 	if d.More() {
-		return fmt.Errorf("%s: unexpected data after the manifest", position(data, d.InputOffset()))
+		return fmt.Errorf("cannot parse manifest: %s: unexpected data after the manifest", position(data, d.InputOffset()))
 	}
 	return nil
 }
