@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"streamgate/control/store"
+	"streamgate/dataplane/manifest"
 )
 
 // Options configure the API. The zero value serves without authentication,
@@ -93,7 +95,25 @@ func New(st *store.Store, opts Options) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &httpError{status: http.StatusNotFound, detail: "Not Found"})
 	})
-	return s.logged(mux)
+	return s.logged(outputNamePath(mux))
+}
+
+// outputNamePath passes a request for /outputs/NAME on with NAME escaped as
+// one path segment, so that an output's name may be written with the
+// slashes of its URL as they are (DELETE /outputs/http:http://host:9000)
+// rather than as %2F: the mux would otherwise take them for segments, and
+// clean // away.
+func outputNamePath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name, ok := strings.CutPrefix(r.URL.Path, "/outputs/"); ok && strings.Contains(name, "/") {
+			u := *r.URL
+			u.RawPath = "/outputs/" + url.PathEscape(name)
+			r2 := *r
+			r2.URL = &u
+			r = &r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // handler serves rt: it checks the token, bounds the body, runs the route's
@@ -195,7 +215,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if st >= http.StatusInternalServerError {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", st), slog.Any("error", err))
+			slog.String("method", r.Method), slog.String("path", logPath(r.URL.Path)), slog.Int("status", st), slog.Any("error", err))
 	}
 	s.writeJSON(w, st, b)
 }
@@ -212,6 +232,15 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// logPath is path as a log line shows it: an output's name in it, which
+// a client may have written with its URL's password, masked.
+func logPath(path string) string {
+	if name, ok := strings.CutPrefix(path, "/outputs/"); ok {
+		return "/outputs/" + manifest.MaskOutputName(name)
+	}
+	return path
 }
 
 // statusWriter records the status a handler wrote.
@@ -248,7 +277,7 @@ func (s *server) logged(next http.Handler) http.Handler {
 					panic(p)
 				}
 				s.log.LogAttrs(r.Context(), slog.LevelError, "handler panicked",
-					slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("panic", p))
+					slog.String("method", r.Method), slog.String("path", logPath(r.URL.Path)), slog.Any("panic", p))
 				if sw.status == 0 {
 					s.writeJSON(sw, http.StatusInternalServerError, errorBody{Detail: "internal error"})
 				}
@@ -259,7 +288,7 @@ func (s *server) logged(next http.Handler) http.Handler {
 			}
 			s.log.LogAttrs(r.Context(), level, "request",
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("path", logPath(r.URL.Path)),
 				slog.Int("status", sw.status),
 				slog.Duration("duration", time.Since(start)))
 		}()

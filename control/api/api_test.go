@@ -1,18 +1,24 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"streamgate/control/store"
 	"streamgate/dataplane/manifest"
+	"streamgate/dataplane/output"
 	"streamgate/dataplane/processor"
 	"streamgate/dataplane/rdb"
 	"streamgate/dataplane/record"
@@ -53,6 +59,10 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/outputs", `{"type":"console","url":null,"headers":null}`, 200, `{"status":"added","output":{"type":"console"}}`},
 		{"GET", "/outputs", "", 200,
 			`[{"type":"http","url":"http://sink:9000","headers":{"DD-API-KEY":"********"}},{"type":"console"}]`},
+		{"DELETE", "/outputs/console", "", 200, `{"status":"deleted","output":{"type":"console"}}`},
+		{"DELETE", "/outputs/console", "", 404, `{"detail":"Output \"console\" not found"}`},
+		{"GET", "/outputs", "", 200, `[{"type":"http","url":"http://sink:9000","headers":{"DD-API-KEY":"********"}}]`},
+		{"POST", "/outputs", `{"type":"console"}`, 200, ""},
 		{"DELETE", "/outputs", "", 200, `{"status":"cleared"}`},
 		{"GET", "/outputs", "", 200, `[]`},
 		{"GET", "/config/batch_size", "", 200, `{"batch_size":100}`},
@@ -97,6 +107,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"PATCH", "/rules/x", "GET, PUT, DELETE, HEAD"},
 		{"PUT", "/rules", "GET, POST, HEAD"},
 		{"GET", "/publish", "POST"},
+		{"GET", "/outputs/console", "DELETE"},
 		{"POST", "/", "GET, HEAD"},
 	}
 	for _, tc := range cases {
@@ -359,6 +370,78 @@ func TestSecretsNeverExposed(t *testing.T) {
 	}
 }
 
+// TestDeleteOutput removes outputs by the names metrics and logs give
+// them: masked URLs, #2 for a second output of the same name.
+func TestDeleteOutput(t *testing.T) {
+	const password = "pw-5e4d3c2b"
+	a := newTestAPI(t, Options{}, store.Options{})
+	for _, body := range []string{
+		`{"type":"console"}`,
+		`{"type":"http","url":"http://sink:9000","headers":{"K":"header-secret"}}`,
+		`{"type":"http","url":"http://u:pw@sink:9000/x?token=A"}`,
+		`{"type":"http","url":"http://u:` + password + `@sink:9000/x?token=B"}`,
+		`{"type":"tcp","url":"tcp://sink:9100"}`,
+	} {
+		if r := a.do("POST", "/outputs", body); r.status != 200 {
+			t.Fatalf("POST /outputs %s: got %d %s; want 200", body, r.status, r.body)
+		}
+	}
+	masked := "http:http://" + manifest.Mask + "@sink:9000/x?token=" + manifest.Mask
+	for i, c := range []struct {
+		name       string
+		wantStatus int
+		want       string // the exact JSON body
+		outputs    string // the draft's outputs after, by URL; "" to skip
+	}{
+		{"tcp:tcp://sink:9100", 200, `{"status":"deleted","output":{"type":"tcp","url":"tcp://sink:9100"}}`,
+			`console,http://sink:9000,http://u:pw@sink:9000/x?token=A,http://u:` + password + `@sink:9000/x?token=B`},
+		{"tcp:tcp://sink:9100", 404, `{"detail":"Output \"tcp:tcp://sink:9100\" not found"}`, ""},
+		// The second output of a name is #2; removing the first makes it the first.
+		{masked + "#2", 200, `{"status":"deleted","output":{"type":"http","url":"http://` + manifest.Mask + `@sink:9000/x?token=` + manifest.Mask + `"}}`,
+			`console,http://sink:9000,http://u:pw@sink:9000/x?token=A`},
+		{masked + "#2", 404, `{"detail":"Output \"` + masked + `#2\" not found"}`, ""},
+		// A name written with a real password is masked in the answer and the log.
+		{"http:http://u:" + password + "@sink:9000/x?token=A", 404, `{"detail":"Output \"` + masked + `\" not found"}`, ""},
+		{"http:http://u:" + password + "@elsewhere", 404, `{"detail":"Output \"http:http://` + manifest.Mask + `@elsewhere\" not found"}`, ""},
+		{"http:u:" + password + "@elsewhere", 404, `{"detail":"Output \"http:` + manifest.Mask + `\" not found"}`, ""},
+		{masked, 200, `{"status":"deleted","output":{"type":"http","url":"http://` + manifest.Mask + `@sink:9000/x?token=` + manifest.Mask + `"}}`,
+			`console,http://sink:9000`},
+		{"http:http://sink:9000", 200, `{"status":"deleted","output":{"type":"http","url":"http://sink:9000","headers":{"K":"` + manifest.Mask + `"}}}`,
+			`console`},
+		{"http", 404, `{"detail":"Output \"http\" not found"}`, ""},
+		{"console", 200, `{"status":"deleted","output":{"type":"console"}}`, "-"},
+	} {
+		// Slashes may be written as they are, or escaped.
+		target := "/outputs/" + strings.NewReplacer("?", "%3F", "#", "%23").Replace(c.name)
+		if i%2 == 1 {
+			target = "/outputs/" + url.PathEscape(c.name)
+		}
+		r := a.do("DELETE", target, "")
+		if r.status != c.wantStatus || !sameJSON(r.body, []byte(c.want)) {
+			t.Fatalf("DELETE %s: got %d %s; want %d %s", target, r.status, r.body, c.wantStatus, c.want)
+		}
+		if c.outputs == "" {
+			continue
+		}
+		// The draft holds the real URLs.
+		draft, _ := a.mr.Get(store.DraftKey)
+		var d struct{ Outputs []output.Config }
+		if err := json.Unmarshal([]byte(draft), &d); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range d.Outputs {
+			got = append(got, cmp.Or(o.URL, o.Type))
+		}
+		if want := strings.Split(c.outputs, ","); c.outputs != "-" && !slices.Equal(got, want) || c.outputs == "-" && len(got) != 0 {
+			t.Fatalf("DELETE %s: draft outputs %q; want %q", target, got, c.outputs)
+		}
+	}
+	if logs := a.logs.String(); strings.Contains(logs, password) || !strings.Contains(logs, "/outputs/"+masked) {
+		t.Fatalf("log:\n%s\nwant the password masked in the paths logged", logs)
+	}
+}
+
 func TestRestartKeepsState(t *testing.T) {
 	a := newTestAPI(t, Options{}, store.Options{})
 	for _, rq := range []struct{ method, target, body string }{
@@ -366,7 +449,7 @@ func TestRestartKeepsState(t *testing.T) {
 		{"POST", "/outputs", `{"type":"http","url":"http://sink:9000"}`},
 		{"POST", "/config/batch_size?size=42", ""},
 		{"POST", "/publish", ""},
-		{"POST", "/publish", ""},
+		{"POST", "/publish?force=true", ""},
 	} {
 		if r := a.do(rq.method, rq.target, rq.body); r.status != 200 {
 			t.Fatalf("%s %s: got %d %s; want 200", rq.method, rq.target, r.status, r.body)
@@ -385,7 +468,7 @@ func TestRestartKeepsState(t *testing.T) {
 		}
 	}
 	var p published
-	a.do("POST", "/publish", "").decode(t, &p)
+	a.do("POST", "/publish?force=true", "").decode(t, &p)
 	if p.Manifest.Version != "3" {
 		t.Fatalf("publish after restart: got version %q; want 3", p.Manifest.Version)
 	}
@@ -407,13 +490,13 @@ func TestVersionsGrow(t *testing.T) {
 		got = append(got, string(p.Manifest.Version))
 	}
 	step("/publish")
-	step("/publish")
+	step("/publish?force=true")
 	a.start(Options{}, store.Options{})
-	step("/publish")
+	step("/publish?force=1")
 	step("/manifests/1/rollback")
 	a.start(Options{}, store.Options{})
 	step("/manifests/2/rollback")
-	step("/publish")
+	step("/publish?force=true")
 	if want := []string{"1", "2", "3", "4", "5", "6"}; !slices.Equal(got, want) {
 		t.Fatalf("got versions %v; want %v", got, want)
 	}
@@ -422,7 +505,7 @@ func TestVersionsGrow(t *testing.T) {
 func TestHistoryCapped(t *testing.T) {
 	a := newTestAPI(t, Options{}, store.Options{History: 3})
 	for range 5 {
-		if r := a.do("POST", "/publish", ""); r.status != 200 {
+		if r := a.do("POST", "/publish?force=true", ""); r.status != 200 {
 			t.Fatalf("got %d %s; want 200", r.status, r.body)
 		}
 	}
@@ -588,6 +671,139 @@ func TestPublishNotifiesSubscribers(t *testing.T) {
 	}
 }
 
+// TestPublishUnchanged: a draft that is what is published already is not
+// published again, unless forced, so it neither pushes a rollback point
+// out of the history nor reloads the data planes.
+func TestPublishUnchanged(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a := newTestAPI(t, Options{}, store.Options{})
+	sub := newClient(t, a.mr).Subscribe(ctx, rdb.UpdatesChannel)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil { // the subscription is confirmed
+		t.Fatal(err)
+	}
+	// Every PUBLISH the API sends is counted; each publish sends its
+	// RELOAD before it answers.
+	var reloads atomic.Int64
+	a.rc.AddHook(publishCounter{&reloads})
+	type answer struct {
+		Status      string             `json:"status"`
+		Manifest    *manifest.Manifest `json:"manifest"`
+		Subscribers int64              `json:"subscribers_notified"`
+		Unchanged   *bool              `json:"unchanged"`
+	}
+	for _, step := range []struct {
+		name         string
+		method, path string
+		body         string
+		version      string // of the manifest answered; "" for a call that is not a publish
+		unchanged    bool
+		history      int
+	}{
+		{name: "first publish", method: "POST", path: "/rules", body: `{"id":"drop_debug","type":"filter","params":{"value":"DEBUG","on_overload":"run"}}`},
+		{name: "first publish", method: "POST", path: "/publish", version: "1", history: 1},
+		{name: "same draft", method: "POST", path: "/publish", version: "1", unchanged: true, history: 1},
+		{name: "force=false", method: "POST", path: "/publish?force=false", version: "1", unchanged: true, history: 1},
+		// The same params written in another order and spacing are the same rule.
+		{name: "params reordered", method: "PUT", path: "/rules/drop_debug", body: `{"type":"filter","params":{ "on_overload": "run", "value": "DEBUG" }}`},
+		{name: "params reordered", method: "POST", path: "/publish", version: "1", unchanged: true, history: 1},
+		{name: "forced", method: "POST", path: "/publish?force=true", version: "2", history: 2},
+		{name: "forced again, then unchanged", method: "POST", path: "/publish", version: "2", unchanged: true, history: 2},
+		{name: "batch size changed", method: "POST", path: "/config/batch_size?size=50", body: ""},
+		{name: "batch size changed", method: "POST", path: "/publish", version: "3", history: 3},
+		{name: "output added", method: "POST", path: "/outputs", body: `{"type":"http","url":"http://sink:9000","headers":{"K":"secret"}}`},
+		{name: "output added", method: "POST", path: "/publish", version: "4", history: 4},
+		{name: "header value changed", method: "DELETE", path: "/outputs"},
+		{name: "header value changed", method: "POST", path: "/outputs", body: `{"type":"http","url":"http://sink:9000","headers":{"K":"other"}}`},
+		{name: "header value changed", method: "POST", path: "/publish", version: "5", history: 5},
+		// A rollback publishes a new version, and makes it the draft.
+		{name: "rolled back", method: "POST", path: "/manifests/1/rollback", version: "6", history: 6},
+		{name: "after a rollback", method: "POST", path: "/publish", version: "6", unchanged: true, history: 6},
+	} {
+		before := reloads.Load()
+		r := a.do(step.method, step.path, step.body)
+		if r.status != 200 {
+			t.Fatalf("%s: %s %s: got %d %s; want 200", step.name, step.method, step.path, r.status, r.body)
+		}
+		if step.version == "" {
+			continue
+		}
+		var got answer
+		r.decode(t, &got)
+		if got.Status != "published" || got.Manifest == nil || string(got.Manifest.Version) != step.version {
+			t.Fatalf("%s: %s %s: got %s; want version %s", step.name, step.method, step.path, r.body, step.version)
+		}
+		switch {
+		case step.unchanged && (got.Unchanged == nil || !*got.Unchanged || got.Subscribers != 0):
+			t.Errorf("%s: got %s; want unchanged true and no subscribers notified", step.name, r.body)
+		case !step.unchanged && (got.Unchanged != nil || got.Subscribers != 1):
+			t.Errorf("%s: got %s; want no unchanged field and 1 subscriber notified", step.name, r.body)
+		}
+		if strings.Contains(string(r.body), "secret") || strings.Contains(string(r.body), `"other"`) {
+			t.Errorf("%s: got %s; want header values masked", step.name, r.body)
+		}
+		if n, _ := a.rc.LLen(ctx, store.HistoryKey).Result(); int(n) != step.history {
+			t.Errorf("%s: history holds %d manifests; want %d", step.name, n, step.history)
+		}
+		if want := map[bool]int64{true: 0, false: 1}[step.unchanged]; reloads.Load()-before != want {
+			t.Errorf("%s: %d RELOADs sent; want %d", step.name, reloads.Load()-before, want)
+		}
+	}
+
+	// A live manifest written by something else, with other pipelines, is
+	// replaced.
+	a.mr.Set(rdb.ConfigKey, `{"version":"6","pipelines":[{"name":"default_pipeline","processors":[],"outputs":[]}]}`)
+	var got answer
+	if r := a.do("POST", "/publish", ""); r.status != 200 {
+		t.Fatalf("publish over another live manifest: got %d %s; want 200", r.status, r.body)
+	} else if r.decode(t, &got); got.Unchanged != nil || got.Manifest.Version != "7" {
+		t.Fatalf("publish over another live manifest: got %s; want version 7 published", r.body)
+	}
+	// A live manifest that does not parse is never the same.
+	a.mr.Set(rdb.ConfigKey, `{"version":"7","pipelines":[{"name":"default_pipeline","processors":[],"bogus":1}]}`)
+	if r := a.do("POST", "/publish", ""); r.status != 200 {
+		t.Fatalf("publish over an invalid live manifest: got %d %s; want 200", r.status, r.body)
+	} else if r.decode(t, &got); got.Unchanged != nil || got.Manifest.Version != "8" {
+		t.Fatalf("publish over an invalid live manifest: got %s; want version 8 published", r.body)
+	}
+}
+
+// publishCounter counts the PUBLISH commands a client sends.
+type publishCounter struct{ n *atomic.Int64 }
+
+func (h publishCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h publishCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h publishCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "publish" {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestPublishForceInvalid: force takes a boolean, and a bad one publishes
+// nothing.
+func TestPublishForceInvalid(t *testing.T) {
+	a := newTestAPI(t, Options{}, store.Options{})
+	for _, c := range []struct{ query, detail string }{
+		{"force=yes", `force: want true or false; got "yes"`},
+		{"force=", `force: want true or false; got ""`},
+		{"force=" + strings.Repeat("x", 40), `force: want true or false; got "` + strings.Repeat("x", 32) + `..."`},
+	} {
+		r := a.do("POST", "/publish?"+c.query, "")
+		if r.status != 400 || r.detail() != c.detail {
+			t.Errorf("POST /publish?%s: got %d %s; want 400 %q", c.query, r.status, r.body, c.detail)
+		}
+	}
+	if a.mr.Exists(rdb.ConfigKey) {
+		t.Fatalf("a manifest was published; want none")
+	}
+}
+
 // TestPublishInvalidDraft publishes a draft whose rules and outputs are
 // valid one by one but not together.
 func TestPublishInvalidDraft(t *testing.T) {
@@ -709,8 +925,8 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatalf("reference to schema %q, which is not defined", ref)
 		}
 	}
-	if n := len(doc.Paths); n != 12 {
-		t.Fatalf("got %d paths; want 12", n)
+	if n := len(doc.Paths); n != 13 {
+		t.Fatalf("got %d paths; want 13", n)
 	}
 }
 

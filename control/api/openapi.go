@@ -275,7 +275,9 @@ func schemas() map[string]*schema {
 		"Published": describe(object(
 			prop("status", str(`"published"`), true),
 			prop("manifest", ref("Manifest"), true),
-			prop("subscribers_notified", integer("How many subscribers received the reload announcement."), true),
+			prop("subscribers_notified", integer("How many subscribers received the reload announcement; 0 when unchanged."), true),
+			prop("unchanged", &schema{Type: "boolean", Description: "True when the draft was the published manifest already, " +
+				"so nothing was published: manifest is that one, with its version. Absent otherwise."}, false),
 			prop("warnings", &schema{Type: "array", Items: str("What is unsafe, naming its field."),
 				Description: "What the manifest, valid and published, does that is unsafe: a redact rule skipped under overload " +
 					"(on_overload \"skip\", or the bypass_all policy), an output that does not verify its endpoint's TLS certificate. Absent when there is nothing to say."}, false),

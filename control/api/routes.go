@@ -108,7 +108,13 @@ var (
 )
 
 var (
-	paramRuleID  = param{name: "id", in: "path", required: true, doc: "The rule's id.", schema: &schema{Type: "string"}, example: "drop_debug"}
+	paramRuleID     = param{name: "id", in: "path", required: true, doc: "The rule's id.", schema: &schema{Type: "string"}, example: "drop_debug"}
+	paramOutputName = param{name: "name", in: "path", required: true,
+		doc: "The output's name, as metrics (the output label) and logs show it: the type alone (console); " +
+			"the type, ':' and the URL with its credentials and query values masked (http:http://collector:9000); " +
+			"or, for a type without a URL, the type and its destination (kafka:k1:9092/logs). " +
+			"Its slashes may be written as they are or as %2F; write ? as %3F and # as %23.",
+		schema: &schema{Type: "string"}, example: "http:http://collector:9000"}
 	paramVersion = param{name: "version", in: "path", required: true, doc: "A version listed by GET /manifests.", schema: &schema{Type: "string"}, example: "3"}
 
 	errRuleNotFound = errorResponse{http.StatusNotFound, "No rule has this id.", "Rule not found"}
@@ -215,6 +221,19 @@ var routes = []route{
 		serve:     (*server).clearOutputs,
 	},
 	{
+		method: http.MethodDelete, path: "/outputs/{name}", id: "deleteOutput", tag: "outputs",
+		summary: "Remove an output",
+		doc: "Removes one output from the draft. Outputs whose names would be the same are numbered #2, #3, ... " +
+			"in the order they are listed, so removing one renumbers those after it. The echoed output has its header values masked.",
+		params: []param{paramOutputName},
+		ok: response{doc: "The output was removed.", schema: statusWith("output", ref("Output")),
+			example: outputResult{Status: "deleted", Output: exampleMasked}},
+		errors: []errorResponse{{http.StatusNotFound, "No output of the draft has this name; detail names it, masked.",
+			`Output "http:http://collector:9001" not found`}},
+		usesRedis: true,
+		serve:     (*server).deleteOutput,
+	},
+	{
 		method: http.MethodGet, path: "/config/batch_size", id: "getBatchSize", tag: "config",
 		summary: "Get the draft's batch size",
 		doc:     fmt.Sprintf("Lines per batch sent to the outputs; %d unless set.", store.DefaultBatchSize),
@@ -244,10 +263,19 @@ var routes = []route{
 		doc: "Turns the draft into a manifest with the next version, validates it as a whole, stores it under " +
 			rdb.ConfigKey + " and sends " + rdb.ReloadMessage + " on " + rdb.UpdatesChannel + ". Any body is ignored. " +
 			"A draft that does not make a valid manifest is rejected with every problem listed, and nothing is published. " +
-			"A valid one that does something unsafe, such as a redact rule skipped under overload, is published, and warnings says what.",
-		ok: response{doc: "The manifest was published; header values are masked.", schema: ref("Published"), example: examplePublished},
-		errors: []errorResponse{{http.StatusBadRequest, "The draft does not make a valid manifest; errors lists every problem.",
-			"pipelines[0].outputs[1].url: duplicate of outputs[0]"}},
+			"A valid one that does something unsafe, such as a redact rule skipped under overload, is published, and warnings says what. " +
+			"A draft the published manifest already holds (the same rules, outputs and settings, whatever the version and timestamp) " +
+			"is not published again unless force is true: the answer is that manifest, with its version, unchanged true and no subscribers notified, " +
+			"and the history keeps its rollback points.",
+		params: []param{{name: "force", in: "query", doc: "Publish a new version even if the draft is what is published already.",
+			schema: &schema{Type: "boolean", Default: false}, example: true}},
+		ok: response{doc: "The manifest was published, or was published already (unchanged); header values are masked.",
+			schema: ref("Published"), example: examplePublished},
+		errors: []errorResponse{
+			{http.StatusBadRequest, "The draft does not make a valid manifest; errors lists every problem.",
+				"pipelines[0].outputs[1].url: duplicate of outputs[0]"},
+			{http.StatusBadRequest, "force is not a boolean.", `force: want true or false; got "yes please"`},
+		},
 		usesRedis: true,
 		serve:     (*server).publish,
 	},
@@ -340,6 +368,9 @@ type (
 		Status              string             `json:"status"`
 		Manifest            *manifest.Manifest `json:"manifest"`
 		SubscribersNotified int64              `json:"subscribers_notified"`
+		// Unchanged is set when the draft was published already, and so
+		// was not published again.
+		Unchanged bool `json:"unchanged,omitempty"`
 		// Warnings are manifest.Warnings: valid, published, and unsafe.
 		Warnings []string `json:"warnings,omitempty"`
 	}
@@ -443,6 +474,18 @@ func (s *server) addOutput(r *http.Request) (any, error) {
 	return outputResult{Status: "added", Output: maskOutput(o)}, nil
 }
 
+func (s *server) deleteOutput(r *http.Request) (any, error) {
+	name := r.PathValue("name")
+	o, err := s.st.DeleteOutput(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(fmt.Sprintf("Output %q not found", manifest.MaskOutputName(name)))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return outputResult{Status: "deleted", Output: maskOutput(o)}, nil
+}
+
 func (s *server) clearOutputs(r *http.Request) (any, error) {
 	if err := s.st.ClearOutputs(r.Context()); err != nil {
 		return nil, err
@@ -495,11 +538,31 @@ func (s *server) setBatchSize(r *http.Request) (any, error) {
 }
 
 func (s *server) publish(r *http.Request) (any, error) {
-	m, n, err := s.st.Publish(r.Context())
+	force := false
+	if q := r.URL.Query(); q.Has("force") {
+		v := q.Get("force")
+		var err error
+		if force, err = strconv.ParseBool(v); err != nil {
+			if len(v) > 32 {
+				v = v[:32] + "..."
+			}
+			return nil, badRequest("force: want true or false; got %q", v)
+		}
+	}
+	if force {
+		m, n, err := s.st.Publish(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		return publishedResult(m, n), nil
+	}
+	m, n, unchanged, err := s.st.PublishChanged(r.Context())
 	if err != nil {
 		return nil, err
 	}
-	return publishedResult(m, n), nil
+	res := publishedResult(m, n)
+	res.Unchanged = unchanged
+	return res, nil
 }
 
 // publishedResult is the answer to a publish or a rollback of m, which n

@@ -14,6 +14,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -203,6 +204,27 @@ func (s *Store) AddOutput(ctx context.Context, o output.Config) error {
 	})
 }
 
+// DeleteOutput removes the output called name from the draft, and returns
+// it, or ErrNotFound. An output's name is the one metrics and logs give it
+// (manifest.OutputNames): "console", or the type and the URL with its
+// credentials and query values masked ("http:http://collector:9000"), or
+// the type and its destination; outputs whose names would be the same get
+// #2, #3, ... in the order they are listed, so deleting one renames those
+// after it.
+func (s *Store) DeleteOutput(ctx context.Context, name string) (output.Config, error) {
+	var gone output.Config
+	err := s.update(ctx, func(d *draft) error {
+		i := slices.Index(manifest.OutputNames(d.Outputs), name)
+		if i < 0 {
+			return fmt.Errorf("cannot delete output %s: %w", manifest.MaskOutputName(name), ErrNotFound)
+		}
+		gone = d.Outputs[i]
+		d.Outputs = slices.Delete(d.Outputs, i, i+1)
+		return nil
+	})
+	return gone, err
+}
+
 // ClearOutputs removes every output from the draft; a manifest without
 // outputs writes to the console.
 func (s *Store) ClearOutputs(ctx context.Context) error {
@@ -239,15 +261,30 @@ func (s *Store) SetBatchSize(ctx context.Context, n int) error {
 // returns the manifest, with real header values, and how many subscribers
 // the reload announcement reached. A draft that does not make a valid
 // manifest is rejected as a whole with an *InvalidError listing every
-// problem, and nothing is written.
+// problem, and nothing is written. It publishes even a draft the live
+// manifest already holds; PublishChanged does not.
 func (s *Store) Publish(ctx context.Context) (*manifest.Manifest, int64, error) {
-	return s.publish(ctx, func(ctx context.Context) ([]manifest.Pipeline, error) {
-		d, err := s.load(ctx, s.c)
-		if err != nil {
-			return nil, err
-		}
-		return []manifest.Pipeline{d.pipeline()}, nil
-	})
+	m, n, _, err := s.publish(ctx, false, s.draftPipelines)
+	return m, n, err
+}
+
+// PublishChanged publishes the draft as Publish does, unless the live
+// manifest (rdb.ConfigKey) already holds the same pipelines: the same
+// rules, outputs and settings, compared as canonical JSON, whatever their
+// version and timestamp. Then it writes nothing, announces nothing and
+// takes no version, so the history keeps its rollback points, and returns
+// the live manifest with unchanged true and no subscribers.
+func (s *Store) PublishChanged(ctx context.Context) (m *manifest.Manifest, subscribers int64, unchanged bool, err error) {
+	return s.publish(ctx, true, s.draftPipelines)
+}
+
+// draftPipelines returns the pipelines of a manifest made of the draft.
+func (s *Store) draftPipelines(ctx context.Context) ([]manifest.Pipeline, error) {
+	d, err := s.load(ctx, s.c)
+	if err != nil {
+		return nil, err
+	}
+	return []manifest.Pipeline{d.pipeline()}, nil
 }
 
 // Manifests returns the published manifests still in the history, newest
@@ -295,7 +332,7 @@ func (s *Store) Rollback(ctx context.Context, version string) (*manifest.Manifes
 		return nil, 0, fmt.Errorf("cannot roll back to manifest %q: %w", version, err)
 	}
 	// Publish first: if it fails, the draft is left as it was.
-	m, subscribers, err := s.publish(ctx, func(context.Context) ([]manifest.Pipeline, error) {
+	m, subscribers, _, err := s.publish(ctx, false, func(context.Context) ([]manifest.Pipeline, error) {
 		return old.Pipelines, nil
 	})
 	if err != nil {
@@ -456,6 +493,47 @@ func samePipelines(a, b []manifest.Pipeline) bool {
 	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
+// canonicalJSON encodes v as JSON with every object's members sorted by
+// key and no insignificant space, so two values that mean the same encode
+// alike whatever the order of the members of a rule's params; numbers keep
+// their text.
+func canonicalJSON(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var generic any
+	if err := d.Decode(&generic); err != nil {
+		return nil, err
+	}
+	return json.Marshal(generic)
+}
+
+// liveIfSame returns the live manifest if it holds the same pipelines as
+// pipelines, compared as canonical JSON, or nil. A live manifest that does
+// not parse is never the same: publishing replaces it.
+func (s *Store) liveIfSame(ctx context.Context, pipelines []manifest.Pipeline) (*manifest.Manifest, error) {
+	raw, err := s.c.Get(ctx, rdb.ConfigKey).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the published manifest: %w", redisError(err))
+	}
+	live, err := manifest.Parse(raw)
+	if err != nil {
+		return nil, nil
+	}
+	a, errA := canonicalJSON(pipelines)
+	b, errB := canonicalJSON(live.Pipelines)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		return nil, nil
+	}
+	return live, nil
+}
+
 // errSuperseded means a newer manifest was published while this one was
 // being prepared.
 var errSuperseded = errors.New("superseded by a newer manifest")
@@ -463,26 +541,37 @@ var errSuperseded = errors.New("superseded by a newer manifest")
 // publish builds a manifest from the pipelines source returns, validates it
 // and publishes it with a new version. If a concurrent publish got a newer
 // version live first, it starts over, so the live manifest is never older
-// than the one this call returns.
-func (s *Store) publish(ctx context.Context, source func(context.Context) ([]manifest.Pipeline, error)) (*manifest.Manifest, int64, error) {
+// than the one this call returns. With ifChanged, pipelines the live
+// manifest already holds are not published: it returns the live manifest
+// and unchanged true.
+func (s *Store) publish(ctx context.Context, ifChanged bool, source func(context.Context) ([]manifest.Pipeline, error)) (_ *manifest.Manifest, _ int64, unchanged bool, _ error) {
 	defer s.written()
 	for attempt := range maxAttempts {
 		live, err := s.versionFloor(ctx)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		pipelines, err := source(ctx)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		// The version and timestamp do not affect validity: validate before
 		// taking a version, so a rejected draft leaves no trace.
 		if _, err := encode(pipelines, "", 0); err != nil {
-			return nil, 0, fmt.Errorf("cannot publish manifest: %w", err)
+			return nil, 0, false, fmt.Errorf("cannot publish manifest: %w", err)
+		}
+		if ifChanged {
+			same, err := s.liveIfSame(ctx, pipelines)
+			if err != nil {
+				return nil, 0, false, err
+			}
+			if same != nil {
+				return same, 0, true, nil
+			}
 		}
 		n, err := nextVersion.Run(ctx, s.c, []string{VersionKey}, live).Int64()
 		if err != nil {
-			return nil, 0, fmt.Errorf("cannot allocate manifest version: %w", redisError(err))
+			return nil, 0, false, fmt.Errorf("cannot allocate manifest version: %w", redisError(err))
 		}
 		// A publish that read the draft before us may have taken a lower
 		// version and gone live since; one that reads it after us takes a
@@ -491,7 +580,7 @@ func (s *Store) publish(ctx context.Context, source func(context.Context) ([]man
 		// older draft could go live over a newer one.
 		again, err := source(ctx)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		if !samePipelines(pipelines, again) {
 			continue
@@ -504,7 +593,7 @@ func (s *Store) publish(ctx context.Context, source func(context.Context) ([]man
 		}
 		raw, err := json.Marshal(m)
 		if err != nil {
-			return nil, 0, fmt.Errorf("cannot encode manifest %s: %w", version, err)
+			return nil, 0, false, fmt.Errorf("cannot encode manifest %s: %w", version, err)
 		}
 		// From here on the manifest may go live: finish even if the client
 		// goes away, so it is recorded and announced, not left half done.
@@ -514,12 +603,12 @@ func (s *Store) publish(ctx context.Context, source func(context.Context) ([]man
 		err = s.setLive(ctx, raw, uint64(n))
 		if errors.Is(err, errSuperseded) {
 			if err := backoff(ctx, attempt); err != nil {
-				return nil, 0, fmt.Errorf("cannot publish manifest %s: %w", version, err)
+				return nil, 0, false, fmt.Errorf("cannot publish manifest %s: %w", version, err)
 			}
 			continue
 		}
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.LPush(ctx, HistoryKey, raw)
@@ -527,15 +616,15 @@ func (s *Store) publish(ctx context.Context, source func(context.Context) ([]man
 			return nil
 		})
 		if err != nil {
-			return nil, 0, fmt.Errorf("cannot record manifest %s in the history: %w", version, redisError(err))
+			return nil, 0, false, fmt.Errorf("cannot record manifest %s in the history: %w", version, redisError(err))
 		}
 		subscribers, err := s.c.Publish(ctx, rdb.UpdatesChannel, rdb.ReloadMessage).Result()
 		if err != nil {
-			return nil, 0, fmt.Errorf("cannot announce manifest %s: %w", version, redisError(err))
+			return nil, 0, false, fmt.Errorf("cannot announce manifest %s: %w", version, redisError(err))
 		}
-		return m, subscribers, nil
+		return m, subscribers, false, nil
 	}
-	return nil, 0, fmt.Errorf("cannot publish manifest: %w", ErrConflict)
+	return nil, 0, false, fmt.Errorf("cannot publish manifest: %w", ErrConflict)
 }
 
 // encode marshals a manifest of pipelines and validates it with the data

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -229,6 +230,65 @@ func TestPublish(t *testing.T) {
 	if !strings.Contains(string(raw), `"version":"2"`) {
 		t.Fatalf("got %s; want a string version", raw)
 	}
+}
+
+// TestPublishChanged: the draft live already is not published again; a
+// changed one is, and Publish publishes either.
+func TestPublishChanged(t *testing.T) {
+	ctx := context.Background()
+	s, mr, _ := newStore(t, Options{})
+	for i, step := range []struct {
+		name      string
+		change    func() error
+		publish   func() (*manifest.Manifest, bool, error)
+		version   manifest.Version
+		unchanged bool
+	}{
+		{name: "nothing live", version: "1"},
+		{name: "same draft", version: "1", unchanged: true},
+		{name: "rule added", change: func() error { return s.AddRule(ctx, rule("a", "filter", `{"value":"X"}`)) }, version: "2"},
+		{name: "same again", version: "2", unchanged: true},
+		{name: "Publish", publish: func() (*manifest.Manifest, bool, error) { m, _, err := s.Publish(ctx); return m, false, err }, version: "3"},
+		{name: "rule deleted", change: func() error { return s.DeleteRule(ctx, "a") }, version: "4"},
+		{name: "invalid draft", change: func() error {
+			return mr.Set(DraftKey, `{"rules":[{"id":"a","type":"filter","params":{"value":"X"}},{"id":"a","type":"filter","params":{"value":"X"}}]}`)
+		}},
+	} {
+		if step.change != nil {
+			if err := step.change(); err != nil {
+				t.Fatalf("step %d, %s: %v", i, step.name, err)
+			}
+		}
+		publish := step.publish
+		if publish == nil {
+			publish = func() (*manifest.Manifest, bool, error) {
+				m, _, unchanged, err := s.PublishChanged(ctx)
+				return m, unchanged, err
+			}
+		}
+		m, unchanged, err := publish()
+		if step.version == "" {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("step %d, %s: got %v; want the invalid draft refused, not taken as unchanged", i, step.name, err)
+			}
+			continue
+		}
+		if err != nil || m.Version != step.version || unchanged != step.unchanged {
+			t.Fatalf("step %d, %s: got %v, unchanged %v, %v; want version %s, unchanged %v", i, step.name, m, unchanged, err, step.version, step.unchanged)
+		}
+		if hist, _ := mr.List(HistoryKey); len(hist) != int(mustAtoi(t, string(step.version))) {
+			t.Fatalf("step %d, %s: history holds %d manifests; want %s", i, step.name, len(hist), step.version)
+		}
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestPublishInvalidDraftWritesNothing(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,14 +101,18 @@ func (v *Version) UnmarshalJSON(b []byte) error {
 }
 
 // Parse decodes and validates a manifest. Unknown fields are errors; all
-// validation errors are reported together, each naming its field.
+// errors are reported together, each naming its field. A manifest that
+// does not decode is refused before it is validated: a syntax error is
+// said with its line and column; unknown fields and values of the wrong
+// type, all of them, each with its line, column and field
+// (`line 3, column 49: pipelines[0].processors[0].parms: unknown field`).
 func Parse(data []byte) (*Manifest, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("cannot parse manifest: %d bytes exceeds the limit of %d", len(data), MaxSize)
 	}
 	var m Manifest
 	if err := decodeStrict(data, &m); err != nil {
-		return nil, fmt.Errorf("cannot parse manifest: %w", err)
+		return nil, err
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -116,28 +121,34 @@ func Parse(data []byte) (*Manifest, error) {
 }
 
 // decodeStrict decodes exactly one JSON value, rejecting unknown fields and
-// trailing data. A syntax error, a value of the wrong type and an unknown
-// field are said with the line and column where they stand.
+// trailing data. Unknown fields and values of the wrong type are returned
+// joined, each with its position and field (checkShape); other errors
+// start "cannot parse manifest" and say where they stand.
 func decodeStrict(data []byte, dst any) error {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
 	if err := d.Decode(dst); err != nil {
 		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			// Offset counts the byte at fault.
+			return fmt.Errorf("cannot parse manifest: %s: %w", position(data, se.Offset-1), err)
+		}
+		if errs := checkShape(data, reflect.TypeOf(dst)); len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		// What checkShape leaves to the decoder: a json.Unmarshaler's error.
 		var te *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &se):
-			// Offset counts the byte at fault.
-			return fmt.Errorf("%s: %w", position(data, se.Offset-1), err)
 		case errors.As(err, &te) && te.Field != "":
-			return fmt.Errorf("%s: %s: cannot decode %s into %s", position(data, te.Offset), te.Field, te.Value, te.Type)
+			return fmt.Errorf("cannot parse manifest: %s: %s: cannot decode %s into %s", position(data, te.Offset), te.Field, te.Value, te.Type)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.TrimPrefix(err.Error(), "json: unknown field ")
-			return fmt.Errorf("%s: unknown field %s", position(data, keyOffset(data, name)), name)
+			return fmt.Errorf("cannot parse manifest: %s: unknown field %s", position(data, keyOffset(data, name)), name)
 		}
-		return err
+		return fmt.Errorf("cannot parse manifest: %w", err)
 	}
 	if d.More() {
-		return fmt.Errorf("%s: unexpected data after the manifest", position(data, d.InputOffset()))
+		return fmt.Errorf("cannot parse manifest: %s: unexpected data after the manifest", position(data, d.InputOffset()))
 	}
 	return nil
 }
@@ -265,7 +276,7 @@ func (m *Manifest) Compile() (*Compiled, error) {
 	// the URL's credentials and query values: outputs whose masked URLs are
 	// the same get the suffixes #2, #3, ... in the order they are listed.
 	urls := make(map[string]int)
-	names := make(map[string]int)
+	suffixes := nameSuffixes(pl.Outputs)
 	queues := make(map[string]int) // disk buffers by queue
 	for i := range pl.Outputs {
 		if oc := &pl.Outputs[i]; oc.Buffer.Disk() {
@@ -289,17 +300,65 @@ func (m *Manifest) Compile() (*Compiled, error) {
 			}
 			urls[oc.URL] = i
 		}
-		name := oc.Name()
-		names[name]++
-		if n := names[name]; n > 1 {
-			oc.NameSuffix = "#" + strconv.Itoa(n)
-		}
+		oc.NameSuffix = suffixes[i]
 		cfg.Outputs = append(cfg.Outputs, oc)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// nameSuffixes returns the output.Config NameSuffix of each of outs, in
+// order: "" for the first output of a name, then "#2", "#3", ...
+func nameSuffixes(outs []output.Config) []string {
+	seen := make(map[string]int, len(outs))
+	suffixes := make([]string, len(outs))
+	for i := range outs {
+		name := outs[i].Name()
+		seen[name]++
+		if n := seen[name]; n > 1 {
+			suffixes[i] = "#" + strconv.Itoa(n)
+		}
+	}
+	return suffixes
+}
+
+// OutputNames returns the names that outs, the outputs of one pipeline in
+// order, have in metrics and logs once compiled (output.Config.Name with
+// its NameSuffix): outputs whose names would be the same get #2, #3, ...
+// in the order they are listed.
+func OutputNames(outs []output.Config) []string {
+	names := nameSuffixes(outs)
+	for i := range outs {
+		oc := outs[i]
+		oc.NameSuffix = names[i]
+		names[i] = oc.Name()
+	}
+	return names
+}
+
+// MaskOutputName masks, in name, an output's name as someone wrote it,
+// what could be a credential, so that it can be shown and logged: a URL
+// as output.MaskURL masks it, keeping a #N suffix. The name of an output
+// (OutputNames) comes out unchanged: its URL is masked already.
+func MaskOutputName(name string) string {
+	typ, rest, ok := strings.Cut(name, ":")
+	if !ok {
+		return name
+	}
+	suffix := ""
+	if i := strings.LastIndexByte(rest, '#'); i >= 0 && i+1 < len(rest) && strings.Trim(rest[i+1:], "0123456789") == "" {
+		rest, suffix = rest[:i], rest[i:]
+	}
+	switch {
+	case strings.Contains(rest, "://"):
+		rest = output.MaskURL(rest)
+	case strings.Contains(rest, "@"):
+		// Not a URL the outputs take, and maybe user:password@host.
+		rest = Mask
+	}
+	return typ + ":" + rest + suffix
 }
 
 // ruleField names the rule at index i of the pipeline at, for errors and

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -152,7 +153,7 @@ func TestInvalid(t *testing.T) {
 	}{
 		{"not json", `{"version":`, []string{"cannot parse manifest"}},
 		{"trailing data", `{"version":"1","pipelines":[{"name":"p","processors":[]}]} {}`, []string{"unexpected data"}},
-		{"unknown top-level field", `{"version":"1","pipelnes":[]}`, []string{`unknown field "pipelnes"`}},
+		{"unknown top-level field", `{"version":"1","pipelnes":[]}`, []string{`line 1, column 16: pipelnes: unknown field`}},
 		{"no pipelines", `{"version":"1","pipelines":[]}`, []string{"pipelines: at least one"}},
 		{"two pipelines", `{"version":"1","pipelines":[{"name":"a","processors":[]},{"name":"b","processors":[]}]}`, []string{"pipelines: one pipeline is supported; got 2"}},
 		{"batch size zero", `{"version":"1","pipelines":[{"name":"p","processors":[],"batch_size":0}]}`, []string{"pipelines[0].batch_size: must be between 1 and 10000; got 0"}},
@@ -285,6 +286,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"version":1,"pipelines":[{"name":"p","processors":[{"id":"a","type":"attribute_filter","params":{"path":"a/b","operator":"regex","value":"x+"}}]}]}`))
 	f.Add([]byte(`{"pipelines":[{"processors":[{"id":"a","type":"filter","params":{"values":"one"}}],"batch_size":1e9}]}`))
 	f.Add([]byte(`null`))
+	// Unknown fields and values of the wrong type, which checkShape walks.
+	f.Add([]byte(`{"version":true,"pipelines":[{"name":"p","parms":{"a":[1,{"b":2}]},"processors":[{"id":2}],"outputs":[{"type":"kafka","brokers":["a",1],"headers":{"a.b":[]}}],"batch_size":1.5}],"x":null}`))
+	f.Add([]byte(`[{"pipelines":"p"}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data)
 		if err != nil {
@@ -330,6 +334,9 @@ func TestOutputNames(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("names: got %q; want %q", got, want)
 	}
+	if got := OutputNames(m.Pipelines[0].Outputs); !slices.Equal(got, want) {
+		t.Fatalf("OutputNames: got %q; want %q, the names compiled", got, want)
+	}
 }
 
 // TestParsePositions: a manifest that does not decode is refused with the
@@ -337,13 +344,141 @@ func TestOutputNames(t *testing.T) {
 func TestParsePositions(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"{\"version\": \"1\",\n \"pipelines\": [\n  {\"name\": \"p\",, }\n ]}", "line 3, column 16: invalid character ','"},
-		{"{\"version\": \"1\",\n \"pipelines\": [{\"name\": \"p\",\n   \"processors\": [{\"id\": \"f\", \"type\": \"filter\", \"parms\": {}}]}]}", `line 3, column 49: unknown field "parms"`},
-		{"{\"version\": \"1\",\n \"pipelines\": [{\"name\": \"p\", \"batch_size\": \"ten\"}]}", "line 2, column 49: pipelines.batch_size: cannot decode string into int"},
+		{"{\"version\": \"1\",\n \"pipelines\": [{\"name\": \"p\",\n   \"processors\": [{\"id\": \"f\", \"type\": \"filter\", \"parms\": {}}]}]}", `line 3, column 49: pipelines[0].processors[0].parms: unknown field`},
+		{"{\"version\": \"1\",\n \"pipelines\": [{\"name\": \"p\", \"batch_size\": \"ten\"}]}", "line 2, column 44: pipelines[0].batch_size: want integer; got string"},
 		{"{\"version\": \"1\", \"pipelines\": []}\n{}", "line 2, column 1: unexpected data after the manifest"},
 	} {
 		_, err := Parse([]byte(tt.in))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: got %v; want it to contain %q", tt.in, err, tt.want)
 		}
+	}
+}
+
+// TestMaskOutputName: what may be a credential in a name someone wrote is
+// masked; the names outputs have come out unchanged.
+func TestMaskOutputName(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"console", "console"},
+		{"http:http://a:1/x", "http:http://a:1/x"},
+		{"http:http://a:1/x?token=" + Mask + "#2", "http:http://a:1/x?token=" + Mask + "#2"},
+		{"http:http://" + Mask + "@b:1/y#3", "http:http://" + Mask + "@b:1/y#3"},
+		{"http:http://u:pw@b:1/y?token=secret#2", "http:http://" + Mask + "@b:1/y?token=" + Mask + "#2"},
+		{"http:http://b:1/y#frag", "http:http://b:1/y"},
+		{"http:u:pw@b", "http:" + Mask},
+		{"kafka:k1:9092,k2:9092/logs", "kafka:k1:9092,k2:9092/logs"},
+		{"cloudwatch_logs:eu-west-1:/app:web-1", "cloudwatch_logs:eu-west-1:/app:web-1"},
+	} {
+		if got := MaskOutputName(tt.in); got != tt.want {
+			t.Errorf("MaskOutputName(%q): got %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestShapeErrors: every unknown field and every value of the wrong type is
+// reported, at once, each with its line, column and field, array indexes
+// included; nothing else is, since such a manifest is not validated.
+func TestShapeErrors(t *testing.T) {
+	// pipeline wraps a pipeline's members in a manifest.
+	pipeline := func(members string) string {
+		return `{"version": "1", "pipelines": [{"name": "p", ` + members + `}]}`
+	}
+	for _, tt := range []struct {
+		name     string
+		manifest string
+		want     []string // every error, in order
+	}{
+		{
+			name: "unknown field in a rule",
+			manifest: "{\"version\": \"1\",\n \"pipelines\": [{\"name\": \"p\",\n" +
+				"   \"processors\": [{\"id\": \"f\", \"type\": \"filter\", \"parms\": {\"value\": \"DEBUG\"}}]}]}",
+			want: []string{"line 3, column 49: pipelines[0].processors[0].parms: unknown field"},
+		},
+		{
+			name:     "unknown top-level field",
+			manifest: `{"version": "1", "pipelnes": []}`,
+			want:     []string{"line 1, column 18: pipelnes: unknown field"},
+		},
+		{
+			name: "all at once, in order",
+			manifest: "{\"version\": \"1\", \"pipelines\": [{\"name\": \"p\", \"batch_sise\": 10,\n" +
+				"  \"processors\": [{\"id\": \"a\", \"type\": \"filter\", \"params\": {\"value\": \"x\"}},\n" +
+				"                 {\"id\": 2, \"type\": \"filter\", \"parms\": {\"a\": [1, {\"b\": 2}]}, \"on_overload\": true}],\n" +
+				"  \"outputs\": [{\"type\": \"http\", \"ulr\": \"http://a\", \"gzip\": \"yes\"}]}], \"extra\": null}",
+			want: []string{
+				"line 1, column 46: pipelines[0].batch_sise: unknown field",
+				"line 3, column 25: pipelines[0].processors[1].id: want string; got number",
+				"line 3, column 46: pipelines[0].processors[1].parms: unknown field",
+				"line 3, column 92: pipelines[0].processors[1].on_overload: want string; got boolean",
+				"line 4, column 32: pipelines[0].outputs[0].ulr: unknown field",
+				"line 4, column 59: pipelines[0].outputs[0].gzip: want boolean; got string",
+				"line 4, column 70: extra: unknown field",
+			},
+		},
+		{"batch size a string", pipeline(`"batch_size": "ten"`), []string{"line 1, column 60: pipelines[0].batch_size: want integer; got string"}},
+		{"batch size a fraction", pipeline(`"batch_size": 1.5`), []string{"line 1, column 60: pipelines[0].batch_size: want integer; got 1.5"}},
+		{"batch size an exponent", pipeline(`"batch_size": 1e9`), []string{"line 1, column 60: pipelines[0].batch_size: want integer; got 1e9"}},
+		{"batch size past int", pipeline(`"batch_size": 99999999999999999999`), []string{"line 1, column 60: pipelines[0].batch_size: want integer; got 99999999999999999999"}},
+		{"processors an object", pipeline(`"processors": {"id": "a"}`), []string{"line 1, column 60: pipelines[0].processors: want array; got object"}},
+		{"pipelines a string", `{"pipelines": "p"}`, []string{"line 1, column 15: pipelines: want array; got string"}},
+		{"version a boolean", `{"version": true, "pipelines": []}`, []string{"line 1, column 13: version: want string or number; got boolean"}},
+		{"timestamp a string", `{"timestamp": "now", "pipelines": []}`, []string{"line 1, column 15: timestamp: want integer; got string"}},
+		{"a header value a number", pipeline(`"outputs": [{"type": "http", "url": "http://a", "headers": {"X-Key": 5, "a.b": [], "ok": "v"}}]`),
+			[]string{
+				"line 1, column 115: pipelines[0].outputs[0].headers.X-Key: want string; got number",
+				`line 1, column 125: pipelines[0].outputs[0].headers["a.b"]: want string; got array`,
+			}},
+		{"brokers a number", pipeline(`"outputs": [{"type": "kafka", "topic": "t", "brokers": 9092}]`),
+			[]string{"line 1, column 101: pipelines[0].outputs[0].brokers: want string or array of strings; got number"}},
+		{"a broker a number", pipeline(`"outputs": [{"type": "kafka", "topic": "t", "brokers": ["k1:9092", 9092, null]}]`),
+			[]string{"line 1, column 113: pipelines[0].outputs[0].brokers[1]: want string; got number"}},
+		{"the manifest an array", `[{"version": "1"}]`, []string{"line 1, column 1: manifest: want object; got array"}},
+		{"the manifest a string", `"manifest"`, []string{"line 1, column 1: manifest: want object; got string"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.manifest))
+			if got := ErrorList(err); !slices.Equal(got, tt.want) {
+				t.Fatalf("Parse(%s):\ngot  %q\nwant %q", tt.manifest, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestShapeAccepted: what encoding/json takes, the check of the manifest's
+// shape takes too: null for any value, members named in another case,
+// params of any shape (the rule's type checks them), a string for a list.
+func TestShapeAccepted(t *testing.T) {
+	for _, m := range []string{
+		`{"version": null, "timestamp": null, "pipelines": [{"name": null, "processors": null, "outputs": null, "batch_size": null, "overload_policy": null}]}`,
+		`{"VERSION": "1", "Pipelines": [{"Name": "p", "Processors": [{"ID": "f", "TYPE": "filter", "Params": {"value": "x"}}], "BATCH_SIZE": 5}]}`,
+		`{"version": 7, "pipelines": [{"name": "p", "processors": [], "outputs": [{"type": "kafka", "topic": "t", "brokers": "k1:9092,k2:9092"}]}]}`,
+		`{"version": "1", "pipelines": [{"name": "p", "processors": [{"id": "f", "type": "filter", "params": {"values": ["a", "b"], "on_overload": "run"}}]}]}`,
+	} {
+		if _, err := Parse([]byte(m)); err != nil {
+			t.Errorf("Parse(%s): %v; want it accepted", m, err)
+		}
+	}
+	// Params are the rule type's to check: their unknown fields are named
+	// by the rule, with the params the type takes.
+	_, err := Parse([]byte(`{"version": "1", "pipelines": [{"name": "p", "processors": [{"id": "f", "type": "filter", "params": {"valu": "x"}}]}]}`))
+	if want := `pipelines[0].processors[0] (id "f").params: unknown field "valu": filter takes`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("unknown param: got %v; want %q...", err, want)
+	}
+}
+
+// TestShapeErrorsBounded: a manifest with very many unknown fields gets
+// maxShapeErrors of them, and how many more there are.
+func TestShapeErrorsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"pipelines": []`)
+	for i := range maxShapeErrors + 10 {
+		fmt.Fprintf(&b, `, "x%d": {"deep": [1, 2, {"deeper": null}]}`, i)
+	}
+	b.WriteString(`}`)
+	_, err := Parse([]byte(b.String()))
+	got := ErrorList(err)
+	if len(got) != maxShapeErrors+1 || got[0] != "line 1, column 19: x0: unknown field" ||
+		got[maxShapeErrors] != "10 more unknown fields or values of the wrong type not shown" {
+		t.Fatalf("got %d errors, first %q, last %q; want %d, the last saying 10 more", len(got), got[0], got[len(got)-1], maxShapeErrors+1)
 	}
 }

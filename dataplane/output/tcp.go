@@ -117,10 +117,10 @@ func parseTCPURL(s string) (addr string, isTLS bool, err error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", false, fmt.Errorf("url: cannot parse: %w", err)
+		return "", false, fmt.Errorf("url: want tcp://host:port, or tls://host:port for TLS; cannot parse: %w", err)
 	}
 	if u.Scheme != "tcp" && u.Scheme != "tls" {
-		return "", false, fmt.Errorf("url: want scheme tcp or tls; got %q", u.Scheme)
+		return "", false, fmt.Errorf("url: want tcp://host:port, or tls://host:port for TLS; got scheme %q", u.Scheme)
 	}
 	if u.User != nil {
 		return "", false, errors.New("url: tcp output takes no credentials")

@@ -201,7 +201,9 @@ func TestValidateTCP(t *testing.T) {
 		want string
 	}{
 		{Config{Type: "tcp"}, "url: required"},
-		{Config{Type: "tcp", URL: "http://x:1"}, "url: want scheme tcp or tls"},
+		{Config{Type: "tcp", URL: "http://x:1"}, `url: want tcp://host:port, or tls://host:port for TLS; got scheme "http"`},
+		{Config{Type: "tcp", URL: "127.0.0.1:9100"}, "url: want tcp://host:port, or tls://host:port for TLS; cannot parse"},
+		{Config{Type: "tcp", URL: "localhost:9100"}, "url: want tcp://host:port, or tls://host:port for TLS"},
 		{Config{Type: "tcp", URL: "tcp://x"}, "url: want tcp://host:port"},
 		{Config{Type: "tcp", URL: "tcp://x:1/path"}, "nothing after the port"},
 		{Config{Type: "tcp", URL: "tcp://x:1", Headers: map[string]string{"a": "b"}}, "headers"},

@@ -449,7 +449,7 @@ func TestApplyRejectsInvalidManifest(t *testing.T) {
 		{
 			name:    "undecodable",
 			apply:   func(s *Server) error { return s.ApplyJSON([]byte(`{"version":"4","pipelnes":[]}`)) },
-			version: "4", field: `unknown field \"pipelnes\"`,
+			version: "4", field: `line 1, column 16: pipelnes: unknown field`,
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -251,9 +251,10 @@ func loadManifest(path string) (*manifest.Manifest, error) {
 const validateUsage = `usage: streamgate validate FILE
 
 Checks the manifest in FILE as a data plane and POST /publish would: prints
-every problem at once, each naming its field (pipelines[0].processors[1]...)
-or, for JSON that does not decode, its line and column, and exits 1; or a
-summary and any warnings, and exits 0. A redact rule with the hash action
+every problem at once, each naming its field (pipelines[0].processors[1]...),
+with its line and column where the JSON does not decode (a syntax error, an
+unknown field, a value of the wrong type), and exits 1; or a summary and any
+warnings, and exits 0. A redact rule with the hash action
 needs the key: STREAMGATE_HMAC_KEY_FILE.
 `
 

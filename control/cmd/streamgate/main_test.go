@@ -82,12 +82,24 @@ func TestValidateCommand(t *testing.T) {
 	// cannot open, not an invalid manifest; -h: the usage.
 	syntax := filepath.Join(dir, "syntax.json")
 	os.WriteFile(syntax, []byte("{\"version\": \"1\",\n \"pipelines\": [\n  {\"name\": \"p\",, }\n ]}"), 0o644)
+	// Unknown fields and a value of the wrong type: all of them, each with
+	// its line, column and path, as the README shows.
+	typo := filepath.Join(dir, "typo.json")
+	os.WriteFile(typo, []byte(`{"version": "1",
+ "pipelines": [{"name": "p", "batch_size": "100",
+   "processors": [{"id": "f", "type": "filter", "parms": {"value": "DEBUG"}}],
+   "outputs": [{"type": "http", "ulr": "http://localhost:9000"}]}]}
+`), 0o644)
 	for _, c := range []struct {
 		args []string
 		code int
 		want string
 	}{
 		{[]string{syntax}, 1, "line 3, column 16: invalid character ','"},
+		{[]string{typo}, 1, "manifest is invalid:\n" +
+			"  line 2, column 44: pipelines[0].batch_size: want integer; got string\n" +
+			"  line 3, column 49: pipelines[0].processors[0].parms: unknown field\n" +
+			"  line 4, column 33: pipelines[0].outputs[0].ulr: unknown field\n"},
 		{[]string{filepath.Join(dir, "missing.json")}, 1, "cannot open " + filepath.Join(dir, "missing.json") + ": no such file or directory"},
 		{[]string{"-h"}, 0, "usage: streamgate validate FILE"},
 	} {
