@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -825,14 +826,15 @@ func TestPublishInvalidDraft(t *testing.T) {
 
 func TestFleet(t *testing.T) {
 	a := newTestAPI(t, Options{}, store.Options{})
-	hb := rdb.Heartbeat{ID: "dp-1", Host: "host-a", PID: 42, Version: "7", Redis: "connected", Received: 10, Updated: 1}
+	hb := rdb.Heartbeat{ID: "dp-1", Host: "host-a", PID: 42, Version: "7", Redis: "connected", Received: 10, Updated: 1,
+		Outputs: rdb.OutputQueues{{Name: "http:http://collector:9000", Buffer: "disk", Lines: 12, DiskBytes: 4096, OldestSeconds: 1.5}}}
 	if err := rdb.WriteHeartbeat(context.Background(), a.rc, &hb, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	var f fleet
 	r := a.do("GET", "/fleet", "")
 	r.decode(t, &f)
-	if r.status != 200 || len(f.Instances) != 1 || f.Instances[0] != hb {
+	if r.status != 200 || len(f.Instances) != 1 || !reflect.DeepEqual(f.Instances[0], hb) {
 		t.Fatalf("got %d %s; want the heartbeat %+v", r.status, r.body, hb)
 	}
 

@@ -258,6 +258,7 @@ func schemas() map[string]*schema {
 			prop("create", outputField("create"), false),
 			prop("endpoint", outputField("endpoint"), false),
 			prop("timestamp_field", outputField("timestamp_field"), false),
+			prop("buffer", componentSchema(&output.BufferSpec), false),
 		), "Where processed lines are sent. Each type takes the fields its <Type>Output schema lists; setting another is an error."),
 		"Pipeline": describe(object(
 			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),
@@ -304,6 +305,14 @@ func schemas() map[string]*schema {
 			prop("dead_lettered", integer("Lines its outputs' destinations refused for good (a 4xx other than 408 and 429), kept as dead letters on the data plane's disk; "+
 				"its admin API (GET /dlq) lists them and POST /dlq/replay sends them again. Summed over the outputs."), true),
 			prop("dead_letter_replayed", integer("Lines a replay took out of the dead letters again, summed over the outputs."), true),
+			prop("outputs", arrayOf(describe(object(
+				prop("name", str("The output's name, as metrics and logs give it."), true),
+				prop("buffer", &schema{Type: "string", Enum: []string{"memory", "disk"}, Description: "Where the output queues."}, true),
+				prop("queued_lines", integer("Lines handed to it and not yet delivered, dead-lettered or dropped: in memory and on disk."), true),
+				prop("memory_bytes", integer("Bytes of the batches queued in memory."), true),
+				prop("disk_bytes", integer("Bytes in its disk buffer not yet delivered."), true),
+				prop("oldest_line_age_seconds", &schema{Type: "number", Description: "Age of the oldest line on disk being delivered; 0 when none is."}, true),
+			), "What is queued for one output.")), false),
 			prop("ingest_closed", str("Why its ingest is closed at start: it found no valid manifest to run (Redis unreachable, or its manifest invalid). "+
 				"Absent once ingest is open."), false),
 			prop("build_version", str(`The StreamGate version it runs; "devel" for a build without one.`), true),
