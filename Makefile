@@ -100,7 +100,8 @@ fuzz:
 	done
 
 # bench: the hot path's Go micro-benchmarks and the end-to-end scenarios
-# (S1 raw, S2 filter+redact, S3 HTTP output, S4 overload, S5 idle) against
+# (S1 raw, S2 filter+redact, S3 HTTP output, S4 overload, S5 idle, S2D and
+# S3D with a disk buffer, S6D a disk backlog's memory) against
 # the real binaries; writes results/runs/<date>-<commit>.json and regenerates
 # results/README.md and its charts. BENCH_FLAGS passes flags to the harness
 # (cd bench && go run ./cmd/bench -h).
@@ -123,7 +124,8 @@ bench-micro:
 
 # chaos: the fault drills against the real binaries (Redis killed and
 # restarted, HTTP sink faults, a Kafka broker restarted, overload, bad
-# input, SIGTERM and SIGKILL, deeply nested JSON, huge regular
+# input, SIGTERM and SIGKILL, disk buffers killed, filled and damaged, a
+# dead-letter storm and its replay, deeply nested JSON, huge regular
 # expressions), then every fuzz target for CHAOS_FUZZTIME each, two at a
 # time; writes
 # results/chaos/<date>-<commit>.json and regenerates results/README.md.
@@ -137,8 +139,10 @@ chaos:
 
 # chaos-short: CI's subset, about three minutes: one Redis restart with a
 # publish during the outage, one sink outage, one Kafka broker restart, one
-# batch of bad input, the slowbody and halflines memory attacks. Fails on
-# any crash, any line lost uncounted, or a proxy over its memory bound.
+# batch of bad input, the slowbody and halflines memory attacks, a SIGKILL
+# during a short sink outage with a disk buffer, and a dead-letter storm.
+# Fails on any crash, any line lost uncounted, or a proxy over its memory
+# bound.
 # Saves nothing.
 chaos-short:
 	cd chaos && $(GO) run ./cmd/chaos -short -save=false

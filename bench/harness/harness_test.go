@@ -1,6 +1,10 @@
 package harness
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/google/pprof/profile"
@@ -43,5 +47,21 @@ func TestMedian(t *testing.T) {
 		if got := median(c.in); got != c.want {
 			t.Errorf("median(%v): got %v; want %v", c.in, got, c.want)
 		}
+	}
+}
+
+func TestWithBuffer(t *testing.T) {
+	got := withBuffer(`{"type":"tcp","url":"tcp://127.0.0.1:1"}`, diskInterval)
+	want := `{"type":"tcp","url":"tcp://127.0.0.1:1","buffer":` + diskInterval + `}`
+	if got != want {
+		t.Fatalf("got %s; want %s", got, want)
+	}
+}
+
+func TestRunOnlyUnknown(t *testing.T) {
+	h := &Harness{cfg: Config{Only: []string{"S9_none"}}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	scs, err := h.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "unknown scenario S9_none") || len(scs) != 0 {
+		t.Fatalf("got %d scenarios, error %v; want none, and the unknown name", len(scs), err)
 	}
 }

@@ -171,6 +171,7 @@ type Sink struct {
 	Proc *Proc
 	// TCP and HTTP take lines; Stats serves GET /stats and POST /reset.
 	TCP, HTTP, Stats string
+	bin              string // loadgen
 }
 
 // StartSink starts a sink and waits until it listens.
@@ -179,16 +180,24 @@ func (r Rig) StartSink() (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot find free ports: %w", err)
 	}
-	s := &Sink{TCP: addrs[0], HTTP: addrs[1], Stats: addrs[2]}
-	s.Proc, err = Start("sink", r.Loadgen, "sink", "-tcp", s.TCP, "-http", s.HTTP, "-stats", s.Stats)
+	s := &Sink{TCP: addrs[0], HTTP: addrs[1], Stats: addrs[2], bin: r.Loadgen}
+	return s, s.Start()
+}
+
+// Start starts the sink's process, on its addresses, and waits until it
+// listens: StartSink does, and a sink that Stop stopped starts again, its
+// statistics afresh (a destination back from an outage).
+func (s *Sink) Start() error {
+	p, err := Start("sink", s.bin, "sink", "-tcp", s.TCP, "-http", s.HTTP, "-stats", s.Stats)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	s.Proc = p
 	if err := WaitTCP(s.Stats, startWait); err != nil {
-		s.Proc.Kill()
-		return nil, fmt.Errorf("cannot start sink: %w\n%s", err, s.Proc.Logs())
+		p.Kill()
+		return fmt.Errorf("cannot start sink: %w\n%s", err, p.Logs())
 	}
-	return s, nil
+	return nil
 }
 
 // TCPOutput is a tcp output to the sink.

@@ -13,6 +13,14 @@ const (
 	S3  = "S3_http_output"
 	S4  = "S4_overload"
 	S5  = "S5_idle"
+	// S2D, S3D and S3DA are S2 and S3 with the output's queue on disk
+	// (sync interval; S3DA sync always).
+	S2D  = "S2D_filter_redact_disk"
+	S3D  = "S3D_http_output_disk"
+	S3DA = "S3DA_http_output_disk_always"
+	// S6D fills a disk queue while the destination is down, then delivers
+	// it: its figure is the peak RSS.
+	S6D = "S6D_disk_backlog"
 )
 
 // Targets of DESIGN §4 that apply to every scenario.
@@ -45,21 +53,33 @@ type Goal struct {
 	CIFloorFraction float64
 	// P99 is the p99 goal in ms, at GoalP99Rate lines/s open loop.
 	P99 float64
+	// OfMemory is, for a scenario whose output queues on disk, the
+	// fraction of its in-memory scenario's throughput aimed at.
+	OfMemory float64
 }
 
 // Goals maps a scenario name to its goal.
 var Goals = map[string]Goal{
-	F0:  {Label: "floor", Seed: "—", Throughput: GoalFloor},
-	S1:  {Label: "raw", Seed: "200,000 lines/s, p99 < 2 ms", Throughput: 2_000_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
-	S2:  {Label: "filter + redact", Seed: "150,000 lines/s, p99 < 5 ms", Throughput: 1_500_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
-	S2J: {Label: "filter + redact, JSON", Seed: "—", Throughput: 1_050_000, P99: GoalP99Ms},
-	S3:  {Label: "HTTP output", Seed: "50,000 lines/s, p99 < 20 ms", Throughput: 1_000_000, P99: GoalP99Ms},
-	S4:  {Label: "overload", Seed: "~50 MB RSS with a 10k-slot buffer"},
-	S5:  {Label: "idle", Seed: "idle CPU < 1 %"},
+	F0:   {Label: "floor", Seed: "—", Throughput: GoalFloor},
+	S1:   {Label: "raw", Seed: "200,000 lines/s, p99 < 2 ms", Throughput: 2_000_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
+	S2:   {Label: "filter + redact", Seed: "150,000 lines/s, p99 < 5 ms", Throughput: 1_500_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
+	S2J:  {Label: "filter + redact, JSON", Seed: "—", Throughput: 1_050_000, P99: GoalP99Ms},
+	S3:   {Label: "HTTP output", Seed: "50,000 lines/s, p99 < 20 ms", Throughput: 1_000_000, P99: GoalP99Ms},
+	S4:   {Label: "overload", Seed: "~50 MB RSS with a 10k-slot buffer"},
+	S5:   {Label: "idle", Seed: "idle CPU < 1 %"},
+	S2D:  {Label: "filter + redact, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
+	S3D:  {Label: "HTTP output, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
+	S3DA: {Label: "HTTP output, disk buffer, sync always", Seed: "—"},
+	S6D:  {Label: "disk backlog", Seed: "—"},
 }
 
+// GoalOfMemory is the fraction of its in-memory scenario's throughput a
+// disk-buffered scenario aims at (DESIGN §4: a disk queue at ≥ 80 % of
+// memory speed).
+const GoalOfMemory = 0.80
+
 // scenarioOrder is the order scenarios are shown in.
-var scenarioOrder = []string{F0, S1, S2, S2J, S2A, S3, S4, S5}
+var scenarioOrder = []string{F0, S1, S2, S2J, S2A, S2D, S3, S3D, S3DA, S4, S5, S6D}
 
 // MeetsThroughput reports whether throughput meets the goal of scenario
 // name; ok is false when the scenario has no throughput goal.
@@ -88,3 +108,14 @@ func MeetsRSS(mb float64) bool { return mb <= GoalRSSMB }
 
 // MeetsIdleCPU reports whether an idle CPU percentage meets the goal.
 func MeetsIdleCPU(percent float64) bool { return percent < GoalIdleCPUPercent }
+
+// MeetsOfMemory reports whether a disk-buffered scenario's throughput, as
+// the fraction frac of its in-memory scenario's, meets the goal of
+// scenario name; ok is false when the scenario has no such goal.
+func MeetsOfMemory(name string, frac float64) (meets, ok bool) {
+	g := Goals[name]
+	if g.OfMemory == 0 {
+		return false, false
+	}
+	return frac >= g.OfMemory, true
+}

@@ -171,6 +171,9 @@ func goalText(name string) string {
 	if g.Throughput > 0 {
 		parts = append(parts, "≥ "+formatNumber(g.Throughput, 0)+" lines/s")
 	}
+	if g.OfMemory > 0 {
+		parts = append(parts, "≥ "+plain(100*g.OfMemory)+" % of the lines/s in memory")
+	}
 	if g.P99 > 0 {
 		parts = append(parts, "p99 ≤ "+plain(g.P99)+" ms at "+formatNumber(GoalP99Rate, 0)+"/s")
 	}
@@ -194,6 +197,19 @@ func throughputCell(s *result.Scenario) string {
 		t += " (median of " + strconv.Itoa(n) + ")"
 	}
 	if meets, ok := MeetsThroughput(s.Name, s.Throughput); ok {
+		t += " " + mark(meets)
+	}
+	if s.MemoryFraction > 0 {
+		t += ", " + memoryText(s)
+	}
+	return t
+}
+
+// memoryText is a disk-buffered scenario's throughput as a fraction of its
+// in-memory scenario's, marked against the goal if it has one.
+func memoryText(s *result.Scenario) string {
+	t := formatNumber(100*s.MemoryFraction, 0) + " % of " + s.MemoryScenario
+	if meets, ok := MeetsOfMemory(s.Name, s.MemoryFraction); ok {
 		t += " " + mark(meets)
 	}
 	return t
@@ -333,6 +349,8 @@ func writeScenarios(b *strings.Builder, r *result.Run) {
 		b.WriteString("\n")
 	}
 
+	writeDisk(b, r)
+
 	var failed bool
 	for _, s := range scs {
 		if s != nil && (!s.Passed || len(s.Failures) > 0) {
@@ -351,6 +369,46 @@ func writeScenarios(b *strings.Builder, r *result.Run) {
 	if failed {
 		b.WriteString("\n")
 	}
+}
+
+// writeDisk writes the disk-buffered scenarios: each against its
+// in-memory scenario, and the backlog's peak RSS.
+func writeDisk(b *strings.Builder, r *result.Run) {
+	var lines []string
+	for _, n := range []string{S2D, S3D, S3DA} {
+		s := r.Find(n)
+		if s == nil || s.Throughput == 0 {
+			continue
+		}
+		l := fmt.Sprintf("- %s: %s lines/s", s.Name, formatNumber(s.Throughput, 0))
+		if s.MemoryFraction > 0 {
+			l += ", " + memoryText(s)
+			if g := Goals[n]; g.OfMemory > 0 {
+				l += " (goal ≥ " + plain(100*g.OfMemory) + " %)"
+			} else {
+				l += " (reported, no goal)"
+			}
+		} else {
+			l += "; its in-memory scenario was not run alongside"
+		}
+		if s.P99 > 0 {
+			l += "; p99 " + formatMs(s.P99) + " ms at " + formatNumber(s.OpenLoopRate, 0) + "/s"
+		}
+		lines = append(lines, l)
+	}
+	if s := r.Find(S6D); s != nil && s.DiskBacklogBytes > 0 {
+		lines = append(lines, fmt.Sprintf("- %s: %s MiB queued on disk while the destination was down (at %s lines/s), then delivered at %s lines/s; peak RSS %s",
+			s.Name, formatInt(s.DiskBacklogBytes>>20), formatNumber(s.Throughput, 0), formatNumber(s.DrainLinesPerS, 0), rssCell(s)))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("### Disk buffers\n\n")
+	b.WriteString("Each disk scenario's throughput against the same scenario in memory, measured in the same run.\n\n")
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("\n")
 }
 
 // oneLine joins the lines of s with spaces.

@@ -239,6 +239,12 @@ func TestMarks(t *testing.T) {
 		{"p99 at too low a rate", result.Scenario{Name: S1, Throughput: 3e6, P99: 0.4, OpenLoopRate: 50_000},
 			"3,000,000 ✓", "— / 0.400 / — ms at 50,000/s ✗", "—", "✗ no"},
 		{"no goal", result.Scenario{Name: "S9_other", Throughput: 10, P99: 100}, "10", "— / 100 / — ms", "—", "✗ no"},
+		{"disk at the goal", result.Scenario{Name: S2D, Throughput: 800, MemoryFraction: 0.8, MemoryScenario: S2},
+			"800, 80 % of S2_filter_redact ✓", "—", "—", "✗ no"},
+		{"disk below the goal", result.Scenario{Name: S3D, Throughput: 799, MemoryFraction: 0.799, MemoryScenario: S3},
+			"799, 80 % of S3_http_output ✗", "—", "—", "✗ no"},
+		{"disk without a goal", result.Scenario{Name: S3DA, Throughput: 500, MemoryFraction: 0.5, MemoryScenario: S3},
+			"500, 50 % of S3_http_output", "—", "—", "✗ no"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,6 +291,10 @@ func TestMarkdownMarks(t *testing.T) {
 		"- p999 < max: S1 saw one GC pause of 6.3 ms & no lost lines.",
 		"![throughput](charts/throughput.svg)",
 		"![p99 latency](charts/p99.svg)",
+		"| S2D_filter_redact_disk | 1,186,406 (median of 1), 84 % of S2_filter_redact ✓ |",
+		"| S3DA_http_output_disk_always | 516,388 (median of 1), 50 % of S3_http_output | 17 % | — | RSS ≤ 64 MB |",
+		"- S3D_http_output_disk: 774,581 lines/s, 75 % of S3_http_output ✗ (goal ≥ 80 %); p99 4.20 ms at 100,000/s",
+		"- S6D_disk_backlog: 512 MiB queued on disk while the destination was down (at 1,308,702 lines/s), then delivered at 962,443 lines/s; peak RSS 60.9 MB ✓",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("README lacks %q", want)

@@ -40,7 +40,8 @@ type Run struct {
 // does not measure is zero and omitted.
 type Scenario struct {
 	// Name is F0_floor, S1_raw, S2_filter_redact, S3_http_output,
-	// S4_overload or S5_idle, or another S2 variant.
+	// S4_overload or S5_idle, another S2 or S3 variant (S2D and S3D queue
+	// on disk), or S6D_disk_backlog.
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	// Output is what the proxy delivers to in this scenario.
@@ -55,6 +56,16 @@ type Scenario struct {
 	// what the lab lets the proxy reach on this machine, so the fraction
 	// compares across machines where lines/s do not.
 	FloorFraction float64 `json:"floor_fraction,omitempty"`
+	// MemoryFraction is, for a scenario whose output queues on disk,
+	// Throughput over that of the same scenario in memory, MemoryScenario,
+	// measured in the same run.
+	MemoryFraction float64 `json:"memory_fraction,omitempty"`
+	MemoryScenario string  `json:"memory_scenario,omitempty"`
+	// DiskBacklogBytes is the backlog a disk scenario filled its queue with
+	// while the destination was down, and DrainLinesPerS the rate at which
+	// it delivered it once the destination was back.
+	DiskBacklogBytes int64   `json:"disk_backlog_bytes,omitempty"`
+	DrainLinesPerS   float64 `json:"drain_lines_per_s,omitempty"`
 
 	// Latency, end to end (sender's scheduled time to sink), at OpenLoopRate.
 	OpenLoopRate float64 `json:"open_loop_lines_per_s,omitempty"`

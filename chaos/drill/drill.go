@@ -25,7 +25,8 @@ type Config struct {
 	StreamGate, Loadgen, RedisServer string
 	// Short is CI's subset: one Redis restart with a publish during the
 	// outage, one sink outage, one Kafka broker restart, one batch of bad
-	// input, and the slowbody and halflines memory attacks.
+	// input, the slowbody and halflines memory attacks, a SIGKILL during a
+	// short sink outage with a disk buffer, and a dead-letter storm.
 	Short bool
 	// FuzzTime is how long each fuzz target runs (0: not at all), and
 	// FuzzParallel how many targets run at once; Repo is the repository
@@ -81,6 +82,10 @@ func (d *Drills) drills() []drill {
 		{"halflines", "1,000 TCP connections each holding an unfinished line of ~1 MB, beside a TCP load: the proxy's memory stays bounded", d.halfLines, true},
 		{"sigterm", "SIGTERM under load with a healthy sink: everything accepted is delivered", d.sigterm, false},
 		{"sigkill", "SIGKILL under load: how many accepted lines were only in memory", d.sigkill, false},
+		{"disk_sigkill", "an http output with a disk buffer (sync interval), its sink down under load, the proxy killed (SIGKILL) during the outage and restarted on the same -data-dir: every line on disk is delivered", d.diskSigkill, true},
+		{"disk_full", "an 8 MiB disk buffer filled during a sink outage under load: drops counted as disk_full, nothing else lost", d.diskFull, false},
+		{"disk_corrupt", "a disk buffer's files damaged between a clean stop and a restart (a torn tail, flipped bytes): the damaged records are counted, every other line delivered", d.diskCorrupt, false},
+		{"dead_letter_storm", "the http output's destination refuses every request (400) under load: every batch a dead letter; then it accepts, and streamgate dlq replay delivers them all once", d.deadLetterStorm, true},
 		{"nestedjson", "1 MB lines of JSON nested up to 500,000 levels deep through an attribute_filter, beside a normal load", d.nestedJSON, false},
 		{"regexbomb", "200 rules of huge regular expression alternations posted to the API, published, and written to Redis in manifests, under load", d.regexBomb, false},
 		{"fuzz", "every fuzz target", d.fuzz, false},

@@ -154,6 +154,10 @@ func TestFrontModes(t *testing.T) {
 	if st, h, _ := post(); st != 429 || h.Get("Retry-After") != "1" {
 		t.Fatalf("429 mode: got %d, Retry-After %q", st, h.Get("Retry-After"))
 	}
+	f.set(refuse)
+	if st, _, _ := post(); st != 400 {
+		t.Fatalf("400 mode: got %d", st)
+	}
 	f.set(stall)
 	start := time.Now()
 	if st, _, _ := post(); st != 200 || time.Since(start) < 100*time.Millisecond {
@@ -174,7 +178,7 @@ func TestFrontModes(t *testing.T) {
 	if st, _, err := post(); err != nil || st != 200 {
 		t.Fatalf("up again: %d %v", st, err)
 	}
-	if f.failed[fail500].Load() != 1 || f.failed[throttle].Load() != 1 || f.failed[reset].Load() != 1 {
-		t.Fatalf("fault counts: 500 %d, 429 %d, reset %d", f.failed[fail500].Load(), f.failed[throttle].Load(), f.failed[reset].Load())
+	if f.failed[fail500].Load() != 1 || f.failed[throttle].Load() != 1 || f.failed[reset].Load() != 1 || f.failed[refuse].Load() != 1 {
+		t.Fatalf("fault counts: 500 %d, 429 %d, reset %d, 400 %d", f.failed[fail500].Load(), f.failed[throttle].Load(), f.failed[reset].Load(), f.failed[refuse].Load())
 	}
 }

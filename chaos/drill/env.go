@@ -114,6 +114,17 @@ func (p *progress) end() time.Duration {
 	return p.stall
 }
 
+// peak is the highest value sampled.
+func (p *progress) peak() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var m int64
+	for _, s := range p.samples {
+		m = max(m, s.n)
+	}
+	return m
+}
+
 // rate is the counter's rate between from and to, from the samples.
 func (p *progress) rate(from, to time.Time) float64 {
 	p.mu.Lock()

@@ -21,10 +21,11 @@ const (
 	throttle             // 429 with Retry-After
 	stall                // wait, then forward
 	reset                // read part of the body, then reset the connection
+	refuse               // 400 Bad Request: refused for good, a dead letter
 )
 
 func (m mode) String() string {
-	return [...]string{"healthy", "500", "429", "stall", "reset"}[m]
+	return [...]string{"healthy", "500", "429", "stall", "reset", "400"}[m]
 }
 
 // front is the HTTP output's endpoint: a server that forwards each request
@@ -38,7 +39,7 @@ type front struct {
 	retryAfter   int // seconds
 
 	requests atomic.Int64 // by mode
-	failed   [5]atomic.Int64
+	failed   [6]atomic.Int64
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -103,6 +104,10 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case fail500:
 		io.Copy(io.Discard, r.Body)
 		http.Error(w, "injected failure", http.StatusInternalServerError)
+		return
+	case refuse:
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "injected refusal: bad request", http.StatusBadRequest)
 		return
 	case throttle:
 		io.Copy(io.Discard, r.Body)

@@ -52,7 +52,12 @@ func run() error {
 	save := flag.Bool("save", true, "write the run to the results directory and regenerate its README")
 	profiles := flag.String("profiles", "", "directory to keep the raw CPU profiles in (go tool pprof -top DIR/S1_raw.pprof)")
 	sgBin := flag.String("streamgate", "", "use this streamgate binary instead of building one (to compare builds)")
+	only := flag.String("only", "", "comma-separated scenarios to run (default all), e.g. S2_filter_redact,S2D_filter_redact_disk; a partial run, so only with -save=false")
+	diskBacklog := flag.Int64("disk-backlog", 512<<20, "bytes S6D_disk_backlog fills its 1 GiB disk queue with while the destination is down, from 1 MiB to less than 1 GiB")
 	flag.Parse()
+	if *only != "" && *save {
+		return fmt.Errorf("-only runs part of the scenarios: add -save=false (a saved run would stand as the latest in %s)", filepath.Join(*results, "README.md"))
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	root, err := lab.RepoRoot()
@@ -63,8 +68,13 @@ func run() error {
 		Runs: *runs, Lines: *lines, Conns: *conns,
 		LatencyRate: *latencyRate, LatencyFor: *latencyFor,
 		OverloadFor: 5 * time.Second, IdleFor: 10 * time.Second,
-		ProfileDir: *profiles,
-		Logger:     log,
+		DiskBacklog: *diskBacklog,
+		ProfileDir:  *profiles,
+		Logger:      log,
+	}
+	if *only != "" {
+		cfg.Only = strings.Split(*only, ",")
+		*micro = false
 	}
 	if *short {
 		cfg.Short, cfg.Runs, cfg.Lines = true, 1, min(*lines, 500_000)
@@ -109,6 +119,8 @@ func run() error {
 			"Throughput is closed loop: the sender pushes " + strconv.Itoa(cfg.Lines) + " lines over " + strconv.Itoa(cfg.Conns) + " TCP connections as fast as the proxy takes them (overflow policy block, so nothing is dropped), from its first line to the last line reaching the sink; the median of " + strconv.Itoa(cfg.Runs) + " runs.",
 			"Latency is open loop at a fixed rate, measured from each line's scheduled send time to its arrival at the sink, so a stalled proxy cannot hide its latency.",
 			"The proxy, the sender and the sink share the machine's cores. The floor, F0_floor, is the sender and the sink alone, with S1's lines and connections: what the lab lets any proxy reach here.",
+			"S2D, S3D and S3DA are S2 and S3 with the output's queue on disk (a 1 GiB disk buffer in a temporary -data-dir on the machine's own disk; sync interval, every second, or always, before each batch counts as queued): each is also given as a fraction of its in-memory scenario's throughput in the same run. S6D fills " +
+				strconv.FormatInt(cfg.DiskBacklog>>20, 10) + " MiB of such a queue while the destination is down, then delivers it: its peak RSS shows whether memory grows with the queue.",
 		},
 	}
 	if *micro {
@@ -156,14 +168,20 @@ func run() error {
 }
 
 func printSummary(r *result.Run) {
-	fmt.Printf("%-18s %14s %6s %9s %9s %9s %9s %12s %6s %5s\n", "scenario", "lines/s", "floor", "p50 ms", "p99 ms", "p999 ms", "RSS MB", "cpu s/M", "lost", "pii")
+	fmt.Printf("%-28s %14s %6s %9s %9s %9s %9s %12s %6s %5s\n", "scenario", "lines/s", "floor", "p50 ms", "p99 ms", "p999 ms", "RSS MB", "cpu s/M", "lost", "pii")
 	for _, s := range r.Scenarios {
-		fmt.Printf("%-18s %14.0f %5.0f%% %9.3f %9.3f %9.3f %9.1f %12.3f %6d %5d", s.Name, s.Throughput, 100*s.FloorFraction, s.P50, s.P99, s.P999, s.PeakRSSMB, s.CPUSPerMillion, s.Lost, s.PIILeaks)
+		fmt.Printf("%-28s %14.0f %5.0f%% %9.3f %9.3f %9.3f %9.1f %12.3f %6d %5d", s.Name, s.Throughput, 100*s.FloorFraction, s.P50, s.P99, s.P999, s.PeakRSSMB, s.CPUSPerMillion, s.Lost, s.PIILeaks)
 		if s.Name == "S4_overload" {
 			fmt.Printf("  breaker opened %d, bypassed %d, dropped %d", s.BreakerOpened, s.BreakerBypassed, s.DroppedCounted)
 		}
 		if s.Name == "S5_idle" {
 			fmt.Printf("  idle cpu %.2f%%", s.IdleCPUPercent)
+		}
+		if s.MemoryFraction > 0 {
+			fmt.Printf("  %.0f%% of %s", 100*s.MemoryFraction, s.MemoryScenario)
+		}
+		if s.DiskBacklogBytes > 0 {
+			fmt.Printf("  backlog %d MiB on disk, delivered at %.0f lines/s", s.DiskBacklogBytes>>20, s.DrainLinesPerS)
 		}
 		if !s.Passed {
 			fmt.Printf("  FAILED: %s", strings.Join(s.Failures, "; "))

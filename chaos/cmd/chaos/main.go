@@ -36,7 +36,7 @@ func main() {
 }
 
 func run() error {
-	short := flag.Bool("short", false, "CI's subset (about 3 minutes): one Redis restart, one sink outage, one Kafka broker restart, one batch of bad input, the slowbody and halflines memory attacks")
+	short := flag.Bool("short", false, "CI's subset (about 3 minutes): one Redis restart, one sink outage, one Kafka broker restart, one batch of bad input, the slowbody and halflines memory attacks, a SIGKILL with a disk buffer during a short sink outage, a dead-letter storm; with -only, the named drills' short versions")
 	only := flag.String("only", "", "comma-separated drills to run (default all): "+strings.Join(drill.Names(), ", "))
 	results := flag.String("results", "results", "results directory")
 	save := flag.Bool("save", true, "write the run to the results directory and regenerate its README")
@@ -135,6 +135,9 @@ func printSummary(scs []result.ChaosScenario) {
 	for _, s := range scs {
 		fmt.Printf("%-24s %7d %10.0f %10d %10d %10d %10d %8d %8.2fs  %v\n",
 			s.Name, s.FaultsInjected, s.LoadLinesPerS, s.Sent, s.Delivered, s.Filtered, s.Dropped, s.LostUncounted, s.RecoveryS, s.Passed)
+		for _, f := range s.Faults {
+			fmt.Printf("    fault %s\n", f)
+		}
 		for _, c := range s.Cases {
 			mark := "ok  "
 			if !c.Passed {
