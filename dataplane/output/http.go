@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	vm "github.com/VictoriaMetrics/metrics"
+	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fasthttp"
 
 	"streamgate/dataplane/record"
