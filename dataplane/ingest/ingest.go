@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/record"
@@ -70,5 +71,6 @@ func deliver(ctx context.Context, c *Config, b *record.Batch, oversize int) erro
 		return nil
 	}
 	c.Metrics.Received.Add(len(b.Lines))
+	b.Born = time.Now().UnixNano()
 	return c.Sink.Push(ctx, b)
 }

@@ -175,7 +175,7 @@ type outputCounts struct {
 	delivered *vm.Counter
 	dropped   map[string]*vm.Counter // by reason
 	counts    map[string]*vm.Counter // OutputCount's, by family
-	gauges    []string               // OutputGauge's series
+	gauges    []string               // OutputGauge's and OutputHistogram's series
 	pii       map[string]*vm.Counter // egress audit findings, by detector
 	dead      deadLetterCounts
 }
@@ -360,7 +360,6 @@ func (m *Metrics) RetireOutput(name string) {
 	defer m.mu.Unlock()
 	o := m.outputs[name]
 	delete(m.outputs, name)
-	m.set.UnregisterMetric("streamgate_output_retries_total{output=" + strconv.Quote(name) + "}")
 	if o == nil {
 		return
 	}
@@ -480,6 +479,36 @@ func (m *Metrics) OutputGauge(output, family string, f func() float64) {
 	}
 	o.gauges = append(o.gauges, series)
 	m.set.GetOrCreateGauge(series, f)
+}
+
+// Per-output histograms (OutputHistogram).
+const (
+	// OutputLatency is the time from when a line was read to when the
+	// output delivered it, per batch (the batch's oldest line).
+	OutputLatency = "streamgate_output_latency_seconds"
+	// OutputBatchLines is the number of lines of each batch an output
+	// wrote (or, with a disk buffer, persisted).
+	OutputBatchLines = "streamgate_output_batch_lines"
+)
+
+// Bucket bounds of the per-output histograms.
+var (
+	LatencyBuckets    = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}
+	BatchLinesBuckets = []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+)
+
+// OutputHistogram returns the named output's histogram of family, with
+// buckets; RetireOutput removes it (a histogram has no series without the
+// label to move to).
+func (m *Metrics) OutputHistogram(output, family string, buckets []float64) *vm.PrometheusHistogram {
+	series := family + "{output=" + strconv.Quote(output) + "}"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := m.outputLocked(output)
+	if !slices.Contains(o.gauges, series) {
+		o.gauges = append(o.gauges, series)
+	}
+	return m.set.GetOrCreatePrometheusHistogramExt(series, buckets)
 }
 
 // OutputDropped returns the counter of lines the named output dropped for reason.
@@ -644,12 +673,6 @@ func (m *Metrics) IngestClosed(listener, reason string) *vm.Counter {
 	return m.counterLocked(m.closed, listener+"/"+reason, func() string {
 		return fmt.Sprintf("streamgate_ingest_closed_total{listener=%q,reason=%q}", listener, reason)
 	})
-}
-
-// OutputRetries returns the counter of retried requests of the named
-// output; RetireOutput removes it.
-func (m *Metrics) OutputRetries(output string) *vm.Counter {
-	return m.set.GetOrCreateCounter("streamgate_output_retries_total{output=" + strconv.Quote(output) + "}")
 }
 
 // Gauge registers f as a gauge; registering the same name twice keeps the first.

@@ -115,7 +115,8 @@ func TestRetire(t *testing.T) {
 	m.Delivered("http:http://x").Add(5)
 	m.OutputDropped("http:http://x", ReasonQueueFull).Add(2)
 	m.EgressPII("ssn", "http:http://x").Add(1)
-	m.OutputRetries("http:http://x").Add(9)
+	m.OutputCount("http:http://x", OutputRestored).Add(9)
+	m.OutputGauge("http:http://x", OutputQueuedLines, func() float64 { return 8 })
 	m.Delivered("console").Add(6)
 
 	m.RetireRule("a")
@@ -136,6 +137,7 @@ func TestRetire(t *testing.T) {
 		"streamgate_output_lines_delivered_total 5\n",
 		`streamgate_output_lines_dropped_total{reason="queue_full"} 2`,
 		`streamgate_egress_pii_total{detector="ssn"} 1`,
+		"streamgate_output_restored_lines_total 9\n",
 		`streamgate_output_lines_delivered_total{output="console"} 6`,
 	} {
 		if !strings.Contains(text, want) {

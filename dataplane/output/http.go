@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fasthttp"
 
@@ -70,6 +71,11 @@ type httpOutput struct {
 
 	// Retry timing: defaultRetryTiming, shorter in tests.
 	retryTiming
+
+	// requests times each request, retries each on its own; retried
+	// counts the retries.
+	requests *vm.PrometheusHistogram
+	retried  *vm.Counter
 
 	// mu is held shared by each Write and exclusively by Close, which so
 	// waits for the Writes in flight.
@@ -290,9 +296,24 @@ func newHTTPOutput(c *Config, t retryTiming) (*httpOutput, error) {
 		inFlight:    make(chan struct{}, inFlight),
 		retryTiming: t,
 		done:        make(chan struct{}),
+		requests:    counters.GetOrCreatePrometheusHistogramExt(RequestDuration+"{output="+strconv.Quote(c.Name())+"}", requestBuckets),
+		retried:     counters.GetOrCreateCounter(OutputRetries + "{output=" + strconv.Quote(c.Name()) + "}"),
 	}
 	return o, nil
 }
+
+// The http-based outputs' own metrics, by output (see WritePrometheus).
+const (
+	// RequestDuration is a histogram of the time of each request to the
+	// destination, from sending it to its answer; each retry is a request.
+	RequestDuration = "streamgate_output_request_duration_seconds"
+	// OutputRetries counts requests made again after a failure.
+	OutputRetries = "streamgate_output_retries_total"
+)
+
+// requestBuckets are RequestDuration's bucket bounds, in seconds: from a
+// loopback collector's fraction of a millisecond to a timeout.
+var requestBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
 // Linger implements Lingerer.
 func (o *httpOutput) Linger() time.Duration { return o.linger }
@@ -447,6 +468,7 @@ func (o *httpOutput) retry(ctx context.Context, try func() (wait time.Duration, 
 		if err := o.sleep(ctx, wait); err != nil {
 			return o.fail(err, attempt+1, last, lastStatus)
 		}
+		o.retried.Inc()
 	}
 }
 
@@ -460,7 +482,10 @@ func (o *httpOutput) post(ctx context.Context, req *fasthttp.Request, resp *fast
 		}
 	}
 	req.SetTimeout(timeout)
-	if err := o.client.Do(req, resp); err != nil && !errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	start := time.Now()
+	err = o.client.Do(req, resp)
+	o.requests.UpdateDuration(start)
+	if err != nil && !errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		return 0, true, err // no status: a connection error or a timeout
 	}
 	// With ErrBodyTooLarge the status line was read: it decides.

@@ -166,6 +166,18 @@ func TestHTTPRetries(t *testing.T) {
 			if len(reqs) != tt.wantRequests {
 				t.Fatalf("server saw %d requests, want %d", len(reqs), tt.wantRequests)
 			}
+			// Each request is timed, and each but the first counted as a retry.
+			var exp strings.Builder
+			WritePrometheus(&exp)
+			name := strconv.Quote("http:" + srv.URL + "/logs")
+			for _, want := range []string{
+				fmt.Sprintf("%s_count{output=%s} %d\n", RequestDuration, name, tt.wantRequests),
+				fmt.Sprintf("%s{output=%s} %d\n", OutputRetries, name, tt.wantRequests-1),
+			} {
+				if !strings.Contains(exp.String(), want) {
+					t.Errorf("exposition lacks %q", want)
+				}
+			}
 			for i, r := range reqs {
 				if string(r.body) != "a\nb\n" {
 					t.Errorf("request %d: body %q, want %q", i, r.body, "a\nb\n")

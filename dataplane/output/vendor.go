@@ -132,7 +132,10 @@ func (e *RejectedError) Error() string {
 var counters = vm.NewSet()
 
 // WritePrometheus writes the outputs' own counters in the Prometheus text
-// format: streamgate_loki_overflow_lines_total{output}.
+// format: streamgate_loki_overflow_lines_total{output}, and for the
+// http-based outputs streamgate_output_request_duration_seconds{output} (a
+// histogram) and streamgate_output_retries_total{output}. They outlive a
+// reload that removes their output.
 func WritePrometheus(w io.Writer) { counters.WritePrometheus(w) }
 
 // truncate returns s cut to at most n bytes, on a rune boundary, with "…"

@@ -159,8 +159,8 @@ func (p *Pipeline) openDisk(oc *output.Config, name string) (*diskBuffer, error)
 			"corrupt_runs", st.Corrupt.Records, "corrupt_bytes", st.Corrupt.Bytes,
 			"torn_records", st.Torn.Records, "torn_bytes", st.Torn.Bytes)
 	}
+	p.m.OutputCount(name, metrics.OutputRestored).Add(int(restored)) // a series from the start
 	if restored > 0 {
-		p.m.OutputCount(name, metrics.OutputRestored).Add(int(restored))
 		p.log.Info("disk buffer: delivering what the last run left", "output", name, "lines", restored,
 			"bytes", d.stats().Bytes)
 	}
@@ -211,11 +211,12 @@ func (d *diskBuffer) close() error {
 	return first
 }
 
-// appendRecord encodes b as one record: version, when (unix nanoseconds),
-// the line count, and each line prefixed by its length.
-func appendRecord(dst []byte, b *record.Batch, now time.Time) []byte {
+// appendRecord encodes b as one record: version, when its oldest line was
+// read (born, Unix nanoseconds), the line count, and each line prefixed by
+// its length.
+func appendRecord(dst []byte, b *record.Batch, born int64) []byte {
 	dst = append(dst, diskRecordVersion)
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(now.UnixNano()))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(born))
 	dst = binary.AppendUvarint(dst, uint64(len(b.Lines)))
 	for _, l := range b.Lines {
 		dst = binary.AppendUvarint(dst, uint64(len(l)))
@@ -226,9 +227,9 @@ func appendRecord(dst []byte, b *record.Batch, now time.Time) []byte {
 
 var errBadRecord = errors.New("not a record of this version")
 
-// recordHeader reads when a record was appended and how many lines it
-// holds.
-func recordHeader(rec []byte) (appended int64, lines int, err error) {
+// recordHeader reads when the oldest line of a record was read, and how
+// many lines it holds.
+func recordHeader(rec []byte) (born int64, lines int, err error) {
 	if len(rec) < 9 || rec[0] != diskRecordVersion {
 		return 0, 0, errBadRecord
 	}
@@ -240,8 +241,8 @@ func recordHeader(rec []byte) (appended int64, lines int, err error) {
 }
 
 // decodeRecord fills b's Lines with the lines of rec, pointing into rec.
-func decodeRecord(rec []byte, b *record.Batch) (appended int64, err error) {
-	appended, n, err := recordHeader(rec)
+func decodeRecord(rec []byte, b *record.Batch) (born int64, err error) {
+	born, n, err := recordHeader(rec)
 	if err != nil {
 		return 0, err
 	}
@@ -262,7 +263,7 @@ func decodeRecord(rec []byte, b *record.Batch) (appended int64, err error) {
 	if len(rest) != 0 {
 		return 0, errBadRecord
 	}
-	return appended, nil
+	return born, nil
 }
 
 // persistLane writes the lane's batches to the output's disk queue, in
@@ -278,7 +279,12 @@ func (p *Pipeline) persistLane(l *lane) {
 	var lastLog time.Time
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
-		buf = appendRecord(buf[:0], sb.b, time.Now())
+		born := sb.b.Born
+		if born == 0 {
+			born = time.Now().UnixNano()
+		}
+		buf = appendRecord(buf[:0], sb.b, born)
+		runner.batchLines.Update(float64(n))
 		q := d.qs[l.id]
 		d.lines.Add(int64(n)) // before the record is visible to a deliverer
 		err := q.Append(buf)
@@ -348,20 +354,21 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 			continue
 		}
 		d.countDamage()
-		appended, err := decodeRecord(rec.Data, b)
+		born, err := decodeRecord(rec.Data, b)
 		if err != nil {
 			d.corrupt.Inc()
 			p.log.Error("disk buffer: a record does not decode; skipped", "output", runner.name, "dir", d.dir, "err", err)
 			q.Ack(rec.ID)
 			continue
 		}
-		runner.holding[id].Store(appended)
+		runner.holding[id].Store(born)
 		n := len(b.Lines)
 		delivered := true
 		for wait := diskRetryMin; ; wait = min(2*wait, diskRetryMax) {
 			err := write(ctx, b)
 			if err == nil {
 				runner.delivered.Add(n)
+				runner.observeDelivered(born)
 				break
 			}
 			if settle(b.Lines, err).failed < n {
@@ -464,7 +471,7 @@ func (p *Pipeline) releaseDisk(runner *outputRunner) {
 	}
 }
 
-// oldest is when the oldest line on disk not yet delivered was appended,
+// oldest is when the oldest line on disk not yet delivered was read,
 // as far as the runner's deliverers know it: 0 when they hold none.
 func (r *outputRunner) oldest() int64 {
 	var t int64

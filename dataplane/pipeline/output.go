@@ -33,8 +33,8 @@ type outputRunner struct {
 	lines atomic.Int64
 
 	// disk is the output's disk buffer, nil when it queues in memory only;
-	// holding is, by deliverer, when the record it holds was appended
-	// (unix nanoseconds), 0 when it holds none.
+	// holding is, by deliverer, when the oldest line of the record it
+	// holds was read (Unix nanoseconds), 0 when it holds none.
 	disk    *diskBuffer
 	holding []atomic.Int64
 	aborted atomic.Bool // see abort
@@ -44,6 +44,9 @@ type outputRunner struct {
 	rejected  *vm.Counter
 	queueFull *vm.Counter
 	abandoned *vm.Counter // reason shutdown
+	// latency and batchLines are the output's histograms: read to
+	// delivered, and lines per batch written (or persisted).
+	latency, batchLines *vm.PrometheusHistogram
 	// dead is where the batches its destination refuses for good go;
 	// deadLettered counts their lines, deadFull those it could not take.
 	dead         *deadletter.File
@@ -90,6 +93,9 @@ func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffe
 		rejected:  p.m.OutputDropped(name, metrics.ReasonRejected),
 		queueFull: p.m.OutputDropped(name, metrics.ReasonQueueFull),
 		abandoned: p.m.OutputDropped(name, metrics.ReasonShutdown),
+
+		latency:    p.m.OutputHistogram(name, metrics.OutputLatency, metrics.LatencyBuckets),
+		batchLines: p.m.OutputHistogram(name, metrics.OutputBatchLines, metrics.BatchLinesBuckets),
 
 		dead:         p.dlq.File(name),
 		deadLettered: p.m.DeadLettered(name),
@@ -256,9 +262,19 @@ func (p *Pipeline) runLane(l *lane) {
 			}
 		} else {
 			runner.delivered.Add(n)
+			runner.observeDelivered(sb.b.Born)
 		}
+		runner.batchLines.Update(float64(n))
 		l.done(n, sz)
 		sb.unref()
+	}
+}
+
+// observeDelivered records the latency of a batch delivered whose oldest
+// line was read at born (Unix nanoseconds; 0 unknown).
+func (r *outputRunner) observeDelivered(born int64) {
+	if born != 0 {
+		r.latency.Update(time.Since(time.Unix(0, born)).Seconds())
 	}
 }
 

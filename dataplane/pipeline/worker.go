@@ -197,7 +197,7 @@ func (w *worker) moveToPending(b *record.Batch) {
 		b.Retain()
 	}
 	acked := b.Acked()
-	var last *record.Batch // the pending batch that carries b's Acks
+	var last *record.Batch // the pending batch that took b's Acks and Born
 	for _, l := range b.Lines {
 		pb := w.pending
 		if len(pb.Lines) == 0 {
@@ -209,8 +209,13 @@ func (w *worker) moveToPending(b *record.Batch) {
 		} else {
 			pb.AppendLine(l)
 		}
-		if acked && pb != last {
-			pb.AckFor(b)
+		if pb != last {
+			if acked {
+				pb.AckFor(b)
+			}
+			if b.Born != 0 && (pb.Born == 0 || b.Born < pb.Born) {
+				pb.Born = b.Born
+			}
 			last = pb
 		}
 		if len(pb.Lines) >= cfg.BatchSize || pb.Footprint() >= maxBatchBytes {

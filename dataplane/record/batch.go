@@ -22,6 +22,10 @@ type Batch struct {
 	// same key are processed and delivered in the order they were pushed.
 	Key uint64
 
+	// Born is when the oldest of its lines was read (Unix nanoseconds), 0
+	// when unknown: the start of the pipeline's latency.
+	Born int64
+
 	// Data is the storage the ingest layer read Lines into.
 	Data []byte
 
@@ -95,6 +99,7 @@ func (b *Batch) Reset() {
 	clear(b.Lines) // drop references so recycled batches pin no old arrays
 	b.Lines = b.Lines[:0]
 	b.Key = 0
+	b.Born = 0
 	b.Data = b.Data[:0]
 	b.Scratch = b.Scratch[:0]
 	b.retired = 0

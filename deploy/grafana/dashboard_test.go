@@ -418,7 +418,8 @@ func TestDashboardMetricsExist(t *testing.T) {
     {"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}},
     {"id": "keep_half", "type": "sample", "params": {"rate": 2}},
     {"id": "redact_ssn", "type": "redact", "params": {"detector": "ssn"}}],
-  "outputs": [{"type": "http", "url": "`+sink.URL+`/logs"}]}]}`), 0o600)
+  "outputs": [{"type": "http", "url": "`+sink.URL+`/logs"},
+    {"type": "http", "url": "`+sink.URL+`/disk", "buffer": {"type": "disk"}}]}]}`), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
