@@ -75,8 +75,9 @@ type diskBuffer struct {
 	persisting, delivering []sync.Mutex
 
 	// lines is the number of lines on disk not yet delivered or
-	// dead-lettered, restored at open.
-	lines atomic.Int64
+	// dead-lettered, restored at open; waiting, by lane, the records.
+	lines   atomic.Int64
+	waiting []atomic.Int64
 
 	// dropAll is set when the queue of a removed output was not drained
 	// in time: its last user drops what is left and deletes it. Pipeline.mu.
@@ -131,6 +132,7 @@ func (p *Pipeline) openDisk(oc *output.Config, name string) (*diskBuffer, error)
 		}
 	}
 	var restored int64
+	d.waiting = make([]atomic.Int64, lanes)
 	for k := range lanes {
 		q, err := diskq.Open(diskq.Options{
 			Dir:          filepath.Join(dir, strconv.Itoa(k)),
@@ -141,6 +143,7 @@ func (p *Pipeline) openDisk(oc *output.Config, name string) (*diskBuffer, error)
 				if _, n, err := recordHeader(head); err == nil {
 					restored += int64(n)
 				}
+				d.waiting[k].Add(1)
 			},
 			Logger: p.log.With("output", name),
 		})
@@ -287,6 +290,7 @@ func (p *Pipeline) persistLane(l *lane) {
 		runner.batchLines.Update(float64(n))
 		q := d.qs[l.id]
 		d.lines.Add(int64(n)) // before the record is visible to a deliverer
+		d.waiting[l.id].Add(1)
 		err := q.Append(buf)
 		for block && errors.Is(err, diskq.ErrFull) {
 			select {
@@ -300,6 +304,7 @@ func (p *Pipeline) persistLane(l *lane) {
 		if err != nil {
 			sb.fail()
 			d.lines.Add(-int64(n))
+			d.waiting[l.id].Add(-1)
 			switch {
 			case errors.Is(err, diskq.ErrFull):
 				d.full.Add(n)
@@ -359,6 +364,7 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 			d.corrupt.Inc()
 			p.log.Error("disk buffer: a record does not decode; skipped", "output", runner.name, "dir", d.dir, "err", err)
 			q.Ack(rec.ID)
+			d.waiting[id].Add(-1)
 			continue
 		}
 		runner.holding[id].Store(born)
@@ -402,6 +408,9 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 		}
 		d.lines.Add(-int64(n))
 		q.Ack(rec.ID)
+		if d.waiting[id].Add(-1) == 0 && id < len(p.workers) {
+			p.workers[id].poke() // it may be lingering for this lane
+		}
 	}
 }
 

@@ -270,6 +270,16 @@ func (p *Pipeline) runLane(l *lane) {
 	}
 }
 
+// busy reports whether lane id of the runner has a batch queued or in
+// flight: in its lane, or, with a disk buffer, on disk or being delivered
+// by the lane's deliverer. A worker lingers only for idle outputs.
+func (r *outputRunner) busy(id int) bool {
+	if r.lanes[id].queued.Load() != 0 {
+		return true
+	}
+	return r.disk != nil && r.disk.waiting[id].Load() != 0
+}
+
 // observeDelivered records the latency of a batch delivered whose oldest
 // line was read at born (Unix nanoseconds; 0 unknown).
 func (r *outputRunner) observeDelivered(born int64) {

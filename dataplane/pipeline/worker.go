@@ -176,7 +176,7 @@ func (w *worker) due() time.Time {
 		return w.deadline
 	}
 	for _, r := range g.outs {
-		if r.lanes[w.id].queued.Load() != 0 {
+		if r.busy(w.id) {
 			return w.deadline
 		}
 	}
