@@ -256,7 +256,7 @@ func (p *Pipeline) Metrics() *metrics.Metrics { return p.m }
 // with the same Key go to the same worker, in order. Under the Block policy
 // Push waits for room until ctx is done.
 func (p *Pipeline) Push(ctx context.Context, b *record.Batch) error {
-	return p.rings[b.Key%uint64(len(p.rings))].Push(ctx, b)
+	return p.rings[b.Key%uint64(len(p.rings))].Push(ctx, b, 0)
 }
 
 // Queued is the number of lines waiting in the rings.
