@@ -94,6 +94,9 @@ type Metrics struct {
 	Bypassed *vm.Counter
 	// BreakerOpened counts transitions of the breaker to open.
 	BreakerOpened *vm.Counter
+	// BufferWaits counts the pushes that found their ring full and waited
+	// for room (see pipeline.Options.OverflowWait).
+	BufferWaits *vm.Counter
 	// Reloads counts applied configurations; ReloadErrors rejected ones.
 	Reloads      *vm.Counter
 	ReloadErrors *vm.Counter
@@ -145,6 +148,7 @@ func New() *Metrics {
 		Emitted:        s.NewCounter("streamgate_lines_emitted_total"),
 		Bypassed:       s.NewCounter("streamgate_breaker_bypassed_lines_total"),
 		BreakerOpened:  s.NewCounter("streamgate_breaker_opened_total"),
+		BufferWaits:    s.NewCounter("streamgate_buffer_waits_total"),
 		Reloads:        s.NewCounter("streamgate_config_reloads_total"),
 		ReloadErrors:   s.NewCounter("streamgate_config_reload_errors_total"),
 		UDPKernelDrops: s.NewCounter("streamgate_udp_datagrams_dropped_total"),

@@ -56,6 +56,7 @@ const (
 	DefaultOutputQueue   = 8 << 20
 	DefaultBreakerOpen   = 0.80
 	DefaultBreakerClose  = 0.50
+	DefaultOverflowWait  = time.Second
 	DefaultAuditEvery    = 100
 	DefaultDataDir       = "data"
 )
@@ -70,6 +71,12 @@ type Options struct {
 	BufferBytes int
 	// Overflow is what a full ring does.
 	Overflow buffer.Policy
+	// OverflowWait bounds, under the drop policies, how long a push that
+	// can hold its sender back (TCP, HTTP ingest) waits for room in a full
+	// ring before lines are dropped: the wait such a pusher passes to Push
+	// (see Pipeline.OverflowWait). 0 means DefaultOverflowWait; a negative
+	// value means no wait: drop at once.
+	OverflowWait time.Duration
 	// FlushInterval is the longest a line waits in a pending batch.
 	FlushInterval time.Duration
 	// OutputQueueBytes bounds the memory of the batches queued for one
@@ -180,6 +187,7 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 				shutdown.Add(len(b.Lines))
 			}
 		}
+		r.OnWait = p.m.BufferWaits.Inc
 		p.rings = append(p.rings, r)
 	}
 	if cfg == nil {
@@ -207,8 +215,8 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 }
 
 // withDefaults returns o with every field that is zero or below set to its
-// default, except AuditEvery, whose negative values turn the audit off, and
-// BreakerClose moved below BreakerOpen.
+// default, except AuditEvery and OverflowWait, whose negative values turn
+// them off, and BreakerClose moved below BreakerOpen.
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = defaultWorkers()
@@ -234,6 +242,9 @@ func (o Options) withDefaults() Options {
 	if o.BreakerClose >= o.BreakerOpen {
 		o.BreakerClose = o.BreakerOpen / 2
 	}
+	if o.OverflowWait == 0 {
+		o.OverflowWait = DefaultOverflowWait
+	}
 	if o.AuditEvery == 0 {
 		o.AuditEvery = DefaultAuditEvery
 	}
@@ -253,11 +264,19 @@ func (o Options) withDefaults() Options {
 func (p *Pipeline) Metrics() *metrics.Metrics { return p.m }
 
 // Push queues b for processing; ownership passes to the pipeline. Batches
-// with the same Key go to the same worker, in order. Under the Block policy
-// Push waits for room until ctx is done.
-func (p *Pipeline) Push(ctx context.Context, b *record.Batch) error {
-	return p.rings[b.Key%uint64(len(p.rings))].Push(ctx, b, 0)
+// with the same Key go to the same worker, in order. When that worker's
+// ring is full, Push waits for room: under the Block policy until ctx is
+// done, under the drop policies for at most wait, before it drops lines
+// and counts them (buffer_full). A caller that can hold its sender back
+// passes OverflowWait, one that cannot (UDP) 0. See buffer.Ring.Push.
+func (p *Pipeline) Push(ctx context.Context, b *record.Batch, wait time.Duration) error {
+	return p.rings[b.Key%uint64(len(p.rings))].Push(ctx, b, wait)
 }
+
+// OverflowWait is how long, under the drop policies, a push that can hold
+// its sender back waits for room in a full ring before lines are dropped
+// (Options.OverflowWait); 0 when it does not wait.
+func (p *Pipeline) OverflowWait() time.Duration { return max(0, p.opts.OverflowWait) }
 
 // Queued is the number of lines waiting in the rings.
 func (p *Pipeline) Queued() int {

@@ -138,7 +138,7 @@ func TestSwapWhileFlowing(t *testing.T) {
 					texts[j] = fmt.Sprintf("p%d-%d", pr, k*perBatch+j)
 				}
 				p.m.Received.Add(len(texts))
-				if err := p.Push(context.Background(), lineBatch(uint64(pr), texts...)); err != nil {
+				if err := p.Push(context.Background(), lineBatch(uint64(pr), texts...), 0); err != nil {
 					t.Errorf("Push: %v", err)
 					return
 				}
@@ -258,7 +258,7 @@ func TestBreaker(t *testing.T) {
 			}
 			push := func(i int) {
 				p.m.Received.Inc()
-				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG ssn=123-45-6789 n=%d", i))); err != nil {
+				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG ssn=123-45-6789 n=%d", i)), 0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -326,7 +326,7 @@ func TestNoBreakerUnderBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.m.Received.Add(1)
-	if err := p.Push(context.Background(), lineBatch(0, "INFO first")); err != nil {
+	if err := p.Push(context.Background(), lineBatch(0, "INFO first"), 0); err != nil {
 		t.Fatal(err)
 	}
 	<-g.entered
@@ -335,7 +335,7 @@ func TestNoBreakerUnderBlock(t *testing.T) {
 		defer close(done)
 		for i := 0; i < 50; i++ { // 5 times the ring: most pushes wait
 			p.m.Received.Add(1)
-			if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG %d", i))); err != nil {
+			if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG %d", i)), 0); err != nil {
 				t.Error(err)
 			}
 		}
@@ -371,7 +371,7 @@ func TestSlowOutputIsolated(t *testing.T) {
 	for r := 0; r < rounds; r++ {
 		for i := r * perRound; i < (r+1)*perRound; i++ {
 			p.m.Received.Inc()
-			if err := p.Push(context.Background(), lineBatch(uint64(i%7), fmt.Sprintf("line %d", i))); err != nil {
+			if err := p.Push(context.Background(), lineBatch(uint64(i%7), fmt.Sprintf("line %d", i)), 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -410,7 +410,7 @@ func TestLargeBatchThroughEmptyQueue(t *testing.T) {
 	line := strings.Repeat("x", 4000)
 	for i := 0; i < 30; i++ {
 		p.m.Received.Inc()
-		if err := p.Push(context.Background(), lineBatch(1, line)); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, line), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "the line to be delivered", func() bool { return p.InPipeline() == 0 && capture.Get(sink).Len() == i+1 })
@@ -438,7 +438,7 @@ func TestApplyFailureKeepsOldConfig(t *testing.T) {
 		t.Fatalf("version after a failed Apply: got %q; want %q", got, "1")
 	}
 	p.m.Received.Inc()
-	if err := p.Push(context.Background(), lineBatch(1, "still flowing")); err != nil {
+	if err := p.Push(context.Background(), lineBatch(1, "still flowing"), 0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the line to reach the old output", func() bool { return capture.Get(sink).Len() == 1 })
@@ -506,7 +506,7 @@ func TestLaneWriter(t *testing.T) {
 	}
 	for i := range perKey {
 		for k := range keys {
-			if err := p.Push(context.Background(), lineBatch(uint64(k), fmt.Sprintf("%d %d", k, i))); err != nil {
+			if err := p.Push(context.Background(), lineBatch(uint64(k), fmt.Sprintf("%d %d", k, i)), 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -544,7 +544,7 @@ func TestFlush(t *testing.T) {
 		}
 		defer closePipeline(t, p)
 		pushed := time.Now()
-		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c", "d", "e")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c", "d", "e"), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "5 lines at the output", func() bool { return len(capture.Get(sink).Lines()) == 5 })
@@ -564,7 +564,7 @@ func TestFlush(t *testing.T) {
 		}
 		defer closePipeline(t, p)
 		// Not the hour-long interval: the worker has nothing more to do.
-		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c"), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "3 lines at a streaming output", func() bool { return capture.Get(sink).Len() == 3 })
@@ -580,7 +580,7 @@ func TestFlush(t *testing.T) {
 		}
 		defer closePipeline(t, p)
 		pushed := time.Now()
-		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c"), 0); err != nil {
 			t.Fatal(err)
 		}
 		// Every output gets every batch: one batching output keeps the
@@ -602,7 +602,7 @@ func TestFlush(t *testing.T) {
 		}
 		defer closePipeline(t, p)
 		// Not the hour-long interval: the output has nothing in flight.
-		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c"), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "3 lines at a lingering output", func() bool { return capture.Get(sink).Len() == 3 })
@@ -625,7 +625,7 @@ func TestFlush(t *testing.T) {
 		}
 		// The first line lingers 5 ms, then its Write waits at the gate: a
 		// request in flight.
-		if err := p.Push(context.Background(), lineBatch(1, "a")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a"), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "the first batch in flight", func() bool { return lane.queued.Load() != 0 })
@@ -633,7 +633,7 @@ func TestFlush(t *testing.T) {
 		// batch instead of leaving one linger after the other.
 		pushed := time.Now()
 		for _, l := range []string{"b", "c"} {
-			if err := p.Push(context.Background(), lineBatch(1, l)); err != nil {
+			if err := p.Push(context.Background(), lineBatch(1, l), 0); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(30 * time.Millisecond)
@@ -662,7 +662,7 @@ func TestFlush(t *testing.T) {
 		for i := range texts {
 			texts[i] = strconv.Itoa(i)
 		}
-		if err := p.Push(context.Background(), lineBatch(1, texts...)); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, texts...), 0); err != nil {
 			t.Fatal(err)
 		}
 		// Two full batches leave at once; the last 5 lines wait for the
@@ -702,7 +702,7 @@ func TestBlockBoundsOutputQueue(t *testing.T) {
 				texts[j] = line
 			}
 			p.m.Received.Add(perBatch)
-			if err := p.Push(context.Background(), lineBatch(1, texts...)); err != nil {
+			if err := p.Push(context.Background(), lineBatch(1, texts...), 0); err != nil {
 				t.Errorf("Push: %v", err)
 				return
 			}
@@ -764,7 +764,7 @@ func TestRejectedLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Push(context.Background(), lineBatch(1, "ok 1", "bad 1", "ok 2", "bad 2", "ok 3")); err != nil {
+	if err := p.Push(context.Background(), lineBatch(1, "ok 1", "bad 1", "ok 2", "bad 2", "ok 3"), 0); err != nil {
 		t.Fatal(err)
 	}
 	closePipeline(t, p)

@@ -33,6 +33,7 @@ type dataplaneFlags struct {
 	outputQueueBytes, egressAudit               int
 	egressAuditDetectors                        string
 	overflow, memoryLimit                       string
+	overflowWait                                time.Duration
 	shutdownTimeout, heartbeat                  time.Duration
 
 	admin adminFlags // the admin server's address, TLS and pprof
@@ -56,7 +57,8 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "pipeline workers (lines of one connection stay in order)")
 	fs.IntVar(&f.bufLines, "buffer-lines", pipeline.DefaultBufferLines, "buffer capacity in lines, over all workers")
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
-	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest or block (TCP backpressure)")
+	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest (each after -overflow-wait) or block (TCP backpressure)")
+	fs.DurationVar(&f.overflowWait, "overflow-wait", pipeline.DefaultOverflowWait, `under drop_oldest and drop_newest, how long a TCP or HTTP sender is held back while the buffer is full before lines are dropped (reason buffer_full; UDP never waits); counted in streamgate_buffer_waits_total; 0 drops at once`)
 	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it that output's batches are dropped and counted (reason queue_full) under the drop policies; under block the pipeline waits for the output instead")
 	fs.IntVar(&f.egressAudit, "egress-audit", pipeline.DefaultAuditEvery, "scan 1 in N emitted lines again for personal data with the -egress-audit-detectors, counting findings in streamgate_egress_pii_total{detector,output}; 0 disables")
 	fs.StringVar(&f.egressAuditDetectors, "egress-audit-detectors", strings.Join(pipeline.DefaultAuditDetectors, ","), "the detectors the egress audit runs: names, categories or all, comma-separated (each costs a pass over every line scanned; streamgate detectors lists them)")
@@ -84,6 +86,9 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if f.outputQueueBytes <= 0 {
 		return server.Options{}, fmt.Errorf("-output-queue-bytes: want a positive number of bytes; got %d", f.outputQueueBytes)
 	}
+	if f.overflowWait < 0 {
+		return server.Options{}, fmt.Errorf("-overflow-wait: want 0 (drop at once) or a positive duration; got %s", f.overflowWait)
+	}
 	if f.egressAudit < 0 {
 		return server.Options{}, fmt.Errorf("-egress-audit: want 0 (off) or a positive number of lines; got %d", f.egressAudit)
 	}
@@ -91,9 +96,13 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if _, err := match.SelectDetectors(auditDetectors); err != nil {
 		return server.Options{}, fmt.Errorf("-egress-audit-detectors: %w", err)
 	}
-	auditEvery := f.egressAudit
+	// pipeline.Options: 0 is the default, a negative value off.
+	auditEvery, overflowWait := f.egressAudit, f.overflowWait
 	if auditEvery == 0 {
-		auditEvery = -1 // pipeline.Options: negative is off, 0 the default
+		auditEvery = -1
+	}
+	if overflowWait == 0 {
+		overflowWait = -1
 	}
 	bootPolicy, err := server.ParseBootPolicy(f.bootPolicy)
 	if err != nil {
@@ -123,6 +132,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 			BufferLines:      f.bufLines,
 			BufferBytes:      f.bufBytes,
 			Overflow:         policy,
+			OverflowWait:     overflowWait,
 			OutputQueueBytes: f.outputQueueBytes,
 			AuditEvery:       auditEvery,
 			AuditDetectors:   auditDetectors,
@@ -273,7 +283,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	}
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
-		"workers", f.workers, "overflow", f.overflow, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
+		"workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
 }
 

@@ -54,6 +54,40 @@ func TestOutputQueueBytesFlag(t *testing.T) {
 	}
 }
 
+func TestOverflowWaitFlag(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		want      time.Duration // pipeline.Options.OverflowWait: negative is none
+		wantError string
+	}{
+		{args: nil, want: pipeline.DefaultOverflowWait},
+		{args: []string{"-overflow-wait", "5s"}, want: 5 * time.Second},
+		{args: []string{"-overflow-wait", "0"}, want: -1},
+		{args: []string{"-overflow-wait", "-1s"}, wantError: "-overflow-wait: want 0 (drop at once) or a positive duration; got -1s"},
+	} {
+		var f dataplaneFlags
+		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		opts, err := f.options(slog.Default())
+		if c.wantError != "" {
+			if err == nil || err.Error() != c.wantError {
+				t.Errorf("%q: got error %v; want %q", c.args, err, c.wantError)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		if got := opts.Pipeline.OverflowWait; got != c.want {
+			t.Errorf("%q: OverflowWait %s; want %s", c.args, got, c.want)
+		}
+	}
+}
+
 var (
 	adminAddrRE = regexp.MustCompile(`admin=(127\.0\.0\.1:\d+)`)
 	logAttrRE   = regexp.MustCompile(`(\S+?)=("(?:[^"\\]|\\.)*"|\S*)`)
