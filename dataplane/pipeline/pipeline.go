@@ -56,6 +56,7 @@ const (
 	DefaultOutputQueue   = 8 << 20
 	DefaultBreakerOpen   = 0.80
 	DefaultBreakerClose  = 0.50
+	DefaultBreakerDelay  = 250 * time.Millisecond
 	DefaultOverflowWait  = time.Second
 	DefaultAuditEvery    = 100
 	DefaultDataDir       = "data"
@@ -89,6 +90,11 @@ type Options struct {
 	// breaker opens and closes again. The breaker acts under the drop
 	// policies only: under Block a full ring is backpressure, not loss.
 	BreakerOpen, BreakerClose float64
+	// BreakerDelay is how long a worker's ring must stay at or above
+	// BreakerOpen before the breaker opens: a burst that the ring absorbs
+	// never skips a rule. 0 means DefaultBreakerDelay; a negative value
+	// opens the breaker as soon as the ring reaches BreakerOpen.
+	BreakerDelay time.Duration
 	// AuditEvery turns on the egress audit: every AuditEvery-th line a
 	// worker hands to the outputs is scanned again, its JSON strings
 	// decoded, with every built-in detector, and each finding is counted
@@ -215,8 +221,8 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 }
 
 // withDefaults returns o with every field that is zero or below set to its
-// default, except AuditEvery and OverflowWait, whose negative values turn
-// them off, and BreakerClose moved below BreakerOpen.
+// default, except AuditEvery, BreakerDelay and OverflowWait, whose negative
+// values turn them off, and BreakerClose moved below BreakerOpen.
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = defaultWorkers()
@@ -241,6 +247,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BreakerClose >= o.BreakerOpen {
 		o.BreakerClose = o.BreakerOpen / 2
+	}
+	if o.BreakerDelay == 0 {
+		o.BreakerDelay = DefaultBreakerDelay
 	}
 	if o.OverflowWait == 0 {
 		o.OverflowWait = DefaultOverflowWait

@@ -251,7 +251,9 @@ func TestBreaker(t *testing.T) {
 				mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`),
 				mustStep(t, "ssn", "redact", `{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}`),
 			)
-			p, err := New(Options{Workers: 1, BufferLines: capLines, Overflow: buffer.DropNewest},
+			// No delay: the breaker opens as soon as the ring reaches 80 %
+			// (TestBreakerDelay tests the delay).
+			p, err := New(Options{Workers: 1, BufferLines: capLines, Overflow: buffer.DropNewest, BreakerDelay: -1},
 				&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}, BatchSize: 10, BypassAll: c.bypassAll})
 			if err != nil {
 				t.Fatal(err)
@@ -305,6 +307,64 @@ func TestBreaker(t *testing.T) {
 				if leaked != c.bypassAll {
 					t.Fatalf("line %q: SSN present = %v; want %v", l, leaked, c.bypassAll)
 				}
+			}
+			checkAccounting(t, p.m, 0)
+		})
+	}
+}
+
+// slow sleeps for d on every batch: processing that cannot keep up.
+type slow struct{ d time.Duration }
+
+func (s slow) Process(*record.Batch) { time.Sleep(s.d) }
+
+// TestBreakerDelay fills a ring to 90 % behind a stalled worker, then lets
+// it drain one line a batch: the breaker opens only once the ring has
+// stayed at or above 80 % for longer than the delay of processing. The
+// delay is a lower bound of the time the test takes, never an upper one.
+func TestBreakerDelay(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		delay      time.Duration
+		perBatch   time.Duration // processing time of each batch
+		wantOpened uint64
+	}{
+		// A burst: the ring drains in far less than the delay.
+		{"burst_absorbed", time.Hour, 0, 0},
+		// Overload: 2 ms a batch, and ten batches until the ring is below
+		// 80 %, 20 ms in all: past the delay of 10 ms.
+		{"sustained", 10 * time.Millisecond, 2 * time.Millisecond, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := capture.Unique("breaker-delay")
+			g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+			chain := processor.NewChain(
+				processor.Step{ID: "gate", Type: "gate", P: g, RunOnOverload: true},
+				processor.Step{ID: "slow", Type: "slow", P: slow{c.perBatch}, RunOnOverload: true},
+				mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`),
+			)
+			p, err := New(Options{Workers: 1, BufferLines: 100, Overflow: buffer.DropNewest, BreakerDelay: c.delay},
+				&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 91 {
+				p.m.Received.Inc()
+				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG %d", i)), 0); err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					<-g.entered // the worker is stalled inside the chain
+				}
+			}
+			close(g.release)
+			waitFor(t, "the backlog to drain", func() bool { return p.InPipeline() == 0 })
+			closePipeline(t, p)
+			if got := p.m.BreakerOpened.Get(); got != c.wantOpened {
+				t.Fatalf("breaker opened %d times; want %d", got, c.wantOpened)
+			}
+			if bypassed, delivered := p.m.Bypassed.Get(), capture.Get(sink).Len(); c.wantOpened == 0 && (bypassed != 0 || delivered != 0) {
+				t.Fatalf("%d lines bypassed the filter, %d delivered; want none", bypassed, delivered)
 			}
 			checkAccounting(t, p.m, 0)
 		})

@@ -31,6 +31,12 @@ type worker struct {
 	first    time.Time     // when the first line of pending came
 	open     bool          // breaker state
 
+	// Overload: hot is set while the ring stays at or above the breaker's
+	// open level; hotFor is how long it has been so as of hotAt.
+	hot    bool
+	hotAt  time.Time
+	hotFor time.Duration
+
 	// The egress audit: emitted counts the lines this worker handed to the
 	// outputs, and auditAt is the index, in the next batch flushed, of the
 	// next line to scan.
@@ -129,23 +135,40 @@ func (w *worker) process(b *record.Batch) {
 }
 
 // breaker updates the fail-open state from the ring's fill level, with
-// hysteresis: it opens at BreakerOpen and closes only at BreakerClose.
+// hysteresis and a delay: it opens once the ring has stayed at or above
+// BreakerOpen for longer than BreakerDelay, and closes only at
+// BreakerClose. Falling below BreakerOpen resets the delay. So a burst that
+// the ring absorbs never skips a rule, and sustained overload still fails
+// open.
 //
 // Under the Block policy the breaker stays closed: a full ring slows the
 // senders down and loses nothing, so there is nothing to trade filtering for.
 func (w *worker) breaker() bool {
-	if w.p.opts.Overflow == buffer.Block {
+	o := &w.p.opts
+	if o.Overflow == buffer.Block {
 		return false
 	}
 	u := w.ring.Usage()
 	switch {
-	case !w.open && u >= w.p.opts.BreakerOpen:
+	case u < o.BreakerOpen:
+		w.hot = false
+	case !w.hot:
+		w.hot, w.hotAt, w.hotFor = true, time.Now(), 0
+	default:
+		now := time.Now()
+		w.hotFor += now.Sub(w.hotAt)
+		w.hotAt = now
+	}
+	switch {
+	case w.open:
+		if u <= o.BreakerClose {
+			w.setOpen(false)
+			w.p.log.Info("breaker closed", "worker", w.id, "buffer_usage", u)
+		}
+	case w.hot && (o.BreakerDelay <= 0 || w.hotFor > o.BreakerDelay):
 		w.setOpen(true)
 		w.p.m.BreakerOpened.Inc()
-		w.p.log.Warn("breaker open: processors bypassed", "worker", w.id, "buffer_usage", u)
-	case w.open && u <= w.p.opts.BreakerClose:
-		w.setOpen(false)
-		w.p.log.Info("breaker closed", "worker", w.id, "buffer_usage", u)
+		w.p.log.Warn("breaker open: processors bypassed", "worker", w.id, "buffer_usage", u, "overloaded_for", w.hotFor)
 	}
 	return w.open
 }

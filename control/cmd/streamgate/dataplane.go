@@ -33,7 +33,7 @@ type dataplaneFlags struct {
 	outputQueueBytes, egressAudit               int
 	egressAuditDetectors                        string
 	overflow, memoryLimit                       string
-	overflowWait                                time.Duration
+	overflowWait, breakerDelay                  time.Duration
 	shutdownTimeout, heartbeat                  time.Duration
 
 	admin adminFlags // the admin server's address, TLS and pprof
@@ -59,6 +59,7 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
 	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest (each after -overflow-wait) or block (TCP backpressure)")
 	fs.DurationVar(&f.overflowWait, "overflow-wait", pipeline.DefaultOverflowWait, `under drop_oldest and drop_newest, how long a TCP or HTTP sender is held back while the buffer is full before lines are dropped (reason buffer_full; UDP never waits); counted in streamgate_buffer_waits_total; 0 drops at once`)
+	fs.DurationVar(&f.breakerDelay, "breaker-delay", pipeline.DefaultBreakerDelay, "how long a worker's buffer must stay at or above 80 % under the drop policies before the breaker opens and filters are skipped; 0 opens it at once")
 	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it that output's batches are dropped and counted (reason queue_full) under the drop policies; under block the pipeline waits for the output instead")
 	fs.IntVar(&f.egressAudit, "egress-audit", pipeline.DefaultAuditEvery, "scan 1 in N emitted lines again for personal data with the -egress-audit-detectors, counting findings in streamgate_egress_pii_total{detector,output}; 0 disables")
 	fs.StringVar(&f.egressAuditDetectors, "egress-audit-detectors", strings.Join(pipeline.DefaultAuditDetectors, ","), "the detectors the egress audit runs: names, categories or all, comma-separated (each costs a pass over every line scanned; streamgate detectors lists them)")
@@ -89,6 +90,9 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if f.overflowWait < 0 {
 		return server.Options{}, fmt.Errorf("-overflow-wait: want 0 (drop at once) or a positive duration; got %s", f.overflowWait)
 	}
+	if f.breakerDelay < 0 {
+		return server.Options{}, fmt.Errorf("-breaker-delay: want 0 (open at once) or a positive duration; got %s", f.breakerDelay)
+	}
 	if f.egressAudit < 0 {
 		return server.Options{}, fmt.Errorf("-egress-audit: want 0 (off) or a positive number of lines; got %d", f.egressAudit)
 	}
@@ -97,12 +101,15 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		return server.Options{}, fmt.Errorf("-egress-audit-detectors: %w", err)
 	}
 	// pipeline.Options: 0 is the default, a negative value off.
-	auditEvery, overflowWait := f.egressAudit, f.overflowWait
+	auditEvery, overflowWait, breakerDelay := f.egressAudit, f.overflowWait, f.breakerDelay
 	if auditEvery == 0 {
 		auditEvery = -1
 	}
 	if overflowWait == 0 {
 		overflowWait = -1
+	}
+	if breakerDelay == 0 {
+		breakerDelay = -1
 	}
 	bootPolicy, err := server.ParseBootPolicy(f.bootPolicy)
 	if err != nil {
@@ -133,6 +140,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 			BufferBytes:      f.bufBytes,
 			Overflow:         policy,
 			OverflowWait:     overflowWait,
+			BreakerDelay:     breakerDelay,
 			OutputQueueBytes: f.outputQueueBytes,
 			AuditEvery:       auditEvery,
 			AuditDetectors:   auditDetectors,
@@ -283,7 +291,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	}
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
-		"workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
+		"workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "breaker_delay", f.breakerDelay, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
 }
 

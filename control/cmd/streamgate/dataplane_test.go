@@ -54,16 +54,18 @@ func TestOutputQueueBytesFlag(t *testing.T) {
 	}
 }
 
-func TestOverflowWaitFlag(t *testing.T) {
+func TestOverflowFlags(t *testing.T) {
 	for _, c := range []struct {
 		args      []string
-		want      time.Duration // pipeline.Options.OverflowWait: negative is none
+		wait      time.Duration // pipeline.Options.OverflowWait: negative is none
+		delay     time.Duration // pipeline.Options.BreakerDelay: negative is none
 		wantError string
 	}{
-		{args: nil, want: pipeline.DefaultOverflowWait},
-		{args: []string{"-overflow-wait", "5s"}, want: 5 * time.Second},
-		{args: []string{"-overflow-wait", "0"}, want: -1},
+		{args: nil, wait: pipeline.DefaultOverflowWait, delay: pipeline.DefaultBreakerDelay},
+		{args: []string{"-overflow-wait", "5s", "-breaker-delay", "1s"}, wait: 5 * time.Second, delay: time.Second},
+		{args: []string{"-overflow-wait", "0", "-breaker-delay", "0"}, wait: -1, delay: -1},
 		{args: []string{"-overflow-wait", "-1s"}, wantError: "-overflow-wait: want 0 (drop at once) or a positive duration; got -1s"},
+		{args: []string{"-breaker-delay", "-1ms"}, wantError: "-breaker-delay: want 0 (open at once) or a positive duration; got -1ms"},
 	} {
 		var f dataplaneFlags
 		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
@@ -82,8 +84,8 @@ func TestOverflowWaitFlag(t *testing.T) {
 			t.Errorf("%q: %v", c.args, err)
 			continue
 		}
-		if got := opts.Pipeline.OverflowWait; got != c.want {
-			t.Errorf("%q: OverflowWait %s; want %s", c.args, got, c.want)
+		if got := opts.Pipeline; got.OverflowWait != c.wait || got.BreakerDelay != c.delay {
+			t.Errorf("%q: OverflowWait %s, BreakerDelay %s; want %s, %s", c.args, got.OverflowWait, got.BreakerDelay, c.wait, c.delay)
 		}
 	}
 }
