@@ -288,7 +288,8 @@ func (m *Metrics) RetireRule(id string) {
 // reload removed: what it counted moves to the same metrics without an
 // output label (streamgate_output_lines_delivered_total,
 // streamgate_output_lines_dropped_total{reason},
-// streamgate_egress_pii_total{detector}), and its retries series goes. The
+// streamgate_egress_pii_total{detector}), and its retries and waits series
+// go. The
 // caller must make sure nothing counts on the output's counters any more;
 // an output that comes back starts new series from 0.
 func (m *Metrics) RetireOutput(name string) {
@@ -297,6 +298,7 @@ func (m *Metrics) RetireOutput(name string) {
 	o := m.outputs[name]
 	delete(m.outputs, name)
 	m.set.UnregisterMetric("streamgate_output_retries_total{output=" + strconv.Quote(name) + "}")
+	m.set.UnregisterMetric("streamgate_output_waits_total{output=" + strconv.Quote(name) + "}")
 	if o == nil {
 		return
 	}
@@ -461,6 +463,13 @@ func (m *Metrics) IngestClosed(listener, reason string) *vm.Counter {
 // output; RetireOutput removes it.
 func (m *Metrics) OutputRetries(output string) *vm.Counter {
 	return m.set.GetOrCreateCounter("streamgate_output_retries_total{output=" + strconv.Quote(output) + "}")
+}
+
+// OutputWaits returns the counter of the batches a worker held back, its
+// queue to the named output full, to wait for room while that output
+// delivered (see pipeline.Options.OverflowWait); RetireOutput removes it.
+func (m *Metrics) OutputWaits(output string) *vm.Counter {
+	return m.set.GetOrCreateCounter("streamgate_output_waits_total{output=" + strconv.Quote(output) + "}")
 }
 
 // Gauge registers f as a gauge; registering the same name twice keeps the first.

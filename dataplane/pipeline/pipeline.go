@@ -72,11 +72,14 @@ type Options struct {
 	BufferBytes int
 	// Overflow is what a full ring does.
 	Overflow buffer.Policy
-	// OverflowWait bounds, under the drop policies, how long a push that
-	// can hold its sender back (TCP, HTTP ingest) waits for room in a full
-	// ring before lines are dropped: the wait such a pusher passes to Push
-	// (see Pipeline.OverflowWait). 0 means DefaultOverflowWait; a negative
-	// value means no wait: drop at once.
+	// OverflowWait bounds, under the drop policies, how long what fills a
+	// full ring or output queue is held back before lines are dropped. It
+	// is the wait that a pusher able to hold its sender back (TCP, HTTP
+	// ingest) passes to Push (see Pipeline.OverflowWait), and it bounds a
+	// worker's wait for room in an output's queue: for an output that
+	// delivers nothing, and in all while the worker's ring stays full (see
+	// worker.outputWait, lane.sendSlow). 0 means DefaultOverflowWait; a
+	// negative value means no wait: drop at once.
 	OverflowWait time.Duration
 	// FlushInterval is the longest a line waits in a pending batch.
 	FlushInterval time.Duration
@@ -91,8 +94,11 @@ type Options struct {
 	// policies only: under Block a full ring is backpressure, not loss.
 	BreakerOpen, BreakerClose float64
 	// BreakerDelay is how long a worker's ring must stay at or above
-	// BreakerOpen before the breaker opens: a burst that the ring absorbs
-	// never skips a rule. 0 means DefaultBreakerDelay; a negative value
+	// BreakerOpen, the worker busy processing, before the breaker opens:
+	// a burst that the ring absorbs never skips a rule. Time the worker
+	// spends waiting for room in an output's queue does not count: the
+	// output, not the processing, is then behind, and skipping rules would
+	// only send it more. 0 means DefaultBreakerDelay; a negative value
 	// opens the breaker as soon as the ring reaches BreakerOpen.
 	BreakerDelay time.Duration
 	// AuditEvery turns on the egress audit: every AuditEvery-th line a

@@ -371,6 +371,163 @@ func TestBreakerDelay(t *testing.T) {
 	}
 }
 
+// TestBreakerIgnoresOutputWaits holds a worker waiting for room in an
+// output's queue, its ring at 90 %, for far longer than the breaker's delay:
+// the output is behind, not the processing, so the breaker stays closed and
+// every DEBUG line is filtered. The output delivers one batch every 20 ms,
+// so the worker waits for it rather than dropping.
+func TestBreakerIgnoresOutputWaits(t *testing.T) {
+	const delay, lines = 50 * time.Millisecond, 92
+	sink := capture.Unique("breaker-output-waits")
+	gate := make(chan struct{})
+	capture.Get(sink).Gate = gate
+	chain := processor.NewChain(mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`))
+	// A queue of 1 byte holds one batch; a batch is one line.
+	p, err := New(Options{Workers: 1, BufferLines: 100, Overflow: buffer.DropNewest, BreakerDelay: delay,
+		OutputQueueBytes: 1, OverflowWait: time.Hour},
+		&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}, BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(text string) {
+		p.m.Received.Inc()
+		if err := p.Push(context.Background(), lineBatch(0, text), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first line is written and held at the gate, the second waits
+	// for room; then the ring fills behind them, half DEBUG.
+	push("INFO 0")
+	push("INFO 1")
+	waits := p.m.OutputWaits("capture:" + sink)
+	waitFor(t, "the worker to wait for room", func() bool { return waits.Get() == 1 })
+	for i := 2; i < lines; i++ {
+		if i%2 == 0 {
+			push(fmt.Sprintf("DEBUG %d", i))
+		} else {
+			push(fmt.Sprintf("INFO %d", i))
+		}
+	}
+	if u := p.rings[0].Usage(); u < 0.8 {
+		t.Fatalf("usage: got %.2f; want >= 0.80", u)
+	}
+	// Let a batch out every 20 ms: the worker spends well over the delay
+	// waiting, the ring staying above 80 %.
+	for sent := time.Now(); time.Since(sent) < 4*delay; {
+		time.Sleep(20 * time.Millisecond)
+		gate <- struct{}{}
+	}
+	close(gate)
+	waitFor(t, "the backlog to drain", func() bool { return p.InPipeline() == 0 })
+	closePipeline(t, p)
+	if got := p.m.BreakerOpened.Get(); got != 0 {
+		t.Fatalf("breaker opened %d times; want 0", got)
+	}
+	if got := waits.Get(); got < 2 {
+		t.Fatalf("the worker waited for room %d times; want several", got)
+	}
+	if got, want := capture.Get(sink).Len(), lines/2+1; got != want {
+		t.Fatalf("delivered %d lines; want the %d INFO ones", got, want)
+	}
+	checkAccounting(t, p.m, 0)
+}
+
+// TestOutputWaitBudget: how long a worker may wait for room in output
+// queues, by the state of its ring and breaker.
+func TestOutputWaitBudget(t *testing.T) {
+	const wait = time.Second
+	for _, c := range []struct {
+		name             string
+		open, hot        bool
+		hotWait, outWait time.Duration
+		want             time.Duration
+	}{
+		{name: "ring with room", want: wait},
+		{name: "ring full, no wait yet", hot: true, want: wait},
+		{name: "ring full, part spent", hot: true, hotWait: 300 * time.Millisecond, outWait: 200 * time.Millisecond, want: 500 * time.Millisecond},
+		{name: "ring full, all spent", hot: true, hotWait: 1200 * time.Millisecond, want: 0},
+		{name: "breaker open", open: true, hot: true, want: 0},
+	} {
+		w := &worker{p: &Pipeline{opts: Options{OverflowWait: wait}}, open: c.open, hot: c.hot, hotWait: c.hotWait, outWait: c.outWait}
+		if got := w.outputWait(); got != c.want {
+			t.Errorf("%s: got %s; want %s", c.name, got, c.want)
+		}
+	}
+	w := &worker{p: &Pipeline{opts: Options{OverflowWait: -1}}}
+	if got := w.outputWait(); got != 0 {
+		t.Errorf("no overflow wait: got %s; want 0", got)
+	}
+}
+
+// TestOutputQueueFull sends a burst far larger than an output's queue under
+// a drop policy. With a wait, the worker waits for room as long as the
+// output delivers, and nothing is lost; without, the batches the queue
+// cannot take are dropped for that output (queue_full). The output lets a
+// batch out only once the worker is waiting, or once every line is emitted,
+// so the queue is full whenever the worker flushes.
+func TestOutputQueueFull(t *testing.T) {
+	const n = 200
+	for _, c := range []struct {
+		name        string
+		wait        time.Duration
+		wantDropped bool
+	}{
+		{"wait", time.Hour, false},
+		{"no_wait", -1, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := capture.Unique("queue-full")
+			gate := make(chan struct{})
+			capture.Get(sink).Gate = gate
+			p, err := New(Options{Workers: 1, Overflow: buffer.DropOldest, OutputQueueBytes: 1, OverflowWait: c.wait},
+				&Config{Outputs: []output.Config{capture.Config(sink)}, BatchSize: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := "capture:" + sink
+			waits, dropped := p.m.OutputWaits(name), p.m.OutputDropped(name, metrics.ReasonQueueFull)
+			done := make(chan struct{})
+			released := make(chan struct{})
+			go func() {
+				defer close(released)
+				for let := uint64(0); ; let++ {
+					for waits.Get() <= let && p.InPipeline() != 0 {
+						select {
+						case <-done:
+							return
+						case <-time.After(time.Millisecond):
+						}
+					}
+					select {
+					case gate <- struct{}{}:
+					case <-done:
+						return
+					}
+				}
+			}()
+			for i := range n {
+				p.m.Received.Inc()
+				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("line %d", i)), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "every line delivered or dropped", func() bool {
+				return p.InPipeline() == 0 && uint64(capture.Get(sink).Len())+dropped.Get() == n
+			})
+			close(done)
+			<-released
+			closePipeline(t, p)
+			if got := dropped.Get(); (got != 0) != c.wantDropped {
+				t.Fatalf("queue_full drops: got %d; want some: %v", got, c.wantDropped)
+			}
+			if got := waits.Get(); (got != 0) == c.wantDropped {
+				t.Fatalf("waits: got %d; want some: %v", got, !c.wantDropped)
+			}
+			checkAccounting(t, p.m, 0)
+		})
+	}
+}
+
 // TestNoBreakerUnderBlock fills the ring of a Block pipeline: senders wait,
 // nothing is lost, so filters keep running.
 func TestNoBreakerUnderBlock(t *testing.T) {

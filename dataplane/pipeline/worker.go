@@ -32,10 +32,15 @@ type worker struct {
 	open     bool          // breaker state
 
 	// Overload: hot is set while the ring stays at or above the breaker's
-	// open level; hotFor is how long it has been so as of hotAt.
-	hot    bool
-	hotAt  time.Time
-	hotFor time.Duration
+	// open level. As of hotAt, hotFor is how long it has been so, the
+	// worker processing, and hotWait the time the worker spent waiting
+	// for room in output queues meanwhile. outWait is what it spent
+	// waiting since the last breaker check.
+	hot     bool
+	hotAt   time.Time
+	hotFor  time.Duration
+	hotWait time.Duration
+	outWait time.Duration
 
 	// The egress audit: emitted counts the lines this worker handed to the
 	// outputs, and auditAt is the index, in the next batch flushed, of the
@@ -136,10 +141,12 @@ func (w *worker) process(b *record.Batch) {
 
 // breaker updates the fail-open state from the ring's fill level, with
 // hysteresis and a delay: it opens once the ring has stayed at or above
-// BreakerOpen for longer than BreakerDelay, and closes only at
-// BreakerClose. Falling below BreakerOpen resets the delay. So a burst that
-// the ring absorbs never skips a rule, and sustained overload still fails
-// open.
+// BreakerOpen for longer than BreakerDelay of the worker's processing, and
+// closes only at BreakerClose. Falling below BreakerOpen resets the delay.
+// Time spent waiting for room in an output's queue does not count (see
+// Options.BreakerDelay), but it is bounded too (see outputWait). So a
+// burst that the ring absorbs never skips a rule, and sustained overload
+// still fails open.
 //
 // Under the Block policy the breaker stays closed: a full ring slows the
 // senders down and loses nothing, so there is nothing to trade filtering for.
@@ -153,12 +160,14 @@ func (w *worker) breaker() bool {
 	case u < o.BreakerOpen:
 		w.hot = false
 	case !w.hot:
-		w.hot, w.hotAt, w.hotFor = true, time.Now(), 0
+		w.hot, w.hotAt, w.hotFor, w.hotWait = true, time.Now(), 0, 0
 	default:
 		now := time.Now()
-		w.hotFor += now.Sub(w.hotAt)
+		w.hotFor += max(0, now.Sub(w.hotAt)-w.outWait)
+		w.hotWait += w.outWait
 		w.hotAt = now
 	}
+	w.outWait = 0
 	switch {
 	case w.open:
 		if u <= o.BreakerClose {
@@ -168,9 +177,29 @@ func (w *worker) breaker() bool {
 	case w.hot && (o.BreakerDelay <= 0 || w.hotFor > o.BreakerDelay):
 		w.setOpen(true)
 		w.p.m.BreakerOpened.Inc()
-		w.p.log.Warn("breaker open: processors bypassed", "worker", w.id, "buffer_usage", u, "overloaded_for", w.hotFor)
+		w.p.log.Warn("breaker open: processors bypassed", "worker", w.id, "buffer_usage", u,
+			"overloaded_for", w.hotFor, "waited_for_outputs", w.hotWait)
 	}
 	return w.open
+}
+
+// outputWait is how long, at most, the worker may still wait for room in
+// output queues now, under the drop policies: OverflowWait for each batch
+// while its ring has room; once the ring stays at or above the breaker's
+// open level, OverflowWait in all until it falls below again; nothing while
+// the breaker is open. The ring, and the senders' own wait for it, absorb
+// a burst that outruns an output; past that the overload is sustained, and
+// the output's batches are dropped (queue_full) rather than holding the
+// pipeline back any longer.
+func (w *worker) outputWait() time.Duration {
+	wait := max(0, w.p.opts.OverflowWait)
+	switch {
+	case w.open:
+		return 0
+	case w.hot:
+		return max(0, wait-w.hotWait-w.outWait)
+	}
+	return wait
 }
 
 // setOpen sets the breaker state and keeps the pipeline's count of open
@@ -265,8 +294,10 @@ func (w *worker) flush() {
 	outs := w.gen.outs
 	sb := getShared(b, len(outs))
 	block := w.p.opts.Overflow == buffer.Block
+	stall := max(0, w.p.opts.OverflowWait)
 	for _, r := range outs {
-		r.lanes[w.id].send(sb, block, w.p.laneCtx.Done()) // b may be recycled from here on
+		// b may be recycled from here on.
+		w.outWait += r.lanes[w.id].send(sb, block, stall, w.outputWait(), w.p.laneCtx.Done())
 	}
 	w.pending = getPending()
 }
