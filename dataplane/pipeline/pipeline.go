@@ -93,13 +93,14 @@ type Options struct {
 	// breaker opens and closes again. The breaker acts under the drop
 	// policies only: under Block a full ring is backpressure, not loss.
 	BreakerOpen, BreakerClose float64
-	// BreakerDelay is how long a worker's ring must stay at or above
-	// BreakerOpen, the worker busy processing, before the breaker opens:
-	// a burst that the ring absorbs never skips a rule. Time the worker
-	// spends waiting for room in an output's queue does not count: the
-	// output, not the processing, is then behind, and skipping rules would
-	// only send it more. 0 means DefaultBreakerDelay; a negative value
-	// opens the breaker as soon as the ring reaches BreakerOpen.
+	// BreakerDelay is how long a worker's ring must be at or above
+	// BreakerOpen, the worker busy processing, before the breaker opens,
+	// in all since the ring was last below for as long: a burst that the
+	// ring absorbs never skips a rule. Time the worker spends waiting for
+	// room in an output's queue does not count: the output, not the
+	// processing, is then behind, and skipping rules would only send it
+	// more. 0 means DefaultBreakerDelay; a negative value opens the
+	// breaker as soon as the ring reaches BreakerOpen.
 	BreakerDelay time.Duration
 	// AuditEvery turns on the egress audit: every AuditEvery-th line a
 	// worker hands to the outputs is scanned again, its JSON strings
@@ -212,7 +213,7 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 	for i, r := range p.rings {
 		// The starting generation is fixed here, not when the goroutine
 		// runs: an Apply in between must still be released by this worker.
-		w := &worker{p: p, id: i, ring: r, wake: make(chan struct{}, 1), gen: p.cur.Load(), auditAt: firstAudit(opts.AuditEvery)}
+		w := &worker{p: p, id: i, ring: r, wake: make(chan struct{}, 1), gen: p.cur.Load(), auditAt: firstAudit(opts.AuditEvery), now: time.Now}
 		p.workers = append(p.workers, w)
 	}
 	p.m.Gauge("streamgate_buffer_lines", func() float64 { return float64(p.Queued()) })

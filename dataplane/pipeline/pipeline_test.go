@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -371,13 +372,67 @@ func TestBreakerDelay(t *testing.T) {
 	}
 }
 
+// TestBreakerSawtooth drives a worker's breaker by hand, on a clock of its
+// own, through what overload looks like on a busy machine: the ring fills
+// and drains many times a second. Dips below 80 % do not start the delay
+// afresh, so the breaker opens once the ring has been full for the delay
+// in all, and then at each tooth, as it did at each before there was a
+// delay; a quiet spell as long as the delay starts it afresh.
+func TestBreakerSawtooth(t *testing.T) {
+	// 10 teeth full for 3 ms each, then below 80 % for quiet. The time
+	// from a check that finds the ring full to the next counts: 3 ms and
+	// the first millisecond of a dip, 4 ms a tooth, so that the delay is
+	// passed at the sixth.
+	const delay, full, teeth = 20 * time.Millisecond, 3 * time.Millisecond, 10
+	for _, c := range []struct {
+		name      string
+		quiet     time.Duration // below 80 % between two teeth
+		wantFirst int           // the tooth at which the breaker first opens; 0: never
+	}{
+		{"dips", time.Millisecond, 6},
+		{"quiet spells", delay + time.Millisecond, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := Options{Workers: 1, Overflow: buffer.DropNewest, BreakerDelay: delay, Logger: slog.New(slog.DiscardHandler)}.withDefaults()
+			r := buffer.New(100, 0, buffer.DropNewest)
+			clock := time.Unix(0, 0)
+			w := &worker{p: &Pipeline{opts: opts, m: opts.Metrics, log: opts.Logger}, ring: r, now: func() time.Time { return clock }}
+			fill := func(n int) {
+				for r.Len() < n {
+					if err := r.Push(context.Background(), lineBatch(0, "x"), 0); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for r.Len() > n {
+					record.Put(r.TryPop())
+				}
+			}
+			first := 0
+			for tooth := 1; tooth <= teeth; tooth++ {
+				fill(90)
+				w.breaker()
+				clock = clock.Add(full)
+				if w.breaker() && first == 0 {
+					first = tooth
+				}
+				fill(10)
+				clock = clock.Add(c.quiet)
+				w.breaker()
+			}
+			if first != c.wantFirst {
+				t.Fatalf("the breaker first opened at tooth %d; want %d (0: never)", first, c.wantFirst)
+			}
+		})
+	}
+}
+
 // TestBreakerIgnoresOutputWaits holds a worker waiting for room in an
 // output's queue, its ring at 90 %, for far longer than the breaker's delay:
 // the output is behind, not the processing, so the breaker stays closed and
 // every DEBUG line is filtered. The output delivers one batch every 20 ms,
 // so the worker waits for it rather than dropping.
 func TestBreakerIgnoresOutputWaits(t *testing.T) {
-	const delay, lines = 50 * time.Millisecond, 92
+	const delay, lines = 200 * time.Millisecond, 92
 	sink := capture.Unique("breaker-output-waits")
 	gate := make(chan struct{})
 	capture.Get(sink).Gate = gate
@@ -438,17 +493,18 @@ func TestOutputWaitBudget(t *testing.T) {
 	const wait = time.Second
 	for _, c := range []struct {
 		name             string
-		open, hot        bool
+		open, hot, full  bool
 		hotWait, outWait time.Duration
 		want             time.Duration
 	}{
 		{name: "ring with room", want: wait},
-		{name: "ring full, no wait yet", hot: true, want: wait},
-		{name: "ring full, part spent", hot: true, hotWait: 300 * time.Millisecond, outWait: 200 * time.Millisecond, want: 500 * time.Millisecond},
-		{name: "ring full, all spent", hot: true, hotWait: 1200 * time.Millisecond, want: 0},
-		{name: "breaker open", open: true, hot: true, want: 0},
+		{name: "ring full, no wait yet", hot: true, full: true, want: wait},
+		{name: "ring full, part spent", hot: true, full: true, hotWait: 300 * time.Millisecond, outWait: 200 * time.Millisecond, want: 500 * time.Millisecond},
+		{name: "ring full, all spent", hot: true, full: true, hotWait: 1200 * time.Millisecond, want: 0},
+		{name: "ring dipped below, all spent", hot: true, hotWait: 1200 * time.Millisecond, want: wait},
+		{name: "breaker open", open: true, hot: true, full: true, want: 0},
 	} {
-		w := &worker{p: &Pipeline{opts: Options{OverflowWait: wait}}, open: c.open, hot: c.hot, hotWait: c.hotWait, outWait: c.outWait}
+		w := &worker{p: &Pipeline{opts: Options{OverflowWait: wait}}, open: c.open, hot: c.hot, full: c.full, hotWait: c.hotWait, outWait: c.outWait}
 		if got := w.outputWait(); got != c.want {
 			t.Errorf("%s: got %s; want %s", c.name, got, c.want)
 		}

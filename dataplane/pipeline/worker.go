@@ -31,16 +31,18 @@ type worker struct {
 	first    time.Time     // when the first line of pending came
 	open     bool          // breaker state
 
-	// Overload: hot is set while the ring stays at or above the breaker's
-	// open level. As of hotAt, hotFor is how long it has been so, the
-	// worker processing, and hotWait the time the worker spent waiting
-	// for room in output queues meanwhile. outWait is what it spent
-	// waiting since the last breaker check.
-	hot     bool
-	hotAt   time.Time
-	hotFor  time.Duration
-	hotWait time.Duration
-	outWait time.Duration
+	// Overload. An episode (hot) starts at a breaker check that finds the
+	// ring at or above the open level (full), and ends at one that finds
+	// it has stayed below for BreakerDelay, since lastFull. hotFor is the
+	// time the ring has been full in the episode, the worker processing,
+	// and hotWait the time it spent waiting for room in output queues
+	// with the ring full, both as of hotAt, the last check. outWait is
+	// what it spent waiting for output queues since then.
+	hot, full       bool
+	hotAt, lastFull time.Time
+	hotFor, hotWait time.Duration
+	outWait         time.Duration
+	now             func() time.Time // time.Now; a test's own clock
 
 	// The egress audit: emitted counts the lines this worker handed to the
 	// outputs, and auditAt is the index, in the next batch flushed, of the
@@ -140,13 +142,19 @@ func (w *worker) process(b *record.Batch) {
 }
 
 // breaker updates the fail-open state from the ring's fill level, with
-// hysteresis and a delay: it opens once the ring has stayed at or above
-// BreakerOpen for longer than BreakerDelay of the worker's processing, and
-// closes only at BreakerClose. Falling below BreakerOpen resets the delay.
-// Time spent waiting for room in an output's queue does not count (see
-// Options.BreakerDelay), but it is bounded too (see outputWait). So a
+// hysteresis and a delay: it opens once the ring has been at or above
+// BreakerOpen for longer than BreakerDelay of the worker's processing, in
+// all since it was last below for as long, and closes only at
+// BreakerClose. Under overload the ring fills and drains many times a
+// second as goroutines take turns on the CPUs, so a dip below BreakerOpen
+// does not start the delay afresh; a quiet spell as long as the delay
+// does. Time spent waiting for room in an output's queue does not count
+// (see Options.BreakerDelay), but it is bounded too (see outputWait). So a
 // burst that the ring absorbs never skips a rule, and sustained overload
 // still fails open.
+//
+// The clock is read only while the ring is full or was lately: a worker
+// that keeps up pays nothing.
 //
 // Under the Block policy the breaker stays closed: a full ring slows the
 // senders down and loses nothing, so there is nothing to trade filtering for.
@@ -156,16 +164,22 @@ func (w *worker) breaker() bool {
 		return false
 	}
 	u := w.ring.Usage()
-	switch {
-	case u < o.BreakerOpen:
-		w.hot = false
-	case !w.hot:
-		w.hot, w.hotAt, w.hotFor, w.hotWait = true, time.Now(), 0, 0
-	default:
-		now := time.Now()
-		w.hotFor += max(0, now.Sub(w.hotAt)-w.outWait)
-		w.hotWait += w.outWait
-		w.hotAt = now
+	full := u >= o.BreakerOpen
+	if full || w.hot {
+		now := w.now()
+		switch {
+		case !w.hot:
+			w.hot, w.hotFor, w.hotWait = true, 0, 0
+		case w.full: // full at the last check: count the time since
+			w.hotFor += max(0, now.Sub(w.hotAt)-w.outWait)
+			w.hotWait += w.outWait
+		}
+		w.hotAt, w.full = now, full
+		if full {
+			w.lastFull = now
+		} else if now.Sub(w.lastFull) > o.BreakerDelay {
+			w.hot = false
+		}
 	}
 	w.outWait = 0
 	switch {
@@ -174,7 +188,7 @@ func (w *worker) breaker() bool {
 			w.setOpen(false)
 			w.p.log.Info("breaker closed", "worker", w.id, "buffer_usage", u)
 		}
-	case w.hot && (o.BreakerDelay <= 0 || w.hotFor > o.BreakerDelay):
+	case full && (o.BreakerDelay <= 0 || w.hotFor > o.BreakerDelay):
 		w.setOpen(true)
 		w.p.m.BreakerOpened.Inc()
 		w.p.log.Warn("breaker open: processors bypassed", "worker", w.id, "buffer_usage", u,
@@ -185,8 +199,8 @@ func (w *worker) breaker() bool {
 
 // outputWait is how long, at most, the worker may still wait for room in
 // output queues now, under the drop policies: OverflowWait for each batch
-// while its ring has room; once the ring stays at or above the breaker's
-// open level, OverflowWait in all until it falls below again; nothing while
+// while its ring has room; while the ring is at or above the breaker's
+// open level, OverflowWait in all over the overload episode; nothing while
 // the breaker is open. The ring, and the senders' own wait for it, absorb
 // a burst that outruns an output; past that the overload is sustained, and
 // the output's batches are dropped (queue_full) rather than holding the
@@ -196,7 +210,7 @@ func (w *worker) outputWait() time.Duration {
 	switch {
 	case w.open:
 		return 0
-	case w.hot:
+	case w.hot && w.full:
 		return max(0, wait-w.hotWait-w.outWait)
 	}
 	return wait
