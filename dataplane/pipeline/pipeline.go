@@ -9,10 +9,12 @@
 // interval; sooner when it has nothing more to process and its outputs
 // stream, or linger and are idle (output.Streamer, output.Lingerer). A
 // flushed batch is shared by all outputs: each output has one lane
-// (a queue and a goroutine) per worker, so a slow output only fills its own
-// lanes and never holds up a worker or another output. Before a batch is
-// flushed, the egress audit scans a sample of its lines again for personal
-// data the chain let through (audit.go).
+// (a queue and a goroutine) per worker, so a slow output fills its own
+// lanes first. Under the drop policies a worker waits for a full lane only
+// while its output delivers, and within OverflowWait (worker.outputWait),
+// so an output that stalls never holds up a worker or another output for
+// longer. Before a batch is flushed, the egress audit scans a sample of
+// its lines again for personal data the chain let through (audit.go).
 //
 // Reconfiguration (Apply) swaps one pointer. Each worker notices the new
 // generation between two batches, flushes its pending lines to the old
