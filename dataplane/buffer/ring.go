@@ -26,8 +26,9 @@ const (
 	DropOldest Policy = iota
 	// DropNewest rejects the incoming batch.
 	DropNewest
-	// Block waits for room: a TCP connection stops being read, so the sender
-	// feels backpressure.
+	// Block waits for room as long as it takes: a TCP connection stops being
+	// read, so the sender feels backpressure. (Under the drop policies a
+	// push may also wait, for a bounded time: see Push.)
 	Block
 )
 
@@ -89,7 +90,7 @@ type Ring struct {
 	consumerWaiting atomic.Int32
 	notify          chan struct{}
 
-	// producersBlocked counts Block-policy producers waiting for room.
+	// producersBlocked counts producers waiting for room.
 	producersBlocked atomic.Int32
 	mu               sync.Mutex    // guards room and closed transitions
 	room             chan struct{} // closed and replaced when room frees up
@@ -107,6 +108,9 @@ type Ring struct {
 	// was full, else the error Push returns (ErrClosed, ctx's error). Set it
 	// before use.
 	OnDrop func(b *record.Batch, cause error)
+	// OnWait is called once by each Push that finds the ring full and
+	// waits for room. Set it before use.
+	OnWait func()
 }
 
 // New returns a ring holding at most capLines lines and capBytes bytes.
@@ -128,6 +132,7 @@ func New(capLines, capBytes int, policy Policy) *Ring {
 		capBytes: int64(capBytes),
 		policy:   policy,
 		OnDrop:   func(*record.Batch, error) {},
+		OnWait:   func() {},
 	}
 	for i := range r.slots {
 		r.slots[i].seq.Store(uint64(i))
@@ -155,14 +160,22 @@ func (r *Ring) Usage() float64 {
 	return u
 }
 
-// Push queues b; a batch without lines is recycled at once. Ownership of b passes to
-// the ring whatever the outcome: a rejected or evicted batch goes to OnDrop
-// and back to the pool.
+// Push queues b; a batch without lines is recycled at once. Ownership of b
+// passes to the ring whatever the outcome: a rejected or evicted batch goes
+// to OnDrop and back to the pool.
 //
-// Push blocks only under the Block policy, until there is room, ctx is done
-// or the ring is closed; then it returns ctx's error or ErrClosed, having
-// dropped b through OnDrop.
-func (r *Ring) Push(ctx context.Context, b *record.Batch) error {
+// When the ring is full, Push waits for room. Under the Block policy it
+// waits until there is room, ctx is done or the ring is closed, whatever
+// wait says. Under the drop policies it waits at most wait, a bound the
+// caller sets by what its sender can bear (a TCP or HTTP client is held
+// back, a UDP one is not and passes 0): then DropOldest evicts and
+// DropNewest rejects, as they do at once when wait is 0 or less. If ctx
+// ends or the ring is closed while it waits, Push returns ctx's error or
+// ErrClosed, having dropped b through OnDrop.
+//
+// Admitting a batch into a ring with room takes no lock, timer or
+// allocation.
+func (r *Ring) Push(ctx context.Context, b *record.Batch, wait time.Duration) error {
 	if len(b.Lines) == 0 {
 		record.Put(b) // nothing to queue; an empty batch would hold a slot
 		return nil
@@ -172,22 +185,9 @@ func (r *Ring) Push(ctx context.Context, b *record.Batch) error {
 		return ErrClosed
 	}
 	n, sz := int64(len(b.Lines)), int64(b.Footprint())
-	for !r.admit(n, sz) {
-		switch r.policy {
-		case DropNewest:
-			r.drop(b, nil)
-			return nil
-		case DropOldest:
-			if old := r.TryPop(); old != nil {
-				r.drop(old, nil)
-			}
-			// Another producer or the consumer may have emptied the ring
-			// meanwhile; admit decides again.
-		case Block:
-			if err := r.waitRoom(ctx, n, sz); err != nil {
-				r.drop(b, err)
-				return err
-			}
+	if !r.admit(n, sz) {
+		if ok, err := r.pushSlow(ctx, b, n, sz, wait); !ok {
+			return err
 		}
 	}
 	// Close may have run since the check above, and the consumer may have
@@ -207,6 +207,52 @@ func (r *Ring) Push(ctx context.Context, b *record.Batch) error {
 		}
 	}
 	return nil
+}
+
+// errWaitOver is pushSlow's signal that a bounded wait for room ran out.
+var errWaitOver = errors.New("overflow wait over")
+
+// pushSlow handles a full ring: it waits for room as the policy and wait
+// allow, then evicts or rejects. It reports whether room for b is now
+// reserved; if not, b went to OnDrop, and err is what Push returns (nil
+// when DropNewest rejected b).
+func (r *Ring) pushSlow(ctx context.Context, b *record.Batch, n, sz int64, wait time.Duration) (ok bool, err error) {
+	var expire <-chan time.Time // the bounded wait's end; nil: none
+	if r.policy != Block && wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		expire = t.C
+	}
+	waited := false
+	for !r.admit(n, sz) {
+		if r.policy == Block || expire != nil {
+			if !waited {
+				waited = true
+				r.OnWait()
+			}
+			err := r.waitRoom(ctx, n, sz, expire)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, errWaitOver) {
+				r.drop(b, err)
+				return false, err
+			}
+			expire = nil // waited long enough: the drop policy applies
+		}
+		switch r.policy {
+		case DropNewest:
+			r.drop(b, nil)
+			return false, nil
+		case DropOldest:
+			if old := r.TryPop(); old != nil {
+				r.drop(old, nil)
+			}
+			// Another producer or the consumer may have emptied the ring
+			// meanwhile; admit decides again.
+		}
+	}
+	return true, nil
 }
 
 // admit reserves room for n lines and sz bytes. A batch larger than the whole
@@ -300,9 +346,10 @@ func (r *Ring) wakeProducers() {
 	r.mu.Unlock()
 }
 
-// waitRoom sleeps until some room frees up. It registers as blocked before
-// checking again, so a concurrent release either is seen here or sees us.
-func (r *Ring) waitRoom(ctx context.Context, n, sz int64) error {
+// waitRoom sleeps until some room frees up, or expire fires (errWaitOver).
+// It registers as blocked before checking again, so a concurrent release
+// either is seen here or sees us.
+func (r *Ring) waitRoom(ctx context.Context, n, sz int64, expire <-chan time.Time) error {
 	r.mu.Lock()
 	r.producersBlocked.Add(1)
 	room := r.room
@@ -317,6 +364,8 @@ func (r *Ring) waitRoom(ctx context.Context, n, sz int64) error {
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-expire:
+		return errWaitOver
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,11 +31,23 @@ func batchOf(key uint64, first, n int) *record.Batch {
 func seqOf(line []byte) int { return int(binary.BigEndian.Uint64(line)) }
 
 // TestRingConcurrent pushes from many producers into a small ring drained by
-// one consumer: every line is popped or dropped exactly once, and each
-// producer's lines come out in order.
+// one consumer, with and without a bounded wait for room: every line is
+// popped or dropped exactly once, and each producer's lines come out in
+// order.
 func TestRingConcurrent(t *testing.T) {
-	for _, policy := range []Policy{DropOldest, DropNewest, Block} {
-		t.Run(policy.String(), func(t *testing.T) {
+	for _, c := range []struct {
+		policy Policy
+		wait   time.Duration
+	}{
+		{DropOldest, 0},
+		{DropNewest, 0},
+		{Block, 0},
+		{DropOldest, time.Millisecond},
+		{DropNewest, time.Millisecond},
+		{DropOldest, time.Minute},
+	} {
+		policy := c.policy
+		t.Run(fmt.Sprintf("%s/wait=%s", policy, c.wait), func(t *testing.T) {
 			const producers, batches, perBatch = 8, 2000, 7
 			r := New(256, 0, policy)
 			var dropped atomic.Int64
@@ -71,7 +85,7 @@ func TestRingConcurrent(t *testing.T) {
 				go func(key uint64) {
 					defer wg.Done()
 					for i := 0; i < batches; i++ {
-						if err := r.Push(context.Background(), batchOf(key, i*perBatch, perBatch)); err != nil {
+						if err := r.Push(context.Background(), batchOf(key, i*perBatch, perBatch), c.wait); err != nil {
 							t.Errorf("Push: %v", err)
 							return
 						}
@@ -86,8 +100,8 @@ func TestRingConcurrent(t *testing.T) {
 			if got := popped + dropped.Load(); got != total {
 				t.Fatalf("popped %d + dropped %d = %d; want %d", popped, dropped.Load(), got, total)
 			}
-			if policy == Block && dropped.Load() != 0 {
-				t.Fatalf("block policy dropped %d lines; want 0", dropped.Load())
+			if (policy == Block || c.wait == time.Minute) && dropped.Load() != 0 {
+				t.Fatalf("dropped %d lines; want 0: the consumer made room for every push", dropped.Load())
 			}
 			if r.Len() != 0 || r.Bytes() != 0 {
 				t.Fatalf("after drain: Len %d, Bytes %d; want 0, 0", r.Len(), r.Bytes())
@@ -110,7 +124,7 @@ func TestRingOverflowPolicies(t *testing.T) {
 			var dropped []int
 			r.OnDrop = func(b *record.Batch, _ error) { dropped = append(dropped, seqOf(b.Lines[0])) }
 			for i := 0; i < 5; i++ {
-				if err := r.Push(context.Background(), batchOf(0, i, 1)); err != nil {
+				if err := r.Push(context.Background(), batchOf(0, i, 1), 0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -137,12 +151,12 @@ func TestRingBlockWaitsForRoom(t *testing.T) {
 	r := New(2, 0, Block)
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
-		if err := r.Push(ctx, batchOf(0, i, 1)); err != nil {
+		if err := r.Push(ctx, batchOf(0, i, 1), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	pushed := make(chan error, 1)
-	go func() { pushed <- r.Push(ctx, batchOf(0, 2, 1)) }()
+	go func() { pushed <- r.Push(ctx, batchOf(0, 2, 1), 0) }()
 	select {
 	case err := <-pushed:
 		t.Fatalf("Push into a full ring returned %v; want it to block", err)
@@ -162,11 +176,108 @@ func TestRingBlockWaitsForRoom(t *testing.T) {
 	r.OnDrop = func(b *record.Batch, _ error) { dropped += len(b.Lines) }
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if err := r.Push(cctx, batchOf(0, 3, 1)); !errors.Is(err, context.DeadlineExceeded) {
+	if err := r.Push(cctx, batchOf(0, 3, 1), 0); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Push with expired ctx: got %v; want DeadlineExceeded", err)
 	}
 	if dropped != 1 {
 		t.Fatalf("dropped: got %d; want 1", dropped)
+	}
+}
+
+// TestRingOverflowWait: under the drop policies, a push into a full ring
+// with a wait waits for room: it is admitted if room frees up in time, and
+// otherwise the policy applies once the wait is over. A push without a wait
+// drops at once, and one whose context ends or whose ring closes while it
+// waits returns the error, its batch dropped.
+func TestRingOverflowWait(t *testing.T) {
+	for _, policy := range []Policy{DropOldest, DropNewest} {
+		// full returns a ring holding batches 0 and 1 of one line each,
+		// which counts the pushes that waited, and the seqs it dropped.
+		full := func(t *testing.T) (r *Ring, waited chan struct{}, dropped *[]int) {
+			r = New(2, 0, policy)
+			waited = make(chan struct{}, 10)
+			dropped = new([]int)
+			r.OnWait = func() { waited <- struct{}{} }
+			r.OnDrop = func(b *record.Batch, _ error) { *dropped = append(*dropped, seqOf(b.Lines[0])) }
+			for i := range 2 {
+				if err := r.Push(context.Background(), batchOf(0, i, 1), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return r, waited, dropped
+		}
+		// queued pops the whole ring and returns the first seq of each batch.
+		queued := func(r *Ring) []int {
+			var seqs []int
+			for b := r.TryPop(); b != nil; b = r.TryPop() {
+				seqs = append(seqs, seqOf(b.Lines[0]))
+				record.Put(b)
+			}
+			return seqs
+		}
+		t.Run(policy.String()+"/room_in_time", func(t *testing.T) {
+			r, waited, dropped := full(t)
+			pushed := make(chan error, 1)
+			go func() { pushed <- r.Push(context.Background(), batchOf(0, 2, 1), time.Minute) }()
+			<-waited // the push found the ring full and waits
+			b := r.TryPop()
+			record.Put(b)
+			if err := <-pushed; err != nil {
+				t.Fatalf("Push: %v", err)
+			}
+			if got, want := queued(r), []int{1, 2}; !slices.Equal(got, want) || len(*dropped) != 0 {
+				t.Fatalf("queued %v, dropped %v; want %v, none", got, *dropped, want)
+			}
+		})
+		t.Run(policy.String()+"/wait_over", func(t *testing.T) {
+			r, waited, dropped := full(t)
+			if err := r.Push(context.Background(), batchOf(0, 2, 1), time.Millisecond); err != nil {
+				t.Fatalf("Push: %v", err)
+			}
+			want, wantDropped := []int{1, 2}, []int{0} // the oldest evicted
+			if policy == DropNewest {
+				want, wantDropped = []int{0, 1}, []int{2}
+			}
+			if got := queued(r); !slices.Equal(got, want) || !slices.Equal(*dropped, wantDropped) || len(waited) != 1 {
+				t.Fatalf("queued %v, dropped %v, waited %d times; want %v, %v, once", got, *dropped, len(waited), want, wantDropped)
+			}
+		})
+		t.Run(policy.String()+"/no_wait", func(t *testing.T) {
+			r, waited, dropped := full(t)
+			if err := r.Push(context.Background(), batchOf(0, 2, 1), 0); err != nil {
+				t.Fatalf("Push: %v", err)
+			}
+			if len(*dropped) != 1 || len(waited) != 0 {
+				t.Fatalf("dropped %v, waited %d times; want one batch dropped, no wait", *dropped, len(waited))
+			}
+		})
+		t.Run(policy.String()+"/context_ends", func(t *testing.T) {
+			r, waited, dropped := full(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			pushed := make(chan error, 1)
+			go func() { pushed <- r.Push(ctx, batchOf(0, 2, 1), time.Minute) }()
+			<-waited
+			cancel()
+			if err := <-pushed; !errors.Is(err, context.Canceled) {
+				t.Fatalf("Push: got %v; want context.Canceled", err)
+			}
+			if got := queued(r); !slices.Equal(got, []int{0, 1}) || !slices.Equal(*dropped, []int{2}) {
+				t.Fatalf("queued %v, dropped %v; want [0 1], [2]", got, *dropped)
+			}
+		})
+		t.Run(policy.String()+"/closed", func(t *testing.T) {
+			r, waited, dropped := full(t)
+			pushed := make(chan error, 1)
+			go func() { pushed <- r.Push(context.Background(), batchOf(0, 2, 1), time.Minute) }()
+			<-waited
+			r.Close()
+			if err := <-pushed; !errors.Is(err, ErrClosed) {
+				t.Fatalf("Push: got %v; want ErrClosed", err)
+			}
+			if !slices.Equal(*dropped, []int{2}) {
+				t.Fatalf("dropped %v; want [2]", *dropped)
+			}
+		})
 	}
 }
 
@@ -182,7 +293,7 @@ func TestRingBytesBound(t *testing.T) {
 	var dropped int
 	r.OnDrop = func(b *record.Batch, _ error) { dropped++ }
 	for i := 0; i < 4; i++ {
-		if err := r.Push(context.Background(), batch()); err != nil {
+		if err := r.Push(context.Background(), batch(), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -196,7 +307,7 @@ func TestRingBytesBound(t *testing.T) {
 
 func TestRingOversizeBatchAdmittedWhenEmpty(t *testing.T) {
 	r := New(4, 0, Block)
-	if err := r.Push(context.Background(), batchOf(0, 0, 10)); err != nil {
+	if err := r.Push(context.Background(), batchOf(0, 0, 10), 0); err != nil {
 		t.Fatalf("Push of a batch larger than the ring into an empty ring: %v", err)
 	}
 	if got := len(r.TryPop().Lines); got != 10 {
@@ -207,7 +318,7 @@ func TestRingOversizeBatchAdmittedWhenEmpty(t *testing.T) {
 func TestRingEmptyBatchIgnored(t *testing.T) {
 	r := New(2, 0, Block)
 	for i := 0; i < 5; i++ { // more than the ring's slots
-		if err := r.Push(context.Background(), record.Get(0)); err != nil {
+		if err := r.Push(context.Background(), record.Get(0), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,7 +355,7 @@ func TestRingPushRacingClose(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < 5; i++ {
-					r.Push(context.Background(), batchOf(0, i, 1))
+					r.Push(context.Background(), batchOf(0, i, 1), 0)
 				}
 			}()
 		}
@@ -265,7 +376,7 @@ func TestRingWaitWakesOnPush(t *testing.T) {
 		close(woke)
 	}()
 	// Wait may not have started sleeping yet; a push wakes it either way.
-	if err := r.Push(context.Background(), batchOf(0, 0, 1)); err != nil {
+	if err := r.Push(context.Background(), batchOf(0, 0, 1), 0); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -23,7 +23,7 @@ type ackSink struct {
 	acked int // batches that carried an Ack
 }
 
-func (s *ackSink) Push(_ context.Context, b *record.Batch) error {
+func (s *ackSink) Push(_ context.Context, b *record.Batch, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b.Acked() {

@@ -308,11 +308,11 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if oversize > 0 {
-		deliver(h.ctx, &h.cfg, record.Get(0), oversize)
+		deliver(h.ctx, &h.cfg, record.Get(0), oversize, 0)
 	}
 	for i, b := range ready {
 		ready[i] = nil // handed on, whatever deliver returns
-		if err := deliver(h.ctx, &h.cfg, b, 0); err != nil {
+		if err := deliver(h.ctx, &h.cfg, b, 0, h.cfg.OverflowWait); err != nil {
 			h.fail(w, http.StatusServiceUnavailable, "shutting down")
 			return
 		}

@@ -13,15 +13,23 @@ import (
 
 // Sink takes batches of lines; the pipeline implements it. Push takes
 // ownership of b whatever it returns. Batches with the same Key must keep
-// their order.
+// their order. When the sink is full, Push may hold the caller back for up
+// to wait before it drops lines (longer under a blocking overflow policy):
+// the TCP and HTTP listeners pass Config.OverflowWait, since holding them
+// back slows their senders down; the UDP listener, whose senders cannot
+// be slowed, passes 0.
 type Sink interface {
-	Push(ctx context.Context, b *record.Batch) error
+	Push(ctx context.Context, b *record.Batch, wait time.Duration) error
 }
 
 // Config is shared by the listeners.
 type Config struct {
 	// Sink receives every batch.
 	Sink Sink
+	// OverflowWait is how long a TCP or HTTP push may wait for room in a
+	// full sink before lines are dropped (pipeline.Pipeline.OverflowWait);
+	// 0 drops at once. UDP never waits.
+	OverflowWait time.Duration
 	// Metrics counts received and oversize lines.
 	Metrics *metrics.Metrics
 	// MaxLine is the longest line accepted; 0 means DefaultMaxLine.
@@ -59,9 +67,9 @@ var keys atomic.Uint64
 
 func nextKey() uint64 { return keys.Add(1) }
 
-// deliver counts b's lines and oversize drops as received and pushes b, or
-// recycles it when it has no line.
-func deliver(ctx context.Context, c *Config, b *record.Batch, oversize int) error {
+// deliver counts b's lines and oversize drops as received and pushes b,
+// waiting up to wait for room, or recycles it when it has no line.
+func deliver(ctx context.Context, c *Config, b *record.Batch, oversize int, wait time.Duration) error {
 	if oversize > 0 {
 		c.Metrics.Received.Add(oversize)
 		c.Metrics.Dropped(metrics.ReasonOversize).Add(oversize)
@@ -72,5 +80,5 @@ func deliver(ctx context.Context, c *Config, b *record.Batch, oversize int) erro
 	}
 	c.Metrics.Received.Add(len(b.Lines))
 	b.Born = time.Now().UnixNano()
-	return c.Sink.Push(ctx, b)
+	return c.Sink.Push(ctx, b, wait)
 }

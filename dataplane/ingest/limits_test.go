@@ -27,7 +27,7 @@ type orderSink struct {
 	lines []string
 }
 
-func (s *orderSink) Push(_ context.Context, b *record.Batch) error {
+func (s *orderSink) Push(_ context.Context, b *record.Batch, _ time.Duration) error {
 	s.mu.Lock()
 	for _, l := range b.Lines {
 		s.lines = append(s.lines, string(l))

@@ -190,7 +190,7 @@ func (t *TCP) serveConn(tc *tcpConn) {
 			if ready == nil {
 				ready = record.Get(0)
 			}
-			if deliver(t.ctx, cfg, ready, oversize) != nil {
+			if deliver(t.ctx, cfg, ready, oversize, cfg.OverflowWait) != nil {
 				t.dropPartial(st.abort())
 				return // shutting down
 			}
@@ -204,7 +204,7 @@ func (t *TCP) serveConn(tc *tcpConn) {
 			if ready == nil {
 				ready = record.Get(0)
 			}
-			deliver(t.ctx, cfg, ready, oversize)
+			deliver(t.ctx, cfg, ready, oversize, cfg.OverflowWait)
 		case errors.Is(err, os.ErrDeadlineExceeded) && t.draining.Load() && (!drainStarted || n > 0):
 			// Shutdown woke us: read what the peer had already sent, until
 			// the socket stays quiet for drainGrace.

@@ -22,7 +22,7 @@ type gateSink struct {
 	release chan struct{}
 }
 
-func (s *gateSink) Push(_ context.Context, b *record.Batch) error {
+func (s *gateSink) Push(_ context.Context, b *record.Batch, _ time.Duration) error {
 	s.mu.Lock()
 	for _, l := range b.Lines {
 		s.lines = append(s.lines, string(l))

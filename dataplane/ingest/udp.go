@@ -178,7 +178,7 @@ func (u *UDP) handOn(ds []datagram) {
 			oversize += splitAll(b, start, cfg.MaxLine)
 			ds[j].done = true
 		}
-		deliver(u.ctx, cfg, b, oversize)
+		deliver(u.ctx, cfg, b, oversize, 0) // no backpressure: never wait
 	}
 }
 

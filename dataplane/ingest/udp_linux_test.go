@@ -106,7 +106,7 @@ type lineSink struct {
 	lines map[string]bool
 }
 
-func (s *lineSink) Push(_ context.Context, b *record.Batch) error {
+func (s *lineSink) Push(_ context.Context, b *record.Batch, _ time.Duration) error {
 	s.mu.Lock()
 	for _, l := range b.Lines {
 		s.lines[string(l)] = true

@@ -133,6 +133,9 @@ type Metrics struct {
 	Bypassed *vm.Counter
 	// BreakerOpened counts transitions of the breaker to open.
 	BreakerOpened *vm.Counter
+	// BufferWaits counts the pushes that found their ring full and waited
+	// for room (see pipeline.Options.OverflowWait).
+	BufferWaits *vm.Counter
 	// Reloads counts applied configurations; ReloadErrors rejected ones.
 	Reloads      *vm.Counter
 	ReloadErrors *vm.Counter
@@ -210,6 +213,7 @@ func New() *Metrics {
 		Emitted:        s.NewCounter("streamgate_lines_emitted_total"),
 		Bypassed:       s.NewCounter("streamgate_breaker_bypassed_lines_total"),
 		BreakerOpened:  s.NewCounter("streamgate_breaker_opened_total"),
+		BufferWaits:    s.NewCounter("streamgate_buffer_waits_total"),
 		Reloads:        s.NewCounter("streamgate_config_reloads_total"),
 		ReloadErrors:   s.NewCounter("streamgate_config_reload_errors_total"),
 		UDPKernelDrops: s.NewCounter("streamgate_udp_datagrams_dropped_total"),
@@ -352,7 +356,7 @@ func (m *Metrics) RetireRule(id string) {
 // streamgate_output_lines_dropped_total{reason},
 // streamgate_egress_pii_total{detector}, streamgate_output_dead_lettered_total,
 // streamgate_output_dead_letter_replayed_total and _purged_total), and its
-// retries series goes. The
+// waits series goes. The
 // caller must make sure nothing counts on the output's counters any more;
 // an output that comes back starts new series from 0.
 func (m *Metrics) RetireOutput(name string) {
@@ -360,6 +364,7 @@ func (m *Metrics) RetireOutput(name string) {
 	defer m.mu.Unlock()
 	o := m.outputs[name]
 	delete(m.outputs, name)
+	m.set.UnregisterMetric("streamgate_output_waits_total{output=" + strconv.Quote(name) + "}")
 	if o == nil {
 		return
 	}
@@ -673,6 +678,13 @@ func (m *Metrics) IngestClosed(listener, reason string) *vm.Counter {
 	return m.counterLocked(m.closed, listener+"/"+reason, func() string {
 		return fmt.Sprintf("streamgate_ingest_closed_total{listener=%q,reason=%q}", listener, reason)
 	})
+}
+
+// OutputWaits returns the counter of the batches a worker held back, its
+// queue to the named output full, to wait for room while that output
+// delivered (see pipeline.Options.OverflowWait); RetireOutput removes it.
+func (m *Metrics) OutputWaits(output string) *vm.Counter {
+	return m.set.GetOrCreateCounter("streamgate_output_waits_total{output=" + strconv.Quote(output) + "}")
 }
 
 // Gauge registers f as a gauge; registering the same name twice keeps the first.

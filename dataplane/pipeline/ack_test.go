@@ -59,7 +59,7 @@ func TestAckSettles(t *testing.T) {
 			for i := range 4 { // 4 batches of 2 lines: output batches of 3 carry two Acks' lines
 				b := lineBatch(uint64(i%2), "line a", "line b")
 				b.Ack(a)
-				if err := p.Push(context.Background(), b); err != nil {
+				if err := p.Push(context.Background(), b, 0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -86,14 +86,14 @@ func TestAckFailsOnBufferFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closePipeline(t, p)
-	p.Push(context.Background(), lineBatch(1, "held by the gate"))
+	p.Push(context.Background(), lineBatch(1, "held by the gate"), 0)
 	<-g.entered
-	p.Push(context.Background(), lineBatch(1, "fills", "the buffer"))
+	p.Push(context.Background(), lineBatch(1, "fills", "the buffer"), 0)
 	a := record.NewAck()
 	b := lineBatch(1, "dropped")
 	b.Ack(a)
-	p.Push(context.Background(), b) // drop_oldest evicts "fills the buffer"
-	p.Push(context.Background(), lineBatch(1, "evicts", "it"))
+	p.Push(context.Background(), b, 0) // drop_oldest evicts "fills the buffer"
+	p.Push(context.Background(), lineBatch(1, "evicts", "it"), 0)
 	a.Release(true)
 	close(g.release)
 	select {

@@ -77,7 +77,7 @@ func TestEgressAudit(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.m.Received.Add(len(c.lines))
-			if err := p.Push(context.Background(), lineBatch(0, c.lines...)); err != nil {
+			if err := p.Push(context.Background(), lineBatch(0, c.lines...), 0); err != nil {
 				t.Fatal(err)
 			}
 			closePipeline(t, p)

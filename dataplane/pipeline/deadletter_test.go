@@ -125,7 +125,7 @@ func TestDeadLettersReplayed(t *testing.T) {
 	for i := range 4 {
 		lines := []string{fmt.Sprintf("line %d.0", i), fmt.Sprintf("line %d.1 \xff", i), fmt.Sprintf("line %d.2", i)}
 		want = append(want, lines...)
-		if err := p.Push(context.Background(), lineBatch(uint64(i), lines...)); err != nil {
+		if err := p.Push(context.Background(), lineBatch(uint64(i), lines...), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,7 +216,7 @@ func TestDeadLetterFull(t *testing.T) {
 	defer closePipeline(t, p)
 	name := oc.Name()
 	for i := range 5 {
-		if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("a %d", i), strings.Repeat("x", 60))); err != nil {
+		if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("a %d", i), strings.Repeat("x", 60)), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -296,7 +296,7 @@ func TestDeadLettersInPart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closePipeline(t, p)
-	if err := p.Push(context.Background(), lineBatch(1, "ok 1", "bad 1", "ok 2", "bad 2", "ok 3")); err != nil {
+	if err := p.Push(context.Background(), lineBatch(1, "ok 1", "bad 1", "ok 2", "bad 2", "ok 3"), 0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the batch settled", func() bool { return p.m.DeadLettered("partial").Get() == 2 })

@@ -318,6 +318,9 @@ func (p *Pipeline) persistLane(l *lane) {
 				}
 			}
 		}
+		if err == nil {
+			l.progress.Store(time.Now().UnixNano())
+		}
 		if cap(buf) > maxBatchBytes*2 {
 			buf = nil // do not keep a huge buffer for the next, smaller batches
 		}
@@ -408,8 +411,8 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 		}
 		d.lines.Add(-int64(n))
 		q.Ack(rec.ID)
-		if d.waiting[id].Add(-1) == 0 && id < len(p.workers) {
-			p.workers[id].poke() // it may be lingering for this lane
+		if d.waiting[id].Add(-1) == 0 {
+			p.pokeWorker(id) // it may be lingering for this lane
 		}
 	}
 }

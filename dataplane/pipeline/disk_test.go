@@ -33,7 +33,7 @@ func pushLines(t *testing.T, p *Pipeline, prefix string, from, n int) {
 		for j := i; j < min(i+10, from+n); j++ {
 			texts = append(texts, fmt.Sprintf("%s %d", prefix, j))
 		}
-		if err := p.Push(context.Background(), lineBatch(1, texts...)); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, texts...), 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,7 +24,7 @@ func TestOutputHistograms(t *testing.T) {
 	for range 3 {
 		b := lineBatch(1, "a", "b", "c", "d")
 		b.Born = time.Now().Add(-30 * time.Millisecond).UnixNano()
-		if err := p.Push(context.Background(), b); err != nil {
+		if err := p.Push(context.Background(), b, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -52,6 +52,7 @@ type outputRunner struct {
 	dead         *deadletter.File
 	deadLettered *vm.Counter
 	deadFull     *vm.Counter
+	waits        *vm.Counter // batches held back for room while it delivered
 	// pii counts the egress audit's findings by detector, in the order of
 	// auditors; nil when the audit is off.
 	pii []*vm.Counter
@@ -72,6 +73,10 @@ type lane struct {
 	// waits for room, and runLane pokes room as batches finish.
 	queued atomic.Int64
 	room   chan struct{}
+	// progress is when the lane last showed that its output moves, in
+	// Unix nanoseconds: a batch delivered (or answered for, line by
+	// line), or a batch queued while the lane was idle.
+	progress atomic.Int64
 }
 
 // startOutput starts out running under key, its counters and log lines
@@ -100,6 +105,7 @@ func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffe
 		dead:         p.dlq.File(name),
 		deadLettered: p.m.DeadLettered(name),
 		deadFull:     p.m.OutputDropped(name, metrics.ReasonDeadLetterFull),
+		waits:        p.m.OutputWaits(name),
 	}
 	if p.opts.AuditEvery > 0 {
 		for _, a := range p.auditor.auditors {
@@ -162,14 +168,19 @@ func (r *outputRunner) abort() {
 
 // send queues sb on the lane, or drops it for this output only; either way
 // the lane takes over the worker's reference to sb. Under the Block policy
-// it waits for room (sendBlocking), under the drop policies it never waits
-// (sendOrDrop).
-func (l *lane) send(sb *shared, block bool, stop <-chan struct{}) {
+// it waits for room as long as it takes (sendBlocking); under the drop
+// policies it queues sb at once when there is room, and otherwise waits for
+// room at most budget, and only while the output delivers (sendSlow). It
+// returns how long it waited under the drop policies.
+func (l *lane) send(sb *shared, block bool, stall, budget time.Duration, stop <-chan struct{}) time.Duration {
 	if block {
 		l.sendBlocking(sb, stop)
-		return
+		return 0
 	}
-	l.sendOrDrop(sb)
+	if l.tryQueue(sb, false) {
+		return 0
+	}
+	return l.sendSlow(sb, stall, budget, stop)
 }
 
 // sendBlocking queues sb once the lane is under its share of the output's
@@ -211,26 +222,97 @@ func (l *lane) waitRoom(stop <-chan struct{}) bool {
 	return true
 }
 
-// sendOrDrop queues sb unless the output is behind: when its queue is at
-// its memory limit, or the lane's slots are all taken, sb is dropped for
-// this output only and counted (reason queue_full). It never blocks. An
-// empty queue takes any batch, so a batch larger than the limit still gets
-// through.
-func (l *lane) sendOrDrop(sb *shared) {
+// tryQueue queues sb unless the output is behind: when its queue is at its
+// memory limit, or the lane's slots are all taken, it reports false and
+// sb is still the caller's. It never blocks. An empty queue takes any
+// batch, so a batch larger than the limit still gets through; with
+// laneEmpty, so does the lane's own empty queue.
+func (l *lane) tryQueue(sb *shared, laneEmpty bool) bool {
 	runner, sz := l.runner, int64(sb.b.Footprint())
-	if after := runner.queued.Add(sz); after <= runner.limit || after == sz {
-		l.queued.Add(sz)
+	if after := runner.queued.Add(sz); after <= runner.limit || after == sz || laneEmpty && l.queued.Load() == 0 {
+		l.queue(sz)
 		runner.lines.Add(int64(len(sb.b.Lines)))
 		select {
 		case l.ch <- sb:
-			return
+			return true
 		default: // every slot taken
 		}
 		runner.lines.Add(-int64(len(sb.b.Lines)))
 		l.queued.Add(-sz)
 	}
 	runner.queued.Add(-sz)
-	runner.queueFull.Add(len(sb.b.Lines))
+	return false
+}
+
+// queue adds sz bytes to the lane's queued bytes. A lane that was idle
+// shows progress from now: its output has had nothing to deliver.
+func (l *lane) queue(sz int64) {
+	if l.queued.Add(sz) == sz {
+		l.progress.Store(time.Now().UnixNano())
+	}
+}
+
+// sendSlow handles a full queue under the drop policies. While the output
+// keeps delivering, the worker waits for room, at most budget, and then
+// queues sb: a burst that outruns an output slows the pipeline down, and
+// through its ring the senders, rather than losing lines. sb is dropped
+// for this output only and counted (queue_full) once budget is spent, or
+// once the lane has shown no progress (a batch delivered, or queued while
+// it was idle) for stall. So an output that stalls or fails costs the
+// pipeline at most one stall, then nothing, until it delivers again; the
+// other outputs go on. It returns how long it waited.
+//
+// The lane may queue once the output is back within its limit, or when its
+// own queue is empty: memory stays within the limit and a batch per lane.
+func (l *lane) sendSlow(sb *shared, stall, budget time.Duration, stop <-chan struct{}) time.Duration {
+	start := time.Now()
+	// left is how long the worker may still wait: the budget, and no
+	// longer than the lane may stay without progress.
+	left := func(now time.Time) time.Duration {
+		return min(budget-now.Sub(start), stall-l.stalledFor(now))
+	}
+	d := left(start)
+	if d <= 0 {
+		l.dropFull(sb)
+		return 0
+	}
+	l.runner.waits.Inc()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		// Room comes back as this lane's batches finish; when the lane has
+		// none, the output's queue is held by the other workers' lanes, and
+		// it takes one batch all the same.
+		if l.tryQueue(sb, true) {
+			return time.Since(start)
+		}
+		select {
+		case <-l.room:
+		case <-t.C:
+			now := time.Now()
+			if d := left(now); d > 0 {
+				t.Reset(d)
+				continue
+			}
+			l.dropFull(sb)
+			return now.Sub(start)
+		case <-stop: // Close gave up
+			l.runner.abandoned.Add(len(sb.b.Lines))
+			sb.fail()
+			sb.unref()
+			return time.Since(start)
+		}
+	}
+}
+
+// stalledFor is how long before now the lane last showed progress.
+func (l *lane) stalledFor(now time.Time) time.Duration {
+	return time.Duration(now.UnixNano() - l.progress.Load())
+}
+
+// dropFull drops sb for this output, its queue full (queue_full).
+func (l *lane) dropFull(sb *shared) {
+	l.runner.queueFull.Add(len(sb.b.Lines))
 	sb.fail()
 	sb.unref()
 }
@@ -260,9 +342,13 @@ func (p *Pipeline) runLane(l *lane) {
 			if !p.writeFailed(runner, sb.b, err, &lastLog) {
 				sb.fail()
 			}
+			if settle(sb.b.Lines, err).failed < n { // the destination answered for some
+				l.progress.Store(time.Now().UnixNano())
+			}
 		} else {
 			runner.delivered.Add(n)
 			runner.observeDelivered(sb.b.Born)
+			l.progress.Store(time.Now().UnixNano())
 		}
 		runner.batchLines.Update(float64(n))
 		l.done(n, sz)
@@ -307,9 +393,7 @@ func (l *lane) done(n int, sz int64) {
 	default:
 	}
 	if l.queued.Load() == 0 {
-		if p := l.runner.p; l.id < len(p.workers) {
-			p.workers[l.id].poke()
-		}
+		l.runner.p.pokeWorker(l.id) // it may be lingering for this lane
 	}
 }
 

@@ -58,7 +58,7 @@ func startWholePath(tb testing.TB, policy buffer.Policy, auditEvery int) *wholeP
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tcp, err := ingest.ListenTCP("127.0.0.1:0", ingest.Config{Sink: p, Metrics: p.Metrics()})
+	tcp, err := ingest.ListenTCP("127.0.0.1:0", ingest.Config{Sink: p, OverflowWait: p.OverflowWait(), Metrics: p.Metrics()})
 	if err != nil {
 		tb.Fatal(err)
 	}

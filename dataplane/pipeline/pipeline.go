@@ -9,10 +9,12 @@
 // interval; sooner when it has nothing more to process and its outputs
 // stream, or linger and are idle (output.Streamer, output.Lingerer). A
 // flushed batch is shared by all outputs: each output has one lane
-// (a queue and a goroutine) per worker, so a slow output only fills its own
-// lanes and never holds up a worker or another output. Before a batch is
-// flushed, the egress audit scans a sample of its lines again for personal
-// data the chain let through (audit.go).
+// (a queue and a goroutine) per worker, so a slow output fills its own
+// lanes first. Under the drop policies a worker waits for a full lane only
+// while its output delivers, and within OverflowWait (worker.outputWait),
+// so an output that stalls never holds up a worker or another output for
+// longer. Before a batch is flushed, the egress audit scans a sample of
+// its lines again for personal data the chain let through (audit.go).
 //
 // Reconfiguration (Apply) swaps one pointer. Each worker notices the new
 // generation between two batches, flushes its pending lines to the old
@@ -58,6 +60,8 @@ const (
 	DefaultOutputQueue   = 8 << 20
 	DefaultBreakerOpen   = 0.80
 	DefaultBreakerClose  = 0.50
+	DefaultBreakerDelay  = 250 * time.Millisecond
+	DefaultOverflowWait  = time.Second
 	DefaultAuditEvery    = 100
 	DefaultDataDir       = "data"
 	DefaultDrainTimeout  = 10 * time.Minute
@@ -73,6 +77,15 @@ type Options struct {
 	BufferBytes int
 	// Overflow is what a full ring does.
 	Overflow buffer.Policy
+	// OverflowWait bounds, under the drop policies, how long what fills a
+	// full ring or output queue is held back before lines are dropped. It
+	// is the wait that a pusher able to hold its sender back (TCP, HTTP
+	// ingest) passes to Push (see Pipeline.OverflowWait), and it bounds a
+	// worker's wait for room in an output's queue: for an output that
+	// delivers nothing, and in all while the worker's ring stays full (see
+	// worker.outputWait, lane.sendSlow). 0 means DefaultOverflowWait; a
+	// negative value means no wait: drop at once.
+	OverflowWait time.Duration
 	// FlushInterval is the longest a line waits in a pending batch.
 	FlushInterval time.Duration
 	// OutputQueueBytes bounds the memory of the batches queued for one
@@ -85,6 +98,15 @@ type Options struct {
 	// breaker opens and closes again. The breaker acts under the drop
 	// policies only: under Block a full ring is backpressure, not loss.
 	BreakerOpen, BreakerClose float64
+	// BreakerDelay is how long a worker's ring must be at or above
+	// BreakerOpen, the worker busy processing, before the breaker opens,
+	// in all since the ring was last below for as long: a burst that the
+	// ring absorbs never skips a rule. Time the worker spends waiting for
+	// room in an output's queue does not count: the output, not the
+	// processing, is then behind, and skipping rules would only send it
+	// more. 0 means DefaultBreakerDelay; a negative value opens the
+	// breaker as soon as the ring reaches BreakerOpen.
+	BreakerDelay time.Duration
 	// AuditEvery turns on the egress audit: every AuditEvery-th line a
 	// worker hands to the outputs is scanned again, its JSON strings
 	// decoded, with every built-in detector, and each finding is counted
@@ -139,6 +161,9 @@ type Pipeline struct {
 	dlq     *deadletter.Dir
 	rings   []*buffer.Ring
 	workers []*worker
+	// started is workers once New has built them, for the output lanes
+	// and deliverers, which may run before (pokeWorker).
+	started atomic.Pointer[[]*worker]
 	wg      sync.WaitGroup // workers
 
 	cur atomic.Pointer[generation]
@@ -209,6 +234,7 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 				shutdown.Add(len(b.Lines))
 			}
 		}
+		r.OnWait = p.m.BufferWaits.Inc
 		p.rings = append(p.rings, r)
 	}
 	if cfg == nil {
@@ -221,9 +247,10 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 	for i, r := range p.rings {
 		// The starting generation is fixed here, not when the goroutine
 		// runs: an Apply in between must still be released by this worker.
-		w := &worker{p: p, id: i, ring: r, wake: make(chan struct{}, 1), gen: p.cur.Load(), auditAt: firstAudit(opts.AuditEvery)}
+		w := &worker{p: p, id: i, ring: r, wake: make(chan struct{}, 1), gen: p.cur.Load(), auditAt: firstAudit(opts.AuditEvery), now: time.Now}
 		p.workers = append(p.workers, w)
 	}
+	p.started.Store(&p.workers)
 	p.m.Gauge("streamgate_buffer_lines", func() float64 { return float64(p.Queued()) })
 	p.m.Gauge("streamgate_buffer_capacity_lines", func() float64 { return float64(opts.BufferLines) })
 	p.m.Gauge("streamgate_breaker_open_workers", func() float64 { return float64(p.open.Load()) })
@@ -236,8 +263,8 @@ func New(opts Options, cfg *Config) (*Pipeline, error) {
 }
 
 // withDefaults returns o with every field that is zero or below set to its
-// default, except AuditEvery, whose negative values turn the audit off, and
-// BreakerClose moved below BreakerOpen.
+// default, except AuditEvery, BreakerDelay and OverflowWait, whose negative
+// values turn them off, and BreakerClose moved below BreakerOpen.
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = defaultWorkers()
@@ -262,6 +289,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BreakerClose >= o.BreakerOpen {
 		o.BreakerClose = o.BreakerOpen / 2
+	}
+	if o.BreakerDelay == 0 {
+		o.BreakerDelay = DefaultBreakerDelay
+	}
+	if o.OverflowWait == 0 {
+		o.OverflowWait = DefaultOverflowWait
 	}
 	if o.AuditEvery == 0 {
 		o.AuditEvery = DefaultAuditEvery
@@ -288,11 +321,19 @@ func (o Options) withDefaults() Options {
 func (p *Pipeline) Metrics() *metrics.Metrics { return p.m }
 
 // Push queues b for processing; ownership passes to the pipeline. Batches
-// with the same Key go to the same worker, in order. Under the Block policy
-// Push waits for room until ctx is done.
-func (p *Pipeline) Push(ctx context.Context, b *record.Batch) error {
-	return p.rings[b.Key%uint64(len(p.rings))].Push(ctx, b)
+// with the same Key go to the same worker, in order. When that worker's
+// ring is full, Push waits for room: under the Block policy until ctx is
+// done, under the drop policies for at most wait, before it drops lines
+// and counts them (buffer_full). A caller that can hold its sender back
+// passes OverflowWait, one that cannot (UDP) 0. See buffer.Ring.Push.
+func (p *Pipeline) Push(ctx context.Context, b *record.Batch, wait time.Duration) error {
+	return p.rings[b.Key%uint64(len(p.rings))].Push(ctx, b, wait)
 }
+
+// OverflowWait is how long, under the drop policies, a push that can hold
+// its sender back waits for room in a full ring before lines are dropped
+// (Options.OverflowWait); 0 when it does not wait.
+func (p *Pipeline) OverflowWait() time.Duration { return max(0, p.opts.OverflowWait) }
 
 // Queued is the number of lines waiting in the rings.
 func (p *Pipeline) Queued() int {
@@ -427,6 +468,14 @@ func (p *Pipeline) Apply(cfg *Config) error {
 	}
 	p.m.Reloads.Inc()
 	return nil
+}
+
+// pokeWorker pokes worker id, if New has built it: an output lane or
+// deliverer tells it that its output went idle (see worker.due).
+func (p *Pipeline) pokeWorker(id int) {
+	if ws := p.started.Load(); ws != nil && id < len(*ws) {
+		(*ws)[id].poke()
+	}
 }
 
 // release is called by each worker once it no longer uses g.

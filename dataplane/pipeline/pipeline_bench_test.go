@@ -90,7 +90,7 @@ func BenchmarkPipeline(b *testing.B) {
 					bt.Data = append(bt.Data, line...)
 					bt.Lines = append(bt.Lines, bt.Data[off:len(bt.Data):len(bt.Data)])
 				}
-				p.Push(context.Background(), bt)
+				p.Push(context.Background(), bt, 0)
 			}
 			p.Close(context.Background())
 			b.StopTimer()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,7 +139,7 @@ func TestSwapWhileFlowing(t *testing.T) {
 					texts[j] = fmt.Sprintf("p%d-%d", pr, k*perBatch+j)
 				}
 				p.m.Received.Add(len(texts))
-				if err := p.Push(context.Background(), lineBatch(uint64(pr), texts...)); err != nil {
+				if err := p.Push(context.Background(), lineBatch(uint64(pr), texts...), 0); err != nil {
 					t.Errorf("Push: %v", err)
 					return
 				}
@@ -251,14 +252,16 @@ func TestBreaker(t *testing.T) {
 				mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`),
 				mustStep(t, "ssn", "redact", `{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}`),
 			)
-			p, err := New(Options{Workers: 1, BufferLines: capLines, Overflow: buffer.DropNewest},
+			// No delay: the breaker opens as soon as the ring reaches 80 %
+			// (TestBreakerDelay tests the delay).
+			p, err := New(Options{Workers: 1, BufferLines: capLines, Overflow: buffer.DropNewest, BreakerDelay: -1},
 				&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}, BatchSize: 10, BypassAll: c.bypassAll})
 			if err != nil {
 				t.Fatal(err)
 			}
 			push := func(i int) {
 				p.m.Received.Inc()
-				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG ssn=123-45-6789 n=%d", i))); err != nil {
+				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG ssn=123-45-6789 n=%d", i)), 0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -311,6 +314,276 @@ func TestBreaker(t *testing.T) {
 	}
 }
 
+// slow sleeps for d on every batch: processing that cannot keep up.
+type slow struct{ d time.Duration }
+
+func (s slow) Process(*record.Batch) { time.Sleep(s.d) }
+
+// TestBreakerDelay fills a ring to 90 % behind a stalled worker, then lets
+// it drain one line a batch: the breaker opens only once the ring has
+// stayed at or above 80 % for longer than the delay of processing. The
+// delay is a lower bound of the time the test takes, never an upper one.
+func TestBreakerDelay(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		delay      time.Duration
+		perBatch   time.Duration // processing time of each batch
+		wantOpened uint64
+	}{
+		// A burst: the ring drains in far less than the delay.
+		{"burst_absorbed", time.Hour, 0, 0},
+		// Overload: 2 ms a batch, and ten batches until the ring is below
+		// 80 %, 20 ms in all: past the delay of 10 ms.
+		{"sustained", 10 * time.Millisecond, 2 * time.Millisecond, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := capture.Unique("breaker-delay")
+			g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+			chain := processor.NewChain(
+				processor.Step{ID: "gate", Type: "gate", P: g, RunOnOverload: true},
+				processor.Step{ID: "slow", Type: "slow", P: slow{c.perBatch}, RunOnOverload: true},
+				mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`),
+			)
+			p, err := New(Options{Workers: 1, BufferLines: 100, Overflow: buffer.DropNewest, BreakerDelay: c.delay},
+				&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 91 {
+				p.m.Received.Inc()
+				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG %d", i)), 0); err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					<-g.entered // the worker is stalled inside the chain
+				}
+			}
+			close(g.release)
+			waitFor(t, "the backlog to drain", func() bool { return p.InPipeline() == 0 })
+			closePipeline(t, p)
+			if got := p.m.BreakerOpened.Get(); got != c.wantOpened {
+				t.Fatalf("breaker opened %d times; want %d", got, c.wantOpened)
+			}
+			if bypassed, delivered := p.m.Bypassed.Get(), capture.Get(sink).Len(); c.wantOpened == 0 && (bypassed != 0 || delivered != 0) {
+				t.Fatalf("%d lines bypassed the filter, %d delivered; want none", bypassed, delivered)
+			}
+			checkAccounting(t, p.m, 0)
+		})
+	}
+}
+
+// TestBreakerSawtooth drives a worker's breaker by hand, on a clock of its
+// own, through what overload looks like on a busy machine: the ring fills
+// and drains many times a second. Dips below 80 % do not start the delay
+// afresh, so the breaker opens once the ring has been full for the delay
+// in all, and then at each tooth, as it did at each before there was a
+// delay; a quiet spell as long as the delay starts it afresh.
+func TestBreakerSawtooth(t *testing.T) {
+	// 10 teeth full for 3 ms each, then below 80 % for quiet. The time
+	// from a check that finds the ring full to the next counts: 3 ms and
+	// the first millisecond of a dip, 4 ms a tooth, so that the delay is
+	// passed at the sixth.
+	const delay, full, teeth = 20 * time.Millisecond, 3 * time.Millisecond, 10
+	for _, c := range []struct {
+		name      string
+		quiet     time.Duration // below 80 % between two teeth
+		wantFirst int           // the tooth at which the breaker first opens; 0: never
+	}{
+		{"dips", time.Millisecond, 6},
+		{"quiet spells", delay + time.Millisecond, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := Options{Workers: 1, Overflow: buffer.DropNewest, BreakerDelay: delay, Logger: slog.New(slog.DiscardHandler)}.withDefaults()
+			r := buffer.New(100, 0, buffer.DropNewest)
+			clock := time.Unix(0, 0)
+			w := &worker{p: &Pipeline{opts: opts, m: opts.Metrics, log: opts.Logger}, ring: r, now: func() time.Time { return clock }}
+			fill := func(n int) {
+				for r.Len() < n {
+					if err := r.Push(context.Background(), lineBatch(0, "x"), 0); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for r.Len() > n {
+					record.Put(r.TryPop())
+				}
+			}
+			first := 0
+			for tooth := 1; tooth <= teeth; tooth++ {
+				fill(90)
+				w.breaker()
+				clock = clock.Add(full)
+				if w.breaker() && first == 0 {
+					first = tooth
+				}
+				fill(10)
+				clock = clock.Add(c.quiet)
+				w.breaker()
+			}
+			if first != c.wantFirst {
+				t.Fatalf("the breaker first opened at tooth %d; want %d (0: never)", first, c.wantFirst)
+			}
+		})
+	}
+}
+
+// TestBreakerIgnoresOutputWaits holds a worker waiting for room in an
+// output's queue, its ring at 90 %, for far longer than the breaker's delay:
+// the output is behind, not the processing, so the breaker stays closed and
+// every DEBUG line is filtered. The output delivers one batch every 20 ms,
+// so the worker waits for it rather than dropping.
+func TestBreakerIgnoresOutputWaits(t *testing.T) {
+	const delay, lines = 200 * time.Millisecond, 92
+	sink := capture.Unique("breaker-output-waits")
+	gate := make(chan struct{})
+	capture.Get(sink).Gate = gate
+	chain := processor.NewChain(mustStep(t, "drop_debug", "filter", `{"value":"DEBUG"}`))
+	// A queue of 1 byte holds one batch; a batch is one line.
+	p, err := New(Options{Workers: 1, BufferLines: 100, Overflow: buffer.DropNewest, BreakerDelay: delay,
+		OutputQueueBytes: 1, OverflowWait: time.Hour},
+		&Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}, BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(text string) {
+		p.m.Received.Inc()
+		if err := p.Push(context.Background(), lineBatch(0, text), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first line is written and held at the gate, the second waits
+	// for room; then the ring fills behind them, half DEBUG.
+	push("INFO 0")
+	push("INFO 1")
+	waits := p.m.OutputWaits("capture:" + sink)
+	waitFor(t, "the worker to wait for room", func() bool { return waits.Get() == 1 })
+	for i := 2; i < lines; i++ {
+		if i%2 == 0 {
+			push(fmt.Sprintf("DEBUG %d", i))
+		} else {
+			push(fmt.Sprintf("INFO %d", i))
+		}
+	}
+	if u := p.rings[0].Usage(); u < 0.8 {
+		t.Fatalf("usage: got %.2f; want >= 0.80", u)
+	}
+	// Let a batch out every 20 ms: the worker spends well over the delay
+	// waiting, the ring staying above 80 %.
+	for sent := time.Now(); time.Since(sent) < 4*delay; {
+		time.Sleep(20 * time.Millisecond)
+		gate <- struct{}{}
+	}
+	close(gate)
+	waitFor(t, "the backlog to drain", func() bool { return p.InPipeline() == 0 })
+	closePipeline(t, p)
+	if got := p.m.BreakerOpened.Get(); got != 0 {
+		t.Fatalf("breaker opened %d times; want 0", got)
+	}
+	if got := waits.Get(); got < 2 {
+		t.Fatalf("the worker waited for room %d times; want several", got)
+	}
+	if got, want := capture.Get(sink).Len(), lines/2+1; got != want {
+		t.Fatalf("delivered %d lines; want the %d INFO ones", got, want)
+	}
+	checkAccounting(t, p.m, 0)
+}
+
+// TestOutputWaitBudget: how long a worker may wait for room in output
+// queues, by the state of its ring and breaker.
+func TestOutputWaitBudget(t *testing.T) {
+	const wait = time.Second
+	for _, c := range []struct {
+		name             string
+		open, hot, full  bool
+		hotWait, outWait time.Duration
+		want             time.Duration
+	}{
+		{name: "ring with room", want: wait},
+		{name: "ring full, no wait yet", hot: true, full: true, want: wait},
+		{name: "ring full, part spent", hot: true, full: true, hotWait: 300 * time.Millisecond, outWait: 200 * time.Millisecond, want: 500 * time.Millisecond},
+		{name: "ring full, all spent", hot: true, full: true, hotWait: 1200 * time.Millisecond, want: 0},
+		{name: "ring dipped below, all spent", hot: true, hotWait: 1200 * time.Millisecond, want: wait},
+		{name: "breaker open", open: true, hot: true, full: true, want: 0},
+	} {
+		w := &worker{p: &Pipeline{opts: Options{OverflowWait: wait}}, open: c.open, hot: c.hot, full: c.full, hotWait: c.hotWait, outWait: c.outWait}
+		if got := w.outputWait(); got != c.want {
+			t.Errorf("%s: got %s; want %s", c.name, got, c.want)
+		}
+	}
+	w := &worker{p: &Pipeline{opts: Options{OverflowWait: -1}}}
+	if got := w.outputWait(); got != 0 {
+		t.Errorf("no overflow wait: got %s; want 0", got)
+	}
+}
+
+// TestOutputQueueFull sends a burst far larger than an output's queue under
+// a drop policy. With a wait, the worker waits for room as long as the
+// output delivers, and nothing is lost; without, the batches the queue
+// cannot take are dropped for that output (queue_full). The output lets a
+// batch out only once the worker is waiting, or once every line is emitted,
+// so the queue is full whenever the worker flushes.
+func TestOutputQueueFull(t *testing.T) {
+	const n = 200
+	for _, c := range []struct {
+		name        string
+		wait        time.Duration
+		wantDropped bool
+	}{
+		{"wait", time.Hour, false},
+		{"no_wait", -1, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sink := capture.Unique("queue-full")
+			gate := make(chan struct{})
+			capture.Get(sink).Gate = gate
+			p, err := New(Options{Workers: 1, Overflow: buffer.DropOldest, OutputQueueBytes: 1, OverflowWait: c.wait},
+				&Config{Outputs: []output.Config{capture.Config(sink)}, BatchSize: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := "capture:" + sink
+			waits, dropped := p.m.OutputWaits(name), p.m.OutputDropped(name, metrics.ReasonQueueFull)
+			done := make(chan struct{})
+			released := make(chan struct{})
+			go func() {
+				defer close(released)
+				for let := uint64(0); ; let++ {
+					for waits.Get() <= let && p.InPipeline() != 0 {
+						select {
+						case <-done:
+							return
+						case <-time.After(time.Millisecond):
+						}
+					}
+					select {
+					case gate <- struct{}{}:
+					case <-done:
+						return
+					}
+				}
+			}()
+			for i := range n {
+				p.m.Received.Inc()
+				if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("line %d", i)), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "every line delivered or dropped", func() bool {
+				return p.InPipeline() == 0 && uint64(capture.Get(sink).Len())+dropped.Get() == n
+			})
+			close(done)
+			<-released
+			closePipeline(t, p)
+			if got := dropped.Get(); (got != 0) != c.wantDropped {
+				t.Fatalf("queue_full drops: got %d; want some: %v", got, c.wantDropped)
+			}
+			if got := waits.Get(); (got != 0) == c.wantDropped {
+				t.Fatalf("waits: got %d; want some: %v", got, !c.wantDropped)
+			}
+			checkAccounting(t, p.m, 0)
+		})
+	}
+}
+
 // TestNoBreakerUnderBlock fills the ring of a Block pipeline: senders wait,
 // nothing is lost, so filters keep running.
 func TestNoBreakerUnderBlock(t *testing.T) {
@@ -326,7 +599,7 @@ func TestNoBreakerUnderBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.m.Received.Add(1)
-	if err := p.Push(context.Background(), lineBatch(0, "INFO first")); err != nil {
+	if err := p.Push(context.Background(), lineBatch(0, "INFO first"), 0); err != nil {
 		t.Fatal(err)
 	}
 	<-g.entered
@@ -335,7 +608,7 @@ func TestNoBreakerUnderBlock(t *testing.T) {
 		defer close(done)
 		for i := 0; i < 50; i++ { // 5 times the ring: most pushes wait
 			p.m.Received.Add(1)
-			if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG %d", i))); err != nil {
+			if err := p.Push(context.Background(), lineBatch(0, fmt.Sprintf("DEBUG %d", i)), 0); err != nil {
 				t.Error(err)
 			}
 		}
@@ -371,7 +644,7 @@ func TestSlowOutputIsolated(t *testing.T) {
 	for r := 0; r < rounds; r++ {
 		for i := r * perRound; i < (r+1)*perRound; i++ {
 			p.m.Received.Inc()
-			if err := p.Push(context.Background(), lineBatch(uint64(i%7), fmt.Sprintf("line %d", i))); err != nil {
+			if err := p.Push(context.Background(), lineBatch(uint64(i%7), fmt.Sprintf("line %d", i)), 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -410,7 +683,7 @@ func TestLargeBatchThroughEmptyQueue(t *testing.T) {
 	line := strings.Repeat("x", 4000)
 	for i := 0; i < 30; i++ {
 		p.m.Received.Inc()
-		if err := p.Push(context.Background(), lineBatch(1, line)); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, line), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "the line to be delivered", func() bool { return p.InPipeline() == 0 && capture.Get(sink).Len() == i+1 })
@@ -438,7 +711,7 @@ func TestApplyFailureKeepsOldConfig(t *testing.T) {
 		t.Fatalf("version after a failed Apply: got %q; want %q", got, "1")
 	}
 	p.m.Received.Inc()
-	if err := p.Push(context.Background(), lineBatch(1, "still flowing")); err != nil {
+	if err := p.Push(context.Background(), lineBatch(1, "still flowing"), 0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the line to reach the old output", func() bool { return capture.Get(sink).Len() == 1 })
@@ -506,7 +779,7 @@ func TestLaneWriter(t *testing.T) {
 	}
 	for i := range perKey {
 		for k := range keys {
-			if err := p.Push(context.Background(), lineBatch(uint64(k), fmt.Sprintf("%d %d", k, i))); err != nil {
+			if err := p.Push(context.Background(), lineBatch(uint64(k), fmt.Sprintf("%d %d", k, i)), 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -544,7 +817,7 @@ func TestFlush(t *testing.T) {
 		}
 		defer closePipeline(t, p)
 		pushed := time.Now()
-		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c", "d", "e")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c", "d", "e"), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "5 lines at the output", func() bool { return len(capture.Get(sink).Lines()) == 5 })
@@ -564,7 +837,7 @@ func TestFlush(t *testing.T) {
 		}
 		defer closePipeline(t, p)
 		// Not the hour-long interval: the worker has nothing more to do.
-		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c"), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "3 lines at a streaming output", func() bool { return capture.Get(sink).Len() == 3 })
@@ -580,7 +853,7 @@ func TestFlush(t *testing.T) {
 		}
 		defer closePipeline(t, p)
 		pushed := time.Now()
-		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c"), 0); err != nil {
 			t.Fatal(err)
 		}
 		// Every output gets every batch: one batching output keeps the
@@ -602,7 +875,7 @@ func TestFlush(t *testing.T) {
 		}
 		defer closePipeline(t, p)
 		// Not the hour-long interval: the output has nothing in flight.
-		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b", "c"), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "3 lines at a lingering output", func() bool { return capture.Get(sink).Len() == 3 })
@@ -625,7 +898,7 @@ func TestFlush(t *testing.T) {
 		}
 		// The first line lingers 5 ms, then its Write waits at the gate: a
 		// request in flight.
-		if err := p.Push(context.Background(), lineBatch(1, "a")); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, "a"), 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "the first batch in flight", func() bool { return lane.queued.Load() != 0 })
@@ -633,7 +906,7 @@ func TestFlush(t *testing.T) {
 		// batch instead of leaving one linger after the other.
 		pushed := time.Now()
 		for _, l := range []string{"b", "c"} {
-			if err := p.Push(context.Background(), lineBatch(1, l)); err != nil {
+			if err := p.Push(context.Background(), lineBatch(1, l), 0); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(30 * time.Millisecond)
@@ -662,7 +935,7 @@ func TestFlush(t *testing.T) {
 		for i := range texts {
 			texts[i] = strconv.Itoa(i)
 		}
-		if err := p.Push(context.Background(), lineBatch(1, texts...)); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, texts...), 0); err != nil {
 			t.Fatal(err)
 		}
 		// Two full batches leave at once; the last 5 lines wait for the
@@ -702,7 +975,7 @@ func TestBlockBoundsOutputQueue(t *testing.T) {
 				texts[j] = line
 			}
 			p.m.Received.Add(perBatch)
-			if err := p.Push(context.Background(), lineBatch(1, texts...)); err != nil {
+			if err := p.Push(context.Background(), lineBatch(1, texts...), 0); err != nil {
 				t.Errorf("Push: %v", err)
 				return
 			}
@@ -764,7 +1037,7 @@ func TestRejectedLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Push(context.Background(), lineBatch(1, "ok 1", "bad 1", "ok 2", "bad 2", "ok 3")); err != nil {
+	if err := p.Push(context.Background(), lineBatch(1, "ok 1", "bad 1", "ok 2", "bad 2", "ok 3"), 0); err != nil {
 		t.Fatal(err)
 	}
 	closePipeline(t, p)

@@ -40,7 +40,7 @@ func TestReloadRetiresSeries(t *testing.T) {
 	push := func(texts ...string) {
 		t.Helper()
 		m.Received.Add(len(texts))
-		if err := p.Push(context.Background(), lineBatch(1, texts...)); err != nil {
+		if err := p.Push(context.Background(), lineBatch(1, texts...), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func TestCloseKeepsSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Received.Add(2)
-	if err := p.Push(context.Background(), lineBatch(1, "x", "y")); err != nil {
+	if err := p.Push(context.Background(), lineBatch(1, "x", "y"), 0); err != nil {
 		t.Fatal(err)
 	}
 	closePipeline(t, p)

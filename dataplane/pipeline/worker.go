@@ -31,6 +31,19 @@ type worker struct {
 	first    time.Time     // when the first line of pending came
 	open     bool          // breaker state
 
+	// Overload. An episode (hot) starts at a breaker check that finds the
+	// ring at or above the open level (full), and ends at one that finds
+	// it has stayed below for BreakerDelay, since lastFull. hotFor is the
+	// time the ring has been full in the episode, the worker processing,
+	// and hotWait the time it spent waiting for room in output queues
+	// with the ring full, both as of hotAt, the last check. outWait is
+	// what it spent waiting for output queues since then.
+	hot, full       bool
+	hotAt, lastFull time.Time
+	hotFor, hotWait time.Duration
+	outWait         time.Duration
+	now             func() time.Time // time.Now; a test's own clock
+
 	// The egress audit: emitted counts the lines this worker handed to the
 	// outputs, and auditAt is the index, in the next batch flushed, of the
 	// next line to scan.
@@ -129,25 +142,78 @@ func (w *worker) process(b *record.Batch) {
 }
 
 // breaker updates the fail-open state from the ring's fill level, with
-// hysteresis: it opens at BreakerOpen and closes only at BreakerClose.
+// hysteresis and a delay: it opens once the ring has been at or above
+// BreakerOpen for longer than BreakerDelay of the worker's processing, in
+// all since it was last below for as long, and closes only at
+// BreakerClose. Under overload the ring fills and drains many times a
+// second as goroutines take turns on the CPUs, so a dip below BreakerOpen
+// does not start the delay afresh; a quiet spell as long as the delay
+// does. Time spent waiting for room in an output's queue does not count
+// (see Options.BreakerDelay), but it is bounded too (see outputWait). So a
+// burst that the ring absorbs never skips a rule, and sustained overload
+// still fails open.
+//
+// The clock is read only while the ring is full or was lately: a worker
+// that keeps up pays nothing.
 //
 // Under the Block policy the breaker stays closed: a full ring slows the
 // senders down and loses nothing, so there is nothing to trade filtering for.
 func (w *worker) breaker() bool {
-	if w.p.opts.Overflow == buffer.Block {
+	o := &w.p.opts
+	if o.Overflow == buffer.Block {
 		return false
 	}
 	u := w.ring.Usage()
+	full := u >= o.BreakerOpen
+	if full || w.hot {
+		now := w.now()
+		switch {
+		case !w.hot:
+			w.hot, w.hotFor, w.hotWait = true, 0, 0
+		case w.full: // full at the last check: count the time since
+			w.hotFor += max(0, now.Sub(w.hotAt)-w.outWait)
+			w.hotWait += w.outWait
+		}
+		w.hotAt, w.full = now, full
+		if full {
+			w.lastFull = now
+		} else if now.Sub(w.lastFull) > o.BreakerDelay {
+			w.hot = false
+		}
+	}
+	w.outWait = 0
 	switch {
-	case !w.open && u >= w.p.opts.BreakerOpen:
+	case w.open:
+		if u <= o.BreakerClose {
+			w.setOpen(false)
+			w.p.log.Info("breaker closed", "worker", w.id, "buffer_usage", u)
+		}
+	case full && (o.BreakerDelay <= 0 || w.hotFor > o.BreakerDelay):
 		w.setOpen(true)
 		w.p.m.BreakerOpened.Inc()
-		w.p.log.Warn("breaker open: processors bypassed", "worker", w.id, "buffer_usage", u)
-	case w.open && u <= w.p.opts.BreakerClose:
-		w.setOpen(false)
-		w.p.log.Info("breaker closed", "worker", w.id, "buffer_usage", u)
+		w.p.log.Warn("breaker open: processors bypassed", "worker", w.id, "buffer_usage", u,
+			"overloaded_for", w.hotFor, "waited_for_outputs", w.hotWait)
 	}
 	return w.open
+}
+
+// outputWait is how long, at most, the worker may still wait for room in
+// output queues now, under the drop policies: OverflowWait for each batch
+// while its ring has room; while the ring is at or above the breaker's
+// open level, OverflowWait in all over the overload episode; nothing while
+// the breaker is open. The ring, and the senders' own wait for it, absorb
+// a burst that outruns an output; past that the overload is sustained, and
+// the output's batches are dropped (queue_full) rather than holding the
+// pipeline back any longer.
+func (w *worker) outputWait() time.Duration {
+	wait := max(0, w.p.opts.OverflowWait)
+	switch {
+	case w.open:
+		return 0
+	case w.hot && w.full:
+		return max(0, wait-w.hotWait-w.outWait)
+	}
+	return wait
 }
 
 // setOpen sets the breaker state and keeps the pipeline's count of open
@@ -258,8 +324,10 @@ func (w *worker) flush() {
 	outs := w.gen.outs
 	sb := getShared(b, len(outs))
 	block := w.p.opts.Overflow == buffer.Block
+	stall := max(0, w.p.opts.OverflowWait)
 	for _, r := range outs {
-		r.lanes[w.id].send(sb, block, w.p.laneCtx.Done()) // b may be recycled from here on
+		// b may be recycled from here on.
+		w.outWait += r.lanes[w.id].send(sb, block, stall, w.outputWait(), w.p.laneCtx.Done())
 	}
 	w.pending = getPending()
 }

@@ -122,10 +122,10 @@ func onOverloadParam(runs bool) spec.Param {
 	p := spec.Param{Name: overloadParamName, Kind: spec.String, Enum: []string{OverloadRun, OverloadSkip}}
 	if runs {
 		p.Default = OverloadRun
-		p.Description = "What the rule does while the overload breaker is open (a worker's buffer past 80 % under the drop policies): run keeps it working; skip lets lines pass it untouched until the breaker closes, so they leave unredacted, which streamgate validate and POST /publish warn about."
+		p.Description = "What the rule does while the overload breaker is open (under the drop policies, a worker's buffer past 80 % for longer than -breaker-delay): run keeps it working; skip lets lines pass it untouched until the breaker closes, so they leave unredacted, which streamgate validate and POST /publish warn about."
 	} else {
 		p.Default = OverloadSkip
-		p.Description = "What the rule does while the overload breaker is open (a worker's buffer past 80 % under the drop policies): skip lets every line pass it unfiltered so the backlog drains, and counts them as bypassed; run keeps filtering, at the cost of throughput."
+		p.Description = "What the rule does while the overload breaker is open (under the drop policies, a worker's buffer past 80 % for longer than -breaker-delay): skip lets every line pass it unfiltered so the backlog drains, and counts them as bypassed; run keeps filtering, at the cost of throughput."
 	}
 	return p
 }

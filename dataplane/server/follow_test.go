@@ -232,7 +232,7 @@ func testConverge(t *testing.T, env redistest.Server) {
 	b.Data = append(b.Data, "DEBUG still flowing"...)
 	b.Lines = append(b.Lines, b.Data)
 	insts[0].s.Metrics().Received.Inc()
-	mustNil(t, insts[0].s.Pipeline().Push(context.Background(), b))
+	mustNil(t, insts[0].s.Pipeline().Push(context.Background(), b, 0))
 	waitWithin(t, 5*time.Second, "a line through the version 2 config", func() bool { return capture.Get(sink).Len() == before+1 })
 }
 

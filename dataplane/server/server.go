@@ -309,7 +309,7 @@ func (s *Server) openIngestLocked() (err error) {
 		return nil
 	}
 	o := &s.lopts
-	icfg := ingest.Config{Sink: s.p, Metrics: s.m, MaxLine: o.MaxLine, Logger: s.log, Limits: o.Limits, TLS: o.TLS}
+	icfg := ingest.Config{Sink: s.p, OverflowWait: s.p.OverflowWait(), Metrics: s.m, MaxLine: o.MaxLine, Logger: s.log, Limits: o.Limits, TLS: o.TLS}
 	var stops []func(context.Context) error
 	defer func() {
 		if err != nil {

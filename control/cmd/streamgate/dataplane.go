@@ -36,6 +36,7 @@ type dataplaneFlags struct {
 	dlqMaxBytes                                 int64
 	egressAuditDetectors                        string
 	overflow, memoryLimit                       string
+	overflowWait, breakerDelay                  time.Duration
 	shutdownTimeout, heartbeat, drainTimeout    time.Duration
 
 	admin adminFlags // the admin server's address, TLS and pprof
@@ -62,8 +63,10 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "pipeline workers (lines of one connection stay in order)")
 	fs.IntVar(&f.bufLines, "buffer-lines", pipeline.DefaultBufferLines, "buffer capacity in lines, over all workers")
 	fs.IntVar(&f.bufBytes, "buffer-bytes", pipeline.DefaultBufferBytes, "buffer capacity in bytes, over all workers")
-	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest or block (TCP backpressure)")
-	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it that output's batches are dropped and counted (reason queue_full) under the drop policies; under block the pipeline waits for the output instead")
+	fs.StringVar(&f.overflow, "overflow", "drop_oldest", "when the buffer is full: drop_oldest, drop_newest (each after -overflow-wait) or block (TCP backpressure)")
+	fs.DurationVar(&f.overflowWait, "overflow-wait", pipeline.DefaultOverflowWait, `under drop_oldest and drop_newest, how long a TCP or HTTP sender is held back while the buffer is full before lines are dropped (reason buffer_full; UDP never waits), and how long a worker waits for an output's full queue once that output delivers nothing (reason queue_full); counted in streamgate_buffer_waits_total and streamgate_output_waits_total; 0 drops at once`)
+	fs.DurationVar(&f.breakerDelay, "breaker-delay", pipeline.DefaultBreakerDelay, "under the drop policies, how long a worker's buffer must be at or above 80 %, the worker processing (not waiting for an output), before the breaker opens and filters are skipped; counted in all until the buffer stays below 80 % for as long; 0 opens it at once")
+	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it, under the drop policies, the worker waits while that output delivers (see -overflow-wait), then that output's batches are dropped and counted (reason queue_full); under block the pipeline waits for the output instead")
 	fs.Int64Var(&f.dlqMaxBytes, "dlq-max-bytes", deadletter.DefaultMaxBytes, "bound in bytes of each output's dead-letter file (-data-dir/dlq), which keeps the batches its destination refused for good (a 4xx other than 408 and 429); a batch that does not fit is dropped and counted in streamgate_output_lines_dropped_total{reason=\"dead_letter_full\"}")
 	fs.IntVar(&f.egressAudit, "egress-audit", pipeline.DefaultAuditEvery, "scan 1 in N emitted lines again for personal data with the -egress-audit-detectors, counting findings in streamgate_egress_pii_total{detector,output}; 0 disables")
 	fs.StringVar(&f.egressAuditDetectors, "egress-audit-detectors", strings.Join(pipeline.DefaultAuditDetectors, ","), "the detectors the egress audit runs: names, categories or all, comma-separated (each costs a pass over every line scanned; streamgate detectors lists them)")
@@ -93,6 +96,12 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if f.outputQueueBytes <= 0 {
 		return server.Options{}, fmt.Errorf("-output-queue-bytes: want a positive number of bytes; got %d", f.outputQueueBytes)
 	}
+	if f.overflowWait < 0 {
+		return server.Options{}, fmt.Errorf("-overflow-wait: want 0 (drop at once) or a positive duration; got %s", f.overflowWait)
+	}
+	if f.breakerDelay < 0 {
+		return server.Options{}, fmt.Errorf("-breaker-delay: want 0 (open at once) or a positive duration; got %s", f.breakerDelay)
+	}
 	if f.dlqMaxBytes <= 0 {
 		return server.Options{}, fmt.Errorf("-dlq-max-bytes: want a positive number of bytes; got %d", f.dlqMaxBytes)
 	}
@@ -103,9 +112,16 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if _, err := match.SelectDetectors(auditDetectors); err != nil {
 		return server.Options{}, fmt.Errorf("-egress-audit-detectors: %w", err)
 	}
-	auditEvery := f.egressAudit
+	// pipeline.Options: 0 is the default, a negative value off.
+	auditEvery, overflowWait, breakerDelay := f.egressAudit, f.overflowWait, f.breakerDelay
 	if auditEvery == 0 {
-		auditEvery = -1 // pipeline.Options: negative is off, 0 the default
+		auditEvery = -1
+	}
+	if overflowWait == 0 {
+		overflowWait = -1
+	}
+	if breakerDelay == 0 {
+		breakerDelay = -1
 	}
 	bootPolicy, err := server.ParseBootPolicy(f.bootPolicy)
 	if err != nil {
@@ -145,6 +161,8 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 			DataDir:            f.dataDir,
 			DeadLetterMaxBytes: f.dlqMaxBytes,
 			DiskDrainTimeout:   drain,
+			OverflowWait:       overflowWait,
+			BreakerDelay:       breakerDelay,
 		},
 		Logger: log,
 	}
@@ -299,7 +317,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	}
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
-		"workers", f.workers, "overflow", f.overflow, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
+		"workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "breaker_delay", f.breakerDelay, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
 }
 

@@ -54,6 +54,42 @@ func TestOutputQueueBytesFlag(t *testing.T) {
 	}
 }
 
+func TestOverflowFlags(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		wait      time.Duration // pipeline.Options.OverflowWait: negative is none
+		delay     time.Duration // pipeline.Options.BreakerDelay: negative is none
+		wantError string
+	}{
+		{args: nil, wait: pipeline.DefaultOverflowWait, delay: pipeline.DefaultBreakerDelay},
+		{args: []string{"-overflow-wait", "5s", "-breaker-delay", "1s"}, wait: 5 * time.Second, delay: time.Second},
+		{args: []string{"-overflow-wait", "0", "-breaker-delay", "0"}, wait: -1, delay: -1},
+		{args: []string{"-overflow-wait", "-1s"}, wantError: "-overflow-wait: want 0 (drop at once) or a positive duration; got -1s"},
+		{args: []string{"-breaker-delay", "-1ms"}, wantError: "-breaker-delay: want 0 (open at once) or a positive duration; got -1ms"},
+	} {
+		var f dataplaneFlags
+		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		opts, err := f.options(slog.Default())
+		if c.wantError != "" {
+			if err == nil || err.Error() != c.wantError {
+				t.Errorf("%q: got error %v; want %q", c.args, err, c.wantError)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		if got := opts.Pipeline; got.OverflowWait != c.wait || got.BreakerDelay != c.delay {
+			t.Errorf("%q: OverflowWait %s, BreakerDelay %s; want %s, %s", c.args, got.OverflowWait, got.BreakerDelay, c.wait, c.delay)
+		}
+	}
+}
+
 var (
 	adminAddrRE = regexp.MustCompile(`admin=(127\.0\.0\.1:\d+)`)
 	logAttrRE   = regexp.MustCompile(`(\S+?)=("(?:[^"\\]|\\.)*"|\S*)`)

@@ -117,6 +117,13 @@ func (p *proc) Stdout() []string {
 	return append([]string(nil), p.out...)
 }
 
+// StdoutLen is the number of lines printed so far.
+func (p *proc) StdoutLen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.out)
+}
+
 // Logs returns the diagnostics printed so far.
 func (p *proc) Logs() []string {
 	p.mu.Lock()
