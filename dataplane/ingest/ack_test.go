@@ -69,7 +69,7 @@ func TestHTTPAck(t *testing.T) {
 		{"durable by default", true, "", "settle", 202, `"durable":true`, 1, metrics.AckOK},
 		{"opted out", true, "?ack=none", "drop", 202, `"accepted":2,"oversize":0}`, 0, ""},
 		{"not asked", false, "", "drop", 202, `"accepted":2,"oversize":0}`, 0, ""},
-		{"unknown mode", false, "?ack=maybe", "settle", 400, `ack: want durable or none; got "maybe"`, 0, ""},
+		{"unknown mode", false, "?ack=maybe", "settle", 400, `{"detail":"ack: want durable or none; got \"maybe\""}`, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sink, m := &ackSink{mode: tc.mode}, metrics.New()

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -373,12 +374,15 @@ func (h *HTTP) refuse(w http.ResponseWriter, why string) {
 	h.fail(w, http.StatusTooManyRequests, why)
 }
 
-// fail answers an error and closes the connection: what is left of the
-// request is not read.
+// fail answers an error, {"detail": msg} as the control plane's API does,
+// and closes the connection: what is left of the request is not read.
 func (h *HTTP) fail(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Connection", "close")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	h.reply(w, status, "text/plain; charset=utf-8", msg+"\n")
+	body, _ := json.Marshal(struct {
+		Detail string `json:"detail"`
+	}{msg})
+	h.reply(w, status, "application/json", string(body)+"\n")
 }
 
 func (h *HTTP) reply(w http.ResponseWriter, status int, contentType, body string) {
