@@ -20,6 +20,11 @@ var (
 	// back by Nack and not yet handed out again.
 	ErrUnknownID = errors.New("record not handed out")
 
+	// ErrNotSynced is returned by Append under SyncAlways when the record
+	// was written but its fsync failed: it is in the queue, and will be
+	// handed out, but may not survive a power cut.
+	ErrNotSynced = errors.New("record written but not synced")
+
 	// ErrLocked is returned by Open when another Queue, in this process or
 	// another, has the directory open.
 	ErrLocked = errors.New("disk queue directory in use")

@@ -219,7 +219,8 @@ func Open(opts Options) (*Queue, error) {
 // It returns ErrFull when the record would take the segment files past
 // Options.MaxBytes, ErrTooLarge when it never could, ErrClosed after Close,
 // or an I/O error naming the file and offset. An error from the fsync of
-// SyncAlways comes after the write: the record may still be delivered.
+// SyncAlways comes after the write, wrapped in ErrNotSynced: the record is
+// in the queue and will be handed out.
 func (q *Queue) Append(rec []byte) error {
 	need := int64(headerSize + len(rec))
 	if len(rec) > MaxRecordBytes || need > q.opts.MaxBytes {
@@ -281,7 +282,9 @@ func (q *Queue) Append(rec []byte) error {
 	q.wakeLocked()
 	q.mu.Unlock()
 	if q.opts.Sync == SyncAlways {
-		return q.syncTo(w, end)
+		if err := q.syncTo(w, end); err != nil {
+			return fmt.Errorf("%w: %w", ErrNotSynced, err)
+		}
 	}
 	return nil
 }

@@ -69,6 +69,7 @@ const (
 	ReasonDeadLetterFull = "dead_letter_full"
 	ReasonDiskFull       = "disk_full"      // the output's disk buffer was full (drop policies)
 	ReasonDiskError      = "disk_error"     // the output's disk buffer could not be written
+	ReasonDiskCorrupt    = "disk_corrupt"   // in a record of the output's disk buffer that no longer decodes
 	ReasonRemoved        = "output_removed" // on the disk of an output a reload removed, not delivered within the drain timeout
 )
 

@@ -61,9 +61,10 @@ const diskFullPoll = 10 * time.Millisecond
 // their deliverers take records from it alike. The queue is closed when
 // the last of them is done.
 type diskBuffer struct {
-	qs   []*diskq.Queue // by lane
-	id   string         // the output's QueueID
-	name string         // the output's name when the queue was opened
+	qs   []*diskq.Queue      // by lane
+	id   string              // the output's QueueID
+	cfg  output.BufferConfig // the settings it was opened with
+	name string              // the output's name when the queue was opened
 	dir  string
 
 	// users is the number of runners using the queue; Pipeline.mu.
@@ -96,6 +97,10 @@ func (p *Pipeline) useDisk(oc *output.Config, name string) (*diskBuffer, error) 
 	if d := p.disks[id]; d != nil {
 		d.users++
 		d.dropAll = false // a removed output that came back
+		if *oc.Buffer != d.cfg {
+			p.log.Warn("disk buffer: the queue stays open with the settings it was opened with; new ones take effect when the data plane restarts",
+				"output", name, "running", d.cfg, "asked", *oc.Buffer)
+		}
 		return d, nil
 	}
 	d, err := p.openDisk(oc, name)
@@ -112,6 +117,7 @@ func (p *Pipeline) openDisk(oc *output.Config, name string) (*diskBuffer, error)
 	id := oc.QueueID()
 	dir := filepath.Join(p.opts.DataDir, queuesDir, id)
 	d := &diskBuffer{
+		cfg:     *oc.Buffer,
 		id:      id,
 		name:    name,
 		dir:     dir,
@@ -294,19 +300,32 @@ func (p *Pipeline) persistLane(l *lane) {
 		err := q.Append(buf)
 		for block && errors.Is(err, diskq.ErrFull) {
 			select {
-			case <-p.laneCtx.Done():
+			case <-p.diskCtx.Done(): // closing: the deliverers free no room
+				err = diskq.ErrClosed
 			case <-time.After(diskFullPoll):
 				err = q.Append(buf)
 				continue
 			}
 			break
 		}
+		if errors.Is(err, diskq.ErrNotSynced) {
+			// In the queue, and delivered in time, but not durable: the
+			// lines stay counted as queued; an acknowledgement fails.
+			sb.fail()
+			if now := time.Now(); now.Sub(lastLog) >= errLogEvery {
+				lastLog = now
+				p.log.Error("disk buffer: a batch was written but not synced", "output", runner.name, "lines", n, "err", err)
+			}
+			err = nil
+		}
 		if err != nil {
 			sb.fail()
 			d.lines.Add(-int64(n))
 			d.waiting[l.id].Add(-1)
 			switch {
-			case errors.Is(err, diskq.ErrFull):
+			case errors.Is(err, diskq.ErrFull), errors.Is(err, diskq.ErrTooLarge):
+				// No room for it: a batch larger than the lane's share
+				// of max_bytes never has any.
 				d.full.Add(n)
 			case errors.Is(err, diskq.ErrClosed):
 				runner.abandoned.Add(n)
@@ -346,6 +365,10 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 	var lastLog time.Time
 	for {
 		rec, err := q.Next(ctx)
+		if err == nil && ctx.Err() != nil {
+			q.Nack(rec.ID) // Next hands out what it has even once ctx is done
+			return
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, diskq.ErrClosed) {
 				return
@@ -364,6 +387,10 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 		d.countDamage()
 		born, err := decodeRecord(rec.Data, b)
 		if err != nil {
+			if _, n, herr := recordHeader(rec.Data); herr == nil {
+				d.lines.Add(-int64(n)) // counted when persisted or restored
+				p.m.OutputDropped(runner.name, metrics.ReasonDiskCorrupt).Add(n)
+			}
 			d.corrupt.Inc()
 			p.log.Error("disk buffer: a record does not decode; skipped", "output", runner.name, "dir", d.dir, "err", err)
 			q.Ack(rec.ID)

@@ -286,6 +286,7 @@ func (w *worker) moveToPending(b *record.Batch) {
 		}
 		if len(pb.Lines) >= cfg.BatchSize || pb.Footprint() >= maxBatchBytes {
 			w.flush()
+			last = nil // the pool may hand the same batch back as the next pending
 		}
 	}
 	if acked {

@@ -176,6 +176,9 @@ func Put(b *Batch) {
 	if b == nil {
 		return
 	}
+	if len(b.acks) != 0 {
+		b.SettleAcks(false) // recycled unsettled, pooled or not: its lines were dropped
+	}
 	c := cap(b.Data)
 	if cap(b.Lines) > maxPooledLines || cap(b.Scratch) > maxPooledScratch {
 		return
