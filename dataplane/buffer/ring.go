@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +91,9 @@ type Ring struct {
 	consumerWaiting atomic.Int32
 	notify          chan struct{}
 
+	// waiting is the bytes of the batches producers hold while they wait
+	// for room under a drop policy (holdWaiting).
+	waiting atomic.Int64
 	// producersBlocked counts producers waiting for room.
 	producersBlocked atomic.Int32
 	mu               sync.Mutex    // guards room and closed transitions
@@ -209,6 +213,23 @@ func (r *Ring) Push(ctx context.Context, b *record.Batch, wait time.Duration) er
 	return nil
 }
 
+// holdWaiting reserves sz bytes of the room that producers waiting under a
+// drop policy may hold, as much as the ring holds: past it a batch does
+// not wait, and the drop policy applies at once. So however many senders
+// wait, the batches they hold stay bounded (the Block policy, which never
+// drops, bounds them only by its senders).
+func (r *Ring) holdWaiting(sz int64) bool {
+	limit := r.capBytes
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	if after := r.waiting.Add(sz); after > limit && after != sz {
+		r.waiting.Add(-sz)
+		return false
+	}
+	return true
+}
+
 // errWaitOver is pushSlow's signal that a bounded wait for room ran out.
 var errWaitOver = errors.New("overflow wait over")
 
@@ -218,7 +239,8 @@ var errWaitOver = errors.New("overflow wait over")
 // when DropNewest rejected b).
 func (r *Ring) pushSlow(ctx context.Context, b *record.Batch, n, sz int64, wait time.Duration) (ok bool, err error) {
 	var expire <-chan time.Time // the bounded wait's end; nil: none
-	if r.policy != Block && wait > 0 {
+	if r.policy != Block && wait > 0 && r.holdWaiting(sz) {
+		defer r.waiting.Add(-sz)
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		expire = t.C

@@ -385,3 +385,47 @@ func TestRingWaitWakesOnPush(t *testing.T) {
 		t.Fatal("Wait did not return after Push")
 	}
 }
+
+// TestRingWaitingBounded: producers waiting for room under a drop policy
+// hold at most as many bytes as the ring: past that a batch does not wait,
+// and the policy applies at once, so many senders cannot make the data
+// plane hold their batches without bound.
+func TestRingWaitingBounded(t *testing.T) {
+	batch := func(seq int) *record.Batch {
+		b := &record.Batch{Data: make([]byte, 8, 4096), Lines: make([][]byte, 0, 8)}
+		binary.BigEndian.PutUint64(b.Data, uint64(seq))
+		b.Lines = append(b.Lines, b.Data[:8])
+		return b
+	}
+	fp := int64(batch(0).Footprint())
+	r := New(1000, int(2*fp), DropNewest) // two batches; two more may wait
+	waited := make(chan struct{}, 10)
+	dropped := make(chan int, 10)
+	r.OnWait = func() { waited <- struct{}{} }
+	r.OnDrop = func(b *record.Batch, _ error) { dropped <- seqOf(b.Lines[0]) }
+	for i := range 2 {
+		if err := r.Push(context.Background(), batch(i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := 2; i < 4; i++ {
+		wg.Go(func() { r.Push(ctx, batch(i), time.Minute) })
+		<-waited
+	}
+	// The waiters hold as much as the ring: the next is dropped at once.
+	if err := r.Push(ctx, batch(4), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case seq := <-dropped:
+		if seq != 4 {
+			t.Fatalf("dropped %d; want 4, the push past the waiting bound", seq)
+		}
+	default:
+		t.Fatal("the push past the waiting bound was not dropped at once")
+	}
+	cancel()
+	wg.Wait()
+}
