@@ -153,6 +153,7 @@ type Metrics struct {
 	dropped  map[string]*vm.Counter   // by reason; mu
 	filtered map[string]*vm.Counter   // by rule; mu
 	sampled  map[string]*vm.Counter   // by rule; mu
+	redacted map[string]*vm.Counter   // by rule; mu
 	outputs  map[string]*outputCounts // by output name; mu
 	refused  map[string]*vm.Counter   // by listener and reason; mu
 	closed   map[string]*vm.Counter   // by listener and reason; mu
@@ -167,6 +168,7 @@ type Metrics struct {
 type retiredCounts struct {
 	filtered  *vm.Counter
 	sampled   *vm.Counter
+	redacted  *vm.Counter
 	delivered *vm.Counter
 	dropped   map[string]*vm.Counter // by reason
 	counts    map[string]*vm.Counter // by family
@@ -222,6 +224,7 @@ func New() *Metrics {
 		dropped:        make(map[string]*vm.Counter),
 		filtered:       make(map[string]*vm.Counter),
 		sampled:        make(map[string]*vm.Counter),
+		redacted:       make(map[string]*vm.Counter),
 		outputs:        make(map[string]*outputCounts),
 		retired: retiredCounts{
 			dropped: make(map[string]*vm.Counter),
@@ -349,6 +352,18 @@ func (m *Metrics) RetireRule(id string) {
 	}
 	retire(m.filtered, "streamgate_lines_filtered_total", &m.retired.filtered)
 	retire(m.sampled, "streamgate_lines_sampled_total", &m.retired.sampled)
+	retire(m.redacted, "streamgate_lines_redacted_total", &m.retired.redacted)
+}
+
+// Redacted returns the counter of lines the rule with the given id
+// rewrote (redact): outside the line accounting, the lines go on. Callers
+// look it up when they build the rule.
+func (m *Metrics) Redacted(rule string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counterLocked(m.redacted, rule, func() string {
+		return "streamgate_lines_redacted_total{rule=" + strconv.Quote(rule) + "}"
+	})
 }
 
 // RetireOutput removes the series of the named output, for an output a

@@ -395,6 +395,9 @@ func (p *Pipeline) Apply(cfg *Config) error {
 		default:
 			steps[i].Filtered = p.m.Filtered(steps[i].ID)
 		}
+		if _, ok := steps[i].P.(processor.Rewriter); ok && steps[i].Rewritten == nil {
+			steps[i].Rewritten = p.m.Redacted(steps[i].ID)
+		}
 	}
 	c.Chain = processor.NewChain(steps...)
 	g := &generation{cfg: &c, rules: rules}

@@ -48,6 +48,18 @@ type Step struct {
 	// Samples is set for the types that sample lines out for cost
 	// (sample, rate_limit, dedup) rather than filter noise.
 	Samples bool
+	// Rewritten counts the lines this step rewrote, for a step whose
+	// processor is a Rewriter (redact); nil means not counted.
+	Rewritten interface{ Add(int) }
+
+	rw Rewriter // P, when it is one and Rewritten is set; NewChain
+}
+
+// Rewriter is implemented by processors that rewrite lines in place, such
+// as redact: ProcessCounting does what Process does and returns how many
+// lines it rewrote.
+type Rewriter interface {
+	ProcessCounting(b *record.Batch) int
 }
 
 // regexHolder is implemented by processors that hold regular expressions.
@@ -64,6 +76,12 @@ type Chain struct {
 
 // NewChain returns a chain running steps in order.
 func NewChain(steps ...Step) *Chain {
+	for i := range steps {
+		steps[i].rw = nil
+		if rw, ok := steps[i].P.(Rewriter); ok && steps[i].Rewritten != nil {
+			steps[i].rw = rw
+		}
+	}
 	return &Chain{steps: steps}
 }
 
@@ -86,6 +104,12 @@ func (c *Chain) Run(b *record.Batch, overloaded bool) (skipped bool) {
 			continue
 		}
 		n := len(b.Lines)
+		if s.rw != nil {
+			if k := s.rw.ProcessCounting(b); k > 0 {
+				s.Rewritten.Add(k)
+			}
+			continue
+		}
 		s.P.Process(b)
 		if d := n - len(b.Lines); d > 0 && s.Filtered != nil {
 			s.Filtered.Add(d)

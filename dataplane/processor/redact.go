@@ -199,7 +199,12 @@ type redact struct {
 func (r *redact) regexBytes() int { return r.progBytes }
 
 // Process implements Processor.
-func (r *redact) Process(b *record.Batch) {
+func (r *redact) Process(b *record.Batch) { r.ProcessCounting(b) }
+
+// ProcessCounting implements Rewriter: it redacts and returns how many
+// lines it rewrote.
+func (r *redact) ProcessCounting(b *record.Batch) int {
+	n := 0
 	for i, line := range b.Lines {
 		start := len(b.Scratch)
 		out, ok := r.r.AppendReplace(b.Scratch, line)
@@ -208,7 +213,9 @@ func (r *redact) Process(b *record.Batch) {
 		}
 		b.Scratch = out
 		b.Lines[i] = out[start:len(out):len(out)]
+		n++
 	}
+	return n
 }
 
 // dropLines drops every line in which its engine finds something, a JSON
