@@ -50,6 +50,7 @@ FUZZ_TARGETS := \
 	control/api:FuzzRulesBody:3000x \
 	control/api:FuzzOutputsBody:3000x \
 	control/api:FuzzBatchSizeBody:3000x \
+	control/api:FuzzPreviewBody:3000x \
 	control/snapshot:FuzzDecode:10000x \
 	control/cmd/streamgate:FuzzParseTests:3000x \
 	loadgen/sink:FuzzParseLine:40000x

@@ -927,8 +927,8 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatalf("reference to schema %q, which is not defined", ref)
 		}
 	}
-	if n := len(doc.Paths); n != 13 {
-		t.Fatalf("got %d paths; want 13", n)
+	if n := len(doc.Paths); n != 14 {
+		t.Fatalf("got %d paths; want 14", n)
 	}
 }
 
@@ -968,5 +968,57 @@ func TestHead(t *testing.T) {
 	a := newTestAPI(t, Options{}, store.Options{})
 	if r := a.do("HEAD", "/rules", ""); r.status != http.StatusOK {
 		t.Fatalf("HEAD /rules: got %d; want 200", r.status)
+	}
+}
+
+// TestPreview: POST /preview runs lines through the draft, or a manifest
+// given in the body, and says what became of each, with totals; it never
+// shows an output's settings, and refuses bad input naming the field.
+func TestPreview(t *testing.T) {
+	a := newTestAPI(t, Options{}, store.Options{})
+	a.do("POST", "/rules", `{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}}`)
+	a.do("POST", "/rules", `{"id": "redact_ssn", "type": "redact", "params": {"detector": "ssn"}}`)
+	a.do("POST", "/outputs", `{"type": "http", "url": "http://collector:9000", "headers": {"DD-API-KEY": "secret-key-123"}}`)
+
+	r := a.do("POST", "/preview", `{"lines": ["DEBUG cache warm", "INFO user=alice ssn=123-45-6789", "INFO plain"]}`)
+	var p preview
+	r.decode(t, &p)
+	if r.status != 200 || p.Version != "draft" || len(p.Lines) != 3 {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+	if l := p.Lines[0]; l.Kept || l.DroppedBy != "drop_debug" || l.Output != nil {
+		t.Errorf("line 0: %+v; want dropped by drop_debug", l)
+	}
+	if l := p.Lines[1]; !l.Kept || l.Output == nil || strings.Contains(*l.Output, "6789") || !slices.Equal(l.RewrittenBy, []string{"redact_ssn"}) {
+		t.Errorf("line 1: %+v; want kept, redacted by redact_ssn", l)
+	}
+	if l := p.Lines[2]; !l.Kept || l.Output == nil || *l.Output != "INFO plain" || len(l.RewrittenBy) != 0 {
+		t.Errorf("line 2: %+v; want kept unchanged", l)
+	}
+	if tt := p.Totals; tt.Lines != 3 || tt.Kept != 2 || tt.Dropped != 1 || tt.BytesIn != 57 || tt.DroppedByRule["drop_debug"] != 1 || tt.SavedPercent <= 0 {
+		t.Errorf("totals: %+v", tt)
+	}
+	if strings.Contains(string(r.body), "secret-key-123") {
+		t.Errorf("the answer shows an output's header value: %s", r.body)
+	}
+
+	// A manifest in the body wins over the draft.
+	r = a.do("POST", "/preview", `{"manifest": {"version": "9", "pipelines": [{"name": "p", "processors": []}]}, "lines": ["DEBUG kept now"]}`)
+	r.decode(t, &p)
+	if r.status != 200 || p.Version != "9" || !p.Lines[0].Kept {
+		t.Fatalf("with a manifest: got %d %s", r.status, r.body)
+	}
+
+	for _, c := range []struct{ body, want string }{
+		{`{}`, "lines: required"},
+		{`{"lines": []}`, "lines: required, at least one line"},
+		{`{"lines": "one"}`, "lines"},
+		{`{"lines": ["x"], "manifest": {"version": "1", "pipelines": [{"name": "p", "processors": [{"id": "r", "type": "regex_filter"}]}]}}`, "manifest does not make a valid manifest"},
+		{`{"lines": [` + strings.Repeat(`"x",`, MaxPreviewLines) + `"x"]}`, "lines: at most 1000; got 1001"},
+	} {
+		r := a.do("POST", "/preview", c.body)
+		if r.status != 400 || !strings.Contains(string(r.body), c.want) {
+			t.Errorf("%.60s: got %d %s; want 400 with %q", c.body, r.status, r.body, c.want)
+		}
 	}
 }

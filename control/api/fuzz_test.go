@@ -142,3 +142,19 @@ func FuzzBatchSizeBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPreviewBody posts arbitrary bodies to POST /preview, with a draft
+// that filters and redacts.
+func FuzzPreviewBody(f *testing.F) {
+	partialFrames(f,
+		`{"lines": ["DEBUG cache warm", "INFO user=alice ssn=123-45-6789"]}`,
+		`{"manifest": {"version": "9", "pipelines": [{"name": "p", "processors": [{"id": "f", "type": "filter", "params": {"value": "x"}}]}]}, "lines": ["x", "y"]}`,
+		`{"lines": [""]}`, `{"lines": null}`, `{"lines": [1]}`, `[]`,
+	)
+	a := newTestAPI(f, Options{}, store.Options{})
+	a.do("POST", "/rules", `{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}}`)
+	a.do("POST", "/rules", `{"id": "redact_ssn", "type": "redact", "params": {"detector": "ssn"}}`)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkResponse(t, "POST /preview", a.do("POST", "/preview", string(body)))
+	})
+}

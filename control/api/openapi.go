@@ -273,6 +273,28 @@ func schemas() map[string]*schema {
 			prop("timestamp", &schema{Type: "integer", Format: "int64", Description: "When it was published, in Unix seconds."}, false),
 			prop("pipelines", arrayOf(ref("Pipeline")), true),
 		), "The configuration every data plane loads."),
+		"PreviewRequest": describe(object(
+			prop("lines", arrayOf(str("A line, as a data plane would read it.")), true),
+			prop("manifest", ref("Manifest"), false),
+		), "Lines to preview, through the draft or through manifest when given."),
+		"Preview": describe(object(
+			prop("version", str(`The manifest previewed: "draft", or the version of the one given.`), true),
+			prop("lines", arrayOf(describe(object(
+				prop("kept", &schema{Type: "boolean", Description: "Whether the line reaches the outputs."}, true),
+				prop("dropped_by", str("The id of the rule that dropped it."), false),
+				prop("rewritten_by", arrayOf(str("A rule id.")), false),
+				prop("output", str("The line as the outputs would receive it, when kept."), false),
+			), "What became of one line.")), true),
+			prop("totals", describe(object(
+				prop("lines", integer("Lines previewed."), true),
+				prop("kept", integer("Lines that reach the outputs."), true),
+				prop("dropped", integer("Lines a rule dropped."), true),
+				prop("bytes_in", integer("Bytes of the lines previewed."), true),
+				prop("bytes_out", integer("Bytes of the lines the outputs would receive."), true),
+				prop("saved_percent", &schema{Type: "number", Description: "(bytes_in - bytes_out) / bytes_in, in percent, one decimal."}, true),
+				prop("dropped_by_rule", &schema{Type: "object", AdditionalProperties: integer("Lines."), Description: "Lines dropped, by rule id."}, false),
+			), "Totals over the lines."), true),
+		), "What the rules made of each line."),
 		"Published": describe(object(
 			prop("status", str(`"published"`), true),
 			prop("manifest", ref("Manifest"), true),

@@ -52,14 +52,16 @@ func jsonFields(t reflect.Type) []string {
 // types the API encodes and decodes.
 func TestSchemasMatchTypes(t *testing.T) {
 	types := map[string]reflect.Type{
-		"Rule":      reflect.TypeFor[processor.Config](),
-		"Output":    reflect.TypeFor[output.Config](),
-		"Pipeline":  reflect.TypeFor[manifest.Pipeline](),
-		"Manifest":  reflect.TypeFor[manifest.Manifest](),
-		"Heartbeat": reflect.TypeFor[rdb.Heartbeat](),
-		"Published": reflect.TypeFor[published](),
-		"Health":    reflect.TypeFor[health](),
-		"Error":     reflect.TypeFor[errorBody](),
+		"Rule":           reflect.TypeFor[processor.Config](),
+		"Output":         reflect.TypeFor[output.Config](),
+		"Pipeline":       reflect.TypeFor[manifest.Pipeline](),
+		"Manifest":       reflect.TypeFor[manifest.Manifest](),
+		"Heartbeat":      reflect.TypeFor[rdb.Heartbeat](),
+		"Published":      reflect.TypeFor[published](),
+		"PreviewRequest": reflect.TypeFor[previewRequest](),
+		"Preview":        reflect.TypeFor[preview](),
+		"Health":         reflect.TypeFor[health](),
+		"Error":          reflect.TypeFor[errorBody](),
 	}
 	all := schemas()
 	for name, typ := range types {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 
 	"streamgate/control/store"
 	"streamgate/dataplane/manifest"
 	"streamgate/dataplane/output"
+	dppreview "streamgate/dataplane/preview"
 	"streamgate/dataplane/processor"
 	"streamgate/dataplane/rdb"
 )
@@ -97,7 +99,15 @@ var (
 	exampleOutput = output.Config{Type: "http", URL: "http://collector:9000", Headers: map[string]string{"DD-API-KEY": "<your API key>"}}
 	exampleMasked = maskOutput(exampleOutput)
 	exampleBatch  = 100
-	exampleMan    = manifest.Manifest{Version: "7", Timestamp: 1732262400, Pipelines: []manifest.Pipeline{{
+	// examplePreviewRequest and examplePreview are a preview of the draft
+	// made of exampleFilter and exampleRule.
+	examplePreviewRequest = previewRequest{Lines: []string{"DEBUG cache warm", "INFO user=alice ssn=123-45-6789"}}
+	examplePreviewOutput  = "INFO user=alice ssn=XXX-XX-XXXX"
+	examplePreview        = preview{Version: "draft", Lines: []previewLine{
+		{Kept: false, DroppedBy: "drop_debug"},
+		{Kept: true, RewrittenBy: []string{"redact_ssn"}, Output: &examplePreviewOutput}},
+		Totals: previewTotals{Lines: 2, Kept: 1, Dropped: 1, BytesIn: 47, BytesOut: 31, SavedPercent: 34, DroppedByRule: map[string]int{"drop_debug": 1}}}
+	exampleMan = manifest.Manifest{Version: "7", Timestamp: 1732262400, Pipelines: []manifest.Pipeline{{
 		Name: store.PipelineName, Processors: []processor.Config{exampleFilter, exampleRule},
 		Outputs: []output.Config{exampleMasked}, BatchSize: &exampleBatch,
 	}}}
@@ -280,6 +290,22 @@ var routes = []route{
 		serve:     (*server).publish,
 	},
 	{
+		method: http.MethodPost, path: "/preview", id: "preview", tag: "manifests",
+		summary: "Preview what the draft does to lines",
+		doc: "Runs each line through the rules of the draft, or of the manifest in the body, one at a time and in order, " +
+			"as a data plane does with its breaker closed, and says what became of it: the line the outputs would receive, " +
+			"or the rule that dropped it, and the rules that rewrote it; with totals and the bytes saved. Nothing is published " +
+			"and no output is contacted; no output setting is in the answer. At most " + strconv.Itoa(MaxPreviewLines) + " lines.",
+		body: &requestBody{doc: "The lines, and optionally a manifest to use instead of the draft.", required: true,
+			schema: ref("PreviewRequest"), example: examplePreviewRequest},
+		ok: response{doc: "What became of each line, in order.", schema: ref("Preview"), example: examplePreview},
+		errors: []errorResponse{
+			{http.StatusBadRequest, "No lines, too many, or a draft or manifest that is not valid.", "lines: at most 1000; got 1001"},
+		},
+		usesRedis: true,
+		serve:     (*server).previewLines,
+	},
+	{
 		method: http.MethodGet, path: "/manifests", id: "listManifests", tag: "manifests",
 		summary:   "List published manifests",
 		doc:       "The most recently published manifests, newest first; header values are masked.",
@@ -363,6 +389,32 @@ type (
 	batchSizeResult struct {
 		Status    string `json:"status"`
 		BatchSize int    `json:"batch_size"`
+	}
+	// previewRequest is POST /preview's body.
+	previewRequest struct {
+		Manifest *manifest.Manifest `json:"manifest,omitempty"`
+		Lines    []string           `json:"lines"`
+	}
+	// preview is POST /preview's answer.
+	preview struct {
+		Version manifest.Version `json:"version"`
+		Lines   []previewLine    `json:"lines"`
+		Totals  previewTotals    `json:"totals"`
+	}
+	previewLine struct {
+		Kept        bool     `json:"kept"`
+		DroppedBy   string   `json:"dropped_by,omitempty"`
+		RewrittenBy []string `json:"rewritten_by,omitempty"`
+		Output      *string  `json:"output,omitempty"`
+	}
+	previewTotals struct {
+		Lines         int            `json:"lines"`
+		Kept          int            `json:"kept"`
+		Dropped       int            `json:"dropped"`
+		BytesIn       int            `json:"bytes_in"`
+		BytesOut      int            `json:"bytes_out"`
+		SavedPercent  float64        `json:"saved_percent"`
+		DroppedByRule map[string]int `json:"dropped_by_rule,omitempty"`
 	}
 	published struct {
 		Status              string             `json:"status"`
@@ -569,6 +621,66 @@ func (s *server) publish(r *http.Request) (any, error) {
 // subscribers were told of: m masked, and what in it is unsafe.
 func publishedResult(m *manifest.Manifest, n int64) published {
 	return published{Status: "published", Manifest: m.Redacted(), SubscribersNotified: n, Warnings: m.Warnings()}
+}
+
+// MaxPreviewLines bounds the lines of one POST /preview.
+const MaxPreviewLines = 1000
+
+// previewLines runs the lines of a POST /preview through the draft, or the
+// manifest in the body, as a data plane would (breaker closed), and says
+// what became of each. Only the outputs' lines are shown: no output
+// setting, so no header or key, is ever in the answer.
+func (s *server) previewLines(r *http.Request) (any, error) {
+	var req previewRequest
+	if err := decodeBody(r, &req, "lines"); err != nil {
+		return nil, err
+	}
+	if len(req.Lines) == 0 {
+		return nil, badRequest("lines: required, at least one line")
+	}
+	if len(req.Lines) > MaxPreviewLines {
+		return nil, badRequest("lines: at most %d; got %d", MaxPreviewLines, len(req.Lines))
+	}
+	m := req.Manifest
+	if m == nil {
+		var err error
+		if m, err = s.st.Draft(r.Context()); err != nil {
+			return nil, err
+		}
+	}
+	c, err := m.Compile()
+	if err != nil {
+		field := "the draft"
+		if req.Manifest != nil {
+			field = "manifest"
+		}
+		return nil, badRequest("%s does not make a valid manifest: %v", field, err)
+	}
+	res := preview{Version: m.Version, Lines: make([]previewLine, len(req.Lines))}
+	t := &res.Totals
+	for i, line := range req.Lines {
+		p := dppreview.Line(c.Steps, []byte(line))
+		pl := previewLine{Kept: p.Kept(), DroppedBy: p.DroppedBy, RewrittenBy: p.Changed}
+		t.Lines++
+		t.BytesIn += len(line)
+		if p.Kept() {
+			out := string(p.Output)
+			pl.Output = &out
+			t.Kept++
+			t.BytesOut += len(out)
+		} else {
+			t.Dropped++
+			if t.DroppedByRule == nil {
+				t.DroppedByRule = make(map[string]int)
+			}
+			t.DroppedByRule[p.DroppedBy]++
+		}
+		res.Lines[i] = pl
+	}
+	if t.BytesIn > 0 {
+		t.SavedPercent = math.Round(1000*float64(t.BytesIn-t.BytesOut)/float64(t.BytesIn)) / 10
+	}
+	return res, nil
 }
 
 func (s *server) listManifests(r *http.Request) (any, error) {

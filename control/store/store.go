@@ -278,6 +278,16 @@ func (s *Store) PublishChanged(ctx context.Context) (m *manifest.Manifest, subsc
 	return s.publish(ctx, true, s.draftPipelines)
 }
 
+// Draft returns the manifest the draft would publish, with real header
+// values, version "draft".
+func (s *Store) Draft(ctx context.Context) (*manifest.Manifest, error) {
+	pls, err := s.draftPipelines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &manifest.Manifest{Version: "draft", Pipelines: pls}, nil
+}
+
 // draftPipelines returns the pipelines of a manifest made of the draft.
 func (s *Store) draftPipelines(ctx context.Context) ([]manifest.Pipeline, error) {
 	d, err := s.load(ctx, s.c)
