@@ -67,8 +67,9 @@ type diskBuffer struct {
 	name string              // the output's name when the queue was opened
 	dir  string
 
-	// users is the number of runners using the queue; Pipeline.mu.
-	users int
+	// users is the number of runners using the queue, and live those of
+	// them not winding down (settleDisk); Pipeline.mu.
+	users, live int
 	// persisting and delivering are held, by lane, by the runner's lane
 	// goroutine and deliverer that use that lane's queue: a runner that
 	// takes over from another (a reload) waits for the old one's, so each
@@ -96,6 +97,7 @@ func (p *Pipeline) useDisk(oc *output.Config, name string) (*diskBuffer, error) 
 	id := oc.QueueID()
 	if d := p.disks[id]; d != nil {
 		d.users++
+		d.live++
 		d.dropAll = false // a removed output that came back
 		if *oc.Buffer != d.cfg {
 			p.log.Warn("disk buffer: the queue stays open with the settings it was opened with; new ones take effect when the data plane restarts",
@@ -107,7 +109,7 @@ func (p *Pipeline) useDisk(oc *output.Config, name string) (*diskBuffer, error) 
 	if err != nil {
 		return nil, err
 	}
-	d.users = 1
+	d.users, d.live = 1, 1
 	p.disks[id] = d
 	return d, nil
 }
@@ -445,9 +447,10 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 }
 
 // settleDisk is called once the runner's lanes have persisted all they
-// had; it says when its deliverers stop, through stop. Another runner of
-// the same queue (a reload that changed the buffer settings) takes over
-// at once. The last runner of a queue stops at once when the pipeline is
+// had; it says when its deliverers stop, through stop. While another
+// runner of the same queue (a reload that changed the buffer settings) is
+// not winding down too, it takes over at once. The last runner of a queue
+// to wind down stops at once when the pipeline is
 // closing, leaving what is on disk for the next start; when a reload
 // removed the output, it first drains the queue, for at most
 // Options.DiskDrainTimeout, and then drops what is left, counted (reason
@@ -456,9 +459,14 @@ func (p *Pipeline) settleDisk(runner *outputRunner, stop func()) {
 	defer stop()
 	d := runner.disk
 	deadline := time.Now().Add(p.opts.DiskDrainTimeout)
+	if !runner.aborted.Load() { // abort counted an aborted one already
+		p.mu.Lock()
+		d.live-- // this runner winds down: the last to do so drains
+		p.mu.Unlock()
+	}
 	for {
 		p.mu.Lock()
-		shared, closing := d.users > 1, p.closed.Load()
+		shared, closing := d.live > 0, p.closed.Load()
 		p.mu.Unlock()
 		if shared || closing || runner.aborted.Load() {
 			return
@@ -468,7 +476,7 @@ func (p *Pipeline) settleDisk(runner *outputRunner, stop func()) {
 		}
 		if p.opts.DiskDrainTimeout > 0 && time.Now().After(deadline) {
 			p.mu.Lock()
-			if d.users == 1 {
+			if d.live == 0 {
 				d.dropAll = true
 			}
 			p.mu.Unlock()

@@ -160,9 +160,13 @@ func (r *outputRunner) stop() {
 }
 
 // abort stops a runner that never ran: Apply failed after building it. Its
-// disk queue, if any, is closed as it is, not drained.
+// disk queue, if any, is left to the runner that uses it, or closed as it
+// is, not drained. Pipeline.mu should be held.
 func (r *outputRunner) abort() {
 	r.aborted.Store(true)
+	if r.disk != nil {
+		r.disk.live-- // Pipeline.mu is held: it never was a live user
+	}
 	r.stop()
 }
 
