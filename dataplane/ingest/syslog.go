@@ -119,13 +119,20 @@ func (p *syslogParser) parse(msg []byte) (r SyslogRecord, ok bool) {
 			r.Timestamp = sm.Timestamp.Format(time.RFC3339Nano)
 		}
 	} else {
-		m, _ := p.rfc3164.Parse(msg) // best effort: a partial message is kept
+		m, err := p.rfc3164.Parse(msg) // best effort: a message with a priority is kept
 		if m == nil || !m.Valid() {
 			return r, false
 		}
 		sm := m.(*rfc3164.SyslogMessage)
 		if sm.Priority == nil {
 			return r, false
+		}
+		if err != nil {
+			// The header after the priority did not parse (no timestamp,
+			// as "<13>text"): the rest is the message, whole, rather than
+			// the fields read before the parser gave up.
+			rest := string(msg[bytes.IndexByte(msg, '>')+1:])
+			sm.Base = syslog.Base{Priority: sm.Priority, Facility: sm.Facility, Severity: sm.Severity, Message: &rest}
 		}
 		base = &sm.Base
 		if sm.Timestamp != nil {

@@ -45,6 +45,21 @@ func TestSyslogParse(t *testing.T) {
 			in:   `<15>Jan  2 03:04:05 host cron: job done`,
 			want: &SyslogRecord{Facility: 1, Severity: 7, SeverityName: "debug", Hostname: "host", AppName: "cron", Message: "job done"},
 		},
+		{
+			name: "rfc3164 without header",
+			in:   `<13>hello world`,
+			want: &SyslogRecord{Facility: 1, Severity: 5, SeverityName: "notice", Message: "hello world"},
+		},
+		{
+			name: "rfc3164 with a bad timestamp",
+			in:   `<13>Foo 99 25:00:00 host app: text`,
+			want: &SyslogRecord{Facility: 1, Severity: 5, SeverityName: "notice", Message: "Foo 99 25:00:00 host app: text"},
+		},
+		{
+			name: "priority alone",
+			in:   `<13>`,
+			want: &SyslogRecord{Facility: 1, Severity: 5, SeverityName: "notice"},
+		},
 		{name: "no priority", in: `Oct 11 22:14:15 mymachine su: hello`},
 		{name: "plain text", in: `hello world`},
 		{name: "priority out of range", in: `<192>1 - - - - - -`},
