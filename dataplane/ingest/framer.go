@@ -188,6 +188,20 @@ func (s *stream) end() (ready *record.Batch, oversize int) {
 	return b, oversize
 }
 
+// truncated is how many lines end found cut short: a line stream keeps its
+// last line, so none.
+func (s *stream) truncated() int { return 0 }
+
+// framer frames a TCP connection's bytes: stream (lines) or syslogStream.
+type framer interface {
+	buf() []byte
+	advance(n int) (ready *record.Batch, oversize int)
+	end() (ready *record.Batch, oversize int)
+	truncated() int
+	abort() (partial int)
+	holdingNext() int
+}
+
 // abort closes the stream early, at shutdown: a line in progress is cut
 // short, so it is not emitted. It returns 1 if there was one.
 func (s *stream) abort() (partial int) {

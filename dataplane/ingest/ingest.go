@@ -44,6 +44,12 @@ type Config struct {
 	// only clients whose certificate ClientCAs verifies. UDP is never
 	// encrypted.
 	TLS *tls.Config
+	// Syslog, when set, makes the TCP and UDP listeners take syslog
+	// messages (see Syslog).
+	Syslog *Syslog
+	// Name is the listener label of a TCP listener's counters; "" means
+	// metrics.ListenerTCP.
+	Name string
 }
 
 func (c *Config) withDefaults() Config {
@@ -79,6 +85,9 @@ func deliver(ctx context.Context, c *Config, b *record.Batch, oversize int, wait
 		return nil
 	}
 	c.Metrics.Received.Add(len(b.Lines))
+	if c.Syslog != nil {
+		c.Syslog.decode(b)
+	}
 	b.Born = time.Now().UnixNano()
 	return c.Sink.Push(ctx, b, wait)
 }

@@ -66,17 +66,24 @@ func ListenTCP(addr string, cfg Config) (*TCP, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &TCP{cfg: cfg.withDefaults(), ln: ln, conns: make(map[*tcpConn]struct{}), ctx: ctx, cancel: cancel}
 	m, log, lim := t.cfg.Metrics, t.cfg.Logger, t.cfg.Limits
-	const l = metrics.ListenerTCP
+	l := t.cfg.Name
+	if l == "" {
+		l = metrics.ListenerTCP
+	}
 	t.lim = &connLimiter{max: int64(lim.MaxConns), refused: newLimitCounter(m.IngestRefused(l, metrics.RefusedMaxConnections), log,
-		"tcp ingest refused a connection: it holds its most connections (-max-connections)", "max_connections", lim.MaxConns)}
+		l+" ingest refused a connection: it holds its most connections (-max-connections)", "max_connections", lim.MaxConns)}
 	t.idleClosed = newLimitCounter(m.IngestClosed(l, metrics.ClosedIdleTimeout), log,
-		"tcp ingest closed an idle connection (-idle-timeout)", "idle_timeout", lim.IdleTimeout)
+		l+" ingest closed an idle connection (-idle-timeout)", "idle_timeout", lim.IdleTimeout)
 	t.shed = newLimitCounter(m.IngestClosed(l, metrics.ClosedLineBudget), log,
-		"tcp ingest closed the connection holding the most unfinished-line bytes: they were over budget (-line-budget)", "line_budget", lim.LineBudget)
+		l+" ingest closed the connection holding the most unfinished-line bytes: they were over budget (-line-budget)", "line_budget", lim.LineBudget)
 	t.tlsFailed = newLimitCounter(m.IngestRefused(l, metrics.RefusedTLSHandshake), log,
-		"tcp ingest refused a connection: TLS handshake failed")
-	m.Gauge(`streamgate_ingest_connections{listener="tcp"}`, func() float64 { return float64(t.lim.open.Load()) })
-	m.Gauge(`streamgate_ingest_unfinished_line_bytes`, func() float64 { return float64(t.held.Load()) })
+		l+" ingest refused a connection: TLS handshake failed")
+	m.Gauge(`streamgate_ingest_connections{listener="`+l+`"}`, func() float64 { return float64(t.lim.open.Load()) })
+	held := `streamgate_ingest_unfinished_line_bytes`
+	if l != metrics.ListenerTCP {
+		held += `{listener="` + l + `"}`
+	}
+	m.Gauge(held, func() float64 { return float64(t.held.Load()) })
 	return t, nil
 }
 
@@ -168,7 +175,12 @@ func (t *TCP) serveConn(tc *tcpConn) {
 	}
 	cfg := &t.cfg
 	idle := cfg.Limits.IdleTimeout
-	st := newStream(nextKey(), cfg.MaxLine)
+	var st framer
+	if cfg.Syslog != nil {
+		st = newSyslogStream(nextKey(), cfg.MaxLine)
+	} else {
+		st = newStream(nextKey(), cfg.MaxLine)
+	}
 	drainStarted := false
 	for {
 		if !t.draining.Load() {
@@ -205,6 +217,7 @@ func (t *TCP) serveConn(tc *tcpConn) {
 				ready = record.Get(0)
 			}
 			deliver(t.ctx, cfg, ready, oversize, cfg.OverflowWait)
+			t.dropPartial(st.truncated())
 		case errors.Is(err, os.ErrDeadlineExceeded) && t.draining.Load() && (!drainStarted || n > 0):
 			// Shutdown woke us: read what the peer had already sent, until
 			// the socket stays quiet for drainGrace.

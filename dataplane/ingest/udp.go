@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -26,7 +27,8 @@ const maxDatagram = 64 << 10
 // socket's drop count (a uint32), with plenty to spare.
 const oobSize = 64
 
-// UDP reads datagrams, each carrying one or more newline-separated lines. It
+// UDP reads datagrams, each carrying one or more newline-separated lines
+// (one syslog message with Config.Syslog). It
 // opens several sockets on the same port with SO_REUSEPORT, so the kernel
 // spreads senders over parallel readers.
 //
@@ -175,7 +177,12 @@ func (u *UDP) handOn(ds []datagram) {
 			}
 			start := len(b.Data)
 			b.Data = append(b.Data, ds[j].data...)
-			oversize += splitAll(b, start, cfg.MaxLine)
+			if cfg.Syslog != nil {
+				// One message per datagram: a trailing newline is framing.
+				oversize += emit(b, bytes.TrimRight(b.Data[start:], "\n"), cfg.MaxLine)
+			} else {
+				oversize += splitAll(b, start, cfg.MaxLine)
+			}
 			ds[j].done = true
 		}
 		deliver(u.ctx, cfg, b, oversize, 0) // no backpressure: never wait

@@ -92,8 +92,10 @@ const (
 
 // Ingest listeners, as the listener label of the ingest counters names them.
 const (
-	ListenerTCP  = "tcp"
-	ListenerHTTP = "http"
+	ListenerTCP       = "tcp"
+	ListenerHTTP      = "http"
+	ListenerSyslogTCP = "syslog_tcp"
+	ListenerSyslogUDP = "syslog_udp"
 )
 
 // Reasons for an ingest listener refusing a connection or a request
@@ -694,6 +696,13 @@ func (m *Metrics) IngestClosed(listener, reason string) *vm.Counter {
 	return m.counterLocked(m.closed, listener+"/"+reason, func() string {
 		return fmt.Sprintf("streamgate_ingest_closed_total{listener=%q,reason=%q}", listener, reason)
 	})
+}
+
+// SyslogMalformed returns the counter of the messages the named syslog
+// listener received that parse as neither RFC 5424 nor RFC 3164: they are
+// passed on as received.
+func (m *Metrics) SyslogMalformed(listener string) *vm.Counter {
+	return m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_syslog_malformed_total{listener=%q}", listener))
 }
 
 // OutputWaits returns the counter of the batches a worker held back, its

@@ -93,10 +93,18 @@ func ParseBootPolicy(s string) (BootPolicy, error) {
 
 // Options configure a data plane. An empty address disables that listener.
 type Options struct {
-	TCPAddr   string // e.g. ":8081"
-	UDPAddr   string // e.g. ":8082"
-	HTTPAddr  string // HTTP ingest, e.g. ":8083"
-	AdminAddr string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
+	TCPAddr  string // e.g. ":8081"
+	UDPAddr  string // e.g. ":8082"
+	HTTPAddr string // HTTP ingest, e.g. ":8083"
+
+	// SyslogTCPAddr and SyslogUDPAddr, when set, open syslog listeners
+	// (see ingest.Syslog); SyslogFormat is ingest.SyslogText ("" too) or
+	// ingest.SyslogJSON. The syslog TCP listener has the TCP listener's
+	// limits and TLS, each on its own.
+	SyslogTCPAddr string
+	SyslogUDPAddr string
+	SyslogFormat  string
+	AdminAddr     string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
 
 	// AdminTLS, when set, makes the admin server serve HTTPS only.
 	AdminTLS *tls.Config
@@ -156,6 +164,8 @@ type Server struct {
 	lmu       sync.Mutex    // guards the listeners and the boot state below
 	tcp       *ingest.TCP   // lmu
 	udp       *ingest.UDP   // lmu
+	stcp      *ingest.TCP   // lmu: syslog
+	sudp      *ingest.UDP   // lmu: syslog
 	http      *ingest.HTTP  // lmu
 	waiting   bool          // lmu; ingest closed until the data plane knows what to run
 	firstRead bool          // lmu; the watcher has read Redis, or failed to, once
@@ -305,7 +315,7 @@ func (s *Server) logWhileClosed(every time.Duration) {
 // openIngestLocked binds the ingest listeners and serves them; on error
 // none is left open. Lock lmu should be held.
 func (s *Server) openIngestLocked() (err error) {
-	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil {
+	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil {
 		return nil
 	}
 	o := &s.lopts
@@ -316,9 +326,13 @@ func (s *Server) openIngestLocked() (err error) {
 			for _, stop := range stops {
 				stop(context.Background())
 			}
-			s.tcp, s.udp, s.http = nil, nil, nil
+			s.tcp, s.udp, s.http, s.stcp, s.sudp = nil, nil, nil, nil, nil
 		}
 	}()
+	readers := o.UDPReaders
+	if readers <= 0 {
+		readers = max(1, o.Pipeline.Workers)
+	}
 	if o.TCPAddr != "" {
 		if s.tcp, err = ingest.ListenTCP(o.TCPAddr, icfg); err != nil {
 			return fmt.Errorf("cannot listen on tcp %s: %w", o.TCPAddr, err)
@@ -327,15 +341,30 @@ func (s *Server) openIngestLocked() (err error) {
 		stops = append(stops, s.tcp.Shutdown)
 	}
 	if o.UDPAddr != "" {
-		readers := o.UDPReaders
-		if readers <= 0 {
-			readers = max(1, o.Pipeline.Workers)
-		}
 		if s.udp, err = ingest.ListenUDP(o.UDPAddr, readers, icfg); err != nil {
 			return fmt.Errorf("cannot listen on udp %s: %w", o.UDPAddr, err)
 		}
 		s.goServe(s.udp.Serve)
 		stops = append(stops, s.udp.Shutdown)
+	}
+	if o.SyslogTCPAddr != "" {
+		c := icfg
+		c.Name = metrics.ListenerSyslogTCP
+		c.Syslog = &ingest.Syslog{Format: o.SyslogFormat, Malformed: s.m.SyslogMalformed(c.Name)}
+		if s.stcp, err = ingest.ListenTCP(o.SyslogTCPAddr, c); err != nil {
+			return fmt.Errorf("cannot listen on syslog tcp %s: %w", o.SyslogTCPAddr, err)
+		}
+		s.goServe(s.stcp.Serve)
+		stops = append(stops, s.stcp.Shutdown)
+	}
+	if o.SyslogUDPAddr != "" {
+		c := icfg
+		c.Syslog = &ingest.Syslog{Format: o.SyslogFormat, Malformed: s.m.SyslogMalformed(metrics.ListenerSyslogUDP)}
+		if s.sudp, err = ingest.ListenUDP(o.SyslogUDPAddr, readers, c); err != nil {
+			return fmt.Errorf("cannot listen on syslog udp %s: %w", o.SyslogUDPAddr, err)
+		}
+		s.goServe(s.sudp.Serve)
+		stops = append(stops, s.sudp.Shutdown)
 	}
 	if o.HTTPAddr != "" {
 		if s.http, err = ingest.ListenHTTP(o.HTTPAddr, icfg); err != nil {
@@ -381,7 +410,8 @@ func (s *Server) settle(run bool, why string) {
 		}
 	}
 	tcp, udp, hin := s.addrsLocked()
-	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "manifest", runs, "because", why,
+	stcp, sudp := s.syslogAddrsLocked()
+	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "syslog_tcp", stcp, "syslog_udp", sudp, "manifest", runs, "because", why,
 		"waited", time.Since(s.begun).Round(time.Millisecond))
 }
 
@@ -674,6 +704,25 @@ func (s *Server) addrsLocked() (tcp, udp, hin net.Addr) {
 	return tcp, udp, hin
 }
 
+// SyslogAddrs are the bound syslog addresses, nil for those not bound.
+func (s *Server) SyslogAddrs() (tcp, udp net.Addr) {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	return s.syslogAddrsLocked()
+}
+
+// syslogAddrsLocked returns the addresses of the syslog listeners. Lock lmu
+// should be held.
+func (s *Server) syslogAddrsLocked() (tcp, udp net.Addr) {
+	if s.stcp != nil {
+		tcp = s.stcp.Addr()
+	}
+	if s.sudp != nil {
+		udp = s.sudp.Addr()
+	}
+	return tcp, udp
+}
+
 // Waiting reports whether ingest is closed at boot, waiting until the data
 // plane knows what to run (BootClosed).
 func (s *Server) Waiting() bool {
@@ -734,7 +783,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.lmu.Lock()
 		s.closing = true // ingest never opens from now on
 		s.ready.Store(false)
-		tcp, udp, hin := s.tcp, s.udp, s.http
+		tcp, udp, hin, stcp, sudp := s.tcp, s.udp, s.http, s.stcp, s.sudp
 		s.lmu.Unlock()
 		close(s.quit)
 		start := time.Now()
@@ -748,6 +797,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if udp != nil {
 			errs = append(errs, udp.Shutdown(ctx))
+		}
+		if stcp != nil {
+			errs = append(errs, stcp.Shutdown(ctx))
+		}
+		if sudp != nil {
+			errs = append(errs, sudp.Shutdown(ctx))
 		}
 		if hin != nil {
 			errs = append(errs, hin.Shutdown(ctx))
@@ -821,11 +876,13 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		s.lmu.Lock()
-		udp := s.udp
+		udps := []*ingest.UDP{s.udp, s.sudp}
 		s.lmu.Unlock()
-		if udp != nil {
-			// Drops after the last datagram read are reported by no datagram.
-			udp.SyncKernelDrops()
+		for _, udp := range udps {
+			if udp != nil {
+				// Drops after the last datagram read are reported by no datagram.
+				udp.SyncKernelDrops()
+			}
 		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.m.WritePrometheus(w)

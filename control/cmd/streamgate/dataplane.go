@@ -30,6 +30,7 @@ import (
 // `up`.
 type dataplaneFlags struct {
 	host, tcpPort, udpPort, httpPort, adminPort string
+	syslogTCPPort, syslogUDPPort, syslogFormat  string
 	manifestFile, bootPolicy, dataDir           string
 	workers, bufLines, bufBytes, maxLine        int
 	outputQueueBytes, egressAudit               int
@@ -54,6 +55,9 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tcpPort, "tcp-port", env("TCP_PORT", "8081"), `TCP ingest port, "off" to disable (env TCP_PORT)`)
 	fs.StringVar(&f.udpPort, "udp-port", env("UDP_PORT", "8082"), `UDP ingest port, "off" to disable (env UDP_PORT)`)
 	fs.StringVar(&f.httpPort, "http-port", env("HTTP_INGEST_PORT", "8083"), `HTTP ingest port, "off" to disable (env HTTP_INGEST_PORT)`)
+	fs.StringVar(&f.syslogTCPPort, "syslog-tcp-port", env("SYSLOG_TCP_PORT", "off"), `syslog ingest port over TCP (RFC 5424 or RFC 3164; octet-counting or newline framing, detected per connection; the TCP listener's limits and TLS), "off" to disable (env SYSLOG_TCP_PORT)`)
+	fs.StringVar(&f.syslogUDPPort, "syslog-udp-port", env("SYSLOG_UDP_PORT", "off"), `syslog ingest port over UDP, one message per datagram, "off" to disable (env SYSLOG_UDP_PORT)`)
+	fs.StringVar(&f.syslogFormat, "syslog-format", env("SYSLOG_FORMAT", "text"), `what a syslog message becomes: "text" the message as received; "json" an object of its fields with the severity also under log.level; a malformed message stays as received, counted in streamgate_syslog_malformed_total{listener} (env SYSLOG_FORMAT)`)
 	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /status, /healthz, /readyz, and /debug/pprof with -pprof; "off" to disable (env ADMIN_PORT)`)
 	f.admin.register(fs)
 	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file to run (env STREAMGATE_MANIFEST); following Redis, the fallback run when at start Redis cannot be reached, holds a manifest that does not validate, or holds none: a valid manifest in Redis always wins")
@@ -138,6 +142,10 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	if err := setMemoryLimit(f.memoryLimit); err != nil {
 		return server.Options{}, fmt.Errorf("-memory-limit: %w", err)
 	}
+	syslogFormat, err := ingest.ParseSyslogFormat(f.syslogFormat)
+	if err != nil {
+		return server.Options{}, err
+	}
 	drain := f.drainTimeout
 	if drain == 0 {
 		drain = time.Nanosecond // pipeline.Options: 0 is the default
@@ -147,9 +155,13 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		UDPAddr:   addr(f.host, f.udpPort),
 		HTTPAddr:  addr(f.host, f.httpPort),
 		AdminAddr: addr(f.admin.host, f.adminPort),
-		MaxLine:   f.maxLine,
-		Limits:    limits,
-		TLS:       tlsCfg,
+
+		SyslogTCPAddr: addr(f.host, f.syslogTCPPort),
+		SyslogUDPAddr: addr(f.host, f.syslogUDPPort),
+		SyslogFormat:  syslogFormat,
+		MaxLine:       f.maxLine,
+		Limits:        limits,
+		TLS:           tlsCfg,
 		Pipeline: pipeline.Options{
 			Workers:            f.workers,
 			BufferLines:        f.bufLines,
@@ -315,8 +327,9 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	if s.Following() {
 		source += "; following redis " + ropts.String() + " as " + s.InstanceID()
 	}
+	stcp, sudp := s.SyslogAddrs()
 	log.Info("data plane running",
-		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(),
+		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "syslog_tcp", stcp, "syslog_udp", sudp,
 		"workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "breaker_delay", f.breakerDelay, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
 }
