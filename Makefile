@@ -47,6 +47,8 @@ FUZZ_TARGETS := \
 	dataplane/output:FuzzJSONObject:40000x \
 	dataplane/output:FuzzRedactedBodies:20000x \
 	dataplane/output:FuzzOTLPRecord:20000x \
+	dataplane/ingest:FuzzSyslogFraming:20000x \
+	dataplane/pipeline:FuzzDecodeRecord:20000x \
 	control/api:FuzzRulesBody:3000x \
 	control/api:FuzzOutputsBody:3000x \
 	control/api:FuzzBatchSizeBody:3000x \
