@@ -69,12 +69,11 @@ func refusedLines(lines [][]byte, idx []int) [][]byte {
 	return out
 }
 
-// writeFailed counts the lines of b, whose Write to r's output failed
-// with err, and keeps those refused for good as dead letters. It reports
-// whether every line was delivered or kept as a dead letter. Its log
-// lines are rate-limited by *lastLog, the lane's.
-func (p *Pipeline) writeFailed(r *outputRunner, b *record.Batch, err error, lastLog *time.Time) (kept bool) {
-	s := settle(b.Lines, err)
+// writeFailed counts s, the settlement of a batch whose Write to r's
+// output failed with err, and keeps the lines refused for good as dead
+// letters. It reports whether every line was delivered or kept as a dead
+// letter. Its log lines are rate-limited by *lastLog, the lane's.
+func (p *Pipeline) writeFailed(r *outputRunner, s settlement, err error, lastLog *time.Time) (kept bool) {
 	r.delivered.Add(s.delivered)
 	r.rejected.Add(s.rejected)
 	r.failed.Add(s.failed)

@@ -409,10 +409,10 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 				runner.observeDelivered(born)
 				break
 			}
-			if settle(b.Lines, err).failed < n {
+			if s := settle(b.Lines, err); s.failed < n {
 				// Some lines settled: delivered, refused for good (dead
 				// letters) or rejected; the rest count as failed.
-				p.writeFailed(runner, b, err, &lastLog)
+				p.writeFailed(runner, s, err, &lastLog)
 				break
 			}
 			if now := time.Now(); now.Sub(lastLog) >= errLogEvery {

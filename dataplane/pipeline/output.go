@@ -343,10 +343,11 @@ func (p *Pipeline) runLane(l *lane) {
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
 		if err := write(p.laneCtx, sb.b); err != nil {
-			if !p.writeFailed(runner, sb.b, err, &lastLog) {
+			s := settle(sb.b.Lines, err)
+			if !p.writeFailed(runner, s, err, &lastLog) {
 				sb.fail()
 			}
-			if settle(sb.b.Lines, err).failed < n { // the destination answered for some
+			if s.failed < n { // the destination answered for some
 				l.progress.Store(time.Now().UnixNano())
 			}
 		} else {
