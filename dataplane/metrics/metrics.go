@@ -274,10 +274,24 @@ func (m *Metrics) DroppedTotal() uint64 { return m.sum(m.dropped) }
 // Filtered returns the counter of lines dropped by the rule with the given id.
 // Callers look it up when they build the rule, not per line.
 func (m *Metrics) Filtered(rule string) *vm.Counter {
+	return m.ruleCounter(m.filtered, familyFiltered, rule)
+}
+
+// Families of the per-rule counters (Filtered, Sampled, Redacted), which
+// RetireRule moves to their series without label.
+const (
+	familyFiltered = "streamgate_lines_filtered_total"
+	familySampled  = "streamgate_lines_sampled_total"
+	familyRedacted = "streamgate_lines_redacted_total"
+)
+
+// ruleCounter returns cs[rule], registering it first as the rule's series
+// of family.
+func (m *Metrics) ruleCounter(cs map[string]*vm.Counter, family, rule string) *vm.Counter {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.counterLocked(m.filtered, rule, func() string {
-		return "streamgate_lines_filtered_total{rule=" + strconv.Quote(rule) + "}"
+	return m.counterLocked(cs, rule, func() string {
+		return family + "{rule=" + strconv.Quote(rule) + "}"
 	})
 }
 
@@ -293,11 +307,7 @@ func (m *Metrics) FilteredTotal() uint64 {
 // out for cost (sample, rate_limit, dedup). Callers look it up when they
 // build the rule, not per line.
 func (m *Metrics) Sampled(rule string) *vm.Counter {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.counterLocked(m.sampled, rule, func() string {
-		return "streamgate_lines_sampled_total{rule=" + strconv.Quote(rule) + "}"
-	})
+	return m.ruleCounter(m.sampled, familySampled, rule)
 }
 
 // SampledTotal is the sum of Sampled over all rules ever seen, retired
@@ -352,20 +362,16 @@ func (m *Metrics) RetireRule(id string) {
 		}
 		(*total).Add(int(c.Get()))
 	}
-	retire(m.filtered, "streamgate_lines_filtered_total", &m.retired.filtered)
-	retire(m.sampled, "streamgate_lines_sampled_total", &m.retired.sampled)
-	retire(m.redacted, "streamgate_lines_redacted_total", &m.retired.redacted)
+	retire(m.filtered, familyFiltered, &m.retired.filtered)
+	retire(m.sampled, familySampled, &m.retired.sampled)
+	retire(m.redacted, familyRedacted, &m.retired.redacted)
 }
 
 // Redacted returns the counter of lines the rule with the given id
 // rewrote (redact): outside the line accounting, the lines go on. Callers
 // look it up when they build the rule.
 func (m *Metrics) Redacted(rule string) *vm.Counter {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.counterLocked(m.redacted, rule, func() string {
-		return "streamgate_lines_redacted_total{rule=" + strconv.Quote(rule) + "}"
-	})
+	return m.ruleCounter(m.redacted, familyRedacted, rule)
 }
 
 // RetireOutput removes the series of the named output, for an output a
