@@ -37,22 +37,37 @@ const (
 // into the next one. A long line in progress stays in its batch, which
 // grows by doubling, so each byte is copied O(1) times.
 type stream struct {
+	readBuffer
 	maxLine    int
-	key        uint64
-	b          *record.Batch
 	scanned    int  // bytes of b.Data already scanned: they hold no '\n'
 	discarding bool // inside an oversize line: skip to the next '\n'
-	grown      bool // b.Data was grown for the line in progress
-	size       int  // next read size
+}
+
+// readBuffer is the batch a framer reads into, shared by stream and
+// syslogStream.
+type readBuffer struct {
+	key   uint64
+	b     *record.Batch
+	grown bool // b.Data was grown for the line in progress
+	size  int  // next read size
+	// limit bounds how far b.Data grows for one line in progress: the
+	// longest line and what may frame it.
+	limit int
+}
+
+// newReadBuffer returns a read buffer for lines of at most limit bytes,
+// framing included, with a first batch.
+func newReadBuffer(key uint64, limit int) readBuffer {
+	r := readBuffer{key: key, size: smallRead, limit: limit}
+	r.b = r.newBatch(nil)
+	return r
 }
 
 func newStream(key uint64, maxLine int) *stream {
-	s := &stream{maxLine: maxLine, key: key, size: smallRead}
-	s.b = s.newBatch(nil)
-	return s
+	return &stream{readBuffer: newReadBuffer(key, maxLine+2), maxLine: maxLine} // +2: a '\r' may still be stripped
 }
 
-func (s *stream) newBatch(tail []byte) *record.Batch {
+func (s *readBuffer) newBatch(tail []byte) *record.Batch {
 	// The tail of the last read rides along in the read size's own class
 	// unless it is a long line: asking for tail+size would move every busy
 	// stream up a size class, to 1 MiB batches mostly left empty.
@@ -65,7 +80,7 @@ func (s *stream) newBatch(tail []byte) *record.Batch {
 
 // buf returns where the next read goes: the current batch's spare capacity,
 // grown when a line in progress has filled it (see growth).
-func (s *stream) buf() []byte {
+func (s *readBuffer) buf() []byte {
 	b := s.b
 	if n := s.growth(); n > 0 {
 		grown := make([]byte, len(b.Data), n)
@@ -79,12 +94,12 @@ func (s *stream) buf() []byte {
 // growth is the size buf will grow the buffer to, or 0 when it has room
 // for a read. It never grows past what the longest line and a read need: a
 // longer line is skipped, not buffered.
-func (s *stream) growth() int {
+func (s *readBuffer) growth() int {
 	b := s.b
 	if cap(b.Data)-len(b.Data) >= smallRead/2 {
 		return 0
 	}
-	n := min(2*cap(b.Data)+s.size, s.maxLine+2+largeRead) // +2: a '\r' may still be stripped
+	n := min(2*cap(b.Data)+s.size, s.limit+largeRead)
 	return max(n, len(b.Data)+smallRead)
 }
 

@@ -18,56 +18,27 @@ const maxFrameDigits = 10
 // loses nothing; newlines between frames are skipped; a frame longer than
 // the longest line is skipped and counted (oversize).
 type syslogStream struct {
+	readBuffer
 	maxLine int
-	key     uint64
 	lines   *stream // newline-delimited, once decided
 	octet   bool    // octet counting, once decided
 
-	b       *record.Batch
 	start   int  // where the unconsumed bytes of b.Data begin
 	skip    int  // bytes of an oversize frame still to skip
 	inLine  bool // reading a headerless frame up to '\n'
 	discard bool // inside an oversize headerless frame: skip to '\n'
-	grown   bool
-	size    int
-	cut     int // a frame cut short by EOF
+	cut     int  // a frame cut short by EOF
 }
 
 func newSyslogStream(key uint64, maxLine int) *syslogStream {
-	s := &syslogStream{maxLine: maxLine, key: key, size: smallRead}
-	s.b = s.newBatch(nil)
-	return s
-}
-
-func (s *syslogStream) newBatch(tail []byte) *record.Batch {
-	b := record.Get(max(s.size, len(tail)+smallRead))
-	s.grown = false
-	b.Key = s.key
-	b.Data = append(b.Data, tail...)
-	return b
+	return &syslogStream{readBuffer: newReadBuffer(key, maxLine+maxFrameDigits+2), maxLine: maxLine}
 }
 
 func (s *syslogStream) buf() []byte {
 	if s.lines != nil {
 		return s.lines.buf()
 	}
-	b := s.b
-	if n := s.growth(); n > 0 {
-		grown := make([]byte, len(b.Data), n)
-		copy(grown, b.Data)
-		b.Data = grown
-		s.grown = true
-	}
-	return b.Data[len(b.Data):cap(b.Data)]
-}
-
-func (s *syslogStream) growth() int {
-	b := s.b
-	if cap(b.Data)-len(b.Data) >= smallRead/2 {
-		return 0
-	}
-	n := min(2*cap(b.Data)+s.size, s.maxLine+maxFrameDigits+2+largeRead)
-	return max(n, len(b.Data)+smallRead)
+	return s.readBuffer.buf()
 }
 
 func (s *syslogStream) holdingNext() int {
@@ -95,7 +66,9 @@ func (s *syslogStream) advance(n int) (*record.Batch, int) {
 		if c := b.Data[len(b.Data) : len(b.Data)+1][0]; c < '0' || c > '9' {
 			// Newline-delimited: hand the connection to a line stream,
 			// the bytes just read included.
-			s.lines = &stream{maxLine: s.maxLine, key: s.key, b: b, size: s.size, grown: s.grown}
+			rb := s.readBuffer
+			rb.b, rb.limit = b, s.maxLine+2
+			s.lines = &stream{readBuffer: rb, maxLine: s.maxLine}
 			s.b = nil
 			return s.lines.advance(n)
 		}
