@@ -18,6 +18,7 @@ type Sink struct {
 	mu      sync.Mutex
 	lines   []string
 	batches int
+	maxFoot int // largest Footprint of a batch handed to Write
 	hook    func([]byte)
 	// Gate, when not nil, is received from before each Write: tests use it
 	// to block an output.
@@ -133,6 +134,15 @@ func (s *Sink) Len() int {
 	return len(s.lines)
 }
 
+// MaxFootprint is the largest Footprint of a batch handed to Write so
+// far, counting batches still waiting at the Gate: the memory one queued
+// batch can hold.
+func (s *Sink) MaxFootprint() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFoot
+}
+
 // Batches is the number of batches written so far.
 func (s *Sink) Batches() int {
 	s.mu.Lock()
@@ -143,6 +153,9 @@ func (s *Sink) Batches() int {
 type out struct{ s *Sink }
 
 func (o *out) Write(ctx context.Context, b *record.Batch) error {
+	o.s.mu.Lock()
+	o.s.maxFoot = max(o.s.maxFoot, b.Footprint())
+	o.s.mu.Unlock()
 	if g := o.s.Gate; g != nil {
 		select {
 		case <-g:
