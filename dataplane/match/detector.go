@@ -68,7 +68,8 @@ type Example struct {
 func (d *Detector) Replacer(repl string) Replacer { return d.ReplacerWith(Mask(repl)) }
 
 // ReplacerWith returns a Replacer of d's findings, each replaced by what a
-// says.
+// says. It does not scan a line's leading timestamp, where d finds
+// nothing.
 func (d *Detector) ReplacerWith(a Action) Replacer {
 	return &findReplacer{find: d.Find, act: a}
 }

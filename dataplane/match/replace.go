@@ -127,6 +127,7 @@ func (r *regexReplacer) appendShape(dst, line []byte) ([]byte, bool) {
 }
 
 // findReplacer replaces the findings of a find function as an Action says.
+// It does not scan a line's leading timestamp.
 type findReplacer struct {
 	find func(line []byte, from int) (start, end int)
 	act  Action
@@ -140,13 +141,13 @@ func (r *findReplacer) quoteBlind() bool { return true }
 
 // Finds implements Replacer.
 func (r *findReplacer) Finds(line []byte) bool {
-	s, _ := r.find(line, 0)
+	s, _ := r.find(line, leadingTimestamp(line))
 	return s >= 0
 }
 
 // AppendReplace implements Replacer.
 func (r *findReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
-	s, e := r.find(line, 0)
+	s, e := r.find(line, leadingTimestamp(line))
 	if s < 0 {
 		return dst, false
 	}

@@ -113,7 +113,8 @@ func editDistance(a, b string) int {
 // overlaps one already taken is skipped, so no detector scans a byte of
 // the line twice. The detectors given by Runs and At share one walk over
 // the line's runs of digits, and those given by Prefix and AtPrefix one
-// walk over its bytes. ds must hold at most 128 detectors.
+// walk over its bytes. Like a detector's own Replacer, it does not scan
+// the line's leading timestamp. ds must hold at most 128 detectors.
 func NewSet(ds []*Detector, a Action) Replacer {
 	if len(ds) > maxSet {
 		panic(fmt.Sprintf("BUG: a set of %d detectors; the most is %d", len(ds), maxSet))
@@ -174,8 +175,9 @@ func (r *setReplacer) quoteBlind() bool { return true }
 
 // Finds implements Replacer.
 func (r *setReplacer) Finds(line []byte) bool {
+	from := leadingTimestamp(line)
 	for _, m := range r.members {
-		if s, _, _ := m.find(line, 0); s >= 0 {
+		if s, _, _ := m.find(line, from); s >= 0 {
 			return true
 		}
 	}
@@ -198,8 +200,9 @@ func (n setNext) before(m setNext) bool {
 func (r *setReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	var next [maxSet]setNext
 	first := -1
+	from := leadingTimestamp(line)
 	for m, mem := range r.members {
-		s, e, p := mem.find(line, 0)
+		s, e, p := mem.find(line, from)
 		next[m] = setNext{s, e, p}
 		if first < 0 || next[m].before(next[first]) {
 			first = m

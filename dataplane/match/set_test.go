@@ -119,8 +119,8 @@ func TestSetMatchesDetectors(t *testing.T) {
 // referenceSet is what NewSet(ds, Mask("<>")) must make of line, found one
 // detector at a time.
 func referenceSet(ds []*Detector, line []byte) string {
-	var out []byte
-	last := 0
+	last := leadingTimestamp(line)
+	out := slices.Clone(line[:last])
 	for {
 		bs, be := -1, -1
 		for _, d := range ds {

@@ -1,0 +1,113 @@
+package match
+
+import (
+	"testing"
+
+	"streamgate/dataplane/internal/linemix"
+)
+
+func TestLeadingTimestamp(t *testing.T) {
+	tests := []struct {
+		line string
+		want int // the timestamp's length; 0 for none
+	}{
+		{"2024-11-22T05:07:33Z GET /", 20},
+		{"2024-11-22T05:07:33.123Z INFO", 24},
+		{"2024-11-22T05:07:33.123456789Z", 30},
+		{"2024-11-22 05:07:33 INFO", 19},
+		{"2024-11-22T05:07:33+01:00 x", 25},
+		{"2024-11-22T05:07:33-0500 x", 24},
+		{"2024-11-22T05:07:33+01 x", 22},
+		{"2024-11-22T05:07:33,123+01:00\tx", 29},
+		{"[2024-11-22T05:07:33Z] x", 22},
+		{"2024-11-22T05:07:33Z", 20},
+		{`2024-11-22T05:07:33Z","msg"`, 20},
+		{"2024-11-22T05:07:33Z|a", 20},
+
+		{"", 0},
+		{"2024-11-22T05:07", 0},                  // no seconds
+		{"2024-11-22", 0},                        // a date alone
+		{"2024-11-22T05:07:33.1234567890Z x", 0}, // ten fraction digits
+		{"2024-11-22T05:07:33. x", 0},            // no fraction digits
+		{"2024-11-22T05:07:33+123 x", 0},         // three offset digits
+		{"2024-11-22T05:07:33+12345 x", 0},       // five offset digits
+		{"2024-11-22T05:07:33x", 0},              // no boundary
+		{"2024-11-22T05:07:334111111111111111", 0},
+		{"2024-11-22T05:07:33:12 x", 0},
+		{"2024-11-22T05:07:33-4111", 24}, // an offset, as the form says
+		{"[2024-11-22T05:07:33Z x", 0},   // unclosed bracket
+		{"x2024-11-22T05:07:33Z", 0},
+		{"2024/11/22 05:07:33 x", 0},
+		{"20241122T050733Z x", 0},
+	}
+	for _, tt := range tests {
+		if got := leadingTimestamp([]byte(tt.line)); got != tt.want {
+			t.Errorf("leadingTimestamp(%q) = %d; want %d", tt.line, got, tt.want)
+		}
+	}
+}
+
+// timestampForms are the leading timestamps the tests put before lines.
+var timestampForms = []string{
+	"2024-11-22T05:07:33Z ",
+	"2024-11-22T05:07:33.123Z ",
+	"2024-11-22 05:07:33,123456 ",
+	"[2024-11-22T05:07:33+01:00] ",
+	"2024-11-22T05:07:33-0500\t",
+	"4111-11-11T11:11:11.111111111Z ",
+	"1234-56-78T90:12:34+56 ",
+	"2024-11-22T05:07:33Z\"",
+	"2024-11-22T05:07:33Z,",
+}
+
+// TestLeadingTimestampHidesNothing checks what the replacers rely on when
+// they skip a line's leading timestamp: no detector's Find, which does not
+// skip it, starts a finding in one, whatever follows.
+func TestLeadingTimestampHidesNothing(t *testing.T) {
+	rest := []string{"", " ", "x", "4111 1111 1111 1111", "078-05-1120", "-0500 4111111111111111"}
+	for _, l := range buildCorpus() {
+		rest = append(rest, l.line)
+	}
+	for _, d := range Detectors() {
+		for _, ex := range d.Examples {
+			rest = append(rest, ex.Line)
+		}
+	}
+	rest = append(rest, linemix.Lines()...)
+	for _, ts := range timestampForms {
+		for _, r := range rest {
+			checkTimestampHidesNothing(t, []byte(ts+r))
+		}
+	}
+}
+
+func checkTimestampHidesNothing(t *testing.T, line []byte) {
+	t.Helper()
+	end := leadingTimestamp(line)
+	if end == 0 {
+		return
+	}
+	for _, d := range Detectors() {
+		if s, e := d.Find(line, 0); s >= 0 && s < end {
+			t.Fatalf("%s finds %q in the leading timestamp of %q", d.Name, line[s:e], line)
+		}
+	}
+}
+
+// FuzzLeadingTimestamp checks TestLeadingTimestampHidesNothing's property on
+// any line after a timestamp, and any line that starts with one.
+func FuzzLeadingTimestamp(f *testing.F) {
+	for _, d := range Detectors() {
+		for _, ex := range d.Examples {
+			f.Add(uint8(0), ex.Line)
+		}
+	}
+	f.Add(uint8(255), "2024-11-22T05:07:33Z 4111 1111 1111 1111")
+	f.Fuzz(func(t *testing.T, form uint8, rest string) {
+		line := rest
+		if int(form) < len(timestampForms) {
+			line = timestampForms[form] + rest
+		}
+		checkTimestampHidesNothing(t, []byte(line))
+	})
+}
