@@ -10,7 +10,9 @@ var awsAccessKeyID = Detector{
 		"ANVA, AROA, APKA or ASCA followed by 16 characters of the base32 alphabet [A-Z2-7], 20 in all, " +
 		"not preceded or followed by a letter or digit. The ID alone grants nothing without its secret, " +
 		"but names the account and the user or role it belongs to.",
-	Find: findAWSAccessKeyID,
+	Find:   findAWSAccessKeyID,
+	Lead:   [2]string{"A", "BCGIKNPRS"}, // the second bytes of isAWSKeyIDPrefix's
+	AtLead: awsAccessKeyIDLead,
 	Examples: []Example{
 		{"aws_access_key_id=AKIAIOSFODNN7EXAMPLE region=us-east-1", []string{"AKIAIOSFODNN7EXAMPLE"}},
 		{`{"AccessKeyId":"ASIAIOSFODNN7EXAMPLE"}`, []string{"ASIAIOSFODNN7EXAMPLE"}},
@@ -37,6 +39,16 @@ func findAWSAccessKeyID(line []byte, from int) (int, int) {
 		i = s + 1
 	}
 	return -1, -1
+}
+
+// awsAccessKeyIDLead is the AtLead of aws_access_key_id: the end of the
+// key ID that starts at line[s], or -1.
+func awsAccessKeyIDLead(line []byte, s int) int {
+	e := s + awsKeyIDLen
+	if e <= len(line) && isAWSKeyIDPrefix(line[s:s+4]) && secretsAll(line[s+4:e], isAWSBase32) && secretsBounded(line, s, e, isAlnum) {
+		return e
+	}
+	return -1
 }
 
 // isAWSKeyIDPrefix reports whether p, four bytes, is the prefix of an

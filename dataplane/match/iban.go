@@ -19,6 +19,8 @@ var iban = Detector{
 		"followed by a letter or digit.",
 	Checksum: "mod 97",
 	Find:     findIBAN,
+	Lead:     [2]string{letters, letters},
+	AtLead:   ibanLead,
 	Examples: []Example{
 		{"iban=DE89370400440532013000 amount=12.00", []string{"DE89370400440532013000"}},
 		{"to GB29 NWBK 6016 1331 9268 19, ref FR1420041010050500013M02606", []string{"GB29 NWBK 6016 1331 9268 19", "FR1420041010050500013M02606"}},
@@ -92,6 +94,15 @@ func findIBAN(line []byte, from int) (int, int) {
 		}
 	}
 	return -1, -1
+}
+
+// ibanLead is the AtLead of iban: the end of the IBAN that starts the
+// token at line[s], or -1.
+func ibanLead(line []byte, s int) int {
+	if s+4 > len(line) || !isDigit(line[s+2]) || !isDigit(line[s+3]) {
+		return -1
+	}
+	return ibanAt(line, s)
 }
 
 // ibanCandidate returns the bounds of the IBAN that starts at line[s],

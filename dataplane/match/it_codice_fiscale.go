@@ -20,6 +20,8 @@ var itCodiceFiscale = Detector{
 		"of even positions (0 to 9 and A to Z as 0 to 25) for the others. " + govABoundsDoc,
 	Checksum: "mod 26 of the odd and even position tables",
 	Find:     findITCodiceFiscale,
+	Lead:     [2]string{upperLetters, upperLetters},
+	AtLead:   itCodiceFiscaleLead,
 	Examples: []Example{
 		{"utente cf=RSSMRA85T10A562S registrato", []string{"RSSMRA85T10A562S"}},
 		{`{"codice_fiscale":"MRTMTT91D08F205J"}`, []string{"MRTMTT91D08F205J"}},
@@ -54,6 +56,15 @@ func findITCodiceFiscale(line []byte, from int) (int, int) {
 		}
 	}
 	return -1, -1
+}
+
+// itCodiceFiscaleLead is the AtLead of it_codice_fiscale: the end of the
+// code that starts the token at line[s], or -1.
+func itCodiceFiscaleLead(line []byte, s int) int {
+	if s+16 <= len(line) && itCFValid(line[s:s+16]) && govABounded(line, s, s+16, false) {
+		return s + 16
+	}
+	return -1
 }
 
 // itCFValid reports whether the 16 bytes of c are a codice fiscale with a

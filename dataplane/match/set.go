@@ -10,9 +10,12 @@ import (
 // AllDetectors names every detector where a rule names detectors.
 const AllDetectors = "all"
 
-// maxSet bounds the detectors of one Set, so that the state of a scan
-// lives on the stack.
+// maxSet bounds the detectors of one Set.
 const maxSet = 128
+
+// maxMembers bounds the members of a set (setMember), so that the state of
+// a scan lives on the stack, small enough to cost little to clear per line.
+const maxMembers = 48
 
 // SelectDetectors resolves names, each a detector, a category or "all",
 // into the detectors they stand for, each once, sorted by name. An unknown
@@ -112,8 +115,8 @@ func editDistance(a, b string) int {
 // first in ds among those that start at the same byte, and a finding that
 // overlaps one already taken is skipped, so no detector scans a byte of
 // the line twice. The detectors given by Runs and At share one walk over
-// the line's runs of digits, and those given by Prefix and AtPrefix one
-// walk over its bytes. Like a detector's own Replacer, it does not scan
+// the line's runs of digits, and those given by Lead and AtLead or by a
+// Prefix that starts with a letter or digit one walk over its tokens. Like a detector's own Replacer, it does not scan
 // the line's leading timestamp. ds must hold at most 128 detectors.
 func NewSet(ds []*Detector, a Action) Replacer {
 	if len(ds) > maxSet {
@@ -123,14 +126,14 @@ func NewSet(ds []*Detector, a Action) Replacer {
 		return ds[0].ReplacerWith(a)
 	}
 	r := &setReplacer{act: a}
-	var runDs, prefixDs []*Detector
-	var runOrder, prefixOrder []int
+	var runDs, tokenDs []*Detector
+	var runOrder, tokenOrder []int
 	for i, d := range ds {
 		switch {
 		case d.At != nil:
 			runDs, runOrder = append(runDs, d), append(runOrder, i)
-		case d.AtPrefix != nil:
-			prefixDs, prefixOrder = append(prefixDs, d), append(prefixOrder, i)
+		case tokenDetector(d) && len(tokenDs) < maxTokenSet:
+			tokenDs, tokenOrder = append(tokenDs, d), append(tokenOrder, i)
 		default:
 			r.members = append(r.members, &oneDetector{d.Find, i})
 		}
@@ -138,8 +141,11 @@ func NewSet(ds []*Detector, a Action) Replacer {
 	if len(runDs) > 0 {
 		r.members = append(r.members, newRunSet(runDs, runOrder))
 	}
-	if len(prefixDs) > 0 {
-		r.members = append(r.members, newPrefixSet(prefixDs, prefixOrder))
+	if len(tokenDs) > 0 {
+		r.members = append(r.members, newTokenSet(tokenDs, tokenOrder))
+	}
+	if len(r.members) > maxMembers {
+		panic(fmt.Sprintf("BUG: a set of %d members; the most is %d", len(r.members), maxMembers))
 	}
 	return r
 }
@@ -198,7 +204,7 @@ func (n setNext) before(m setNext) bool {
 
 // AppendReplace implements Replacer.
 func (r *setReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
-	var next [maxSet]setNext
+	var next [maxMembers]setNext
 	first := -1
 	from := leadingTimestamp(line)
 	for m, mem := range r.members {

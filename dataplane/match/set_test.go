@@ -145,16 +145,37 @@ func TestAtContract(t *testing.T) {
 		lines = append(lines, []byte(l.line))
 	}
 	for _, d := range Detectors() {
-		if d.At == nil && d.AtPrefix == nil {
+		if d.At == nil && d.AtPrefix == nil && d.AtLead == nil {
 			continue
 		}
 		n := 0
 		for _, l := range lines {
 			for s, e := d.Find(l, 0); s >= 0; s, e = d.Find(l, e) {
 				n++
+				if d.AtLead != nil {
+					if s > 0 && isAlnum(l[s-1]) || !isAlnum(l[s]) || e < s+2 ||
+						!strings.ContainsRune(d.Lead[0], rune(l[s])) || !strings.ContainsRune(d.Lead[1], rune(l[s+1])) {
+						t.Fatalf("%s: %q: finding %q does not start a token with a pair of Lead", d.Name, l, l[s:e])
+					}
+					if d.AtLead(l, s) != e {
+						t.Fatalf("%s: %q: finding %q is not AtLead's", d.Name, l, l[s:e])
+					}
+					continue
+				}
 				if d.AtPrefix != nil {
 					if !strings.HasPrefix(string(l[s:e]), d.Prefix) || d.AtPrefix(l, s) != e {
 						t.Fatalf("%s: %q: finding %q is not AtPrefix's", d.Name, l, l[s:e])
+					}
+					if !tokenDetector(d) {
+						continue
+					}
+					// A prefix that starts a token never follows a word
+					// byte: a set only tries the bytes that start tokens.
+					for _, c := range []byte("aZ0_") {
+						l2 := slices.Concat(l[:s], []byte{c}, l[s:])
+						if e2 := d.AtPrefix(l2, s+1); e2 >= 0 {
+							t.Fatalf("%s: %q: finds %q after %q", d.Name, l2, l2[s+1:e2], c)
+						}
 					}
 					continue
 				}

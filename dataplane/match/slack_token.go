@@ -12,7 +12,9 @@ var slackToken = Detector{
 		"xoxb-<team>-<bot>-<secret>, xoxp-<team>-<user>-<id>-<secret> or xoxe-1-<secret>. Not preceded " +
 		"by a letter or digit. The token ends with its last group: a dash after it is punctuation. The " +
 		"xoxe. before a configuration token (xoxe.xoxp-1-...) is part of the finding.",
-	Find: findSlackToken,
+	Find:   findSlackToken,
+	Lead:   [2]string{"x", "o"},
+	AtLead: slackTokenLead,
 	Examples: []Example{
 		{"SLACK_BOT_TOKEN=xoxb-0000000000-0000000000000-FAKEexampleTOKEN00000000", []string{"xoxb-0000000000-0000000000000-FAKEexampleTOKEN00000000"}},
 		{"refresh=xoxe.xoxp-1-FAKEexampleTOKENforDOCS0000", []string{"xoxe.xoxp-1-FAKEexampleTOKENforDOCS0000"}},
@@ -35,6 +37,20 @@ func findSlackToken(line []byte, from int) (int, int) {
 		s = c
 	}
 	return s, e
+}
+
+// slackTokenLead is the AtLead of slack_token: the end of the token that
+// starts at line[s], or -1.
+func slackTokenLead(line []byte, s int) int {
+	if bytes.HasPrefix(line[s:], slackConfig) {
+		if e := slackTokenAt(line, s+len(slackConfig)); e > 0 {
+			return e
+		}
+	}
+	if !bytes.HasPrefix(line[s:], slackPrefix) {
+		return -1
+	}
+	return slackTokenAt(line, s)
 }
 
 // slackTokenAt returns the end of the Slack token that starts at line[s],

@@ -10,7 +10,9 @@ var stripeKey = Detector{
 		"or rk_test_ followed by at least 24 letters and digits, not preceded or followed by a letter, " +
 		"digit or '_'. Publishable keys (pk_) are left alone: Stripe means them to be public, shipped in " +
 		"web pages, and they grant no access to an account.",
-	Find: findStripeKey,
+	Find:   findStripeKey,
+	Lead:   [2]string{"rs", "k"},
+	AtLead: stripeKeyLead,
 	Examples: []Example{
 		{"stripe.api_key=sk_live_FAKEkeyFORdocsONLY00000000 charge ok", []string{"sk_live_FAKEkeyFORdocsONLY00000000"}},
 		{`{"key":"rk_test_FAKEkeyFORdocsONLY00000000"}`, []string{"rk_test_FAKEkeyFORdocsONLY00000000"}},
@@ -34,6 +36,15 @@ func findStripeKey(line []byte, from int) (int, int) {
 		return -1, -1
 	}
 	return s - 1, e
+}
+
+// stripeKeyLead is the AtLead of stripe_key: the end of the key that
+// starts at line[s], or -1.
+func stripeKeyLead(line []byte, s int) int {
+	if s+3 > len(line) || line[s+1] != 'k' || line[s+2] != '_' {
+		return -1
+	}
+	return stripeKeyAt(line, s+1)
 }
 
 // stripeKeyAt returns the end of the Stripe key whose "k_" stands at

@@ -11,7 +11,9 @@ var ukNINO = Detector{
 		"digits (all or none) and before the suffix, as in AB123456C or AB 12 34 56 C. Neither prefix " +
 		"letter is D, F, I, Q, U or V, the second is not O, and the prefix is not BG, GB, NK, KN, TN, " +
 		"NT or ZZ: HMRC allocates none of those. The format has no check character. " + govABoundsDoc,
-	Find: findUKNINO,
+	Find:   findUKNINO,
+	Lead:   [2]string{upperLetters, upperLetters},
+	AtLead: ukNINOLead,
 	Examples: []Example{
 		{"employee nino=AB123456C updated", []string{"AB123456C"}},
 		{"NI number: JG 10 37 25 D", []string{"JG 10 37 25 D"}},
@@ -33,6 +35,15 @@ func findUKNINO(line []byte, from int) (int, int) {
 		}
 	}
 	return -1, -1
+}
+
+// ukNINOLead is the AtLead of uk_nino: the end of the number that starts
+// the token at line[s], or -1.
+func ukNINOLead(line []byte, s int) int {
+	if s+9 > len(line) || s > 0 && govAWord(line[s-1]) {
+		return -1
+	}
+	return ukNINOAt(line, s)
 }
 
 // ukNINOAt returns the end of the National Insurance number that starts
