@@ -55,12 +55,13 @@ type Detector struct {
 	// each start a token: a finding starts with a letter or digit that
 	// does not follow one. Lead holds the bytes a finding may start with,
 	// and those its second byte may be. AtLead is given the place of such
-	// a pair at a token's start and returns the end of the finding that
-	// starts there, or -1. A set of detectors walks a line's tokens once
+	// a pair at a token's start, at or after from, and returns the end of
+	// the finding that starts there, or -1. A set of detectors walks a line's tokens once
 	// for all of those given by Lead or by a Prefix that starts with a
-	// letter or digit. AtLead does not allocate.
+	// letter or digit. AtLead is given from as Find is, for a detector
+	// that looks back for context, and does not allocate.
 	Lead   [2]string
-	AtLead func(line []byte, s int) (end int)
+	AtLead func(line []byte, from, s int) (end int)
 	// Examples are lines with what Find must find in them; the tests check
 	// them and the reference shows them.
 	Examples []Example

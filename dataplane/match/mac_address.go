@@ -11,7 +11,9 @@ var macAddress = Detector{
 		"and more hex digits on either side (as in the eight pairs of an EUI-64, an IPv6 address, or " +
 		"x.001a.2b3c.4d5e). A word that is not all hex digits may stand before it with a separator, " +
 		"as in mac:00:1a:2b:3c:4d:5e.",
-	Find: findMAC,
+	Find:   findMAC,
+	Lead:   [2]string{anyHexDigits, anyHexDigits},
+	AtLead: macLead,
 	Examples: []Example{
 		{"dhcp ack mac=00:1a:2b:3c:4d:5e ip=10.0.0.7", []string{"00:1a:2b:3c:4d:5e"}},
 		{"port 3 learned 00-1A-2B-3C-4D-5E and 001a.2b3c.4d5e", []string{"00-1A-2B-3C-4D-5E", "001a.2b3c.4d5e"}},
@@ -45,6 +47,18 @@ func findMAC(line []byte, from int) (int, int) {
 		i = q + 1
 	}
 	return -1, -1
+}
+
+// macLead is the AtLead of mac_address: the end of the address that
+// starts at line[s], or -1.
+func macLead(line []byte, _, s int) int {
+	switch {
+	case s+2 < len(line) && (line[s+2] == ':' || line[s+2] == '-') && macPairsAt(line, s):
+		return s + len("00:1a:2b:3c:4d:5e")
+	case s+4 < len(line) && line[s+4] == '.' && macDottedAt(line, s):
+		return s + len("001a.2b3c.4d5e")
+	}
+	return -1
 }
 
 // macInRun finds the first address that starts in the run line[r:q] of hex

@@ -150,14 +150,17 @@ func TestAtContract(t *testing.T) {
 		}
 		n := 0
 		for _, l := range lines {
-			for s, e := d.Find(l, 0); s >= 0; s, e = d.Find(l, e) {
+			for from, s, e := 0, -1, 0; ; from = e {
+				if s, e = d.Find(l, from); s < 0 {
+					break
+				}
 				n++
 				if d.AtLead != nil {
 					if s > 0 && isAlnum(l[s-1]) || !isAlnum(l[s]) || e < s+2 ||
 						!strings.ContainsRune(d.Lead[0], rune(l[s])) || !strings.ContainsRune(d.Lead[1], rune(l[s+1])) {
 						t.Fatalf("%s: %q: finding %q does not start a token with a pair of Lead", d.Name, l, l[s:e])
 					}
-					if d.AtLead(l, s) != e {
+					if d.AtLead(l, from, s) != e {
 						t.Fatalf("%s: %q: finding %q is not AtLead's", d.Name, l, l[s:e])
 					}
 					continue

@@ -19,6 +19,8 @@ var swiftBIC = Detector{
 		"letter after a lower-case one: public does not count.",
 	Context: bicContext,
 	Find:    findBIC,
+	Lead:    [2]string{upperLetters, upperLetters},
+	AtLead:  bicLead,
 	Examples: []Example{
 		{"swift=DEUTDEFF500 beneficiary=ACME", []string{"DEUTDEFF500"}},
 		{"Bank: Barclays, BIC NWBKGB2L", []string{"NWBKGB2L"}},
@@ -80,6 +82,19 @@ func findBIC(line []byte, from int) (int, int) {
 		}
 		i = k + n
 	}
+}
+
+// bicLead is the AtLead of swift_bic: the end of the code that starts the
+// token at line[t], or -1. The walk of a set meets far fewer codes than
+// findBIC meets keywords, so it looks for the keyword second.
+func bicLead(line []byte, _, t int) int {
+	if t > 0 && isAlnum(line[t-1]) {
+		return -1
+	}
+	if e := bicAt(line, t); e > 0 && contextIn(line, bicWindow(line, t), t, bicContext) {
+		return e
+	}
+	return -1
 }
 
 // bicWindow returns where the context window of a code at line[t] begins:

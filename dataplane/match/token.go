@@ -14,9 +14,11 @@ import (
 
 // The bytes of Lead that most detectors given by it start with.
 const (
-	upperLetters  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	letters       = upperLetters + "abcdefghijklmnopqrstuvwxyz"
-	decimalDigits = "0123456789"
+	upperLetters   = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	letters        = upperLetters + "abcdefghijklmnopqrstuvwxyz"
+	decimalDigits  = "0123456789"
+	lowerHexDigits = decimalDigits + "abcdef"
+	anyHexDigits   = lowerHexDigits + "ABCDEF"
 )
 
 // maxTokenSet bounds the detectors of a tokenSet, one bit of a word each.
@@ -78,7 +80,7 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 		for starts := a &^ (a<<8 | after); starts != 0; starts &= starts - 1 {
 			s := i + bits.TrailingZeros64(starts)>>3
 			if s+1 < len(line) && ts.first[line[s]]&ts.second[line[s+1]] != 0 {
-				if e, place := ts.at(line, s); e >= 0 {
+				if e, place := ts.at(line, from, s); e >= 0 {
 					return s, e, place
 				}
 			}
@@ -87,7 +89,7 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 	}
 	for ; i < len(line); i++ {
 		if isAlnum(line[i]) && (i == 0 || !isAlnum(line[i-1])) {
-			if e, place := ts.at(line, i); e >= 0 {
+			if e, place := ts.at(line, from, i); e >= 0 {
 				return i, e, place
 			}
 		}
@@ -98,7 +100,7 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 // at returns the end of the finding that starts at line[s] of the
 // detector first in the set's order among those that find one there, and
 // its place in the set; or -1, -1.
-func (ts *tokenSet) at(line []byte, s int) (e, place int) {
+func (ts *tokenSet) at(line []byte, from, s int) (e, place int) {
 	if s+1 >= len(line) {
 		return -1, -1
 	}
@@ -106,7 +108,7 @@ func (ts *tokenSet) at(line []byte, s int) (e, place int) {
 		j := bits.TrailingZeros64(m)
 		d := ts.ds[j]
 		if d.AtLead != nil {
-			e = d.AtLead(line, s)
+			e = d.AtLead(line, from, s)
 		} else if n := len(d.Prefix); s+n <= len(line) && string(line[s:s+n]) == d.Prefix {
 			e = d.AtPrefix(line, s)
 		} else {

@@ -20,6 +20,8 @@ var usABARouting = Detector{
 	Checksum: "ABA 3-7-1",
 	Context:  abaContext,
 	Find:     findABARouting,
+	Runs:     runBit(9),
+	At:       abaRoutingAt,
 	Examples: []Example{
 		{"ach credit routing=021000021 account=****6789", []string{"021000021"}},
 		{"aba 011000015 and bank RTN: 322271627", []string{"011000015", "322271627"}},
@@ -49,6 +51,15 @@ func findABARouting(line []byte, from int) (int, int) {
 			return s, e
 		}
 		i = e + 1
+	}
+	return -1, -1
+}
+
+// abaRoutingAt is the At of us_aba_routing: the number that is the run of
+// digits line[i:r], or -1, -1.
+func abaRoutingAt(line []byte, i, r int) (int, int) {
+	if r-i == 9 && paymentsDigitsBounded(line, i, r) && isABARouting(line[i:r]) && hasContext(line, i, abaContext) {
+		return i, r
 	}
 	return -1, -1
 }
