@@ -432,7 +432,12 @@
       const s = await api('GET', 'savings');
       savingsState = 'present';
       $('#savings-note').hidden = true;
-      $('#savings-body').replaceChildren(renderValue(s, ''));
+      // What the shadow rules would save, where the control plane has them.
+      let sh = null;
+      if (shadow.publish) {
+        try { sh = await api('GET', 'savings?shadow=1'); } catch (e) { sh = null; }
+      }
+      $('#savings-body').replaceChildren(renderValue(s, ''), sh ? renderValue(sh, 'Shadow rules') : '');
       $('#savings').dataset.state = 'present';
       sampleBytes(findBytes(s), now);
     } catch (e) {
@@ -462,9 +467,9 @@
       shadow.publish = 'publish?shadow=1';
     }
     for (const [p, ops] of Object.entries(paths)) {
-      if (/shadow/i.test(p) && /promote/i.test(p) && ops.post && !p.includes('{')) {
-        shadow.promote = p.replace(/^\//, '');
-      }
+      if (!/shadow/i.test(p) || !ops.post || p.includes('{')) continue;
+      if (/promote/i.test(p)) shadow.promote = p.replace(/^\//, '');
+      else if (!shadow.publish) shadow.publish = p.replace(/^\//, '');
     }
     $('#publish-shadow').hidden = !shadow.publish;
     $('#promote-shadow').hidden = !shadow.promote;
@@ -642,6 +647,14 @@
 
   let tick = 0;
   async function poll() {
+    try {
+      await pollOnce();
+    } finally {
+      setTimeout(poll, POLL_MS);
+    }
+  }
+
+  async function pollOnce() {
     const now = Date.now();
     const h = $('#health');
     try {
@@ -663,7 +676,6 @@
       await loadHistory();
       if (!document.querySelector('#draft :focus')) await loadDraft();
     }
-    setTimeout(poll, POLL_MS);
   }
 
   // ---- wiring ----
