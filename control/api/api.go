@@ -135,7 +135,12 @@ func (s *server) handler(rt *route) http.Handler {
 			h := w.Header()
 			h.Set("Content-Type", raw.contentType)
 			// The reference is self-contained: let it load nothing.
-			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+			csp := raw.csp
+			if csp == "" {
+				csp = "default-src 'none'; style-src 'unsafe-inline'"
+			}
+			h.Set("Content-Security-Policy", csp)
+			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("X-Content-Type-Options", "nosniff")
 			w.Write(raw.data)
 			return
@@ -162,6 +167,7 @@ func (s *server) authorized(r *http.Request) bool {
 type rawBody struct {
 	contentType string
 	data        []byte
+	csp         string // Content-Security-Policy; "" loads nothing but inline style
 }
 
 // errorBody is the body of every error response.

@@ -358,6 +358,24 @@ var routes = []route{
 		ok:      response{doc: "The reference you may be reading.", contentType: "text/html", schema: &schema{Type: "string"}},
 		serve:   (*server).docsHTML,
 	},
+	{
+		method: http.MethodGet, path: "/ui", id: "dashboard", tag: "service",
+		summary: "The dashboard",
+		doc: "A page showing the fleet, the live ingest and egress, and the draft, with preview, publish and rollback. " +
+			"It loads nothing from elsewhere; the token it asks for is kept in the browser tab's session storage and sent only in the Authorization header.",
+		ok:    response{doc: "The dashboard.", contentType: "text/html", schema: &schema{Type: "string"}},
+		serve: (*server).uiPage,
+	},
+	{
+		method: http.MethodGet, path: "/ui/{file}", id: "dashboardFile", tag: "service",
+		summary: "A file of the dashboard",
+		doc:     "The dashboard's script and style sheet.",
+		params: []param{{name: "file", in: "path", required: true, doc: "The file's name.",
+			schema: &schema{Type: "string"}, example: "app.js"}},
+		ok:     response{doc: "The file.", contentType: "text/javascript", schema: &schema{Type: "string"}},
+		errors: []errorResponse{{http.StatusNotFound, "No such file.", "Not Found"}},
+		serve:  (*server).uiAsset,
+	},
 }
 
 const serviceName = "streamgate-control-plane"
