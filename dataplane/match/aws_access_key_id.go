@@ -11,7 +11,7 @@ var awsAccessKeyID = Detector{
 		"not preceded or followed by a letter or digit. The ID alone grants nothing without its secret, " +
 		"but names the account and the user or role it belongs to.",
 	Find:   findAWSAccessKeyID,
-	Lead:   [2]string{"A", "BCGIKNPRS"}, // the second bytes of isAWSKeyIDPrefix's
+	Lead:   [leadBytes]string{"A", "BCGIKNPRS", "CDIKOPV", "A"}, // isAWSKeyIDPrefix's
 	AtLead: awsAccessKeyIDLead,
 	Examples: []Example{
 		{"aws_access_key_id=AKIAIOSFODNN7EXAMPLE region=us-east-1", []string{"AKIAIOSFODNN7EXAMPLE"}},

@@ -9,7 +9,7 @@ var datadogAPIKey = Detector{
 		"always required, since trace IDs and MD5 sums look the same. " + pairContextDoc,
 	Context: datadogContext,
 	Find:    findDatadogAPIKey,
-	Lead:    [2]string{lowerHexDigits, lowerHexDigits},
+	Lead:    [leadBytes]string{lowerHexDigits, lowerHexDigits, lowerHexDigits, lowerHexDigits},
 	AtLead:  datadogAPIKeyLead,
 	Examples: []Example{
 		{"DD_API_KEY=abcdef0123456789abcdef0123456789", []string{"abcdef0123456789abcdef0123456789"}},

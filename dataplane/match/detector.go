@@ -53,14 +53,15 @@ type Detector struct {
 	AtPrefix func(line []byte, s int) (end int)
 	// Lead and AtLead, set beside Find, give a detector whose findings
 	// each start a token: a finding starts with a letter or digit that
-	// does not follow one. Lead holds the bytes a finding may start with,
-	// and those its second byte may be. AtLead is given the place of such
-	// a pair at a token's start, at or after from, and returns the end of
-	// the finding that starts there, or -1. A set of detectors walks a line's tokens once
+	// does not follow one, and is at least four bytes long. Lead holds the
+	// bytes each of a finding's first four bytes may be, "" for any.
+	// AtLead is given the place of such bytes at a token's start, at or
+	// after from, and returns the end of the finding that starts there,
+	// or -1. A set of detectors walks a line's tokens once
 	// for all of those given by Lead or by a Prefix that starts with a
 	// letter or digit. AtLead is given from as Find is, for a detector
 	// that looks back for context, and does not allocate.
-	Lead   [2]string
+	Lead   [leadBytes]string
 	AtLead func(line []byte, from, s int) (end int)
 	// Examples are lines with what Find must find in them; the tests check
 	// them and the reference shows them.
@@ -94,11 +95,11 @@ var byName = func() map[string]*Detector {
 		}
 		runs := d.At != nil && d.Runs != 0 && d.AtPrefix == nil && d.Prefix == ""
 		prefix := d.AtPrefix != nil && len(d.Prefix) >= 2 && d.At == nil && d.Runs == 0
-		lead := d.AtLead != nil && d.Lead[0] != "" && d.Lead[1] != "" && d.Find != nil && !runs && !prefix
+		lead := d.AtLead != nil && d.Lead[0] != "" && d.Find != nil && !runs && !prefix
 		switch {
 		case !runs && !prefix && (d.Find == nil || d.At != nil || d.Runs != 0 || d.AtPrefix != nil || d.Prefix != ""):
 			panic("BUG: detector " + d.Name + " needs Find, Runs and At, or Prefix and AtPrefix")
-		case !lead && (d.AtLead != nil || d.Lead != [2]string{}):
+		case !lead && (d.AtLead != nil || d.Lead != [leadBytes]string{}):
 			panic("BUG: detector " + d.Name + " needs Find beside Lead and AtLead")
 		case d.Find != nil:
 			// Its own Find, faster alone; TestSetMatchesDetectors checks

@@ -19,7 +19,7 @@ var iban = Detector{
 		"followed by a letter or digit.",
 	Checksum: "mod 97",
 	Find:     findIBAN,
-	Lead:     [2]string{letters, letters},
+	Lead:     [leadBytes]string{letters, letters, decimalDigits, decimalDigits},
 	AtLead:   ibanLead,
 	Examples: []Example{
 		{"iban=DE89370400440532013000 amount=12.00", []string{"DE89370400440532013000"}},

@@ -12,7 +12,7 @@ var ipv4 = Detector{
 		"left or a dot followed by a letter or digit on its right (as in host.10.0.0.1 or " +
 		"10.0.0.1.example); a sentence-ending dot is fine.",
 	Find:   findIPv4,
-	Lead:   [2]string{decimalDigits, decimalDigits + "."},
+	Lead:   [leadBytes]string{decimalDigits, decimalDigits + ".", decimalDigits + ".", decimalDigits + "."},
 	AtLead: ipv4Lead,
 	Examples: []Example{
 		{"client=10.1.2.3 port=443", []string{"10.1.2.3"}},

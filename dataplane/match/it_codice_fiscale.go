@@ -20,7 +20,7 @@ var itCodiceFiscale = Detector{
 		"of even positions (0 to 9 and A to Z as 0 to 25) for the others. " + govABoundsDoc,
 	Checksum: "mod 26 of the odd and even position tables",
 	Find:     findITCodiceFiscale,
-	Lead:     [2]string{upperLetters, upperLetters},
+	Lead:     [leadBytes]string{upperLetters, upperLetters, upperLetters, upperLetters},
 	AtLead:   itCodiceFiscaleLead,
 	Examples: []Example{
 		{"utente cf=RSSMRA85T10A562S registrato", []string{"RSSMRA85T10A562S"}},

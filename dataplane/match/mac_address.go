@@ -12,7 +12,7 @@ var macAddress = Detector{
 		"x.001a.2b3c.4d5e). A word that is not all hex digits may stand before it with a separator, " +
 		"as in mac:00:1a:2b:3c:4d:5e.",
 	Find:   findMAC,
-	Lead:   [2]string{anyHexDigits, anyHexDigits},
+	Lead:   [leadBytes]string{anyHexDigits, anyHexDigits, anyHexDigits + ":-", anyHexDigits},
 	AtLead: macLead,
 	Examples: []Example{
 		{"dhcp ack mac=00:1a:2b:3c:4d:5e ip=10.0.0.7", []string{"00:1a:2b:3c:4d:5e"}},

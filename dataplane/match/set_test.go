@@ -156,9 +156,13 @@ func TestAtContract(t *testing.T) {
 				}
 				n++
 				if d.AtLead != nil {
-					if s > 0 && isAlnum(l[s-1]) || !isAlnum(l[s]) || e < s+2 ||
-						!strings.ContainsRune(d.Lead[0], rune(l[s])) || !strings.ContainsRune(d.Lead[1], rune(l[s+1])) {
-						t.Fatalf("%s: %q: finding %q does not start a token with a pair of Lead", d.Name, l, l[s:e])
+					if s > 0 && isAlnum(l[s-1]) || !isAlnum(l[s]) || e < s+leadBytes {
+						t.Fatalf("%s: %q: finding %q does not start a token, or is shorter than %d bytes", d.Name, l, l[s:e], leadBytes)
+					}
+					for k, lead := range d.Lead {
+						if lead != "" && strings.IndexByte(lead, l[s+k]) < 0 {
+							t.Fatalf("%s: %q: finding %q has %q at %d, not in Lead", d.Name, l, l[s:e], l[s+k], k)
+						}
 					}
 					if d.AtLead(l, from, s) != e {
 						t.Fatalf("%s: %q: finding %q is not AtLead's", d.Name, l, l[s:e])
@@ -171,6 +175,9 @@ func TestAtContract(t *testing.T) {
 					}
 					if !tokenDetector(d) {
 						continue
+					}
+					if e < s+leadBytes {
+						t.Fatalf("%s: %q: finding %q is shorter than %d bytes", d.Name, l, l[s:e], leadBytes)
 					}
 					// A prefix that starts a token never follows a word
 					// byte: a set only tries the bytes that start tokens.

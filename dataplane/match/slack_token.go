@@ -13,7 +13,7 @@ var slackToken = Detector{
 		"by a letter or digit. The token ends with its last group: a dash after it is punctuation. The " +
 		"xoxe. before a configuration token (xoxe.xoxp-1-...) is part of the finding.",
 	Find:   findSlackToken,
-	Lead:   [2]string{"x", "o"},
+	Lead:   [leadBytes]string{"x", "o", "x", "abeprs"},
 	AtLead: slackTokenLead,
 	Examples: []Example{
 		{"SLACK_BOT_TOKEN=xoxb-0000000000-0000000000000-FAKEexampleTOKEN00000000", []string{"xoxb-0000000000-0000000000000-FAKEexampleTOKEN00000000"}},

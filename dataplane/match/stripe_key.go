@@ -11,7 +11,7 @@ var stripeKey = Detector{
 		"digit or '_'. Publishable keys (pk_) are left alone: Stripe means them to be public, shipped in " +
 		"web pages, and they grant no access to an account.",
 	Find:   findStripeKey,
-	Lead:   [2]string{"rs", "k"},
+	Lead:   [leadBytes]string{"rs", "k", "_", "lt"},
 	AtLead: stripeKeyLead,
 	Examples: []Example{
 		{"stripe.api_key=sk_live_FAKEkeyFORdocsONLY00000000 charge ok", []string{"sk_live_FAKEkeyFORdocsONLY00000000"}},

@@ -19,7 +19,7 @@ var swiftBIC = Detector{
 		"letter after a lower-case one: public does not count.",
 	Context: bicContext,
 	Find:    findBIC,
-	Lead:    [2]string{upperLetters, upperLetters},
+	Lead:    [leadBytes]string{upperLetters, upperLetters, upperLetters, upperLetters},
 	AtLead:  bicLead,
 	Examples: []Example{
 		{"swift=DEUTDEFF500 beneficiary=ACME", []string{"DEUTDEFF500"}},

@@ -3,6 +3,7 @@ package match
 import (
 	"encoding/binary"
 	"math/bits"
+	"strings"
 )
 
 // Many detectors find values that start a token: a letter or digit that
@@ -26,13 +27,19 @@ const maxTokenSet = 64
 
 // tokenSet is the detectors of a set whose findings start tokens.
 type tokenSet struct {
-	ds []*Detector
-	// order is the place of each of ds in the set, which breaks ties.
-	order []int
-	// first and second have bit j set for the bytes the findings of ds[j]
-	// may start with, and those that may follow it.
-	first, second [256]uint64
+	// at holds, for each detector in the set's order, the end of its
+	// finding that starts at line[s], or -1; place is its place in the
+	// set, which breaks ties.
+	at    []func(line []byte, from, s int) int
+	place []int
+	// lead[k] has bit j set for the bytes that may stand k bytes into a
+	// finding of the detector at[j].
+	lead [leadBytes][256]uint64
 }
+
+// leadBytes is how many bytes of a token tokenSet looks at before asking
+// a detector, the fewest any finding has.
+const leadBytes = 4
 
 // tokenDetector reports whether d may join a tokenSet: it is given by Lead
 // and AtLead, or by a Prefix that starts with a letter or digit, which by
@@ -45,16 +52,28 @@ func newTokenSet(ds []*Detector, order []int) *tokenSet {
 	if len(ds) > maxTokenSet {
 		panic("BUG: too many detectors for a token set")
 	}
-	ts := &tokenSet{ds: ds, order: order}
+	ts := &tokenSet{place: order}
 	for j, d := range ds {
-		bit := uint64(1) << j
-		lead := d.Lead
+		lead, at := d.Lead, d.AtLead
 		if d.AtPrefix != nil {
-			lead = [2]string{d.Prefix[:1], d.Prefix[1:2]}
+			lead = [leadBytes]string{}
+			for k := range min(leadBytes, len(d.Prefix)) {
+				lead[k] = d.Prefix[k : k+1]
+			}
+			prefix, atPrefix := d.Prefix, d.AtPrefix
+			at = func(line []byte, _, s int) int {
+				if s+len(prefix) > len(line) || string(line[s:s+len(prefix)]) != prefix {
+					return -1
+				}
+				return atPrefix(line, s)
+			}
 		}
-		for k, set := range []*[256]uint64{&ts.first, &ts.second} {
-			for _, c := range []byte(lead[k]) {
-				set[c] |= bit
+		ts.at = append(ts.at, at)
+		for k, bytes := range lead {
+			for c := range 256 {
+				if bytes == "" || strings.IndexByte(bytes, byte(c)) >= 0 {
+					ts.lead[k][c] |= 1 << j
+				}
 			}
 		}
 	}
@@ -78,18 +97,17 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 	for ; i+8 <= len(line); i += 8 {
 		a := alnumMask(binary.LittleEndian.Uint64(line[i:]))
 		for starts := a &^ (a<<8 | after); starts != 0; starts &= starts - 1 {
-			s := i + bits.TrailingZeros64(starts)>>3
-			if s+1 < len(line) && ts.first[line[s]]&ts.second[line[s+1]] != 0 {
-				if e, place := ts.at(line, from, s); e >= 0 {
+			if s := i + bits.TrailingZeros64(starts)>>3; s+leadBytes <= len(line) {
+				if e, place := ts.try(line, from, s); e >= 0 {
 					return s, e, place
 				}
 			}
 		}
 		after = a >> 56
 	}
-	for ; i < len(line); i++ {
+	for ; i+leadBytes <= len(line); i++ {
 		if isAlnum(line[i]) && (i == 0 || !isAlnum(line[i-1])) {
-			if e, place := ts.at(line, from, i); e >= 0 {
+			if e, place := ts.try(line, from, i); e >= 0 {
 				return i, e, place
 			}
 		}
@@ -97,25 +115,15 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 	return -1, -1, -1
 }
 
-// at returns the end of the finding that starts at line[s] of the
+// try returns the end of the finding that starts at line[s] of the
 // detector first in the set's order among those that find one there, and
-// its place in the set; or -1, -1.
-func (ts *tokenSet) at(line []byte, from, s int) (e, place int) {
-	if s+1 >= len(line) {
-		return -1, -1
-	}
-	for m := ts.first[line[s]] & ts.second[line[s+1]]; m != 0; m &= m - 1 {
+// its place in the set; or -1, -1. line holds leadBytes bytes from s.
+func (ts *tokenSet) try(line []byte, from, s int) (e, place int) {
+	t := line[s : s+leadBytes]
+	for m := ts.lead[0][t[0]] & ts.lead[1][t[1]] & ts.lead[2][t[2]] & ts.lead[3][t[3]]; m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
-		d := ts.ds[j]
-		if d.AtLead != nil {
-			e = d.AtLead(line, from, s)
-		} else if n := len(d.Prefix); s+n <= len(line) && string(line[s:s+n]) == d.Prefix {
-			e = d.AtPrefix(line, s)
-		} else {
-			continue
-		}
-		if e > 0 {
-			return e, ts.order[j]
+		if e := ts.at[j](line, from, s); e > 0 {
+			return e, ts.place[j]
 		}
 	}
 	return -1, -1

@@ -12,7 +12,7 @@ var twilioKey = Detector{
 		"shape. " + pairContextDoc,
 	Context: twilioContext,
 	Find:    findTwilioKey,
-	Lead:    [2]string{"AS", "CK"},
+	Lead:    [leadBytes]string{"AS", "CK", lowerHexDigits, lowerHexDigits},
 	AtLead:  twilioKeyLead,
 	Examples: []Example{
 		{"twilio api_key=SK0123456789abcdef0123456789abcdef", []string{"SK0123456789abcdef0123456789abcdef"}},

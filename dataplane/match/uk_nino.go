@@ -12,7 +12,7 @@ var ukNINO = Detector{
 		"letter is D, F, I, Q, U or V, the second is not O, and the prefix is not BG, GB, NK, KN, TN, " +
 		"NT or ZZ: HMRC allocates none of those. The format has no check character. " + govABoundsDoc,
 	Find:   findUKNINO,
-	Lead:   [2]string{upperLetters, upperLetters},
+	Lead:   [leadBytes]string{upperLetters, upperLetters, decimalDigits + " ", decimalDigits},
 	AtLead: ukNINOLead,
 	Examples: []Example{
 		{"employee nino=AB123456C updated", []string{"AB123456C"}},
