@@ -25,6 +25,10 @@ func runFind(runs uint64, at func(line []byte, i, r int) (int, int)) func(line [
 	return func(line []byte, from int) (int, int) {
 		for i := govANextRun(line, pastRun(line, from), k); i < len(line); i = govANextRun(line, i, k) {
 			r := govARunEnd(line, i)
+			if t := embeddedTimestamp(line, i, r); t > 0 {
+				i = t
+				continue
+			}
 			if runs&runBit(r-i) != 0 {
 				if s, e := at(line, i, r); s >= from {
 					return s, e
@@ -47,20 +51,23 @@ func pastRun(line []byte, from int) int {
 
 // runSet is the detectors of a set that are given by Runs and At.
 type runSet struct {
-	ds []*Detector
-	// order is the place of each of ds in the set, which breaks ties.
+	// at holds the At of each detector of the set given by Runs and At.
+	at []func(line []byte, i, r int) (int, int)
+	// order is the place of each of at in the set, which breaks ties.
 	order []int
 	// byLen lists, for a run of n digits (63: 63 or more), the indexes in
-	// ds of the detectors whose Runs hold n, in the set's order.
+	// at of the detectors whose Runs hold n, in the set's order.
 	byLen [64][]uint8
-	// k is the shortest run length any of ds starts from, at most 4.
+	// k is the shortest run length any of the detectors starts from, at
+	// most 4.
 	k int
 }
 
 func newRunSet(ds []*Detector, order []int) *runSet {
-	rs := &runSet{ds: ds, order: order}
+	rs := &runSet{order: order}
 	var all uint64
 	for j, d := range ds {
+		rs.at = append(rs.at, d.At)
 		all |= d.Runs
 		for n := range rs.byLen {
 			if d.Runs&(1<<n) != 0 {
@@ -83,9 +90,13 @@ func newRunSet(ds []*Detector, order []int) *runSet {
 func (rs *runSet) find(line []byte, from int) (s, e, place int) {
 	for i := govANextRun(line, pastRun(line, from), rs.k); i < len(line); i = govANextRun(line, i, rs.k) {
 		r := govARunEnd(line, i)
+		if t := embeddedTimestamp(line, i, r); t > 0 {
+			i = t
+			continue
+		}
 		s, e, place = -1, -1, -1
 		for _, j := range rs.byLen[min(r-i, 63)] {
-			if fs, fe := rs.ds[j].At(line, i, r); fs >= from && (s < 0 || fs < s) {
+			if fs, fe := rs.at[j](line, i, r); fs >= from && (s < 0 || fs < s) {
 				s, e, place = fs, fe, rs.order[j]
 			}
 		}

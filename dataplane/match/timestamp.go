@@ -68,6 +68,30 @@ func leadingTimestamp(line []byte) int {
 	return i
 }
 
+// embeddedTimestamp returns the end of the timestamp that the run of
+// digits line[i:r] starts, as leadingTimestamp reads one, when it stands
+// where a value begins (after a space, a tab, a quote, '=', ':', ',' or
+// '('), as in {"ts":"2024-11-22T05:07:33Z"}; or 0. The walks over runs of
+// digits skip it: no detector of numbers finds anything in one.
+func embeddedTimestamp(line []byte, i, r int) int {
+	if r-i != 4 || r == len(line) || line[r] != '-' || i > 0 && !timestampOpens(line[i-1]) {
+		return 0
+	}
+	if n := leadingTimestamp(line[i:]); n > 0 {
+		return i + n
+	}
+	return 0
+}
+
+// timestampOpens reports whether c may stand before an embedded timestamp.
+func timestampOpens(c byte) bool {
+	switch c {
+	case ' ', '\t', '"', '\'', '=', ':', ',', '(':
+		return true
+	}
+	return false
+}
+
 // zoneOffset returns the length of the hh:mm, hhmm or hh that b starts
 // with, or 0.
 func zoneOffset(b []byte) int {

@@ -109,5 +109,56 @@ func FuzzLeadingTimestamp(f *testing.F) {
 			line = timestampForms[form] + rest
 		}
 		checkTimestampHidesNothing(t, []byte(line))
+		checkRunsHideNothing(t, []byte(rest))
 	})
+}
+
+// TestEmbeddedTimestampHidesNothing checks what the walks over runs of
+// digits rely on when they skip a timestamp inside a line: no detector of
+// numbers finds anything from a run of digits in one.
+func TestEmbeddedTimestampHidesNothing(t *testing.T) {
+	opens := []string{" ", "\t", `{"ts":"`, "ts=", "at:", "a,", "(", "'", "4111 1111 1111 ", "ssn "}
+	rest := []string{"", " 078-05-1120", "4111111111111111", " x", ` ","a":1}`}
+	for _, d := range Detectors() {
+		for _, ex := range d.Examples {
+			rest = append(rest, " "+ex.Line)
+		}
+	}
+	for _, o := range opens {
+		for _, ts := range timestampForms {
+			if ts[0] == '[' {
+				continue
+			}
+			for _, r := range rest {
+				checkRunsHideNothing(t, []byte(o+ts+r))
+			}
+		}
+	}
+}
+
+// checkRunsHideNothing fails when a detector given by Runs and At finds
+// something from a run of digits in a timestamp embeddedTimestamp skips.
+func checkRunsHideNothing(t *testing.T, line []byte) {
+	t.Helper()
+	for i := nextDigit(line, 0); i < len(line); i = nextDigit(line, i) {
+		r := govARunEnd(line, i)
+		end := embeddedTimestamp(line, i, r)
+		if end == 0 {
+			i = r
+			continue
+		}
+		for j := nextDigit(line, i); j < end; j = nextDigit(line, j) {
+			q := govARunEnd(line, j)
+			for _, d := range Detectors() {
+				if d.At == nil || d.Runs&runBit(q-j) == 0 {
+					continue
+				}
+				if s, e := d.At(line, j, q); s >= 0 {
+					t.Fatalf("%s finds %q in the timestamp of %q", d.Name, line[s:e], line)
+				}
+			}
+			j = q
+		}
+		i = end
+	}
 }
