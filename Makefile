@@ -49,6 +49,7 @@ FUZZ_TARGETS := \
 	dataplane/output:FuzzOTLPRecord:20000x \
 	dataplane/ingest:FuzzSyslogFraming:20000x \
 	dataplane/pipeline:FuzzDecodeRecord:20000x \
+	dataplane/server:FuzzParseTapQuery:20000x \
 	control/api:FuzzRulesBody:3000x \
 	control/api:FuzzOutputsBody:3000x \
 	control/api:FuzzBatchSizeBody:3000x \

@@ -18,6 +18,8 @@ type Trace struct {
 	// index of the line in the batch as RunTraced was given it; Step the
 	// index of the step in the chain.
 	Events []TraceEvent
+	// Lines is the number of lines the batch had when given.
+	Lines int
 	// Kept[i] is the index, in the batch as given, of b.Lines[i] once the
 	// chain has run; -1 if it cannot be told (see after).
 	Kept []int
@@ -36,6 +38,7 @@ type TraceEvent struct {
 // RunTraced is Run, recording what each step did in tr.
 func (c *Chain) RunTraced(b *record.Batch, overloaded bool, tr *Trace) (skipped bool) {
 	tr.Events = tr.Events[:0]
+	tr.Lines = len(b.Lines)
 	tr.cur = tr.cur[:0]
 	for i := range b.Lines {
 		tr.cur = append(tr.cur, i)

@@ -253,10 +253,7 @@ func (h *Hub) sendLocked(t *Tap, recs []*Record, now time.Time) {
 // and each kept line's text. A dropped line's text is never in it. The
 // kept lines point into b: the hub copies what it sends.
 func Records(steps []processor.Step, tr *processor.Trace, b *record.Batch, outputs []string, bypassed bool) []*Record {
-	n := len(tr.Kept)
-	for _, e := range tr.Events {
-		n = max(n, e.Line+1)
-	}
+	n := tr.Lines
 	if n == 0 {
 		return nil
 	}
