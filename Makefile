@@ -41,6 +41,7 @@ FUZZ_TARGETS := \
 	dataplane/match:FuzzSecretsChecksums:10000x \
 	dataplane/match:FuzzSecretsFind:10000x \
 	dataplane/match:FuzzSet:5000x \
+	dataplane/match:FuzzSpans:20000x \
 	dataplane/processor:FuzzAttributeFilter:40000x \
 	dataplane/processor:FuzzRedactPattern:50000x \
 	dataplane/output:FuzzAppendJSONString:40000x \

@@ -70,7 +70,7 @@ func (d *Detector) Replacer(repl string) Replacer { return d.ReplacerWith(Mask(r
 // ReplacerWith returns a Replacer of d's findings, each replaced by what a
 // says.
 func (d *Detector) ReplacerWith(a Action) Replacer {
-	return &findReplacer{find: d.Find, act: a}
+	return &findReplacer{find: d.Find, act: a, name: d.Name}
 }
 
 // byName indexes registry.
