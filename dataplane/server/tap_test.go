@@ -153,6 +153,22 @@ func TestTapConcurrencyLimit(t *testing.T) {
 	}
 }
 
+// TestTapOutlastsTimeouts: a tap lasts as long as its client reads, past
+// the admin server's read and write timeouts.
+func TestTapOutlastsTimeouts(t *testing.T) {
+	defer func(r, w time.Duration) { adminReadTimeout, adminWriteTimeout = r, w }(adminReadTimeout, adminWriteTimeout)
+	adminReadTimeout, adminWriteTimeout = 200*time.Millisecond, 200*time.Millisecond
+	s := start(t, Options{AdminAddr: "127.0.0.1:0", Manifest: mustManifest(t, filterRedact(`[{"type":"console"}]`))})
+	resp := openTap(t, s, "n=2")
+	sendTCP(t, s, "first\n")
+	time.Sleep(3 * adminWriteTimeout) // past both timeouts, with no line to send
+	sendTCP(t, s, "second\n")
+	recs := readRecords(t, resp)
+	if len(recs) != 2 || recs[1].Line == nil || *recs[1].Line != "second" {
+		t.Errorf("got %+v; want both lines", recs)
+	}
+}
+
 // TestTapEndsAtShutdown: a tap waiting for lines ends when the data plane
 // shuts down, and the shutdown does not wait for it.
 func TestTapEndsAtShutdown(t *testing.T) {
