@@ -41,6 +41,7 @@ FUZZ_TARGETS := \
 	dataplane/match:FuzzSecretsChecksums:10000x \
 	dataplane/match:FuzzSecretsFind:10000x \
 	dataplane/match:FuzzSet:5000x \
+	dataplane/match:FuzzSpans:20000x \
 	dataplane/processor:FuzzAttributeFilter:40000x \
 	dataplane/processor:FuzzRedactPattern:50000x \
 	dataplane/output:FuzzAppendJSONString:40000x \
@@ -49,6 +50,7 @@ FUZZ_TARGETS := \
 	dataplane/output:FuzzOTLPRecord:20000x \
 	dataplane/ingest:FuzzSyslogFraming:20000x \
 	dataplane/pipeline:FuzzDecodeRecord:20000x \
+	dataplane/server:FuzzParseTapQuery:20000x \
 	control/api:FuzzRulesBody:3000x \
 	control/api:FuzzOutputsBody:3000x \
 	control/api:FuzzBatchSizeBody:3000x \

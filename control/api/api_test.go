@@ -995,11 +995,33 @@ func TestPreview(t *testing.T) {
 	if l := p.Lines[2]; !l.Kept || l.Output == nil || *l.Output != "INFO plain" || len(l.RewrittenBy) != 0 {
 		t.Errorf("line 2: %+v; want kept unchanged", l)
 	}
-	if tt := p.Totals; tt.Lines != 3 || tt.Kept != 2 || tt.Dropped != 1 || tt.BytesIn != 57 || tt.DroppedByRule["drop_debug"] != 1 || tt.SavedPercent <= 0 {
+	if tt := p.Totals; tt.Lines != 3 || tt.Kept != 2 || tt.Dropped != 1 || tt.BytesIn != 57 || tt.BytesSaved != tt.BytesIn-tt.BytesOut ||
+		tt.DroppedByRule["drop_debug"] != 1 || tt.RewrittenByRule["redact_ssn"] != 1 || len(tt.RewrittenByRule) != 1 || tt.SavedPercent <= 0 {
 		t.Errorf("totals: %+v", tt)
+	}
+	if got, want := p.Lines[1].Spans, []previewSpan{{Start: 20, End: 31, Rule: "redact_ssn", Detector: "ssn", Action: "mask"}}; !slices.Equal(got, want) {
+		t.Errorf("line 1 spans: %+v; want %+v", got, want)
+	}
+	if p.Lines[0].Spans != nil || p.Lines[2].Spans != nil {
+		t.Errorf("spans on a line no redact rule touched: %+v", p.Lines)
 	}
 	if strings.Contains(string(r.body), "secret-key-123") {
 		t.Errorf("the answer shows an output's header value: %s", r.body)
+	}
+	if strings.Count(string(r.body), "6789") != 0 {
+		t.Errorf("the answer shows the value redacted: %s", r.body)
+	}
+
+	// The documented example is what the API answers.
+	ex := newTestAPI(t, Options{}, store.Options{})
+	for _, rule := range []processor.Config{exampleFilter, exampleRule} {
+		body, _ := json.Marshal(rule)
+		ex.do("POST", "/rules", string(body))
+	}
+	body, _ := json.Marshal(examplePreviewRequest)
+	want, _ := json.Marshal(examplePreview)
+	if r := ex.do("POST", "/preview", string(body)); r.status != 200 || strings.TrimSpace(string(r.body)) != string(want) {
+		t.Errorf("the example preview: got %d %s; want %s", r.status, r.body, want)
 	}
 
 	// A manifest in the body wins over the draft.

@@ -284,6 +284,13 @@ func schemas() map[string]*schema {
 				prop("dropped_by", str("The id of the rule that dropped it."), false),
 				prop("rewritten_by", arrayOf(str("A rule id.")), false),
 				prop("output", str("The line as the outputs would receive it, when kept."), false),
+				prop("spans", arrayOf(describe(object(
+					prop("start", integer("Byte offset of the finding's start in the line given, before any rule ran."), true),
+					prop("end", integer("Byte offset just past its end. A finding in what an earlier rule wrote spans what that rule replaced."), true),
+					prop("rule", str("The id of the redact rule that found it."), true),
+					prop("detector", str(`What found it: a detector's name, "pattern" for the rule's pattern, or "field:" and the field's path or key.`), true),
+					prop("action", str("What the rule does with it: mask, partial, hash or drop."), true),
+				), "Where a redact rule found something; never the value found.")), false),
 			), "What became of one line.")), true),
 			prop("totals", describe(object(
 				prop("lines", integer("Lines previewed."), true),
@@ -291,8 +298,10 @@ func schemas() map[string]*schema {
 				prop("dropped", integer("Lines a rule dropped."), true),
 				prop("bytes_in", integer("Bytes of the lines previewed."), true),
 				prop("bytes_out", integer("Bytes of the lines the outputs would receive."), true),
+				prop("bytes_saved", integer("bytes_in - bytes_out."), true),
 				prop("saved_percent", &schema{Type: "number", Description: "(bytes_in - bytes_out) / bytes_in, in percent, one decimal."}, true),
 				prop("dropped_by_rule", &schema{Type: "object", AdditionalProperties: integer("Lines."), Description: "Lines dropped, by rule id."}, false),
+				prop("rewritten_by_rule", &schema{Type: "object", AdditionalProperties: integer("Lines."), Description: "Lines rewritten, by rule id."}, false),
 			), "Totals over the lines."), true),
 		), "What the rules made of each line."),
 		"Published": describe(object(

@@ -105,8 +105,10 @@ var (
 	examplePreviewOutput  = "INFO user=alice ssn=XXX-XX-XXXX"
 	examplePreview        = preview{Version: "draft", Lines: []previewLine{
 		{Kept: false, DroppedBy: "drop_debug"},
-		{Kept: true, RewrittenBy: []string{"redact_ssn"}, Output: &examplePreviewOutput}},
-		Totals: previewTotals{Lines: 2, Kept: 1, Dropped: 1, BytesIn: 47, BytesOut: 31, SavedPercent: 34, DroppedByRule: map[string]int{"drop_debug": 1}}}
+		{Kept: true, RewrittenBy: []string{"redact_ssn"}, Output: &examplePreviewOutput,
+			Spans: []previewSpan{{Start: 20, End: 31, Rule: "redact_ssn", Detector: "pattern", Action: "mask"}}}},
+		Totals: previewTotals{Lines: 2, Kept: 1, Dropped: 1, BytesIn: 47, BytesOut: 31, BytesSaved: 16, SavedPercent: 34,
+			DroppedByRule: map[string]int{"drop_debug": 1}, RewrittenByRule: map[string]int{"redact_ssn": 1}}}
 	exampleMan = manifest.Manifest{Version: "7", Timestamp: 1732262400, Pipelines: []manifest.Pipeline{{
 		Name: store.PipelineName, Processors: []processor.Config{exampleFilter, exampleRule},
 		Outputs: []output.Config{exampleMasked}, BatchSize: &exampleBatch,
@@ -424,15 +426,28 @@ type (
 		DroppedBy   string   `json:"dropped_by,omitempty"`
 		RewrittenBy []string `json:"rewritten_by,omitempty"`
 		Output      *string  `json:"output,omitempty"`
+		// Spans are where the redact rules found what they replaced (or
+		// dropped the line for), never what they found.
+		Spans []previewSpan `json:"spans,omitempty"`
+	}
+	// previewSpan is one finding: its byte offsets in the line given.
+	previewSpan struct {
+		Start    int    `json:"start"`
+		End      int    `json:"end"`
+		Rule     string `json:"rule"`
+		Detector string `json:"detector"`
+		Action   string `json:"action"`
 	}
 	previewTotals struct {
-		Lines         int            `json:"lines"`
-		Kept          int            `json:"kept"`
-		Dropped       int            `json:"dropped"`
-		BytesIn       int            `json:"bytes_in"`
-		BytesOut      int            `json:"bytes_out"`
-		SavedPercent  float64        `json:"saved_percent"`
-		DroppedByRule map[string]int `json:"dropped_by_rule,omitempty"`
+		Lines           int            `json:"lines"`
+		Kept            int            `json:"kept"`
+		Dropped         int            `json:"dropped"`
+		BytesIn         int            `json:"bytes_in"`
+		BytesOut        int            `json:"bytes_out"`
+		BytesSaved      int            `json:"bytes_saved"`
+		SavedPercent    float64        `json:"saved_percent"`
+		DroppedByRule   map[string]int `json:"dropped_by_rule,omitempty"`
+		RewrittenByRule map[string]int `json:"rewritten_by_rule,omitempty"`
 	}
 	published struct {
 		Status              string             `json:"status"`
@@ -679,6 +694,15 @@ func (s *server) previewLines(r *http.Request) (any, error) {
 	for i, line := range req.Lines {
 		p := dppreview.Line(c.Steps, []byte(line))
 		pl := previewLine{Kept: p.Kept(), DroppedBy: p.DroppedBy, RewrittenBy: p.Changed}
+		for _, sp := range p.Spans {
+			pl.Spans = append(pl.Spans, previewSpan{Start: sp.Start, End: sp.End, Rule: sp.Rule, Detector: sp.Detector, Action: sp.Action})
+		}
+		for _, id := range p.Changed {
+			if t.RewrittenByRule == nil {
+				t.RewrittenByRule = make(map[string]int)
+			}
+			t.RewrittenByRule[id]++
+		}
 		t.Lines++
 		t.BytesIn += len(line)
 		if p.Kept() {
@@ -695,6 +719,7 @@ func (s *server) previewLines(r *http.Request) (any, error) {
 		}
 		res.Lines[i] = pl
 	}
+	t.BytesSaved = t.BytesIn - t.BytesOut
 	if t.BytesIn > 0 {
 		t.SavedPercent = math.Round(1000*float64(t.BytesIn-t.BytesOut)/float64(t.BytesIn)) / 10
 	}

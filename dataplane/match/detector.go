@@ -83,7 +83,7 @@ func (d *Detector) Replacer(repl string) Replacer { return d.ReplacerWith(Mask(r
 // says. It does not scan a line's leading timestamp, where d finds
 // nothing.
 func (d *Detector) ReplacerWith(a Action) Replacer {
-	return &findReplacer{find: d.Find, act: a}
+	return &findReplacer{find: d.Find, act: a, name: d.Name}
 }
 
 // byName indexes registry.

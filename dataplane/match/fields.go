@@ -239,7 +239,9 @@ func nextIndex(b []byte, i int, c byte) int {
 // or a byte that cannot be part of a key; a value is a quoted string (its
 // contents are replaced) or runs to the next space, ',', ';' or '&'; an
 // authorization scheme such as "Bearer" takes the word after it along.
-func (f *Fields) appendTextPairs(dst, line []byte, act Action) ([]byte, bool) {
+//
+// sp, when not nil, records each value replaced (see Spans).
+func (f *Fields) appendTextPairs(dst, line []byte, act Action, sp *Spans) ([]byte, bool) {
 	start, last, found := len(dst), 0, false
 	for i := 0; i < len(line); i++ {
 		if !isKeyByte(line[i]) || i > 0 && isKeyByte(line[i-1]) {
@@ -273,7 +275,11 @@ func (f *Fields) appendTextPairs(dst, line []byte, act Action) ([]byte, bool) {
 			continue
 		}
 		dst = append(dst, line[last:vs]...)
+		at := len(dst)
 		dst = act.appendFor(dst, line[vs:ve])
+		if sp != nil {
+			sp.add(vs, ve, at-start, len(dst)-start, FieldDetector+string(line[i:e]))
+		}
 		last, found = ve, true
 		i = ve - 1
 	}

@@ -2,6 +2,7 @@ package match
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -101,6 +102,12 @@ type jsonBufs struct {
 	ctxKey, ctx []byte
 	// pathEnd[d] is the length of the path of the container at depth d.
 	pathEnd [maxJSONDepth + 1]int
+	// sp, when not nil, records the findings of the line being
+	// rewritten, relative to it and to what is written of it (see
+	// Spans); inner collects those of one value.
+	sp    *Spans
+	inner Spans
+	base  int // where the line being rewritten starts in what is written
 }
 
 const maxPooledJSONBuf = 64 << 10
@@ -110,6 +117,9 @@ var jsonBufPool = sync.Pool{New: func() any { return new(jsonBufs) }}
 func getJSONBufs() *jsonBufs { return jsonBufPool.Get().(*jsonBufs) }
 
 func putJSONBufs(b *jsonBufs) {
+	b.sp = nil
+	clear(b.inner.List)
+	b.inner.List = b.inner.List[:0]
 	if cap(b.dec) > maxPooledJSONBuf {
 		b.dec = nil
 	}
@@ -144,8 +154,14 @@ func (j *jsonReplacer) Finds(line []byte) bool {
 
 // AppendReplace implements Replacer.
 func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
+	return j.appendReplace(dst, line, nil)
+}
+
+// appendReplace is AppendReplace, recording the findings in sp when it is
+// not nil.
+func (j *jsonReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool) {
 	if !looksJSON(line) {
-		return j.appendText(dst, line)
+		return j.appendText(dst, line, sp)
 	}
 	// With the precheck, a string without escapes can only hold a finding
 	// if the line's bytes do.
@@ -161,13 +177,23 @@ func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	b := getJSONBufs()
 	defer putJSONBufs(b)
 	start := len(dst)
+	mark := 0
+	if sp != nil {
+		b.sp, b.base, mark = sp, start, len(sp.List)
+	}
 	out, changed, st := j.tokens(dst, line, all, fields, b)
+	if st != jsonOK || !changed {
+		b.sp = nil
+		if sp != nil {
+			sp.List = sp.List[:mark] // discarded with what tokens wrote
+		}
+	}
 	switch st {
 	case jsonTooDeep_:
 		jsonTooDeep.Add(1)
-		return j.lenient(dst, line, b)
+		return j.lenient(dst, line, b, sp)
 	case jsonMalformed:
-		return j.lenient(dst, line, b)
+		return j.lenient(dst, line, b, sp)
 	}
 	if !changed {
 		out = dst
@@ -179,9 +205,16 @@ func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	if changed {
 		cur = out[start:]
 	}
-	res, found := j.r.AppendReplace(out, cur)
+	var second *Spans
+	if sp != nil {
+		second = &Spans{}
+	}
+	res, found := replaceSpans(j.r, out, cur, second)
 	if !found {
 		return out, changed
+	}
+	if sp != nil {
+		sp.List = append(sp.List[:mark], ComposeSpans(slices.Clone(sp.List[mark:]), second.List)...)
 	}
 	if !changed {
 		return res, true
@@ -194,11 +227,15 @@ func (j *jsonReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 
 // appendText redacts a line that is not JSON: r on its bytes, then the
 // key=value pairs that the fields select.
-func (j *jsonReplacer) appendText(dst, line []byte) ([]byte, bool) {
+func (j *jsonReplacer) appendText(dst, line []byte, sp *Spans) ([]byte, bool) {
 	start := len(dst)
 	out, found := dst, false
+	mark := 0
+	if sp != nil {
+		mark = len(sp.List)
+	}
 	if j.r != nil {
-		out, found = j.r.AppendReplace(dst, line)
+		out, found = replaceSpans(j.r, dst, line, sp)
 	}
 	if j.fields == nil {
 		return out, found
@@ -207,9 +244,16 @@ func (j *jsonReplacer) appendText(dst, line []byte) ([]byte, bool) {
 	if found {
 		cur = out[start:]
 	}
-	res, hit := j.fields.appendTextPairs(out, cur, j.act)
+	var second *Spans
+	if sp != nil {
+		second = &Spans{}
+	}
+	res, hit := j.fields.appendTextPairs(out, cur, j.act, second)
 	if !hit {
 		return out, found
+	}
+	if sp != nil {
+		sp.List = append(sp.List[:mark], ComposeSpans(slices.Clone(sp.List[mark:]), second.List)...)
 	}
 	if !found {
 		return res, true
@@ -242,9 +286,13 @@ func (j *jsonReplacer) hidingEscapes(line []byte) bool {
 
 // lenient scans a line that starts like JSON but cannot be decoded: as
 // text, then with its escapes undone.
-func (j *jsonReplacer) lenient(dst, line []byte, b *jsonBufs) ([]byte, bool) {
+func (j *jsonReplacer) lenient(dst, line []byte, b *jsonBufs, sp *Spans) ([]byte, bool) {
 	start := len(dst)
-	out, found := j.appendText(dst, line)
+	mark := 0
+	if sp != nil {
+		mark = len(sp.List)
+	}
+	out, found := j.appendText(dst, line, sp)
 	cur := line
 	if found {
 		cur = out[start:]
@@ -253,10 +301,23 @@ func (j *jsonReplacer) lenient(dst, line []byte, b *jsonBufs) ([]byte, bool) {
 		return out, found
 	}
 	b.dec = unescapeJSON(b.dec[:0], cur)
-	rep, hit := j.appendText(b.rep[:0], b.dec)
+	var second *Spans
+	if sp != nil {
+		second = &Spans{}
+	}
+	rep, hit := j.appendText(b.rep[:0], b.dec, second)
 	b.rep = rep[:0]
 	if !hit {
 		return out, found
+	}
+	if sp != nil {
+		// Found in cur unescaped: taken back to cur's escapes, then to
+		// line; what replaces each is the whole line, written again.
+		for i := range second.List {
+			s := &second.List[i]
+			s.Start, s.End = rawOffset(cur, s.Start, false), rawOffset(cur, s.End, true)
+		}
+		sp.List = append(sp.List[:mark], ComposeSpans(slices.Clone(sp.List[mark:]), second.List)...)
 	}
 	// The line leaves as its unescaped text, rewritten, with each
 	// backslash doubled: undoing escapes again gives that text back, and
@@ -265,12 +326,21 @@ func (j *jsonReplacer) lenient(dst, line []byte, b *jsonBufs) ([]byte, bool) {
 	for {
 		i := bytes.IndexByte(rep, '\\')
 		if i < 0 {
-			return append(out, rep...), true
+			out = append(out, rep...)
+			break
 		}
 		out = append(out, rep[:i+1]...)
 		out = append(out, '\\')
 		rep = rep[i+1:]
 	}
+	if sp != nil {
+		// The whole line is written again.
+		for i := mark; i < len(sp.List); i++ {
+			sp.List[i].OutStart, sp.List[i].OutEnd = 0, len(out)-start
+		}
+		sp.add(0, len(line), 0, len(out)-start, "")
+	}
+	return out, true
 }
 
 // Outcomes of jsonReplacer.tokens.
@@ -348,7 +418,16 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 					if e < 0 {
 						return out, changed, jsonMalformed
 					}
+					at := len(out) + i - last
 					out = j.replaceValue(out, line, &last, i, e, b)
+					if b.sp != nil {
+						vs, ve := i, e
+						if line[i] == '"' {
+							vs, ve = i+1, e-1
+						}
+						b.sp.add(i, e, at-b.base, len(out)-b.base, "")
+						b.sp.add(vs, ve, at-b.base, len(out)-b.base, FieldDetector+string(path))
+					}
 					changed = true
 					i = e
 					state = wantNext
@@ -531,15 +610,27 @@ func (j *jsonReplacer) rewriteString(out, line []byte, last *int, s int, all boo
 // the token and the text rewritten (or as it is) as a JSON string, and
 // moves last past the token. A finding sets changed.
 func (j *jsonReplacer) rewrite(out, line []byte, last *int, s, e int, text []byte, reencode bool, b *jsonBufs, changed *bool) []byte {
-	rep, found := j.scanValue(text, b)
+	var inner *Spans
+	if b.sp != nil {
+		b.inner.List = b.inner.List[:0]
+		inner = &b.inner
+	}
+	rep, found := j.scanValue(text, b, inner)
 	if j.fields != nil {
 		cur := text
 		if found {
 			cur = rep
 		}
-		if pr, hit := j.fields.appendTextPairs(b.pairs[:0], cur, j.act); hit {
+		var second *Spans
+		if inner != nil {
+			second = &Spans{}
+		}
+		if pr, hit := j.fields.appendTextPairs(b.pairs[:0], cur, j.act, second); hit {
 			b.pairs = pr[:0]
 			rep, found = pr, true
+			if inner != nil {
+				inner.List = ComposeSpans(slices.Clone(inner.List), second.List)
+			}
 		}
 	}
 	if !found && !reencode {
@@ -550,9 +641,33 @@ func (j *jsonReplacer) rewrite(out, line []byte, last *int, s, e int, text []byt
 		text = rep
 	}
 	out = append(out, line[*last:s]...)
+	at := len(out)
 	out = AppendJSONString(out, text)
 	*last = e
+	if inner != nil {
+		if !found {
+			inner.List = inner.List[:0]
+		}
+		tokenSpans(line, s, e, inner.List, at-b.base, len(out)-b.base, b.sp)
+	}
 	return out
+}
+
+// tokenSpans records in sp that the token line[s:e], a string or a
+// number, was written again at out[os:oe] (a span without a detector),
+// and the spans found in its decoded contents, taken back to the line's
+// bytes.
+func tokenSpans(line []byte, s, e int, found []Span, os, oe int, sp *Spans) {
+	sp.add(s, e, os, oe, "")
+	for _, f := range found {
+		if line[s] == '"' {
+			raw := line[s+1 : e-1]
+			f.Start, f.End = s+1+rawOffset(raw, f.Start, false), s+1+rawOffset(raw, f.End, true)
+		} else {
+			f.Start, f.End = s+f.Start, s+f.End
+		}
+		sp.add(f.Start, f.End, os, oe, f.Detector)
+	}
 }
 
 // scanValue runs r on text, the decoded contents of a key or value. A
@@ -560,7 +675,10 @@ func (j *jsonReplacer) rewrite(out, line []byte, last *int, s, e int, text []byt
 // detector that wants a keyword before a finding sees its key, as it
 // would in a text line; the rewritten text is returned without the key.
 // Should a finding reach into the key, the value is scanned alone.
-func (j *jsonReplacer) scanValue(text []byte, b *jsonBufs) ([]byte, bool) {
+//
+// sp, when not nil, records the findings, relative to text and to the
+// text returned.
+func (j *jsonReplacer) scanValue(text []byte, b *jsonBufs, sp *Spans) ([]byte, bool) {
 	if j.r == nil {
 		return nil, false
 	}
@@ -568,16 +686,26 @@ func (j *jsonReplacer) scanValue(text []byte, b *jsonBufs) ([]byte, bool) {
 	if len(b.ctxKey) > 0 && j.precheck {
 		b.ctx = append(append(append(b.ctx[:0], b.ctxKey...), ": "...), text...)
 		n := len(b.ctx) - len(text)
-		rep, found := j.r.AppendReplace(b.rep[:0], b.ctx)
+		rep, found := replaceSpans(j.r, b.rep[:0], b.ctx, sp)
 		b.rep = rep[:0]
 		if !found {
 			return nil, false
 		}
 		if len(rep) >= n && bytes.Equal(rep[:n], b.ctx[:n]) {
+			if sp != nil {
+				for i := range sp.List {
+					f := &sp.List[i]
+					f.Start, f.End = max(0, f.Start-n), max(0, f.End-n)
+					f.OutStart, f.OutEnd = max(0, f.OutStart-n), max(0, f.OutEnd-n)
+				}
+			}
 			return rep[n:], true
 		}
+		if sp != nil {
+			sp.List = sp.List[:0]
+		}
 	}
-	rep, found := j.r.AppendReplace(b.rep[:0], text)
+	rep, found := replaceSpans(j.r, b.rep[:0], text, sp)
 	b.rep = rep[:0]
 	return rep, found
 }

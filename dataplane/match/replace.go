@@ -74,8 +74,14 @@ func (r *regexReplacer) quoteBlind() bool { return r.re.quoteBlind }
 
 // AppendReplace implements Replacer.
 func (r *regexReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
+	return r.appendReplace(dst, line, nil)
+}
+
+// appendReplace is AppendReplace, recording each match in sp when it is
+// not nil.
+func (r *regexReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool) {
 	if r.shape != nil {
-		return r.appendShape(dst, line)
+		return r.appendShape(dst, line, sp)
 	}
 	if !r.re.mayMatch(line) {
 		return dst, false
@@ -89,17 +95,19 @@ func (r *regexReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	if matches == nil {
 		return dst, false
 	}
-	last := 0
+	base, last := len(dst), 0
 	for _, m := range matches {
 		dst = append(dst, line[last:m[0]]...)
+		at := len(dst)
 		dst = r.replace(dst, line, m)
+		sp.add(m[0], m[1], at-base, len(dst)-base, PatternDetector)
 		last = m[1]
 	}
 	return append(dst, line[last:]...), true
 }
 
-// appendShape is AppendReplace with the shape matcher.
-func (r *regexReplacer) appendShape(dst, line []byte) ([]byte, bool) {
+// appendShape is appendReplace with the shape matcher.
+func (r *regexReplacer) appendShape(dst, line []byte, sp *Spans) ([]byte, bool) {
 	s, e := r.shape.find(line, 0)
 	if s < 0 {
 		return dst, false
@@ -109,17 +117,19 @@ func (r *regexReplacer) appendShape(dst, line []byte) ([]byte, bool) {
 	if r.repl.submatches {
 		m = buf[:2*len(r.shape.caps)]
 	}
-	last := 0
+	base, last := len(dst), 0
 	for s >= 0 {
 		dst = append(dst, line[last:s]...)
 		if m != nil {
 			r.shape.submatches(line, s, e, m)
 		}
+		at := len(dst)
 		if r.act != nil {
 			dst = r.act.appendFor(dst, line[s:e])
 		} else {
 			dst = r.repl.expand(dst, line, m)
 		}
+		sp.add(s, e, at-base, len(dst)-base, PatternDetector)
 		last = e
 		s, e = r.shape.find(line, e)
 	}
@@ -131,6 +141,7 @@ func (r *regexReplacer) appendShape(dst, line []byte) ([]byte, bool) {
 type findReplacer struct {
 	find func(line []byte, from int) (start, end int)
 	act  Action
+	name string // the detector's, for Spans
 }
 
 // quoteBlind reports that the escapes \", \\ and \/ hide no finding from
@@ -147,14 +158,22 @@ func (r *findReplacer) Finds(line []byte) bool {
 
 // AppendReplace implements Replacer.
 func (r *findReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
+	return r.appendReplace(dst, line, nil)
+}
+
+// appendReplace is AppendReplace, recording each finding in sp when it is
+// not nil.
+func (r *findReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool) {
 	s, e := r.find(line, leadingTimestamp(line))
 	if s < 0 {
 		return dst, false
 	}
-	last := 0
+	base, last := len(dst), 0
 	for s >= 0 {
 		dst = append(dst, line[last:s]...)
+		at := len(dst)
 		dst = r.act.appendFor(dst, line[s:e])
+		sp.add(s, e, at-base, len(dst)-base, r.name)
 		last = e
 		s, e = r.find(line, e)
 	}

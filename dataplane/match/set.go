@@ -126,6 +126,9 @@ func NewSet(ds []*Detector, a Action) Replacer {
 		return ds[0].ReplacerWith(a)
 	}
 	r := &setReplacer{act: a}
+	for _, d := range ds {
+		r.names = append(r.names, d.Name)
+	}
 	var runDs, tokenDs []*Detector
 	var runOrder, tokenOrder []int
 	for i, d := range ds {
@@ -154,6 +157,7 @@ func NewSet(ds []*Detector, a Action) Replacer {
 type setReplacer struct {
 	members []setMember
 	act     Action
+	names   []string // the detectors' names, by place in the set, for Spans
 }
 
 // A setMember finds for a set: one detector, or the detectors that share a
@@ -204,6 +208,12 @@ func (n setNext) before(m setNext) bool {
 
 // AppendReplace implements Replacer.
 func (r *setReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
+	return r.appendReplace(dst, line, nil)
+}
+
+// appendReplace is AppendReplace, recording each finding in sp when it is
+// not nil.
+func (r *setReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool) {
 	var next [maxMembers]setNext
 	first := -1
 	from := leadingTimestamp(line)
@@ -217,11 +227,15 @@ func (r *setReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 	if next[first].s < 0 {
 		return dst, false
 	}
-	last := 0
+	base, last := len(dst), 0
 	for next[first].s >= 0 {
 		s, e := next[first].s, next[first].e
 		dst = append(dst, line[last:s]...)
+		at := len(dst)
 		dst = r.act.appendFor(dst, line[s:e])
+		if sp != nil {
+			sp.add(s, e, at-base, len(dst)-base, r.names[next[first].place])
+		}
 		last = e
 		first = -1
 		for m, mem := range r.members {

@@ -49,6 +49,7 @@ import (
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/processor"
 	"streamgate/dataplane/record"
+	"streamgate/dataplane/tap"
 )
 
 // Defaults of Options and Config.
@@ -135,6 +136,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Logger receives diagnostics; nil means slog.Default().
 	Logger *slog.Logger
+	// Tap, when set, is shown what the chain does to each batch while a
+	// tap is attached to it (see tap.go).
+	Tap *tap.Hub
 }
 
 // Config is what Apply swaps in atomically.

@@ -135,6 +135,8 @@ func (w *worker) process(b *record.Batch) {
 	n := len(b.Lines)
 	if overloaded && cfg.BypassAll {
 		p.m.Bypassed.Add(n)
+	} else if p.opts.Tap.Active() {
+		w.processTapped(b, overloaded)
 	} else if cfg.Chain.Run(b, overloaded) {
 		p.m.Bypassed.Add(n)
 	}

@@ -94,6 +94,11 @@ func (c *Chain) Steps() []Step { return c.steps }
 // Run applies the chain to b. With overloaded set, only the steps marked
 // RunOnOverload run; Run reports whether any step was skipped.
 func (c *Chain) Run(b *record.Batch, overloaded bool) (skipped bool) {
+	return c.run(b, overloaded, nil)
+}
+
+// run is Run, recording in tr, when it is not nil, what each step did.
+func (c *Chain) run(b *record.Batch, overloaded bool, tr *Trace) (skipped bool) {
 	for i := range c.steps {
 		s := &c.steps[i]
 		if len(b.Lines) == 0 {
@@ -104,15 +109,21 @@ func (c *Chain) Run(b *record.Batch, overloaded bool) (skipped bool) {
 			continue
 		}
 		n := len(b.Lines)
+		if tr != nil {
+			tr.before(b)
+		}
 		if s.rw != nil {
 			if k := s.rw.ProcessCounting(b); k > 0 {
 				s.Rewritten.Add(k)
 			}
-			continue
+		} else {
+			s.P.Process(b)
+			if d := n - len(b.Lines); d > 0 && s.Filtered != nil {
+				s.Filtered.Add(d)
+			}
 		}
-		s.P.Process(b)
-		if d := n - len(b.Lines); d > 0 && s.Filtered != nil {
-			s.Filtered.Add(d)
+		if tr != nil {
+			tr.after(b, i)
 		}
 	}
 	return skipped

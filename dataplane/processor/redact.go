@@ -137,7 +137,11 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 	if p.Action == actionDrop {
 		return &dropLines{r: r, progBytes: progBytes}, nil
 	}
-	return &redact{r: r, progBytes: progBytes}, nil
+	action := p.Action
+	if action == "" {
+		action = actionMask
+	}
+	return &redact{r: r, progBytes: progBytes, action: action}, nil
 }
 
 // detectorChoices are the values a rule's detector may name: every
@@ -192,7 +196,8 @@ func (p *redactParams) action() (match.Action, error) {
 // the batch's Scratch has grown to fit the rewritten lines.
 type redact struct {
 	r         match.Replacer
-	progBytes int // its pattern's ProgramBytes
+	progBytes int    // its pattern's ProgramBytes
+	action    string // mask, partial or hash: for Explain
 }
 
 // regexBytes implements regexHolder.

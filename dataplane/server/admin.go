@@ -20,13 +20,16 @@ const MaxProfileSeconds = 60
 // an answer; net/http/pprof extends it by a profile's duration.
 const (
 	adminReadHeaderTimeout = 10 * time.Second
-	adminReadTimeout       = 30 * time.Second
 	adminIdleTimeout       = 2 * time.Minute
 )
 
-// adminWriteTimeout bounds writing one answer. A variable so that a test
-// can show that a profile outlasts it.
-var adminWriteTimeout = 30 * time.Second
+// adminReadTimeout bounds reading a request, and adminWriteTimeout writing
+// one answer. Variables so that tests can show that a profile and a tap
+// outlast them.
+var (
+	adminReadTimeout  = 30 * time.Second
+	adminWriteTimeout = 30 * time.Second
+)
 
 // newAdminServer returns the admin HTTP server of mux, adding the
 // /debug/pprof routes to mux when opts.Pprof is set.

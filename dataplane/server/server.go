@@ -111,6 +111,9 @@ type Options struct {
 	// Pprof serves /debug/pprof on the admin server; without it those
 	// paths are 404. Profiles and traces last at most MaxProfileSeconds.
 	Pprof bool
+	// Tap bounds GET /tap on the admin server (see tap.go); the zero
+	// value serves it with its defaults.
+	Tap TapOptions
 	// Cmdline is what /debug/pprof/cmdline shows, secret values already
 	// replaced; nil serves no command line (404).
 	Cmdline []string
@@ -198,6 +201,9 @@ func Start(opts Options) (s *Server, err error) {
 	if m == nil {
 		m = metrics.New()
 		opts.Pipeline.Metrics = m
+	}
+	if opts.Pipeline.Tap == nil && !opts.Tap.Off {
+		opts.Pipeline.Tap = newTapHub(opts.Tap, m)
 	}
 	opts.Pipeline.Logger = opts.Logger
 	var initial *pipeline.Config
@@ -807,6 +813,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if hin != nil {
 			errs = append(errs, hin.Shutdown(ctx))
 		}
+		s.lopts.Pipeline.Tap.Close() // ends every tap's stream
 		errs = append(errs, s.p.Close(ctx))
 		if s.admin != nil {
 			actx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -915,5 +922,6 @@ func (s *Server) adminMux() *http.ServeMux {
 		w.Write([]byte("ready\n"))
 	})
 	s.handleDLQ(mux)
+	s.handleTap(mux)
 	return mux
 }

@@ -41,6 +41,7 @@ type dataplaneFlags struct {
 	shutdownTimeout, heartbeat, drainTimeout    time.Duration
 
 	admin adminFlags // the admin server's address, TLS and pprof
+	tap   tapFlags   // the admin tap's bounds
 	// Ingest limits and TLS.
 	maxConns, httpMaxRequests               int
 	lineBudget, httpBodyBudget, httpMaxBody int
@@ -60,6 +61,7 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.syslogFormat, "syslog-format", env("SYSLOG_FORMAT", "text"), `what a syslog message becomes: "text" the message as received; "json" an object of its fields with the severity also under log.level; a malformed message stays as received, counted in streamgate_syslog_malformed_total{listener} (env SYSLOG_FORMAT)`)
 	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /status, /healthz, /readyz, and /debug/pprof with -pprof; "off" to disable (env ADMIN_PORT)`)
 	f.admin.register(fs)
+	f.tap.register(fs)
 	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file to run (env STREAMGATE_MANIFEST); following Redis, the fallback run when at start Redis cannot be reached, holds a manifest that does not validate, or holds none: a valid manifest in Redis always wins")
 	fs.StringVar(&f.bootPolicy, "boot-policy", env("STREAMGATE_BOOT_POLICY", "closed"), `following Redis, what runs before a manifest is read there: "closed" keeps ingest closed (connections refused, /readyz 503) while Redis cannot be reached or holds an invalid manifest, and there is no -manifest; "passthrough" opens ingest at once, passing every line to the console (env STREAMGATE_BOOT_POLICY)`)
 	fs.StringVar(&f.dataDir, "data-dir", env("STREAMGATE_DATA_DIR", "./data"), "directory (created mode 0700 when first needed) of what is kept on disk: output disk queues, dead letters and, under up, the embedded Redis's snapshot; it holds processed lines only, after redaction (env STREAMGATE_DATA_DIR)")
@@ -180,6 +182,9 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	}
 	opts.BootPolicy = bootPolicy
 	if err := f.admin.apply(&opts); err != nil {
+		return opts, err
+	}
+	if opts.Tap, err = f.tap.options(); err != nil {
 		return opts, err
 	}
 	if f.manifestFile != "" {

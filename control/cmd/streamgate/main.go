@@ -6,6 +6,7 @@
 //	streamgate validate FILE       check a manifest
 //	streamgate echo-server         print the HTTP requests it receives
 //	streamgate dlq list|replay|purge the dead letters of a running data plane
+//	streamgate tap                 a sample of a running data plane's processed lines
 //	streamgate detectors           list the built-in detectors
 //	streamgate version             print the version, commit and Go version
 //
@@ -56,6 +57,10 @@ Usage:
                                  a running data plane's dead letters: the batches
                                  a destination refused for good; list them, send
                                  them again, or delete them
+  streamgate tap [-admin URL] [-rule ID] [-output NAME] [-n N]
+                                 a sample of the lines a running data plane
+                                 processes, after redaction: each line, the
+                                 rules that rewrote it, or the rule that dropped it
   streamgate detectors           list the built-in detectors of redact rules: name,
                                  category, checksum, context words, an example
   streamgate version             print the version, the commit it was built from
@@ -92,6 +97,8 @@ func main() {
 		err = runEchoServer(args)
 	case "dlq":
 		err = runDLQ(os.Stdout, args)
+	case "tap":
+		err = runTap(os.Stdout, args)
 	case "detectors":
 		err = runDetectors(os.Stdout, args)
 	case "version", "-version", "--version":
