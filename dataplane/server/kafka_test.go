@@ -120,7 +120,7 @@ func startKafkaIn(t *testing.T, addrs []string, group, sink string) *Server {
 	t.Helper()
 	logs := &logbuf.Buffer{}
 	s := start(t, Options{
-		Logger:  slog.New(slog.NewTextHandler(logs, nil)),
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Kafka: &ingest.KafkaConfig{Brokers: addrs, Topics: []string{kafkaInTopic}, Group: group,
 			CommitInterval: 20 * time.Millisecond,
 			Opts:           []kgo.Opt{kgo.FetchMaxWait(50 * time.Millisecond)}},
