@@ -45,6 +45,11 @@ const (
 	// under the drop policies before lines are dropped (and pushed again):
 	// Kafka holds what is not read yet, so the input can wait.
 	kafkaPushWait = time.Minute
+	// kafkaFetchMaxBytes bounds what one fetch brings, and so what the
+	// client buffers ahead of the input (50 MiB by default): held beside
+	// the uncommitted lines, more only makes the garbage collector work
+	// harder under the data plane's memory limit.
+	kafkaFetchMaxBytes = 4 << 20
 	// kafkaLogEvery spaces the warnings of fetch and commit errors.
 	kafkaLogEvery = time.Minute
 )
@@ -183,9 +188,12 @@ type kafkaPartition struct {
 type kafkaBatch struct {
 	k    *Kafka
 	part *kafkaPartition
-	// recs are kept until their lines are settled, to be pushed again if
-	// they are dropped; nil once settled.
-	recs    []*kgo.Record
+	// vals are the records' values, one after the other, each ending at
+	// its entry of ends: a copy without pointers, which the garbage
+	// collector does not scan, kept until the lines are settled, to be
+	// pushed again if they are dropped; nil once settled.
+	vals    []byte
+	ends    []int
 	end     kgo.EpochOffset // the offset to commit once settled
 	n, size int64           // records, values' bytes
 	settled bool
@@ -240,6 +248,7 @@ func NewKafka(kc KafkaConfig, cfg Config) (*Kafka, error) {
 		kgo.OnPartitionsRevoked(k.onRevoked),
 		kgo.OnPartitionsLost(k.onLost),
 		kgo.MetadataMinAge(time.Second),
+		kgo.FetchMaxBytes(kafkaFetchMaxBytes),
 	}
 	cl, err := kgo.NewClient(append(opts, kc.Opts...)...)
 	if err != nil {
@@ -416,8 +425,13 @@ func (k *Kafka) take(f kgo.FetchTopicPartition) {
 			n++
 		}
 		last := recs[n-1]
-		b := &kafkaBatch{k: k, part: part, recs: recs[:n:n], n: int64(n), size: int64(size),
+		b := &kafkaBatch{k: k, part: part, n: int64(n), size: int64(size),
+			vals: make([]byte, 0, size), ends: make([]int, n),
 			end: kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}}
+		for i, r := range recs[:n] {
+			b.vals = append(b.vals, r.Value...)
+			b.ends[i] = len(b.vals)
+		}
 		recs = recs[n:]
 		k.mu.Lock()
 		if part.revoked {
@@ -444,8 +458,11 @@ func (k *Kafka) push(b *kafkaBatch) {
 	batch := record.Get(int(b.size))
 	batch.Key = b.part.key
 	oversize := 0
-	for _, r := range b.recs {
-		for v := r.Value; len(v) > 0; {
+	start := 0
+	for _, end := range b.ends {
+		v := b.vals[start:end]
+		start = end
+		for len(v) > 0 {
 			line := v
 			if i := bytes.IndexByte(v, '\n'); i >= 0 {
 				line, v = v[:i], v[i+1:]
@@ -485,7 +502,7 @@ func (b *kafkaBatch) done(ok bool) {
 	switch {
 	case p.revoked:
 	case ok:
-		b.settled, b.recs = true, nil
+		b.settled, b.vals, b.ends = true, nil, nil
 		n := 0
 		for n < len(p.pending) && p.pending[n].settled {
 			p.commit = p.pending[n].end

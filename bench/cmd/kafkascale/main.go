@@ -17,6 +17,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,12 +39,16 @@ func main() {
 	until := flag.Float64("until", 0.95, "fraction of the lines delivered at which a run's measure ends")
 	members := flag.String("members", "1,2", "data planes in the group, one run each, comma-separated")
 	bin := flag.String("bin", "", "the streamgate binary; empty builds it")
+	flag.StringVar(&profile, "profile", "", "write a 2 s CPU profile of the first data plane of the first run to this file")
 	flag.Parse()
 	if err := run(*lines, *partitions, *size, *until, *members, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "kafkascale:", err)
 		os.Exit(1)
 	}
 }
+
+// profile is -profile.
+var profile string
 
 func run(lines, partitions, size int, until float64, members, bin string) error {
 	rig, err := lab.NewRig("", "", "kafkascale-")
@@ -151,7 +157,7 @@ func drain(rig lab.Rig, addr, group string, n, lines, partitions int, until floa
 	for i := range n {
 		px, err := rig.StartProxy(lab.ProxyOpts{Name: fmt.Sprintf("%s-%d", group, i), Manifest: mf, Flags: []string{
 			"-tcp-port", "off", "-http-port", "off",
-			"-kafka-brokers", addr, "-kafka-topics", "logs", "-kafka-group", group, "-egress-audit", "0"}})
+			"-kafka-brokers", addr, "-kafka-topics", "logs", "-kafka-group", group, "-egress-audit", "0", "-pprof"}})
 		if err != nil {
 			return drained{}, err
 		}
@@ -182,6 +188,10 @@ func drain(rig lab.Rig, addr, group string, n, lines, partitions int, until floa
 			s.cpu += cpu
 		}
 		return s, each && int(assigned) == partitions, nil
+	}
+	if profile != "" {
+		go saveProfile(pxs[0].Admin, profile)
+		defer func() { profile = "" }()
 	}
 	var first, last sample
 	deadline := time.Now().Add(5 * time.Minute)
@@ -214,6 +224,23 @@ func drain(rig lab.Rig, addr, group string, n, lines, partitions int, until floa
 		dpCPUPerM:     (last.cpu - first.cpu) / (moved / 1e6),
 		brokerCPUPerM: (last.broker - first.broker) / (moved / 1e6),
 	}, nil
+}
+
+// saveProfile writes a 2 s CPU profile of the data plane at admin to file.
+func saveProfile(admin, file string) {
+	resp, err := http.Get("http://" + admin + "/debug/pprof/profile?seconds=2")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kafkascale: cannot profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kafkascale: cannot profile:", err)
+		return
+	}
+	defer f.Close()
+	io.Copy(f, resp.Body)
 }
 
 // selfCPU is this process's user and system CPU time, in seconds.
