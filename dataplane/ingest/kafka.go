@@ -23,7 +23,7 @@ import (
 // Defaults of KafkaConfig.
 const (
 	DefaultKafkaMaxUncommittedRecords = 50_000
-	DefaultKafkaMaxUncommittedBytes   = 16 << 20
+	DefaultKafkaMaxUncommittedBytes   = 8 << 20
 	DefaultKafkaCommitInterval        = time.Second
 )
 

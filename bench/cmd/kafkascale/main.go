@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +40,7 @@ func main() {
 	size := flag.Int("line-size", 150, "bytes of each line, about")
 	until := flag.Float64("until", 0.95, "fraction of the lines delivered at which a run's measure ends")
 	members := flag.String("members", "1,2", "data planes in the group, one run each, comma-separated")
+	flag.IntVar(&runs, "runs", 3, "runs of each, alternating; the median is reported")
 	bin := flag.String("bin", "", "the streamgate binary; empty builds it")
 	flag.StringVar(&profile, "profile", "", "write a 2 s CPU profile of the first data plane of the first run to this file")
 	flag.Parse()
@@ -47,8 +50,11 @@ func main() {
 	}
 }
 
-// profile is -profile.
-var profile string
+// profile is -profile, runs -runs.
+var (
+	profile string
+	runs    int
+)
 
 func run(lines, partitions, size int, until float64, members, bin string) error {
 	rig, err := lab.NewRig("", "", "kafkascale-")
@@ -81,23 +87,44 @@ func run(lines, partitions, size int, until float64, members, bin string) error 
 	fmt.Printf("machine: %d CPUs (%s), GOMAXPROCS %d; broker kfake in this process, loopback\n", runtime.NumCPU(), lab.CPUModel(), runtime.GOMAXPROCS(0))
 	fmt.Printf("preloaded %d lines of ~%d bytes over %d partitions in %.1f s\n\n", lines, size, partitions, time.Since(start).Seconds())
 
-	var base float64
-	for i, m := range strings.Split(members, ",") {
+	var ns []int
+	for _, m := range strings.Split(members, ",") {
 		var n int
 		if _, err := fmt.Sscan(m, &n); err != nil || n < 1 {
 			return fmt.Errorf("-members: want positive numbers; got %q", m)
 		}
-		r, err := drain(rig, addr, fmt.Sprintf("scale-%d-%d", i, n), n, lines, partitions, until)
-		if err != nil {
-			return err
+		ns = append(ns, n)
+	}
+	byN := make([][]drained, len(ns))
+	for r := range max(runs, 1) {
+		for i, n := range ns {
+			d, err := drain(rig, addr, fmt.Sprintf("scale-%d-%d", r, i), n, lines, partitions, until)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("run %d, %d data plane(s): %.0f lines/s over %.2f s (%d lines), %.2f CPU-s per million lines in the data planes, %.2f in the broker and this harness\n",
+				r+1, n, d.linesPerS, d.seconds, d.lines, d.dpCPUPerM, d.brokerCPUPerM)
+			byN[i] = append(byN[i], d)
 		}
+	}
+	fmt.Println()
+	var base float64
+	for i, n := range ns {
+		d := median(byN[i])
 		if base == 0 {
-			base = r.linesPerS / float64(n)
+			base = d.linesPerS / float64(n)
 		}
-		fmt.Printf("%d data plane(s): %.0f lines/s over %.2f s (%d lines), %.2f CPU-s per million lines in the data planes, %.2f in the broker; %.2fx one\n",
-			n, r.linesPerS, r.seconds, r.lines, r.dpCPUPerM, r.brokerCPUPerM, r.linesPerS/base)
+		fmt.Printf("median of %d, %d data plane(s): %.0f lines/s, %.2f CPU-s per million lines in the data planes (%.2f cores busy), %.2f in the broker; %.2fx one\n",
+			len(byN[i]), n, d.linesPerS, d.dpCPUPerM, d.dpCPUPerM*d.linesPerS/1e6, d.brokerCPUPerM, d.linesPerS/base)
 	}
 	return nil
+}
+
+// median returns the run of median lines/s.
+func median(ds []drained) drained {
+	s := slices.Clone(ds)
+	slices.SortFunc(s, func(a, b drained) int { return cmp.Compare(a.linesPerS, b.linesPerS) })
+	return s[len(s)/2]
 }
 
 // preload produces lines lines, round robin over the partitions, in
