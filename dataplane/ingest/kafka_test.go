@@ -214,8 +214,8 @@ func TestKafkaConfigValidate(t *testing.T) {
 		{"valid", KafkaConfig{Brokers: []string{"k:9092"}, Topics: []string{"t"}, Group: "g"}, nil},
 		{"empty", KafkaConfig{}, []string{"-kafka-brokers: required", "-kafka-topics: required", "-kafka-group: required"}},
 		{"bad broker", KafkaConfig{Brokers: []string{"k"}, Topics: []string{"t"}, Group: "g"}, []string{`-kafka-brokers: want host:port; got "k"`}},
-		{"negative bounds", KafkaConfig{Brokers: []string{"k:1"}, Topics: []string{"t"}, Group: "g", MaxUncommittedRecords: -1, MaxUncommittedBytes: -1, CommitInterval: -1},
-			[]string{"-kafka-max-uncommitted-records", "-kafka-max-uncommitted-bytes", "-kafka-commit-interval"}},
+		{"negative bounds", KafkaConfig{Brokers: []string{"k:1"}, Topics: []string{"t"}, Group: "g", MaxUncommittedRecords: -1, MaxUncommittedBytes: -1, CommitInterval: -1, FetchMaxBytes: -1},
+			[]string{"-kafka-max-uncommitted-records", "-kafka-max-uncommitted-bytes", "-kafka-commit-interval", "-kafka-fetch-max-bytes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.kc.Validate()

@@ -40,9 +40,10 @@ func main() {
 	size := flag.Int("line-size", 150, "bytes of each line, about")
 	until := flag.Float64("until", 0.95, "fraction of the lines delivered at which a run's measure ends")
 	members := flag.String("members", "1,2", "data planes in the group, one run each, comma-separated")
+	flag.StringVar(&dpFlags, "flags", "", "more flags of the data planes, space-separated, e.g. \"-memory-limit 96MiB\"")
 	flag.IntVar(&runs, "runs", 3, "runs of each, alternating; the median is reported")
 	bin := flag.String("bin", "", "the streamgate binary; empty builds it")
-	flag.StringVar(&profile, "profile", "", "write a 2 s CPU profile of the first data plane of the first run to this file")
+	flag.StringVar(&profile, "profile", "", "write a 2 s CPU profile of the first data plane of the first run to this file, and its heap then to this file.heap")
 	flag.Parse()
 	if err := run(*lines, *partitions, *size, *until, *members, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "kafkascale:", err)
@@ -54,6 +55,7 @@ func main() {
 var (
 	profile string
 	runs    int
+	dpFlags string
 )
 
 func run(lines, partitions, size int, until float64, members, bin string) error {
@@ -182,9 +184,9 @@ func drain(rig lab.Rig, addr, group string, n, lines, partitions int, until floa
 		}
 	}()
 	for i := range n {
-		px, err := rig.StartProxy(lab.ProxyOpts{Name: fmt.Sprintf("%s-%d", group, i), Manifest: mf, Flags: []string{
+		px, err := rig.StartProxy(lab.ProxyOpts{Name: fmt.Sprintf("%s-%d", group, i), Manifest: mf, Flags: append([]string{
 			"-tcp-port", "off", "-http-port", "off",
-			"-kafka-brokers", addr, "-kafka-topics", "logs", "-kafka-group", group, "-egress-audit", "0", "-pprof"}})
+			"-kafka-brokers", addr, "-kafka-topics", "logs", "-kafka-group", group, "-egress-audit", "0", "-pprof"}, strings.Fields(dpFlags)...)})
 		if err != nil {
 			return drained{}, err
 		}
@@ -268,6 +270,16 @@ func saveProfile(admin, file string) {
 	}
 	defer f.Close()
 	io.Copy(f, resp.Body)
+	// And the heap, as it is at the end of the CPU profile.
+	resp, err = http.Get("http://" + admin + "/debug/pprof/heap")
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if h, err := os.Create(file + ".heap"); err == nil {
+		io.Copy(h, resp.Body)
+		h.Close()
+	}
 }
 
 // selfCPU is this process's user and system CPU time, in seconds.

@@ -15,6 +15,7 @@ import (
 type kafkaFlags struct {
 	brokers, topics, group  string
 	maxRecords, maxBytes    int
+	fetchMaxBytes           int
 	commitInterval          time.Duration
 	tls, tlsInsecure        bool
 	tlsCAFile               string
@@ -28,6 +29,7 @@ func (f *kafkaFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.group, "kafka-group", env("KAFKA_GROUP", "streamgate"), "Kafka input: consumer group; the data planes of one group share the topics' partitions (env KAFKA_GROUP)")
 	fs.IntVar(&f.maxRecords, "kafka-max-uncommitted-records", ingest.DefaultKafkaMaxUncommittedRecords, "Kafka input: records read and not yet committable (their lines, or those of an earlier record of their partition, not all settled) at which it stops fetching, counted in streamgate_kafka_pauses_total")
 	fs.IntVar(&f.maxBytes, "kafka-max-uncommitted-bytes", ingest.DefaultKafkaMaxUncommittedBytes, "Kafka input: bytes of record values read and not yet committable at which it stops fetching")
+	fs.IntVar(&f.fetchMaxBytes, "kafka-fetch-max-bytes", ingest.DefaultKafkaFetchMaxBytes, "Kafka input: most bytes (compressed) one fetch brings, and so what the client buffers ahead of the input; larger costs memory and garbage-collector work")
 	fs.DurationVar(&f.commitInterval, "kafka-commit-interval", ingest.DefaultKafkaCommitInterval, "Kafka input: how often the offsets of records whose lines are settled are committed")
 	fs.BoolVar(&f.tls, "kafka-tls", false, "Kafka input: connect over TLS, verifying the brokers against the system's authorities")
 	fs.StringVar(&f.tlsCAFile, "kafka-tls-ca-file", env("KAFKA_TLS_CA_FILE", ""), "Kafka input: PEM file of the authorities to trust instead of the system's; implies -kafka-tls (env KAFKA_TLS_CA_FILE)")
@@ -50,6 +52,7 @@ func (f *kafkaFlags) config() (*ingest.KafkaConfig, error) {
 		MaxUncommittedRecords: f.maxRecords,
 		MaxUncommittedBytes:   f.maxBytes,
 		CommitInterval:        f.commitInterval,
+		FetchMaxBytes:         f.fetchMaxBytes,
 	}
 	var errs []error
 	if f.maxRecords <= 0 {
@@ -57,6 +60,9 @@ func (f *kafkaFlags) config() (*ingest.KafkaConfig, error) {
 	}
 	if f.maxBytes <= 0 {
 		errs = append(errs, fmt.Errorf("-kafka-max-uncommitted-bytes: want a positive number of bytes; got %d", f.maxBytes))
+	}
+	if f.fetchMaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("-kafka-fetch-max-bytes: want a positive number of bytes; got %d", f.fetchMaxBytes))
 	}
 	if f.commitInterval <= 0 {
 		errs = append(errs, fmt.Errorf("-kafka-commit-interval: want a positive duration; got %s", f.commitInterval))

@@ -25,11 +25,12 @@ func TestKafkaFlags(t *testing.T) {
 		{name: "on", args: []string{"-kafka-brokers", "k1:9092, k2:9092", "-kafka-topics", "logs,audit"},
 			want: &ingest.KafkaConfig{Brokers: []string{"k1:9092", "k2:9092"}, Topics: []string{"logs", "audit"}, Group: "streamgate",
 				MaxUncommittedRecords: ingest.DefaultKafkaMaxUncommittedRecords, MaxUncommittedBytes: ingest.DefaultKafkaMaxUncommittedBytes,
-				CommitInterval: ingest.DefaultKafkaCommitInterval}},
+				CommitInterval: ingest.DefaultKafkaCommitInterval, FetchMaxBytes: ingest.DefaultKafkaFetchMaxBytes}},
 		{name: "from the environment", env: map[string]string{"KAFKA_BROKERS": "k:9092", "KAFKA_TOPICS": "logs", "KAFKA_GROUP": "aggregators"},
-			args: []string{"-kafka-max-uncommitted-records", "10", "-kafka-max-uncommitted-bytes", "1000", "-kafka-commit-interval", "5s", "-kafka-tls"},
+			args: []string{"-kafka-max-uncommitted-records", "10", "-kafka-max-uncommitted-bytes", "1000", "-kafka-commit-interval", "5s", "-kafka-tls",
+				"-kafka-fetch-max-bytes", "65536"},
 			want: &ingest.KafkaConfig{Brokers: []string{"k:9092"}, Topics: []string{"logs"}, Group: "aggregators",
-				MaxUncommittedRecords: 10, MaxUncommittedBytes: 1000, CommitInterval: 5 * time.Second},
+				MaxUncommittedRecords: 10, MaxUncommittedBytes: 1000, CommitInterval: 5 * time.Second, FetchMaxBytes: 65536},
 			opts: 1},
 		{name: "topics without brokers", args: []string{"-kafka-topics", "logs"},
 			err: "-kafka-brokers: required with -kafka-topics (host:port, comma-separated)"},
@@ -74,7 +75,7 @@ func TestKafkaFlags(t *testing.T) {
 			g.Opts = nil
 			if !slices.Equal(g.Brokers, c.want.Brokers) || !slices.Equal(g.Topics, c.want.Topics) || g.Group != c.want.Group ||
 				g.MaxUncommittedRecords != c.want.MaxUncommittedRecords || g.MaxUncommittedBytes != c.want.MaxUncommittedBytes ||
-				g.CommitInterval != c.want.CommitInterval {
+				g.CommitInterval != c.want.CommitInterval || g.FetchMaxBytes != c.want.FetchMaxBytes {
 				t.Errorf("got %+v; want %+v", g, *c.want)
 			}
 		})
