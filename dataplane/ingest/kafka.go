@@ -134,10 +134,10 @@ func (c *KafkaConfig) Validate() error {
 // settled, the records not committed are read again: duplicates, never
 // losses.
 //
-// What it has read and not committed is bounded (MaxUncommittedRecords,
-// MaxUncommittedBytes): at the bound it stops fetching until commits
-// catch up. The lines of one partition go to one pipeline worker, in
-// order (redeliveries excepted).
+// What it has read and cannot commit yet is bounded (MaxUncommittedRecords,
+// MaxUncommittedBytes): at the bound it stops fetching until lines are
+// settled; a fetch brings at most FetchMaxBytes. The lines of one
+// partition go to one pipeline worker, in order (redeliveries excepted).
 //
 // Lock order: commitMu, then mu.
 type Kafka struct {
@@ -162,7 +162,7 @@ type Kafka struct {
 	mu    sync.Mutex
 	parts map[kafkaTP]*kafkaPartition // assigned; mu
 	retry []*kafkaBatch               // dropped, to push again; mu
-	recs  int64                       // uncommitted records; mu
+	recs  int64                       // records read, not yet committable; mu
 	size  int64                       // their values' bytes; mu
 
 	records, redelivered, commits, commitErrors, fetchErrors, pauses *vm.Counter
