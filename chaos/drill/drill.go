@@ -76,6 +76,7 @@ func (d *Drills) drills() []drill {
 		{"embedded_redis_restarts", "the embedded Redis (miniredis) stopped and restarted under load, a manifest published during each outage", d.embeddedRestarts, false},
 		{"http_sink_faults", "the HTTP output's endpoint fails: 500s, 429 + Retry-After, stalls, connection resets, down; a console output runs beside it", d.httpSinkFaults, true},
 		{"kafka_restart", "a kafka output's broker (in-process, its log on disk) stopped under load and started again on the same port", d.kafkaRestart, true},
+		{"kafka_input_restart", "a Kafka input's broker (in-process, its log on disk) stopped while records are produced and read, and started again on the same port: every acknowledged record reaches the sink", d.kafkaInputRestart, true},
 		{"overload", "5× the proxy's capacity for 30 s under drop_oldest, with filter and redaction rules", d.overload, false},
 		{"bad_input", "oversize and binary lines, 10,000 connections, slow clients, a UDP flood, bad API bodies, invalid manifests in Redis", d.badInput, true},
 		{"slowbody", "30 HTTP requests each sending 31 MiB of a 32 MiB body and stalling, beside a TCP load: the proxy's memory stays bounded", d.slowBody, true},

@@ -19,6 +19,7 @@ type Ack struct {
 	refs   atomic.Int64
 	failed atomic.Bool
 	done   chan struct{}
+	fn     func(ok bool) // see NewAckFunc; nil for none
 }
 
 // NewAck returns an Ack holding its creator's reference, which Release
@@ -29,12 +30,25 @@ func NewAck() *Ack {
 	return a
 }
 
+// NewAckFunc returns an Ack like NewAck's that, when its last reference
+// goes, calls fn with what OK then reports, before Done is closed. fn runs
+// on the goroutine that drops that reference (an output's, often): it must
+// be quick and must not block.
+func NewAckFunc(fn func(ok bool)) *Ack {
+	a := NewAck()
+	a.fn = fn
+	return a
+}
+
 // Release drops a reference; ok false fails the Ack.
 func (a *Ack) Release(ok bool) {
 	if !ok {
 		a.failed.Store(true)
 	}
 	if a.refs.Add(-1) == 0 {
+		if a.fn != nil {
+			a.fn(!a.failed.Load())
+		}
 		close(a.done)
 	}
 }

@@ -3,7 +3,8 @@ package record
 import "testing"
 
 // TestAck: an Ack is done once its creator and every batch carrying its
-// lines released it, and fails when a batch was recycled unsettled.
+// lines released it, and fails when a batch was recycled unsettled; its
+// function (NewAckFunc) is called once, then, with what OK reports.
 func TestAck(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -15,7 +16,8 @@ func TestAck(t *testing.T) {
 		{"one dropped", []bool{true, false, true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := NewAck()
+			var calls []bool
+			a := NewAckFunc(func(ok bool) { calls = append(calls, ok) })
 			var bs []*Batch
 			for range tc.settle {
 				b := Get(0)
@@ -49,6 +51,9 @@ func TestAck(t *testing.T) {
 				}
 			default:
 			}
+			if len(bs) > 0 && len(calls) != 0 {
+				t.Fatalf("function called %d times while an output batch still carries its lines; want 0", len(calls))
+			}
 			out.SettleAcks(true)
 			select {
 			case <-a.Done():
@@ -57,6 +62,9 @@ func TestAck(t *testing.T) {
 			}
 			if a.OK() != tc.wantOK {
 				t.Errorf("OK: got %v; want %v", a.OK(), tc.wantOK)
+			}
+			if len(calls) != 1 || calls[0] != tc.wantOK {
+				t.Errorf("function calls: got %v; want [%v]", calls, tc.wantOK)
 			}
 			Put(out)
 		})

@@ -129,6 +129,9 @@ type Options struct {
 	// TLS, when set, makes the TCP and HTTP listeners speak TLS only (see
 	// ingest.LoadTLS).
 	TLS *tls.Config
+	// Kafka, when set, starts a Kafka consumer-group input (ingest.Kafka)
+	// with the other ingest listeners.
+	Kafka *ingest.KafkaConfig
 	// Pipeline configures the buffer and workers.
 	Pipeline pipeline.Options
 	// Manifest is applied at start; nil means the built-in default, which
@@ -170,6 +173,7 @@ type Server struct {
 	stcp      *ingest.TCP   // lmu: syslog
 	sudp      *ingest.UDP   // lmu: syslog
 	http      *ingest.HTTP  // lmu
+	kafka     *ingest.Kafka // lmu
 	waiting   bool          // lmu; ingest closed until the data plane knows what to run
 	firstRead bool          // lmu; the watcher has read Redis, or failed to, once
 	closing   bool          // lmu; Shutdown began: ingest never opens
@@ -321,7 +325,7 @@ func (s *Server) logWhileClosed(every time.Duration) {
 // openIngestLocked binds the ingest listeners and serves them; on error
 // none is left open. Lock lmu should be held.
 func (s *Server) openIngestLocked() (err error) {
-	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil {
+	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil || s.kafka != nil {
 		return nil
 	}
 	o := &s.lopts
@@ -332,7 +336,7 @@ func (s *Server) openIngestLocked() (err error) {
 			for _, stop := range stops {
 				stop(context.Background())
 			}
-			s.tcp, s.udp, s.http, s.stcp, s.sudp = nil, nil, nil, nil, nil
+			s.tcp, s.udp, s.http, s.stcp, s.sudp, s.kafka = nil, nil, nil, nil, nil, nil
 		}
 	}()
 	readers := o.UDPReaders
@@ -377,6 +381,13 @@ func (s *Server) openIngestLocked() (err error) {
 			return fmt.Errorf("cannot listen on http %s: %w", o.HTTPAddr, err)
 		}
 		s.goServe(s.http.Serve)
+		stops = append(stops, s.http.Shutdown)
+	}
+	if o.Kafka != nil {
+		if s.kafka, err = ingest.NewKafka(*o.Kafka, icfg); err != nil {
+			return fmt.Errorf("cannot start the kafka input: %w", err)
+		}
+		s.kafka.Start()
 	}
 	if s.waiting {
 		s.waiting = false
@@ -789,7 +800,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.lmu.Lock()
 		s.closing = true // ingest never opens from now on
 		s.ready.Store(false)
-		tcp, udp, hin, stcp, sudp := s.tcp, s.udp, s.http, s.stcp, s.sudp
+		tcp, udp, hin, stcp, sudp, kin := s.tcp, s.udp, s.http, s.stcp, s.sudp, s.kafka
 		s.lmu.Unlock()
 		close(s.quit)
 		start := time.Now()
@@ -814,7 +825,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, hin.Shutdown(ctx))
 		}
 		s.lopts.Pipeline.Tap.Close() // ends every tap's stream
+		if kin != nil {
+			kin.Stop() // read no more; what the pipeline drains is committed below
+		}
 		errs = append(errs, s.p.Close(ctx))
+		if kin != nil {
+			errs = append(errs, kin.Close(ctx))
+		}
 		if s.admin != nil {
 			actx, cancel := context.WithTimeout(context.Background(), time.Second)
 			errs = append(errs, s.admin.Shutdown(actx))

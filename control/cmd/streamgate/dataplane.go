@@ -49,6 +49,7 @@ type dataplaneFlags struct {
 	ingestAck                               string
 	ackTimeout                              time.Duration
 	tlsCert, tlsKey, tlsClientCA            string
+	kafka                                   kafkaFlags // the Kafka input
 }
 
 func (f *dataplaneFlags) register(fs *flag.FlagSet) {
@@ -91,6 +92,7 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tlsCert, "tls-cert", env("INGEST_TLS_CERT", ""), "certificate chain (PEM) of the TCP and HTTP ingest listeners: with -tls-key they speak TLS only (UDP stays plain) (env INGEST_TLS_CERT)")
 	fs.StringVar(&f.tlsKey, "tls-key", env("INGEST_TLS_KEY", ""), "private key (PEM) of -tls-cert (env INGEST_TLS_KEY)")
 	fs.StringVar(&f.tlsClientCA, "tls-client-ca", env("INGEST_TLS_CLIENT_CA", ""), "CA certificates (PEM) a TCP or HTTP ingest client's certificate must chain to: with it every client must present one (mutual TLS) (env INGEST_TLS_CLIENT_CA)")
+	f.kafka.register(fs)
 	fs.StringVar(&f.memoryLimit, "memory-limit", "48MiB", `soft memory limit of the Go runtime: the GC works harder as the heap nears it, nothing is refused ("off" to disable; GOMEMLIMIT, when set, wins)`)
 }
 
@@ -181,6 +183,9 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		Logger: log,
 	}
 	opts.BootPolicy = bootPolicy
+	if opts.Kafka, err = f.kafka.config(); err != nil {
+		return opts, err
+	}
 	if err := f.admin.apply(&opts); err != nil {
 		return opts, err
 	}
@@ -335,7 +340,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	stcp, sudp := s.SyslogAddrs()
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "syslog_tcp", stcp, "syslog_udp", sudp,
-		"workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "breaker_delay", f.breakerDelay, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
+		"kafka_topics", f.kafka.topics, "workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "breaker_delay", f.breakerDelay, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
 }
 
