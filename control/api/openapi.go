@@ -97,6 +97,13 @@ func componentName(typ, suffix string) string {
 	return b.String() + suffix
 }
 
+// costSchema is the schema of the cost_per_gb every output takes.
+func costSchema() *schema {
+	s := paramSchema(&output.CostSpec.Params[0])
+	s.Minimum = new(int)
+	return s
+}
+
 // paramSchema is the schema of one documented param.
 func paramSchema(p *spec.Param) *schema {
 	s := &schema{Description: p.Description, Enum: p.Enum}
@@ -108,6 +115,8 @@ func paramSchema(p *spec.Param) *schema {
 		s.Description += " A single string is taken as a list of one."
 	case spec.Integer:
 		s.Type = "integer"
+	case spec.Number:
+		s.Type = "number"
 	case spec.Boolean:
 		s.Type = "boolean"
 	case spec.StringMap:
@@ -259,6 +268,7 @@ func schemas() map[string]*schema {
 			prop("endpoint", outputField("endpoint"), false),
 			prop("timestamp_field", outputField("timestamp_field"), false),
 			prop("buffer", componentSchema(&output.BufferSpec), false),
+			prop("cost_per_gb", costSchema(), false),
 		), "Where processed lines are sent. Each type takes the fields its <Type>Output schema lists; setting another is an error."),
 		"Pipeline": describe(object(
 			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),

@@ -53,6 +53,10 @@ type outputRunner struct {
 	deadLettered *vm.Counter
 	deadFull     *vm.Counter
 	waits        *vm.Counter // batches held back for room while it delivered
+	// linesIn and bytesIn count the lines, and their bytes, handed to the
+	// output; bytesOut the bytes its destination accepted (output.
+	// WithWireCounter).
+	linesIn, bytesIn, bytesOut *vm.Counter
 	// pii counts the egress audit's findings by detector, in the order of
 	// auditors; nil when the audit is off.
 	pii []*vm.Counter
@@ -106,6 +110,9 @@ func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffe
 		deadLettered: p.m.DeadLettered(name),
 		deadFull:     p.m.OutputDropped(name, metrics.ReasonDeadLetterFull),
 		waits:        p.m.OutputWaits(name),
+		linesIn:      p.m.OutputCount(name, metrics.OutputLinesIn),
+		bytesIn:      p.m.OutputCount(name, metrics.OutputBytesIn),
+		bytesOut:     p.m.OutputCount(name, metrics.OutputBytesOut),
 	}
 	if p.opts.AuditEvery > 0 {
 		for _, a := range p.auditor.auditors {
@@ -339,10 +346,11 @@ const errLogEvery = 5 * time.Second
 func (p *Pipeline) runLane(l *lane) {
 	runner := l.runner
 	write := runner.writer(l.id)
+	ctx := output.WithWireCounter(p.laneCtx, runner.bytesOut)
 	var lastLog time.Time
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
-		if err := write(p.laneCtx, sb.b); err != nil {
+		if err := write(ctx, sb.b); err != nil {
 			s := settle(sb.b.Lines, err)
 			if !p.writeFailed(runner, s, err, &lastLog) {
 				sb.fail()

@@ -45,6 +45,9 @@ type Step struct {
 	// Filtered counts the lines this step dropped; nil means not counted.
 	// For a step that Samples, they are counted as sampled.
 	Filtered interface{ Add(int) }
+	// FilteredBytes counts the bytes of the lines this step dropped; nil
+	// means not counted.
+	FilteredBytes interface{ Add(int) }
 	// Samples is set for the types that sample lines out for cost
 	// (sample, rate_limit, dedup) rather than filter noise.
 	Samples bool
@@ -94,10 +97,22 @@ func (c *Chain) Steps() []Step { return c.steps }
 // Run applies the chain to b. With overloaded set, only the steps marked
 // RunOnOverload run; Run reports whether any step was skipped.
 func (c *Chain) Run(b *record.Batch, overloaded bool) (skipped bool) {
+	skipped, _, _ = c.RunSized(b, overloaded)
+	return skipped
+}
+
+// RunSized is Run, and also returns the line bytes of b before and after
+// the chain. The bytes of b are summed once before the chain and again
+// only after a step that dropped or rewrote lines, so a batch costs one
+// pass over its line headers more than Run's own work; each counter is
+// added to once per step and batch.
+func (c *Chain) RunSized(b *record.Batch, overloaded bool) (skipped bool, in, out int) {
+	size := b.Size()
+	in = size
 	for i := range c.steps {
 		s := &c.steps[i]
 		if len(b.Lines) == 0 {
-			return skipped
+			return skipped, in, 0
 		}
 		if overloaded && !s.RunOnOverload {
 			skipped = true
@@ -107,15 +122,23 @@ func (c *Chain) Run(b *record.Batch, overloaded bool) (skipped bool) {
 		if s.rw != nil {
 			if k := s.rw.ProcessCounting(b); k > 0 {
 				s.Rewritten.Add(k)
+				size = b.Size()
 			}
 			continue
 		}
 		s.P.Process(b)
-		if d := n - len(b.Lines); d > 0 && s.Filtered != nil {
-			s.Filtered.Add(d)
+		if d := n - len(b.Lines); d > 0 {
+			after := b.Size()
+			if s.Filtered != nil {
+				s.Filtered.Add(d)
+			}
+			if s.FilteredBytes != nil {
+				s.FilteredBytes.Add(size - after)
+			}
+			size = after
 		}
 	}
-	return skipped
+	return skipped, in, size
 }
 
 // Config is how a rule is written in a manifest.
