@@ -927,8 +927,8 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatalf("reference to schema %q, which is not defined", ref)
 		}
 	}
-	if n := len(doc.Paths); n != 14 {
-		t.Fatalf("got %d paths; want 14", n)
+	if n := len(doc.Paths); n != 17 {
+		t.Fatalf("got %d paths; want 17", n)
 	}
 }
 

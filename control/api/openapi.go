@@ -345,6 +345,7 @@ func schemas() map[string]*schema {
 				prop("disk_bytes", integer("Bytes in its disk buffer not yet delivered."), true),
 				prop("oldest_line_age_seconds", &schema{Type: "number", Description: "Age of the oldest line on disk being delivered; 0 when none is."}, true),
 			), "What is queued for one output.")), false),
+			prop("savings", ref("Savings"), false),
 			prop("ingest_closed", str("Why its ingest is closed at start: it found no valid manifest to run (Redis unreachable, or its manifest invalid). "+
 				"Absent once ingest is open."), false),
 			prop("build_version", str(`The StreamGate version it runs; "devel" for a build without one.`), true),
@@ -361,6 +362,9 @@ func schemas() map[string]*schema {
 		), "Every error response. errors lists every problem when there are several."),
 	}
 	for name, sc := range componentSchemas() {
+		all[name] = sc
+	}
+	for name, sc := range savingsSchemas() {
 		all[name] = sc
 	}
 	return all
@@ -460,7 +464,8 @@ var tags = []openAPITag{
 	{"outputs", "The draft's outputs."},
 	{"config", "The draft's settings."},
 	{"manifests", "Publishing the draft and the published history."},
-	{"fleet", "The data planes sharing this Redis."},
+	{"shadow", "A manifest run beside the live one, to measure what it would save."},
+	{"fleet", "The data planes sharing this Redis, and what their rules save."},
 }
 
 const apiDescription = "The StreamGate control plane edits a draft configuration (rules, outputs, batch size) " +
