@@ -145,7 +145,7 @@ func (w *worker) process(b *record.Batch) {
 		p.m.Bypassed.Add(n)
 		p.m.BytesProcessed.Add(b.Size())
 	} else {
-		skipped, in, _ := cfg.Chain.RunSized(b, overloaded)
+		skipped, in := cfg.Chain.RunCounting(b, overloaded)
 		if skipped {
 			p.m.Bypassed.Add(n)
 		}

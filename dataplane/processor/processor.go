@@ -75,17 +75,20 @@ type regexHolder interface {
 // chain and a new chain replaces it with one atomic pointer swap.
 type Chain struct {
 	steps []Step
+	bytes bool // a step counts FilteredBytes
 }
 
 // NewChain returns a chain running steps in order.
 func NewChain(steps ...Step) *Chain {
+	c := &Chain{steps: steps}
 	for i := range steps {
 		steps[i].rw = nil
 		if rw, ok := steps[i].P.(Rewriter); ok && steps[i].Rewritten != nil {
 			steps[i].rw = rw
 		}
+		c.bytes = c.bytes || steps[i].FilteredBytes != nil
 	}
-	return &Chain{steps: steps}
+	return c
 }
 
 // Len is the number of steps.
@@ -97,18 +100,36 @@ func (c *Chain) Steps() []Step { return c.steps }
 // Run applies the chain to b. With overloaded set, only the steps marked
 // RunOnOverload run; Run reports whether any step was skipped.
 func (c *Chain) Run(b *record.Batch, overloaded bool) (skipped bool) {
-	skipped, _, _ = c.RunSized(b, overloaded)
+	skipped, _, _ = c.run(b, overloaded, c.bytes, false)
 	return skipped
 }
 
-// RunSized is Run, and also returns the line bytes of b before and after
-// the chain. The bytes of b are summed once before the chain and again
-// only after a step that dropped or rewrote lines, so a batch costs one
-// pass over its line headers more than Run's own work; each counter is
-// added to once per step and batch.
+// RunCounting is Run, and also returns the line bytes of b before the
+// chain. Besides that sum, a step whose FilteredBytes is set costs a pass
+// over the line headers when it drops lines, and one before it runs when
+// an earlier step rewrote lines; each counter is added to once per step
+// and batch.
+func (c *Chain) RunCounting(b *record.Batch, overloaded bool) (skipped bool, in int) {
+	skipped, in, _ = c.run(b, overloaded, true, false)
+	return skipped, in
+}
+
+// RunSized is RunCounting, and also returns the line bytes of b after the
+// chain, at the cost of one more pass when a rewrite came last.
 func (c *Chain) RunSized(b *record.Batch, overloaded bool) (skipped bool, in, out int) {
-	size := b.Size()
+	return c.run(b, overloaded, true, true)
+}
+
+// run runs the chain; in and out are b's line bytes before and after
+// it, when sized and wantOut. Without sized, the bytes are not summed,
+// and no step may count FilteredBytes.
+func (c *Chain) run(b *record.Batch, overloaded, sized, wantOut bool) (skipped bool, in, out int) {
+	size := 0
+	if sized {
+		size = b.Size()
+	}
 	in = size
+	stale := false // size is not b's: a step rewrote lines since
 	for i := range c.steps {
 		s := &c.steps[i]
 		if len(b.Lines) == 0 {
@@ -122,21 +143,29 @@ func (c *Chain) RunSized(b *record.Batch, overloaded bool) (skipped bool, in, ou
 		if s.rw != nil {
 			if k := s.rw.ProcessCounting(b); k > 0 {
 				s.Rewritten.Add(k)
-				size = b.Size()
+				stale = true
 			}
 			continue
 		}
+		if stale && s.FilteredBytes != nil {
+			size, stale = b.Size(), false
+		}
 		s.P.Process(b)
 		if d := n - len(b.Lines); d > 0 {
-			after := b.Size()
 			if s.Filtered != nil {
 				s.Filtered.Add(d)
 			}
 			if s.FilteredBytes != nil {
+				after := b.Size()
 				s.FilteredBytes.Add(size - after)
+				size = after
+			} else {
+				stale = true
 			}
-			size = after
 		}
+	}
+	if wantOut && stale {
+		size = b.Size()
 	}
 	return skipped, in, size
 }
