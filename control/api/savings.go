@@ -68,7 +68,7 @@ var (
 	exampleCost         = 25.92
 	exampleSaved        = 6.48
 	exampleOutputSaving = rdb.OutputSavings{Name: "http:http://collector:9000", LinesIn: 900, BytesIn: 90000, BytesOut: 12000,
-		ReductionPercent: 88, BytesInPerSecond: 100, CostPerGB: &examplePrice, USDPerMonth: &exampleCost, USDSavedPerMonth: &exampleSaved}
+		BytesReceived: 100000, ReductionPercent: 88, BytesInPerSecond: 100, CostPerGB: &examplePrice, USDPerMonth: &exampleCost, USDSavedPerMonth: &exampleSaved}
 	exampleRuleSaving = rdb.RuleSavings{ID: "drop_debug", LinesDropped: 100, BytesDropped: 10000}
 	exampleRedacted   = rdb.RuleSavings{ID: "redact_ssn", LinesRedacted: 12}
 	exampleSavings    = rdb.Savings{WindowSeconds: 3600, LinesReceived: 1000, BytesReceived: 100000, BytesEmitted: 90000,
@@ -161,6 +161,7 @@ func sumSavings(hbs []rdb.Heartbeat, shadow bool) fleetSavings {
 			sum.LinesIn += o.LinesIn
 			sum.BytesIn += o.BytesIn
 			sum.BytesOut += o.BytesOut
+			sum.BytesReceived += o.BytesReceived
 			sum.BytesInPerSecond += o.BytesInPerSecond
 			sum.USDPerMonth = addUSD(sum.USDPerMonth, o.USDPerMonth)
 			sum.USDSavedPerMonth = addUSD(sum.USDSavedPerMonth, o.USDSavedPerMonth)
@@ -195,7 +196,7 @@ func sumSavings(hbs []rdb.Heartbeat, shadow bool) fleetSavings {
 	t.ReductionPercent = rdb.Percent(t.BytesEmitted, t.BytesReceived)
 	t.USDPerMonth, t.USDSavedPerMonth = cents(t.USDPerMonth), cents(t.USDSavedPerMonth)
 	for _, o := range outputs {
-		o.ReductionPercent = rdb.Percent(o.BytesOut, t.BytesReceived)
+		o.ReductionPercent = rdb.Percent(o.BytesOut, o.BytesReceived)
 		o.BytesInPerSecond = math.Round(o.BytesInPerSecond*10) / 10
 		res.Outputs = append(res.Outputs, *o)
 	}
@@ -386,6 +387,7 @@ func savingsSchemas() map[string]*schema {
 		prop("lines_in", integer("Lines handed to it."), true),
 		prop("bytes_in", integer("Their bytes."), true),
 		prop("bytes_out", integer("Bytes its destination accepted, as sent: encoded and compressed (kafka: before the client's compression)."), true),
+		prop("bytes_received", integer("Line bytes the processor chains took in since the output started."), true),
 		prop("reduction_percent", num("100 × (1 − bytes_out / bytes_received): the rules' and the encoding's savings together."), true),
 		prop("bytes_in_per_second", num("The rate of bytes_in over the window."), true),
 		prop("cost_per_gb", num("The output's cost_per_gb; absent without one."), false),

@@ -26,14 +26,14 @@ func ptr(v float64) *float64 { return &v }
 func TestSumSavings(t *testing.T) {
 	a := &rdb.Savings{WindowSeconds: 3600, LinesReceived: 10, BytesReceived: 1000, BytesEmitted: 600, ReductionPercent: 40,
 		USDPerMonth: 1.5, USDSavedPerMonth: 1,
-		Outputs: []rdb.OutputSavings{{Name: "http:x", LinesIn: 6, BytesIn: 600, BytesOut: 300, BytesInPerSecond: 2,
+		Outputs: []rdb.OutputSavings{{Name: "http:x", LinesIn: 6, BytesIn: 600, BytesOut: 300, BytesReceived: 1000, BytesInPerSecond: 2,
 			CostPerGB: ptr(0.1), USDPerMonth: ptr(1.5), USDSavedPerMonth: ptr(1)}},
 		Rules: []rdb.RuleSavings{{ID: "drop_debug", LinesDropped: 4, BytesDropped: 400}, {ID: "mask", LinesRedacted: 2}},
 		Shadow: &rdb.ShadowSavings{Version: "shadow-1", LinesIn: 10, BytesIn: 1000, LinesOut: 2, BytesOut: 200,
 			Rules: []rdb.RuleSavings{{ID: "drop_info", LinesDropped: 8, BytesDropped: 800}}}}
 	b := &rdb.Savings{WindowSeconds: 60, LinesReceived: 30, BytesReceived: 3000, BytesEmitted: 3000,
-		Outputs: []rdb.OutputSavings{{Name: "http:x", LinesIn: 30, BytesIn: 3000, BytesOut: 1000, BytesInPerSecond: 50},
-			{Name: "console", LinesIn: 30, BytesIn: 3000, BytesOut: 3030}},
+		Outputs: []rdb.OutputSavings{{Name: "http:x", LinesIn: 30, BytesIn: 3000, BytesOut: 1000, BytesReceived: 3000, BytesInPerSecond: 50},
+			{Name: "console", LinesIn: 30, BytesIn: 3000, BytesOut: 3030, BytesReceived: 3000}},
 		Rules: []rdb.RuleSavings{{ID: "drop_debug"}},
 		Shadow: &rdb.ShadowSavings{Version: "shadow-1", LinesIn: 5, BytesIn: 500, LinesOut: 5, BytesOut: 500, LinesSkipped: 25,
 			Rules: []rdb.RuleSavings{{ID: "drop_info"}}}}
@@ -54,8 +54,9 @@ func TestSumSavings(t *testing.T) {
 				Totals: savingsTotals{Instances: 2, LinesReceived: 40, BytesReceived: 4000, BytesEmitted: 3600, ReductionPercent: 10,
 					USDPerMonth: 1.5, USDSavedPerMonth: 1},
 				Outputs: []rdb.OutputSavings{
-					{Name: "console", LinesIn: 30, BytesIn: 3000, BytesOut: 3030, ReductionPercent: 24.3},
-					{Name: "http:x", LinesIn: 36, BytesIn: 3600, BytesOut: 1300, ReductionPercent: 67.5, BytesInPerSecond: 52,
+					// The console's newlines make it more than it took in.
+					{Name: "console", LinesIn: 30, BytesIn: 3000, BytesOut: 3030, BytesReceived: 3000, ReductionPercent: -1},
+					{Name: "http:x", LinesIn: 36, BytesIn: 3600, BytesOut: 1300, BytesReceived: 4000, ReductionPercent: 67.5, BytesInPerSecond: 52,
 						CostPerGB: ptr(0.1), USDPerMonth: ptr(1.5), USDSavedPerMonth: ptr(1)}},
 				Rules: []rdb.RuleSavings{{ID: "drop_debug", LinesDropped: 4, BytesDropped: 400}, {ID: "mask", LinesRedacted: 2}},
 			},

@@ -194,6 +194,9 @@ type outputCounts struct {
 	gauges    []string               // OutputGauge's and OutputHistogram's series
 	pii       map[string]*vm.Counter // egress audit findings, by detector
 	dead      deadLetterCounts
+	// processedAtStart is BytesProcessed when its savings counters were
+	// created (OutputSavings).
+	processedAtStart uint64
 }
 
 // deadLetterCounts are the lines an output kept as dead letters, and took

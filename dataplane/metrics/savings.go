@@ -218,10 +218,28 @@ func (sh *Shadow) Rules() []RuleTotals {
 }
 
 // OutputBytes are the savings counters of one output (OutputLinesIn,
-// OutputBytesIn, OutputBytesOut).
+// OutputBytesIn, OutputBytesOut), and Received, the line bytes the
+// chains took in since the output started.
 type OutputBytes struct {
 	Name                       string
 	LinesIn, BytesIn, BytesOut uint64
+	Received                   uint64
+}
+
+// OutputSavings returns the named output's counters of OutputLinesIn,
+// OutputBytesIn and OutputBytesOut. The first call for an output notes
+// BytesProcessed, from which OutputBytesAll measures its Received.
+func (m *Metrics) OutputSavings(name string) (linesIn, bytesIn, bytesOut *vm.Counter) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := m.outputLocked(name)
+	if o.counts[OutputLinesIn] == nil {
+		o.processedAtStart = m.BytesProcessed.Get()
+	}
+	c := func(family string) *vm.Counter {
+		return m.counterLocked(o.counts, family, func() string { return family + "{output=" + strconv.Quote(name) + "}" })
+	}
+	return c(OutputLinesIn), c(OutputBytesIn), c(OutputBytesOut)
 }
 
 // OutputBytesAll returns the savings counters of every output not
@@ -235,7 +253,8 @@ func (m *Metrics) OutputBytesAll() []OutputBytes {
 			continue
 		}
 		out = append(out, OutputBytes{Name: name, LinesIn: get(o.counts[OutputLinesIn]),
-			BytesIn: get(o.counts[OutputBytesIn]), BytesOut: get(o.counts[OutputBytesOut])})
+			BytesIn: get(o.counts[OutputBytesIn]), BytesOut: get(o.counts[OutputBytesOut]),
+			Received: m.BytesProcessed.Get() - o.processedAtStart})
 	}
 	slices.SortFunc(out, func(a, b OutputBytes) int { return strings.Compare(a.Name, b.Name) })
 	return out

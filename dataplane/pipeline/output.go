@@ -110,10 +110,8 @@ func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffe
 		deadLettered: p.m.DeadLettered(name),
 		deadFull:     p.m.OutputDropped(name, metrics.ReasonDeadLetterFull),
 		waits:        p.m.OutputWaits(name),
-		linesIn:      p.m.OutputCount(name, metrics.OutputLinesIn),
-		bytesIn:      p.m.OutputCount(name, metrics.OutputBytesIn),
-		bytesOut:     p.m.OutputCount(name, metrics.OutputBytesOut),
 	}
+	runner.linesIn, runner.bytesIn, runner.bytesOut = p.m.OutputSavings(name)
 	if p.opts.AuditEvery > 0 {
 		for _, a := range p.auditor.auditors {
 			runner.pii = append(runner.pii, p.m.EgressPII(a.name, name))

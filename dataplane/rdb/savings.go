@@ -49,8 +49,11 @@ type OutputSavings struct {
 	LinesIn  uint64 `json:"lines_in"`
 	BytesIn  uint64 `json:"bytes_in"`
 	BytesOut uint64 `json:"bytes_out"`
-	// ReductionPercent is 100 × (1 − BytesOut / Savings.BytesReceived):
-	// the rules' savings and the encoding's together.
+	// BytesReceived is the line bytes the processor chains took in since
+	// the output started (a reload that keeps it keeps its count).
+	BytesReceived uint64 `json:"bytes_received"`
+	// ReductionPercent is 100 × (1 − BytesOut / BytesReceived): the
+	// rules' savings and the encoding's together.
 	ReductionPercent float64 `json:"reduction_percent"`
 	// BytesInPerSecond is the rate of BytesIn over the window.
 	BytesInPerSecond float64 `json:"bytes_in_per_second"`

@@ -140,7 +140,7 @@ func (s *Server) savingsAt(now time.Time) *rdb.Savings {
 	}
 	for _, o := range m.OutputBytesAll() {
 		os := rdb.OutputSavings{Name: o.Name, LinesIn: o.LinesIn, BytesIn: o.BytesIn, BytesOut: o.BytesOut,
-			ReductionPercent: rdb.Percent(o.BytesOut, sv.BytesReceived),
+			BytesReceived: o.Received, ReductionPercent: rdb.Percent(o.BytesOut, o.Received),
 			BytesInPerSecond: round1(rate(o.BytesIn, old.outputs[o.Name], window))}
 		if price, ok := costs[o.Name]; ok {
 			perByte := price / 1e9 * secondsPerMonth
