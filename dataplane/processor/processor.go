@@ -55,7 +55,7 @@ type Step struct {
 	// processor is a Rewriter (redact); nil means not counted.
 	Rewritten interface{ Add(int) }
 
-	rw Rewriter // P, when it is one and Rewritten is set; NewChain
+	rw Rewriter // P, when it is one; NewChain
 }
 
 // Rewriter is implemented by processors that rewrite lines in place, such
@@ -83,7 +83,7 @@ func NewChain(steps ...Step) *Chain {
 	c := &Chain{steps: steps}
 	for i := range steps {
 		steps[i].rw = nil
-		if rw, ok := steps[i].P.(Rewriter); ok && steps[i].Rewritten != nil {
+		if rw, ok := steps[i].P.(Rewriter); ok {
 			steps[i].rw = rw
 		}
 		c.bytes = c.bytes || steps[i].FilteredBytes != nil
@@ -142,7 +142,9 @@ func (c *Chain) run(b *record.Batch, overloaded, sized, wantOut bool) (skipped b
 		n := len(b.Lines)
 		if s.rw != nil {
 			if k := s.rw.ProcessCounting(b); k > 0 {
-				s.Rewritten.Add(k)
+				if s.Rewritten != nil {
+					s.Rewritten.Add(k)
+				}
 				stale = true
 			}
 			continue
