@@ -396,7 +396,7 @@ func savingsSchemas() map[string]*schema {
 	), "What one output was sent, and what it costs.")
 	shadow := describe(object(
 		prop("version", str("The shadow manifest's version."), true),
-		prop("error", str("Why the data plane refused the shadow manifest; the counters are those of the shadow it ran before, if any."), false),
+		prop("error", str("Why the data plane refused the shadow manifest, or stopped running it (a rule panicked); the counters are those of the shadow it ran last, if any."), false),
 		prop("lines_in", integer("Lines the shadow ran on."), true),
 		prop("bytes_in", integer("Their bytes."), true),
 		prop("lines_out", integer("Lines it would have handed to the outputs."), true),

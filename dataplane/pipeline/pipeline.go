@@ -176,6 +176,8 @@ type Pipeline struct {
 	// shadow is the chain running beside the live one, nil when none
 	// (shadow.go).
 	shadow atomic.Pointer[shadowChain]
+	// shadowErr says why the shadow stopped by itself (ShadowError).
+	shadowErr atomic.Pointer[string]
 
 	mu      sync.Mutex                 // serialises Apply, Close and retirement
 	outputs map[string]*outputRunner   // live outputs by config key; mu

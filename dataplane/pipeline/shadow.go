@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"time"
 
 	"streamgate/dataplane/metrics"
@@ -34,6 +35,7 @@ const maxShadowScratch = 256 << 10
 func (p *Pipeline) SetShadow(version string, chain *processor.Chain) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.shadowErr.Store(nil)
 	if chain == nil {
 		p.shadow.Store(nil)
 		p.m.StopShadow()
@@ -49,6 +51,24 @@ func (p *Pipeline) SetShadow(version string, chain *processor.Chain) {
 		}
 	}
 	p.shadow.Store(&shadowChain{chain: processor.NewChain(steps...), m: m})
+}
+
+// shadowFailed stops sh, whose chain panicked with r, unless another
+// shadow replaced it already, and keeps why for ShadowError.
+func (p *Pipeline) shadowFailed(sh *shadowChain, r any) {
+	why := fmt.Sprintf("a rule panicked: %v; the shadow was stopped", r)
+	if p.shadow.CompareAndSwap(sh, nil) {
+		p.shadowErr.Store(&why)
+		p.log.Error("shadow manifest stopped: a rule panicked; the live chain is unaffected", "version", sh.m.Version, "panic", r)
+	}
+}
+
+// ShadowError says why the shadow stopped by itself, "" when it did not.
+func (p *Pipeline) ShadowError() string {
+	if e := p.shadowErr.Load(); e != nil {
+		return *e
+	}
+	return ""
 }
 
 // Shadow returns the counters of the shadow running, or nil.
@@ -94,7 +114,8 @@ func (w *worker) shadowAllowed() bool {
 }
 
 // runShadow runs sh on the lines shadowFor kept, counts what it did, and
-// lets go of them: they point into a batch the worker hands on next.
+// lets go of them: they point into a batch the worker hands on next. A
+// shadow rule that panics stops the shadow (shadowFailed), not the worker.
 func (w *worker) runShadow(sh *shadowChain) {
 	timed := w.p.opts.ShadowCPU < 1
 	var start time.Time
@@ -103,6 +124,13 @@ func (w *worker) runShadow(sh *shadowChain) {
 	}
 	sb := w.sb
 	n := len(sb.Lines)
+	defer func() {
+		if r := recover(); r != nil {
+			clear(sb.Lines[:cap(sb.Lines)])
+			sb.Lines, sb.Scratch = sb.Lines[:0], sb.Scratch[:0]
+			w.p.shadowFailed(sh, r)
+		}
+	}()
 	_, in, out := sh.chain.RunSized(sb, false)
 	sh.m.LinesIn.Add(n)
 	sh.m.BytesIn.Add(in)

@@ -10,6 +10,7 @@ import (
 	"streamgate/dataplane/internal/capture"
 	"streamgate/dataplane/output"
 	"streamgate/dataplane/processor"
+	"streamgate/dataplane/record"
 )
 
 // TestShadowLeavesLiveUntouched: a shadow chain that drops and rewrites
@@ -181,5 +182,36 @@ func TestOutputSavingsCounters(t *testing.T) {
 	m.WritePrometheus(&b)
 	if !strings.Contains(b.String(), "streamgate_bytes_filtered_total 8\n") {
 		t.Errorf("a retired rule's bytes did not move to the series without label")
+	}
+}
+
+// panicky panics on every batch.
+type panicky struct{}
+
+func (panicky) Process(*record.Batch) { panic("boom") }
+
+// TestShadowPanicStopsShadow: a shadow rule that panics stops the shadow,
+// says why, and leaves the worker and the live lines alone.
+func TestShadowPanicStopsShadow(t *testing.T) {
+	sink := capture.Unique("shadow-panic")
+	p, err := New(Options{Workers: 1, ShadowCPU: 1}, &Config{Outputs: []output.Config{capture.Config(sink)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetShadow("shadow-bad", processor.NewChain(processor.Step{ID: "bad", Type: "panicky", P: panicky{}}))
+	for i := range 3 {
+		p.m.Received.Add(2)
+		if err := p.Push(context.Background(), lineBatch(1, "a", "b"), 0); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the live lines", func() bool { return capture.Get(sink).Len() == 2*(i+1) })
+	}
+	closePipeline(t, p)
+	if p.shadow.Load() != nil || !strings.Contains(p.ShadowError(), "boom") {
+		t.Fatalf("after a panic: shadow %v, error %q; want it stopped, saying why", p.shadow.Load(), p.ShadowError())
+	}
+	p.SetShadow("", nil)
+	if p.ShadowError() != "" {
+		t.Errorf("after SetShadow: error %q; want none", p.ShadowError())
 	}
 }

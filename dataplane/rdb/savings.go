@@ -79,8 +79,9 @@ type RuleSavings struct {
 // since it started on this data plane.
 type ShadowSavings struct {
 	Version string `json:"version"`
-	// Error is why the data plane could not run the shadow manifest; the
-	// counters are then those of the shadow it ran before, if any.
+	// Error is why the data plane refused the shadow manifest, or stopped
+	// running it (a rule panicked); the counters are then those of the
+	// shadow it ran last, if any.
 	Error string `json:"error,omitempty"`
 	// LinesIn and BytesIn are what it ran on; LinesOut and BytesOut what
 	// it would have handed to the outputs. LinesSkipped were not run on:

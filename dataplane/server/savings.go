@@ -164,8 +164,11 @@ func (s *Server) savingsAt(now time.Time) *rdb.Savings {
 // shadowSavings describes the shadow manifest, or is nil when none runs
 // and none was refused.
 func (s *Server) shadowSavings() *rdb.ShadowSavings {
-	sh := s.m.CurrentShadow()
 	e := s.shadowErr.Load()
+	if why := s.p.ShadowError(); why != "" && e == nil {
+		e = &Rejection{Err: why}
+	}
+	sh := s.m.CurrentShadow()
 	if sh == nil && e == nil {
 		return nil
 	}
