@@ -97,6 +97,13 @@ func componentName(typ, suffix string) string {
 	return b.String() + suffix
 }
 
+// costSchema is the schema of the cost_per_gb every output takes.
+func costSchema() *schema {
+	s := paramSchema(&output.CostSpec.Params[0])
+	s.Minimum = new(int)
+	return s
+}
+
 // paramSchema is the schema of one documented param.
 func paramSchema(p *spec.Param) *schema {
 	s := &schema{Description: p.Description, Enum: p.Enum}
@@ -108,6 +115,8 @@ func paramSchema(p *spec.Param) *schema {
 		s.Description += " A single string is taken as a list of one."
 	case spec.Integer:
 		s.Type = "integer"
+	case spec.Number:
+		s.Type = "number"
 	case spec.Boolean:
 		s.Type = "boolean"
 	case spec.StringMap:
@@ -259,6 +268,7 @@ func schemas() map[string]*schema {
 			prop("endpoint", outputField("endpoint"), false),
 			prop("timestamp_field", outputField("timestamp_field"), false),
 			prop("buffer", componentSchema(&output.BufferSpec), false),
+			prop("cost_per_gb", costSchema(), false),
 		), "Where processed lines are sent. Each type takes the fields its <Type>Output schema lists; setting another is an error."),
 		"Pipeline": describe(object(
 			prop("name", str("The pipeline's name; the control plane writes "+strconv.Quote("default_pipeline")+"."), true),
@@ -344,6 +354,7 @@ func schemas() map[string]*schema {
 				prop("disk_bytes", integer("Bytes in its disk buffer not yet delivered."), true),
 				prop("oldest_line_age_seconds", &schema{Type: "number", Description: "Age of the oldest line on disk being delivered; 0 when none is."}, true),
 			), "What is queued for one output.")), false),
+			prop("savings", ref("Savings"), false),
 			prop("ingest_closed", str("Why its ingest is closed at start: it found no valid manifest to run (Redis unreachable, or its manifest invalid). "+
 				"Absent once ingest is open."), false),
 			prop("build_version", str(`The StreamGate version it runs; "devel" for a build without one.`), true),
@@ -360,6 +371,9 @@ func schemas() map[string]*schema {
 		), "Every error response. errors lists every problem when there are several."),
 	}
 	for name, sc := range componentSchemas() {
+		all[name] = sc
+	}
+	for name, sc := range savingsSchemas() {
 		all[name] = sc
 	}
 	return all
@@ -459,7 +473,8 @@ var tags = []openAPITag{
 	{"outputs", "The draft's outputs."},
 	{"config", "The draft's settings."},
 	{"manifests", "Publishing the draft and the published history."},
-	{"fleet", "The data planes sharing this Redis."},
+	{"shadow", "A manifest run beside the live one, to measure what it would save."},
+	{"fleet", "The data planes sharing this Redis, and what their rules save."},
 }
 
 const apiDescription = "The StreamGate control plane edits a draft configuration (rules, outputs, batch size) " +

@@ -348,15 +348,7 @@ func (s *Store) Rollback(ctx context.Context, version string) (*manifest.Manifes
 	if err != nil {
 		return nil, 0, err
 	}
-	err = s.update(ctx, func(d *draft) error {
-		p := &old.Pipelines[0]
-		*d = draft{Rules: p.Processors, Outputs: p.Outputs, OverloadPolicy: p.OverloadPolicy}
-		if p.BatchSize != nil {
-			d.BatchSize = *p.BatchSize
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.setDraft(ctx, &old.Pipelines[0]); err != nil {
 		return nil, 0, fmt.Errorf("rolled back to manifest %q as version %s, but cannot update the draft: %w", version, m.Version, err)
 	}
 	return m, subscribers, nil

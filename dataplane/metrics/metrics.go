@@ -152,13 +152,19 @@ type Metrics struct {
 	EgressAudited *vm.Counter
 
 	mu       sync.Mutex
-	dropped  map[string]*vm.Counter   // by reason; mu
-	filtered map[string]*vm.Counter   // by rule; mu
-	sampled  map[string]*vm.Counter   // by rule; mu
-	redacted map[string]*vm.Counter   // by rule; mu
-	outputs  map[string]*outputCounts // by output name; mu
-	refused  map[string]*vm.Counter   // by listener and reason; mu
-	closed   map[string]*vm.Counter   // by listener and reason; mu
+	dropped  map[string]*vm.Counter // by reason; mu
+	filtered map[string]*vm.Counter // by rule; mu
+	sampled  map[string]*vm.Counter // by rule; mu
+	redacted map[string]*vm.Counter // by rule; mu
+	// filteredBytes and sampledBytes are the line bytes of Filtered and
+	// Sampled, by rule; mu.
+	filteredBytes map[string]*vm.Counter
+	sampledBytes  map[string]*vm.Counter
+	// The savings and the shadow's counters: see savings.go.
+	savingsCounts
+	outputs map[string]*outputCounts // by output name; mu
+	refused map[string]*vm.Counter   // by listener and reason; mu
+	closed  map[string]*vm.Counter   // by listener and reason; mu
 	// retired holds what the rules and outputs removed by a reload
 	// counted, in series without their rule or output label; mu.
 	retired retiredCounts
@@ -168,14 +174,16 @@ type Metrics struct {
 // metrics without the rule or output label. Each is created when a first
 // rule or output is retired.
 type retiredCounts struct {
-	filtered  *vm.Counter
-	sampled   *vm.Counter
-	redacted  *vm.Counter
-	delivered *vm.Counter
-	dropped   map[string]*vm.Counter // by reason
-	counts    map[string]*vm.Counter // by family
-	pii       map[string]*vm.Counter // by detector
-	dead      deadLetterCounts
+	filtered      *vm.Counter
+	sampled       *vm.Counter
+	redacted      *vm.Counter
+	filteredBytes *vm.Counter
+	sampledBytes  *vm.Counter
+	delivered     *vm.Counter
+	dropped       map[string]*vm.Counter // by reason
+	counts        map[string]*vm.Counter // by family
+	pii           map[string]*vm.Counter // by detector
+	dead          deadLetterCounts
 }
 
 // outputCounts are the line counters of one output.
@@ -186,6 +194,9 @@ type outputCounts struct {
 	gauges    []string               // OutputGauge's and OutputHistogram's series
 	pii       map[string]*vm.Counter // egress audit findings, by detector
 	dead      deadLetterCounts
+	// processedAtStart is BytesProcessed when its savings counters were
+	// created (OutputSavings).
+	processedAtStart uint64
 }
 
 // deadLetterCounts are the lines an output kept as dead letters, and took
@@ -227,6 +238,8 @@ func New() *Metrics {
 		filtered:       make(map[string]*vm.Counter),
 		sampled:        make(map[string]*vm.Counter),
 		redacted:       make(map[string]*vm.Counter),
+		filteredBytes:  make(map[string]*vm.Counter),
+		sampledBytes:   make(map[string]*vm.Counter),
 		outputs:        make(map[string]*outputCounts),
 		retired: retiredCounts{
 			dropped: make(map[string]*vm.Counter),
@@ -239,6 +252,7 @@ func New() *Metrics {
 	for _, r := range []string{ReasonBufferFull, ReasonOversize, ReasonShutdown, ReasonTruncated} {
 		m.Dropped(r)
 	}
+	m.savingsCounts.init(s)
 	// Process-wide: the JSON scanner counts for every instance at once.
 	s.NewGauge("streamgate_json_too_deep_total", func() float64 { return float64(match.JSONTooDeep()) })
 	bi := buildinfo.Get()
@@ -277,12 +291,14 @@ func (m *Metrics) Filtered(rule string) *vm.Counter {
 	return m.ruleCounter(m.filtered, familyFiltered, rule)
 }
 
-// Families of the per-rule counters (Filtered, Sampled, Redacted), which
-// RetireRule moves to their series without label.
+// Families of the per-rule counters (Filtered, Sampled, Redacted and
+// their bytes), which RetireRule moves to their series without label.
 const (
-	familyFiltered = "streamgate_lines_filtered_total"
-	familySampled  = "streamgate_lines_sampled_total"
-	familyRedacted = "streamgate_lines_redacted_total"
+	familyFiltered      = "streamgate_lines_filtered_total"
+	familySampled       = "streamgate_lines_sampled_total"
+	familyRedacted      = "streamgate_lines_redacted_total"
+	familyFilteredBytes = "streamgate_bytes_filtered_total"
+	familySampledBytes  = "streamgate_bytes_sampled_total"
 )
 
 // ruleCounter returns cs[rule], registering it first as the rule's series
@@ -343,7 +359,8 @@ func get(c *vm.Counter) uint64 {
 
 // RetireRule removes the series of the rule with the given id, for a rule a
 // reload removed: what it counted moves to the series without a rule label,
-// streamgate_lines_filtered_total (or _sampled_total), which holds the
+// streamgate_lines_filtered_total (or _sampled_total, _redacted_total,
+// streamgate_bytes_filtered_total, _sampled_total), which holds the
 // lines filtered (or sampled) by rules since removed, so the sum over the
 // metric still counts every line. The caller must make sure nothing counts on the rule's counter
 // any more; a rule that comes back starts a new series from 0.
@@ -365,6 +382,8 @@ func (m *Metrics) RetireRule(id string) {
 	retire(m.filtered, familyFiltered, &m.retired.filtered)
 	retire(m.sampled, familySampled, &m.retired.sampled)
 	retire(m.redacted, familyRedacted, &m.retired.redacted)
+	retire(m.filteredBytes, familyFilteredBytes, &m.retired.filteredBytes)
+	retire(m.sampledBytes, familySampledBytes, &m.retired.sampledBytes)
 }
 
 // Redacted returns the counter of lines the rule with the given id

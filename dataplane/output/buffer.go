@@ -99,7 +99,7 @@ func (c *BufferConfig) SyncInterval() time.Duration {
 // may hold an API key).
 func (c *Config) QueueID() string {
 	d := *c
-	d.Buffer = nil
+	d.Buffer, d.CostPerGB = nil, nil
 	b, err := json.Marshal(&d) // map keys are sorted, so this is canonical
 	if err != nil {
 		panic("BUG: cannot marshal output config: " + err.Error())

@@ -255,12 +255,23 @@ func (o *cloudWatchOutput) Write(ctx context.Context, b *record.Batch) error {
 			return err
 		}
 		rejected += n
+		countWire(ctx, cwRequestBytes(events[start:end]))
 		start = end
 	}
 	if rejected > 0 {
 		return fmt.Errorf("cannot put log events to %s: the service rejected %d of %d events as too old, too new or past the group's retention; the others were stored", o.name, rejected, len(events))
 	}
 	return nil
+}
+
+// cwRequestBytes is the size of a request of events as the service
+// meters it: each message's UTF-8 bytes and 26 bytes.
+func cwRequestBytes(events []cwEvent) int {
+	n := 0
+	for i := range events {
+		n += len(events[i].msg) + 26
+	}
+	return n
 }
 
 // events turns lines into events sorted by timestamp. A line that is not

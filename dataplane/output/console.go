@@ -51,7 +51,7 @@ func newConsole(*Config) (Output, error) {
 
 // Write writes b's lines and flushes them, so a line is on stdout no later
 // than its batch's flush.
-func (c *console) Write(_ context.Context, b *record.Batch) error {
+func (c *console) Write(ctx context.Context, b *record.Batch) error {
 	c.mu.Lock()
 	closed := c.closed
 	c.mu.Unlock()
@@ -71,6 +71,7 @@ func (c *console) Write(_ context.Context, b *record.Batch) error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("cannot write to stdout: %w", err)
 	}
+	countWire(ctx, b.Size()+len(b.Lines))
 	return nil
 }
 

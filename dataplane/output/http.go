@@ -492,6 +492,7 @@ func (o *httpOutput) post(ctx context.Context, req *fasthttp.Request, resp *fast
 	code := resp.StatusCode()
 	switch {
 	case code >= 200 && code < 300:
+		countWire(ctx, len(req.Body()))
 		return 0, false, nil
 	case code == fasthttp.StatusTooManyRequests, code == fasthttp.StatusServiceUnavailable:
 		return o.retryAfter(resp.Header.Peek(fasthttp.HeaderRetryAfter), time.Now()), true, &statusError{code: code}

@@ -343,6 +343,7 @@ func (o *kafkaOutput) Write(ctx context.Context, b *record.Batch) error {
 		defer o.putWrite(w)
 		n := w.failed.Load()
 		if n == 0 {
+			countWire(ctx, recordBytes(w.recs))
 			return nil
 		}
 		err := *w.first.Load()
@@ -360,6 +361,16 @@ func (o *kafkaOutput) Write(ctx context.Context, b *record.Batch) error {
 	}
 	return fmt.Errorf("cannot produce batch to %s: %w, %d of %d records still unanswered (they may yet be written)",
 		o.name, why, w.pending.Load(), len(b.Lines))
+}
+
+// recordBytes is the size of recs' keys and values, as produced: the
+// client's own compression comes after.
+func recordBytes(recs []kgo.Record) int {
+	n := 0
+	for i := range recs {
+		n += len(recs[i].Key) + len(recs[i].Value)
+	}
+	return n
 }
 
 // key returns the key of line's record: the text of the member at o's key

@@ -143,6 +143,10 @@ type Config struct {
 	// Buffer is where the output's queue lives; nil means in memory. Every
 	// type takes it.
 	Buffer *BufferConfig `json:"buffer,omitempty"`
+	// CostPerGB is what the destination charges to ingest a GB (10^9
+	// bytes), in dollars: the savings estimate their cost with it
+	// (CostSpec). Every type takes it; nil means unknown.
+	CostPerGB *float64 `json:"cost_per_gb,omitempty"`
 
 	// NameSuffix is appended to Name, to tell apart outputs of one manifest
 	// whose masked URLs are the same ("#2", "#3", ...). Not part of the
@@ -266,7 +270,9 @@ func MaskURL(rawURL string) string {
 // Key identifies the output's whole configuration: two configs with the same
 // key build interchangeable outputs, so a reload keeps the running one.
 func (c *Config) Key() string {
-	b, err := json.Marshal(c) // map keys are sorted, so this is canonical
+	d := *c
+	d.CostPerGB = nil          // a price changes no delivery: the output is kept
+	b, err := json.Marshal(&d) // map keys are sorted, so this is canonical
 	if err != nil {
 		panic("BUG: cannot marshal output config: " + err.Error())
 	}
@@ -331,12 +337,15 @@ func Validate(c *Config) error {
 			return err
 		}
 	}
+	if err := validateCost(c.CostPerGB); err != nil {
+		return err
+	}
 	for _, f := range c.setFields() {
 		if t.Spec == nil {
 			break
 		}
 		if _, ok := t.Spec.Param(f); !ok {
-			return fmt.Errorf("%s: not used by %s output (it takes %s, and buffer)", f, c.Type, paramList(t.Spec))
+			return fmt.Errorf("%s: not used by %s output (it takes %s, buffer and cost_per_gb)", f, c.Type, paramList(t.Spec))
 		}
 	}
 	return t.Validate(c)

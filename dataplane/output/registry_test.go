@@ -65,7 +65,7 @@ func TestRegistryDocumented(t *testing.T) {
 		}
 		// Every field of Config that the spec leaves out is refused.
 		for _, f := range fields {
-			if _, ok := sp.Param(f); ok || f == "type" || f == "buffer" { // buffer: every type's
+			if _, ok := sp.Param(f); ok || f == "type" || f == "buffer" || f == "cost_per_gb" { // every type takes buffer and cost_per_gb
 				continue
 			}
 			c, _ := exampleConfig(t, typ, sp.Examples[0])

@@ -197,6 +197,7 @@ func (o *tcpOutput) WriteLane(ctx context.Context, lane int, b *record.Batch) er
 	var last error
 	for attempt := 0; ; attempt++ {
 		if err := o.writeOnce(ctx, l, buf); err == nil {
+			countWire(ctx, len(buf))
 			return nil
 		} else {
 			last = err

@@ -363,6 +363,7 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 	defer d.delivering[id].Unlock()
 	q := d.qs[id]
 	write := runner.writer(id % len(runner.lanes))
+	wctx := output.WithWireCounter(ctx, runner.bytesOut)
 	b := new(record.Batch)
 	var lastLog time.Time
 	for {
@@ -403,7 +404,7 @@ func (p *Pipeline) deliverDisk(ctx context.Context, runner *outputRunner, id int
 		n := len(b.Lines)
 		delivered := true
 		for wait := diskRetryMin; ; wait = min(2*wait, diskRetryMax) {
-			err := write(ctx, b)
+			err := write(wctx, b)
 			if err == nil {
 				runner.delivered.Add(n)
 				runner.observeDelivered(born)

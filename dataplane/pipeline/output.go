@@ -53,6 +53,10 @@ type outputRunner struct {
 	deadLettered *vm.Counter
 	deadFull     *vm.Counter
 	waits        *vm.Counter // batches held back for room while it delivered
+	// linesIn and bytesIn count the lines, and their bytes, handed to the
+	// output; bytesOut the bytes its destination accepted (output.
+	// WithWireCounter).
+	linesIn, bytesIn, bytesOut *vm.Counter
 	// pii counts the egress audit's findings by detector, in the order of
 	// auditors; nil when the audit is off.
 	pii []*vm.Counter
@@ -107,6 +111,7 @@ func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffe
 		deadFull:     p.m.OutputDropped(name, metrics.ReasonDeadLetterFull),
 		waits:        p.m.OutputWaits(name),
 	}
+	runner.linesIn, runner.bytesIn, runner.bytesOut = p.m.OutputSavings(name)
 	if p.opts.AuditEvery > 0 {
 		for _, a := range p.auditor.auditors {
 			runner.pii = append(runner.pii, p.m.EgressPII(a.name, name))
@@ -339,10 +344,11 @@ const errLogEvery = 5 * time.Second
 func (p *Pipeline) runLane(l *lane) {
 	runner := l.runner
 	write := runner.writer(l.id)
+	ctx := output.WithWireCounter(p.laneCtx, runner.bytesOut)
 	var lastLog time.Time
 	for sb := range l.ch {
 		n, sz := len(sb.b.Lines), int64(sb.b.Footprint())
-		if err := write(p.laneCtx, sb.b); err != nil {
+		if err := write(ctx, sb.b); err != nil {
 			s := settle(sb.b.Lines, err)
 			if !p.writeFailed(runner, s, err, &lastLog) {
 				sb.fail()

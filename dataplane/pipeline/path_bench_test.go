@@ -49,12 +49,15 @@ type wholePath struct {
 // startWholePath starts a whole path whose rings overflow by policy, with
 // the egress audit scanning 1 line in auditEvery (Options.AuditEvery); the
 // test's cleanup stops it.
-func startWholePath(tb testing.TB, policy buffer.Policy, auditEvery int) *wholePath {
+func startWholePath(tb testing.TB, policy buffer.Policy, auditEvery int, set ...func(*Options)) *wholePath {
 	tb.Helper()
 	registerDiscard()
 	// A short flush interval: the last lines sent need not wait long.
-	p, err := New(Options{Workers: pathConns, Overflow: policy, FlushInterval: time.Millisecond, AuditEvery: auditEvery},
-		&Config{Chain: filterRedact(tb), Outputs: []output.Config{{Type: "bench-discard"}}})
+	opts := Options{Workers: pathConns, Overflow: policy, FlushInterval: time.Millisecond, AuditEvery: auditEvery}
+	for _, f := range set {
+		f(&opts)
+	}
+	p, err := New(opts, &Config{Chain: filterRedact(tb), Outputs: []output.Config{{Type: "bench-discard"}}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -66,6 +66,7 @@ const (
 	DefaultAuditEvery    = 100
 	DefaultDataDir       = "data"
 	DefaultDrainTimeout  = 10 * time.Minute
+	DefaultShadowCPU     = 0.25
 )
 
 // Options are fixed for the life of a pipeline. The zero value of each field
@@ -132,6 +133,11 @@ type Options struct {
 	// counted (reason output_removed) and the queue deleted. 0 means
 	// DefaultDrainTimeout; negative, no bound.
 	DiskDrainTimeout time.Duration
+	// ShadowCPU bounds the time each worker spends running the shadow
+	// chain (SetShadow), as a fraction of each second: past it, the
+	// shadow skips batches until the next second, and counts their lines
+	// as skipped. 0 means DefaultShadowCPU; 1 or more, no bound.
+	ShadowCPU float64
 	// Metrics receives the counters; nil means a private set.
 	Metrics *metrics.Metrics
 	// Logger receives diagnostics; nil means slog.Default().
@@ -171,6 +177,11 @@ type Pipeline struct {
 	wg      sync.WaitGroup // workers
 
 	cur atomic.Pointer[generation]
+	// shadow is the chain running beside the live one, nil when none
+	// (shadow.go).
+	shadow atomic.Pointer[shadowChain]
+	// shadowErr says why the shadow stopped by itself (ShadowError).
+	shadowErr atomic.Pointer[string]
 
 	mu      sync.Mutex                 // serialises Apply, Close and retirement
 	outputs map[string]*outputRunner   // live outputs by config key; mu
@@ -312,6 +323,9 @@ func (o Options) withDefaults() Options {
 	if o.DeadLetterMaxBytes <= 0 {
 		o.DeadLetterMaxBytes = deadletter.DefaultMaxBytes
 	}
+	if o.ShadowCPU <= 0 {
+		o.ShadowCPU = DefaultShadowCPU
+	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
@@ -396,8 +410,10 @@ func (p *Pipeline) Apply(cfg *Config) error {
 		case steps[i].Filtered != nil:
 		case steps[i].Samples:
 			steps[i].Filtered = p.m.Sampled(steps[i].ID)
+			steps[i].FilteredBytes = p.m.SampledBytes(steps[i].ID)
 		default:
 			steps[i].Filtered = p.m.Filtered(steps[i].ID)
+			steps[i].FilteredBytes = p.m.FilteredBytes(steps[i].ID)
 		}
 		if _, ok := steps[i].P.(processor.Rewriter); ok && steps[i].Rewritten == nil {
 			steps[i].Rewritten = p.m.Redacted(steps[i].ID)

@@ -20,10 +20,11 @@ func (w *worker) processTapped(b *record.Batch, overloaded bool) {
 	p, g := w.p, w.gen
 	tr := tracePool.Get().(*processor.Trace)
 	n := len(b.Lines)
-	skipped := g.cfg.Chain.RunTraced(b, overloaded, tr)
+	skipped, in := g.cfg.Chain.RunTraced(b, overloaded, tr)
 	if skipped {
 		p.m.Bypassed.Add(n)
 	}
+	p.m.BytesProcessed.Add(in)
 	names := make([]string, len(g.outs))
 	for i, r := range g.outs {
 		names[i] = r.name

@@ -49,6 +49,13 @@ type worker struct {
 	// next line to scan.
 	emitted uint64
 	auditAt int
+
+	// The shadow chain (shadow.go): sb carries the lines it runs on, and
+	// shadowSpent is the time it took in the window that began at
+	// shadowFrom.
+	sb          *record.Batch
+	shadowSpent time.Duration
+	shadowFrom  time.Time
 }
 
 // poke wakes the worker if it is waiting, so it notices a new generation,
@@ -133,12 +140,21 @@ func (w *worker) process(b *record.Batch) {
 	p, cfg := w.p, w.gen.cfg
 	overloaded := w.breaker()
 	n := len(b.Lines)
+	sh := w.shadowFor(b, overloaded)
 	if overloaded && cfg.BypassAll {
 		p.m.Bypassed.Add(n)
+		p.m.BytesProcessed.Add(b.Size())
 	} else if p.opts.Tap.Active() {
 		w.processTapped(b, overloaded)
-	} else if cfg.Chain.Run(b, overloaded) {
-		p.m.Bypassed.Add(n)
+	} else {
+		skipped, in := cfg.Chain.RunCounting(b, overloaded)
+		if skipped {
+			p.m.Bypassed.Add(n)
+		}
+		p.m.BytesProcessed.Add(in)
+	}
+	if sh != nil {
+		w.runShadow(sh)
 	}
 	w.moveToPending(b)
 }
@@ -318,6 +334,8 @@ func (w *worker) flush() {
 		return
 	}
 	w.p.m.Emitted.Add(n)
+	size := b.Size()
+	w.p.m.BytesEmitted.Add(size)
 	if w.auditAt < n {
 		w.audit(b)
 	} else {
@@ -328,6 +346,10 @@ func (w *worker) flush() {
 	sb := getShared(b, len(outs))
 	block := w.p.opts.Overflow == buffer.Block
 	stall := max(0, w.p.opts.OverflowWait)
+	for _, r := range outs {
+		r.linesIn.Add(n)
+		r.bytesIn.Add(size)
+	}
 	for _, r := range outs {
 		// b may be recycled from here on.
 		w.outWait += r.lanes[w.id].send(sb, block, stall, w.outputWait(), w.p.laneCtx.Done())

@@ -45,6 +45,9 @@ type Step struct {
 	// Filtered counts the lines this step dropped; nil means not counted.
 	// For a step that Samples, they are counted as sampled.
 	Filtered interface{ Add(int) }
+	// FilteredBytes counts the bytes of the lines this step dropped; nil
+	// means not counted.
+	FilteredBytes interface{ Add(int) }
 	// Samples is set for the types that sample lines out for cost
 	// (sample, rate_limit, dedup) rather than filter noise.
 	Samples bool
@@ -52,7 +55,7 @@ type Step struct {
 	// processor is a Rewriter (redact); nil means not counted.
 	Rewritten interface{ Add(int) }
 
-	rw Rewriter // P, when it is one and Rewritten is set; NewChain
+	rw Rewriter // P, when it is one; NewChain
 }
 
 // Rewriter is implemented by processors that rewrite lines in place, such
@@ -72,17 +75,20 @@ type regexHolder interface {
 // chain and a new chain replaces it with one atomic pointer swap.
 type Chain struct {
 	steps []Step
+	bytes bool // a step counts FilteredBytes
 }
 
 // NewChain returns a chain running steps in order.
 func NewChain(steps ...Step) *Chain {
+	c := &Chain{steps: steps}
 	for i := range steps {
 		steps[i].rw = nil
-		if rw, ok := steps[i].P.(Rewriter); ok && steps[i].Rewritten != nil {
+		if rw, ok := steps[i].P.(Rewriter); ok {
 			steps[i].rw = rw
 		}
+		c.bytes = c.bytes || steps[i].FilteredBytes != nil
 	}
-	return &Chain{steps: steps}
+	return c
 }
 
 // Len is the number of steps.
@@ -94,15 +100,41 @@ func (c *Chain) Steps() []Step { return c.steps }
 // Run applies the chain to b. With overloaded set, only the steps marked
 // RunOnOverload run; Run reports whether any step was skipped.
 func (c *Chain) Run(b *record.Batch, overloaded bool) (skipped bool) {
-	return c.run(b, overloaded, nil)
+	skipped, _, _ = c.run(b, overloaded, c.bytes, false, nil)
+	return skipped
 }
 
-// run is Run, recording in tr, when it is not nil, what each step did.
-func (c *Chain) run(b *record.Batch, overloaded bool, tr *Trace) (skipped bool) {
+// RunCounting is Run, and also returns the line bytes of b before the
+// chain. Besides that sum, a step whose FilteredBytes is set costs a pass
+// over the line headers when it drops lines, and one before it runs when
+// an earlier step rewrote lines; each counter is added to once per step
+// and batch.
+func (c *Chain) RunCounting(b *record.Batch, overloaded bool) (skipped bool, in int) {
+	skipped, in, _ = c.run(b, overloaded, true, false, nil)
+	return skipped, in
+}
+
+// RunSized is RunCounting, and also returns the line bytes of b after the
+// chain, at the cost of one more pass when a rewrite came last.
+func (c *Chain) RunSized(b *record.Batch, overloaded bool) (skipped bool, in, out int) {
+	return c.run(b, overloaded, true, true, nil)
+}
+
+// run runs the chain; in and out are b's line bytes before and after
+// it, when sized and wantOut. Without sized, the bytes are not summed,
+// and no step may count FilteredBytes. It records in tr, when it is not
+// nil, what each step did.
+func (c *Chain) run(b *record.Batch, overloaded, sized, wantOut bool, tr *Trace) (skipped bool, in, out int) {
+	size := 0
+	if sized {
+		size = b.Size()
+	}
+	in = size
+	stale := false // size is not b's: a step rewrote lines since
 	for i := range c.steps {
 		s := &c.steps[i]
 		if len(b.Lines) == 0 {
-			return skipped
+			return skipped, in, 0
 		}
 		if overloaded && !s.RunOnOverload {
 			skipped = true
@@ -114,19 +146,37 @@ func (c *Chain) run(b *record.Batch, overloaded bool, tr *Trace) (skipped bool) 
 		}
 		if s.rw != nil {
 			if k := s.rw.ProcessCounting(b); k > 0 {
-				s.Rewritten.Add(k)
+				if s.Rewritten != nil {
+					s.Rewritten.Add(k)
+				}
+				stale = true
 			}
 		} else {
+			if stale && s.FilteredBytes != nil {
+				size, stale = b.Size(), false
+			}
 			s.P.Process(b)
-			if d := n - len(b.Lines); d > 0 && s.Filtered != nil {
-				s.Filtered.Add(d)
+			if d := n - len(b.Lines); d > 0 {
+				if s.Filtered != nil {
+					s.Filtered.Add(d)
+				}
+				if s.FilteredBytes != nil {
+					after := b.Size()
+					s.FilteredBytes.Add(size - after)
+					size = after
+				} else {
+					stale = true
+				}
 			}
 		}
 		if tr != nil {
 			tr.after(b, i)
 		}
 	}
-	return skipped
+	if wantOut && stale {
+		size = b.Size()
+	}
+	return skipped, in, size
 }
 
 // Config is how a rule is written in a manifest.

@@ -35,17 +35,17 @@ type TraceEvent struct {
 	Dropped bool // the step dropped the line; otherwise it rewrote it
 }
 
-// RunTraced is Run, recording what each step did in tr.
-func (c *Chain) RunTraced(b *record.Batch, overloaded bool, tr *Trace) (skipped bool) {
+// RunTraced is RunCounting, recording what each step did in tr.
+func (c *Chain) RunTraced(b *record.Batch, overloaded bool, tr *Trace) (skipped bool, in int) {
 	tr.Events = tr.Events[:0]
 	tr.Lines = len(b.Lines)
 	tr.cur = tr.cur[:0]
 	for i := range b.Lines {
 		tr.cur = append(tr.cur, i)
 	}
-	skipped = c.run(b, overloaded, tr)
+	skipped, in, _ = c.run(b, overloaded, true, false, tr)
 	tr.Kept = append(tr.Kept[:0], tr.cur...)
-	return skipped
+	return skipped, in
 }
 
 // before notes the lines before a step runs.

@@ -48,7 +48,7 @@ func TestRunTraced(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			b := newBatch(c.in...)
 			var tr Trace
-			if chain.RunTraced(b, false, &tr) {
+			if skipped, _ := chain.RunTraced(b, false, &tr); skipped {
 				t.Error("RunTraced reports skipped steps; want none")
 			}
 			if got := lines(b); !slices.Equal(got, c.out) {
@@ -74,7 +74,7 @@ func TestRunTracedOverloaded(t *testing.T) {
 	r, _ := Build(Config{ID: "r", Type: "redact", Params: json.RawMessage(`{"pattern":"secret"}`)})
 	b := newBatch("DEBUG secret")
 	var tr Trace
-	if !NewChain(f, r).RunTraced(b, true, &tr) {
+	if skipped, _ := NewChain(f, r).RunTraced(b, true, &tr); !skipped {
 		t.Error("RunTraced reports no skipped step; want the filter skipped")
 	}
 	if want := []TraceEvent{{Line: 0, Step: 1}}; !slices.Equal(tr.Events, want) {

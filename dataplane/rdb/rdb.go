@@ -222,6 +222,9 @@ type Heartbeat struct {
 	IngestClosed string `json:"ingest_closed,omitempty" redis:"ingest_closed"`
 	// Outputs is what is queued for each output, in memory and on disk.
 	Outputs OutputQueues `json:"outputs,omitempty" redis:"outputs,omitempty"`
+	// Savings is what the rules saved, and would save with the shadow
+	// manifest (savings.go).
+	Savings *Savings `json:"savings,omitempty" redis:"savings,omitempty"`
 
 	// The build the instance runs (package buildinfo).
 	BuildVersion string `json:"build_version" redis:"build_version"`

@@ -28,6 +28,7 @@ func Sections() map[string]string {
 		"outputs":    components("output", output.Types(), output.Spec),
 		"detectors":  detectors(),
 		"buffer":     buffer(),
+		"cost":       cost(),
 	}
 }
 
@@ -70,6 +71,18 @@ func buffer() string {
 		fmt.Fprintf(&b, "| `buffer.%s` | %s | %s | %s |\n", p.Name, paramKind(p), paramDefault(p), cell(paramDesc(p)))
 	}
 	fmt.Fprintf(&b, "\nExample: `{\"type\": \"http\", \"url\": \"https://collector:9000/logs\", \"buffer\": %s}`", sp.Examples[0])
+	return b.String()
+}
+
+// cost renders the cost_per_gb field every output type takes.
+func cost() string {
+	sp := &output.CostSpec
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n| field | type | default | description |\n|---|---|---|---|\n", sp.Summary)
+	for _, p := range sp.Params {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", p.Name, paramKind(p), paramDefault(p), cell(paramDesc(p)))
+	}
+	fmt.Fprintf(&b, "\nExample: `{\"type\": \"http\", \"url\": \"https://collector:9000/logs\", \"cost_per_gb\": %s}`", sp.Examples[0])
 	return b.String()
 }
 

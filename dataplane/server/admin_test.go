@@ -85,6 +85,18 @@ func TestStatusEndpoint(t *testing.T) {
 				t.Errorf("last_error: got %q; want the rejection's reason", lastErr)
 			}
 			delete(got, "last_error")
+			// The savings: 27 bytes in, the DEBUG line's 9 dropped by
+			// drop_debug; the rates and the window depend on the clock.
+			sv, _ := got["savings"].(map[string]any)
+			delete(got, "savings")
+			for _, k := range []string{"bytes_received", "bytes_emitted", "lines_received", "reduction_percent"} {
+				if _, ok := sv[k]; !ok {
+					t.Errorf("savings.%s: missing in %v", k, sv)
+				}
+			}
+			if sv["bytes_received"] != 27.0 || sv["bytes_emitted"] != 18.0 || sv["reduction_percent"] != 33.3 {
+				t.Errorf("savings: got %v; want 27 bytes received, 18 emitted, 33.3 %%", sv)
+			}
 			if c.follow {
 				// The heartbeat adds the instance's identity and Redis state.
 				if got["id"] != "dp-1" || got["pid"] != float64(os.Getpid()) || got["tcp_addr"] != s.TCPAddr().String() {

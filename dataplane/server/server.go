@@ -151,6 +151,7 @@ type Options struct {
 	Logger     *slog.Logger
 
 	closedLogEvery time.Duration // closedLogEvery when 0; tests shorten it
+	savingsEvery   time.Duration // savingsEvery when 0; tests shorten it
 }
 
 // Server is a running data plane.
@@ -190,6 +191,12 @@ type Server struct {
 	rejected atomic.Pointer[Rejection]
 	shutdown sync.Once
 
+	// The savings (savings.go): samples of the counters, the outputs'
+	// cost_per_gb by name, and the last shadow manifest refused.
+	ring      savingsRing
+	costs     atomic.Pointer[map[string]float64]
+	shadowErr atomic.Pointer[Rejection]
+
 	watcher     *watch.Watcher // nil unless following Redis
 	stopWatch   context.CancelFunc
 	watcherDone chan struct{}
@@ -224,7 +231,19 @@ func Start(opts Options) (s *Server, err error) {
 		readOnce: make(chan struct{}), opened: make(chan struct{}), quit: make(chan struct{}), failed: make(chan error, 1)}
 	if opts.Manifest != nil {
 		s.applied.Store(opts.Manifest)
+		costs := outputCosts(initial.Outputs)
+		s.costs.Store(&costs)
 	}
+	s.ring.add(sampleSavings(m, time.Now()), savingsWindow)
+	every := opts.savingsEvery
+	if every <= 0 {
+		every = savingsEvery
+	}
+	s.serve.Add(1)
+	go func() {
+		defer s.serve.Done()
+		s.sampleSavingsEvery(every)
+	}()
 	defer func() {
 		if err != nil {
 			s.Shutdown(context.Background())
@@ -494,6 +513,7 @@ func (s *Server) Report(hb *rdb.Heartbeat) {
 	hb.DeadLettered, hb.Replayed = st.DeadLettered, st.Replayed
 	hb.IngestClosed = st.IngestClosed
 	hb.Outputs = st.Outputs
+	hb.Savings = st.Savings
 	hb.BuildVersion, hb.BuildCommit, hb.GoVersion = st.BuildVersion, st.BuildCommit, st.GoVersion
 	if a := s.TCPAddr(); a != nil {
 		hb.TCPAddr = a.String()
@@ -564,6 +584,8 @@ func (s *Server) apply(m *manifest.Manifest) error {
 	}
 	s.applied.Store(m)
 	s.rejected.Store(nil)
+	costs := outputCosts(cfg.Outputs)
+	s.costs.Store(&costs)
 	s.log.Info("manifest applied", "version", string(m.Version), "processors", cfg.Chain.Len(), "outputs", len(cfg.Outputs), "batch_size", cfg.BatchSize)
 	return nil
 }
@@ -632,6 +654,8 @@ type Status struct {
 	IngestClosed string `json:"ingest_closed,omitempty"`
 	// Outputs is what is queued for each output, in memory and on disk.
 	Outputs rdb.OutputQueues `json:"outputs,omitempty"`
+	// Savings is what the rules saved, and the shadow would.
+	Savings *rdb.Savings `json:"savings,omitempty"`
 
 	BuildVersion string `json:"build_version"` // the build running (package buildinfo)
 	BuildCommit  string `json:"build_commit"`
@@ -653,6 +677,7 @@ func (s *Server) Status() *Status {
 		Replayed:     s.m.DeadLetterReplayedTotal(),
 		IngestClosed: s.ClosedReason(),
 		Outputs:      outputQueues(s.p.Queues()),
+		Savings:      s.Savings(),
 		BuildVersion: bi.Version,
 		BuildCommit:  bi.Commit,
 		GoVersion:    bi.GoVersion,

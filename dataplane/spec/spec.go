@@ -22,6 +22,7 @@ const (
 	// a string.
 	Strings   Kind = "strings"
 	Integer   Kind = "integer"
+	Number    Kind = "number"
 	Boolean   Kind = "boolean"
 	StringMap Kind = "string_map"
 )
@@ -124,7 +125,7 @@ func (c *Component) Validate() error {
 			errs = append(errs, "param "+p.Name+" has no description")
 		}
 		switch p.Kind {
-		case String, Strings, Integer, Boolean, StringMap:
+		case String, Strings, Integer, Number, Boolean, StringMap:
 		default:
 			errs = append(errs, fmt.Sprintf("param %s has kind %q", p.Name, p.Kind))
 		}

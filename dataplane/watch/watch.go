@@ -52,6 +52,14 @@ type Target interface {
 	Report(hb *rdb.Heartbeat)
 }
 
+// ShadowTarget is implemented by a Target that runs a shadow manifest
+// (rdb.ShadowKey) beside the live one. The watcher reads the shadow with
+// the manifest, and calls ApplyShadowJSON when it changed: with nil when
+// it was removed. A data plane that does not implement it ignores shadows.
+type ShadowTarget interface {
+	ApplyShadowJSON(data []byte) error
+}
+
 // Options configure a Watcher. Zero values mean the defaults.
 type Options struct {
 	// Client talks to Redis; required.
@@ -77,9 +85,13 @@ type Watcher struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu      sync.Mutex
-	last    []byte // the last manifest read, applied or not
-	redisOK string // "connected" or the last Redis error
+	mu   sync.Mutex
+	last []byte // the last manifest read, applied or not
+	// lastShadow is the last shadow manifest read, nil for none;
+	// shadowRead is set once one read of it succeeded.
+	lastShadow []byte
+	shadowRead bool
+	redisOK    string // "connected" or the last Redis error
 }
 
 // New returns a watcher; Run starts it.
@@ -171,8 +183,10 @@ func (w *Watcher) follow(ctx context.Context) {
 	}
 }
 
-// sync reads the manifest and applies it if it changed since the last read.
+// sync reads the manifest and applies it if it changed since the last read;
+// so does it the shadow manifest, for a ShadowTarget.
 func (w *Watcher) sync(ctx context.Context, why string) {
+	w.syncShadow(ctx, why)
 	data, err := w.c.Get(ctx, rdb.ConfigKey).Bytes()
 	if errors.Is(err, redis.Nil) {
 		w.setRedis(nil)
@@ -197,6 +211,32 @@ func (w *Watcher) sync(ctx context.Context, why string) {
 	}
 	w.log.Info("manifest changed in redis", "trigger", why, "bytes", len(data))
 	w.t.ApplyJSON(data) // logs, counts and records a rejection itself
+}
+
+// syncShadow reads the shadow manifest and hands it to a ShadowTarget if
+// it changed since the last read. A read that fails changes nothing: the
+// manifest's own read reports Redis unreachable.
+func (w *Watcher) syncShadow(ctx context.Context, why string) {
+	st, ok := w.t.(ShadowTarget)
+	if !ok {
+		return
+	}
+	data, err := w.c.Get(ctx, rdb.ShadowKey).Bytes()
+	if errors.Is(err, redis.Nil) {
+		data, err = nil, nil
+	}
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	prev, read := w.lastShadow, w.shadowRead
+	w.lastShadow, w.shadowRead = data, true
+	w.mu.Unlock()
+	if read && bytes.Equal(data, prev) || data == nil && prev == nil {
+		return
+	}
+	w.log.Info("shadow manifest changed in redis", "trigger", why, "bytes", len(data))
+	st.ApplyShadowJSON(data) // logs and reports a rejection itself
 }
 
 // unreachable records that Redis could not be read and tells the target.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -36,6 +37,7 @@ type dataplaneFlags struct {
 	outputQueueBytes, egressAudit               int
 	dlqMaxBytes                                 int64
 	egressAuditDetectors                        string
+	shadowCPU                                   float64
 	overflow, memoryLimit                       string
 	overflowWait, breakerDelay                  time.Duration
 	shutdownTimeout, heartbeat, drainTimeout    time.Duration
@@ -75,6 +77,7 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.breakerDelay, "breaker-delay", pipeline.DefaultBreakerDelay, "under the drop policies, how long a worker's buffer must be at or above 80 %, the worker processing (not waiting for an output), before the breaker opens and filters are skipped; counted in all until the buffer stays below 80 % for as long; 0 opens it at once")
 	fs.IntVar(&f.outputQueueBytes, "output-queue-bytes", pipeline.DefaultOutputQueue, "memory bound of the batches queued for one output; past it, under the drop policies, the worker waits while that output delivers (see -overflow-wait), then that output's batches are dropped and counted (reason queue_full); under block the pipeline waits for the output instead")
 	fs.Int64Var(&f.dlqMaxBytes, "dlq-max-bytes", deadletter.DefaultMaxBytes, "bound in bytes of each output's dead-letter file (-data-dir/dlq), which keeps the batches its destination refused for good (a 4xx other than 408 and 429); a batch that does not fit is dropped and counted in streamgate_output_lines_dropped_total{reason=\"dead_letter_full\"}")
+	fs.Float64Var(&f.shadowCPU, "shadow-cpu-budget", pipeline.DefaultShadowCPU, `fraction of each second a worker may spend running the shadow manifest beside the live one (POST /shadow); past it the shadow skips batches until the next second, counted in streamgate_shadow_lines_skipped_total; 1 or more: no bound`)
 	fs.IntVar(&f.egressAudit, "egress-audit", pipeline.DefaultAuditEvery, "scan 1 in N emitted lines again for personal data with the -egress-audit-detectors, counting findings in streamgate_egress_pii_total{detector,output}; 0 disables")
 	fs.StringVar(&f.egressAuditDetectors, "egress-audit-detectors", strings.Join(pipeline.DefaultAuditDetectors, ","), "the detectors the egress audit runs: names, categories or all, comma-separated (each costs a pass over every line scanned; streamgate detectors lists them)")
 	fs.IntVar(&f.maxLine, "max-line", ingest.DefaultMaxLine, "longest line in bytes; longer lines are dropped and counted (reason oversize)")
@@ -112,6 +115,9 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 	}
 	if f.dlqMaxBytes <= 0 {
 		return server.Options{}, fmt.Errorf("-dlq-max-bytes: want a positive number of bytes; got %d", f.dlqMaxBytes)
+	}
+	if !(f.shadowCPU > 0) || math.IsInf(f.shadowCPU, 0) {
+		return server.Options{}, fmt.Errorf("-shadow-cpu-budget: want a fraction of a second above 0 (1 or more: no bound); got %v", f.shadowCPU)
 	}
 	if f.egressAudit < 0 {
 		return server.Options{}, fmt.Errorf("-egress-audit: want 0 (off) or a positive number of lines; got %d", f.egressAudit)
@@ -179,6 +185,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 			DiskDrainTimeout:   drain,
 			OverflowWait:       overflowWait,
 			BreakerDelay:       breakerDelay,
+			ShadowCPU:          f.shadowCPU,
 		},
 		Logger: log,
 	}

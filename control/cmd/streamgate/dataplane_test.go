@@ -402,3 +402,35 @@ func TestIngestLimitFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestShadowCPUBudgetFlag(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		want      float64
+		wantError string
+	}{
+		{args: nil, want: pipeline.DefaultShadowCPU},
+		{args: []string{"-shadow-cpu-budget", "0.5"}, want: 0.5},
+		{args: []string{"-shadow-cpu-budget", "1"}, want: 1},
+		{args: []string{"-shadow-cpu-budget", "0"}, wantError: "-shadow-cpu-budget: want a fraction of a second above 0 (1 or more: no bound); got 0"},
+		{args: []string{"-shadow-cpu-budget", "-0.1"}, wantError: "-shadow-cpu-budget: want a fraction of a second above 0 (1 or more: no bound); got -0.1"},
+		{args: []string{"-shadow-cpu-budget", "NaN"}, wantError: "-shadow-cpu-budget: want a fraction of a second above 0 (1 or more: no bound); got NaN"},
+	} {
+		var f dataplaneFlags
+		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		opts, err := f.options(slog.Default())
+		if c.wantError != "" {
+			if err == nil || err.Error() != c.wantError {
+				t.Errorf("%q: got error %v; want %q", c.args, err, c.wantError)
+			}
+			continue
+		}
+		if err != nil || opts.Pipeline.ShadowCPU != c.want {
+			t.Errorf("%q: got %v, %v; want ShadowCPU %v", c.args, opts.Pipeline.ShadowCPU, err, c.want)
+		}
+	}
+}
