@@ -927,8 +927,8 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatalf("reference to schema %q, which is not defined", ref)
 		}
 	}
-	if n := len(doc.Paths); n != 17 {
-		t.Fatalf("got %d paths; want 17", n)
+	if n := len(doc.Paths); n != 19 {
+		t.Fatalf("got %d paths; want 19", n)
 	}
 }
 
