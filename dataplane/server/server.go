@@ -104,7 +104,10 @@ type Options struct {
 	SyslogTCPAddr string
 	SyslogUDPAddr string
 	SyslogFormat  string
-	AdminAddr     string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
+	// OTLPHTTPAddr, when set, opens the OTLP/HTTP logs listener (see
+	// ingest.OTLPHTTP), with the HTTP listener's limits and TLS.
+	OTLPHTTPAddr string
+	AdminAddr    string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
 
 	// AdminTLS, when set, makes the admin server serve HTTPS only.
 	AdminTLS *tls.Config
@@ -160,18 +163,19 @@ type Server struct {
 
 	// The ingest listeners, bound at start or, under BootClosed, once the
 	// data plane knows what to run.
-	lopts     Options       // their addresses and settings
-	lmu       sync.Mutex    // guards the listeners and the boot state below
-	tcp       *ingest.TCP   // lmu
-	udp       *ingest.UDP   // lmu
-	stcp      *ingest.TCP   // lmu: syslog
-	sudp      *ingest.UDP   // lmu: syslog
-	http      *ingest.HTTP  // lmu
-	waiting   bool          // lmu; ingest closed until the data plane knows what to run
-	firstRead bool          // lmu; the watcher has read Redis, or failed to, once
-	closing   bool          // lmu; Shutdown began: ingest never opens
-	readOnce  chan struct{} // closed when firstRead is set
-	opened    chan struct{} // closed when a waiting data plane opens ingest
+	lopts     Options          // their addresses and settings
+	lmu       sync.Mutex       // guards the listeners and the boot state below
+	tcp       *ingest.TCP      // lmu
+	udp       *ingest.UDP      // lmu
+	stcp      *ingest.TCP      // lmu: syslog
+	sudp      *ingest.UDP      // lmu: syslog
+	http      *ingest.HTTP     // lmu
+	otlp      *ingest.OTLPHTTP // lmu
+	waiting   bool             // lmu; ingest closed until the data plane knows what to run
+	firstRead bool             // lmu; the watcher has read Redis, or failed to, once
+	closing   bool             // lmu; Shutdown began: ingest never opens
+	readOnce  chan struct{}    // closed when firstRead is set
+	opened    chan struct{}    // closed when a waiting data plane opens ingest
 	fallback  *manifest.Manifest
 	quit      chan struct{} // closed when Shutdown begins
 	failed    chan error    // why ingest could not open after Start returned
@@ -315,7 +319,7 @@ func (s *Server) logWhileClosed(every time.Duration) {
 // openIngestLocked binds the ingest listeners and serves them; on error
 // none is left open. Lock lmu should be held.
 func (s *Server) openIngestLocked() (err error) {
-	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil {
+	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil || s.otlp != nil {
 		return nil
 	}
 	o := &s.lopts
@@ -326,7 +330,7 @@ func (s *Server) openIngestLocked() (err error) {
 			for _, stop := range stops {
 				stop(context.Background())
 			}
-			s.tcp, s.udp, s.http, s.stcp, s.sudp = nil, nil, nil, nil, nil
+			s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlp = nil, nil, nil, nil, nil, nil
 		}
 	}()
 	readers := o.UDPReaders
@@ -371,6 +375,13 @@ func (s *Server) openIngestLocked() (err error) {
 			return fmt.Errorf("cannot listen on http %s: %w", o.HTTPAddr, err)
 		}
 		s.goServe(s.http.Serve)
+		stops = append(stops, s.http.Shutdown)
+	}
+	if o.OTLPHTTPAddr != "" {
+		if s.otlp, err = ingest.ListenOTLPHTTP(o.OTLPHTTPAddr, icfg); err != nil {
+			return fmt.Errorf("cannot listen on otlp http %s: %w", o.OTLPHTTPAddr, err)
+		}
+		s.goServe(s.otlp.Serve)
 	}
 	if s.waiting {
 		s.waiting = false
@@ -411,7 +422,7 @@ func (s *Server) settle(run bool, why string) {
 	}
 	tcp, udp, hin := s.addrsLocked()
 	stcp, sudp := s.syslogAddrsLocked()
-	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "syslog_tcp", stcp, "syslog_udp", sudp, "manifest", runs, "because", why,
+	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.otlpAddrLocked(), "manifest", runs, "because", why,
 		"waited", time.Since(s.begun).Round(time.Millisecond))
 }
 
@@ -704,6 +715,22 @@ func (s *Server) addrsLocked() (tcp, udp, hin net.Addr) {
 	return tcp, udp, hin
 }
 
+// OTLPHTTPAddr is the bound OTLP/HTTP address, nil when not bound.
+func (s *Server) OTLPHTTPAddr() net.Addr {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	return s.otlpAddrLocked()
+}
+
+// otlpAddrLocked returns the address of the OTLP/HTTP listener. Lock lmu
+// should be held.
+func (s *Server) otlpAddrLocked() net.Addr {
+	if s.otlp == nil {
+		return nil
+	}
+	return s.otlp.Addr()
+}
+
 // SyslogAddrs are the bound syslog addresses, nil for those not bound.
 func (s *Server) SyslogAddrs() (tcp, udp net.Addr) {
 	s.lmu.Lock()
@@ -783,7 +810,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.lmu.Lock()
 		s.closing = true // ingest never opens from now on
 		s.ready.Store(false)
-		tcp, udp, hin, stcp, sudp := s.tcp, s.udp, s.http, s.stcp, s.sudp
+		tcp, udp, hin, stcp, sudp, otlp := s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlp
 		s.lmu.Unlock()
 		close(s.quit)
 		start := time.Now()
@@ -806,6 +833,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if hin != nil {
 			errs = append(errs, hin.Shutdown(ctx))
+		}
+		if otlp != nil {
+			errs = append(errs, otlp.Shutdown(ctx))
 		}
 		errs = append(errs, s.p.Close(ctx))
 		if s.admin != nil {
