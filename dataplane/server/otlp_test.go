@@ -65,7 +65,9 @@ func anyStr(s string) *commonpb.AnyValue {
 	return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
 }
 
-func attr(k string, v *commonpb.AnyValue) *commonpb.KeyValue { return &commonpb.KeyValue{Key: k, Value: v} }
+func attr(k string, v *commonpb.AnyValue) *commonpb.KeyValue {
+	return &commonpb.KeyValue{Key: k, Value: v}
+}
 
 // TestOTLPInRoundTrip: records sent over OTLP/HTTP, protobuf and JSON,
 // leave by the otlp output as they came, every field, resource and scope
