@@ -41,7 +41,7 @@ const (
 )
 
 var otlpSpec = spec.Component{
-	Summary: "Exports each batch to an OpenTelemetry collector or backend over OTLP/HTTP (protobuf, POST <url>/v1/logs): a text line is a record's body, a JSON line's body, severity, attributes, resource, time and trace context fill the record's; retries 429, 502, 503 and 504, honouring Retry-After, and counts the records a partial success rejects.",
+	Summary: "Exports each batch to an OpenTelemetry collector or backend over OTLP/HTTP (protobuf, POST <url>/v1/logs): a text line is a record's body, a JSON line's body, severity, attributes, resource, scope, times, flags and trace context fill the record's; retries 429, 502, 503 and 504, honouring Retry-After, and counts the records a partial success rejects.",
 	Params: []spec.Param{
 		{Name: "url", Kind: spec.String, Required: true, Description: "Base URL of the OTLP/HTTP receiver, http:// or https:// (http://localhost:4318); /v1/logs is appended unless the path already ends with it. Its credentials and query values are masked wherever it is shown."},
 		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as a backend's API key. Their values are never shown, logged or put in metrics."},
