@@ -27,6 +27,7 @@ FUZZ_TARGETS := \
 	dataplane/diskq:FuzzOpen:3000x \
 	dataplane/ingest:FuzzFramer:30000x \
 	dataplane/ingest:FuzzOTLPLogs:20000x \
+	dataplane/ingest:FuzzWellFormed5424:20000x \
 	dataplane/deadletter:FuzzFile:2000x \
 	dataplane/manifest:FuzzParse:30000x \
 	dataplane/match:FuzzDetectors:50000x \
