@@ -644,8 +644,9 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	)
 	// step runs sc unless Only leaves it out, or it is not short and the
 	// run is.
+	only := len(want) > 0 // want empties as its scenarios run
 	step := func(sc *result.Scenario, short bool, f func() error) {
-		if (len(want) > 0 && !want[sc.Name]) || (len(want) == 0 && h.cfg.Short && !short) {
+		if (only && !want[sc.Name]) || (!only && h.cfg.Short && !short) {
 			return
 		}
 		delete(want, sc.Name)
