@@ -62,6 +62,23 @@ func BenchmarkOTLPLogs(b *testing.B) {
 	}
 }
 
+// BenchmarkOTLPWire writes the lines of the protobuf request of
+// BenchmarkOTLPLogs straight from its bytes (the fast path), beside the
+// decoder.
+func BenchmarkOTLPWire(b *testing.B) {
+	pb, _ := proto.Marshal(benchLogs(512))
+	var w wireLines
+	b.SetBytes(int64(len(pb)))
+	b.ReportAllocs()
+	lines := 0
+	for b.Loop() {
+		if !w.each(pb, func([]byte) { lines++ }) {
+			b.Fatal("the fast path did not answer")
+		}
+	}
+	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
+}
+
 // BenchmarkOTLPLinesOnly writes the lines of decoded records, without the
 // decoding.
 func BenchmarkOTLPLinesOnly(b *testing.B) {

@@ -113,6 +113,7 @@ var (
 // otlpBuffers are the per-request memory of the listener.
 type otlpBuffers struct {
 	lines otlpLines
+	wire  wireLines
 	data  logspb.LogsData
 }
 
@@ -200,14 +201,24 @@ func (o *OTLPHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if cap(buf.lines.line) > otlpBatchBytes {
 			buf.lines.line = nil
 		}
+		if cap(buf.wire.lines) > otlpBatchBytes || cap(buf.wire.line) > otlpBatchBytes {
+			buf.wire = wireLines{}
+		}
 		otlpBufferPool.Put(buf)
 	}()
-	if err := decodeOTLPLogs(body, isJSON, &buf.data); err != nil {
-		o.malformed.inc("remote", r.RemoteAddr, "err", err)
-		o.fail(w, isJSON, http.StatusBadRequest, err.Error())
-		return
+	// Protobuf as encoders write it goes straight to lines; the rest is
+	// decoded into messages first.
+	each := func(emit func([]byte)) { buf.lines.each(&buf.data, emit) }
+	if isJSON || !buf.wire.each(body, nil) {
+		if err := decodeOTLPLogs(body, isJSON, &buf.data); err != nil {
+			o.malformed.inc("remote", r.RemoteAddr, "err", err)
+			o.fail(w, isJSON, http.StatusBadRequest, err.Error())
+			return
+		}
+	} else {
+		each = buf.wire.emit
 	}
-	batches, records, oversize := o.lines(buf, len(body))
+	batches, records, oversize := o.lines(each, len(body))
 	defer func() {
 		for _, b := range batches {
 			record.Put(b) // those not handed on
@@ -258,14 +269,14 @@ func (o *OTLPHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.reply(w, isJSON, http.StatusOK, appendExportResponse(nil, isJSON, oversize, msg))
 }
 
-// lines turns the decoded request in buf into batches of lines, and
-// counts its records and those over the line limit, which are left out.
-func (o *OTLPHTTP) lines(buf *otlpBuffers, bodyLen int) (batches []*record.Batch, records, oversize int) {
+// lines turns the lines each gives into batches, and counts them and
+// those over the line limit, which are left out.
+func (o *OTLPHTTP) lines(each func(emit func([]byte)), bodyLen int) (batches []*record.Batch, records, oversize int) {
 	maxLine := o.h.cfg.MaxLine
 	size := min(max(2*bodyLen, 4<<10), otlpBatchBytes)
 	key := nextKey() // the request's records stay in order
 	var b *record.Batch
-	buf.lines.each(&buf.data, func(line []byte) {
+	each(func(line []byte) {
 		records++
 		if len(line) > maxLine {
 			oversize++

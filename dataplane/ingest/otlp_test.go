@@ -545,3 +545,77 @@ func TestOTLPHTTPAck(t *testing.T) {
 		})
 	}
 }
+
+// TestOTLPWire: the protobuf fast path answers for bodies as encoders
+// write them, with the decoder's lines, and leaves the others to it.
+func TestOTLPWire(t *testing.T) {
+	all := logsOf([]*commonpb.KeyValue{kv("service.name", sv("checkout"))},
+		&commonpb.InstrumentationScope{Name: "lib", Version: "1", Attributes: []*commonpb.KeyValue{kv("k", intv(1))}},
+		&logspb.LogRecord{TimeUnixNano: 1, ObservedTimeUnixNano: 2, SeverityNumber: 17, SeverityText: "ERROR",
+			Body: &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: []*commonpb.KeyValue{
+				kv("msg", sv("hi \"there\"")), kv("none", nil),
+				kv("list", &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: []*commonpb.AnyValue{intv(-1), dbl(2.5), dbl(3), {}}}}}),
+			}}}},
+			Attributes: []*commonpb.KeyValue{kv("http.status_code", intv(502)), kv("ok", &commonpb.AnyValue{Value: &commonpb.AnyValue_BoolValue{BoolValue: true}}),
+				kv("b", &commonpb.AnyValue{Value: &commonpb.AnyValue_BytesValue{BytesValue: []byte{0, 1}}})},
+			DroppedAttributesCount: 1, Flags: 1, TraceId: []byte("0123456789abcdef"), SpanId: make([]byte, 8), EventName: "e"},
+		&logspb.LogRecord{SeverityNumber: 13},
+		&logspb.LogRecord{})
+	all.ResourceLogs = append(all.ResourceLogs, &logspb.ResourceLogs{Resource: &resourcepb.Resource{}, ScopeLogs: []*logspb.ScopeLogs{{Scope: &commonpb.InstrumentationScope{}, LogRecords: []*logspb.LogRecord{{Body: sv("bare")}}}}})
+	for _, tc := range []struct {
+		name string
+		d    *logspb.LogsData
+	}{
+		{"every field", all},
+		{"as an SDK sends", benchLogs(20)},
+		{"empty", &logspb.LogsData{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pb, err := proto.Marshal(tc.d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wl wireLines
+			var got []string
+			if !wl.each(pb, func(line []byte) { got = append(got, string(line)) }) {
+				t.Fatal("the fast path did not answer")
+			}
+			want := otlpLinesOf(tc.d)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+	// Shapes left to the decoder.
+	rec := func(fields ...[]byte) []byte {
+		var r []byte
+		for _, f := range fields {
+			r = append(r, f...)
+		}
+		scope := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), r)
+		rl := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), scope)
+		return protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), rl)
+	}
+	str := func(num protowire.Number, s string) []byte {
+		return protowire.AppendString(protowire.AppendTag(nil, num, protowire.BytesType), s)
+	}
+	anyStr := func(s string) []byte { return str(1, s) }
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"severity text twice", rec(str(3, "a"), str(3, "b"))},
+		{"body twice", rec(protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), anyStr("a")), protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), anyStr("b")))},
+		{"two values in one", rec(protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), append(anyStr("a"), protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), 1)...)))},
+		{"invalid UTF-8", rec(str(3, "\xff"))},
+		{"wrong wire type", rec(protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), 1))},
+		{"truncated", rec(str(3, "abc"))[:5]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var wl wireLines
+			if wl.each(tc.body, func([]byte) { t.Fatal("emitted a line") }) {
+				t.Fatal("the fast path answered; want the decoder")
+			}
+		})
+	}
+}
