@@ -119,6 +119,18 @@ type otlpBuffers struct {
 
 var otlpBufferPool = sync.Pool{New: func() any { return new(otlpBuffers) }}
 
+// putOTLPBuffers recycles buf, but for what it grew too large.
+func putOTLPBuffers(buf *otlpBuffers) {
+	buf.data.Reset()
+	if cap(buf.lines.line) > otlpBatchBytes {
+		buf.lines.line = nil
+	}
+	if cap(buf.wire.lines) > otlpBatchBytes || cap(buf.wire.line) > otlpBatchBytes {
+		buf.wire = wireLines{}
+	}
+	otlpBufferPool.Put(buf)
+}
+
 // ServeHTTP takes one request.
 func (o *OTLPHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := o.h
@@ -196,16 +208,7 @@ func (o *OTLPHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	buf := otlpBufferPool.Get().(*otlpBuffers)
-	defer func() {
-		buf.data.Reset()
-		if cap(buf.lines.line) > otlpBatchBytes {
-			buf.lines.line = nil
-		}
-		if cap(buf.wire.lines) > otlpBatchBytes || cap(buf.wire.line) > otlpBatchBytes {
-			buf.wire = wireLines{}
-		}
-		otlpBufferPool.Put(buf)
-	}()
+	defer putOTLPBuffers(buf)
 	// Protobuf as encoders write it goes straight to lines; the rest is
 	// decoded into messages first.
 	each := func(emit func([]byte)) { buf.lines.each(&buf.data, emit) }
@@ -218,7 +221,7 @@ func (o *OTLPHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		each = buf.wire.emit
 	}
-	batches, records, oversize := o.lines(each, len(body))
+	batches, records, oversize := otlpBatches(each, len(body), h.cfg.MaxLine)
 	defer func() {
 		for _, b := range batches {
 			record.Put(b) // those not handed on
@@ -269,10 +272,10 @@ func (o *OTLPHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.reply(w, isJSON, http.StatusOK, appendExportResponse(nil, isJSON, oversize, msg))
 }
 
-// lines turns the lines each gives into batches, and counts them and
-// those over the line limit, which are left out.
-func (o *OTLPHTTP) lines(each func(emit func([]byte)), bodyLen int) (batches []*record.Batch, records, oversize int) {
-	maxLine := o.h.cfg.MaxLine
+// otlpBatches turns the lines each gives, of a request of bodyLen bytes,
+// into batches, and counts them and those longer than maxLine, which are
+// left out.
+func otlpBatches(each func(emit func([]byte)), bodyLen, maxLine int) (batches []*record.Batch, records, oversize int) {
 	size := min(max(2*bodyLen, 4<<10), otlpBatchBytes)
 	key := nextKey() // the request's records stay in order
 	var b *record.Batch

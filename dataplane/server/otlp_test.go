@@ -2,16 +2,20 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -61,6 +65,16 @@ func (c *otlpCollector) records() []otlpRecord {
 	return append([]otlpRecord(nil), c.recs...)
 }
 
+// bytesCodec sends and receives messages as their bytes.
+type bytesCodec struct{}
+
+func (bytesCodec) Marshal(v any) ([]byte, error) { return *v.(*[]byte), nil }
+func (bytesCodec) Unmarshal(data []byte, v any) error {
+	*v.(*[]byte) = append([]byte(nil), data...)
+	return nil
+}
+func (bytesCodec) Name() string { return "proto" }
+
 func anyStr(s string) *commonpb.AnyValue {
 	return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
 }
@@ -69,9 +83,10 @@ func attr(k string, v *commonpb.AnyValue) *commonpb.KeyValue {
 	return &commonpb.KeyValue{Key: k, Value: v}
 }
 
-// TestOTLPInRoundTrip: records sent over OTLP/HTTP, protobuf and JSON,
-// leave by the otlp output as they came, every field, resource and scope
-// kept; attribute_filter rules on service.name and log.level drop theirs.
+// TestOTLPInRoundTrip: records sent over OTLP/HTTP, protobuf and JSON, and
+// over OTLP/gRPC, leave by the otlp output as they came, every field,
+// resource and scope kept; attribute_filter rules on service.name,
+// log.level and a record attribute drop theirs.
 func TestOTLPInRoundTrip(t *testing.T) {
 	coll := &otlpCollector{}
 	sink := httptest.NewServer(coll)
@@ -83,7 +98,13 @@ func TestOTLPInRoundTrip(t *testing.T) {
 			{"id": "drop_health", "type": "attribute_filter", "params": {"attribute": "http.target", "value": "/health"}}
 		],
 		"outputs": [{"type": "otlp", "url": "`+sink.URL+`"}], "batch_size": 100}]}`)
-	s := start(t, Options{OTLPHTTPAddr: "127.0.0.1:0", Manifest: m})
+	s := start(t, Options{OTLPHTTPAddr: "127.0.0.1:0", OTLPGRPCAddr: "127.0.0.1:0", Manifest: m})
+	cc, err := grpc.NewClient(s.OTLPGRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(bytesCodec{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
 
 	checkout := &resourcepb.Resource{Attributes: []*commonpb.KeyValue{attr("service.name", anyStr("checkout")), attr("host.name", anyStr("web-1"))}}
 	noisy := &resourcepb.Resource{Attributes: []*commonpb.KeyValue{attr("service.name", anyStr("noisy"))}}
@@ -138,22 +159,32 @@ func TestOTLPInRoundTrip(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name  string
-		ctype string
+		ctype string // "" for gRPC
 		body  []byte
 	}{
 		{"protobuf", "application/x-protobuf", pb},
 		{"json", "application/json", js},
+		{"grpc", "", pb},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(coll.records())
-			resp, err := http.Post(url, c.ctype, bytes.NewReader(c.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			if c.ctype == "" {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				req, resp := c.body, []byte(nil)
+				if err := cc.Invoke(ctx, "/opentelemetry.proto.collector.logs.v1.LogsService/Export", &req, &resp); err != nil {
+					t.Fatalf("Export: %v", err)
+				}
+			} else {
+				resp, err := http.Post(url, c.ctype, bytes.NewReader(c.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("status %d: %s", resp.StatusCode, body)
+				}
 			}
 			waitFor(t, "the records at the collector", func() bool { return len(coll.records()) >= before+len(want) })
 			got := coll.records()[before:]
@@ -169,8 +200,8 @@ func TestOTLPInRoundTrip(t *testing.T) {
 		})
 	}
 	st := s.m
-	if n := st.FilteredTotal(); n != 6 {
-		t.Errorf("filtered: got %d; want 6 (3 rules, 2 requests)", n)
+	if n := st.FilteredTotal(); n != 9 {
+		t.Errorf("filtered: got %d; want 9 (3 rules, 3 requests)", n)
 	}
 	if !strings.Contains(s.OTLPHTTPAddr().String(), "127.0.0.1:") {
 		t.Errorf("OTLPHTTPAddr: %v", s.OTLPHTTPAddr())

@@ -104,9 +104,11 @@ type Options struct {
 	SyslogTCPAddr string
 	SyslogUDPAddr string
 	SyslogFormat  string
-	// OTLPHTTPAddr, when set, opens the OTLP/HTTP logs listener (see
-	// ingest.OTLPHTTP), with the HTTP listener's limits and TLS.
+	// OTLPHTTPAddr and OTLPGRPCAddr, when set, open the OTLP/HTTP and
+	// OTLP/gRPC logs listeners (see ingest.OTLPHTTP and ingest.OTLPGRPC),
+	// with the HTTP listener's limits and TLS.
 	OTLPHTTPAddr string
+	OTLPGRPCAddr string
 	AdminAddr    string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
 
 	// AdminTLS, when set, makes the admin server serve HTTPS only.
@@ -171,6 +173,7 @@ type Server struct {
 	sudp      *ingest.UDP      // lmu: syslog
 	http      *ingest.HTTP     // lmu
 	otlp      *ingest.OTLPHTTP // lmu
+	ogrpc     *ingest.OTLPGRPC // lmu
 	waiting   bool             // lmu; ingest closed until the data plane knows what to run
 	firstRead bool             // lmu; the watcher has read Redis, or failed to, once
 	closing   bool             // lmu; Shutdown began: ingest never opens
@@ -319,7 +322,7 @@ func (s *Server) logWhileClosed(every time.Duration) {
 // openIngestLocked binds the ingest listeners and serves them; on error
 // none is left open. Lock lmu should be held.
 func (s *Server) openIngestLocked() (err error) {
-	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil || s.otlp != nil {
+	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil || s.otlp != nil || s.ogrpc != nil {
 		return nil
 	}
 	o := &s.lopts
@@ -330,7 +333,7 @@ func (s *Server) openIngestLocked() (err error) {
 			for _, stop := range stops {
 				stop(context.Background())
 			}
-			s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlp = nil, nil, nil, nil, nil, nil
+			s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlp, s.ogrpc = nil, nil, nil, nil, nil, nil, nil
 		}
 	}()
 	readers := o.UDPReaders
@@ -382,6 +385,13 @@ func (s *Server) openIngestLocked() (err error) {
 			return fmt.Errorf("cannot listen on otlp http %s: %w", o.OTLPHTTPAddr, err)
 		}
 		s.goServe(s.otlp.Serve)
+		stops = append(stops, s.otlp.Shutdown)
+	}
+	if o.OTLPGRPCAddr != "" {
+		if s.ogrpc, err = ingest.ListenOTLPGRPC(o.OTLPGRPCAddr, icfg); err != nil {
+			return fmt.Errorf("cannot listen on otlp grpc %s: %w", o.OTLPGRPCAddr, err)
+		}
+		s.goServe(s.ogrpc.Serve)
 	}
 	if s.waiting {
 		s.waiting = false
@@ -422,7 +432,7 @@ func (s *Server) settle(run bool, why string) {
 	}
 	tcp, udp, hin := s.addrsLocked()
 	stcp, sudp := s.syslogAddrsLocked()
-	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.otlpAddrLocked(), "manifest", runs, "because", why,
+	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.otlpAddrLocked(), "otlp_grpc", s.otlpGRPCAddrLocked(), "manifest", runs, "because", why,
 		"waited", time.Since(s.begun).Round(time.Millisecond))
 }
 
@@ -731,6 +741,22 @@ func (s *Server) otlpAddrLocked() net.Addr {
 	return s.otlp.Addr()
 }
 
+// OTLPGRPCAddr is the bound OTLP/gRPC address, nil when not bound.
+func (s *Server) OTLPGRPCAddr() net.Addr {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	return s.otlpGRPCAddrLocked()
+}
+
+// otlpGRPCAddrLocked returns the address of the OTLP/gRPC listener. Lock
+// lmu should be held.
+func (s *Server) otlpGRPCAddrLocked() net.Addr {
+	if s.ogrpc == nil {
+		return nil
+	}
+	return s.ogrpc.Addr()
+}
+
 // SyslogAddrs are the bound syslog addresses, nil for those not bound.
 func (s *Server) SyslogAddrs() (tcp, udp net.Addr) {
 	s.lmu.Lock()
@@ -810,7 +836,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.lmu.Lock()
 		s.closing = true // ingest never opens from now on
 		s.ready.Store(false)
-		tcp, udp, hin, stcp, sudp, otlp := s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlp
+		tcp, udp, hin, stcp, sudp, otlp, ogrpc := s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlp, s.ogrpc
 		s.lmu.Unlock()
 		close(s.quit)
 		start := time.Now()
@@ -836,6 +862,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		if otlp != nil {
 			errs = append(errs, otlp.Shutdown(ctx))
+		}
+		if ogrpc != nil {
+			errs = append(errs, ogrpc.Shutdown(ctx))
 		}
 		errs = append(errs, s.p.Close(ctx))
 		if s.admin != nil {

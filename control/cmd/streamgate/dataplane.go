@@ -31,7 +31,7 @@ import (
 type dataplaneFlags struct {
 	host, tcpPort, udpPort, httpPort, adminPort string
 	syslogTCPPort, syslogUDPPort, syslogFormat  string
-	otlpHTTPPort                                string
+	otlpHTTPPort, otlpGRPCPort                  string
 	otlpMaxBody                                 int
 	manifestFile, bootPolicy, dataDir           string
 	workers, bufLines, bufBytes, maxLine        int
@@ -61,7 +61,8 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.syslogUDPPort, "syslog-udp-port", env("SYSLOG_UDP_PORT", "off"), `syslog ingest port over UDP, one message per datagram, "off" to disable (env SYSLOG_UDP_PORT)`)
 	fs.StringVar(&f.syslogFormat, "syslog-format", env("SYSLOG_FORMAT", "text"), `what a syslog message becomes: "text" the message as received; "json" an object of its fields with the severity also under log.level; a malformed message stays as received, counted in streamgate_syslog_malformed_total{listener} (env SYSLOG_FORMAT)`)
 	fs.StringVar(&f.otlpHTTPPort, "otlp-http-port", env("OTLP_HTTP_PORT", "off"), `OTLP/HTTP logs ingest port (POST /v1/logs, protobuf or JSON, gzip; the HTTP listener's limits and TLS), "off" to disable; 4318 is OTLP's own (env OTLP_HTTP_PORT)`)
-	fs.IntVar(&f.otlpMaxBody, "otlp-max-body", ingest.DefaultOTLPMaxBody, `largest OTLP/HTTP request body in bytes, before and after decompression; a larger one is refused with 413, counted in streamgate_ingest_refused_total{listener="otlp_http",reason="body_too_large"}`)
+	fs.StringVar(&f.otlpGRPCPort, "otlp-grpc-port", env("OTLP_GRPC_PORT", "off"), `OTLP/gRPC logs ingest port (LogsService/Export, gzip; -max-connections, -idle-timeout, -http-max-requests, -otlp-max-body and the ingest TLS), "off" to disable; 4317 is OTLP's own (env OTLP_GRPC_PORT)`)
+	fs.IntVar(&f.otlpMaxBody, "otlp-max-body", ingest.DefaultOTLPMaxBody, `largest OTLP request in bytes: an OTLP/HTTP body, before and after decompression (a larger one is refused with 413, counted in streamgate_ingest_refused_total{listener="otlp_http",reason="body_too_large"}), and an OTLP/gRPC message (RESOURCE_EXHAUSTED)`)
 	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /status, /healthz, /readyz, and /debug/pprof with -pprof; "off" to disable (env ADMIN_PORT)`)
 	f.admin.register(fs)
 	fs.StringVar(&f.manifestFile, "manifest", env("STREAMGATE_MANIFEST", ""), "manifest file to run (env STREAMGATE_MANIFEST); following Redis, the fallback run when at start Redis cannot be reached, holds a manifest that does not validate, or holds none: a valid manifest in Redis always wins")
@@ -164,6 +165,7 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		SyslogUDPAddr: addr(f.host, f.syslogUDPPort),
 		SyslogFormat:  syslogFormat,
 		OTLPHTTPAddr:  addr(f.host, f.otlpHTTPPort),
+		OTLPGRPCAddr:  addr(f.host, f.otlpGRPCPort),
 		MaxLine:       f.maxLine,
 		Limits:        limits,
 		TLS:           tlsCfg,
@@ -339,7 +341,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	}
 	stcp, sudp := s.SyslogAddrs()
 	log.Info("data plane running",
-		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.OTLPHTTPAddr(),
+		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.OTLPHTTPAddr(), "otlp_grpc", s.OTLPGRPCAddr(),
 		"workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "breaker_delay", f.breakerDelay, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
 }
