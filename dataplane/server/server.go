@@ -104,12 +104,13 @@ type Options struct {
 	SyslogTCPAddr string
 	SyslogUDPAddr string
 	SyslogFormat  string
+	AdminAddr     string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
+
 	// OTLPHTTPAddr and OTLPGRPCAddr, when set, open the OTLP/HTTP and
 	// OTLP/gRPC logs listeners (see ingest.OTLPHTTP and ingest.OTLPGRPC),
 	// with the HTTP listener's limits and TLS.
 	OTLPHTTPAddr string
 	OTLPGRPCAddr string
-	AdminAddr    string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
 
 	// AdminTLS, when set, makes the admin server serve HTTPS only.
 	AdminTLS *tls.Config
@@ -165,20 +166,19 @@ type Server struct {
 
 	// The ingest listeners, bound at start or, under BootClosed, once the
 	// data plane knows what to run.
-	lopts     Options          // their addresses and settings
-	lmu       sync.Mutex       // guards the listeners and the boot state below
-	tcp       *ingest.TCP      // lmu
-	udp       *ingest.UDP      // lmu
-	stcp      *ingest.TCP      // lmu: syslog
-	sudp      *ingest.UDP      // lmu: syslog
-	http      *ingest.HTTP     // lmu
-	otlp      *ingest.OTLPHTTP // lmu
-	ogrpc     *ingest.OTLPGRPC // lmu
-	waiting   bool             // lmu; ingest closed until the data plane knows what to run
-	firstRead bool             // lmu; the watcher has read Redis, or failed to, once
-	closing   bool             // lmu; Shutdown began: ingest never opens
-	readOnce  chan struct{}    // closed when firstRead is set
-	opened    chan struct{}    // closed when a waiting data plane opens ingest
+	lopts     Options       // their addresses and settings
+	lmu       sync.Mutex    // guards the listeners and the boot state below
+	tcp       *ingest.TCP   // lmu
+	udp       *ingest.UDP   // lmu
+	stcp      *ingest.TCP   // lmu: syslog
+	sudp      *ingest.UDP   // lmu: syslog
+	http      *ingest.HTTP  // lmu
+	otlpIn    otlpIngest    // lmu
+	waiting   bool          // lmu; ingest closed until the data plane knows what to run
+	firstRead bool          // lmu; the watcher has read Redis, or failed to, once
+	closing   bool          // lmu; Shutdown began: ingest never opens
+	readOnce  chan struct{} // closed when firstRead is set
+	opened    chan struct{} // closed when a waiting data plane opens ingest
 	fallback  *manifest.Manifest
 	quit      chan struct{} // closed when Shutdown begins
 	failed    chan error    // why ingest could not open after Start returned
@@ -322,7 +322,7 @@ func (s *Server) logWhileClosed(every time.Duration) {
 // openIngestLocked binds the ingest listeners and serves them; on error
 // none is left open. Lock lmu should be held.
 func (s *Server) openIngestLocked() (err error) {
-	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil || s.otlp != nil || s.ogrpc != nil {
+	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil || s.otlpIn.http != nil || s.otlpIn.grpc != nil {
 		return nil
 	}
 	o := &s.lopts
@@ -333,7 +333,7 @@ func (s *Server) openIngestLocked() (err error) {
 			for _, stop := range stops {
 				stop(context.Background())
 			}
-			s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlp, s.ogrpc = nil, nil, nil, nil, nil, nil, nil
+			s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlpIn = nil, nil, nil, nil, nil, otlpIngest{}
 		}
 	}()
 	readers := o.UDPReaders
@@ -381,17 +381,17 @@ func (s *Server) openIngestLocked() (err error) {
 		stops = append(stops, s.http.Shutdown)
 	}
 	if o.OTLPHTTPAddr != "" {
-		if s.otlp, err = ingest.ListenOTLPHTTP(o.OTLPHTTPAddr, icfg); err != nil {
+		if s.otlpIn.http, err = ingest.ListenOTLPHTTP(o.OTLPHTTPAddr, icfg); err != nil {
 			return fmt.Errorf("cannot listen on otlp http %s: %w", o.OTLPHTTPAddr, err)
 		}
-		s.goServe(s.otlp.Serve)
-		stops = append(stops, s.otlp.Shutdown)
+		s.goServe(s.otlpIn.http.Serve)
+		stops = append(stops, s.otlpIn.http.Shutdown)
 	}
 	if o.OTLPGRPCAddr != "" {
-		if s.ogrpc, err = ingest.ListenOTLPGRPC(o.OTLPGRPCAddr, icfg); err != nil {
+		if s.otlpIn.grpc, err = ingest.ListenOTLPGRPC(o.OTLPGRPCAddr, icfg); err != nil {
 			return fmt.Errorf("cannot listen on otlp grpc %s: %w", o.OTLPGRPCAddr, err)
 		}
-		s.goServe(s.ogrpc.Serve)
+		s.goServe(s.otlpIn.grpc.Serve)
 	}
 	if s.waiting {
 		s.waiting = false
@@ -725,6 +725,24 @@ func (s *Server) addrsLocked() (tcp, udp, hin net.Addr) {
 	return tcp, udp, hin
 }
 
+// otlpIngest are the OTLP listeners, nil those not bound.
+type otlpIngest struct {
+	http *ingest.OTLPHTTP
+	grpc *ingest.OTLPGRPC
+}
+
+// shutdown shuts down the listeners bound.
+func (o otlpIngest) shutdown(ctx context.Context) []error {
+	var errs []error
+	if o.http != nil {
+		errs = append(errs, o.http.Shutdown(ctx))
+	}
+	if o.grpc != nil {
+		errs = append(errs, o.grpc.Shutdown(ctx))
+	}
+	return errs
+}
+
 // OTLPHTTPAddr is the bound OTLP/HTTP address, nil when not bound.
 func (s *Server) OTLPHTTPAddr() net.Addr {
 	s.lmu.Lock()
@@ -735,10 +753,10 @@ func (s *Server) OTLPHTTPAddr() net.Addr {
 // otlpAddrLocked returns the address of the OTLP/HTTP listener. Lock lmu
 // should be held.
 func (s *Server) otlpAddrLocked() net.Addr {
-	if s.otlp == nil {
+	if s.otlpIn.http == nil {
 		return nil
 	}
-	return s.otlp.Addr()
+	return s.otlpIn.http.Addr()
 }
 
 // OTLPGRPCAddr is the bound OTLP/gRPC address, nil when not bound.
@@ -751,10 +769,10 @@ func (s *Server) OTLPGRPCAddr() net.Addr {
 // otlpGRPCAddrLocked returns the address of the OTLP/gRPC listener. Lock
 // lmu should be held.
 func (s *Server) otlpGRPCAddrLocked() net.Addr {
-	if s.ogrpc == nil {
+	if s.otlpIn.grpc == nil {
 		return nil
 	}
-	return s.ogrpc.Addr()
+	return s.otlpIn.grpc.Addr()
 }
 
 // SyslogAddrs are the bound syslog addresses, nil for those not bound.
@@ -836,7 +854,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.lmu.Lock()
 		s.closing = true // ingest never opens from now on
 		s.ready.Store(false)
-		tcp, udp, hin, stcp, sudp, otlp, ogrpc := s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlp, s.ogrpc
+		tcp, udp, hin, stcp, sudp, otlpIn := s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlpIn
 		s.lmu.Unlock()
 		close(s.quit)
 		start := time.Now()
@@ -860,12 +878,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if hin != nil {
 			errs = append(errs, hin.Shutdown(ctx))
 		}
-		if otlp != nil {
-			errs = append(errs, otlp.Shutdown(ctx))
-		}
-		if ogrpc != nil {
-			errs = append(errs, ogrpc.Shutdown(ctx))
-		}
+		errs = append(errs, otlpIn.shutdown(ctx)...)
 		errs = append(errs, s.p.Close(ctx))
 		if s.admin != nil {
 			actx, cancel := context.WithTimeout(context.Background(), time.Second)
