@@ -26,6 +26,8 @@ RUN_FLAGS ?=
 FUZZ_TARGETS := \
 	dataplane/diskq:FuzzOpen:3000x \
 	dataplane/ingest:FuzzFramer:30000x \
+	dataplane/ingest:FuzzOTLPLogs:20000x \
+	dataplane/ingest:FuzzWellFormed5424:20000x \
 	dataplane/deadletter:FuzzFile:2000x \
 	dataplane/manifest:FuzzParse:30000x \
 	dataplane/match:FuzzDetectors:50000x \
@@ -106,7 +108,8 @@ fuzz:
 
 # bench: the hot path's Go micro-benchmarks and the end-to-end scenarios
 # (S1 raw, S2 filter+redact, S3 HTTP output, S4 overload, S5 idle, S2D and
-# S3D with a disk buffer, S6D a disk backlog's memory) against
+# S3D with a disk buffer, S6D a disk backlog's memory, S1's lines as syslog
+# over TCP and as OTLP/HTTP records) against
 # the real binaries; writes results/runs/<date>-<commit>.json and regenerates
 # results/README.md and its charts. BENCH_FLAGS passes flags to the harness
 # (cd bench && go run ./cmd/bench -h).

@@ -108,8 +108,8 @@ type rig struct {
 // startRig starts a sink and a data plane whose manifest sends to it over
 // output ("tcp" or "http"), under the overflow policy overflow; the output
 // queues as the JSON buffer says ("": in memory), in a -data-dir of the
-// scenario's own.
-func (h *Harness) startRig(name, manifest, output, overflow, buffer string) (*rig, error) {
+// scenario's own. flags are more data plane flags.
+func (h *Harness) startRig(name, manifest, output, overflow, buffer string, flags ...string) (*rig, error) {
 	sink, err := h.lab.StartSink()
 	if err != nil {
 		return nil, err
@@ -122,8 +122,8 @@ func (h *Harness) startRig(name, manifest, output, overflow, buffer string) (*ri
 		r.out.JSON = withBuffer(r.out.JSON, buffer)
 	}
 	r.px, err = h.lab.StartProxy(lab.ProxyOpts{Name: name, Manifest: fmt.Sprintf(manifest, r.out.JSON),
-		Flags: []string{"-overflow", overflow, "-pprof", // -pprof: takeProfile reads /debug/pprof/profile
-			"-data-dir", filepath.Join(h.lab.Dir, name+"-data")}})
+		Flags: append([]string{"-overflow", overflow, "-pprof", // -pprof: takeProfile reads /debug/pprof/profile
+			"-data-dir", filepath.Join(h.lab.Dir, name+"-data")}, flags...)})
 	if err != nil {
 		sink.Stop()
 		return nil, err
@@ -194,15 +194,49 @@ func New(cfg Config) (*Harness, error) {
 // Close removes temporary files.
 func (h *Harness) Close() error { return h.lab.Close() }
 
+// ingest is how a scenario's sender reaches the data plane; the zero value
+// sends plain lines to its TCP listener.
+type ingest struct {
+	// listener is the data plane's flag of the listener sent to, and
+	// scheme the sender's target scheme for it.
+	listener, scheme string
+	// send are more sender flags.
+	send []string
+}
+
+// Ingests of the scenarios that send S1's lines to other listeners.
+var (
+	syslogOctet   = ingest{listener: "-syslog-tcp-port", scheme: "tcp", send: []string{"-syslog", "octet"}}
+	syslogNewline = ingest{listener: "-syslog-tcp-port", scheme: "tcp", send: []string{"-syslog", "newline"}}
+	otlpHTTP      = ingest{listener: "-otlp-http-port", scheme: "otlp"}
+)
+
 // throughputScenario measures S1, S2 or S3: closed-loop throughput (median
 // of runs), CPU per million lines, a CPU profile, then open-loop latency.
 func (h *Harness) throughputScenario(ctx context.Context, sc *result.Scenario, manifest, output, buffer string, mix ...string) error {
-	r, err := h.startRig(sc.Name, manifest, output, "block", buffer)
+	return h.throughputVia(ctx, sc, ingest{}, manifest, output, buffer, mix...)
+}
+
+// throughputVia is throughputScenario with the sender sending through in.
+func (h *Harness) throughputVia(ctx context.Context, sc *result.Scenario, in ingest, manifest, output, buffer string, mix ...string) error {
+	var flags []string
+	target := ""
+	if in.listener != "" {
+		addrs, err := lab.FreeAddrs(1)
+		if err != nil {
+			return fmt.Errorf("cannot find a free port: %w", err)
+		}
+		flags, target = []string{in.listener, lab.Port(addrs[0])}, in.scheme+"://"+addrs[0]
+	}
+	r, err := h.startRig(sc.Name, manifest, output, "block", buffer, flags...)
 	if err != nil {
 		return err
 	}
 	defer r.stop()
-	load := lab.Load{Target: "tcp://" + r.px.TCP, Conns: h.cfg.Conns, Flags: mix}
+	if target == "" {
+		target = "tcp://" + r.px.TCP
+	}
+	load := lab.Load{Target: target, Conns: h.cfg.Conns, Flags: append(slices.Clone(in.send), mix...)}
 	closed := load
 	closed.Lines = int64(h.cfg.Lines)
 
@@ -596,6 +630,9 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	s3da := result.Scenario{Name: "S3DA_http_output_disk_always", Description: "S3 with the output's queue on disk, flushed to the device before each batch counts as queued (sync always)", Output: "http (disk buffer) → sink"}
 	s4 := result.Scenario{Name: "S4_overload", Description: "S2's rules under drop_oldest at 3× S2's throughput", Output: "tcp → sink"}
 	s5 := result.Scenario{Name: "S5_idle", Description: "no traffic"}
+	syso := result.Scenario{Name: "SYSLOG_tcp_octet", Description: "S1's lines as RFC 5424 syslog messages over TCP, octet counted (RFC 6587), passed on as received (-syslog-format text)", Output: "tcp → sink"}
+	sysn := result.Scenario{Name: "SYSLOG_tcp_newline", Description: "S1's lines as RFC 5424 syslog messages over TCP, one per line, passed on as received (-syslog-format text)", Output: "tcp → sink"}
+	otlph := result.Scenario{Name: "OTLP_http_ingest", Description: "S1's lines as OTLP/HTTP log records (protobuf, 500 records a request), each passed on as a JSON line", Output: "tcp → sink"}
 	s6d := result.Scenario{Name: "S6D_disk_backlog", Description: fmt.Sprintf("S3's HTTP output with a 1 GiB disk buffer; the destination down while the sender fills %d MiB of it (closed loop: the throughput), then back: the backlog delivered; peak RSS over both", h.cfg.DiskBacklog>>20), Output: "http (disk buffer) → sink"}
 	want := map[string]bool{}
 	for _, n := range h.cfg.Only {
@@ -607,8 +644,9 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	)
 	// step runs sc unless Only leaves it out, or it is not short and the
 	// run is.
+	only := len(want) > 0 // want empties as its scenarios run
 	step := func(sc *result.Scenario, short bool, f func() error) {
-		if (len(want) > 0 && !want[sc.Name]) || (len(want) == 0 && h.cfg.Short && !short) {
+		if (only && !want[sc.Name]) || (!only && h.cfg.Short && !short) {
 			return
 		}
 		delete(want, sc.Name)
@@ -624,6 +662,9 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	noPII := lab.NoPII()
 	step(&f0, true, func() error { return h.floor(ctx, &f0) })
 	step(&s1, true, func() error { return h.throughputScenario(ctx, &s1, rawManifest, "tcp", "", noPII...) })
+	step(&syso, false, func() error { return h.throughputVia(ctx, &syso, syslogOctet, rawManifest, "tcp", "", noPII...) })
+	step(&sysn, false, func() error { return h.throughputVia(ctx, &sysn, syslogNewline, rawManifest, "tcp", "", noPII...) })
+	step(&otlph, false, func() error { return h.throughputVia(ctx, &otlph, otlpHTTP, rawManifest, "tcp", "", noPII...) })
 	step(&s2, true, func() error { return h.throughputScenario(ctx, &s2, filterRedactManifest, "tcp", "") })
 	step(&s2j, false, func() error {
 		return h.throughputScenario(ctx, &s2j, filterRedactManifest, "tcp", "", "-json", "0.4", "-escaped", "0.5")
@@ -659,9 +700,16 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 			sc.Failures = append(sc.Failures, fmt.Sprintf(format, args...))
 		}
 	}
-	for _, sc := range []*result.Scenario{&s1, &s2, &s2j, &s2a, &s2d, &s3, &s3d, &s3da} {
+	for _, sc := range []*result.Scenario{&s1, &s2, &s2j, &s2a, &s2d, &s3, &s3d, &s3da, &syso, &sysn, &otlph} {
 		if f0.Throughput > 0 && sc.Throughput > 0 {
 			sc.FloorFraction = round3(sc.Throughput / f0.Throughput)
+		}
+	}
+	// S1's lines through another listener, against S1 in this run.
+	for _, sc := range []*result.Scenario{&syso, &sysn, &otlph} {
+		if sc.Throughput > 0 && s1.Throughput > 0 {
+			sc.BaseFraction = round3(sc.Throughput / s1.Throughput)
+			sc.BaseScenario = s1.Name
 		}
 	}
 	// A disk-buffered scenario against its in-memory one, both measured in

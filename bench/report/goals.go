@@ -21,6 +21,11 @@ const (
 	// S6D fills a disk queue while the destination is down, then delivers
 	// it: its figure is the peak RSS.
 	S6D = "S6D_disk_backlog"
+	// SYSO and SYSN send S1's lines as syslog messages over TCP, octet
+	// counted or newline framed; OTLPH as OTLP/HTTP log records.
+	SYSO  = "SYSLOG_tcp_octet"
+	SYSN  = "SYSLOG_tcp_newline"
+	OTLPH = "OTLP_http_ingest"
 )
 
 // Targets of DESIGN §4 that apply to every scenario.
@@ -56,22 +61,33 @@ type Goal struct {
 	// OfMemory is, for a scenario whose output queues on disk, the
 	// fraction of its in-memory scenario's throughput aimed at.
 	OfMemory float64
+	// OfBase is, for a scenario compared with another (Base), the
+	// fraction of Base's throughput aimed at.
+	OfBase float64
+	Base   string
 }
 
 // Goals maps a scenario name to its goal.
 var Goals = map[string]Goal{
-	F0:   {Label: "floor", Seed: "—", Throughput: GoalFloor},
-	S1:   {Label: "raw", Seed: "200,000 lines/s, p99 < 2 ms", Throughput: 2_000_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
-	S2:   {Label: "filter + redact", Seed: "150,000 lines/s, p99 < 5 ms", Throughput: 1_500_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
-	S2J:  {Label: "filter + redact, JSON", Seed: "—", Throughput: 1_050_000, P99: GoalP99Ms},
-	S3:   {Label: "HTTP output", Seed: "50,000 lines/s, p99 < 20 ms", Throughput: 1_000_000, P99: GoalP99Ms},
-	S4:   {Label: "overload", Seed: "~50 MB RSS with a 10k-slot buffer"},
-	S5:   {Label: "idle", Seed: "idle CPU < 1 %"},
-	S2D:  {Label: "filter + redact, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
-	S3D:  {Label: "HTTP output, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
-	S3DA: {Label: "HTTP output, disk buffer, sync always", Seed: "—"},
-	S6D:  {Label: "disk backlog", Seed: "—"},
+	F0:    {Label: "floor", Seed: "—", Throughput: GoalFloor},
+	S1:    {Label: "raw", Seed: "200,000 lines/s, p99 < 2 ms", Throughput: 2_000_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
+	S2:    {Label: "filter + redact", Seed: "150,000 lines/s, p99 < 5 ms", Throughput: 1_500_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
+	S2J:   {Label: "filter + redact, JSON", Seed: "—", Throughput: 1_050_000, P99: GoalP99Ms},
+	S3:    {Label: "HTTP output", Seed: "50,000 lines/s, p99 < 20 ms", Throughput: 1_000_000, P99: GoalP99Ms},
+	S4:    {Label: "overload", Seed: "~50 MB RSS with a 10k-slot buffer"},
+	S5:    {Label: "idle", Seed: "idle CPU < 1 %"},
+	S2D:   {Label: "filter + redact, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
+	S3D:   {Label: "HTTP output, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
+	S3DA:  {Label: "HTTP output, disk buffer, sync always", Seed: "—"},
+	S6D:   {Label: "disk backlog", Seed: "—"},
+	SYSO:  {Label: "raw, syslog over TCP, octet counting", Seed: "—", OfBase: GoalSyslogOfRaw, Base: S1},
+	SYSN:  {Label: "raw, syslog over TCP, newline framing", Seed: "—", OfBase: GoalSyslogOfRaw, Base: S1},
+	OTLPH: {Label: "raw, OTLP/HTTP ingest", Seed: "—"},
 }
+
+// GoalSyslogOfRaw is the fraction of S1's throughput the syslog TCP
+// listener aims at with the same lines, passed on as received.
+const GoalSyslogOfRaw = 0.70
 
 // GoalOfMemory is the fraction of its in-memory scenario's throughput a
 // disk-buffered scenario aims at (DESIGN §4: a disk queue at ≥ 80 % of
@@ -108,6 +124,17 @@ func MeetsRSS(mb float64) bool { return mb <= GoalRSSMB }
 
 // MeetsIdleCPU reports whether an idle CPU percentage meets the goal.
 func MeetsIdleCPU(percent float64) bool { return percent < GoalIdleCPUPercent }
+
+// MeetsOfBase reports whether a scenario's throughput, as the fraction
+// frac of its base scenario's, meets the goal of scenario name; ok is
+// false when the scenario has no such goal.
+func MeetsOfBase(name string, frac float64) (meets, ok bool) {
+	g := Goals[name]
+	if g.OfBase == 0 {
+		return false, false
+	}
+	return frac >= g.OfBase, true
+}
 
 // MeetsOfMemory reports whether a disk-buffered scenario's throughput, as
 // the fraction frac of its in-memory scenario's, meets the goal of

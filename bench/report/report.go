@@ -174,6 +174,9 @@ func goalText(name string) string {
 	if g.OfMemory > 0 {
 		parts = append(parts, "≥ "+plain(100*g.OfMemory)+" % of the lines/s in memory")
 	}
+	if g.OfBase > 0 {
+		parts = append(parts, "≥ "+plain(100*g.OfBase)+" % of "+g.Base+"'s lines/s")
+	}
 	if g.P99 > 0 {
 		parts = append(parts, "p99 ≤ "+plain(g.P99)+" ms at "+formatNumber(GoalP99Rate, 0)+"/s")
 	}
@@ -201,6 +204,12 @@ func throughputCell(s *result.Scenario) string {
 	}
 	if s.MemoryFraction > 0 {
 		t += ", " + memoryText(s)
+	}
+	if s.BaseFraction > 0 {
+		t += ", " + formatNumber(100*s.BaseFraction, 0) + " % of " + s.BaseScenario
+		if meets, ok := MeetsOfBase(s.Name, s.BaseFraction); ok {
+			t += " " + mark(meets)
+		}
 	}
 	return t
 }

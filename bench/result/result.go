@@ -41,7 +41,8 @@ type Run struct {
 type Scenario struct {
 	// Name is F0_floor, S1_raw, S2_filter_redact, S3_http_output,
 	// S4_overload or S5_idle, another S2 or S3 variant (S2D and S3D queue
-	// on disk), or S6D_disk_backlog.
+	// on disk), S6D_disk_backlog, or an S1 variant through another
+	// listener (SYSLOG_tcp_octet, SYSLOG_tcp_newline, OTLP_http_ingest).
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	// Output is what the proxy delivers to in this scenario.
@@ -61,6 +62,11 @@ type Scenario struct {
 	// measured in the same run.
 	MemoryFraction float64 `json:"memory_fraction,omitempty"`
 	MemoryScenario string  `json:"memory_scenario,omitempty"`
+	// BaseFraction is, for a scenario that takes the lines of another in
+	// another form (syslog, OTLP), Throughput over that of BaseScenario,
+	// measured in the same run.
+	BaseFraction float64 `json:"base_fraction,omitempty"`
+	BaseScenario string  `json:"base_scenario,omitempty"`
 	// DiskBacklogBytes is the backlog a disk scenario filled its queue with
 	// while the destination was down, and DrainLinesPerS the rate at which
 	// it delivered it once the destination was back.

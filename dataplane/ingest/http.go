@@ -89,9 +89,35 @@ const chunkReserve = 256 << 10
 // ListenHTTP listens on addr.
 func ListenHTTP(addr string, cfg Config) (*HTTP, error) {
 	cfg = cfg.withDefaults()
+	h, err := listenHTTP(addr, cfg, httpKind{
+		listener: metrics.ListenerHTTP, name: "http ingest",
+		maxBody: cfg.Limits.HTTPMaxBody, maxBodyFlag: "-http-max-body",
+		requestsGauge: "streamgate_ingest_http_requests", bodyGauge: "streamgate_ingest_http_body_bytes",
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.srv.Handler = h
+	return h, nil
+}
+
+// httpKind is what sets an HTTP-based listener apart from the others that
+// share the HTTP limits: the listener label of its counters, its name in
+// logs, its body limit and the flag that sets it, and its gauges.
+type httpKind struct {
+	listener, name           string
+	maxBody                  int64
+	maxBodyFlag              string
+	requestsGauge, bodyGauge string
+}
+
+// listenHTTP listens on addr and builds the server, counters and limits of
+// an HTTP-based listener; the caller sets the server's handler. cfg has
+// its defaults.
+func listenHTTP(addr string, cfg Config, k httpKind) (*HTTP, error) {
 	lim := cfg.Limits
-	if lim.HTTPBodyBudget < lim.HTTPMaxBody {
-		return nil, fmt.Errorf("http ingest body budget of %d bytes is less than the largest body, %d bytes: such a body could never be taken", lim.HTTPBodyBudget, lim.HTTPMaxBody)
+	if lim.HTTPBodyBudget < k.maxBody {
+		return nil, fmt.Errorf("%s body budget of %d bytes (-http-body-budget) is less than the largest body, %d bytes (%s): such a body could never be taken", k.name, lim.HTTPBodyBudget, k.maxBody, k.maxBodyFlag)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -100,29 +126,28 @@ func ListenHTTP(addr string, cfg Config) (*HTTP, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &HTTP{cfg: cfg, ln: ln, ctx: ctx, cancel: cancel}
 	m, log := cfg.Metrics, cfg.Logger
-	const l = metrics.ListenerHTTP
+	l := k.listener
 	h.lim = &connLimiter{max: int64(lim.MaxConns), refused: newLimitCounter(m.IngestRefused(l, metrics.RefusedMaxConnections), log,
-		"http ingest refused a connection: it holds its most connections (-max-connections)", "max_connections", lim.MaxConns)}
+		k.name+" refused a connection: it holds its most connections (-max-connections)", "max_connections", lim.MaxConns)}
 	h.tooMany = newLimitCounter(m.IngestRefused(l, metrics.RefusedMaxRequests), log,
-		"http ingest refused a request with 429: it serves its most requests (-http-max-requests)", "max_requests", lim.HTTPMaxRequests)
+		k.name+" refused a request with 429: it serves its most requests (-http-max-requests)", "max_requests", lim.HTTPMaxRequests)
 	h.overBudget = newLimitCounter(m.IngestRefused(l, metrics.RefusedBodyBudget), log,
-		"http ingest refused a request with 429: the bodies in flight would exceed their budget (-http-body-budget)", "body_budget", lim.HTTPBodyBudget)
+		k.name+" refused a request with 429: the bodies in flight would exceed their budget (-http-body-budget)", "body_budget", lim.HTTPBodyBudget)
 	h.tooLarge = newLimitCounter(m.IngestRefused(l, metrics.RefusedBodyTooLarge), log,
-		"http ingest refused a request with 413: its body is over the limit (-http-max-body)", "max_body", lim.HTTPMaxBody)
+		k.name+" refused a request with 413: its body is over the limit ("+k.maxBodyFlag+")", "max_body", k.maxBody)
 	h.idleClosed = newLimitCounter(m.IngestClosed(l, metrics.ClosedIdleTimeout), log,
-		"http ingest closed an idle connection (-idle-timeout)", "idle_timeout", lim.IdleTimeout)
+		k.name+" closed an idle connection (-idle-timeout)", "idle_timeout", lim.IdleTimeout)
 	h.readTimeout = newLimitCounter(m.IngestClosed(l, metrics.ClosedReadTimeout), log,
-		"http ingest closed a connection whose request did not arrive in time (-http-read-timeout)", "read_timeout", lim.HTTPReadTimeout)
+		k.name+" closed a connection whose request did not arrive in time (-http-read-timeout)", "read_timeout", lim.HTTPReadTimeout)
 	h.tlsFailed = newLimitCounter(m.IngestRefused(l, metrics.RefusedTLSHandshake), log,
-		"http ingest refused a connection: TLS handshake failed")
+		k.name+" refused a connection: TLS handshake failed")
 	h.ackOK = m.IngestAck(metrics.AckOK)
 	h.ackFailed = m.IngestAck(metrics.AckFailed)
 	h.ackTimeout = m.IngestAck(metrics.AckTimeout)
-	m.Gauge(`streamgate_ingest_connections{listener="http"}`, func() float64 { return float64(h.lim.open.Load()) })
-	m.Gauge(`streamgate_ingest_http_requests`, func() float64 { return float64(h.requests.Load()) })
-	m.Gauge(`streamgate_ingest_http_body_bytes`, func() float64 { return float64(h.inflight.Load()) })
+	m.Gauge(`streamgate_ingest_connections{listener="`+l+`"}`, func() float64 { return float64(h.lim.open.Load()) })
+	m.Gauge(k.requestsGauge, func() float64 { return float64(h.requests.Load()) })
+	m.Gauge(k.bodyGauge, func() float64 { return float64(h.inflight.Load()) })
 	h.srv = &http.Server{
-		Handler: h,
 		// ReadTimeout bounds the whole request, headers and body, and a
 		// new connection's wait for its first one (and its TLS
 		// handshake); IdleTimeout a kept-alive connection's wait for the

@@ -36,6 +36,9 @@ const (
 	// DefaultHTTPReadTimeout is how long an HTTP client has to send a
 	// whole request, headers and body, and a new connection its first one.
 	DefaultHTTPReadTimeout = 30 * time.Second
+	// DefaultOTLPMaxBody bounds an OTLP/HTTP request body, before and
+	// after decompression.
+	DefaultOTLPMaxBody = 16 << 20
 	// DefaultAckTimeout is how long an acknowledged HTTP request waits for
 	// its lines to be settled before it is answered 503.
 	DefaultAckTimeout = 5 * time.Second
@@ -64,8 +67,12 @@ type Limits struct {
 	// HTTPMaxBody is the largest HTTP request body; 0 means DefaultMaxBody,
 	// or twice the longest line if that is more.
 	HTTPMaxBody int64
+	// OTLPMaxBody is the largest OTLP/HTTP request body, before and after
+	// decompression; 0 means DefaultOTLPMaxBody.
+	OTLPMaxBody int64
 	// HTTPBodyBudget bounds the request body bytes an HTTP listener holds
-	// at once. It must be at least HTTPMaxBody.
+	// at once (each listener its own). It must be at least HTTPMaxBody, and
+	// OTLPMaxBody where an OTLP/HTTP listener runs.
 	HTTPBodyBudget int64
 	// HTTPMaxRequests is the most requests an HTTP listener serves at once.
 	HTTPMaxRequests int
@@ -92,8 +99,11 @@ func (l Limits) withDefaults(maxLine int) Limits {
 	if l.HTTPMaxBody <= 0 {
 		l.HTTPMaxBody = max(DefaultMaxBody, 2*int64(maxLine))
 	}
+	if l.OTLPMaxBody <= 0 {
+		l.OTLPMaxBody = DefaultOTLPMaxBody
+	}
 	if l.HTTPBodyBudget <= 0 {
-		l.HTTPBodyBudget = max(DefaultHTTPBodyBudget, l.HTTPMaxBody)
+		l.HTTPBodyBudget = max(DefaultHTTPBodyBudget, l.HTTPMaxBody, l.OTLPMaxBody)
 	}
 	if l.AckTimeout <= 0 {
 		l.AckTimeout = DefaultAckTimeout

@@ -164,9 +164,19 @@ func str(s *string) string {
 // formed one into b.Scratch; a malformed one stays as received and is
 // counted.
 func (s *Syslog) decode(b *record.Batch) {
-	p := syslogParsers.Get().(*syslogParser)
-	defer syslogParsers.Put(p)
+	var p *syslogParser // taken from the pool when a line needs it
+	defer func() {
+		if p != nil {
+			syslogParsers.Put(p)
+		}
+	}()
 	for i, line := range b.Lines {
+		if s.Format != SyslogJSON && wellFormed5424(line) {
+			continue // well formed, kept as received: nothing to parse
+		}
+		if p == nil {
+			p = syslogParsers.Get().(*syslogParser)
+		}
 		r, ok := p.parse(line)
 		if !ok {
 			if s.Malformed != nil {

@@ -9,12 +9,28 @@ import (
 )
 
 func BenchmarkSyslogDecode(b *testing.B) {
-	lines := []string{
+	mixed := []string{
 		`<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 8710 ID47 [exampleSDID@32473 iut="3" eventSource="Application"] An application event`,
 		`<34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8`,
 	}
-	for _, format := range []string{SyslogText, SyslogJSON} {
-		b.Run(format, func(b *testing.B) {
+	// Plain RFC 5424 messages without structured data, which the text
+	// format checks without parsing (wellFormed5424).
+	plain := []string{
+		`<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 8710 ID47 - An application event`,
+		`<14>1 2026-12-06T23:00:00.000000Z web-1 checkout - - - GET /api/v1/orders 200 in 12ms`,
+	}
+	for _, c := range []struct {
+		name   string
+		format string
+		lines  []string
+	}{
+		{"format=text/msgs=mixed", SyslogText, mixed},
+		{"format=json/msgs=mixed", SyslogJSON, mixed},
+		{"format=text/msgs=plain", SyslogText, plain},
+		{"format=json/msgs=plain", SyslogJSON, plain},
+	} {
+		format, lines := c.format, c.lines
+		b.Run(c.name, func(b *testing.B) {
 			s := &Syslog{Format: format}
 			batch := &record.Batch{}
 			size := 0

@@ -96,6 +96,8 @@ const (
 	ListenerHTTP      = "http"
 	ListenerSyslogTCP = "syslog_tcp"
 	ListenerSyslogUDP = "syslog_udp"
+	ListenerOTLPHTTP  = "otlp_http"
+	ListenerOTLPGRPC  = "otlp_grpc"
 )
 
 // Reasons for an ingest listener refusing a connection or a request
@@ -106,6 +108,9 @@ const (
 	RefusedBodyBudget     = "body_budget"     // HTTP: the request bodies in flight would exceed their budget (429)
 	RefusedMaxRequests    = "max_requests"    // HTTP: the most requests were being served (429)
 	RefusedBodyTooLarge   = "body_too_large"  // HTTP: the body is over the per-request limit (413)
+	RefusedMalformed      = "malformed"       // OTLP: the body does not decode (400, INVALID_ARGUMENT)
+	RefusedMediaType      = "media_type"      // OTLP/HTTP: a content type or encoding it does not take (415)
+	RefusedBufferFull     = "buffer_full"     // OTLP: the buffer did not take the records in time (429, RESOURCE_EXHAUSTED)
 )
 
 // How the wait of an acknowledged HTTP ingest request ended (IngestAck).

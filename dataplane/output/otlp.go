@@ -41,7 +41,7 @@ const (
 )
 
 var otlpSpec = spec.Component{
-	Summary: "Exports each batch to an OpenTelemetry collector or backend over OTLP/HTTP (protobuf, POST <url>/v1/logs): a text line is a record's body, a JSON line's body, severity, attributes, resource, time and trace context fill the record's; retries 429, 502, 503 and 504, honouring Retry-After, and counts the records a partial success rejects.",
+	Summary: "Exports each batch to an OpenTelemetry collector or backend over OTLP/HTTP (protobuf, POST <url>/v1/logs): a text line is a record's body, a JSON line's body, severity, attributes, resource, scope, times, flags and trace context fill the record's; retries 429, 502, 503 and 504, honouring Retry-After, and counts the records a partial success rejects.",
 	Params: []spec.Param{
 		{Name: "url", Kind: spec.String, Required: true, Description: "Base URL of the OTLP/HTTP receiver, http:// or https:// (http://localhost:4318); /v1/logs is appended unless the path already ends with it. Its credentials and query values are masked wherever it is shown."},
 		{Name: "headers", Kind: spec.StringMap, Description: "Request headers, such as a backend's API key. Their values are never shown, logged or put in metrics."},
@@ -99,16 +99,21 @@ const (
 	fScopeLogsScope      protowire.Number = 1
 	fScopeLogsLogRecords protowire.Number = 2
 	// InstrumentationScope
-	fScopeName protowire.Number = 1
+	fScopeName       protowire.Number = 1
+	fScopeVersion    protowire.Number = 2
+	fScopeAttributes protowire.Number = 3
 	// LogRecord
 	fRecordTime         protowire.Number = 1
 	fRecordSeverityNum  protowire.Number = 2
 	fRecordSeverityText protowire.Number = 3
 	fRecordBody         protowire.Number = 5
 	fRecordAttributes   protowire.Number = 6
+	fRecordDropped      protowire.Number = 7
+	fRecordFlags        protowire.Number = 8
 	fRecordTraceID      protowire.Number = 9
 	fRecordSpanID       protowire.Number = 10
 	fRecordObserved     protowire.Number = 11
+	fRecordEventName    protowire.Number = 12
 	// KeyValue
 	fKeyValueKey   protowire.Number = 1
 	fKeyValueValue protowire.Number = 2
@@ -188,23 +193,28 @@ type otlpScratch struct {
 	http     httpScratch
 	records  []byte // every record's LogRecord field, in order of lines
 	resource []byte
+	scope    []byte
 	spans    []otlpRecord
-	index    map[string]int // resource key to group
+	key      []byte         // of a group, being built
+	index    map[string]int // group key (resource, then scope) to group
 	groups   []otlpGroup
 	order    []int
 }
 
 // otlpRecord is where a line's LogRecord field is in otlpScratch.records,
-// and its resource's attributes: a JSON object, nil if it has none.
+// its resource's attributes (a JSON object, nil if it has none) and its
+// scope (a JSON object, nil if it has none).
 type otlpRecord struct {
 	start, end int
 	resource   []byte
+	scope      []byte
 	group      int
 }
 
-// otlpGroup is the records of one resource.
+// otlpGroup is the records of one resource and scope.
 type otlpGroup struct {
 	resource    []byte // attributes, a JSON object; nil for none
+	scope       []byte // a JSON object; nil for the default scope
 	size        int    // bytes of the LogRecord fields
 	count       int    // records
 	first, fill int    // where its records start in order; the next free place while it is filled
@@ -218,6 +228,9 @@ func putOTLPScratch(s *otlpScratch) {
 	}
 	if cap(s.http.zout.b) > maxPooledBuffer {
 		s.http.zout.b = nil
+	}
+	if cap(s.key) > maxPooledBuffer {
+		s.key = nil
 	}
 	if cap(s.records) > maxPooledBuffer {
 		s.records = nil
@@ -237,20 +250,22 @@ func encodeRequest(s *otlpScratch, dst []byte, lines [][]byte, now time.Time) []
 	s.groups = s.groups[:0]
 	for _, line := range lines {
 		start := len(s.records)
-		var res []byte
-		s.records, res = appendRecord(s.records, line, observed)
-		s.spans = append(s.spans, otlpRecord{start: start, end: len(s.records), resource: res})
+		var res, scope []byte
+		s.records, res, scope = appendRecord(s.records, line, observed)
+		s.spans = append(s.spans, otlpRecord{start: start, end: len(s.records), resource: res, scope: scope})
 	}
 
-	// Group the records by the text of their resource's attributes, in
-	// order of first appearance, each group's records in order.
+	// Group the records by the text of their resource's attributes and
+	// of their scope, in order of first appearance, each group's records
+	// in order. A NUL, which JSON text never holds, ends the resource.
 	for i := range s.spans {
 		r := &s.spans[i]
-		g, ok := s.index[string(r.resource)]
+		s.key = append(append(append(s.key[:0], r.resource...), 0), r.scope...)
+		g, ok := s.index[string(s.key)]
 		if !ok {
 			g = len(s.groups)
-			s.groups = append(s.groups, otlpGroup{resource: r.resource})
-			s.index[string(r.resource)] = g
+			s.groups = append(s.groups, otlpGroup{resource: r.resource, scope: r.scope})
+			s.index[string(s.key)] = g
 		}
 		r.group = g
 		s.groups[g].size += r.end - r.start
@@ -278,14 +293,19 @@ func encodeRequest(s *otlpScratch, dst []byte, lines [][]byte, now time.Time) []
 			s.resource = appendAttributes(s.resource, fResourceAttributes, parseJSON(grp.resource))
 			s.resource = closeField(s.resource, start)
 		}
-		scopeLen := len(otlpScope) + grp.size
+		scope := otlpScope
+		if grp.scope != nil {
+			s.scope = appendScope(s.scope[:0], parseJSON(grp.scope))
+			scope = s.scope
+		}
+		scopeLen := len(scope) + grp.size
 		rlLen := len(s.resource) + protowire.SizeTag(fResourceLogsScopeLogs) + protowire.SizeBytes(scopeLen)
 		dst = protowire.AppendTag(dst, fRequestResourceLogs, protowire.BytesType)
 		dst = protowire.AppendVarint(dst, uint64(rlLen))
 		dst = append(dst, s.resource...)
 		dst = protowire.AppendTag(dst, fResourceLogsScopeLogs, protowire.BytesType)
 		dst = protowire.AppendVarint(dst, uint64(scopeLen))
-		dst = append(dst, otlpScope...)
+		dst = append(dst, scope...)
 		for _, i := range s.order[grp.first : grp.first+grp.count] {
 			dst = append(dst, s.records[s.spans[i].start:s.spans[i].end]...)
 		}
@@ -299,10 +319,26 @@ func parseJSON(b []byte) gjson.Result {
 	return gjson.Parse(unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
+// appendScope appends the scope field of a ScopeLogs from the JSON object
+// scope: its name, version and attributes.
+func appendScope(dst []byte, scope gjson.Result) []byte {
+	dst, start := openField(dst, fScopeLogsScope)
+	if v := scope.Get("name"); v.Type == gjson.String {
+		dst = appendStringField(dst, fScopeName, resultBytes(v))
+	}
+	if v := scope.Get("version"); v.Type == gjson.String {
+		dst = appendStringField(dst, fScopeVersion, resultBytes(v))
+	}
+	if v := scope.Get("attributes"); v.IsObject() {
+		dst = appendAttributes(dst, fScopeAttributes, v)
+	}
+	return closeField(dst, start)
+}
+
 // appendRecord appends the LogRecord field (of ScopeLogs) of line to dst.
-// It returns the attributes of the line's resource, a JSON object that is
-// a slice of line, or nil.
-func appendRecord(dst, line []byte, observed uint64) ([]byte, []byte) {
+// It returns the attributes of the line's resource and its scope, JSON
+// objects that are slices of line, or nil.
+func appendRecord(dst, line []byte, observed uint64) ([]byte, []byte, []byte) {
 	dst, start := openField(dst, fScopeLogsLogRecords)
 	obj, ok := jsonObject(line)
 	if !ok {
@@ -311,7 +347,7 @@ func appendRecord(dst, line []byte, observed uint64) ([]byte, []byte) {
 		dst = closeField(dst, bstart)
 		dst = protowire.AppendTag(dst, fRecordObserved, protowire.Fixed64Type)
 		dst = protowire.AppendFixed64(dst, observed)
-		return closeField(dst, start), nil
+		return closeField(dst, start), nil, nil
 	}
 	var r recordFields
 	r.collect(parseJSON(obj))
@@ -341,13 +377,30 @@ func appendRecord(dst, line []byte, observed uint64) ([]byte, []byte) {
 		dst = protowire.AppendTag(dst, fRecordSpanID, protowire.BytesType)
 		dst = protowire.AppendBytes(dst, r.ids[16:])
 	}
+	if r.at[takenDropped] != 0 {
+		dst = protowire.AppendTag(dst, fRecordDropped, protowire.VarintType)
+		dst = protowire.AppendVarint(dst, uint64(r.dropped))
+	}
+	if r.at[takenFlags] != 0 {
+		dst = protowire.AppendTag(dst, fRecordFlags, protowire.Fixed32Type)
+		dst = protowire.AppendFixed32(dst, r.flags)
+	}
+	if r.at[takenEventName] != 0 {
+		dst = appendStringField(dst, fRecordEventName, resultBytes(r.eventName))
+	}
+	if r.at[takenObserved] != 0 {
+		observed = r.observed
+	}
 	dst = protowire.AppendTag(dst, fRecordObserved, protowire.Fixed64Type)
 	dst = protowire.AppendFixed64(dst, observed)
-	var res []byte
+	var res, scope []byte
 	if r.at[takenResource] != 0 {
 		res = obj[r.resource.Index : r.resource.Index+len(r.resource.Raw)]
 	}
-	return closeField(dst, start), res
+	if r.at[takenScope] != 0 {
+		scope = obj[r.scope.Index : r.scope.Index+len(r.scope.Raw)]
+	}
+	return closeField(dst, start), res, scope
 }
 
 // The members of a JSON line that fill a LogRecord's own fields, or the
@@ -361,6 +414,11 @@ const (
 	takenResource
 	takenTraceID
 	takenSpanID
+	takenObserved
+	takenFlags
+	takenDropped
+	takenEventName
+	takenScope
 	nTaken
 )
 
@@ -374,13 +432,16 @@ type recordFields struct {
 	severity   gjson.Result // a string
 	attributes gjson.Result // an object
 	resource   gjson.Result // resource.attributes, an object
+	scope      gjson.Result // an object
+	eventName  gjson.Result // a string
 	// at is where in the line the value of each member taken is, 0 for
 	// none; values never start at 0, where the line's '{' is.
 	at                 [nTaken]int
 	bodyRank, timeRank int
 	severityRank       int
-	time               uint64
+	time, observed     uint64
 	severityNum        int
+	flags, dropped     uint32
 	ids                [24]byte // trace ID, span ID
 }
 
@@ -426,6 +487,26 @@ func (r *recordFields) collect(obj gjson.Result) {
 					r.resource, r.at[takenResource] = a, v.Index
 				}
 			}
+		case "observedTimeUnixNano":
+			if t, ok := parseTime(key, v); ok && r.at[takenObserved] == 0 {
+				r.observed, r.at[takenObserved] = t, v.Index
+			}
+		case "flags":
+			if n, ok := uint32Value(v); ok && r.at[takenFlags] == 0 {
+				r.flags, r.at[takenFlags] = n, v.Index
+			}
+		case "droppedAttributesCount":
+			if n, ok := uint32Value(v); ok && r.at[takenDropped] == 0 {
+				r.dropped, r.at[takenDropped] = n, v.Index
+			}
+		case "eventName":
+			if v.Type == gjson.String && r.at[takenEventName] == 0 {
+				r.eventName, r.at[takenEventName] = v, v.Index
+			}
+		case "scope":
+			if v.IsObject() && r.at[takenScope] == 0 {
+				r.scope, r.at[takenScope] = v, v.Index
+			}
 		case "traceId":
 			if r.at[takenTraceID] == 0 && hexID(r.ids[:16], v) {
 				r.at[takenTraceID] = v.Index
@@ -440,6 +521,15 @@ func (r *recordFields) collect(obj gjson.Result) {
 	if r.at[takenSeverityNum] == 0 && r.at[takenSeverity] != 0 {
 		r.severityNum = severityNumber(r.severity.Str)
 	}
+}
+
+// uint32Value reads v, an integer from 0 to 2³²-1.
+func uint32Value(v gjson.Result) (uint32, bool) {
+	if v.Type != gjson.Number || !isInteger(v.Raw) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(v.Raw, 10, 32)
+	return uint32(n), err == nil
 }
 
 // keyRank is the position of key in keys, len(keys) if it is not there.
@@ -578,11 +668,12 @@ func severityNumber(text string) int {
 	return 0
 }
 
-// parseTime reads the time member key: timeUnixNano is nanoseconds since
+// parseTime reads the time member key: timeUnixNano and
+// observedTimeUnixNano are nanoseconds since
 // the Unix epoch, a number or a string of digits; the others an RFC 3339
 // string. It reports false for a value that is neither, or before 1970.
 func parseTime(key string, v gjson.Result) (uint64, bool) {
-	if key == "timeUnixNano" {
+	if key == "timeUnixNano" || key == "observedTimeUnixNano" {
 		var s string
 		switch v.Type {
 		case gjson.Number:

@@ -106,6 +106,12 @@ type Options struct {
 	SyslogFormat  string
 	AdminAddr     string // metrics, status, health, pprof, e.g. "127.0.0.1:8080"
 
+	// OTLPHTTPAddr and OTLPGRPCAddr, when set, open the OTLP/HTTP and
+	// OTLP/gRPC logs listeners (see ingest.OTLPHTTP and ingest.OTLPGRPC),
+	// with the HTTP listener's limits and TLS.
+	OTLPHTTPAddr string
+	OTLPGRPCAddr string
+
 	// AdminTLS, when set, makes the admin server serve HTTPS only.
 	AdminTLS *tls.Config
 	// Pprof serves /debug/pprof on the admin server; without it those
@@ -175,6 +181,7 @@ type Server struct {
 	sudp      *ingest.UDP   // lmu: syslog
 	http      *ingest.HTTP  // lmu
 	kafka     *ingest.Kafka // lmu
+	otlpIn    otlpIngest    // lmu
 	waiting   bool          // lmu; ingest closed until the data plane knows what to run
 	firstRead bool          // lmu; the watcher has read Redis, or failed to, once
 	closing   bool          // lmu; Shutdown began: ingest never opens
@@ -344,7 +351,7 @@ func (s *Server) logWhileClosed(every time.Duration) {
 // openIngestLocked binds the ingest listeners and serves them; on error
 // none is left open. Lock lmu should be held.
 func (s *Server) openIngestLocked() (err error) {
-	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil || s.kafka != nil {
+	if s.closing || s.tcp != nil || s.udp != nil || s.http != nil || s.stcp != nil || s.sudp != nil || s.otlpIn.http != nil || s.otlpIn.grpc != nil || s.kafka != nil {
 		return nil
 	}
 	o := &s.lopts
@@ -355,7 +362,7 @@ func (s *Server) openIngestLocked() (err error) {
 			for _, stop := range stops {
 				stop(context.Background())
 			}
-			s.tcp, s.udp, s.http, s.stcp, s.sudp, s.kafka = nil, nil, nil, nil, nil, nil
+			s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlpIn, s.kafka = nil, nil, nil, nil, nil, otlpIngest{}, nil
 		}
 	}()
 	readers := o.UDPReaders
@@ -402,6 +409,22 @@ func (s *Server) openIngestLocked() (err error) {
 		s.goServe(s.http.Serve)
 		stops = append(stops, s.http.Shutdown)
 	}
+	if o.OTLPHTTPAddr != "" {
+		if s.otlpIn.http, err = ingest.ListenOTLPHTTP(o.OTLPHTTPAddr, icfg); err != nil {
+			return fmt.Errorf("cannot listen on otlp http %s: %w", o.OTLPHTTPAddr, err)
+		}
+		s.goServe(s.otlpIn.http.Serve)
+		stops = append(stops, s.otlpIn.http.Shutdown)
+	}
+	if o.OTLPGRPCAddr != "" {
+		if s.otlpIn.grpc, err = ingest.ListenOTLPGRPC(o.OTLPGRPCAddr, icfg); err != nil {
+			return fmt.Errorf("cannot listen on otlp grpc %s: %w", o.OTLPGRPCAddr, err)
+		}
+		s.goServe(s.otlpIn.grpc.Serve)
+		stops = append(stops, s.otlpIn.grpc.Shutdown)
+	}
+	// The Kafka input comes last: it starts reading at once, and nothing
+	// after it can fail.
 	if o.Kafka != nil {
 		if s.kafka, err = ingest.NewKafka(*o.Kafka, icfg); err != nil {
 			return fmt.Errorf("cannot start the kafka input: %w", err)
@@ -447,7 +470,7 @@ func (s *Server) settle(run bool, why string) {
 	}
 	tcp, udp, hin := s.addrsLocked()
 	stcp, sudp := s.syslogAddrsLocked()
-	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "syslog_tcp", stcp, "syslog_udp", sudp, "manifest", runs, "because", why,
+	s.log.Info("ingest open", "tcp", tcp, "udp", udp, "http", hin, "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.otlpAddrLocked(), "otlp_grpc", s.otlpGRPCAddrLocked(), "manifest", runs, "because", why,
 		"waited", time.Since(s.begun).Round(time.Millisecond))
 }
 
@@ -746,6 +769,56 @@ func (s *Server) addrsLocked() (tcp, udp, hin net.Addr) {
 	return tcp, udp, hin
 }
 
+// otlpIngest are the OTLP listeners, nil those not bound.
+type otlpIngest struct {
+	http *ingest.OTLPHTTP
+	grpc *ingest.OTLPGRPC
+}
+
+// shutdown shuts down the listeners bound.
+func (o otlpIngest) shutdown(ctx context.Context) []error {
+	var errs []error
+	if o.http != nil {
+		errs = append(errs, o.http.Shutdown(ctx))
+	}
+	if o.grpc != nil {
+		errs = append(errs, o.grpc.Shutdown(ctx))
+	}
+	return errs
+}
+
+// OTLPHTTPAddr is the bound OTLP/HTTP address, nil when not bound.
+func (s *Server) OTLPHTTPAddr() net.Addr {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	return s.otlpAddrLocked()
+}
+
+// otlpAddrLocked returns the address of the OTLP/HTTP listener. Lock lmu
+// should be held.
+func (s *Server) otlpAddrLocked() net.Addr {
+	if s.otlpIn.http == nil {
+		return nil
+	}
+	return s.otlpIn.http.Addr()
+}
+
+// OTLPGRPCAddr is the bound OTLP/gRPC address, nil when not bound.
+func (s *Server) OTLPGRPCAddr() net.Addr {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	return s.otlpGRPCAddrLocked()
+}
+
+// otlpGRPCAddrLocked returns the address of the OTLP/gRPC listener. Lock
+// lmu should be held.
+func (s *Server) otlpGRPCAddrLocked() net.Addr {
+	if s.otlpIn.grpc == nil {
+		return nil
+	}
+	return s.otlpIn.grpc.Addr()
+}
+
 // SyslogAddrs are the bound syslog addresses, nil for those not bound.
 func (s *Server) SyslogAddrs() (tcp, udp net.Addr) {
 	s.lmu.Lock()
@@ -825,7 +898,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.lmu.Lock()
 		s.closing = true // ingest never opens from now on
 		s.ready.Store(false)
-		tcp, udp, hin, stcp, sudp, kin := s.tcp, s.udp, s.http, s.stcp, s.sudp, s.kafka
+		tcp, udp, hin, stcp, sudp, otlpIn, kin := s.tcp, s.udp, s.http, s.stcp, s.sudp, s.otlpIn, s.kafka
 		s.lmu.Unlock()
 		close(s.quit)
 		start := time.Now()
@@ -849,6 +922,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if hin != nil {
 			errs = append(errs, hin.Shutdown(ctx))
 		}
+		errs = append(errs, otlpIn.shutdown(ctx)...)
 		s.lopts.Pipeline.Tap.Close() // ends every tap's stream
 		if kin != nil {
 			kin.Stop() // read no more; what the pipeline drains is committed below

@@ -8,7 +8,6 @@
 package sender
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,8 +26,14 @@ import (
 // Config describes one run. The zero value of every optional field is its
 // default.
 type Config struct {
-	// Target is tcp://host:port, udp://host:port or http://host:port/path.
+	// Target is tcp://host:port, udp://host:port, http://host:port/path or
+	// otlp://host:port (OTLP/HTTP logs, protobuf, POST /v1/logs: a record
+	// per line, see otlpTransport).
 	Target string
+	// Syslog, over TCP, sends each line as the message of an RFC 5424
+	// syslog message, framed by SyslogOctet or SyslogNewline; "" sends
+	// plain lines.
+	Syslog string
 	// Conns is the number of TCP or HTTP connections or UDP sockets; 0 means 4.
 	Conns int
 	// Rate is the total rate in lines per second; 0 means closed loop.
@@ -149,7 +154,7 @@ func Run(ctx context.Context, c Config) (Summary, error) {
 		return s, err
 	}
 	var client *http.Client
-	if t.scheme == "http" {
+	if t.scheme == "http" || t.scheme == "otlp" {
 		client = newHTTPClient(c.Conns)
 		defer client.CloseIdleConnections()
 	}
@@ -229,6 +234,15 @@ func (c *Config) validate() (target, error) {
 	if c.Lines < 0 || c.Duration < 0 || c.Batch < 0 {
 		errs = append(errs, fmt.Errorf("lines, duration and batch must not be negative; got %d, %v, %d", c.Lines, c.Duration, c.Batch))
 	}
+	switch c.Syslog {
+	case "":
+	case SyslogOctet, SyslogNewline:
+		if t.scheme != "tcp" {
+			errs = append(errs, fmt.Errorf("syslog framing is for tcp targets; got %q", c.Target))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("syslog: want %s or %s; got %q", SyslogOctet, SyslogNewline, c.Syslog))
+	}
 	if err := validRun(c.Run); err != nil {
 		errs = append(errs, err)
 	}
@@ -265,6 +279,8 @@ type worker struct {
 
 	buf      []byte
 	line     []byte
+	frame    []byte // line as a syslog message, with Config.Syslog
+	header   string // of a syslog message
 	lines    int
 	kinds    [3]int64 // pii, debug, json lines in buf
 	lag      *hdrhistogram.Histogram
@@ -292,6 +308,9 @@ func newWorker(c *Config, t target, i int, tr transport) *worker {
 		maxLines: c.Batch,
 		lag:      hdrhistogram.New(1, 60_000_000, 3),
 	}
+	if c.Syslog != "" {
+		w.header = syslogHeader(time.Now())
+	}
 	switch t.scheme {
 	case "tcp":
 		if c.Batch == 0 {
@@ -299,7 +318,7 @@ func newWorker(c *Config, t target, i int, tr transport) *worker {
 		}
 	case "udp":
 		w.maxBytes, w.strict = datagramBytes, true
-	case "http":
+	case "http", "otlp":
 		if c.Batch == 0 {
 			w.maxLines = httpBatch
 		}
@@ -418,7 +437,12 @@ func (w *worker) closedLoop(ctx context.Context, start time.Time) {
 func (w *worker) add(ctx context.Context, seq uint64, ts, now int64) bool {
 	var k corpus.Kind
 	w.line, k = w.gen.Append(w.line[:0], w.src, seq, ts)
-	w.line = append(w.line, '\n')
+	if w.cfg.Syslog != "" {
+		w.frame = appendSyslog(w.frame[:0], w.header, w.line, w.cfg.Syslog)
+		w.line, w.frame = w.frame, w.line
+	} else {
+		w.line = append(w.line, '\n')
+	}
 	if w.strict && w.lines > 0 && len(w.buf)+len(w.line) > w.maxBytes {
 		if !w.flush(ctx) {
 			return false
@@ -453,10 +477,10 @@ func (w *worker) flush(ctx context.Context) bool {
 	if err != nil && wrote > 0 && wrote < size {
 		// The target got the lines this write finished, and the start of
 		// the next one.
-		done := bytes.Count(w.buf[:wrote], []byte{'\n'})
+		done, whole := completeFrames(w.buf[:wrote], w.cfg.Syslog)
 		w.sent += int64(done)
 		w.bytes += int64(wrote)
-		if w.buf[wrote-1] != '\n' {
+		if !whole {
 			w.cut++
 		}
 		if w.progress != nil {

@@ -28,9 +28,9 @@ type transport interface {
 
 // target is a parsed -target value.
 type target struct {
-	scheme string // tcp, udp or http
+	scheme string // tcp, udp, http or otlp
 	addr   string // host:port
-	url    string // for http
+	url    string // for http and otlp
 }
 
 func parseTarget(s string) (target, error) {
@@ -39,15 +39,17 @@ func parseTarget(s string) (target, error) {
 		return target{}, fmt.Errorf("cannot parse target %q: %w", s, err)
 	}
 	if u.Host == "" || u.Port() == "" {
-		return target{}, fmt.Errorf("cannot parse target %q: want tcp://host:port, udp://host:port or http://host:port/path", s)
+		return target{}, fmt.Errorf("cannot parse target %q: want tcp://host:port, udp://host:port, http://host:port/path or otlp://host:port", s)
 	}
 	switch u.Scheme {
 	case "tcp", "udp":
 		return target{scheme: u.Scheme, addr: u.Host}, nil
 	case "http":
 		return target{scheme: "http", addr: u.Host, url: s}, nil
+	case "otlp":
+		return target{scheme: "otlp", addr: u.Host, url: "http://" + u.Host + "/v1/logs"}, nil
 	}
-	return target{}, fmt.Errorf("cannot parse target %q: unsupported scheme %q; want tcp, udp or http", s, u.Scheme)
+	return target{}, fmt.Errorf("cannot parse target %q: unsupported scheme %q; want tcp, udp, http or otlp", s, u.Scheme)
 }
 
 const dialTimeout = 5 * time.Second
@@ -83,6 +85,9 @@ func newTransport(ctx context.Context, t target, client *http.Client) (transport
 		return nil, err
 	}
 	_ = c.Close()
+	if t.scheme == "otlp" {
+		return &otlpTransport{client: client, url: t.url, addr: t.addr}, nil
+	}
 	return &httpTransport{client: client, url: t.url, addr: t.addr}, nil
 }
 

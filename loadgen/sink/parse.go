@@ -45,13 +45,21 @@ var (
 //	{"ts":<unix ns>,"src":"<id>","seq":<n>,...}
 //
 // A text prefix may be preceded by other text (the first " ts=" is used), and
-// JSON fields may come in any order. ParseLine does not allocate; ok is false
+// so may a JSON object (the first `{"ts":` is used); JSON fields may come in
+// any order. ParseLine does not allocate; ok is false
 // when the fields are missing or malformed.
 func ParseLine(b []byte) (l Line, ok bool) {
 	if len(b) > 0 && b[0] == '{' {
 		return parseJSON(b)
 	}
-	return parseText(b)
+	if l, ok = parseText(b); ok {
+		return l, true
+	}
+	// A JSON line after other text, as in the message of a syslog line.
+	if i := bytes.Index(b, jsonFast); i > 0 {
+		return parseJSON(b[i:])
+	}
+	return l, false
 }
 
 func parseText(b []byte) (l Line, ok bool) {

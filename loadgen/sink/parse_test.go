@@ -26,6 +26,8 @@ func TestParseLine(t *testing.T) {
 		{"json debug", `{"ts":9,"src":"r-1","seq":3,"severityText":"DEBUG"}`, true, Line{TS: 9, Seq: 3, JSON: true, Debug: true}, "r-1"},
 		{"json reordered keys", `{"body":"x","seq": 3,"severityText": "DEBUG","src":"r-1","ts":9}`, true, Line{TS: 9, Seq: 3, JSON: true, Debug: true}, "r-1"},
 		{"json missing src", `{"ts":9,"seq":3}`, false, Line{}, ""},
+		{"json after other text", `<14>1 - h a - - - {"ts":9,"src":"r-1","seq":3,"severityText":"INFO"}`, true, Line{TS: 9, Seq: 3, JSON: true}, "r-1"},
+		{"json after other text, truncated", `<14>1 - h a - - - {"ts":9,"src":"r-1"`, false, Line{}, ""},
 		{"json string seq", `{"ts":9,"src":"a","seq":"3"}`, false, Line{}, ""},
 		{"json truncated", `{"ts":9,"src":"a`, false, Line{}, ""},
 	}

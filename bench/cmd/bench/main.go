@@ -180,6 +180,9 @@ func printSummary(r *result.Run) {
 		if s.MemoryFraction > 0 {
 			fmt.Printf("  %.0f%% of %s", 100*s.MemoryFraction, s.MemoryScenario)
 		}
+		if s.BaseFraction > 0 {
+			fmt.Printf("  %.0f%% of %s", 100*s.BaseFraction, s.BaseScenario)
+		}
 		if s.DiskBacklogBytes > 0 {
 			fmt.Printf("  backlog %d MiB on disk, delivered at %.0f lines/s", s.DiskBacklogBytes>>20, s.DrainLinesPerS)
 		}

@@ -32,6 +32,8 @@ import (
 type dataplaneFlags struct {
 	host, tcpPort, udpPort, httpPort, adminPort string
 	syslogTCPPort, syslogUDPPort, syslogFormat  string
+	otlpHTTPPort, otlpGRPCPort                  string
+	otlpMaxBody                                 int
 	manifestFile, bootPolicy, dataDir           string
 	workers, bufLines, bufBytes, maxLine        int
 	outputQueueBytes, egressAudit               int
@@ -62,6 +64,9 @@ func (f *dataplaneFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.syslogTCPPort, "syslog-tcp-port", env("SYSLOG_TCP_PORT", "off"), `syslog ingest port over TCP (RFC 5424 or RFC 3164; octet-counting or newline framing, detected per connection; the TCP listener's limits and TLS), "off" to disable (env SYSLOG_TCP_PORT)`)
 	fs.StringVar(&f.syslogUDPPort, "syslog-udp-port", env("SYSLOG_UDP_PORT", "off"), `syslog ingest port over UDP, one message per datagram, "off" to disable (env SYSLOG_UDP_PORT)`)
 	fs.StringVar(&f.syslogFormat, "syslog-format", env("SYSLOG_FORMAT", "text"), `what a syslog message becomes: "text" the message as received; "json" an object of its fields with the severity also under log.level; a malformed message stays as received, counted in streamgate_syslog_malformed_total{listener} (env SYSLOG_FORMAT)`)
+	fs.StringVar(&f.otlpHTTPPort, "otlp-http-port", env("OTLP_HTTP_PORT", "off"), `OTLP/HTTP logs ingest port (POST /v1/logs, protobuf or JSON, gzip; the HTTP listener's limits and TLS), "off" to disable; 4318 is OTLP's own (env OTLP_HTTP_PORT)`)
+	fs.StringVar(&f.otlpGRPCPort, "otlp-grpc-port", env("OTLP_GRPC_PORT", "off"), `OTLP/gRPC logs ingest port (LogsService/Export, gzip; -max-connections, -idle-timeout, -http-max-requests, -otlp-max-body and the ingest TLS), "off" to disable; 4317 is OTLP's own (env OTLP_GRPC_PORT)`)
+	fs.IntVar(&f.otlpMaxBody, "otlp-max-body", ingest.DefaultOTLPMaxBody, `largest OTLP request in bytes: an OTLP/HTTP body, before and after decompression (a larger one is refused with 413, counted in streamgate_ingest_refused_total{listener="otlp_http",reason="body_too_large"}), and an OTLP/gRPC message (RESOURCE_EXHAUSTED)`)
 	fs.StringVar(&f.adminPort, "admin-port", env("ADMIN_PORT", "8080"), `admin port: /metrics, /status, /healthz, /readyz, and /debug/pprof with -pprof; "off" to disable (env ADMIN_PORT)`)
 	f.admin.register(fs)
 	f.tap.register(fs)
@@ -169,6 +174,8 @@ func (f *dataplaneFlags) options(log *slog.Logger) (server.Options, error) {
 		SyslogTCPAddr: addr(f.host, f.syslogTCPPort),
 		SyslogUDPAddr: addr(f.host, f.syslogUDPPort),
 		SyslogFormat:  syslogFormat,
+		OTLPHTTPAddr:  addr(f.host, f.otlpHTTPPort),
+		OTLPGRPCAddr:  addr(f.host, f.otlpGRPCPort),
 		MaxLine:       f.maxLine,
 		Limits:        limits,
 		TLS:           tlsCfg,
@@ -219,6 +226,7 @@ func (f *dataplaneFlags) limits() (ingest.Limits, error) {
 		{"-idle-timeout", int64(f.idleTimeout)},
 		{"-line-budget", int64(f.lineBudget)},
 		{"-http-max-body", int64(f.httpMaxBody)},
+		{"-otlp-max-body", int64(f.otlpMaxBody)},
 		{"-http-body-budget", int64(f.httpBodyBudget)},
 		{"-http-max-requests", int64(f.httpMaxRequests)},
 		{"-http-read-timeout", int64(f.httpReadTimeout)},
@@ -230,6 +238,9 @@ func (f *dataplaneFlags) limits() (ingest.Limits, error) {
 	}
 	if f.httpBodyBudget < f.httpMaxBody {
 		errs = append(errs, fmt.Errorf("-http-body-budget: want at least -http-max-body (%d), or no body that large could ever be taken; got %d", f.httpMaxBody, f.httpBodyBudget))
+	}
+	if f.otlpHTTPPort != "off" && f.httpBodyBudget < f.otlpMaxBody {
+		errs = append(errs, fmt.Errorf("-http-body-budget: want at least -otlp-max-body (%d), or no OTLP body that large could ever be taken; got %d", f.otlpMaxBody, f.httpBodyBudget))
 	}
 	if f.ingestAck != "none" && f.ingestAck != "durable" {
 		errs = append(errs, fmt.Errorf("-ingest-ack: want none or durable; got %q", f.ingestAck))
@@ -244,6 +255,7 @@ func (f *dataplaneFlags) limits() (ingest.Limits, error) {
 		IdleTimeout:     f.idleTimeout,
 		LineBudget:      int64(f.lineBudget),
 		HTTPMaxBody:     int64(f.httpMaxBody),
+		OTLPMaxBody:     int64(f.otlpMaxBody),
 		HTTPBodyBudget:  int64(f.httpBodyBudget),
 		HTTPMaxRequests: f.httpMaxRequests,
 		HTTPReadTimeout: f.httpReadTimeout,
@@ -346,7 +358,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	}
 	stcp, sudp := s.SyslogAddrs()
 	log.Info("data plane running",
-		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "syslog_tcp", stcp, "syslog_udp", sudp,
+		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.OTLPHTTPAddr(), "otlp_grpc", s.OTLPGRPCAddr(),
 		"kafka_topics", f.kafka.topics, "workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "breaker_delay", f.breakerDelay, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
 }

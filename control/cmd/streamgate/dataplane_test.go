@@ -338,6 +338,7 @@ func TestIngestLimitFlags(t *testing.T) {
 		IdleTimeout:     ingest.DefaultIdleTimeout,
 		LineBudget:      ingest.DefaultLineBudget,
 		HTTPMaxBody:     ingest.DefaultMaxBody,
+		OTLPMaxBody:     ingest.DefaultOTLPMaxBody,
 		HTTPBodyBudget:  ingest.DefaultHTTPBodyBudget,
 		HTTPMaxRequests: ingest.DefaultHTTPMaxRequests,
 		HTTPReadTimeout: ingest.DefaultHTTPReadTimeout,
@@ -347,6 +348,7 @@ func TestIngestLimitFlags(t *testing.T) {
 	set.MaxConns, set.IdleTimeout, set.LineBudget = 5, time.Second, 1<<20
 	set.HTTPMaxBody, set.HTTPBodyBudget, set.HTTPMaxRequests, set.HTTPReadTimeout = 1000, 2000, 3, 2*time.Second
 	set.AckDurable, set.AckTimeout = true, 250*time.Millisecond
+	set.OTLPMaxBody = 1500
 	for _, c := range []struct {
 		name string
 		args []string
@@ -357,13 +359,15 @@ func TestIngestLimitFlags(t *testing.T) {
 		{name: "defaults", want: defaults},
 		{name: "every flag", args: []string{"-max-connections", "5", "-idle-timeout", "1s", "-line-budget", "1048576",
 			"-http-max-body", "1000", "-http-body-budget", "2000", "-http-max-requests", "3", "-http-read-timeout", "2s",
-			"-ingest-ack", "durable", "-ack-timeout", "250ms"}, want: set},
+			"-ingest-ack", "durable", "-ack-timeout", "250ms", "-otlp-max-body", "1500"}, want: set},
 		{name: "unknown ack mode", args: []string{"-ingest-ack", "always"},
 			err: `-ingest-ack: want none or durable; got "always"`},
 		{name: "zero and negative", args: []string{"-max-connections", "0", "-idle-timeout", "-1s", "-http-max-requests", "0"},
 			err: "-max-connections: want a positive value; got 0\n-idle-timeout: want a positive value; got -1000000000\n-http-max-requests: want a positive value; got 0"},
 		{name: "budget below the largest body", args: []string{"-http-body-budget", "1000"},
 			err: "-http-body-budget: want at least -http-max-body (33554432), or no body that large could ever be taken; got 1000"},
+		{name: "budget below the largest OTLP body", args: []string{"-otlp-http-port", "0", "-http-max-body", "1000", "-http-body-budget", "2000"},
+			err: "-http-body-budget: want at least -otlp-max-body (16777216), or no OTLP body that large could ever be taken; got 2000"},
 		{name: "certificate without key", args: []string{"-tls-cert", "cert.pem"},
 			err: "-tls-cert and -tls-key: give both (and -tls-client-ca only with them)"},
 		{name: "client CA alone", args: []string{"-tls-client-ca", "ca.pem"},

@@ -59,7 +59,8 @@ func runSend(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	def := corpus.DefaultConfig()
 	var c sender.Config
-	fs.StringVar(&c.Target, "target", "", "tcp://host:port, udp://host:port or http://host:port/path (required)")
+	fs.StringVar(&c.Target, "target", "", "tcp://host:port, udp://host:port, http://host:port/path or otlp://host:port (OTLP/HTTP logs, protobuf: a record per line) (required)")
+	fs.StringVar(&c.Syslog, "syslog", "", `over tcp, send each line as an RFC 5424 syslog message framed by "octet" counting or by "newline"; "" sends plain lines`)
 	fs.IntVar(&c.Conns, "conns", 4, "TCP/HTTP connections or UDP sockets")
 	fs.Float64Var(&c.Rate, "rate", 0, "total lines per second; 0 = closed loop, as fast as possible")
 	fs.Int64Var(&c.Lines, "lines", 0, "stop after this many lines (0 = no limit)")
