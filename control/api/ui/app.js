@@ -437,7 +437,11 @@
       if (shadow.publish) {
         try { sh = await api('GET', 'savings?shadow=1'); } catch (e) { sh = null; }
       }
-      $('#savings-body').replaceChildren(renderValue(s, ''), sh ? renderValue(sh, 'Shadow rules') : '');
+      // Per instance figures are on each data plane's /status; the
+      // answer with ?shadow=1 repeats the live figures beside the shadow's.
+      const live = Object.fromEntries(Object.entries(s || {}).filter(([k]) => k !== 'instances'));
+      const shadowPart = sh && typeof sh === 'object' && sh.shadow ? sh.shadow : sh;
+      $('#savings-body').replaceChildren(renderValue(live, ''), shadowPart ? renderValue(shadowPart, 'Shadow rules') : '');
       $('#savings').dataset.state = 'present';
       sampleBytes(findBytes(s), now);
     } catch (e) {
