@@ -80,10 +80,10 @@ type Example struct {
 func (d *Detector) Replacer(repl string) Replacer { return d.ReplacerWith(Mask(repl)) }
 
 // ReplacerWith returns a Replacer of d's findings, each replaced by what a
-// says. It does not scan a line's leading timestamp, where d finds
-// nothing.
+// says. A detector of numbers (Runs and At) does not scan a line's
+// leading timestamp, where it finds nothing.
 func (d *Detector) ReplacerWith(a Action) Replacer {
-	return &findReplacer{find: d.Find, act: a, name: d.Name}
+	return &findReplacer{find: d.Find, act: a, name: d.Name, skipsTimestamp: d.At != nil}
 }
 
 // byName indexes registry.

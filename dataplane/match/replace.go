@@ -142,6 +142,18 @@ type findReplacer struct {
 	find func(line []byte, from int) (start, end int)
 	act  Action
 	name string // the detector's, for Spans
+	// skipsTimestamp starts the scan after a line's leading timestamp:
+	// worth its cost for a detector of numbers, whose walk would stop at
+	// each of its runs of digits.
+	skipsTimestamp bool
+}
+
+// start is where r's scan of line starts.
+func (r *findReplacer) start(line []byte) int {
+	if r.skipsTimestamp {
+		return leadingTimestamp(line)
+	}
+	return 0
 }
 
 // quoteBlind reports that the escapes \", \\ and \/ hide no finding from
@@ -152,7 +164,7 @@ func (r *findReplacer) quoteBlind() bool { return true }
 
 // Finds implements Replacer.
 func (r *findReplacer) Finds(line []byte) bool {
-	s, _ := r.find(line, leadingTimestamp(line))
+	s, _ := r.find(line, r.start(line))
 	return s >= 0
 }
 
@@ -164,7 +176,7 @@ func (r *findReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 // appendReplace is AppendReplace, recording each finding in sp when it is
 // not nil.
 func (r *findReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool) {
-	s, e := r.find(line, leadingTimestamp(line))
+	s, e := r.find(line, r.start(line))
 	if s < 0 {
 		return dst, false
 	}

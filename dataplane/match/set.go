@@ -116,8 +116,8 @@ func editDistance(a, b string) int {
 // overlaps one already taken is skipped, so no detector scans a byte of
 // the line twice. The detectors given by Runs and At share one walk over
 // the line's runs of digits, and those given by Lead and AtLead or by a
-// Prefix that starts with a letter or digit one walk over its tokens. Like a detector's own Replacer, it does not scan
-// the line's leading timestamp. ds must hold at most 128 detectors.
+// Prefix that starts with a letter or digit one walk over its tokens. With detectors of numbers among ds, it does not
+// scan the line's leading timestamp, as their own Replacers do not. ds must hold at most 128 detectors.
 func NewSet(ds []*Detector, a Action) Replacer {
 	if len(ds) > maxSet {
 		panic(fmt.Sprintf("BUG: a set of %d detectors; the most is %d", len(ds), maxSet))
@@ -143,6 +143,7 @@ func NewSet(ds []*Detector, a Action) Replacer {
 	}
 	if len(runDs) > 0 {
 		r.members = append(r.members, newRunSet(runDs, runOrder))
+		r.skipsTimestamp = true
 	}
 	if len(tokenDs) > 0 {
 		r.members = append(r.members, newTokenSet(tokenDs, tokenOrder))
@@ -158,6 +159,16 @@ type setReplacer struct {
 	members []setMember
 	act     Action
 	names   []string // the detectors' names, by place in the set, for Spans
+	// skipsTimestamp: the set has detectors of numbers; see findReplacer.
+	skipsTimestamp bool
+}
+
+// start is where r's scan of line starts.
+func (r *setReplacer) start(line []byte) int {
+	if r.skipsTimestamp {
+		return leadingTimestamp(line)
+	}
+	return 0
 }
 
 // A setMember finds for a set: one detector, or the detectors that share a
@@ -185,7 +196,7 @@ func (r *setReplacer) quoteBlind() bool { return true }
 
 // Finds implements Replacer.
 func (r *setReplacer) Finds(line []byte) bool {
-	from := leadingTimestamp(line)
+	from := r.start(line)
 	for _, m := range r.members {
 		if s, _, _ := m.find(line, from); s >= 0 {
 			return true
@@ -216,7 +227,7 @@ func (r *setReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 func (r *setReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool) {
 	var next [maxMembers]setNext
 	first := -1
-	from := leadingTimestamp(line)
+	from := r.start(line)
 	for m, mem := range r.members {
 		s, e, p := mem.find(line, from)
 		next[m] = setNext{s, e, p}

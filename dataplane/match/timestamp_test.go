@@ -162,3 +162,21 @@ func checkRunsHideNothing(t *testing.T, line []byte) {
 		i = end
 	}
 }
+
+// FuzzTimestampCore checks timestampCore against a byte by byte reading.
+func FuzzTimestampCore(f *testing.F) {
+	f.Add([]byte("2024-11-22T05:07:33"))
+	f.Add([]byte("2024-11-22 05:07:3x"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 19 {
+			return
+		}
+		b = b[:19]
+		want := allDigits(b[0:4]) && b[4] == '-' && allDigits(b[5:7]) && b[7] == '-' && allDigits(b[8:10]) &&
+			(b[10] == 'T' || b[10] == ' ' || b[10] == 't') &&
+			allDigits(b[11:13]) && b[13] == ':' && allDigits(b[14:16]) && b[16] == ':' && allDigits(b[17:19])
+		if got := timestampCore(b); got != want {
+			t.Fatalf("timestampCore(%q) = %v; want %v", b, got, want)
+		}
+	})
+}
