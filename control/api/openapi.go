@@ -353,7 +353,10 @@ func schemas() map[string]*schema {
 				prop("memory_bytes", integer("Bytes of the batches queued in memory."), true),
 				prop("disk_bytes", integer("Bytes in its disk buffer not yet delivered."), true),
 				prop("oldest_line_age_seconds", &schema{Type: "number", Description: "Age of the oldest line on disk being delivered; 0 when none is."}, true),
-			), "What is queued for one output.")), false),
+				prop("latency_seconds", &schema{Type: "number", Description: "How long the batch it delivered last took from its oldest line being read to delivered; 0 before any."}, false),
+				prop("delivered", integer("Lines it delivered since the data plane started."), false),
+				prop("dropped", integer("Lines it dropped since the data plane started, for any counted reason."), false),
+			), "What is queued for one output, and how it delivers.")), false),
 			prop("savings", ref("Savings"), false),
 			prop("ingest_closed", str("Why its ingest is closed at start: it found no valid manifest to run (Redis unreachable, or its manifest invalid). "+
 				"Absent once ingest is open."), false),

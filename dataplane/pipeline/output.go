@@ -47,6 +47,7 @@ type outputRunner struct {
 	// latency and batchLines are the output's histograms: read to
 	// delivered, and lines per batch written (or persisted).
 	latency, batchLines *vm.PrometheusHistogram
+	lastLatency         atomic.Int64 // ns, of the last batch delivered
 	// dead is where the batches its destination refuses for good go;
 	// deadLettered counts their lines, deadFull those it could not take.
 	dead         *deadletter.File
@@ -381,7 +382,9 @@ func (r *outputRunner) busy(id int) bool {
 // line was read at born (Unix nanoseconds; 0 unknown).
 func (r *outputRunner) observeDelivered(born int64) {
 	if born != 0 {
-		r.latency.Update(time.Since(time.Unix(0, born)).Seconds())
+		d := time.Since(time.Unix(0, born))
+		r.latency.Update(d.Seconds())
+		r.lastLatency.Store(int64(d))
 	}
 }
 
@@ -423,6 +426,13 @@ type OutputQueue struct {
 	// OldestSeconds is the age of the oldest line on disk that is being
 	// delivered, 0 when none is.
 	OldestSeconds float64 `json:"oldest_line_age_seconds"`
+	// LatencySeconds is how long the lines of the batch it delivered last
+	// took from being read to delivered (its oldest line), 0 before any.
+	LatencySeconds float64 `json:"latency_seconds"`
+	// Delivered and Dropped are the output's totals of lines delivered,
+	// and dropped for any reason, since the data plane started.
+	Delivered uint64 `json:"delivered"`
+	Dropped   uint64 `json:"dropped"`
 }
 
 // Queues returns what is queued for each output not yet closed, sorted by
@@ -451,6 +461,9 @@ func (p *Pipeline) queueOf(name string) OutputQueue {
 	var seen []*diskBuffer
 	var oldest int64
 	for _, r := range (*idx)[name] {
+		if l := r.lastLatency.Load(); l != 0 {
+			q.LatencySeconds = time.Duration(l).Seconds()
+		}
 		q.Lines += r.lines.Load()
 		q.MemoryBytes += r.queued.Load()
 		if d := r.disk; d != nil {

@@ -247,6 +247,13 @@ type OutputQueue struct {
 	// OldestSeconds is the age of the oldest line on disk being delivered,
 	// 0 when none is.
 	OldestSeconds float64 `json:"oldest_line_age_seconds"`
+	// LatencySeconds is how long the lines of the batch it delivered last
+	// took from being read to delivered (its oldest line), 0 before any.
+	LatencySeconds float64 `json:"latency_seconds"`
+	// Delivered and Dropped are the output's totals of lines delivered,
+	// and dropped for any reason, since the data plane started.
+	Delivered uint64 `json:"delivered"`
+	Dropped   uint64 `json:"dropped"`
 }
 
 // OutputQueues are stored in a heartbeat's hash as one JSON field.

@@ -699,7 +699,7 @@ func (s *Server) Status() *Status {
 		DeadLettered: s.m.DeadLetteredTotal(),
 		Replayed:     s.m.DeadLetterReplayedTotal(),
 		IngestClosed: s.ClosedReason(),
-		Outputs:      outputQueues(s.p.Queues()),
+		Outputs:      s.outputQueues(),
 		Savings:      s.Savings(),
 		BuildVersion: bi.Version,
 		BuildCommit:  bi.Commit,
@@ -715,9 +715,16 @@ func (s *Server) Status() *Status {
 }
 
 // outputQueues converts what the pipeline says is queued for the status.
-func outputQueues(qs []pipeline.OutputQueue) rdb.OutputQueues {
+// outputQueues is what each output queues, with its totals.
+func (s *Server) outputQueues() rdb.OutputQueues {
+	qs := s.p.Queues()
+	totals := make(map[string]metrics.OutputTotals, len(qs))
+	for _, t := range s.m.Outputs() {
+		totals[t.Name] = t
+	}
 	out := make(rdb.OutputQueues, len(qs))
 	for i, q := range qs {
+		q.Delivered, q.Dropped = totals[q.Name].Delivered, totals[q.Name].Dropped
 		out[i] = rdb.OutputQueue(q)
 	}
 	return out

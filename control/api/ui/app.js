@@ -74,6 +74,12 @@
     return (s / 86400).toFixed(1) + ' d';
   }
 
+  function fmtMillis(ms) {
+    if (!(ms >= 0)) return '–';
+    if (ms < 1000) return ms.toFixed(ms < 10 ? 1 : 0) + ' ms';
+    return fmtAge(ms);
+  }
+
   function fmtTime(unixSeconds) {
     if (!unixSeconds) return '–';
     const d = new Date(unixSeconds * 1000);
@@ -335,10 +341,13 @@
           el('td', { class: 'num', text: fmtNum(o.queued_lines) }),
           el('td', { class: 'num', text: fmtBytes(o.memory_bytes) }),
           el('td', { class: 'num', text: fmtBytes(o.disk_bytes) }),
-          el('td', { class: 'num', text: o.oldest_line_age_seconds ? fmtAge(o.oldest_line_age_seconds * 1000) : '–' })));
+          el('td', { class: 'num', text: o.oldest_line_age_seconds ? fmtAge(o.oldest_line_age_seconds * 1000) : '–' }),
+          el('td', { class: 'num', text: fmtNum(o.delivered) }),
+          el('td', { class: 'num' + (o.dropped ? ' bad' : ''), text: fmtNum(o.dropped) }),
+          el('td', { class: 'num', text: o.latency_seconds ? fmtMillis(o.latency_seconds * 1000) : '–' })));
       }
     }
-    if (!oq.length) oq.push(el('tr', null, el('td', { colspan: 7, class: 'muted', text: 'No output queue reported.' })));
+    if (!oq.length) oq.push(el('tr', null, el('td', { colspan: 10, class: 'muted', text: 'No output reported.' })));
     $('#outputs-health tbody').replaceChildren(...oq);
 
     const versions = [...new Set(instances.map((hb) => hb.version || 'default'))];
