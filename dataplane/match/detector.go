@@ -48,7 +48,10 @@ type Detector struct {
 	// given the place of one and returns the end of the finding that
 	// starts there, or -1. Find is then AtPrefix at each place of Prefix,
 	// and a set of detectors walks a line once for all of their prefixes.
-	// AtPrefix does not allocate.
+	// A finding of a Prefix that starts with a letter or digit never
+	// follows a letter, digit or '_', and is at least four bytes long
+	// (TestAtContract checks both): the set's walk looks only at the
+	// starts of tokens. AtPrefix does not allocate.
 	Prefix   string
 	AtPrefix func(line []byte, s int) (end int)
 	// Lead and AtLead, set beside Find, give a detector whose findings

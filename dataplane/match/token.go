@@ -10,8 +10,8 @@ import (
 // does not follow one. Secrets with a fixed prefix (Prefix and AtPrefix)
 // are such, and so are IBANs, NINOs and codici fiscali (Lead and AtLead).
 // A set of them walks a line's tokens once, eight bytes at a time, and at
-// each asks only the detectors whose findings may start with its first two
-// bytes; one by one, each would walk the line itself.
+// each asks only the detectors whose findings may start with its first
+// four bytes; one by one, each would walk the line itself.
 
 // The bytes of Lead that most detectors given by it start with.
 const (
