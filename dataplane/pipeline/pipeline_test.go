@@ -544,10 +544,14 @@ func TestOutputQueueFull(t *testing.T) {
 			waits, dropped := p.m.OutputWaits(name), p.m.OutputDropped(name, metrics.ReasonQueueFull)
 			done := make(chan struct{})
 			released := make(chan struct{})
+			// The output takes a batch each time the worker waits for
+			// room, so that it does; and, lest it starve, after 5 ms
+			// without a wait: a batch the worker queued while the lane was
+			// empty did not wait.
 			go func() {
 				defer close(released)
 				for let := uint64(0); ; let++ {
-					for waits.Get() <= let && p.InPipeline() != 0 {
+					for last := time.Now(); waits.Get() <= let && p.InPipeline() != 0 && time.Since(last) < 5*time.Millisecond; {
 						select {
 						case <-done:
 							return
