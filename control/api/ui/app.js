@@ -187,10 +187,13 @@
     return d >= 0 ? d / dt : 0; // a restarted instance starts from 0
   }
 
-  // sample adds one point from a /fleet answer.
+  // sample adds one point from a /fleet answer: line rates, and byte rates
+  // where the heartbeats carry savings.
   function sample(instances, now) {
     const seen = new Set();
     const sum = { received: 0, emitted: 0, filtered: 0, dropped: 0 };
+    const bytes = { ingest: 0, egress: 0 };
+    let hasBytes = false;
     for (const hb of instances) {
       seen.add(hb.id);
       const p = prev.get(hb.id);
@@ -199,32 +202,53 @@
         const dt = (hb.updated_unix_ms - p.hb.updated_unix_ms) / 1000;
         rates = {};
         for (const f of Object.keys(sum)) rates[f] = rate(hb, p.hb, f, dt);
+        if (hb.savings && p.hb.savings) {
+          rates.bytes = {
+            ingest: rate(hb.savings, p.hb.savings, 'bytes_received', dt),
+            egress: rate(hb.savings, p.hb.savings, 'bytes_emitted', dt),
+          };
+        }
         prev.set(hb.id, { hb, rates });
       } else if (!p) {
         prev.set(hb.id, { hb, rates: null });
       }
       if (rates) for (const f of Object.keys(sum)) sum[f] += rates[f];
+      if (rates && rates.bytes) {
+        bytes.ingest += rates.bytes.ingest;
+        bytes.egress += rates.bytes.egress;
+        hasBytes = true;
+      }
     }
     for (const id of [...prev.keys()]) if (!seen.has(id)) prev.delete(id);
     const ready = [...prev.values()].some((p) => p.rates);
     if (!ready) return;
-    series.push({ t: now, lines: sum, bytes: null });
+    series.push({ t: now, lines: sum, bytes: hasBytes ? bytes : null });
     while (series.length && series[0].t < now - WINDOW_MS) series.shift();
   }
 
-  // sampleBytes records fleet bytes in and out read from /savings.
+  // sampleBytes records fleet bytes in and out read from /savings, where
+  // the heartbeats carry none (sample).
+  // The totals move once per heartbeat, less often than the page polls:
+  // a rate is taken between two polls that saw them move, and kept while
+  // they stand still, so that the chart does not fall to 0 in between.
   function sampleBytes(b, now) {
     if (!b) return;
+    const last = series[series.length - 1];
+    if (last && last.t === now && last.bytes) return; // from the heartbeats
+    if (prevBytes && b.in === prevBytes.in && b.out === prevBytes.out) {
+      if (last && last.t === now && prevBytes.rate) last.bytes = prevBytes.rate;
+      return;
+    }
+    let rate = null;
     if (prevBytes && now > prevBytes.t) {
       const dt = (now - prevBytes.t) / 1000;
-      const r = {
+      rate = {
         ingest: Math.max(0, (b.in - prevBytes.in) / dt),
         egress: Math.max(0, (b.out - prevBytes.out) / dt),
       };
-      const last = series[series.length - 1];
-      if (last && last.t === now) last.bytes = r;
+      if (last && last.t === now) last.bytes = rate;
     }
-    prevBytes = { t: now, in: b.in, out: b.out };
+    prevBytes = { t: now, in: b.in, out: b.out, rate };
   }
 
   // draw renders lines into a chart: an SVG with one polyline per series,
@@ -235,7 +259,7 @@
     const svg = $('svg', fig);
     const W = 640;
     const H = 200;
-    const L = 56;
+    const L = 72; // room for the widest axis label, such as 1023 KiB/s
     const B = 18;
     const T = 6;
     svg.replaceChildren();
