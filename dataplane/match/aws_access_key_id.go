@@ -43,7 +43,7 @@ func findAWSAccessKeyID(line []byte, from int) (int, int) {
 
 // awsAccessKeyIDLead is the AtLead of aws_access_key_id: the end of the
 // key ID that starts at line[s], or -1.
-func awsAccessKeyIDLead(line []byte, _, s int) int {
+func awsAccessKeyIDLead(line []byte, s int) int {
 	e := s + awsKeyIDLen
 	if e <= len(line) && isAWSKeyIDPrefix(line[s:s+4]) && secretsAll(line[s+4:e], isAWSBase32) && secretsBounded(line, s, e, isAlnum) {
 		return e

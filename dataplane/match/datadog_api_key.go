@@ -9,8 +9,6 @@ var datadogAPIKey = Detector{
 		"always required, since trace IDs and MD5 sums look the same. " + pairContextDoc,
 	Context: datadogContext,
 	Find:    findDatadogAPIKey,
-	Lead:    [leadBytes]string{lowerHexDigits, lowerHexDigits, lowerHexDigits, lowerHexDigits},
-	AtLead:  datadogAPIKeyLead,
 	Examples: []Example{
 		{"DD_API_KEY=abcdef0123456789abcdef0123456789", []string{"abcdef0123456789abcdef0123456789"}},
 		{`{"datadog":{"api_key":"0123456789abcdef0123456789abcdef"}}`, []string{"0123456789abcdef0123456789abcdef"}},
@@ -26,17 +24,6 @@ const datadogKeyLen = 32
 
 // datadogKeyBytes are the lower-case hexadecimal digits.
 var datadogKeyBytes = newSecretsByteSet("0123456789abcdef")
-
-// datadogAPIKeyLead is the AtLead of datadog_api_key: the end of the key
-// that starts at line[s], or -1.
-func datadogAPIKeyLead(line []byte, from, s int) int {
-	e := s + datadogKeyLen
-	if e <= len(line) && secretsAll(line[s:e], secretsIsHexLower) && secretsBounded(line, s, e, isAlnum) &&
-		pairContext(line, s, from, datadogContext) {
-		return e
-	}
-	return -1
-}
 
 // findDatadogAPIKey finds Datadog API keys; see datadogAPIKey.
 func findDatadogAPIKey(line []byte, from int) (int, int) {

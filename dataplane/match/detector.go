@@ -58,14 +58,16 @@ type Detector struct {
 	// each start a token: a finding starts with a letter or digit that
 	// does not follow one, and is at least four bytes long. Lead holds the
 	// bytes each of a finding's first four bytes may be, "" for any.
-	// AtLead is given the place of such bytes at a token's start, at or
-	// after from, and returns the end of the finding that starts there,
-	// or -1. A set of detectors walks a line's tokens once
+	// AtLead is given the place of such bytes at a token's start and
+	// returns the end of the finding that starts there, or -1. A set of detectors walks a line's tokens once
 	// for all of those given by Lead or by a Prefix that starts with a
-	// letter or digit. AtLead is given from as Find is, for a detector
-	// that looks back for context, and does not allocate.
+	// letter or digit. AtLead does not allocate. A finding of such a
+	// detector must not depend on where the search started (Find's from):
+	// a set searches again from the end of another detector's finding, so
+	// a detector that counts context only after from (pairContext) would
+	// lose the context before that finding.
 	Lead   [leadBytes]string
-	AtLead func(line []byte, from, s int) (end int)
+	AtLead func(line []byte, s int) (end int)
 	// Examples are lines with what Find must find in them; the tests check
 	// them and the reference shows them.
 	Examples []Example

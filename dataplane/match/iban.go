@@ -98,7 +98,7 @@ func findIBAN(line []byte, from int) (int, int) {
 
 // ibanLead is the AtLead of iban: the end of the IBAN that starts the
 // token at line[s], or -1.
-func ibanLead(line []byte, _, s int) int {
+func ibanLead(line []byte, s int) int {
 	if s+4 > len(line) || !isDigit(line[s+2]) || !isDigit(line[s+3]) {
 		return -1
 	}

@@ -48,7 +48,7 @@ func findIPv4(line []byte, from int) (int, int) {
 
 // ipv4Lead is the AtLead of ipv4: the end of the address that starts at
 // line[s], or -1.
-func ipv4Lead(line []byte, _, s int) int {
+func ipv4Lead(line []byte, s int) int {
 	if e, ok := ipv4Parse(line, s); ok && ipv4Bounded(line, s, e) {
 		return e
 	}

@@ -60,7 +60,7 @@ func findITCodiceFiscale(line []byte, from int) (int, int) {
 
 // itCodiceFiscaleLead is the AtLead of it_codice_fiscale: the end of the
 // code that starts the token at line[s], or -1.
-func itCodiceFiscaleLead(line []byte, _, s int) int {
+func itCodiceFiscaleLead(line []byte, s int) int {
 	if s+16 <= len(line) && itCFValid(line[s:s+16]) && govABounded(line, s, s+16, false) {
 		return s + 16
 	}

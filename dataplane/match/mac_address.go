@@ -51,7 +51,7 @@ func findMAC(line []byte, from int) (int, int) {
 
 // macLead is the AtLead of mac_address: the end of the address that
 // starts at line[s], or -1.
-func macLead(line []byte, _, s int) int {
+func macLead(line []byte, s int) int {
 	switch {
 	case s+2 < len(line) && (line[s+2] == ':' || line[s+2] == '-') && macPairsAt(line, s):
 		return s + len("00:1a:2b:3c:4d:5e")

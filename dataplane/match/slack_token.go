@@ -41,7 +41,7 @@ func findSlackToken(line []byte, from int) (int, int) {
 
 // slackTokenLead is the AtLead of slack_token: the end of the token that
 // starts at line[s], or -1.
-func slackTokenLead(line []byte, _, s int) int {
+func slackTokenLead(line []byte, s int) int {
 	if t := s + len(slackConfig); bytes.HasPrefix(line[s:], slackConfig) && bytes.HasPrefix(line[t:], slackPrefix) {
 		if e := slackTokenAt(line, t); e > 0 {
 			return e

@@ -40,7 +40,7 @@ func findStripeKey(line []byte, from int) (int, int) {
 
 // stripeKeyLead is the AtLead of stripe_key: the end of the key that
 // starts at line[s], or -1.
-func stripeKeyLead(line []byte, _, s int) int {
+func stripeKeyLead(line []byte, s int) int {
 	if s+3 > len(line) || line[s+1] != 'k' || line[s+2] != '_' {
 		return -1
 	}

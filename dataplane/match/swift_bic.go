@@ -87,7 +87,7 @@ func findBIC(line []byte, from int) (int, int) {
 // bicLead is the AtLead of swift_bic: the end of the code that starts the
 // token at line[t], or -1. The walk of a set meets far fewer codes than
 // findBIC meets keywords, so it looks for the keyword second.
-func bicLead(line []byte, _, t int) int {
+func bicLead(line []byte, t int) int {
 	if t > 0 && isAlnum(line[t-1]) {
 		return -1
 	}

@@ -12,8 +12,23 @@ import "encoding/binary"
 // (TestLeadingTimestampHidesNothing and FuzzLeadingTimestamp check it),
 // and the detectors that look back for context or a boundary still may.
 
-// leadingTimestamp returns the end of the RFC 3339 or ISO 8601 timestamp
-// the line starts with, in brackets or not, or 0 if it starts with none:
+// leadingTimestamp returns the end of the seconds of the RFC 3339 or ISO
+// 8601 timestamp the line starts with (timestampEnd), or 0 if it starts
+// with none. What follows the seconds, a fraction or a zone, is scanned:
+// in 2024-11-22 05:07:33,4111 1111 1111 1111 a reading of the timestamp
+// takes 4111 for milliseconds, and a card starts there.
+func leadingTimestamp(line []byte) int {
+	if timestampEnd(line) == 0 {
+		return 0
+	}
+	if line[0] == '[' {
+		return 1 + len("yyyy-mm-ddThh:mm:ss")
+	}
+	return len("yyyy-mm-ddThh:mm:ss")
+}
+
+// timestampEnd returns the end of the RFC 3339 or ISO 8601 timestamp the
+// line starts with, in brackets or not, or 0 if it starts with none:
 //
 //	2024-11-22T05:07:33Z  2024-11-22 05:07:33.123456  [2024-11-22T05:07:33,123+01:00]
 //
@@ -21,7 +36,7 @@ import "encoding/binary"
 // most nine digits; the zone is Z, or an offset as +hh:mm, +hhmm or +hh.
 // The timestamp must end the line or be followed by a space, a tab, or one
 // of " , ; |, so that it is a token of its own.
-func leadingTimestamp(line []byte) int {
+func timestampEnd(line []byte) int {
 	i := 0
 	if len(line) > 0 && line[0] == '[' {
 		i = 1
@@ -69,11 +84,11 @@ func leadingTimestamp(line []byte) int {
 	return i
 }
 
-// embeddedTimestamp returns the end of the timestamp that the run of
-// digits line[i:r] starts, as leadingTimestamp reads one, when it stands
-// where a value begins (after a space, a tab, a quote, '=', ':', ',' or
-// '('), as in {"ts":"2024-11-22T05:07:33Z"}; or 0. The walks over runs of
-// digits skip it: no detector of numbers finds anything in one.
+// embeddedTimestamp returns the end of the seconds of the timestamp that
+// the run of digits line[i:r] starts, as leadingTimestamp reads one, when
+// it stands where a value begins (after a space, a tab, a quote, '=', ':',
+// ',' or '('), as in {"ts":"2024-11-22T05:07:33Z"}; or 0. The walks over
+// runs of digits skip it: no detector of numbers finds anything in one.
 func embeddedTimestamp(line []byte, i, r int) int {
 	if r-i != 4 || r == len(line) || line[r] != '-' || i > 0 && !timestampOpens(line[i-1]) {
 		return 0

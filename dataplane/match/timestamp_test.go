@@ -41,13 +41,26 @@ func TestLeadingTimestamp(t *testing.T) {
 		{"20241122T050733Z x", 0},
 	}
 	for _, tt := range tests {
-		if got := leadingTimestamp([]byte(tt.line)); got != tt.want {
-			t.Errorf("leadingTimestamp(%q) = %d; want %d", tt.line, got, tt.want)
+		if got := timestampEnd([]byte(tt.line)); got != tt.want {
+			t.Errorf("timestampEnd(%q) = %d; want %d", tt.line, got, tt.want)
+		}
+		// The skip ends with the seconds.
+		want := 0
+		if tt.want > 0 {
+			want = len("2024-11-22T05:07:33")
+			if tt.line[0] == '[' {
+				want++
+			}
+		}
+		if got := leadingTimestamp([]byte(tt.line)); got != want {
+			t.Errorf("leadingTimestamp(%q) = %d; want %d", tt.line, got, want)
 		}
 	}
 }
 
-// timestampForms are the leading timestamps the tests put before lines.
+// timestampForms are the leading timestamps the tests put before lines;
+// the last ones end where a fraction or a zone would go on, so that what
+// follows may be read as part of the timestamp.
 var timestampForms = []string{
 	"2024-11-22T05:07:33Z ",
 	"2024-11-22T05:07:33.123Z ",
@@ -58,13 +71,18 @@ var timestampForms = []string{
 	"1234-56-78T90:12:34+56 ",
 	"2024-11-22T05:07:33Z\"",
 	"2024-11-22T05:07:33Z,",
+	"2024-11-22 05:07:33,",
+	"2024-11-22T05:07:33.",
+	"2024-11-22T05:07:33",
+	"2024-11-22T05:07:33+",
 }
 
 // TestLeadingTimestampHidesNothing checks what the replacers rely on when
 // they skip a line's leading timestamp: no detector's Find, which does not
 // skip it, starts a finding in one, whatever follows.
 func TestLeadingTimestampHidesNothing(t *testing.T) {
-	rest := []string{"", " ", "x", "4111 1111 1111 1111", "078-05-1120", "-0500 4111111111111111"}
+	rest := []string{"", " ", "x", "4111 1111 1111 1111", "078-05-1120", "-0500 4111111111111111",
+		"943 476 5919", "2345 6789 0124", "536 22 8145", "12345678Z x", "05 4111 1111 1111 1111"}
 	for _, l := range buildCorpus() {
 		rest = append(rest, l.line)
 	}

@@ -30,7 +30,7 @@ type tokenSet struct {
 	// at holds, for each detector in the set's order, the end of its
 	// finding that starts at line[s], or -1; place is its place in the
 	// set, which breaks ties.
-	at    []func(line []byte, from, s int) int
+	at    []func(line []byte, s int) int
 	place []int
 	// lead[k] has bit j set for the bytes that may stand k bytes into a
 	// finding of the detector at[j].
@@ -61,7 +61,7 @@ func newTokenSet(ds []*Detector, order []int) *tokenSet {
 				lead[k] = d.Prefix[k : k+1]
 			}
 			prefix, atPrefix := d.Prefix, d.AtPrefix
-			at = func(line []byte, _, s int) int {
+			at = func(line []byte, s int) int {
 				if s+len(prefix) > len(line) || string(line[s:s+len(prefix)]) != prefix {
 					return -1
 				}
@@ -98,7 +98,7 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 		a := alnumMask(binary.LittleEndian.Uint64(line[i:]))
 		for starts := a &^ (a<<8 | after); starts != 0; starts &= starts - 1 {
 			if s := i + bits.TrailingZeros64(starts)>>3; s+leadBytes <= len(line) {
-				if e, place := ts.try(line, from, s); e >= 0 {
+				if e, place := ts.try(line, s); e >= 0 {
 					return s, e, place
 				}
 			}
@@ -107,7 +107,7 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 	}
 	for ; i+leadBytes <= len(line); i++ {
 		if isAlnum(line[i]) && (i == 0 || !isAlnum(line[i-1])) {
-			if e, place := ts.try(line, from, i); e >= 0 {
+			if e, place := ts.try(line, i); e >= 0 {
 				return i, e, place
 			}
 		}
@@ -118,11 +118,11 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 // try returns the end of the finding that starts at line[s] of the
 // detector first in the set's order among those that find one there, and
 // its place in the set; or -1, -1. line holds leadBytes bytes from s.
-func (ts *tokenSet) try(line []byte, from, s int) (e, place int) {
+func (ts *tokenSet) try(line []byte, s int) (e, place int) {
 	t := line[s : s+leadBytes]
 	for m := ts.lead[0][t[0]] & ts.lead[1][t[1]] & ts.lead[2][t[2]] & ts.lead[3][t[3]]; m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
-		if e := ts.at[j](line, from, s); e > 0 {
+		if e := ts.at[j](line, s); e > 0 {
 			return e, ts.place[j]
 		}
 	}

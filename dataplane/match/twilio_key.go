@@ -12,8 +12,6 @@ var twilioKey = Detector{
 		"shape. " + pairContextDoc,
 	Context: twilioContext,
 	Find:    findTwilioKey,
-	Lead:    [leadBytes]string{"AS", "CK", lowerHexDigits, lowerHexDigits},
-	AtLead:  twilioKeyLead,
 	Examples: []Example{
 		{"twilio api_key=SK0123456789abcdef0123456789abcdef", []string{"SK0123456789abcdef0123456789abcdef"}},
 		{"POST https://api.twilio.com/2010-04-01/Accounts/ACdeadbeefdeadbeefdeadbeefdeadbeef/Messages.json", []string{"ACdeadbeefdeadbeefdeadbeefdeadbeef"}},
@@ -51,18 +49,6 @@ func findTwilioKey(line []byte, from int) (int, int) {
 		ac = twilioIndex(line, ac+1, twilioAccountPrefix)
 	}
 	return -1, -1
-}
-
-// twilioKeyLead is the AtLead of twilio_key: the end of the SID that
-// starts at line[s], or -1.
-func twilioKeyLead(line []byte, from, s int) int {
-	switch {
-	case !twilioSIDAt(line, s):
-	case bytes.HasPrefix(line[s:], twilioKeyPrefix),
-		bytes.HasPrefix(line[s:], twilioAccountPrefix) && pairContext(line, s, from, twilioContext):
-		return s + twilioSIDLen
-	}
-	return -1
 }
 
 // twilioIndex returns the index of the first prefix at or after i in

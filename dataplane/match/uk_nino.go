@@ -39,7 +39,7 @@ func findUKNINO(line []byte, from int) (int, int) {
 
 // ukNINOLead is the AtLead of uk_nino: the end of the number that starts
 // the token at line[s], or -1.
-func ukNINOLead(line []byte, _, s int) int {
+func ukNINOLead(line []byte, s int) int {
 	if s+9 > len(line) || s > 0 && govAWord(line[s-1]) {
 		return -1
 	}
