@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	vm "github.com/VictoriaMetrics/metrics"
-
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/record"
 )
@@ -68,8 +66,7 @@ type HTTP struct {
 	readTimeout *limitCounter
 	tlsFailed   *limitCounter
 
-	// Acknowledged requests, by how their wait ended.
-	ackOK, ackFailed, ackTimeout *vm.Counter
+	acks ackWait // of acknowledged requests
 
 	ctx    context.Context // ends when the shutdown deadline passes
 	cancel context.CancelFunc
@@ -141,9 +138,7 @@ func listenHTTP(addr string, cfg Config, k httpKind) (*HTTP, error) {
 		k.name+" closed a connection whose request did not arrive in time (-http-read-timeout)", "read_timeout", lim.HTTPReadTimeout)
 	h.tlsFailed = newLimitCounter(m.IngestRefused(l, metrics.RefusedTLSHandshake), log,
 		k.name+" refused a connection: TLS handshake failed")
-	h.ackOK = m.IngestAck(metrics.AckOK)
-	h.ackFailed = m.IngestAck(metrics.AckFailed)
-	h.ackTimeout = m.IngestAck(metrics.AckTimeout)
+	h.acks = newAckWait(m)
 	m.Gauge(`streamgate_ingest_connections{listener="`+l+`"}`, func() float64 { return float64(h.lim.open.Load()) })
 	m.Gauge(k.requestsGauge, func() float64 { return float64(h.requests.Load()) })
 	m.Gauge(k.bodyGauge, func() float64 { return float64(h.inflight.Load()) })
@@ -360,24 +355,15 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and answers 503 with Retry-After, reporting false, when one was dropped
 // or the wait took longer than the ack timeout.
 func (h *HTTP) awaitAck(w http.ResponseWriter, r *http.Request, ack *record.Ack) bool {
-	ack.Release(true) // every batch is handed on: the batches hold it now
-	t := time.NewTimer(h.cfg.Limits.AckTimeout)
-	defer t.Stop()
-	select {
-	case <-ack.Done():
-		if ack.OK() {
-			h.ackOK.Inc()
-			return true
-		}
-		h.ackFailed.Inc()
+	switch h.acks.await(r.Context(), ack, h.cfg.Limits.AckTimeout) {
+	case ackSettled:
+		return true
+	case ackDropped:
 		w.Header().Set("Retry-After", retryAfter)
 		h.fail(w, http.StatusServiceUnavailable, "some lines were dropped before they were safe (see streamgate_lines_dropped_total and streamgate_output_lines_dropped_total): send the request again")
-	case <-t.C:
-		h.ackTimeout.Inc()
+	case ackTimedOut:
 		w.Header().Set("Retry-After", retryAfter)
 		h.fail(w, http.StatusServiceUnavailable, fmt.Sprintf("the lines were not all settled within %s (-ack-timeout): send the request again", h.cfg.Limits.AckTimeout))
-	case <-r.Context().Done():
-		h.ackTimeout.Inc()
 	}
 	return false
 }

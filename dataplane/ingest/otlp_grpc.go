@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	vm "github.com/VictoriaMetrics/metrics"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -48,7 +47,7 @@ type OTLPGRPC struct {
 	requests atomic.Int64
 
 	malformed, bufferFull, tooMany *limitCounter
-	ackOK, ackFailed, ackTimeout   *vm.Counter
+	acks                           ackWait // of acknowledged requests
 
 	ctx    context.Context // ends when Shutdown gives up waiting
 	cancel context.CancelFunc
@@ -119,9 +118,7 @@ func ListenOTLPGRPC(addr string, cfg Config) (*OTLPGRPC, error) {
 		"otlp/grpc ingest answered INVALID_ARGUMENT: the request does not decode")
 	g.bufferFull = newLimitCounter(m.IngestRefused(l, metrics.RefusedBufferFull), log,
 		"otlp/grpc ingest answered RESOURCE_EXHAUSTED: the buffer did not take the records in time (-overflow, -overflow-wait)")
-	g.ackOK = m.IngestAck(metrics.AckOK)
-	g.ackFailed = m.IngestAck(metrics.AckFailed)
-	g.ackTimeout = m.IngestAck(metrics.AckTimeout)
+	g.acks = newAckWait(m)
 	m.Gauge(`streamgate_ingest_connections{listener="`+l+`"}`, func() float64 { return float64(g.lim.open.Load()) })
 	opts := []grpc.ServerOption{
 		grpc.ForceServerCodec(rawCodec{}),
@@ -254,22 +251,13 @@ func (g *OTLPGRPC) push(ctx context.Context, batches []*record.Batch, oversize i
 		return nil
 	}
 	held = false
-	ack.Release(true)
-	t := time.NewTimer(g.cfg.Limits.AckTimeout)
-	defer t.Stop()
-	select {
-	case <-ack.Done():
-		if ack.OK() {
-			g.ackOK.Inc()
-			return nil
-		}
-		g.ackFailed.Inc()
+	switch g.acks.await(ctx, ack, g.cfg.Limits.AckTimeout) {
+	case ackDropped:
 		return retryable(codes.Unavailable, "some records were dropped before they were safe: send the request again")
-	case <-t.C:
-		g.ackTimeout.Inc()
+	case ackTimedOut:
 		return retryable(codes.Unavailable, fmt.Sprintf("the records were not all settled within %s (-ack-timeout): send the request again", g.cfg.Limits.AckTimeout))
-	case <-ctx.Done():
-		g.ackTimeout.Inc()
+	case ackGone:
 		return status.FromContextError(ctx.Err()).Err()
 	}
+	return nil
 }

@@ -362,25 +362,16 @@ func (o *OTLPHTTP) readAll(src io.Reader, buf []byte, reserved *int64) ([]byte, 
 // dropped or the wait took longer than the ack timeout. It releases the
 // creator's reference of ack.
 func (o *OTLPHTTP) awaitAck(w http.ResponseWriter, r *http.Request, isJSON bool, ack *record.Ack) bool {
-	h := o.h
-	ack.Release(true) // every batch is handed on: the batches hold it now
-	t := time.NewTimer(h.cfg.Limits.AckTimeout)
-	defer t.Stop()
-	select {
-	case <-ack.Done():
-		if ack.OK() {
-			h.ackOK.Inc()
-			return true
-		}
-		h.ackFailed.Inc()
+	timeout := o.h.cfg.Limits.AckTimeout
+	switch o.h.acks.await(r.Context(), ack, timeout) {
+	case ackSettled:
+		return true
+	case ackDropped:
 		w.Header().Set("Retry-After", retryAfter)
 		o.fail(w, isJSON, http.StatusServiceUnavailable, "some records were dropped before they were safe (see streamgate_lines_dropped_total and streamgate_output_lines_dropped_total): send the request again")
-	case <-t.C:
-		h.ackTimeout.Inc()
+	case ackTimedOut:
 		w.Header().Set("Retry-After", retryAfter)
-		o.fail(w, isJSON, http.StatusServiceUnavailable, fmt.Sprintf("the records were not all settled within %s (-ack-timeout): send the request again", h.cfg.Limits.AckTimeout))
-	case <-r.Context().Done():
-		h.ackTimeout.Inc()
+		o.fail(w, isJSON, http.StatusServiceUnavailable, fmt.Sprintf("the records were not all settled within %s (-ack-timeout): send the request again", timeout))
 	}
 	return false
 }
