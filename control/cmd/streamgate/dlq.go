@@ -95,12 +95,18 @@ func newDLQFlagSet(f *dlqFlags, out io.Writer) *flag.FlagSet {
 		fmt.Fprint(out, dlqUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.admin, "admin", env("STREAMGATE_ADMIN_URL", "http://127.0.0.1:8080"), "the data plane's admin URL, https:// when it serves TLS (env STREAMGATE_ADMIN_URL)")
-	fs.StringVar(&f.adminCA, "admin-ca", env("STREAMGATE_ADMIN_CA", ""), "PEM file of the CA certificates that verify an https:// admin URL, instead of the system's (env STREAMGATE_ADMIN_CA)")
+	registerAdminFlags(fs, &f.admin, &f.adminCA)
 	fs.StringVar(&f.output, "output", "", "the output's name, as list and the metrics' output label give it (http:https://host/path)")
 	fs.IntVar(&f.limit, "limit", 20, "list -output: the number of entries shown, oldest first, 1 to 1000")
 	fs.BoolVar(&f.lines, "lines", false, "list -output: show each entry's lines too")
 	return fs
+}
+
+// registerAdminFlags adds the flags that say where a data plane's admin
+// API is, for the commands that call it (newAdminClient).
+func registerAdminFlags(fs *flag.FlagSet, admin, adminCA *string) {
+	fs.StringVar(admin, "admin", env("STREAMGATE_ADMIN_URL", "http://127.0.0.1:8080"), "the data plane's admin URL, https:// when it serves TLS (env STREAMGATE_ADMIN_URL)")
+	fs.StringVar(adminCA, "admin-ca", env("STREAMGATE_ADMIN_CA", ""), "PEM file of the CA certificates that verify an https:// admin URL, instead of the system's (env STREAMGATE_ADMIN_CA)")
 }
 
 // adminClient calls a data plane's admin API.

@@ -81,8 +81,7 @@ func runTap(w io.Writer, args []string) error {
 		fmt.Fprint(fs.Output(), tapUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.admin, "admin", env("STREAMGATE_ADMIN_URL", "http://127.0.0.1:8080"), "the data plane's admin URL, https:// when it serves TLS (env STREAMGATE_ADMIN_URL)")
-	fs.StringVar(&f.adminCA, "admin-ca", env("STREAMGATE_ADMIN_CA", ""), "PEM file of the CA certificates that verify an https:// admin URL, instead of the system's (env STREAMGATE_ADMIN_CA)")
+	registerAdminFlags(fs, &f.admin, &f.adminCA)
 	fs.StringVar(&f.rule, "rule", "", "only the lines this rule (its id) rewrote or dropped")
 	fs.StringVar(&f.output, "output", "", "only the lines handed to this output (its name, as the metrics' output label gives it)")
 	fs.IntVar(&f.n, "n", tap.DefaultLines, "stop after this many lines (at most the data plane's -tap-max-lines)")
