@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	vm "github.com/VictoriaMetrics/metrics"
@@ -53,4 +54,43 @@ func (a ackWait) await(ctx context.Context, ack *record.Ack, timeout time.Durati
 		a.timeout.Inc()
 		return ackGone
 	}
+}
+
+// ackMode reads a request's ?ack= (durable or none; "" keeps def).
+func ackMode(q string, def bool) (durable bool, err error) {
+	switch q {
+	case "":
+		return def, nil
+	case "durable":
+		return true, nil
+	case "none":
+		return false, nil
+	}
+	return false, fmt.Errorf("ack: want durable or none; got %q", q)
+}
+
+// pushAcked hands the batches of one request on, each carrying the
+// request's Ack, after a batch that counts its oversize records. A batch
+// the buffer drops fails the Ack at once: then taken is false and the
+// rest are not pushed. err is deliver's, when the data plane is shutting
+// down. The creator's reference of the Ack is the caller's to release, or
+// to hand to ackWait.await.
+func pushAcked(ctx context.Context, cfg *Config, batches []*record.Batch, oversize int) (ack *record.Ack, taken bool, err error) {
+	ack = record.NewAck()
+	for _, b := range batches {
+		b.Ack(ack)
+	}
+	if oversize > 0 {
+		deliver(ctx, cfg, record.Get(0), oversize, 0)
+	}
+	for i, b := range batches {
+		batches[i] = nil // handed on, whatever deliver returns
+		if err := deliver(ctx, cfg, b, 0, cfg.OverflowWait); err != nil {
+			return ack, false, err
+		}
+		if !ack.OK() {
+			return ack, false, nil
+		}
+	}
+	return ack, true, nil
 }

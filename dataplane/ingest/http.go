@@ -219,15 +219,9 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lim := &h.cfg.Limits
-	durable := lim.AckDurable
-	switch mode := r.URL.Query().Get("ack"); mode {
-	case "":
-	case "durable":
-		durable = true
-	case "none":
-		durable = false
-	default:
-		h.fail(w, http.StatusBadRequest, fmt.Sprintf("ack: want durable or none; got %q", mode))
+	durable, err := ackMode(r.URL.Query().Get("ack"), lim.AckDurable)
+	if err != nil {
+		h.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if r.ContentLength > lim.HTTPMaxBody {

@@ -224,33 +224,19 @@ func (g *OTLPGRPC) export(ctx context.Context, body rawMessage) (any, error) {
 // push hands batches on as the HTTP listener does, and waits for them to
 // be settled when the listener acknowledges requests (Limits.AckDurable).
 func (g *OTLPGRPC) push(ctx context.Context, batches []*record.Batch, oversize int) error {
-	ack := record.NewAck()
-	held := true
-	defer func() {
-		if held {
-			ack.Release(true)
-		}
-	}()
-	for _, b := range batches {
-		b.Ack(ack)
-	}
-	if oversize > 0 {
-		deliver(g.ctx, &g.cfg, record.Get(0), oversize, 0)
-	}
-	for i, b := range batches {
-		batches[i] = nil
-		if err := deliver(g.ctx, &g.cfg, b, 0, g.cfg.OverflowWait); err != nil {
-			return status.Error(codes.Unavailable, "shutting down")
-		}
-		if !ack.OK() {
-			g.bufferFull.inc()
-			return retryable(codes.ResourceExhausted, "the buffer is full: send the request again later")
-		}
-	}
-	if !g.cfg.Limits.AckDurable {
+	ack, taken, err := pushAcked(g.ctx, &g.cfg, batches, oversize)
+	switch {
+	case err != nil:
+		ack.Release(true)
+		return status.Error(codes.Unavailable, "shutting down")
+	case !taken:
+		ack.Release(true)
+		g.bufferFull.inc()
+		return retryable(codes.ResourceExhausted, "the buffer is full: send the request again later")
+	case !g.cfg.Limits.AckDurable:
+		ack.Release(true)
 		return nil
 	}
-	held = false
 	switch g.acks.await(ctx, ack, g.cfg.Limits.AckTimeout) {
 	case ackDropped:
 		return retryable(codes.Unavailable, "some records were dropped before they were safe: send the request again")

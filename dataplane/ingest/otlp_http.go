@@ -160,15 +160,9 @@ func (o *OTLPHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.fail(w, isJSON, http.StatusUnsupportedMediaType, fmt.Sprintf("content encoding %q: want gzip or none", enc))
 		return
 	}
-	durable := lim.AckDurable
-	switch mode := r.URL.Query().Get("ack"); mode {
-	case "":
-	case "durable":
-		durable = true
-	case "none":
-		durable = false
-	default:
-		o.fail(w, isJSON, http.StatusBadRequest, fmt.Sprintf("ack: want durable or none; got %q", mode))
+	durable, err := ackMode(r.URL.Query().Get("ack"), lim.AckDurable)
+	if err != nil {
+		o.fail(w, isJSON, http.StatusBadRequest, err.Error())
 		return
 	}
 	if r.ContentLength > o.maxBody {
@@ -232,38 +226,21 @@ func (o *OTLPHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Every batch carries the request's Ack: a batch the buffer drops
-	// fails it at once, which tells the records were not taken.
-	ack := record.NewAck()
-	held := true // the creator's reference is still ours
-	defer func() {
-		if held {
-			ack.Release(true)
-		}
-	}()
-	for _, b := range batches {
-		b.Ack(ack)
-	}
-	if oversize > 0 {
-		deliver(h.ctx, &h.cfg, record.Get(0), oversize, 0)
-	}
-	for i, b := range batches {
-		batches[i] = nil // handed on, whatever deliver returns
-		if err := deliver(h.ctx, &h.cfg, b, 0, h.cfg.OverflowWait); err != nil {
-			o.fail(w, isJSON, http.StatusServiceUnavailable, "shutting down")
-			return
-		}
-		if !ack.OK() {
-			o.bufferFull.inc("remote", r.RemoteAddr)
-			o.refuse(w, isJSON, "the buffer is full: send the request again later")
-			return
-		}
-	}
-	if durable {
-		held = false
-		if !o.awaitAck(w, r, isJSON, ack) {
-			return
-		}
+	ack, taken, err := pushAcked(h.ctx, &h.cfg, batches, oversize)
+	switch {
+	case err != nil:
+		ack.Release(true)
+		o.fail(w, isJSON, http.StatusServiceUnavailable, "shutting down")
+		return
+	case !taken:
+		ack.Release(true)
+		o.bufferFull.inc("remote", r.RemoteAddr)
+		o.refuse(w, isJSON, "the buffer is full: send the request again later")
+		return
+	case !durable:
+		ack.Release(true)
+	case !o.awaitAck(w, r, isJSON, ack):
+		return
 	}
 	msg := ""
 	if oversize > 0 {
