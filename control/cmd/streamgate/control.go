@@ -258,7 +258,7 @@ func runUp(args []string) error {
 	}
 	hup := notifyHUP()
 	defer signal.Stop(hup)
-	dp, err := startDataplane(&df, ropts, log)
+	dp, err := startDataplane(ctx, &df, ropts, log, hup)
 	if err != nil {
 		cp.shutdown()
 		return err
@@ -268,17 +268,12 @@ func runUp(args []string) error {
 		m.Gauge("streamgate_redis_snapshot_writes_total", func() float64 { return float64(snap.Writes()) })
 		m.Gauge("streamgate_redis_snapshot_errors_total", func() float64 { return float64(snap.Failures()) })
 	}
-	reloaded := make(chan struct{})
-	go func() {
-		defer close(reloaded)
-		(&manifestReloader{path: df.manifestFile, s: dp.s, log: log, hup: hup}).run(ctx)
-	}()
 	select {
 	case <-ctx.Done():
 	case err = <-dp.s.Failed():
 	}
 	stop()
-	<-reloaded
+	<-dp.reloaded
 	// The logs first: drain the data plane, then stop the API; then save
 	// the embedded Redis as they left it.
 	derr := dp.shutdown(df.shutdownTimeout)

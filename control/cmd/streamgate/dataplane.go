@@ -299,21 +299,16 @@ func runDataplane(args []string) error {
 	defer stop()
 	hup := notifyHUP()
 	defer signal.Stop(hup)
-	dp, err := startDataplane(&f, ropts, log)
+	dp, err := startDataplane(ctx, &f, ropts, log, hup)
 	if err != nil {
 		return err
 	}
-	reloaded := make(chan struct{})
-	go func() {
-		defer close(reloaded)
-		(&manifestReloader{path: f.manifestFile, s: dp.s, log: log, hup: hup}).run(ctx)
-	}()
 	select {
 	case <-ctx.Done():
 	case err = <-dp.s.Failed():
 	}
 	stop()
-	<-reloaded
+	<-dp.reloaded
 	return errors.Join(err, dp.shutdown(f.shutdownTimeout))
 }
 
@@ -323,9 +318,12 @@ type dataplane struct {
 	log   *slog.Logger
 	s     *server.Server
 	redis io.Closer // nil without Redis
+	// reloaded is closed once the manifest reloader has stopped, after
+	// the context given to startDataplane ends.
+	reloaded <-chan struct{}
 }
 
-func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*dataplane, error) {
+func startDataplane(ctx context.Context, f *dataplaneFlags, ropts rdb.Options, log *slog.Logger, hup chan os.Signal) (*dataplane, error) {
 	opts, err := f.options(log)
 	if err != nil {
 		return nil, err
@@ -356,6 +354,7 @@ func startDataplane(f *dataplaneFlags, ropts rdb.Options, log *slog.Logger) (*da
 	if s.Following() {
 		source += "; following redis " + ropts.String() + " as " + s.InstanceID()
 	}
+	dp.reloaded = (&manifestReloader{path: f.manifestFile, s: s, log: log, hup: hup}).start(ctx)
 	stcp, sudp := s.SyslogAddrs()
 	log.Info("data plane running",
 		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.OTLPHTTPAddr(), "otlp_grpc", s.OTLPGRPCAddr(),

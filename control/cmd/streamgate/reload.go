@@ -38,12 +38,33 @@ func notifyHUP() chan os.Signal {
 	return hup
 }
 
-// run reloads on SIGHUP and on changes to the file, until ctx ends. It
-// returns once it has stopped listening.
-func (r *manifestReloader) run(ctx context.Context) {
+// start reloads on SIGHUP and on changes to the file, until ctx ends; the
+// channel it returns is closed once it has stopped listening. The file is
+// watched before start returns, so a change made once the data plane has
+// said it is running is never missed.
+func (r *manifestReloader) start(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	if r.path == "" || r.s.Following() {
+		go func() {
+			defer close(done)
+			r.run(ctx, nil)
+		}()
+		return done
+	}
+	changed := r.watch(ctx)
+	go func() {
+		defer close(done)
+		r.run(ctx, changed)
+	}()
+	return done
+}
+
+// run serves SIGHUP, and changes to the file when it is watched (changed
+// is not nil), until ctx ends.
+func (r *manifestReloader) run(ctx context.Context, changed <-chan struct{}) {
 	hup := r.hup
 	defer signal.Stop(hup)
-	if r.path == "" || r.s.Following() {
+	if changed == nil {
 		for {
 			select {
 			case <-ctx.Done():
@@ -57,7 +78,6 @@ func (r *manifestReloader) run(ctx context.Context) {
 			}
 		}
 	}
-	changed := r.watch(ctx)
 	var debounce <-chan time.Time
 	for {
 		select {
