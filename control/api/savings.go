@@ -70,7 +70,7 @@ var (
 	exampleOutputSaving = rdb.OutputSavings{Name: "http:http://collector:9000", LinesIn: 900, BytesIn: 90000, BytesOut: 12000,
 		BytesReceived: 100000, ReductionPercent: 88, BytesInPerSecond: 100, CostPerGB: &examplePrice, USDPerMonth: &exampleCost, USDSavedPerMonth: &exampleSaved}
 	exampleRuleSaving = rdb.RuleSavings{ID: "drop_debug", LinesDropped: 100, BytesDropped: 10000}
-	exampleRedacted   = rdb.RuleSavings{ID: "redact_ssn", LinesRedacted: 12}
+	exampleRedacted   = rdb.RuleSavings{ID: "redact_ssn", LinesRedacted: 12, LinesRedactedBy: map[string]uint64{"us_ssn": 12}}
 	exampleSavings    = rdb.Savings{WindowSeconds: 3600, LinesReceived: 1000, BytesReceived: 100000, BytesEmitted: 90000,
 		ReductionPercent: 10, USDPerMonth: exampleCost, USDSavedPerMonth: exampleSaved,
 		Outputs: []rdb.OutputSavings{exampleOutputSaving}, Rules: []rdb.RuleSavings{exampleRuleSaving, exampleRedacted}}
@@ -222,6 +222,12 @@ func addRules(sums map[string]*rdb.RuleSavings, rs []rdb.RuleSavings) {
 		sum.LinesDropped += r.LinesDropped
 		sum.BytesDropped += r.BytesDropped
 		sum.LinesRedacted += r.LinesRedacted
+		for d, n := range r.LinesRedactedBy {
+			if sum.LinesRedactedBy == nil {
+				sum.LinesRedactedBy = make(map[string]uint64)
+			}
+			sum.LinesRedactedBy[d] += n
+		}
 	}
 }
 
@@ -380,7 +386,10 @@ func savingsSchemas() map[string]*schema {
 		prop("id", str("The rule's id."), true),
 		prop("lines_dropped", integer("Lines it filtered or sampled out."), true),
 		prop("bytes_dropped", integer("Their bytes: what it saved."), true),
-		prop("lines_redacted", integer("Lines it redacted (by rule: the detector that matched is not told apart)."), true),
+		prop("lines_redacted", integer("Lines it redacted."), true),
+		prop("lines_redacted_by_detector", &schema{Type: "object", AdditionalProperties: integer("Lines."),
+			Description: "The lines it redacted, by what found what it redacted: a built-in detector's name, pattern, or field for the values of its fields. " +
+				"A line counts once per detector, so these may add up to more than lines_redacted. Only what found something is listed."}, false),
 	), "What one rule did.")
 	out := describe(object(
 		prop("name", str("The output's name, as metrics and logs give it."), true),

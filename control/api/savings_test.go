@@ -28,13 +28,14 @@ func TestSumSavings(t *testing.T) {
 		USDPerMonth: 1.5, USDSavedPerMonth: 1,
 		Outputs: []rdb.OutputSavings{{Name: "http:x", LinesIn: 6, BytesIn: 600, BytesOut: 300, BytesReceived: 1000, BytesInPerSecond: 2,
 			CostPerGB: ptr(0.1), USDPerMonth: ptr(1.5), USDSavedPerMonth: ptr(1)}},
-		Rules: []rdb.RuleSavings{{ID: "drop_debug", LinesDropped: 4, BytesDropped: 400}, {ID: "mask", LinesRedacted: 2}},
+		Rules: []rdb.RuleSavings{{ID: "drop_debug", LinesDropped: 4, BytesDropped: 400},
+			{ID: "mask", LinesRedacted: 2, LinesRedactedBy: map[string]uint64{"us_ssn": 2, "email": 1}}},
 		Shadow: &rdb.ShadowSavings{Version: "shadow-1", LinesIn: 10, BytesIn: 1000, LinesOut: 2, BytesOut: 200,
 			Rules: []rdb.RuleSavings{{ID: "drop_info", LinesDropped: 8, BytesDropped: 800}}}}
 	b := &rdb.Savings{WindowSeconds: 60, LinesReceived: 30, BytesReceived: 3000, BytesEmitted: 3000,
 		Outputs: []rdb.OutputSavings{{Name: "http:x", LinesIn: 30, BytesIn: 3000, BytesOut: 1000, BytesReceived: 3000, BytesInPerSecond: 50},
 			{Name: "console", LinesIn: 30, BytesIn: 3000, BytesOut: 3030, BytesReceived: 3000}},
-		Rules: []rdb.RuleSavings{{ID: "drop_debug"}},
+		Rules: []rdb.RuleSavings{{ID: "drop_debug"}, {ID: "mask", LinesRedacted: 3, LinesRedactedBy: map[string]uint64{"us_ssn": 3}}},
 		Shadow: &rdb.ShadowSavings{Version: "shadow-1", LinesIn: 5, BytesIn: 500, LinesOut: 5, BytesOut: 500, LinesSkipped: 25,
 			Rules: []rdb.RuleSavings{{ID: "drop_info"}}}}
 	broken := &rdb.Savings{Outputs: []rdb.OutputSavings{}, Rules: []rdb.RuleSavings{},
@@ -58,7 +59,8 @@ func TestSumSavings(t *testing.T) {
 					{Name: "console", LinesIn: 30, BytesIn: 3000, BytesOut: 3030, BytesReceived: 3000, ReductionPercent: -1},
 					{Name: "http:x", LinesIn: 36, BytesIn: 3600, BytesOut: 1300, BytesReceived: 4000, ReductionPercent: 67.5, BytesInPerSecond: 52,
 						CostPerGB: ptr(0.1), USDPerMonth: ptr(1.5), USDSavedPerMonth: ptr(1)}},
-				Rules: []rdb.RuleSavings{{ID: "drop_debug", LinesDropped: 4, BytesDropped: 400}, {ID: "mask", LinesRedacted: 2}},
+				Rules: []rdb.RuleSavings{{ID: "drop_debug", LinesDropped: 4, BytesDropped: 400},
+					{ID: "mask", LinesRedacted: 5, LinesRedactedBy: map[string]uint64{"us_ssn": 5, "email": 1}}},
 			},
 		},
 		{

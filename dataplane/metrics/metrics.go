@@ -161,6 +161,8 @@ type Metrics struct {
 	filtered map[string]*vm.Counter // by rule; mu
 	sampled  map[string]*vm.Counter // by rule; mu
 	redacted map[string]*vm.Counter // by rule; mu
+	// redactions are Redactions' counters, by rule then detector; mu.
+	redactions map[string]map[string]*vm.Counter
 	// filteredBytes and sampledBytes are the line bytes of Filtered and
 	// Sampled, by rule; mu.
 	filteredBytes map[string]*vm.Counter
@@ -188,6 +190,7 @@ type retiredCounts struct {
 	dropped       map[string]*vm.Counter // by reason
 	counts        map[string]*vm.Counter // by family
 	pii           map[string]*vm.Counter // by detector
+	redactions    map[string]*vm.Counter // by detector
 	dead          deadLetterCounts
 }
 
@@ -243,6 +246,7 @@ func New() *Metrics {
 		filtered:       make(map[string]*vm.Counter),
 		sampled:        make(map[string]*vm.Counter),
 		redacted:       make(map[string]*vm.Counter),
+		redactions:     make(map[string]map[string]*vm.Counter),
 		filteredBytes:  make(map[string]*vm.Counter),
 		sampledBytes:   make(map[string]*vm.Counter),
 		outputs:        make(map[string]*outputCounts),
@@ -387,6 +391,16 @@ func (m *Metrics) RetireRule(id string) {
 	retire(m.filtered, familyFiltered, &m.retired.filtered)
 	retire(m.sampled, familySampled, &m.retired.sampled)
 	retire(m.redacted, familyRedacted, &m.retired.redacted)
+	for detector, c := range m.redactions[id] {
+		m.set.UnregisterMetric(redactionsSeries(id, detector))
+		if m.retired.redactions == nil {
+			m.retired.redactions = make(map[string]*vm.Counter)
+		}
+		m.counterLocked(m.retired.redactions, detector, func() string {
+			return familyRedactions + "{detector=" + strconv.Quote(detector) + "}"
+		}).Add(int(c.Get()))
+	}
+	delete(m.redactions, id)
 	retire(m.filteredBytes, familyFilteredBytes, &m.retired.filteredBytes)
 	retire(m.sampledBytes, familySampledBytes, &m.retired.sampledBytes)
 }
@@ -396,6 +410,33 @@ func (m *Metrics) RetireRule(id string) {
 // look it up when they build the rule.
 func (m *Metrics) Redacted(rule string) *vm.Counter {
 	return m.ruleCounter(m.redacted, familyRedacted, rule)
+}
+
+// familyRedactions is Redactions' family: the lines a rule redacted, by
+// the detector that found what it redacted. A line counts once per
+// detector: a line with two card numbers and an email counts once for
+// credit_card and once for email. A removed rule's series move to the
+// series with the detector label alone.
+const familyRedactions = "streamgate_redactions_total"
+
+// Redactions returns the counter of the lines in which detector found
+// something the rule with the given id redacted (see familyRedactions).
+// detector is a built-in detector's name, "pattern" or "field". Callers
+// look it up when they build the rule.
+func (m *Metrics) Redactions(rule, detector string) *vm.Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byDetector := m.redactions[rule]
+	if byDetector == nil {
+		byDetector = make(map[string]*vm.Counter)
+		m.redactions[rule] = byDetector
+	}
+	return m.counterLocked(byDetector, detector, func() string { return redactionsSeries(rule, detector) })
+}
+
+// redactionsSeries is the series of Redactions(rule, detector).
+func redactionsSeries(rule, detector string) string {
+	return familyRedactions + "{rule=" + strconv.Quote(rule) + ",detector=" + strconv.Quote(detector) + "}"
 }
 
 // RetireOutput removes the series of the named output, for an output a

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -118,6 +119,12 @@ func TestRetire(t *testing.T) {
 	m.OutputCount("http:http://x", OutputRestored).Add(9)
 	m.OutputGauge("http:http://x", OutputQueuedLines, func() float64 { return 8 })
 	m.Delivered("console").Add(6)
+	m.Redactions("a", "us_ssn").Add(2)
+	m.Redactions("b", "us_ssn").Add(1)
+	m.Redactions("b", "email").Add(0)
+	if rs := m.Rules(); len(rs) != 2 || !maps.Equal(rs[0].RedactedBy, map[string]uint64{"us_ssn": 2}) || !maps.Equal(rs[1].RedactedBy, map[string]uint64{"us_ssn": 1}) {
+		t.Errorf("Rules before the retirement: %+v; want a redacting us_ssn 2, b us_ssn 1 and no email", rs)
+	}
 
 	m.RetireRule("a")
 	m.RetireRule("a")       // twice: nothing more
@@ -139,6 +146,9 @@ func TestRetire(t *testing.T) {
 		`streamgate_egress_pii_total{detector="ssn"} 1`,
 		"streamgate_output_restored_lines_total 9\n",
 		`streamgate_output_lines_delivered_total{output="console"} 6`,
+		`streamgate_redactions_total{detector="us_ssn"} 2`,
+		`streamgate_redactions_total{rule="b",detector="us_ssn"} 1`,
+		`streamgate_redactions_total{rule="b",detector="email"} 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("exposition lacks %q", want)

@@ -61,13 +61,28 @@ type RuleTotals struct {
 	Sampled       uint64
 	SampledBytes  uint64
 	Redacted      uint64
+	// RedactedBy is Redacted by the detector that found what was
+	// redacted, a line counting once per detector; only detectors that
+	// found something are in it, and it is nil when none did.
+	RedactedBy map[string]uint64
 }
 
 // Rules returns the totals of every rule not retired, sorted by id.
 func (m *Metrics) Rules() []RuleTotals {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return ruleTotals(m.filtered, m.filteredBytes, m.sampled, m.sampledBytes, m.redacted)
+	out := ruleTotals(m.filtered, m.filteredBytes, m.sampled, m.sampledBytes, m.redacted)
+	for i := range out {
+		for detector, c := range m.redactions[out[i].ID] {
+			if n := c.Get(); n > 0 {
+				if out[i].RedactedBy == nil {
+					out[i].RedactedBy = make(map[string]uint64)
+				}
+				out[i].RedactedBy[detector] = n
+			}
+		}
+	}
+	return out
 }
 
 // ruleTotals gathers per-rule counters into RuleTotals, sorted by id.

@@ -415,8 +415,11 @@ func (p *Pipeline) Apply(cfg *Config) error {
 			steps[i].Filtered = p.m.Filtered(steps[i].ID)
 			steps[i].FilteredBytes = p.m.FilteredBytes(steps[i].ID)
 		}
-		if _, ok := steps[i].P.(processor.Rewriter); ok && steps[i].Rewritten == nil {
+		if rw, ok := steps[i].P.(processor.Rewriter); ok && steps[i].Rewritten == nil {
 			steps[i].Rewritten = p.m.Redacted(steps[i].ID)
+			for _, d := range rw.Detectors() {
+				steps[i].RewrittenBy = append(steps[i].RewrittenBy, p.m.Redactions(steps[i].ID, d))
+			}
 		}
 	}
 	c.Chain = processor.NewChain(steps...)

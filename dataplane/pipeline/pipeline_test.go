@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -1056,4 +1058,54 @@ func TestRejectedLines(t *testing.T) {
 	if got := p.m.OutputDropped("refusing", metrics.ReasonOutputFailed).Get(); got != 0 {
 		t.Errorf("output_failed %d; want 0", got)
 	}
+}
+
+// TestRedactionsByDetector: a redact rule's lines are counted by the
+// detector that found what it redacted, in streamgate_redactions_total and
+// in Rules; a reload that removes the rule moves its series to the one
+// without a rule label.
+func TestRedactionsByDetector(t *testing.T) {
+	sink := capture.Unique("redactions-by-detector")
+	chain := processor.NewChain(mustStep(t, "pii", "redact", `{"detectors": ["us_ssn", "email", "credit_card"]}`))
+	p, err := New(Options{Workers: 1}, &Config{Chain: chain, Outputs: []output.Config{capture.Config(sink)}, BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{
+		"ssn=123-45-6789 ssn2=234-56-7890",
+		"to bob@example.com ssn=123-45-6789",
+		"nothing",
+		`{"user": "a@example.com"}`,
+	}
+	for _, l := range lines {
+		p.m.Received.Inc()
+		if err := p.Push(context.Background(), lineBatch(0, l), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the lines to be processed", func() bool { return p.InPipeline() == 0 })
+	rules := p.m.Rules()
+	if len(rules) != 1 || rules[0].Redacted != 3 || !maps.Equal(rules[0].RedactedBy, map[string]uint64{"us_ssn": 2, "email": 2}) {
+		t.Errorf("rules: %+v; want pii redacting 3 lines, us_ssn 2 and email 2", rules)
+	}
+	if err := p.Apply(&Config{Outputs: []output.Config{capture.Config(sink)}, BatchSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	// The old chain is let go once the worker has moved to the new one.
+	p.m.Received.Inc()
+	if err := p.Push(context.Background(), lineBatch(0, "after"), 0); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	waitFor(t, "the rule's series to be retired", func() bool {
+		b.Reset()
+		p.m.WritePrometheus(&b)
+		return !strings.Contains(b.String(), `rule="pii"`)
+	})
+	for _, want := range []string{`streamgate_redactions_total{detector="us_ssn"} 2`, `streamgate_redactions_total{detector="email"} 2`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("after the rule's removal, /metrics lacks %s", want)
+		}
+	}
+	closePipeline(t, p)
 }

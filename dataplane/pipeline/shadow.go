@@ -45,7 +45,7 @@ func (p *Pipeline) SetShadow(version string, chain *processor.Chain) {
 	steps := append([]processor.Step(nil), chain.Steps()...)
 	for i := range steps {
 		s := &steps[i]
-		s.Filtered, s.FilteredBytes, s.Rewritten = m.Dropped(s.ID), m.DroppedBytes(s.ID), nil
+		s.Filtered, s.FilteredBytes, s.Rewritten, s.RewrittenBy = m.Dropped(s.ID), m.DroppedBytes(s.ID), nil, nil
 		if _, ok := s.P.(processor.Rewriter); ok {
 			s.Rewritten = m.Redacted(s.ID)
 		}

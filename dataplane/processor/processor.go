@@ -54,16 +54,31 @@ type Step struct {
 	// Rewritten counts the lines this step rewrote, for a step whose
 	// processor is a Rewriter (redact); nil means not counted.
 	Rewritten interface{ Add(int) }
+	// RewrittenBy counts, for a Rewriter, the lines each of its Detectors
+	// found something to rewrite in, by place in Detectors: a line counts
+	// once per detector. Nil, or a nil entry, means not counted.
+	RewrittenBy []interface{ Add(int) }
 
 	rw Rewriter // P, when it is one; NewChain
 }
 
 // Rewriter is implemented by processors that rewrite lines in place, such
-// as redact: ProcessCounting does what Process does and returns how many
-// lines it rewrote.
+// as redact.
 type Rewriter interface {
-	ProcessCounting(b *record.Batch) int
+	// ProcessCounting does what Process does and returns how many lines
+	// it rewrote. With by not nil (len(Detectors()) long), it also adds
+	// to by[i], unless it is nil, the lines in which Detectors()[i] found
+	// something it rewrote, once per line and detector.
+	ProcessCounting(b *record.Batch, by []interface{ Add(int) }) int
+	// Detectors names what finds what the processor rewrites: built-in
+	// detectors, match.PatternDetector, or "field" for the values of
+	// named fields. The list is fixed, at most MaxDetectorLabels long.
+	Detectors() []string
 }
+
+// MaxDetectorLabels bounds a Rewriter's Detectors: every built-in
+// detector, a pattern and fields.
+const MaxDetectorLabels = 130
 
 // regexHolder is implemented by processors that hold regular expressions.
 type regexHolder interface {
@@ -145,7 +160,7 @@ func (c *Chain) run(b *record.Batch, overloaded, sized, wantOut bool, tr *Trace)
 			tr.before(b)
 		}
 		if s.rw != nil {
-			if k := s.rw.ProcessCounting(b); k > 0 {
+			if k := s.rw.ProcessCounting(b, s.RewrittenBy); k > 0 {
 				if s.Rewritten != nil {
 					s.Rewritten.Add(k)
 				}

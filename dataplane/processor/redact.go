@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 
 	"streamgate/dataplane/match"
 	"streamgate/dataplane/record"
@@ -90,7 +92,8 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 		fieldAct = match.Mask(p.replacement())
 	}
 	var r match.Replacer
-	progBytes := 0 // the pattern's, when there is one
+	var labels []string // what finds: the rule's Detectors
+	progBytes := 0      // the pattern's, when there is one
 	switch {
 	case p.Pattern != nil && (p.Detector != nil || len(p.Detectors) > 0):
 		return nil, errors.New("params.detector: must not be set together with pattern")
@@ -106,12 +109,16 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 			return nil, fmt.Errorf("params.%s: %w", field, err)
 		}
 		r = match.NewSet(ds, fieldAct)
+		for _, d := range ds {
+			labels = append(labels, d.Name)
+		}
 	case p.Pattern != nil:
 		re, err := compileRegex("pattern", *p.Pattern)
 		if err != nil {
 			return nil, err
 		}
 		progBytes = re.ProgramBytes()
+		labels = append(labels, match.PatternDetector)
 		if act != nil {
 			r = re.ReplacerWith(act)
 		} else if r, err = re.Replacer(p.replacement()); err != nil {
@@ -133,6 +140,9 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 			return nil, fmt.Errorf("params.exclude_fields%w", err)
 		}
 	}
+	if len(p.Fields) > 0 {
+		labels = append(labels, fieldLabel)
+	}
 	r = match.JSONAwareWith(r, opts)
 	if p.Action == actionDrop {
 		return &dropLines{r: r, progBytes: progBytes}, nil
@@ -141,8 +151,19 @@ func newRedact(raw json.RawMessage) (Processor, error) {
 	if action == "" {
 		action = actionMask
 	}
-	return &redact{r: r, progBytes: progBytes, action: action}, nil
+	red := &redact{r: r, progBytes: progBytes, action: action, labels: labels}
+	if len(labels) > 1 {
+		red.place = make(map[string]int, len(labels))
+		for i, l := range labels {
+			red.place[l] = i
+		}
+	}
+	return red, nil
 }
+
+// fieldLabel is what a redact rule's Detectors calls the values of its
+// fields: one label for them all, as the keys come from the lines.
+const fieldLabel = "field"
 
 // detectorChoices are the values a rule's detector may name: every
 // detector, every category, and all.
@@ -198,30 +219,102 @@ type redact struct {
 	r         match.Replacer
 	progBytes int    // its pattern's ProgramBytes
 	action    string // mask, partial or hash: for Explain
+	// labels are its Detectors; place maps each to its place there,
+	// when there are several.
+	labels []string
+	place  map[string]int
 }
+
+// Detectors implements Rewriter.
+func (r *redact) Detectors() []string { return r.labels }
 
 // regexBytes implements regexHolder.
 func (r *redact) regexBytes() int { return r.progBytes }
 
 // Process implements Processor.
-func (r *redact) Process(b *record.Batch) { r.ProcessCounting(b) }
+func (r *redact) Process(b *record.Batch) { r.ProcessCounting(b, nil) }
 
 // ProcessCounting implements Rewriter: it redacts and returns how many
-// lines it rewrote.
-func (r *redact) ProcessCounting(b *record.Batch) int {
+// lines it rewrote. A rule with several detectors learns which found
+// what from the spans its Replacer records as it replaces (a few appends
+// to a pooled list, for the lines with something to redact).
+func (r *redact) ProcessCounting(b *record.Batch, by []interface{ Add(int) }) int {
+	var a *attribution
+	if len(by) > 1 {
+		a = attributions.Get().(*attribution)
+	}
 	n := 0
 	for i, line := range b.Lines {
 		start := len(b.Scratch)
-		out, ok := r.r.AppendReplace(b.Scratch, line)
+		var out []byte
+		var ok bool
+		if a != nil {
+			a.sp.List = a.sp.List[:0]
+			out, ok = match.AppendReplaceSpans(r.r, b.Scratch, line, &a.sp)
+		} else {
+			out, ok = r.r.AppendReplace(b.Scratch, line)
+		}
 		if !ok {
 			continue
 		}
 		b.Scratch = out
 		b.Lines[i] = out[start:len(out):len(out)]
 		n++
+		if a != nil {
+			r.attribute(a)
+		}
+	}
+	switch {
+	case a != nil:
+		for i, c := range by {
+			if a.counts[i] > 0 && c != nil {
+				c.Add(a.counts[i])
+			}
+			a.counts[i] = 0
+		}
+		if cap(a.sp.List) > maxPooledSpans {
+			a.sp.List = nil // a rare line with many findings is not kept
+		}
+		attributions.Put(a)
+	case n > 0 && len(by) == 1 && by[0] != nil:
+		by[0].Add(n)
 	}
 	return n
 }
+
+// attribution is the scratch of redact.attribute, pooled: the spans of a
+// line, and the lines each label found something in, by place in the
+// redact's labels.
+type attribution struct {
+	sp     match.Spans
+	counts [MaxDetectorLabels]int
+}
+
+var attributions = sync.Pool{New: func() any { return new(attribution) }}
+
+// attribute adds one to a.counts[i] for each label i with a span in
+// a.sp: once per label, however many findings.
+func (r *redact) attribute(a *attribution) {
+	var seen [(MaxDetectorLabels + 63) / 64]uint64
+	for _, s := range a.sp.List {
+		label := s.Detector
+		switch {
+		case label == "":
+			continue // a part of the line written again, no finding
+		case strings.HasPrefix(label, match.FieldDetector):
+			label = fieldLabel
+		}
+		i, ok := r.place[label]
+		if !ok || seen[i/64]&(1<<(i%64)) != 0 {
+			continue
+		}
+		seen[i/64] |= 1 << (i % 64)
+		a.counts[i]++
+	}
+}
+
+// maxPooledSpans bounds the spans an attribution keeps.
+const maxPooledSpans = 1024
 
 // dropLines drops every line in which its engine finds something, a JSON
 // line judged by its decoded strings. The chain counts the lines as

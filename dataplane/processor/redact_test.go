@@ -2,6 +2,7 @@ package processor
 
 import (
 	"encoding/json"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -151,3 +152,80 @@ func TestRedactRunsOnOverload(t *testing.T) {
 		t.Errorf("redact step: got RunOnOverload false; want true")
 	}
 }
+
+// TestRedactCountsByDetector: a redact rule tells which of its detectors
+// found what it redacted, a line counting once per detector, through the
+// chain's RewrittenBy.
+func TestRedactCountsByDetector(t *testing.T) {
+	tests := []struct {
+		name   string
+		params string
+		lines  []string
+		want   map[string]int // by label; labels not listed want 0
+	}{
+		{
+			name:   "detectors",
+			params: `{"detectors": ["us_ssn", "email"]}`,
+			lines: []string{
+				"ssn 123-45-6789 and 234-56-7890", // two findings, one line
+				"mail bob@example.com ssn 123-45-6789",
+				"nothing here",
+				`{"msg": "to bob@example.com"}`,
+			},
+			want: map[string]int{"us_ssn": 2, "email": 2},
+		},
+		{
+			name:   "one detector",
+			params: `{"detector": "email"}`,
+			lines:  []string{"a@example.com b@example.com", "none", "c@example.com"},
+			want:   map[string]int{"email": 2},
+		},
+		{
+			name:   "pattern and fields",
+			params: `{"pattern": "secret-\\d+", "fields": ["password"]}`,
+			lines:  []string{"id secret-42 password=hunter2", `{"password": "x"}`, "secret-7", "plain"},
+			want:   map[string]int{"pattern": 2, "field": 2},
+		},
+		{
+			name:   "fields only",
+			params: `{"fields": ["@secrets"]}`,
+			lines:  []string{"db_password=x token=y", "ok"},
+			want:   map[string]int{"field": 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := build(t, "redact", tt.params)
+			rw := p.(Rewriter)
+			labels := rw.Detectors()
+			counters := make([]*counter, len(labels))
+			by := make([]interface{ Add(int) }, len(labels))
+			for i := range labels {
+				counters[i] = new(counter)
+				by[i] = counters[i]
+			}
+			rewritten := 0
+			c := NewChain(Step{ID: "r", P: p, Rewritten: addFunc(func(n int) { rewritten += n }), RewrittenBy: by})
+			c.Run(newBatch(tt.lines...), false)
+			got := make(map[string]int)
+			for i, l := range labels {
+				if *counters[i] > 0 {
+					got[l] = int(*counters[i])
+				}
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("by detector %v; want %v (labels %q)", got, tt.want, labels)
+			}
+			// Without counters, the same lines are rewritten.
+			b := newBatch(tt.lines...)
+			if n := rw.ProcessCounting(b, nil); n != rewritten {
+				t.Errorf("ProcessCounting without counters rewrote %d lines; the chain %d", n, rewritten)
+			}
+		})
+	}
+}
+
+// addFunc is a counter that calls a function.
+type addFunc func(int)
+
+func (f addFunc) Add(n int) { f(n) }

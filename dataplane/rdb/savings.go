@@ -67,12 +67,15 @@ type OutputSavings struct {
 }
 
 // RuleSavings is what one rule did: the lines it filtered or sampled out
-// and their bytes, the bytes it saved; and the lines it redacted.
+// and their bytes, the bytes it saved; and the lines it redacted, in all
+// and by the detector that found what it redacted (a line counts once
+// per detector; only detectors that found something are listed).
 type RuleSavings struct {
-	ID            string `json:"id"`
-	LinesDropped  uint64 `json:"lines_dropped"`
-	BytesDropped  uint64 `json:"bytes_dropped"`
-	LinesRedacted uint64 `json:"lines_redacted"`
+	ID              string            `json:"id"`
+	LinesDropped    uint64            `json:"lines_dropped"`
+	BytesDropped    uint64            `json:"bytes_dropped"`
+	LinesRedacted   uint64            `json:"lines_redacted"`
+	LinesRedactedBy map[string]uint64 `json:"lines_redacted_by_detector,omitempty"`
 }
 
 // ShadowSavings is what the shadow manifest did to the lines it saw,

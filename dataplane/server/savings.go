@@ -155,7 +155,7 @@ func (s *Server) savingsAt(now time.Time) *rdb.Savings {
 	sv.USDPerMonth, sv.USDSavedPerMonth = round2(sv.USDPerMonth), round2(sv.USDSavedPerMonth)
 	for _, r := range m.Rules() {
 		sv.Rules = append(sv.Rules, rdb.RuleSavings{ID: r.ID, LinesDropped: r.Filtered + r.Sampled,
-			BytesDropped: r.FilteredBytes + r.SampledBytes, LinesRedacted: r.Redacted})
+			BytesDropped: r.FilteredBytes + r.SampledBytes, LinesRedacted: r.Redacted, LinesRedactedBy: r.RedactedBy})
 	}
 	sv.Shadow = s.shadowSavings()
 	return sv
