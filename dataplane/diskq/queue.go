@@ -109,6 +109,23 @@ type flight struct {
 	state uint8
 }
 
+// hotRecord is a record in memory, as written at off of seg; bp is nil
+// when there is none.
+type hotRecord struct {
+	seg  *segment
+	off  int64
+	size int64 // with the header
+	bp   *[]byte
+}
+
+// dropHotLocked lets the hot record go.
+func (q *Queue) dropHotLocked() {
+	if q.hot.bp != nil {
+		putBuf(q.hot.bp)
+	}
+	q.hot = hotRecord{}
+}
+
 // Queue is a disk-backed FIFO of records with at-least-once delivery: a
 // record leaves the queue when it is acknowledged, not when it is read. See
 // the package documentation.
@@ -138,8 +155,11 @@ type Queue struct {
 	segs        []*segment // on disk, by seq
 	wseg        *segment   // written to; nil before the first Append on an empty directory
 	nextSeq     uint64
-	wbuf        []byte           // header and record shorter than copyLimit, written with one call
-	whdr        [headerSize]byte // header of a longer record
+	whdr        [headerSize]byte // header of a record of copyLimit bytes or more
+	// hot is the record last appended, header and all, kept when the
+	// reader had read everything before it: the reader takes it from
+	// memory instead of reading it back and checking it again.
+	hot hotRecord
 	unsynced    []*segment       // sealed, written since the last sync
 	dirDirty    bool             // a segment was created since the last sync
 	diskBytes   int64
@@ -244,12 +264,13 @@ func (q *Queue) Append(rec []byte) error {
 		w = q.wseg
 	}
 	var err error
+	var bp *[]byte // header and record, when written with one call
 	if len(rec) < copyLimit {
 		// One write of header and record: cheaper than two system calls.
-		buf := slices.Grow(q.wbuf[:0], int(need))[:need]
+		bp = getBuf(int(need))
+		buf := (*bp)[:need]
 		putHeader(buf, rec)
 		copy(buf[headerSize:], rec)
-		q.wbuf = buf
 		_, err = w.wf.WriteAt(buf, w.size)
 	} else {
 		putHeader(q.whdr[:], rec)
@@ -268,7 +289,16 @@ func (q *Queue) Append(rec []byte) error {
 			q.diskBytes += need
 		}
 		q.mu.Unlock()
+		if bp != nil {
+			putBuf(bp)
+		}
 		return err
+	}
+	// A reader that has read all before the record takes it from memory.
+	if bp != nil && q.rseg == w && q.roff == w.size && len(q.redeliver) == 0 {
+		q.dropHotLocked()
+		q.hot = hotRecord{seg: w, off: w.size, size: need, bp: bp}
+		bp = nil
 	}
 	w.size += need
 	w.disk += need
@@ -281,6 +311,9 @@ func (q *Queue) Append(rec []byte) error {
 	end := w.size
 	q.wakeLocked()
 	q.mu.Unlock()
+	if bp != nil {
+		putBuf(bp)
+	}
 	if q.opts.Sync == SyncAlways {
 		if err := q.syncTo(w, end); err != nil {
 			return fmt.Errorf("%w: %w", ErrNotSynced, err)
@@ -366,6 +399,10 @@ func (q *Queue) tryNext() (Record, bool, error) {
 			q.roff = skip
 			continue
 		}
+		if h := q.hot; h.bp != nil && h.seg == s && h.off == off {
+			q.hot = hotRecord{}
+			return q.handLocked(s, off, off+h.size, h.bp, (*h.bp)[headerSize:h.size:h.size]), true, nil
+		}
 		q.mu.Unlock()
 		bp, data, next, err := q.readRecord(s, off, end, true)
 		if errors.Is(err, errCorrupt) {
@@ -383,15 +420,21 @@ func (q *Queue) tryNext() (Record, bool, error) {
 			return Record{}, false, err
 		}
 		q.mu.Lock()
-		id := q.base + ID(len(q.fl)-q.flHead)
-		q.fl = append(q.fl, flight{seg: s, off: off, size: next - off, buf: bp, state: handed})
-		q.roff = next
-		s.handed++
-		s.handedBytes += next - off
-		q.inFlight++
-		q.mu.Unlock()
-		return Record{ID: id, Data: data}, true, nil
+		return q.handLocked(s, off, next, bp, data), true, nil
 	}
+}
+
+// handLocked hands out the record at off of s, which ends at next, and
+// unlocks mu. bp holds data.
+func (q *Queue) handLocked(s *segment, off, next int64, bp *[]byte, data []byte) Record {
+	id := q.base + ID(len(q.fl)-q.flHead)
+	q.fl = append(q.fl, flight{seg: s, off: off, size: next - off, buf: bp, state: handed})
+	q.roff = next
+	s.handed++
+	s.handedBytes += next - off
+	q.inFlight++
+	q.mu.Unlock()
+	return Record{ID: id, Data: data}
 }
 
 // redeliverLocked hands out again the oldest record given back by Nack. A
@@ -498,6 +541,7 @@ func (q *Queue) Close() error {
 	}
 	q.closed = true
 	close(q.done)
+	q.dropHotLocked()
 	q.mu.Unlock()
 	q.wg.Wait()
 	q.readTok <- struct{}{} // never given back

@@ -1070,3 +1070,44 @@ func TestCutShortWhileOpen(t *testing.T) {
 		t.Fatalf("Stats %+v; want Corrupt {1 %d}, no records", st, 3*rec)
 	}
 }
+
+// TestHotRecord: a record appended when the reader has read everything
+// before it is handed out from memory, as written, not read back; given
+// back, it is read from the file like any other, checks and all.
+func TestHotRecord(t *testing.T) {
+	const size = 1000
+	dir := t.TempDir()
+	q := openQ(t, Options{Dir: dir})
+	appendN(t, q, 0, 2, size) // the second is read from the file
+	first := take(t, q)
+	checkRecords(t, datas(first), want(0, 2, size))
+	appendN(t, q, 2, 1, size) // the reader is at the end: kept in memory
+	// The bytes on disk go bad behind the queue's back: the reader does
+	// not see it, as it does not read them.
+	flip(t, segFiles(t, dir)[0], 2*(headerSize+size)+headerSize+10)
+	hot := take(t, q)
+	checkRecords(t, datas(hot), want(2, 1, size))
+	if err := q.Nack(hot[0].id); err != nil {
+		t.Fatal(err)
+	}
+	if got := take(t, q); len(got) != 0 {
+		t.Fatalf("got %d records; want the damaged one, read back, skipped", len(got))
+	}
+	for _, r := range first {
+		if err := q.Ack(r.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := q.Stats(); st.Corrupt != (Damage{1, headerSize + size}) || st.Records != 0 {
+		t.Fatalf("Stats %+v; want the record given back counted damaged, nothing left", st)
+	}
+}
+
+// datas returns the data of gs.
+func datas(gs []got) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.data)
+	}
+	return out
+}
