@@ -41,13 +41,16 @@
 // Stats.Corrupt and skipped, the records after it delivered; an incomplete
 // record at the end of the last segment (the write a crash interrupted) is
 // cut off and counted in Stats.Torn, and appending continues from the last
-// valid record. Next checks every record again before handing it out, so a
-// record whose CRC fails is never handed out.
+// valid record. Next checks every record it reads from a file again before
+// handing it out, so a record whose CRC fails is never handed out. The one
+// exception reads nothing: a record appended when the reader had read
+// everything before it is handed out from the buffer it was written from,
+// so a queue whose reader keeps up costs a write per record and no read.
 //
 // Memory does not grow with the queue: Open reads segments through a
-// 256 KiB window, Next reads one record at a time into pooled buffers, and
-// the state kept per record is only for records handed out and not yet
-// acknowledged.
+// 256 KiB window, Next reads one record at a time into pooled buffers, at
+// most one record just appended is kept for the reader, and the state kept
+// per record is only for records handed out and not yet acknowledged.
 //
 // # Why not a library
 //
