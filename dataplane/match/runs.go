@@ -9,19 +9,18 @@ import "math/bits"
 // at each run, only the detectors whose Runs hold its length; one by one,
 // each would walk the line itself.
 
-// anyRun is the Runs of a detector that looks at every run.
-const anyRun = ^uint64(1)
-
 // runBit returns the bit of Runs that stands for a run of n digits.
 func runBit(n int) uint64 { return 1 << min(n, 63) }
 
-// runFind returns the Find of a detector given by runs and at: the first
-// finding at or after from of at over the runs of digits whose length is
-// in runs.
-func runFind(runs uint64, at func(line []byte, i, r int) (int, int)) func(line []byte, from int) (int, int) {
+// runFind returns the Find of a detector given by runs, joined, joins
+// and at (see Detector): the first finding at or after from of at over
+// the runs of digits it is asked about.
+func runFind(runs, joined uint64, joins string, at func(line []byte, i, r int) (int, int)) func(line []byte, from int) (int, int) {
 	// Runs of at least the shortest length in runs; past 4 digits, a
 	// longer stride costs more tests per word than it saves.
 	k := min(bits.TrailingZeros64(runs), 4)
+	var f runFilter
+	f.add(0, runs, joined, joins)
 	return func(line []byte, from int) (int, int) {
 		for i := govANextRun(line, pastRun(line, from), k); i < len(line); i = govANextRun(line, i, k) {
 			r := govARunEnd(line, i)
@@ -29,7 +28,7 @@ func runFind(runs uint64, at func(line []byte, i, r int) (int, int)) func(line [
 				i = t
 				continue
 			}
-			if runs&runBit(r-i) != 0 {
+			if f.pick(line, i, r) != 0 {
 				if s, e := at(line, i, r); s >= from {
 					return s, e
 				}
@@ -38,6 +37,43 @@ func runFind(runs uint64, at func(line []byte, i, r int) (int, int)) func(line [
 		}
 		return -1, -1
 	}
+}
+
+// runFilter tells which detectors of numbers to ask about a run of
+// digits: those whose Runs hold its length, less those that want it
+// joined (Joined) when it is not.
+type runFilter struct {
+	// free and joined have, by run length (63: 63 or more), bit j set for
+	// the detectors j asked about any run of that length, and those asked
+	// only about a joined one; joins, by the byte after a run, those that
+	// it joins for.
+	free, joined [64]uint64
+	joins        [256]uint64
+}
+
+// add adds detector j, given by runs, joined and joins.
+func (f *runFilter) add(j int, runs, joined uint64, joins string) {
+	for n := range f.free {
+		switch {
+		case joined&(1<<n) != 0:
+			f.joined[n] |= 1 << j
+		case runs&(1<<n) != 0:
+			f.free[n] |= 1 << j
+		}
+	}
+	for _, c := range []byte(joins) {
+		f.joins[c] |= 1 << j
+	}
+}
+
+// pick returns the detectors to ask about the run line[i:r], a bit each.
+func (f *runFilter) pick(line []byte, i, r int) uint64 {
+	n := min(r-i, 63)
+	m := f.free[n]
+	if f.joined[n] != 0 && r+1 < len(line) && isDigit(line[r+1]) {
+		m |= f.joined[n] & f.joins[line[r]]
+	}
+	return m
 }
 
 // pastRun returns from, or the end of the run of digits from stands in
@@ -49,31 +85,32 @@ func pastRun(line []byte, from int) int {
 	return from
 }
 
+// maxRunSet bounds the detectors of a runSet, one bit of a word each.
+const maxRunSet = 64
+
 // runSet is the detectors of a set that are given by Runs and At.
 type runSet struct {
 	// at holds the At of each detector of the set given by Runs and At.
 	at []func(line []byte, i, r int) (int, int)
 	// order is the place of each of at in the set, which breaks ties.
 	order []int
-	// byLen lists, for a run of n digits (63: 63 or more), the indexes in
-	// at of the detectors whose Runs hold n, in the set's order.
-	byLen [64][]uint8
+	// filter picks, by bit j, the detectors at[j] to ask about a run.
+	filter runFilter
 	// k is the shortest run length any of the detectors starts from, at
 	// most 4.
 	k int
 }
 
 func newRunSet(ds []*Detector, order []int) *runSet {
+	if len(ds) > maxRunSet {
+		panic("BUG: too many detectors for a run set")
+	}
 	rs := &runSet{order: order}
 	var all uint64
 	for j, d := range ds {
 		rs.at = append(rs.at, d.At)
 		all |= d.Runs
-		for n := range rs.byLen {
-			if d.Runs&(1<<n) != 0 {
-				rs.byLen[n] = append(rs.byLen[n], uint8(j))
-			}
-		}
+		rs.filter.add(j, d.Runs, d.Joined, d.Joins)
 	}
 	rs.k = min(bits.TrailingZeros64(all), 4)
 	return rs
@@ -95,7 +132,8 @@ func (rs *runSet) find(line []byte, from int) (s, e, place int) {
 			continue
 		}
 		s, e, place = -1, -1, -1
-		for _, j := range rs.byLen[min(r-i, 63)] {
+		for m := rs.filter.pick(line, i, r); m != 0; m &= m - 1 {
+			j := bits.TrailingZeros64(m)
 			if fs, fe := rs.at[j](line, i, r); fs >= from && (s < 0 || fs < s) {
 				s, e, place = fs, fe, rs.order[j]
 			}

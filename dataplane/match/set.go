@@ -133,7 +133,7 @@ func NewSet(ds []*Detector, a Action) Replacer {
 	var runOrder, tokenOrder []int
 	for i, d := range ds {
 		switch {
-		case d.At != nil:
+		case d.At != nil && len(runDs) < maxRunSet:
 			runDs, runOrder = append(runDs, d), append(runOrder, i)
 		case tokenDetector(d) && len(tokenDs) < maxTokenSet:
 			tokenDs, tokenOrder = append(tokenDs, d), append(tokenOrder, i)

@@ -194,6 +194,9 @@ func TestAtContract(t *testing.T) {
 				if i >= e || d.Runs&runBit(r-i) == 0 {
 					t.Fatalf("%s: %q: finding %q does not start with a run of digits of a length in Runs", d.Name, l, l[s:e])
 				}
+				if d.Joined&runBit(r-i) != 0 && !(r+1 < len(l) && strings.IndexByte(d.Joins, l[r]) >= 0 && isDigit(l[r+1])) {
+					t.Fatalf("%s: %q: finding %q starts with a run of a length in Joined that Joins does not join to a digit", d.Name, l, l[s:e])
+				}
 				if as, ae := d.At(l, i, r); as != s || ae != e {
 					t.Fatalf("%s: %q: finding %q is not At's of its first run", d.Name, l, l[s:e])
 				}
