@@ -131,7 +131,16 @@ words:
 	for i+8 <= len(line) {
 		d := digitMask(binary.LittleEndian.Uint64(line[i:]))
 		for starts := d &^ (d<<8 | after); starts != 0; {
-			s, e, place, r := rs.run(line, i+bits.TrailingZeros64(starts)>>3, from)
+			b := i + bits.TrailingZeros64(starts)>>3
+			// The run ends at the first byte from b on that is not a
+			// digit: in these eight bytes, or read on past them.
+			r := i + 8
+			if ends := ^d & 0x8080808080808080 & (^uint64(0) << ((b - i) * 8)); ends != 0 {
+				r = i + bits.TrailingZeros64(ends)>>3
+			} else {
+				r = govARunEnd(line, r)
+			}
+			s, e, place, r := rs.run(line, b, r, from)
 			if s >= 0 {
 				return s, e, place
 			}
@@ -150,7 +159,7 @@ words:
 			i++
 			continue
 		}
-		s, e, place, r := rs.run(line, i, from)
+		s, e, place, r := rs.run(line, i, govARunEnd(line, i), from)
 		if s >= 0 {
 			return s, e, place
 		}
@@ -160,11 +169,10 @@ words:
 }
 
 // run returns the leftmost finding at or after from that grows from the
-// run of digits that starts at line[b], as find does; or -1, -1, -1 and
-// where the walk goes on: the end of the run, or of the timestamp it
-// starts, which no digit follows.
-func (rs *runSet) run(line []byte, b, from int) (s, e, place, next int) {
-	r := govARunEnd(line, b)
+// run of digits line[b:r], as find does; or -1, -1, -1 and where the walk
+// goes on: the end of the run, or of the timestamp it starts, which no
+// digit follows.
+func (rs *runSet) run(line []byte, b, r, from int) (s, e, place, next int) {
 	if t := embeddedTimestamp(line, b, r); t > 0 {
 		return -1, -1, -1, t
 	}
