@@ -173,8 +173,10 @@ words:
 // goes on: the end of the run, or of the timestamp it starts, which no
 // digit follows.
 func (rs *runSet) run(line []byte, b, r, from int) (s, e, place, next int) {
-	if t := embeddedTimestamp(line, b, r); t > 0 {
-		return -1, -1, -1, t
+	if r-b == 4 { // as a year is
+		if t := embeddedTimestamp(line, b, r); t > 0 {
+			return -1, -1, -1, t
+		}
 	}
 	s, e, place = -1, -1, -1
 	for m := rs.filter.pick(line, b, r); m != 0; m &= m - 1 {
