@@ -14,6 +14,8 @@ var auMedicare = Detector{
 	Checksum: "mod 10",
 	Context:  auMedicareContext,
 	Runs:     1<<4 | 1<<10 | 1<<11,
+	Joined:   1 << 4,
+	Joins:    " ",
 	At:       auMedicareAt,
 	Examples: []Example{
 		{"patient card=2123 45670 1 verified", []string{"2123 45670 1"}},

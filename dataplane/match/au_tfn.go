@@ -12,6 +12,8 @@ var auTFN = Detector{
 	Checksum: "mod 11",
 	Context:  auTFNContext,
 	Runs:     1<<3 | 1<<9,
+	Joined:   1 << 3,
+	Joins:    " ",
 	At:       auTFNAt,
 	Examples: []Example{
 		{"employee tfn=123 456 782 saved", []string{"123 456 782"}},

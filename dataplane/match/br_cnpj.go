@@ -12,6 +12,8 @@ var brCNPJ = Detector{
 	Checksum: "mod 11",
 	Context:  brCNPJContext,
 	Runs:     1<<2 | 1<<14,
+	Joined:   1 << 2,
+	Joins:    ".",
 	At:       brCNPJAt,
 	Examples: []Example{
 		{"fornecedor cnpj=11.222.333/0001-81 ok", []string{"11.222.333/0001-81"}},

@@ -12,6 +12,8 @@ var brCPF = Detector{
 	Checksum: "mod 11",
 	Context:  brCPFContext,
 	Runs:     1<<3 | 1<<11,
+	Joined:   1 << 3,
+	Joins:    ".",
 	At:       brCPFAt,
 	Examples: []Example{
 		{"cliente cpf=529.982.247-25 ok", []string{"529.982.247-25"}},

@@ -13,6 +13,8 @@ var caSIN = Detector{
 	Checksum: "Luhn",
 	Context:  caSINContext,
 	Runs:     1<<3 | 1<<9,
+	Joined:   1 << 3,
+	Joins:    " -",
 	At:       caSINAt,
 	Examples: []Example{
 		{"employee sin=130 692 544 hired", []string{"130 692 544"}},

@@ -12,6 +12,8 @@ var creditCard = Detector{
 	Checksum: "Luhn",
 	Find:     findCard,
 	Runs:     cardRuns,
+	Joined:   cardJoined,
+	Joins:    " -",
 	At:       cardRunAt,
 	Examples: []Example{
 		{"card=4111 1111 1111 1111 amount=12.00", []string{"4111 1111 1111 1111"}},
@@ -111,6 +113,11 @@ func findCard(line []byte, from int) (int, int) {
 // cardRuns are the lengths of a card number's first group: 1 to
 // maxCardDigits digits.
 const cardRuns = 1<<(maxCardDigits+1) - 2
+
+// cardJoined are the lengths of a first group too short to be a number
+// alone: 1 to minCardDigits-1 digits, which start one only when a space
+// or dash joins them to the next group.
+const cardJoined = 1<<minCardDigits - 2
 
 // cardRunAt returns the card number that starts with the run of digits
 // line[i:r], or -1, -1. Any group of digits may start one, unless it is

@@ -15,6 +15,8 @@ var deTaxID = Detector{
 	Checksum: "ISO 7064 MOD 11,10",
 	Context:  deTaxIDContext,
 	Runs:     1<<2 | 1<<11,
+	Joined:   1 << 2,
+	Joins:    " ",
 	At:       deTaxIDAt,
 	Examples: []Example{
 		{"Steuer-IdNr: 65929970489", []string{"65929970489"}},

@@ -43,6 +43,14 @@ type Detector struct {
 	// line's runs once for all of them. At does not allocate.
 	Runs uint64
 	At   func(line []byte, i, r int) (start, end int)
+	// Joined, beside Runs, holds the lengths in Runs of a first run that
+	// only starts a finding joined to more digits, as the first group of
+	// ddd-dd-dddd does: a run of such a length is given to At only when
+	// the byte after it is one of Joins and the byte after that a digit
+	// (TestAtContract checks it). Most runs in a log line stand alone, so
+	// a set asks the detector about few of them.
+	Joined uint64
+	Joins  string
 	// Prefix and AtPrefix, set instead of Find, give a detector whose
 	// findings each start with Prefix, at least two bytes: AtPrefix is
 	// given the place of one and returns the end of the finding that
@@ -104,13 +112,15 @@ var byName = func() map[string]*Detector {
 		switch {
 		case !runs && !prefix && (d.Find == nil || d.At != nil || d.Runs != 0 || d.AtPrefix != nil || d.Prefix != ""):
 			panic("BUG: detector " + d.Name + " needs Find, Runs and At, or Prefix and AtPrefix")
+		case d.Joined&^d.Runs != 0 || (d.Joined != 0) != (d.Joins != ""):
+			panic("BUG: detector " + d.Name + " needs Joins beside Joined, a subset of Runs")
 		case !lead && (d.AtLead != nil || d.Lead != [leadBytes]string{}):
 			panic("BUG: detector " + d.Name + " needs Find beside Lead and AtLead")
 		case d.Find != nil:
 			// Its own Find, faster alone; TestSetMatchesDetectors checks
 			// that it finds what At or AtPrefix does.
 		case runs:
-			d.Find = runFind(d.Runs, d.At)
+			d.Find = runFind(d.Runs, d.Joined, d.Joins, d.At)
 		default:
 			d.Find = prefixFind(d.Prefix, d.AtPrefix)
 		}

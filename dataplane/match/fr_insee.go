@@ -16,7 +16,9 @@ var frINSEE = Detector{
 		"and 2B as 18. A single space may stand between any two of those groups, as in " +
 		"2 95 10 99 126 111 93. " + govABoundsDoc + " " + govASpacedDoc,
 	Checksum: "mod 97",
-	Runs:     anyRun,
+	Runs:     frINSEERuns,
+	Joined:   frINSEEJoined,
+	Joins:    " ",
 	At:       frINSEERunAt,
 	Examples: []Example{
 		{"assure nir=2 95 10 99 126 111 93 ok", []string{"2 95 10 99 126 111 93"}},
@@ -28,6 +30,15 @@ var frINSEE = Detector{
 // frINSEEGroups are the groups of a NIR: sex, year, month, département,
 // commune, order and key.
 var frINSEEGroups = [...]int{1, 2, 2, 2, 3, 3, 2}
+
+// frINSEERuns are the lengths the first run of a NIR can have: the
+// groups up to a space, or the fifteen digits together, or the six before
+// the A or B of a Corsican département (253072A...). frINSEEJoined are
+// those that a space joins to the next group.
+const (
+	frINSEERuns   = 1<<1 | 1<<3 | 1<<5 | 1<<6 | 1<<7 | 1<<10 | 1<<13 | 1<<15
+	frINSEEJoined = frINSEERuns &^ (1<<6 | 1<<15)
+)
 
 // frINSEERunAt returns the NIR that starts with the run of digits
 // line[i:r], or -1, -1.

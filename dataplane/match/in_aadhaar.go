@@ -11,6 +11,8 @@ var inAadhaar = Detector{
 		"digit groups, such as a card number, is left alone.",
 	Checksum: "Verhoeff",
 	Runs:     1<<4 | 1<<12,
+	Joined:   1 << 4,
+	Joins:    " -",
 	At:       inAadhaarAt,
 	Examples: []Example{
 		{"aadhaar=2345 6789 0124 kyc=ok", []string{"2345 6789 0124"}},

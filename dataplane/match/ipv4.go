@@ -49,6 +49,11 @@ func findIPv4(line []byte, from int) (int, int) {
 // ipv4Lead is the AtLead of ipv4: the end of the address that starts at
 // line[s], or -1.
 func ipv4Lead(line []byte, s int) int {
+	// The first octet, one to three digits, ends at a dot: numbers such
+	// as 2024 or 10042 are no address.
+	if s+leadBytes > len(line) || line[s+1] != '.' && line[s+2] != '.' && line[s+3] != '.' {
+		return -1
+	}
 	if e, ok := ipv4Parse(line, s); ok && ipv4Bounded(line, s, e) {
 		return e
 	}

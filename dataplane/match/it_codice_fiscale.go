@@ -61,7 +61,9 @@ func findITCodiceFiscale(line []byte, from int) (int, int) {
 // itCodiceFiscaleLead is the AtLead of it_codice_fiscale: the end of the
 // code that starts the token at line[s], or -1.
 func itCodiceFiscaleLead(line []byte, s int) int {
-	if s+16 <= len(line) && itCFValid(line[s:s+16]) && govABounded(line, s, s+16, false) {
+	// The fifth and sixth bytes are letters too: words such as INFO,
+	// WARN and DEBUG end before them.
+	if s+16 <= len(line) && line[s+4]-'A' < 26 && line[s+5]-'A' < 26 && itCFValid(line[s:s+16]) && govABounded(line, s, s+16, false) {
 		return s + 16
 	}
 	return -1

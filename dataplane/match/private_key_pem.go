@@ -14,6 +14,7 @@ var privateKeyPEM = Detector{
 		"first '\"' (a backslash escaping it left out), whichever comes first: when the END line is " +
 		"missing there, as in a truncated line, the finding runs to that end, since a truncated key is " +
 		"still a key.",
+	Find:     findPrivateKeyPEM,
 	Prefix:   string(pemBegin),
 	AtPrefix: privateKeyPEMAt,
 	Examples: []Example{
@@ -64,4 +65,11 @@ func privateKeyPEMAt(line []byte, s int) int {
 		scope--
 	}
 	return scope
+}
+
+// findPrivateKeyPEM is AtPrefix at each place of the prefix, found by its
+// BEGIN: the dashes before it are common in logs, and each would cost a
+// search of its own.
+func findPrivateKeyPEM(line []byte, from int) (int, int) {
+	return secretsFindAnchored(line, from, pemBegin, len("-----"), privateKeyPEMAt)
 }

@@ -133,20 +133,20 @@ func NewSet(ds []*Detector, a Action) Replacer {
 	var runOrder, tokenOrder []int
 	for i, d := range ds {
 		switch {
-		case d.At != nil:
+		case d.At != nil && len(runDs) < maxRunSet:
 			runDs, runOrder = append(runDs, d), append(runOrder, i)
 		case tokenDetector(d) && len(tokenDs) < maxTokenSet:
 			tokenDs, tokenOrder = append(tokenDs, d), append(tokenOrder, i)
 		default:
-			r.members = append(r.members, &oneDetector{d.Find, i})
+			r.members = append(r.members, setMember{find1: d.Find, place: i})
 		}
 	}
 	if len(runDs) > 0 {
-		r.members = append(r.members, newRunSet(runDs, runOrder))
+		r.members = append(r.members, setMember{walk: newRunSet(runDs, runOrder)})
 		r.skipsTimestamp = true
 	}
 	if len(tokenDs) > 0 {
-		r.members = append(r.members, newTokenSet(tokenDs, tokenOrder))
+		r.members = append(r.members, setMember{walk: newTokenSet(tokenDs, tokenOrder)})
 	}
 	if len(r.members) > maxMembers {
 		panic(fmt.Sprintf("BUG: a set of %d members; the most is %d", len(r.members), maxMembers))
@@ -171,24 +171,30 @@ func (r *setReplacer) start(line []byte) int {
 	return 0
 }
 
-// A setMember finds for a set: one detector, or the detectors that share a
-// walk over the line.
-type setMember interface {
+// A setMember finds for a set: one detector, its Find and its place in
+// the set, or the detectors that share a walk over the line.
+type setMember struct {
+	find1 func(line []byte, from int) (int, int)
+	place int
+	walk  setWalk
+}
+
+// A setWalk is detectors of a set that share a walk over the line.
+type setWalk interface {
 	// find returns the leftmost finding at or after from, the one of the
 	// detector first in the set's order among those that start at the
 	// same byte, and that detector's place in the set; or -1, -1, -1.
 	find(line []byte, from int) (s, e, place int)
 }
 
-// oneDetector is a setMember of one detector.
-type oneDetector struct {
-	find1 func(line []byte, from int) (int, int)
-	place int
-}
-
-func (o *oneDetector) find(line []byte, from int) (int, int, int) {
-	s, e := o.find1(line, from)
-	return s, e, o.place
+// find returns the leftmost finding of m at or after from, as setWalk's
+// find does. One call: most members are one detector.
+func (m *setMember) find(line []byte, from int) (s, e, place int) {
+	if m.find1 != nil {
+		s, e = m.find1(line, from)
+		return s, e, m.place
+	}
+	return m.walk.find(line, from)
 }
 
 // quoteBlind: every built-in detector is.
@@ -197,8 +203,8 @@ func (r *setReplacer) quoteBlind() bool { return true }
 // Finds implements Replacer.
 func (r *setReplacer) Finds(line []byte) bool {
 	from := r.start(line)
-	for _, m := range r.members {
-		if s, _, _ := m.find(line, from); s >= 0 {
+	for m := range r.members {
+		if s, _, _ := r.members[m].find(line, from); s >= 0 {
 			return true
 		}
 	}
@@ -223,20 +229,33 @@ func (r *setReplacer) AppendReplace(dst, line []byte) ([]byte, bool) {
 }
 
 // appendReplace is AppendReplace, recording each finding in sp when it is
-// not nil.
+// not nil. Most lines hold nothing to find: until a member finds
+// something, it keeps no state.
 func (r *setReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool) {
-	var next [maxMembers]setNext
-	first := -1
 	from := r.start(line)
-	for m, mem := range r.members {
-		s, e, p := mem.find(line, from)
-		next[m] = setNext{s, e, p}
-		if first < 0 || next[m].before(next[first]) {
-			first = m
+	for m := range r.members {
+		if s, e, p := r.members[m].find(line, from); s >= 0 {
+			return r.replaceFrom(dst, line, sp, from, m, setNext{s, e, p})
 		}
 	}
-	if next[first].s < 0 {
-		return dst, false
+	return dst, false
+}
+
+// replaceFrom is appendReplace once member m0, the first to find
+// something, has found n0: the members before it found nothing.
+func (r *setReplacer) replaceFrom(dst, line []byte, sp *Spans, from, m0 int, n0 setNext) ([]byte, bool) {
+	var next [maxMembers]setNext
+	for m := range m0 {
+		next[m] = setNext{-1, -1, -1}
+	}
+	next[m0] = n0
+	first := m0
+	for m := m0 + 1; m < len(r.members); m++ {
+		s, e, p := r.members[m].find(line, from)
+		next[m] = setNext{s, e, p}
+		if next[m].before(next[first]) {
+			first = m
+		}
 	}
 	base, last := len(dst), 0
 	for next[first].s >= 0 {
@@ -249,9 +268,9 @@ func (r *setReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool) 
 		}
 		last = e
 		first = -1
-		for m, mem := range r.members {
+		for m := range r.members {
 			if next[m].s >= 0 && next[m].s < last {
-				s, e, p := mem.find(line, last)
+				s, e, p := r.members[m].find(line, last)
 				next[m] = setNext{s, e, p}
 			}
 			if first < 0 || next[m].before(next[first]) {

@@ -83,6 +83,11 @@ func TestSetMatchesDetectors(t *testing.T) {
 	for _, l := range linemix.Lines() {
 		lines = append(lines, []byte(l))
 	}
+	// Runs of digits close together: the run walk looks at eight bytes
+	// at once, and a run that finds nothing must not hide the next.
+	for _, l := range []string{"0 11231002X", "1 2 3 536-22-8145", "9 8 4111 1111 1111 1111", "12 34 56 78 12345678Z 1"} {
+		lines = append(lines, []byte(l))
+	}
 	all := Detectors()
 	reversed := slices.Clone(all)
 	slices.Reverse(reversed)
@@ -193,6 +198,9 @@ func TestAtContract(t *testing.T) {
 				r := govARunEnd(l, i)
 				if i >= e || d.Runs&runBit(r-i) == 0 {
 					t.Fatalf("%s: %q: finding %q does not start with a run of digits of a length in Runs", d.Name, l, l[s:e])
+				}
+				if d.Joined&runBit(r-i) != 0 && !(r+1 < len(l) && strings.IndexByte(d.Joins, l[r]) >= 0 && isDigit(l[r+1])) {
+					t.Fatalf("%s: %q: finding %q starts with a run of a length in Joined that Joins does not join to a digit", d.Name, l, l[s:e])
 				}
 				if as, ae := d.At(l, i, r); as != s || ae != e {
 					t.Fatalf("%s: %q: finding %q is not At's of its first run", d.Name, l, l[s:e])

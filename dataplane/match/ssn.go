@@ -10,9 +10,11 @@ var ssn = Detector{
 		"Every such number is a finding, including the never-issued areas 000, 666 and 9xx: " +
 		"9xx is the range of ITINs, which are personal data too, and placeholders such as " +
 		"000-00-0000 cost nothing to hide. So after redaction no digit-bounded ddd-dd-dddd is left.",
-	Find: findSSN,
-	Runs: 1 << 3,
-	At:   ssnAt,
+	Find:   findSSN,
+	Runs:   1 << 3,
+	Joined: 1 << 3,
+	Joins:  "-",
+	At:     ssnAt,
 	Examples: []Example{
 		{"SSN: 123-45-6789", []string{"123-45-6789"}},
 		{"ssn=123-45-6789,456-78-9012.", []string{"123-45-6789", "456-78-9012"}},

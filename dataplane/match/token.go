@@ -98,8 +98,10 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 		a := alnumMask(binary.LittleEndian.Uint64(line[i:]))
 		for starts := a &^ (a<<8 | after); starts != 0; starts &= starts - 1 {
 			if s := i + bits.TrailingZeros64(starts)>>3; s+leadBytes <= len(line) {
-				if e, place := ts.try(line, s); e >= 0 {
-					return s, e, place
+				if m := ts.leads(line[s : s+leadBytes]); m != 0 {
+					if e, place := ts.try(line, s, m); e >= 0 {
+						return s, e, place
+					}
 				}
 			}
 		}
@@ -107,7 +109,7 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 	}
 	for ; i+leadBytes <= len(line); i++ {
 		if isAlnum(line[i]) && (i == 0 || !isAlnum(line[i-1])) {
-			if e, place := ts.try(line, i); e >= 0 {
+			if e, place := ts.try(line, i, ts.leads(line[i:i+leadBytes])); e >= 0 {
 				return i, e, place
 			}
 		}
@@ -115,12 +117,17 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 	return -1, -1, -1
 }
 
+// leads returns the detectors, a bit each, whose findings may start with
+// the leadBytes bytes of t: most tokens start none.
+func (ts *tokenSet) leads(t []byte) uint64 {
+	return ts.lead[0][t[0]] & ts.lead[1][t[1]] & ts.lead[2][t[2]] & ts.lead[3][t[3]]
+}
+
 // try returns the end of the finding that starts at line[s] of the
-// detector first in the set's order among those that find one there, and
-// its place in the set; or -1, -1. line holds leadBytes bytes from s.
-func (ts *tokenSet) try(line []byte, s int) (e, place int) {
-	t := line[s : s+leadBytes]
-	for m := ts.lead[0][t[0]] & ts.lead[1][t[1]] & ts.lead[2][t[2]] & ts.lead[3][t[3]]; m != 0; m &= m - 1 {
+// detector first in the set's order among the detectors m that find one
+// there, and its place in the set; or -1, -1.
+func (ts *tokenSet) try(line []byte, s int, m uint64) (e, place int) {
+	for ; m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
 		if e := ts.at[j](line, s); e > 0 {
 			return e, ts.place[j]

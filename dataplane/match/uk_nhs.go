@@ -14,6 +14,8 @@ var ukNHS = Detector{
 	Checksum: "mod 11",
 	Context:  ukNHSContext,
 	Runs:     1<<3 | 1<<10,
+	Joined:   1 << 3,
+	Joins:    " -",
 	At:       ukNHSAt,
 	Examples: []Example{
 		{"patient nhs_number=943 476 5919 admitted", []string{"943 476 5919"}},

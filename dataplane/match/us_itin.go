@@ -11,6 +11,8 @@ var usITIN = Detector{
 		contextDoc,
 	Context: usITINContext,
 	Runs:    1<<3 | 1<<9,
+	Joined:  1 << 3,
+	Joins:   "- ",
 	At:      usITINAt,
 	Examples: []Example{
 		{"itin=912-70-1234 filed", []string{"912-70-1234"}},

@@ -16,6 +16,8 @@ var usSSN = Detector{
 		"them, and 9xx numbers are ITINs (us_itin). " + govABoundsDoc + " " + contextDoc,
 	Context: usSSNContext,
 	Runs:    1<<3 | 1<<9,
+	Joined:  1 << 3,
+	Joins:   "- ",
 	At:      usSSNAt,
 	Examples: []Example{
 		{"applicant ssn=536-22-8145 verified", []string{"536-22-8145"}},
