@@ -102,7 +102,11 @@ func TestStatusEndpoint(t *testing.T) {
 				if got["id"] != "dp-1" || got["pid"] != float64(os.Getpid()) || got["tcp_addr"] != s.TCPAddr().String() {
 					t.Errorf("GET /status: got id %v, pid %v, tcp_addr %v; want dp-1, %d, %s", got["id"], got["pid"], got["tcp_addr"], os.Getpid(), s.TCPAddr())
 				}
-				for _, k := range []string{"id", "host", "pid", "tcp_addr", "started_unix_ms", "updated_unix_ms", "redis_status"} {
+				// And where its admin port answers, for the control plane.
+				if got["admin_addr"] != s.AdminAddr().String() || got["admin_scheme"] != "http" {
+					t.Errorf("GET /status: got admin_addr %v, admin_scheme %v; want %s, http", got["admin_addr"], got["admin_scheme"], s.AdminAddr())
+				}
+				for _, k := range []string{"id", "host", "pid", "tcp_addr", "admin_addr", "admin_scheme", "started_unix_ms", "updated_unix_ms", "redis_status"} {
 					delete(got, k)
 				}
 			}

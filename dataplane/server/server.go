@@ -541,6 +541,12 @@ func (s *Server) Report(hb *rdb.Heartbeat) {
 	if a := s.TCPAddr(); a != nil {
 		hb.TCPAddr = a.String()
 	}
+	if a := s.AdminAddr(); a != nil {
+		hb.AdminAddr, hb.AdminScheme = rdb.AdvertiseAddr(a.String()), "http"
+		if s.lopts.AdminTLS != nil {
+			hb.AdminScheme = "https"
+		}
+	}
 }
 
 func (s *Server) goServe(serve func() error) {
