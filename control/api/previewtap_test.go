@@ -104,6 +104,9 @@ func TestPreviewFromTap(t *testing.T) {
 		if len(p.Lines) != wantLines || p.Totals.Lines != wantLines || p.Lines[0].Output == nil || *p.Lines[0].Output != "INFO user=alice ssn=XXX-XX-XXXX" {
 			t.Errorf("%s: lines %+v; want the redacted line kept", c.body, p.Lines)
 		}
+		if l := p.Lines[0].Line; l == nil || *l != "INFO user=alice ssn=XXX-XX-XXXX" {
+			t.Errorf("%s: line 0 shows the line previewed as %v; want the one the tap sent", c.body, l)
+		}
 		if wantLines == 2 && (p.Lines[1].Kept || p.Lines[1].DroppedBy != "drop_debug") {
 			t.Errorf("%s: line 1 %+v; want dropped by the draft's drop_debug", c.body, p.Lines[1])
 		}

@@ -439,6 +439,9 @@ type (
 		Source *previewSource `json:"source,omitempty"`
 	}
 	previewLine struct {
+		// Line is the line previewed when a tap gave it: as the live
+		// rules left it, which the tap shows too. Absent for lines given.
+		Line        *string  `json:"line,omitempty"`
 		Kept        bool     `json:"kept"`
 		DroppedBy   string   `json:"dropped_by,omitempty"`
 		RewrittenBy []string `json:"rewritten_by,omitempty"`
@@ -722,6 +725,9 @@ func (s *server) previewLines(r *http.Request) (any, error) {
 	for i, line := range req.Lines {
 		p := dppreview.Line(c.Steps, []byte(line))
 		pl := previewLine{Kept: p.Kept(), DroppedBy: p.DroppedBy, RewrittenBy: p.Changed}
+		if src != nil {
+			pl.Line = &req.Lines[i]
+		}
 		for _, sp := range p.Spans {
 			pl.Spans = append(pl.Spans, previewSpan{Start: sp.Start, End: sp.End, Rule: sp.Rule, Detector: sp.Detector, Action: sp.Action})
 		}

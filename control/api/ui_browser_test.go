@@ -232,6 +232,12 @@ func TestDashboardSavingsShadowRollback(t *testing.T) {
 	// Shadow: the buttons show, and their calls carry the token.
 	b.wait("the shadow buttons", `!document.querySelector('#publish-shadow').hidden && !document.querySelector('#promote-shadow').hidden`)
 	b.do("enter the token", chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
+
+	// Preview live traffic: these data planes report no admin port to
+	// tap, and the page says so.
+	b.do("preview live traffic", chromedp.Click(chromedp.ID("preview-tap")))
+	b.wait("the tap preview's error", `document.querySelector('#msg').dataset.kind === 'error' &&
+		document.querySelector('#msg').textContent.includes('Preview live traffic (409): tap: no live data plane reports an admin address')`)
 	b.do("publish as shadow", chromedp.Click(chromedp.ID("publish-shadow")))
 	b.wait("the shadow publish message", `document.querySelector('#msg').textContent.includes('Publish as shadow: version shadow-1')`)
 	b.do("promote", chromedp.Click(chromedp.ID("promote-shadow")))

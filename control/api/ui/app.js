@@ -597,7 +597,6 @@
 
   async function preview() {
     const lines = $('#preview-lines').value.split('\n').filter((l) => l !== '');
-    const out = $('#preview-result');
     if (!lines.length) {
       say('error', 'Preview: enter at least one line.');
       return;
@@ -609,6 +608,31 @@
       sayError('Preview', e);
       return;
     }
+    showPreview(res, lines);
+  }
+
+  // previewTap previews the next lines a live data plane processes, read
+  // from its tap by the control plane.
+  async function previewTap() {
+    const n = Number($('#preview-tap-n').value) || 50;
+    const button = $('#preview-tap');
+    button.disabled = true;
+    let res;
+    try {
+      res = await api('POST', 'preview', { tap: { n, wait_ms: 5000 } });
+    } catch (e) {
+      sayError('Preview live traffic', e);
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    showPreview(res, res.lines.map((l) => l.line));
+  }
+
+  // showPreview shows a preview of lines; res.source, when set, says which
+  // data plane's tap they came from.
+  function showPreview(res, lines) {
+    const out = $('#preview-result');
     const t = res.totals;
     const rows = res.lines.map((l, i) => el('tr', null,
       el('td', { class: 'mono small', text: lines[i] }),
@@ -620,11 +644,24 @@
         el('span', { text: `${t.lines} lines` }), el('span', { class: 'kept', text: `${t.kept} kept` }),
         el('span', { class: 'dropped', text: `${t.dropped} dropped` }),
         el('span', { text: `${fmtBytes(t.bytes_in)} in, ${fmtBytes(t.bytes_out)} out: ${t.saved_percent}% saved` })),
+      sourceNote(res.source),
       el('table', null, el('thead', null, el('tr', null, el('th', { class: 'w-line', text: 'line' }), el('th', { class: 'w-fate', text: 'fate' }),
         el('th', { class: 'w-rw', text: 'rewritten by' }), el('th', { class: 'w-out', text: 'sent' }))),
         el('tbody', null, rows)));
     out.dataset.state = 'shown';
     out.dataset.dropped = String(t.dropped);
+    out.dataset.source = res.source ? res.source.instance : '';
+  }
+
+  // sourceNote says where the lines of a preview from a tap came from, or
+  // is nothing for lines given.
+  function sourceNote(src) {
+    if (!src) return null;
+    let text = `Live traffic of ${src.instance}: ${src.tapped} line(s) tapped, ${src.lines} previewed`;
+    if (src.dropped_live) text += `, ${src.dropped_live} dropped by the live rules (no text to preview)`;
+    if (src.bypassed) text += `, ${src.bypassed} skipped by the live rules (breaker open) and not shown`;
+    if (src.timed_out) text += '; the wait ended first';
+    return el('p', { class: 'muted small', 'data-field': 'source', text: text + '.' });
   }
 
   // ---- publish, history, rollback ----
@@ -767,6 +804,7 @@
       mutate(`Set batch size ${n}`, 'POST', 'config/batch_size', { batch_size: n });
     });
     $('#preview').addEventListener('click', preview);
+    $('#preview-tap').addEventListener('click', previewTap);
     $('#publish').addEventListener('click', () => publish('publish', 'Publish'));
     $('#publish-shadow').addEventListener('click', () => { if (shadow.publish) publish(shadow.publish, 'Publish as shadow'); });
     $('#promote-shadow').addEventListener('click', () => { if (shadow.promote) publish(shadow.promote, 'Promote the shadow'); });

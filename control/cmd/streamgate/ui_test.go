@@ -173,6 +173,22 @@ func TestDashboard(t *testing.T) {
 	poll("the fleet at version "+v, fmt.Sprintf(`[...document.querySelectorAll('#instances td.version')].map(e => e.textContent).join() === %q &&
 		document.querySelector('#fleet-summary [data-field="published"]').textContent === %q`, v, v))
 
+	// Preview live traffic: the lines come from the data plane's tap,
+	// after the live rules, and the page says from which data plane.
+	var fleet struct {
+		Instances []struct {
+			ID string `json:"id"`
+		} `json:"instances"`
+	}
+	getJSON(t, api+"/fleet", &fleet)
+	if len(fleet.Instances) != 1 {
+		t.Fatalf("GET /fleet: %+v; want one instance", fleet)
+	}
+	click("#preview-tap")
+	poll("the preview of live traffic", fmt.Sprintf(`document.querySelector('#preview-result').dataset.source === %q &&
+		document.querySelector('#preview-result [data-field="source"]').textContent.startsWith('Live traffic of ' + %[1]q + ': 50 line(s) tapped') &&
+		document.querySelectorAll('#preview-result tbody tr').length > 0`, fleet.Instances[0].ID))
+
 	// The token is in the tab's session storage, never in the address.
 	stored, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf(`sessionStorage.getItem('streamgate.apiToken') === %q && !location.href.includes(%q)`, token, token)))
 	must("read the session storage", err)
