@@ -258,6 +258,13 @@ type OutputQueue struct {
 	// LatencySeconds is how long the lines of the batch it delivered last
 	// took from being read to delivered (its oldest line), 0 before any.
 	LatencySeconds float64 `json:"latency_seconds"`
+	// LatencyP50Seconds and LatencyP99Seconds are the median and the 99th
+	// percentile of the same latency over the LatencyBatches batches it
+	// delivered in the last minute, at most the last 512; 0 when it
+	// delivered none.
+	LatencyP50Seconds float64 `json:"latency_p50_seconds"`
+	LatencyP99Seconds float64 `json:"latency_p99_seconds"`
+	LatencyBatches    int     `json:"latency_window_batches"`
 	// Delivered and Dropped are the output's totals of lines delivered,
 	// and dropped for any reason, since the data plane started.
 	Delivered uint64 `json:"delivered"`

@@ -368,10 +368,13 @@
           el('td', { class: 'num', text: o.oldest_line_age_seconds ? fmtAge(o.oldest_line_age_seconds * 1000) : '–' }),
           el('td', { class: 'num', text: fmtNum(o.delivered) }),
           el('td', { class: 'num' + (o.dropped ? ' bad' : ''), text: fmtNum(o.dropped) }),
-          el('td', { class: 'num', text: o.latency_seconds ? fmtMillis(o.latency_seconds * 1000) : '–' })));
+          el('td', { class: 'num', text: o.latency_seconds ? fmtMillis(o.latency_seconds * 1000) : '–' }),
+          el('td', { class: 'num', 'data-field': 'p99',
+            title: o.latency_window_batches ? `p50 ${fmtMillis(o.latency_p50_seconds * 1000)} over ${o.latency_window_batches} batch(es)` : null,
+            text: o.latency_window_batches ? fmtMillis(o.latency_p99_seconds * 1000) : '–' })));
       }
     }
-    if (!oq.length) oq.push(el('tr', null, el('td', { colspan: 10, class: 'muted', text: 'No output reported.' })));
+    if (!oq.length) oq.push(el('tr', null, el('td', { colspan: 11, class: 'muted', text: 'No output reported.' })));
     $('#outputs-health tbody').replaceChildren(...oq);
 
     const versions = [...new Set(instances.map((hb) => hb.version || 'default'))];

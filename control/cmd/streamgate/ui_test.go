@@ -128,6 +128,8 @@ func TestDashboard(t *testing.T) {
 	poll("the lines chart to draw", `Number(document.querySelector('#chart-lines').dataset.points) >= 3 &&
 		document.querySelector('#chart-lines polyline[data-series="ingest"]').getAttribute('points').split(' ').length >= 3`)
 	poll("the fleet panel to list the data plane", `document.querySelectorAll('#instances tbody tr[data-id]').length === 1`)
+	// Each output's p99 latency over the last minute, once it delivered.
+	poll("the output's p99 latency", `[...document.querySelectorAll('#outputs-health td[data-field="p99"]')].some(td => / m?s$/.test(td.textContent))`)
 
 	// The savings panel shows GET /savings, or hides itself where the
 	// control plane has none.
