@@ -299,7 +299,6 @@ func schemas() map[string]*schema {
 		"Preview": describe(object(
 			prop("version", str(`The manifest previewed: "draft", or the version of the one given.`), true),
 			prop("lines", arrayOf(describe(object(
-				prop("line", str("The line previewed, when the request gave tap: as the live rules left it, as the tap shows it. Absent for lines given."), false),
 				prop("kept", &schema{Type: "boolean", Description: "Whether the line reaches the outputs."}, true),
 				prop("dropped_by", str("The id of the rule that dropped it."), false),
 				prop("rewritten_by", arrayOf(str("A rule id.")), false),

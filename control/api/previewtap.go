@@ -149,6 +149,10 @@ func (s *server) tapLines(ctx context.Context, t *previewTap) ([]string, *previe
 		}
 		src.TimedOut = true
 	}
+	if src.Tapped == 0 && ctx.Err() == nil {
+		return nil, nil, &httpError{status: http.StatusBadGateway,
+			detail: fmt.Sprintf("tap: the tap of data plane %q ended before it sent a line (is it shutting down?)", hb.ID)}
+	}
 	if src.Tapped == 0 {
 		return nil, nil, &httpError{status: http.StatusGatewayTimeout,
 			detail: fmt.Sprintf("tap: data plane %q processed no line within wait_ms=%d: is traffic flowing?", hb.ID, wait.Milliseconds())}

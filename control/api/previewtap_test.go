@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,11 +18,12 @@ import (
 
 // tapRecords is what a fake data plane's tap sends: a line the live rules
 // redacted, one they dropped (no text), one they skipped with the breaker
-// open, and a line they kept as it was.
+// open, and two lines they kept as they were, one with an email address.
 const tapRecords = `{"time":"2026-12-07T01:00:00Z","line":"INFO user=alice ssn=XXX-XX-XXXX","rules":["redact_ssn"],"outputs":["console"]}
 {"time":"2026-12-07T01:00:00Z","dropped_by":"drop_trace","rules":["drop_trace"]}
 {"time":"2026-12-07T01:00:00Z","line":"INFO raw ssn=123-45-6789","outputs":["console"],"bypassed":true}
 {"time":"2026-12-07T01:00:01Z","line":"DEBUG cache warm","outputs":["console"]}
+{"time":"2026-12-07T01:00:01Z","line":"INFO mail=bob@example.com","outputs":["console"]}
 `
 
 // fakeTap serves GET /tap with h, as a data plane's admin port, and returns
@@ -69,6 +71,7 @@ func TestPreviewFromTap(t *testing.T) {
 	})
 	a := newTestAPI(t, Options{}, store.Options{})
 	a.do("POST", "/rules", `{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}}`)
+	a.do("POST", "/rules", `{"id": "redact_email", "type": "redact", "params": {"detector": "email"}}`)
 	a.heartbeat("dp-a", "")
 	a.heartbeat("dp-b", addr)
 
@@ -77,7 +80,7 @@ func TestPreviewFromTap(t *testing.T) {
 		tapped    int
 	}{
 		// Any live data plane: the first that reports an admin address.
-		{`{"tap": {}}`, "n=100", 4},
+		{`{"tap": {}}`, "n=100", 5},
 		{`{"tap": {"instance": "dp-b", "n": 3, "wait_ms": 2000}}`, "n=3", 3},
 	} {
 		mu.Lock()
@@ -95,8 +98,8 @@ func TestPreviewFromTap(t *testing.T) {
 		}
 		mu.Unlock()
 		wantLines := 1
-		if c.tapped == 4 {
-			wantLines = 2
+		if c.tapped == 5 {
+			wantLines = 3
 		}
 		if s := p.Source; s == nil || s.Instance != "dp-b" || s.Tapped != c.tapped || s.Lines != wantLines || s.DroppedLive != 1 || s.Bypassed != 1 || s.TimedOut {
 			t.Errorf("%s: source %+v; want dp-b, %d tapped, %d lines, 1 dropped live, 1 bypassed", c.body, p.Source, c.tapped, wantLines)
@@ -104,14 +107,13 @@ func TestPreviewFromTap(t *testing.T) {
 		if len(p.Lines) != wantLines || p.Totals.Lines != wantLines || p.Lines[0].Output == nil || *p.Lines[0].Output != "INFO user=alice ssn=XXX-XX-XXXX" {
 			t.Errorf("%s: lines %+v; want the redacted line kept", c.body, p.Lines)
 		}
-		if l := p.Lines[0].Line; l == nil || *l != "INFO user=alice ssn=XXX-XX-XXXX" {
-			t.Errorf("%s: line 0 shows the line previewed as %v; want the one the tap sent", c.body, l)
+		if wantLines == 3 && (p.Lines[1].Kept || p.Lines[1].DroppedBy != "drop_debug" || p.Lines[2].Output == nil || !slices.Equal(p.Lines[2].RewrittenBy, []string{"redact_email"})) {
+			t.Errorf("%s: lines 1, 2 %+v; want dropped by the draft's drop_debug, redacted by its redact_email", c.body, p.Lines[1:])
 		}
-		if wantLines == 2 && (p.Lines[1].Kept || p.Lines[1].DroppedBy != "drop_debug") {
-			t.Errorf("%s: line 1 %+v; want dropped by the draft's drop_debug", c.body, p.Lines[1])
-		}
-		if strings.Contains(string(r.body), "123-45-6789") {
-			t.Errorf("%s: the answer shows a line the live rules did not redact: %s", c.body, r.body)
+		// Neither a line the live rules skipped, nor what the draft
+		// redacts in a line tapped: the lines tapped are not echoed.
+		if strings.Contains(string(r.body), "123-45-6789") || strings.Contains(string(r.body), "bob@example.com") {
+			t.Errorf("%s: the answer shows what a rule redacts: %s", c.body, r.body)
 		}
 	}
 }
@@ -198,7 +200,14 @@ func TestPreviewFromTapErrors(t *testing.T) {
 	r := a.do("POST", "/preview", `{"tap": {"n": 10, "wait_ms": 200}}`)
 	var p preview
 	r.decode(t, &p)
-	if s := p.Source; r.status != 200 || s == nil || s.Tapped != 4 || s.Lines != 2 || !s.TimedOut {
-		t.Errorf("a tap that ends with wait_ms: got %d %s; want 4 records tapped, 2 lines, timed_out", r.status, r.body)
+	if s := p.Source; r.status != 200 || s == nil || s.Tapped != 5 || s.Lines != 3 || !s.TimedOut {
+		t.Errorf("a tap that ends with wait_ms: got %d %s; want 5 records tapped, 3 lines, timed_out", r.status, r.body)
+	}
+
+	// A tap that ends before it sent a line.
+	a = newTestAPI(t, Options{}, store.Options{})
+	a.heartbeat("dp-a", status(http.StatusOK, ""))
+	if r := a.do("POST", "/preview", `{"tap": {}}`); r.status != 502 || !strings.Contains(r.detail(), `tap: the tap of data plane "dp-a" ended before it sent a line`) {
+		t.Errorf("a tap that ends at once: got %d %s; want 502", r.status, r.body)
 	}
 }

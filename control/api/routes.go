@@ -300,7 +300,8 @@ var routes = []route{
 			"and no output is contacted; no output setting is in the answer. At most " + strconv.Itoa(MaxPreviewLines) + " lines. " +
 			"With tap instead of lines, the lines are the next ones a live data plane processes, read from its tap " +
 			"(GET /tap on the admin port its heartbeat names in admin_addr) for at most wait_ms: as its outputs receive them, " +
-			"after the live rules, so never what they redacted; source says which data plane sent how many.",
+			"after the live rules, so never what they redacted; source says which data plane sent how many. The lines tapped are " +
+			"not in the answer, only what the draft makes of them: what a new rule of the draft would redact is not shown.",
 		body: &requestBody{doc: "The lines, or a tap to read them from, and optionally a manifest to use instead of the draft.", required: true,
 			schema: ref("PreviewRequest"), example: examplePreviewRequest},
 		ok: response{doc: "What became of each line, in order.", schema: ref("Preview"), example: examplePreview},
@@ -439,9 +440,6 @@ type (
 		Source *previewSource `json:"source,omitempty"`
 	}
 	previewLine struct {
-		// Line is the line previewed when a tap gave it: as the live
-		// rules left it, which the tap shows too. Absent for lines given.
-		Line        *string  `json:"line,omitempty"`
 		Kept        bool     `json:"kept"`
 		DroppedBy   string   `json:"dropped_by,omitempty"`
 		RewrittenBy []string `json:"rewritten_by,omitempty"`
@@ -725,9 +723,6 @@ func (s *server) previewLines(r *http.Request) (any, error) {
 	for i, line := range req.Lines {
 		p := dppreview.Line(c.Steps, []byte(line))
 		pl := previewLine{Kept: p.Kept(), DroppedBy: p.DroppedBy, RewrittenBy: p.Changed}
-		if src != nil {
-			pl.Line = &req.Lines[i]
-		}
 		for _, sp := range p.Spans {
 			pl.Spans = append(pl.Spans, previewSpan{Start: sp.Start, End: sp.End, Rule: sp.Rule, Detector: sp.Detector, Action: sp.Action})
 		}

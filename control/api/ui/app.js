@@ -629,16 +629,19 @@
     } finally {
       button.disabled = false;
     }
-    showPreview(res, res.lines.map((l) => l.line));
+    // The answer holds what the draft makes of the lines tapped, not the
+    // lines: a value a new rule of the draft would redact is never shown.
+    showPreview(res, null);
   }
 
-  // showPreview shows a preview of lines; res.source, when set, says which
-  // data plane's tap they came from.
+  // showPreview shows a preview of lines, or of lines tapped (null) which
+  // the answer does not hold; res.source says which data plane's tap
+  // they came from.
   function showPreview(res, lines) {
     const out = $('#preview-result');
     const t = res.totals;
     const rows = res.lines.map((l, i) => el('tr', null,
-      el('td', { class: 'mono small', text: lines[i] }),
+      lines ? el('td', { class: 'mono small', text: lines[i] }) : el('td', { class: 'muted small', text: `live line ${i + 1}` }),
       el('td', { class: l.kept ? 'kept' : 'dropped', text: l.kept ? 'kept' : 'dropped by ' + l.dropped_by }),
       el('td', { class: 'small', text: (l.rewritten_by || []).join(', ') }),
       el('td', { class: 'mono small out', text: l.output === undefined ? '' : l.output })));
