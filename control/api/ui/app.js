@@ -645,7 +645,7 @@
       el('td', { class: l.kept ? 'kept' : 'dropped', text: l.kept ? 'kept' : 'dropped by ' + l.dropped_by }),
       el('td', { class: 'small', text: (l.rewritten_by || []).join(', ') }),
       el('td', { class: 'mono small out', text: l.output === undefined ? '' : l.output })));
-    out.replaceChildren(
+    out.replaceChildren(...[
       el('div', { class: 'totals' },
         el('span', { text: `${t.lines} lines` }), el('span', { class: 'kept', text: `${t.kept} kept` }),
         el('span', { class: 'dropped', text: `${t.dropped} dropped` }),
@@ -653,7 +653,7 @@
       sourceNote(res.source),
       el('table', null, el('thead', null, el('tr', null, el('th', { class: 'w-line', text: 'line' }), el('th', { class: 'w-fate', text: 'fate' }),
         el('th', { class: 'w-rw', text: 'rewritten by' }), el('th', { class: 'w-out', text: 'sent' }))),
-        el('tbody', null, rows)));
+        el('tbody', null, rows))].filter((n) => n !== null));
     out.dataset.state = 'shown';
     out.dataset.dropped = String(t.dropped);
     out.dataset.source = res.source ? res.source.instance : '';

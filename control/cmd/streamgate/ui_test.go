@@ -158,7 +158,9 @@ func TestDashboard(t *testing.T) {
 	// Preview: the sample's DEBUG line is dropped by the new filter.
 	click("#preview")
 	poll("the preview", `document.querySelector('#preview-result').dataset.state === 'shown' &&
-		document.querySelector('#preview-result').textContent.includes('dropped by drop_debug')`)
+		document.querySelector('#preview-result').textContent.includes('dropped by drop_debug') &&
+		document.querySelector('#preview-result [data-field="source"]') === null &&
+		!document.querySelector('#preview-result').textContent.includes('null')`)
 
 	// Publish: the fleet panel shows the new version once the data plane
 	// has applied it.
