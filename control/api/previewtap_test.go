@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -209,5 +211,38 @@ func TestPreviewFromTapErrors(t *testing.T) {
 	a.heartbeat("dp-a", status(http.StatusOK, ""))
 	if r := a.do("POST", "/preview", `{"tap": {}}`); r.status != 502 || !strings.Contains(r.detail(), `tap: the tap of data plane "dp-a" ended before it sent a line`) {
 		t.Errorf("a tap that ends at once: got %d %s; want 502", r.status, r.body)
+	}
+}
+
+// TestPreviewFromTapTLS: an https admin port is verified with
+// Options.AdminTLS; one it does not trust is a 502 that says why.
+func TestPreviewFromTapTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		fmt.Fprint(w, tapRecords)
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	for _, c := range []struct {
+		name string
+		tls  *tls.Config
+		code int
+		want string
+	}{
+		{"trusted", &tls.Config{RootCAs: pool}, 200, ""},
+		{"not trusted", nil, 502, "certificate"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newTestAPI(t, Options{AdminTLS: c.tls}, store.Options{})
+			hb := &rdb.Heartbeat{ID: "dp-a", Updated: time.Now().UnixMilli(), AdminAddr: srv.Listener.Addr().String(), AdminScheme: "https"}
+			if err := rdb.WriteHeartbeat(context.Background(), a.rc, hb, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			r := a.do("POST", "/preview", `{"tap": {}}`)
+			if r.status != c.code || !strings.Contains(r.detail(), c.want) {
+				t.Errorf("got %d %s; want %d with %q", r.status, r.body, c.code, c.want)
+			}
+		})
 	}
 }
