@@ -115,8 +115,12 @@ func (s *server) tapLines(ctx context.Context, t *previewTap) ([]string, *previe
 			return nil, nil, &httpError{status: http.StatusGatewayTimeout,
 				detail: fmt.Sprintf("tap: the admin port of data plane %q at %s did not answer within wait_ms=%d", hb.ID, u.Host, wait.Milliseconds())}
 		}
+		hint := ""
+		if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+			hint = " (the control plane's -admin-ca names the certificate authorities it trusts)"
+		}
 		return nil, nil, &httpError{status: http.StatusBadGateway,
-			detail: fmt.Sprintf("tap: cannot reach the admin port of data plane %q at %s: %v", hb.ID, u.Host, errors.Unwrap(err))}
+			detail: fmt.Sprintf("tap: cannot reach the admin port of data plane %q at %s: %v%s", hb.ID, u.Host, errors.Unwrap(err), hint)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
