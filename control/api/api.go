@@ -13,6 +13,7 @@ package api
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,10 @@ type Options struct {
 	// Redis is where GET /fleet reads the data planes' heartbeats; when nil,
 	// GET /fleet answers 503.
 	Redis redis.UniversalClient
+	// AdminTLS verifies the data planes' https admin ports, which a
+	// preview from a live tap (POST /preview with "tap") calls; nil means
+	// the system's certificate authorities.
+	AdminTLS *tls.Config
 	// Logger receives one line per request: method, path, status and
 	// duration, never a body. Nil discards them.
 	Logger *slog.Logger
@@ -48,6 +53,7 @@ type server struct {
 	st     *store.Store
 	redis  redis.UniversalClient
 	log    *slog.Logger
+	admin  *http.Client      // calls the data planes' admin ports
 	token  [sha256.Size]byte // hash of the token, compared in constant time
 	secure bool              // a token is set
 
@@ -57,7 +63,7 @@ type server struct {
 
 // New returns the API serving st.
 func New(st *store.Store, opts Options) http.Handler {
-	s := &server{st: st, redis: opts.Redis, log: opts.Logger}
+	s := &server{st: st, redis: opts.Redis, log: opts.Logger, admin: adminClient(opts.AdminTLS)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -150,6 +150,9 @@ func FuzzPreviewBody(f *testing.F) {
 		`{"lines": ["DEBUG cache warm", "INFO user=alice ssn=123-45-6789"]}`,
 		`{"manifest": {"version": "9", "pipelines": [{"name": "p", "processors": [{"id": "f", "type": "filter", "params": {"value": "x"}}]}]}, "lines": ["x", "y"]}`,
 		`{"lines": [""]}`, `{"lines": null}`, `{"lines": [1]}`, `[]`,
+		// From a live tap: with no data plane in the fleet, a 4xx.
+		`{"tap": {}}`, `{"tap": {"instance": "dp-1", "n": 5, "wait_ms": 10}}`, `{"tap": {"n": -1, "wait_ms": 1e9}}`,
+		`{"lines": ["x"], "tap": {}}`, `{"tap": null, "lines": null}`,
 	)
 	a := newTestAPI(f, Options{}, store.Options{})
 	a.do("POST", "/rules", `{"id": "drop_debug", "type": "filter", "params": {"value": "DEBUG"}}`)

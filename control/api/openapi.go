@@ -284,9 +284,18 @@ func schemas() map[string]*schema {
 			prop("pipelines", arrayOf(ref("Pipeline")), true),
 		), "The configuration every data plane loads."),
 		"PreviewRequest": describe(object(
-			prop("lines", arrayOf(str("A line, as a data plane would read it.")), true),
+			prop("lines", describe(arrayOf(str("A line, as a data plane would read it.")), "The lines to preview; required unless tap is given, and not with it."), false),
+			prop("tap", describe(object(
+				prop("instance", str("The id of the data plane to tap, as GET /fleet lists it; absent: the first live one, by id, that reports an admin address."), false),
+				prop("n", &schema{Type: "integer", Minimum: new(1), Maximum: new(MaxPreviewLines), Default: DefaultTapPreviewLines,
+					Description: "The records to read from the tap: the next lines the data plane processes."}, false),
+				prop("wait_ms", &schema{Type: "integer", Minimum: new(1), Maximum: new(int(MaxTapWait.Milliseconds())), Default: DefaultTapWait.Milliseconds(),
+					Description: "The longest wait for them, in milliseconds; the preview has the records that came by then."}, false),
+			), "Instead of lines: read them from a live data plane's tap (GET /tap on the admin port its heartbeat names in admin_addr). "+
+				"The tap sends lines as the outputs receive them, after the live rules; a line they dropped has no text and is not previewed, "+
+				"nor is one they skipped while the data plane's breaker was open."), false),
 			prop("manifest", ref("Manifest"), false),
-		), "Lines to preview, through the draft or through manifest when given."),
+		), "Lines to preview, given or from a live tap, through the draft or through manifest when given."),
 		"Preview": describe(object(
 			prop("version", str(`The manifest previewed: "draft", or the version of the one given.`), true),
 			prop("lines", arrayOf(describe(object(
@@ -313,6 +322,14 @@ func schemas() map[string]*schema {
 				prop("dropped_by_rule", &schema{Type: "object", AdditionalProperties: integer("Lines."), Description: "Lines dropped, by rule id."}, false),
 				prop("rewritten_by_rule", &schema{Type: "object", AdditionalProperties: integer("Lines."), Description: "Lines rewritten, by rule id."}, false),
 			), "Totals over the lines."), true),
+			prop("source", describe(object(
+				prop("instance", str("The id of the data plane tapped."), true),
+				prop("tapped", integer("Records its tap sent."), true),
+				prop("lines", integer("Lines previewed: those records with text."), true),
+				prop("dropped_live", integer("Records the live rules dropped: the tap sends no text for them."), true),
+				prop("bypassed", integer("Lines not previewed: the live rules skipped them while the breaker was open."), true),
+				prop("timed_out", &schema{Type: "boolean", Description: "wait_ms ended the tap before n records came."}, false),
+			), "Where the lines came from, when the request gave tap."), false),
 		), "What the rules made of each line."),
 		"Published": describe(object(
 			prop("status", str(`"published"`), true),
@@ -329,6 +346,9 @@ func schemas() map[string]*schema {
 			prop("host", str("Its host name."), true),
 			prop("pid", integer("Its process id."), true),
 			prop("tcp_addr", str("Its TCP ingest address."), false),
+			prop("admin_addr", str("Where its admin port answers, host:port; a wildcard bind (:8080, 0.0.0.0:8080) is reported with "+
+				"an address of one of its host's interfaces that is up and not loopback, IPv4 first, or 127.0.0.1. Absent without an admin port."), false),
+			prop("admin_scheme", &schema{Type: "string", Enum: []string{"http", "https"}, Description: "https when its admin port serves TLS."}, false),
 			prop("started_unix_ms", integer("When it started."), true),
 			prop("updated_unix_ms", integer("When it last reported."), true),
 			prop("version", str(`The manifest version it runs; "" for the built-in default.`), true),
@@ -354,6 +374,9 @@ func schemas() map[string]*schema {
 				prop("disk_bytes", integer("Bytes in its disk buffer not yet delivered."), true),
 				prop("oldest_line_age_seconds", &schema{Type: "number", Description: "Age of the oldest line on disk being delivered; 0 when none is."}, true),
 				prop("latency_seconds", &schema{Type: "number", Description: "How long the batch it delivered last took from its oldest line being read to delivered; 0 before any."}, false),
+				prop("latency_p50_seconds", &schema{Type: "number", Description: "The median of that latency over the batches it delivered in the last minute, at most the last 512; 0 when none."}, false),
+				prop("latency_p99_seconds", &schema{Type: "number", Description: "The 99th percentile of that latency over the same batches; 0 when none."}, false),
+				prop("latency_window_batches", integer("The batches those percentiles are over."), false),
 				prop("delivered", integer("Lines it delivered since the data plane started."), false),
 				prop("dropped", integer("Lines it dropped since the data plane started, for any counted reason."), false),
 			), "What is queued for one output, and how it delivers.")), false),

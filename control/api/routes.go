@@ -114,7 +114,7 @@ var (
 		Outputs: []output.Config{exampleMasked}, BatchSize: &exampleBatch,
 	}}}
 	examplePublished = published{Status: "published", Manifest: &exampleMan, SubscribersNotified: 3}
-	exampleHeartbeat = rdb.Heartbeat{ID: "host-a-1234", Host: "host-a", PID: 1234, TCPAddr: ":8081",
+	exampleHeartbeat = rdb.Heartbeat{ID: "host-a-1234", Host: "host-a", PID: 1234, TCPAddr: ":8081", AdminAddr: "10.0.0.5:8080", AdminScheme: "http",
 		Started: 1732262400000, Updated: 1732262460000, Version: "7", Redis: "connected",
 		Received: 1000, Emitted: 900, Filtered: 100}
 )
@@ -297,12 +297,25 @@ var routes = []route{
 		doc: "Runs each line through the rules of the draft, or of the manifest in the body, one at a time and in order, " +
 			"as a data plane does with its breaker closed, and says what became of it: the line the outputs would receive, " +
 			"or the rule that dropped it, and the rules that rewrote it; with totals and the bytes saved. Nothing is published " +
-			"and no output is contacted; no output setting is in the answer. At most " + strconv.Itoa(MaxPreviewLines) + " lines.",
-		body: &requestBody{doc: "The lines, and optionally a manifest to use instead of the draft.", required: true,
+			"and no output is contacted; no output setting is in the answer. At most " + strconv.Itoa(MaxPreviewLines) + " lines. " +
+			"With tap instead of lines, the lines are the next ones a live data plane processes, read from its tap " +
+			"(GET /tap on the admin port its heartbeat names in admin_addr) for at most wait_ms: as its outputs receive them, " +
+			"after the live rules, so never what they redacted; source says which data plane sent how many. The lines tapped are " +
+			"not in the answer, only what the draft makes of them: what a new rule of the draft would redact is not shown.",
+		body: &requestBody{doc: "The lines, or a tap to read them from, and optionally a manifest to use instead of the draft.", required: true,
 			schema: ref("PreviewRequest"), example: examplePreviewRequest},
 		ok: response{doc: "What became of each line, in order.", schema: ref("Preview"), example: examplePreview},
 		errors: []errorResponse{
-			{http.StatusBadRequest, "No lines, too many, or a draft or manifest that is not valid.", "lines: at most 1000; got 1001"},
+			{http.StatusBadRequest, "No lines, too many, both lines and tap, a tap's n or wait_ms out of bounds, or a draft or manifest that is not valid.", "lines: at most 1000; got 1001"},
+			{http.StatusNotFound, "No live data plane has the tap's instance id.", `tap.instance: no live data plane "host-b-99" (live: host-a-1234)`},
+			{http.StatusConflict, "No live data plane to tap, none that reports an admin address, or its tap is off (-tap=false).",
+				`tap: data plane "host-a-1234" has no tap to read: the tap is off on this data plane (-tap=false)`},
+			{http.StatusTooManyRequests, "The data plane has as many taps attached as it allows (-max-taps).",
+				`tap: data plane "host-a-1234": 4 taps are attached, the most this data plane allows (-max-taps): try again once one ends`},
+			{http.StatusBadGateway, "The data plane's admin port cannot be reached, or answered with an error.",
+				`tap: cannot reach the admin port of data plane "host-a-1234" at 10.0.0.5:8080: connection refused`},
+			{http.StatusGatewayTimeout, "The data plane sent no line within wait_ms: no traffic, or its admin port does not answer.",
+				`tap: data plane "host-a-1234" processed no line within wait_ms=5000: is traffic flowing?`},
 		},
 		usesRedis: true,
 		serve:     (*server).previewLines,
@@ -413,13 +426,18 @@ type (
 	// previewRequest is POST /preview's body.
 	previewRequest struct {
 		Manifest *manifest.Manifest `json:"manifest,omitempty"`
-		Lines    []string           `json:"lines"`
+		Lines    []string           `json:"lines,omitempty"`
+		// Tap, instead of Lines, reads the lines from a live data
+		// plane's tap (previewtap.go).
+		Tap *previewTap `json:"tap,omitempty"`
 	}
 	// preview is POST /preview's answer.
 	preview struct {
 		Version manifest.Version `json:"version"`
 		Lines   []previewLine    `json:"lines"`
 		Totals  previewTotals    `json:"totals"`
+		// Source says where the lines came from when a tap gave them.
+		Source *previewSource `json:"source,omitempty"`
 	}
 	previewLine struct {
 		Kept        bool     `json:"kept"`
@@ -665,13 +683,17 @@ const MaxPreviewLines = 1000
 // setting, so no header or key, is ever in the answer.
 func (s *server) previewLines(r *http.Request) (any, error) {
 	var req previewRequest
-	if err := decodeBody(r, &req, "lines"); err != nil {
+	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if len(req.Lines) == 0 {
+	switch {
+	case req.Tap != nil && req.Lines != nil:
+		return nil, badRequest("lines, tap: give one of them, not both")
+	case req.Tap == nil && req.Lines == nil:
+		return nil, badRequest("lines: required (or tap, to preview lines from a live data plane)")
+	case req.Tap == nil && len(req.Lines) == 0:
 		return nil, badRequest("lines: required, at least one line")
-	}
-	if len(req.Lines) > MaxPreviewLines {
+	case len(req.Lines) > MaxPreviewLines:
 		return nil, badRequest("lines: at most %d; got %d", MaxPreviewLines, len(req.Lines))
 	}
 	m := req.Manifest
@@ -689,7 +711,14 @@ func (s *server) previewLines(r *http.Request) (any, error) {
 		}
 		return nil, badRequest("%s does not make a valid manifest: %v", field, err)
 	}
-	res := preview{Version: m.Version, Lines: make([]previewLine, len(req.Lines))}
+	var src *previewSource
+	if req.Tap != nil {
+		// Checked first: a draft that does not compile is not worth a tap.
+		if req.Lines, src, err = s.tapLines(r.Context(), req.Tap); err != nil {
+			return nil, err
+		}
+	}
+	res := preview{Version: m.Version, Lines: make([]previewLine, len(req.Lines)), Source: src}
 	t := &res.Totals
 	for i, line := range req.Lines {
 		p := dppreview.Line(c.Steps, []byte(line))

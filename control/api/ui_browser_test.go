@@ -201,7 +201,8 @@ func TestDashboardSavingsShadowRollback(t *testing.T) {
 			for i, id := range []string{"dp-a", "dp-b"} {
 				hb := &rdb.Heartbeat{ID: id, Host: "host-" + id, PID: 100 + i, Started: now - 60000, Updated: now, Version: "2", Redis: "connected",
 					Received: n * 100, Emitted: n * 70, Filtered: n * 30,
-					Outputs: rdb.OutputQueues{{Name: "http:http://collector:9000", Buffer: "disk", Lines: int64(n % 50), DiskBytes: int64(n * 10), OldestSeconds: 1.5}}}
+					Outputs: rdb.OutputQueues{{Name: "http:http://collector:9000", Buffer: "disk", Lines: int64(n % 50), DiskBytes: int64(n * 10), OldestSeconds: 1.5,
+						LatencySeconds: 0.012, LatencyP50Seconds: 0.02, LatencyP99Seconds: 0.25, LatencyBatches: 40}}}
 				if err := rdb.WriteHeartbeat(ctx, a.rc, hb, time.Minute); err != nil {
 					if ctx.Err() == nil {
 						t.Errorf("write heartbeat: %v", err)
@@ -222,6 +223,8 @@ func TestDashboardSavingsShadowRollback(t *testing.T) {
 	b.wait("both instances", `document.querySelectorAll('#instances tbody tr[data-id]').length === 2 &&
 		document.querySelector('#fleet-summary [data-field="versions"]').textContent === '2' &&
 		document.querySelectorAll('#outputs-health tbody tr').length === 2`)
+	b.wait("the outputs' p99 latency", `[...document.querySelectorAll('#outputs-health td[data-field="p99"]')].every(td =>
+		td.textContent === '250 ms' && td.title === 'p50 20 ms over 40 batch(es)')`)
 	b.wait("the savings panel", `document.querySelector('#savings').dataset.state === 'present' &&
 		document.querySelector('#savings-body').textContent.includes('$1234.50') &&
 		document.querySelector('#savings-body').textContent.includes('Shadow rules')`)
@@ -232,6 +235,12 @@ func TestDashboardSavingsShadowRollback(t *testing.T) {
 	// Shadow: the buttons show, and their calls carry the token.
 	b.wait("the shadow buttons", `!document.querySelector('#publish-shadow').hidden && !document.querySelector('#promote-shadow').hidden`)
 	b.do("enter the token", chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
+
+	// Preview live traffic: these data planes report no admin port to
+	// tap, and the page says so.
+	b.do("preview live traffic", chromedp.Click(chromedp.ID("preview-tap")))
+	b.wait("the tap preview's error", `document.querySelector('#msg').dataset.kind === 'error' &&
+		document.querySelector('#msg').textContent.includes('Preview live traffic (409): tap: no live data plane reports an admin address')`)
 	b.do("publish as shadow", chromedp.Click(chromedp.ID("publish-shadow")))
 	b.wait("the shadow publish message", `document.querySelector('#msg').textContent.includes('Publish as shadow: version shadow-1')`)
 	b.do("promote", chromedp.Click(chromedp.ID("promote-shadow")))

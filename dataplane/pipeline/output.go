@@ -48,6 +48,7 @@ type outputRunner struct {
 	// delivered, and lines per batch written (or persisted).
 	latency, batchLines *vm.PrometheusHistogram
 	lastLatency         atomic.Int64 // ns, of the last batch delivered
+	recent              latencyWindow
 	// dead is where the batches its destination refuses for good go;
 	// deadLettered counts their lines, deadFull those it could not take.
 	dead         *deadletter.File
@@ -382,9 +383,11 @@ func (r *outputRunner) busy(id int) bool {
 // line was read at born (Unix nanoseconds; 0 unknown).
 func (r *outputRunner) observeDelivered(born int64) {
 	if born != 0 {
-		d := time.Since(time.Unix(0, born))
+		now := time.Now()
+		d := now.Sub(time.Unix(0, born))
 		r.latency.Update(d.Seconds())
 		r.lastLatency.Store(int64(d))
+		r.recent.observe(now, d)
 	}
 }
 
@@ -429,6 +432,13 @@ type OutputQueue struct {
 	// LatencySeconds is how long the lines of the batch it delivered last
 	// took from being read to delivered (its oldest line), 0 before any.
 	LatencySeconds float64 `json:"latency_seconds"`
+	// LatencyP50Seconds and LatencyP99Seconds are the median and the 99th
+	// percentile of the same latency over the LatencyBatches batches it
+	// delivered in the last LatencyWindow, at most the last
+	// LatencyWindowBatches; 0 when it delivered none.
+	LatencyP50Seconds float64 `json:"latency_p50_seconds"`
+	LatencyP99Seconds float64 `json:"latency_p99_seconds"`
+	LatencyBatches    int     `json:"latency_window_batches"`
 	// Delivered and Dropped are the output's totals of lines delivered,
 	// and dropped for any reason, since the data plane started.
 	Delivered uint64 `json:"delivered"`
@@ -436,15 +446,23 @@ type OutputQueue struct {
 }
 
 // Queues returns what is queued for each output not yet closed, sorted by
-// name. It takes no lock.
+// name, with its latency percentiles. It takes no lock.
 func (p *Pipeline) Queues() []OutputQueue {
 	idx := p.byName.Load()
 	if idx == nil {
 		return nil
 	}
 	qs := make([]OutputQueue, 0, len(*idx))
-	for name := range *idx {
-		qs = append(qs, p.queueOf(name))
+	now := time.Now()
+	var recent []time.Duration
+	for name, runners := range *idx {
+		q := p.queueOf(name)
+		recent = recent[:0]
+		for _, r := range runners {
+			recent = r.recent.appendRecent(recent, now)
+		}
+		latencyPercentiles(&q, recent)
+		qs = append(qs, q)
 	}
 	slices.SortFunc(qs, func(a, b OutputQueue) int { return strings.Compare(a.Name, b.Name) })
 	return qs

@@ -193,16 +193,24 @@ const (
 
 // Heartbeat is what a data plane reports about itself.
 type Heartbeat struct {
-	ID       string `json:"id" redis:"id"`
-	Host     string `json:"host" redis:"host"`
-	PID      int    `json:"pid" redis:"pid"`
-	TCPAddr  string `json:"tcp_addr,omitempty" redis:"tcp_addr"`
-	Started  int64  `json:"started_unix_ms" redis:"started"`
-	Updated  int64  `json:"updated_unix_ms" redis:"updated"`
-	Version  string `json:"version" redis:"version"`                     // applied manifest version, "" for the built-in default
-	Rejected string `json:"rejected_version,omitempty" redis:"rejected"` // version of the last manifest refused
-	Error    string `json:"last_error,omitempty" redis:"error"`          // why it was refused
-	Redis    string `json:"redis_status" redis:"redis"`                  // "connected" or the last Redis error
+	ID      string `json:"id" redis:"id"`
+	Host    string `json:"host" redis:"host"`
+	PID     int    `json:"pid" redis:"pid"`
+	TCPAddr string `json:"tcp_addr,omitempty" redis:"tcp_addr"`
+	// AdminAddr is host:port where the instance's admin port answers, so
+	// that the control plane can read its tap; a wildcard bind (:8080,
+	// 0.0.0.0:8080, [::]:8080) is reported with an address of one of the
+	// host's interfaces instead (AdvertiseAddr). AdminScheme is "http", or
+	// "https" when the admin port serves TLS. Both are absent without an
+	// admin port.
+	AdminAddr   string `json:"admin_addr,omitempty" redis:"admin_addr"`
+	AdminScheme string `json:"admin_scheme,omitempty" redis:"admin_scheme"`
+	Started     int64  `json:"started_unix_ms" redis:"started"`
+	Updated     int64  `json:"updated_unix_ms" redis:"updated"`
+	Version     string `json:"version" redis:"version"`                     // applied manifest version, "" for the built-in default
+	Rejected    string `json:"rejected_version,omitempty" redis:"rejected"` // version of the last manifest refused
+	Error       string `json:"last_error,omitempty" redis:"error"`          // why it was refused
+	Redis       string `json:"redis_status" redis:"redis"`                  // "connected" or the last Redis error
 
 	Received uint64 `json:"received" redis:"received"`
 	Emitted  uint64 `json:"emitted" redis:"emitted"`
@@ -250,6 +258,13 @@ type OutputQueue struct {
 	// LatencySeconds is how long the lines of the batch it delivered last
 	// took from being read to delivered (its oldest line), 0 before any.
 	LatencySeconds float64 `json:"latency_seconds"`
+	// LatencyP50Seconds and LatencyP99Seconds are the median and the 99th
+	// percentile of the same latency over the LatencyBatches batches it
+	// delivered in the last minute, at most the last 512; 0 when it
+	// delivered none.
+	LatencyP50Seconds float64 `json:"latency_p50_seconds"`
+	LatencyP99Seconds float64 `json:"latency_p99_seconds"`
+	LatencyBatches    int     `json:"latency_window_batches"`
 	// Delivered and Dropped are the output's totals of lines delivered,
 	// and dropped for any reason, since the data plane started.
 	Delivered uint64 `json:"delivered"`

@@ -102,7 +102,11 @@ func TestStatusEndpoint(t *testing.T) {
 				if got["id"] != "dp-1" || got["pid"] != float64(os.Getpid()) || got["tcp_addr"] != s.TCPAddr().String() {
 					t.Errorf("GET /status: got id %v, pid %v, tcp_addr %v; want dp-1, %d, %s", got["id"], got["pid"], got["tcp_addr"], os.Getpid(), s.TCPAddr())
 				}
-				for _, k := range []string{"id", "host", "pid", "tcp_addr", "started_unix_ms", "updated_unix_ms", "redis_status"} {
+				// And where its admin port answers, for the control plane.
+				if got["admin_addr"] != s.AdminAddr().String() || got["admin_scheme"] != "http" {
+					t.Errorf("GET /status: got admin_addr %v, admin_scheme %v; want %s, http", got["admin_addr"], got["admin_scheme"], s.AdminAddr())
+				}
+				for _, k := range []string{"id", "host", "pid", "tcp_addr", "admin_addr", "admin_scheme", "started_unix_ms", "updated_unix_ms", "redis_status"} {
 					delete(got, k)
 				}
 			}
@@ -112,7 +116,16 @@ func TestStatusEndpoint(t *testing.T) {
 				if l, _ := o["latency_seconds"].(float64); !(l > 0) {
 					t.Errorf("outputs[0].latency_seconds: got %v; want the last batch's, above 0", o["latency_seconds"])
 				}
-				delete(o, "latency_seconds")
+				// And its percentiles over the batches of the last minute.
+				p50, _ := o["latency_p50_seconds"].(float64)
+				p99, _ := o["latency_p99_seconds"].(float64)
+				if n, _ := o["latency_window_batches"].(float64); !(n >= 1 && p50 > 0 && p99 >= p50) {
+					t.Errorf("outputs[0]: latency_window_batches %v, latency_p50_seconds %v, latency_p99_seconds %v; want at least 1 batch, 0 < p50 <= p99",
+						o["latency_window_batches"], o["latency_p50_seconds"], o["latency_p99_seconds"])
+				}
+				for _, k := range []string{"latency_seconds", "latency_p50_seconds", "latency_p99_seconds", "latency_window_batches"} {
+					delete(o, k)
+				}
 			}
 			bi := buildinfo.Get()
 			want := map[string]any{

@@ -263,10 +263,16 @@ func Start(opts Options) (s *Server, err error) {
 		return 0
 	})
 
-	// The watcher reads the ingest listeners (its heartbeat holds the TCP
-	// address), and the admin server's /status reads the watcher: it
-	// starts between the two. Under BootClosed the listeners open when
-	// the watcher's reads say what to run, during Start or later.
+	// The watcher reads the ingest listeners and the admin listener (its
+	// heartbeat holds their addresses), and the admin server's /status
+	// reads the watcher: it starts between the two. Under BootClosed the
+	// ingest listeners open when the watcher's reads say what to run,
+	// during Start or later.
+	if opts.AdminAddr != "" {
+		if s.adminLn, err = net.Listen("tcp", opts.AdminAddr); err != nil {
+			return s, fmt.Errorf("cannot listen on admin %s: %w", opts.AdminAddr, err)
+		}
+	}
 	waitBoot := opts.Watch != nil && opts.BootPolicy == BootClosed
 	if waitBoot {
 		s.waiting = true
@@ -281,10 +287,7 @@ func Start(opts Options) (s *Server, err error) {
 	if opts.Watch != nil {
 		s.follow(*opts.Watch)
 	}
-	if opts.AdminAddr != "" {
-		if s.adminLn, err = net.Listen("tcp", opts.AdminAddr); err != nil {
-			return s, fmt.Errorf("cannot listen on admin %s: %w", opts.AdminAddr, err)
-		}
+	if s.adminLn != nil {
 		s.admin = newAdminServer(s.adminMux(), opts)
 		s.goServe(s.serveAdmin)
 	}
@@ -540,6 +543,12 @@ func (s *Server) Report(hb *rdb.Heartbeat) {
 	hb.BuildVersion, hb.BuildCommit, hb.GoVersion = st.BuildVersion, st.BuildCommit, st.GoVersion
 	if a := s.TCPAddr(); a != nil {
 		hb.TCPAddr = a.String()
+	}
+	if a := s.AdminAddr(); a != nil {
+		hb.AdminAddr, hb.AdminScheme = rdb.AdvertiseAddr(a.String()), "http"
+		if s.lopts.AdminTLS != nil {
+			hb.AdminScheme = "https"
+		}
 	}
 }
 
@@ -942,6 +951,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			actx, cancel := context.WithTimeout(context.Background(), time.Second)
 			errs = append(errs, s.admin.Shutdown(actx))
 			cancel()
+		} else if s.adminLn != nil {
+			s.adminLn.Close() // Start failed before serving it
 		}
 		s.serve.Wait()
 		err = errors.Join(errs...)

@@ -368,10 +368,13 @@
           el('td', { class: 'num', text: o.oldest_line_age_seconds ? fmtAge(o.oldest_line_age_seconds * 1000) : '–' }),
           el('td', { class: 'num', text: fmtNum(o.delivered) }),
           el('td', { class: 'num' + (o.dropped ? ' bad' : ''), text: fmtNum(o.dropped) }),
-          el('td', { class: 'num', text: o.latency_seconds ? fmtMillis(o.latency_seconds * 1000) : '–' })));
+          el('td', { class: 'num', text: o.latency_seconds ? fmtMillis(o.latency_seconds * 1000) : '–' }),
+          el('td', { class: 'num', 'data-field': 'p99',
+            title: o.latency_window_batches ? `p50 ${fmtMillis(o.latency_p50_seconds * 1000)} over ${o.latency_window_batches} batch(es)` : null,
+            text: o.latency_window_batches ? fmtMillis(o.latency_p99_seconds * 1000) : '–' })));
       }
     }
-    if (!oq.length) oq.push(el('tr', null, el('td', { colspan: 10, class: 'muted', text: 'No output reported.' })));
+    if (!oq.length) oq.push(el('tr', null, el('td', { colspan: 11, class: 'muted', text: 'No output reported.' })));
     $('#outputs-health tbody').replaceChildren(...oq);
 
     const versions = [...new Set(instances.map((hb) => hb.version || 'default'))];
@@ -597,7 +600,6 @@
 
   async function preview() {
     const lines = $('#preview-lines').value.split('\n').filter((l) => l !== '');
-    const out = $('#preview-result');
     if (!lines.length) {
       say('error', 'Preview: enter at least one line.');
       return;
@@ -609,22 +611,63 @@
       sayError('Preview', e);
       return;
     }
+    showPreview(res, lines);
+  }
+
+  // previewTap previews the next lines a live data plane processes, read
+  // from its tap by the control plane.
+  async function previewTap() {
+    const n = Number($('#preview-tap-n').value) || 50;
+    const button = $('#preview-tap');
+    button.disabled = true;
+    let res;
+    try {
+      res = await api('POST', 'preview', { tap: { n, wait_ms: 5000 } });
+    } catch (e) {
+      sayError('Preview live traffic', e);
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    // The answer holds what the draft makes of the lines tapped, not the
+    // lines: a value a new rule of the draft would redact is never shown.
+    showPreview(res, null);
+  }
+
+  // showPreview shows a preview of lines, or of lines tapped (null) which
+  // the answer does not hold; res.source says which data plane's tap
+  // they came from.
+  function showPreview(res, lines) {
+    const out = $('#preview-result');
     const t = res.totals;
     const rows = res.lines.map((l, i) => el('tr', null,
-      el('td', { class: 'mono small', text: lines[i] }),
+      lines ? el('td', { class: 'mono small', text: lines[i] }) : el('td', { class: 'muted small', text: `live line ${i + 1}` }),
       el('td', { class: l.kept ? 'kept' : 'dropped', text: l.kept ? 'kept' : 'dropped by ' + l.dropped_by }),
       el('td', { class: 'small', text: (l.rewritten_by || []).join(', ') }),
       el('td', { class: 'mono small out', text: l.output === undefined ? '' : l.output })));
-    out.replaceChildren(
+    out.replaceChildren(...[
       el('div', { class: 'totals' },
         el('span', { text: `${t.lines} lines` }), el('span', { class: 'kept', text: `${t.kept} kept` }),
         el('span', { class: 'dropped', text: `${t.dropped} dropped` }),
         el('span', { text: `${fmtBytes(t.bytes_in)} in, ${fmtBytes(t.bytes_out)} out: ${t.saved_percent}% saved` })),
+      sourceNote(res.source),
       el('table', null, el('thead', null, el('tr', null, el('th', { class: 'w-line', text: 'line' }), el('th', { class: 'w-fate', text: 'fate' }),
         el('th', { class: 'w-rw', text: 'rewritten by' }), el('th', { class: 'w-out', text: 'sent' }))),
-        el('tbody', null, rows)));
+        el('tbody', null, rows))].filter((n) => n !== null));
     out.dataset.state = 'shown';
     out.dataset.dropped = String(t.dropped);
+    out.dataset.source = res.source ? res.source.instance : '';
+  }
+
+  // sourceNote says where the lines of a preview from a tap came from, or
+  // is nothing for lines given.
+  function sourceNote(src) {
+    if (!src) return null;
+    let text = `Live traffic of ${src.instance}: ${src.tapped} line(s) tapped, ${src.lines} previewed`;
+    if (src.dropped_live) text += `, ${src.dropped_live} dropped by the live rules (no text to preview)`;
+    if (src.bypassed) text += `, ${src.bypassed} skipped by the live rules (breaker open) and not shown`;
+    if (src.timed_out) text += '; the wait ended first';
+    return el('p', { class: 'muted small', 'data-field': 'source', text: text + '.' });
   }
 
   // ---- publish, history, rollback ----
@@ -767,6 +810,7 @@
       mutate(`Set batch size ${n}`, 'POST', 'config/batch_size', { batch_size: n });
     });
     $('#preview').addEventListener('click', preview);
+    $('#preview-tap').addEventListener('click', previewTap);
     $('#publish').addEventListener('click', () => publish('publish', 'Publish'));
     $('#publish-shadow').addEventListener('click', () => { if (shadow.publish) publish(shadow.publish, 'Publish as shadow'); });
     $('#promote-shadow').addEventListener('click', () => { if (shadow.promote) publish(shadow.promote, 'Promote the shadow'); });

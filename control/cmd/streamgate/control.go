@@ -33,8 +33,10 @@ type controlFlags struct {
 	tokenFile       string
 	tlsCert, tlsKey string
 	insecure        bool
+	adminCA         string
 
-	tls *tls.Config // from tlsCert and tlsKey, set by resolve
+	tls      *tls.Config // from tlsCert and tlsKey, set by resolve
+	adminTLS *tls.Config // from adminCA, set by resolve
 }
 
 func (f *controlFlags) register(fs *flag.FlagSet) {
@@ -44,6 +46,7 @@ func (f *controlFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tokenFile, "api-token-file", env("STREAMGATE_API_TOKEN_FILE", ""), "file holding the API token, its trailing newline ignored (env STREAMGATE_API_TOKEN_FILE)")
 	fs.StringVar(&f.tlsCert, "api-tls-cert", env("CONTROL_TLS_CERT", ""), "PEM certificate (chain) of the REST API; with -api-tls-key it serves HTTPS only (env CONTROL_TLS_CERT)")
 	fs.StringVar(&f.tlsKey, "api-tls-key", env("CONTROL_TLS_KEY", ""), "PEM private key of -api-tls-cert (env CONTROL_TLS_KEY)")
+	fs.StringVar(&f.adminCA, "admin-ca", env("STREAMGATE_ADMIN_CA", ""), "PEM file of the CA certificates that verify the data planes' https admin ports, which POST /preview from a tap calls, instead of the system's (env STREAMGATE_ADMIN_CA)")
 	fs.BoolVar(&f.insecure, "insecure-api", false, "let the REST API listen beyond loopback without a token (a warning is logged every minute)")
 }
 
@@ -67,7 +70,10 @@ func (f *controlFlags) resolve() error {
 			"set -api-token-file or -api-token (env STREAMGATE_API_TOKEN_FILE, STREAMGATE_API_TOKEN), listen on loopback, or pass -insecure-api", f.where())
 	}
 	var err error
-	f.tls, err = loadTLS("-api-tls-cert", "-api-tls-key", f.tlsCert, f.tlsKey)
+	if f.tls, err = loadTLS("-api-tls-cert", "-api-tls-key", f.tlsCert, f.tlsKey); err != nil {
+		return err
+	}
+	f.adminTLS, err = adminCA(f.adminCA)
 	return err
 }
 
@@ -123,7 +129,7 @@ const exposedWarnEvery = time.Minute
 func startControl(f *controlFlags, ropts rdb.Options, sopts store.Options, log *slog.Logger) (*controlPlane, error) {
 	c := rdb.NewClient(ropts)
 	st := store.New(c, sopts)
-	h := api.New(st, api.Options{Token: f.token, Redis: c, Logger: log})
+	h := api.New(st, api.Options{Token: f.token, Redis: c, Logger: log, AdminTLS: f.adminTLS})
 	ln, err := net.Listen("tcp", addr(f.host, f.port))
 	if err != nil {
 		c.Close()

@@ -121,19 +121,33 @@ func newAdminClient(base, caFile string) (*adminClient, error) {
 		return nil, fmt.Errorf("-admin: want an http:// or https:// URL such as http://127.0.0.1:8080; got %q", base)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("-admin-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("-admin-ca: no PEM certificate in %s", caFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	cfg, err := adminCA(caFile)
+	if err != nil {
+		return nil, err
+	}
+	if cfg != nil {
+		tr.TLSClientConfig = cfg
 	}
 	// A replay answers within 30 s, the admin server's write timeout.
 	return &adminClient{base: strings.TrimSuffix(base, "/"), hc: &http.Client{Transport: tr, Timeout: time.Minute}}, nil
+}
+
+// adminCA is the TLS configuration that verifies an https:// admin port
+// with the CA certificates of the PEM file caFile (-admin-ca), or nil for
+// the system's when caFile is "".
+func adminCA(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("-admin-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-admin-ca: no PEM certificate in %s", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // call makes a request to path and decodes the JSON answer into out. It

@@ -120,6 +120,7 @@ func TestControlFlags(t *testing.T) {
 		host    string // f.host after parsing
 		token   string // f.token after resolve
 		tls     bool
+		adminCA bool   // f.adminTLS set
 		wantErr string // a substring of resolve's error
 	}{
 		{name: "defaults", host: "127.0.0.1"},
@@ -150,9 +151,13 @@ func TestControlFlags(t *testing.T) {
 			wantErr: "-api-tls-cert is set without -api-tls-key; give both"},
 		{name: "tls key that is no key", args: []string{"-api-tls-cert", certFile, "-api-tls-key", certFile}, host: "127.0.0.1",
 			wantErr: "-api-tls-cert, -api-tls-key: cannot load the certificate and key"},
+		{name: "admin ca", args: []string{"-admin-ca", certFile}, host: "127.0.0.1", adminCA: true},
+		{name: "admin ca from the environment", env: map[string]string{"STREAMGATE_ADMIN_CA": certFile}, host: "127.0.0.1", adminCA: true},
+		{name: "admin ca missing", args: []string{"-admin-ca", filepath.Join(dir, "nope.pem")}, host: "127.0.0.1", wantErr: "-admin-ca: open"},
+		{name: "admin ca not PEM", args: []string{"-admin-ca", tokenFile}, host: "127.0.0.1", wantErr: "-admin-ca: no PEM certificate in"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			for _, k := range []string{"LISTEN_HOST", "CONTROL_HOST", "STREAMGATE_API_TOKEN", "STREAMGATE_API_TOKEN_FILE", "CONTROL_TLS_CERT", "CONTROL_TLS_KEY"} {
+			for _, k := range []string{"LISTEN_HOST", "CONTROL_HOST", "STREAMGATE_API_TOKEN", "STREAMGATE_API_TOKEN_FILE", "CONTROL_TLS_CERT", "CONTROL_TLS_KEY", "STREAMGATE_ADMIN_CA"} {
 				t.Setenv(k, c.env[k])
 			}
 			var f controlFlags
@@ -177,8 +182,8 @@ func TestControlFlags(t *testing.T) {
 			if err != nil {
 				t.Fatalf("resolve: %v", err)
 			}
-			if f.token != c.token || (f.tls != nil) != c.tls {
-				t.Errorf("resolve: token %q, TLS %v; want %q, %v", f.token, f.tls != nil, c.token, c.tls)
+			if f.token != c.token || (f.tls != nil) != c.tls || (f.adminTLS != nil) != c.adminCA {
+				t.Errorf("resolve: token %q, TLS %v, admin CA %v; want %q, %v, %v", f.token, f.tls != nil, f.adminTLS != nil, c.token, c.tls, c.adminCA)
 			}
 			if v, ok := os.LookupEnv("STREAMGATE_API_TOKEN"); ok {
 				t.Errorf("STREAMGATE_API_TOKEN=%q is still in the environment", v)

@@ -128,6 +128,8 @@ func TestDashboard(t *testing.T) {
 	poll("the lines chart to draw", `Number(document.querySelector('#chart-lines').dataset.points) >= 3 &&
 		document.querySelector('#chart-lines polyline[data-series="ingest"]').getAttribute('points').split(' ').length >= 3`)
 	poll("the fleet panel to list the data plane", `document.querySelectorAll('#instances tbody tr[data-id]').length === 1`)
+	// Each output's p99 latency over the last minute, once it delivered.
+	poll("the output's p99 latency", `[...document.querySelectorAll('#outputs-health td[data-field="p99"]')].some(td => / m?s$/.test(td.textContent))`)
 
 	// The savings panel shows GET /savings, or hides itself where the
 	// control plane has none.
@@ -156,7 +158,9 @@ func TestDashboard(t *testing.T) {
 	// Preview: the sample's DEBUG line is dropped by the new filter.
 	click("#preview")
 	poll("the preview", `document.querySelector('#preview-result').dataset.state === 'shown' &&
-		document.querySelector('#preview-result').textContent.includes('dropped by drop_debug')`)
+		document.querySelector('#preview-result').textContent.includes('dropped by drop_debug') &&
+		document.querySelector('#preview-result [data-field="source"]') === null &&
+		!document.querySelector('#preview-result').textContent.includes('null')`)
 
 	// Publish: the fleet panel shows the new version once the data plane
 	// has applied it.
@@ -172,6 +176,22 @@ func TestDashboard(t *testing.T) {
 	v := ms[0].Version
 	poll("the fleet at version "+v, fmt.Sprintf(`[...document.querySelectorAll('#instances td.version')].map(e => e.textContent).join() === %q &&
 		document.querySelector('#fleet-summary [data-field="published"]').textContent === %q`, v, v))
+
+	// Preview live traffic: the lines come from the data plane's tap,
+	// after the live rules, and the page says from which data plane.
+	var fleet struct {
+		Instances []struct {
+			ID string `json:"id"`
+		} `json:"instances"`
+	}
+	getJSON(t, api+"/fleet", &fleet)
+	if len(fleet.Instances) != 1 {
+		t.Fatalf("GET /fleet: %+v; want one instance", fleet)
+	}
+	click("#preview-tap")
+	poll("the preview of live traffic", fmt.Sprintf(`document.querySelector('#preview-result').dataset.source === %q &&
+		document.querySelector('#preview-result [data-field="source"]').textContent.startsWith('Live traffic of ' + %[1]q + ': 50 line(s) tapped') &&
+		document.querySelectorAll('#preview-result tbody tr').length > 0`, fleet.Instances[0].ID))
 
 	// The token is in the tab's session storage, never in the address.
 	stored, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf(`sessionStorage.getItem('streamgate.apiToken') === %q && !location.href.includes(%q)`, token, token)))
