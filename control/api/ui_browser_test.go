@@ -141,8 +141,9 @@ func (s *savingsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(map[string]any{
-			"fleet":         map[string]any{"bytes_in": s.polls * 50000, "bytes_out": s.polls * 20000},
-			"rules":         []map[string]any{{"id": "drop_debug", "lines_dropped": s.polls * 100, "bytes_saved": s.polls * 30000}},
+			"fleet": map[string]any{"bytes_in": s.polls * 50000, "bytes_out": s.polls * 20000},
+			"rules": []map[string]any{{"id": "drop_debug", "lines_dropped": s.polls * 100, "bytes_saved": s.polls * 30000},
+				{"id": "redact_pii", "lines_redacted": 7, "lines_redacted_by_detector": map[string]any{"email": 2, "us_ssn": 5}}},
 			"usd_per_month": 1234.5,
 		})
 	case r.Method == "GET" && r.URL.Path == "/openapi.json":
@@ -227,6 +228,7 @@ func TestDashboardSavingsShadowRollback(t *testing.T) {
 		td.textContent === '250 ms' && td.title === 'p50 20 ms over 40 batch(es)')`)
 	b.wait("the savings panel", `document.querySelector('#savings').dataset.state === 'present' &&
 		document.querySelector('#savings-body').textContent.includes('$1234.50') &&
+		document.querySelector('#savings-body').textContent.includes('us_ssn 5, email 2') &&
 		document.querySelector('#savings-body').textContent.includes('Shadow rules')`)
 	b.wait("the byte rates", `Number(document.querySelector('#chart-bytes').dataset.points) >= 2 &&
 		document.querySelector('#chart-bytes .note').hidden`)

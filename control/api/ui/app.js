@@ -447,6 +447,11 @@
   }
 
   function cell(x, k) {
+    // A count by name (lines redacted by detector): "us_ssn 12, email 3".
+    if (x && typeof x === 'object' && !Array.isArray(x) && Object.values(x).every((n) => typeof n === 'number')) {
+      const parts = Object.entries(x).sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${fmtNum(c)}`);
+      return el('td', { class: 'small', text: parts.join(', ') || '–' });
+    }
     if (x !== null && typeof x === 'object') return el('td', { class: 'mono small', text: JSON.stringify(x) });
     return el('td', { class: typeof x === 'number' ? 'num' : '', text: fmtField(x, k) });
   }
