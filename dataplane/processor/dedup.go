@@ -53,6 +53,20 @@ type dedup struct {
 
 	mu   sync.Mutex
 	seen map[uint64]*dedupEntry
+	// expiries holds, in the order they passed, the kinds and when they
+	// passed: when a window is over, its kind is forgotten, unless it
+	// passed again since or has a count to report. expiries[head:] are
+	// live. A kind is added when it is first tracked and when it passes
+	// again after its window, and taken off once its window is over, so
+	// it holds at most about two per kind tracked.
+	expiries []dedupExpiry
+	head     int
+}
+
+// dedupExpiry is a kind of line and when it passed.
+type dedupExpiry struct {
+	hash   uint64
+	passed int64
 }
 
 // dedupEntry is a kind of line: when its last copy passed, and how many
@@ -114,13 +128,15 @@ func (d *dedup) process(b *record.Batch, now int64) {
 // else how many copies were dropped since the last one passed. Lock mu
 // should be held.
 func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
+	d.expire(now)
 	h := d.hash(line)
 	e := d.seen[h]
 	if e == nil {
-		if len(d.seen) >= d.maxLines && !d.evict(now) {
+		if len(d.seen) >= d.maxLines {
 			return 0, false // every kind is in its window: pass untracked
 		}
 		d.seen[h] = &dedupEntry{passed: now}
+		d.expiries = append(d.expiries, dedupExpiry{h, now})
 		return 0, false
 	}
 	if now-e.passed < d.window {
@@ -128,20 +144,32 @@ func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
 		return 0, true
 	}
 	repeated, e.passed, e.dropped = e.dropped, now, 0
+	d.expiries = append(d.expiries, dedupExpiry{h, now})
 	return repeated, false
 }
 
-// evict forgets the kinds of line whose window is over and none of whose
-// copies was dropped, and reports whether that made room. A kind with a
-// count to report is kept until its next copy reports it. Lock mu should
-// be held.
-func (d *dedup) evict(now int64) bool {
-	for h, e := range d.seen {
-		if now-e.passed >= d.window && e.dropped == 0 {
-			delete(d.seen, h)
+// expire forgets the kinds of line whose window is over and none of whose
+// copies was dropped: the next copy of one passes as a new kind would. A
+// kind with a count to report is kept until its next copy reports it. It
+// costs the expiries it takes off, each once. Lock mu should be held.
+func (d *dedup) expire(now int64) {
+	for d.head < len(d.expiries) {
+		x := d.expiries[d.head]
+		if now-x.passed < d.window {
+			break
+		}
+		d.head++
+		if e := d.seen[x.hash]; e != nil && e.passed == x.passed && e.dropped == 0 {
+			delete(d.seen, x.hash)
 		}
 	}
-	return len(d.seen) < d.maxLines
+	switch {
+	case d.head == len(d.expiries):
+		d.expiries, d.head = d.expiries[:0], 0
+	case d.head > 1024 && d.head > len(d.expiries)/2:
+		n := copy(d.expiries, d.expiries[d.head:])
+		d.expiries, d.head = d.expiries[:n], 0
+	}
 }
 
 // dedupSeed seeds the hash of lines; a dedup's state lives in one process.

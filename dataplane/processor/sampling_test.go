@@ -3,6 +3,7 @@ package processor
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,42 @@ func TestDedup(t *testing.T) {
 	m.process(b, 11*sec)
 	if got := lines(b); len(got) != 0 {
 		t.Errorf("after eviction: got %q; want b tracked and its copy dropped", got)
+	}
+}
+
+// TestDedupForgets: kinds whose window is over are forgotten as time
+// passes, so new ones find room; the expiry list stays within two per kind
+// tracked, however many lines go by.
+func TestDedupForgets(t *testing.T) {
+	d := build(t, "dedup", `{"window_ms": 1000, "max_lines": 100}`).(*dedup)
+	ms := int64(time.Millisecond)
+	n := 0
+	for now := int64(0); now < 10_000*ms; now += 10 * ms {
+		// Each 10 ms: 5 new kinds and a copy of a steady one.
+		var in []string
+		for range 5 {
+			n++
+			in = append(in, "request "+strconv.Itoa(n))
+		}
+		in = append(in, "heartbeat")
+		b := newBatch(in...)
+		d.process(b, now)
+		if got := len(b.Lines); got != 5 && got != 6 {
+			t.Fatalf("at %d ms: %d lines passed; want the 5 new ones, and the heartbeat once a window", now/ms, got)
+		}
+		if live := len(d.expiries) - d.head; live > 2*d.maxLines {
+			t.Fatalf("at %d ms: %d expiries for %d kinds at most", now/ms, live, d.maxLines)
+		}
+	}
+	// 500 new kinds a second against room for 100: a kind stays tracked
+	// for its window only while there is room, and leaves when it is over.
+	if len(d.seen) > d.maxLines {
+		t.Fatalf("tracking %d kinds; at most %d", len(d.seen), d.maxLines)
+	}
+	b := newBatch("heartbeat")
+	d.process(b, 9_995*ms) // its last pass was at 9,000 ms
+	if len(b.Lines) != 0 {
+		t.Errorf("a heartbeat within its window passed: the steady kind was forgotten")
 	}
 }
 
