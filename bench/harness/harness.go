@@ -74,6 +74,18 @@ const (
 		{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}},
 		{"id":"redact_all","type":"redact","params":{"detector":"all"}}],
 		"outputs":[%s],"batch_size":100}]}`
+	// sampleDedupManifest is S2's, then a sample, a rate limit and a
+	// dedup that remove nothing from the lab's lines (every level is
+	// kept, no limit is reached, no two lines are alike): what the three
+	// cost a line that goes through.
+	sampleDedupManifest = `{"version":"bench","pipelines":[{"name":"default_pipeline","processors":[
+		{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}},
+		{"id":"redact_ssn","type":"redact","params":{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}},
+		{"id":"redact_cards","type":"redact","params":{"detector":"credit_card"}},
+		{"id":"sample_info","type":"sample","params":{"rate":10,"always_keep":["INFO","WARN","ERROR"]}},
+		{"id":"rate_limit","type":"rate_limit","params":{"lines_per_second":10000000}},
+		{"id":"dedup","type":"dedup","params":{"window_ms":1000}}],
+		"outputs":[%s],"batch_size":100}]}`
 	filterRedactManifest = `{"version":"bench","pipelines":[{"name":"default_pipeline","processors":[
 		{"id":"drop_debug","type":"filter","params":{"value":"DEBUG"}},
 		{"id":"redact_ssn","type":"redact","params":{"pattern":"\\d{3}-\\d{2}-\\d{4}","replacement":"XXX-XX-XXXX"}},
@@ -624,6 +636,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	s2 := result.Scenario{Name: "S2_filter_redact", Description: "drop DEBUG, redact SSNs (the seed's regex) and card numbers", Output: "tcp → sink"}
 	s2j := result.Scenario{Name: "S2J_json_redact", Description: "S2's rules on 40 % JSON lines, half of them with escaped values (\\u002d, \\u0040, \\/), which redaction decodes", Output: "tcp → sink"}
 	s2a := result.Scenario{Name: "S2A_all_detectors", Description: "drop DEBUG, then one redact rule with every built-in detector (detector: all)", Output: "tcp → sink"}
+	s2s := result.Scenario{Name: "S2S_sample_dedup", Description: "S2's rules, then a sample (rate 10), a rate limit and a dedup that remove none of the lab's lines: what they cost a line that goes through", Output: "tcp → sink"}
 	s2d := result.Scenario{Name: "S2D_filter_redact_disk", Description: "S2 with the output's queue on disk (buffer: disk, sync interval, 1 s)", Output: "tcp (disk buffer) → sink"}
 	s3 := result.Scenario{Name: "S3_http_output", Description: "pass-through to an HTTP output (newline text POSTs, batch_size 1000, the output's default linger)", Output: "http → sink"}
 	s3d := result.Scenario{Name: "S3D_http_output_disk", Description: "S3 with the output's queue on disk (buffer: disk, sync interval, 1 s)", Output: "http (disk buffer) → sink"}
@@ -670,6 +683,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 		return h.throughputScenario(ctx, &s2j, filterRedactManifest, "tcp", "", "-json", "0.4", "-escaped", "0.5")
 	})
 	step(&s2a, false, func() error { return h.throughputScenario(ctx, &s2a, allDetectorsManifest, "tcp", "") })
+	step(&s2s, false, func() error { return h.throughputScenario(ctx, &s2s, sampleDedupManifest, "tcp", "") })
 	step(&s2d, false, func() error { return h.throughputScenario(ctx, &s2d, filterRedactManifest, "tcp", diskInterval) })
 	step(&s3, false, func() error { return h.throughputScenario(ctx, &s3, httpManifest, "http", "", noPII...) })
 	step(&s3d, false, func() error { return h.throughputScenario(ctx, &s3d, httpManifest, "http", diskInterval, noPII...) })
@@ -700,7 +714,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 			sc.Failures = append(sc.Failures, fmt.Sprintf(format, args...))
 		}
 	}
-	for _, sc := range []*result.Scenario{&s1, &s2, &s2j, &s2a, &s2d, &s3, &s3d, &s3da, &syso, &sysn, &otlph} {
+	for _, sc := range []*result.Scenario{&s1, &s2, &s2j, &s2a, &s2s, &s2d, &s3, &s3d, &s3da, &syso, &sysn, &otlph} {
 		if f0.Throughput > 0 && sc.Throughput > 0 {
 			sc.FloorFraction = round3(sc.Throughput / f0.Throughput)
 		}
@@ -710,6 +724,13 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 		if sc.Throughput > 0 && s1.Throughput > 0 {
 			sc.BaseFraction = round3(sc.Throughput / s1.Throughput)
 			sc.BaseScenario = s1.Name
+		}
+	}
+	// S2's lines through more rules, against S2 in this run.
+	for _, sc := range []*result.Scenario{&s2a, &s2s} {
+		if sc.Throughput > 0 && s2.Throughput > 0 {
+			sc.BaseFraction = round3(sc.Throughput / s2.Throughput)
+			sc.BaseScenario = s2.Name
 		}
 	}
 	// A disk-buffered scenario against its in-memory one, both measured in

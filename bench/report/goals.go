@@ -10,6 +10,9 @@ const (
 	S2J = "S2J_json_redact"
 	// S2A is S2's filter and every built-in detector.
 	S2A = "S2A_all_detectors"
+	// S2S is S2 and a sample, a rate limit and a dedup that remove none
+	// of its lines.
+	S2S = "S2S_sample_dedup"
 	S3  = "S3_http_output"
 	S4  = "S4_overload"
 	S5  = "S5_idle"
@@ -73,6 +76,8 @@ var Goals = map[string]Goal{
 	S1:    {Label: "raw", Seed: "200,000 lines/s, p99 < 2 ms", Throughput: 2_000_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
 	S2:    {Label: "filter + redact", Seed: "150,000 lines/s, p99 < 5 ms", Throughput: 1_500_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
 	S2J:   {Label: "filter + redact, JSON", Seed: "—", Throughput: 1_050_000, P99: GoalP99Ms},
+	S2A:   {Label: "filter + every detector", Seed: "—", OfBase: GoalAllDetectorsOfS2, Base: S2},
+	S2S:   {Label: "filter + redact + sample, rate limit, dedup", Seed: "—", OfBase: GoalSampleDedupOfS2, Base: S2},
 	S3:    {Label: "HTTP output", Seed: "50,000 lines/s, p99 < 20 ms", Throughput: 1_000_000, P99: GoalP99Ms},
 	S4:    {Label: "overload", Seed: "~50 MB RSS with a 10k-slot buffer"},
 	S5:    {Label: "idle", Seed: "idle CPU < 1 %"},
@@ -89,13 +94,21 @@ var Goals = map[string]Goal{
 // listener aims at with the same lines, passed on as received.
 const GoalSyslogOfRaw = 0.70
 
+// GoalAllDetectorsOfS2 is the fraction of S2's throughput S2A aims at:
+// every built-in detector in one rule.
+const GoalAllDetectorsOfS2 = 0.60
+
+// GoalSampleDedupOfS2 is the fraction of S2's throughput S2S aims at:
+// sampling, rate limiting and dedup cost at most 5 %.
+const GoalSampleDedupOfS2 = 0.95
+
 // GoalOfMemory is the fraction of its in-memory scenario's throughput a
 // disk-buffered scenario aims at (DESIGN §4: a disk queue at ≥ 80 % of
 // memory speed).
 const GoalOfMemory = 0.80
 
 // scenarioOrder is the order scenarios are shown in.
-var scenarioOrder = []string{F0, S1, S2, S2J, S2A, S2D, S3, S3D, S3DA, S4, S5, S6D}
+var scenarioOrder = []string{F0, S1, S2, S2J, S2A, S2S, S2D, S3, S3D, S3DA, S4, S5, S6D}
 
 // MeetsThroughput reports whether throughput meets the goal of scenario
 // name; ok is false when the scenario has no throughput goal.
