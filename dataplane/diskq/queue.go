@@ -150,18 +150,18 @@ type Queue struct {
 
 	syncs, syncErrs atomic.Int64
 
-	mu          sync.Mutex
-	closed      bool
-	segs        []*segment // on disk, by seq
-	wseg        *segment   // written to; nil before the first Append on an empty directory
-	nextSeq     uint64
-	whdr        [headerSize]byte // header of a record of copyLimit bytes or more
+	mu      sync.Mutex
+	closed  bool
+	segs    []*segment // on disk, by seq
+	wseg    *segment   // written to; nil before the first Append on an empty directory
+	nextSeq uint64
+	whdr    [headerSize]byte // header of a record of copyLimit bytes or more
 	// hot is the record last appended, header and all, kept when the
 	// reader had read everything before it: the reader takes it from
 	// memory instead of reading it back and checking it again.
-	hot hotRecord
-	unsynced    []*segment       // sealed, written since the last sync
-	dirDirty    bool             // a segment was created since the last sync
+	hot         hotRecord
+	unsynced    []*segment // sealed, written since the last sync
+	dirDirty    bool       // a segment was created since the last sync
 	diskBytes   int64
 	pendRecords int64
 	pendBytes   int64
