@@ -122,7 +122,19 @@ type rig struct {
 // queues as the JSON buffer says ("": in memory), in a -data-dir of the
 // scenario's own. flags are more data plane flags.
 func (h *Harness) startRig(name, manifest, output, overflow, buffer string, flags ...string) (*rig, error) {
-	sink, err := h.lab.StartSink()
+	return h.startRigLeakEvery(name, manifest, output, overflow, buffer, 1, flags...)
+}
+
+// noPIILeakEvery is how many lines a sink lets go by for each it scans
+// for leaks, where the sender sends none: the scan then only guards
+// against a proxy that makes some up, and it is the lab's largest cost
+// per line.
+const noPIILeakEvery = 16
+
+// startRigLeakEvery is startRig with a sink that scans one line in
+// leakEvery for leaks.
+func (h *Harness) startRigLeakEvery(name, manifest, output, overflow, buffer string, leakEvery int, flags ...string) (*rig, error) {
+	sink, err := h.lab.StartSinkLeakEvery(leakEvery)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +252,12 @@ func (h *Harness) throughputVia(ctx context.Context, sc *result.Scenario, in ing
 		}
 		flags, target = []string{in.listener, lab.Port(addrs[0])}, in.scheme+"://"+addrs[0]
 	}
-	r, err := h.startRig(sc.Name, manifest, output, "block", buffer, flags...)
+	leakEvery := 1
+	if lab.SendsNoPII(mix) {
+		leakEvery = noPIILeakEvery
+		sc.LeakEvery = leakEvery
+	}
+	r, err := h.startRigLeakEvery(sc.Name, manifest, output, "block", buffer, leakEvery, flags...)
 	if err != nil {
 		return err
 	}
@@ -310,11 +327,12 @@ func (h *Harness) throughputVia(ctx context.Context, sc *result.Scenario, in ing
 // the runs) and open loop at the latency rate. Every scenario's
 // throughput is also given as a fraction of it.
 func (h *Harness) floor(ctx context.Context, sc *result.Scenario) error {
-	sink, err := h.lab.StartSink()
+	sink, err := h.lab.StartSinkLeakEvery(noPIILeakEvery)
 	if err != nil {
 		return err
 	}
 	defer sink.Stop()
+	sc.LeakEvery = noPIILeakEvery
 	load := lab.Load{Target: "tcp://" + sink.TCP, Conns: h.cfg.Conns, Flags: lab.NoPII()}
 	send := func(l lab.Load) (sender.Summary, lgsink.Stats, time.Time, error) {
 		if err := sink.Reset(); err != nil {

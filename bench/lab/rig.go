@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -171,16 +172,24 @@ type Sink struct {
 	Proc *Proc
 	// TCP and HTTP take lines; Stats serves GET /stats and POST /reset.
 	TCP, HTTP, Stats string
-	bin              string // loadgen
+	// LeakEvery is the sink's -leak-every: it scans one line in
+	// LeakEvery for leaks; 0 or 1, every line.
+	LeakEvery int
+	bin       string // loadgen
 }
 
-// StartSink starts a sink and waits until it listens.
-func (r Rig) StartSink() (*Sink, error) {
+// StartSink starts a sink that scans every line for leaks, and waits
+// until it listens.
+func (r Rig) StartSink() (*Sink, error) { return r.StartSinkLeakEvery(1) }
+
+// StartSinkLeakEvery starts a sink that scans one line in leakEvery for
+// leaks, for a load that sends none, and waits until it listens.
+func (r Rig) StartSinkLeakEvery(leakEvery int) (*Sink, error) {
 	addrs, err := FreeAddrs(3)
 	if err != nil {
 		return nil, fmt.Errorf("cannot find free ports: %w", err)
 	}
-	s := &Sink{TCP: addrs[0], HTTP: addrs[1], Stats: addrs[2], bin: r.Loadgen}
+	s := &Sink{TCP: addrs[0], HTTP: addrs[1], Stats: addrs[2], LeakEvery: max(1, leakEvery), bin: r.Loadgen}
 	return s, s.Start()
 }
 
@@ -188,7 +197,7 @@ func (r Rig) StartSink() (*Sink, error) {
 // listens: StartSink does, and a sink that Stop stopped starts again, its
 // statistics afresh (a destination back from an outage).
 func (s *Sink) Start() error {
-	p, err := Start("sink", s.bin, "sink", "-tcp", s.TCP, "-http", s.HTTP, "-stats", s.Stats)
+	p, err := Start("sink", s.bin, "sink", "-tcp", s.TCP, "-http", s.HTTP, "-stats", s.Stats, "-leak-every", strconv.Itoa(max(1, s.LeakEvery)))
 	if err != nil {
 		return err
 	}

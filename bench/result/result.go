@@ -86,17 +86,20 @@ type Scenario struct {
 	// not write; the latency figures leave them out.
 	SenderUnsent int64 `json:"sender_unsent,omitempty"`
 
-	PeakRSSMB       float64 `json:"peak_rss_mb,omitempty"`
-	CPUSPerMillion  float64 `json:"cpu_s_per_million,omitempty"`
-	IdleCPUPercent  float64 `json:"idle_cpu_percent,omitempty"`
-	Sent            int64   `json:"sent,omitempty"`
-	Delivered       int64   `json:"delivered,omitempty"`
-	Filtered        int64   `json:"filtered,omitempty"`
-	DroppedCounted  int64   `json:"dropped_counted,omitempty"`
-	Lost            int64   `json:"lost"`      // lines lost uncounted: must be 0
-	PIILeaks        int64   `json:"pii_leaks"` // unredacted SSNs or cards at the sink
-	BreakerOpened   int64   `json:"breaker_opened,omitempty"`
-	BreakerBypassed int64   `json:"breaker_bypassed_lines,omitempty"`
+	PeakRSSMB      float64 `json:"peak_rss_mb,omitempty"`
+	CPUSPerMillion float64 `json:"cpu_s_per_million,omitempty"`
+	IdleCPUPercent float64 `json:"idle_cpu_percent,omitempty"`
+	Sent           int64   `json:"sent,omitempty"`
+	Delivered      int64   `json:"delivered,omitempty"`
+	Filtered       int64   `json:"filtered,omitempty"`
+	DroppedCounted int64   `json:"dropped_counted,omitempty"`
+	Lost           int64   `json:"lost"`      // lines lost uncounted: must be 0
+	PIILeaks       int64   `json:"pii_leaks"` // unredacted SSNs or cards at the sink
+	// LeakEvery is, for a load that sends no PII, the one line in
+	// LeakEvery the sink scanned for leaks; 0, every line.
+	LeakEvery       int   `json:"leak_every,omitempty"`
+	BreakerOpened   int64 `json:"breaker_opened,omitempty"`
+	BreakerBypassed int64 `json:"breaker_bypassed_lines,omitempty"`
 
 	// Profile is the top of a CPU profile of the proxy taken during the
 	// throughput runs.

@@ -104,7 +104,10 @@ func TestSinkAccounting(t *testing.T) {
 			if got.Latency.Count != got.Lines-got.Unparsed {
 				t.Errorf("got latency count %d; want %d", got.Latency.Count, got.Lines-got.Unparsed)
 			}
-			got.Bytes, got.FirstNS, got.LastNS, got.LinesPerSec, got.Latency = 0, 0, 0, 0, Latency{}
+			if got.LeakChecked != got.Lines {
+				t.Errorf("got %d lines scanned for leaks; want all %d", got.LeakChecked, got.Lines)
+			}
+			got.Bytes, got.FirstNS, got.LastNS, got.LinesPerSec, got.Latency, got.LeakChecked = 0, 0, 0, 0, Latency{}, 0
 			if got != tt.want {
 				t.Fatalf("got %+v; want %+v", got, tt.want)
 			}
@@ -222,5 +225,36 @@ func TestNewErrors(t *testing.T) {
 	s := newTestSink(t)
 	if _, err := New(Config{TCPAddr: s.TCPAddr().String()}); err == nil {
 		t.Fatalf("got no error for a busy port")
+	}
+}
+
+// TestSinkLeakEvery: with LeakEvery, one line in N is scanned for leaks,
+// and said to be; every line is still parsed and its order checked.
+func TestSinkLeakEvery(t *testing.T) {
+	s, err := New(Config{TCPAddr: "127.0.0.1:0", LeakEvery: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	c, err := net.Dial("tcp", s.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := uint64(1); i <= 100; i++ {
+		seq := i
+		if i == 50 {
+			seq = 51 // a gap and a duplicate: checked on every line
+		}
+		b.WriteString(textLine("a-0", seq, "ssn=123-45-6789"))
+	}
+	if _, err := c.Write([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	waitFor(t, "lines", func() bool { return s.Snapshot().Lines == 100 })
+	got := s.Snapshot()
+	if got.LeakChecked != 10 || got.PIILeaks != 10 || got.Gaps != 1 || got.Duplicated != 1 {
+		t.Fatalf("got %+v; want 10 lines scanned, 10 leaks, 1 gap and 1 duplicate", got)
 	}
 }

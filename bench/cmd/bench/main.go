@@ -115,7 +115,7 @@ func run() error {
 		Cores:      runtime.NumCPU(),
 		Command:    strings.Join(append([]string{"bench"}, os.Args[1:]...), " "),
 		Notes: []string{
-			"S1 and S2 deliver through the tcp output into the load generator's blackhole sink on loopback: the sink counts every line, checks order and PII, and measures end-to-end latency, while writing to a socket costs the proxy what any network output costs. A terminal would measure the terminal.",
+			"S1 and S2 deliver through the tcp output into the load generator's blackhole sink on loopback: the sink counts every line, checks order and PII, and measures end-to-end latency, while writing to a socket costs the proxy what any network output costs. A terminal would measure the terminal. Where the sender sends no PII (the floor, S1, S3 and its disk variants, the syslog and OTLP scenarios), the sink scans 1 line in 16 for leaks, the lab's largest cost per line, as a guard against a proxy that makes some up; the others scan every line.",
 			"Throughput is closed loop: the sender pushes " + strconv.Itoa(cfg.Lines) + " lines over " + strconv.Itoa(cfg.Conns) + " TCP connections as fast as the proxy takes them (overflow policy block, so nothing is dropped), from its first line to the last line reaching the sink; the median of " + strconv.Itoa(cfg.Runs) + " runs.",
 			"Latency is open loop at a fixed rate, measured from each line's scheduled send time to its arrival at the sink, so a stalled proxy cannot hide its latency.",
 			"The proxy, the sender and the sink share the machine's cores. The floor, F0_floor, is the sender and the sink alone, with S1's lines and connections: what the lab lets any proxy reach here.",

@@ -138,9 +138,13 @@ func runSink(ctx context.Context, args []string) error {
 	fs.StringVar(&c.HTTPAddr, "http", "127.0.0.1:9101", "listen address for HTTP POST bodies (empty = off)")
 	fs.StringVar(&c.StatsAddr, "stats", "127.0.0.1:9102", "listen address for GET /stats and POST /reset (empty = off)")
 	fs.DurationVar(&d, "duration", 0, "exit after this long (0 = until SIGINT/SIGTERM)")
+	fs.IntVar(&c.LeakEvery, "leak-every", 1, "scan one line in N for leaks (PII, e-mail addresses): above 1 only for a load that sends none (leak_checked in /stats counts the lines scanned)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.LeakEvery < 1 {
+		return fmt.Errorf("-leak-every: must be at least 1; got %d", c.LeakEvery)
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {
