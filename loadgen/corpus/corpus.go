@@ -13,7 +13,7 @@ package corpus
 import (
 	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 )
 
 // Config describes the mix of lines a Generator produces. Shares are
@@ -172,11 +172,11 @@ func (g *Generator) Append(dst []byte, src string, seq uint64, ts int64) ([]byte
 
 func appendText(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []byte {
 	dst = append(dst, "ts="...)
-	dst = strconv.AppendInt(dst, ts, 10)
+	dst = appendInt(dst, ts)
 	dst = append(dst, " src="...)
 	dst = append(dst, src...)
 	dst = append(dst, " seq="...)
-	dst = strconv.AppendUint(dst, seq, 10)
+	dst = appendUint(dst, seq)
 	dst = append(dst, " level="...)
 	svc := pick(r, services)
 	if k&KindDebug != 0 {
@@ -195,9 +195,9 @@ func appendText(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []
 	dst = append(dst, `" path=`...)
 	dst = append(dst, pick(r, svc.paths)...)
 	dst = append(dst, " status="...)
-	dst = strconv.AppendInt(dst, int64(pick(r, statuses)), 10)
+	dst = appendUint(dst, uint64(pick(r, statuses)))
 	dst = append(dst, " duration_ms="...)
-	dst = strconv.AppendInt(dst, int64(r.intn(2000)), 10)
+	dst = appendUint(dst, uint64(r.intn(2000)))
 	dst = append(dst, " user="...)
 	dst = appendLetters(dst, r, 8)
 	if k&KindSSN != 0 {
@@ -217,11 +217,11 @@ func appendText(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []
 
 func appendJSON(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []byte {
 	dst = append(dst, `{"ts":`...)
-	dst = strconv.AppendInt(dst, ts, 10)
+	dst = appendInt(dst, ts)
 	dst = append(dst, `,"src":"`...)
 	dst = append(dst, src...)
 	dst = append(dst, `","seq":`...)
-	dst = strconv.AppendUint(dst, seq, 10)
+	dst = appendUint(dst, seq)
 	dst = append(dst, `,"severityText":"`...)
 	svc := pick(r, services)
 	esc := k&KindEscaped != 0
@@ -247,9 +247,9 @@ func appendJSON(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []
 		dst = append(dst, pick(r, svc.paths)...)
 	}
 	dst = append(dst, `","http.status_code":`...)
-	dst = strconv.AppendInt(dst, int64(pick(r, statuses)), 10)
+	dst = appendUint(dst, uint64(pick(r, statuses)))
 	dst = append(dst, `,"duration_ms":`...)
-	dst = strconv.AppendInt(dst, int64(r.intn(2000)), 10)
+	dst = appendUint(dst, uint64(r.intn(2000)))
 	dst = append(dst, `,"user.id":"`...)
 	dst = appendLetters(dst, r, 8)
 	dst = append(dst, '"')
@@ -479,4 +479,53 @@ func hashString(s string) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// appendUint appends v in decimal, as strconv.AppendUint(dst, v, 10)
+// does, writing the digits in place: every line takes several numbers,
+// and the copy strconv makes of each was a fifth of the sender's time.
+func appendUint(dst []byte, v uint64) []byte {
+	n := 1
+	for x := v; x >= 10; x /= 10 {
+		n++
+	}
+	dst = slices.Grow(dst, n)
+	end := len(dst) + n
+	dst = dst[:end]
+	i := end
+	for v >= 100 {
+		q := v / 100
+		j := 2 * (v - q*100)
+		i -= 2
+		dst[i], dst[i+1] = digitPairs[j], digitPairs[j+1]
+		v = q
+	}
+	if v >= 10 {
+		i -= 2
+		dst[i], dst[i+1] = digitPairs[2*v], digitPairs[2*v+1]
+	} else {
+		i--
+		dst[i] = byte('0' + v)
+	}
+	return dst
+}
+
+// appendInt appends v in decimal, as strconv.AppendInt(dst, v, 10) does.
+func appendInt(dst []byte, v int64) []byte {
+	if v < 0 {
+		return appendUint(append(dst, '-'), uint64(-v))
+	}
+	return appendUint(dst, uint64(v))
 }

@@ -240,3 +240,22 @@ func TestEscapedJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendDecimal: the corpus's number writer writes what strconv does.
+func TestAppendDecimal(t *testing.T) {
+	vals := []uint64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 1<<32 - 1, 1 << 32,
+		1_700_000_000_000_000_000, 9_999_999_999_999_999_999, math.MaxInt64, math.MaxUint64}
+	r := rng{s: 7}
+	for range 10000 {
+		vals = append(vals, r.next()>>(r.next()%64))
+	}
+	for _, v := range vals {
+		if got, want := string(appendUint([]byte("x="), v)), "x="+strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("appendUint(%d) = %q; want %q", v, got, want)
+		}
+		i := int64(v)
+		if got, want := string(appendInt(nil, i)), strconv.FormatInt(i, 10); got != want {
+			t.Fatalf("appendInt(%d) = %q; want %q", i, got, want)
+		}
+	}
+}

@@ -436,22 +436,31 @@ func (w *worker) closedLoop(ctx context.Context, start time.Time) {
 // as the batch limits require. It returns false when the run must stop.
 func (w *worker) add(ctx context.Context, seq uint64, ts, now int64) bool {
 	var k corpus.Kind
-	w.line, k = w.gen.Append(w.line[:0], w.src, seq, ts)
-	if w.cfg.Syslog != "" {
-		w.frame = appendSyslog(w.frame[:0], w.header, w.line, w.cfg.Syslog)
-		w.line, w.frame = w.frame, w.line
-	} else {
-		w.line = append(w.line, '\n')
-	}
-	if w.strict && w.lines > 0 && len(w.buf)+len(w.line) > w.maxBytes {
-		if !w.flush(ctx) {
-			return false
+	if w.cfg.Syslog == "" && !w.strict {
+		// Written where it goes: no write can be too large for a stream.
+		if w.lines == 0 {
+			w.oldest = ts
 		}
+		w.buf, k = w.gen.Append(w.buf, w.src, seq, ts)
+		w.buf = append(w.buf, '\n')
+	} else {
+		w.line, k = w.gen.Append(w.line[:0], w.src, seq, ts)
+		if w.cfg.Syslog != "" {
+			w.frame = appendSyslog(w.frame[:0], w.header, w.line, w.cfg.Syslog)
+			w.line, w.frame = w.frame, w.line
+		} else {
+			w.line = append(w.line, '\n')
+		}
+		if w.strict && w.lines > 0 && len(w.buf)+len(w.line) > w.maxBytes {
+			if !w.flush(ctx) {
+				return false
+			}
+		}
+		if w.lines == 0 {
+			w.oldest = ts
+		}
+		w.buf = append(w.buf, w.line...)
 	}
-	if w.lines == 0 {
-		w.oldest = ts
-	}
-	w.buf = append(w.buf, w.line...)
 	w.lines++
 	if k&corpus.KindPII != 0 {
 		w.kinds[0]++
