@@ -57,7 +57,7 @@ const (
 	DefaultBatchSize     = 100
 	DefaultFlushInterval = 100 * time.Millisecond
 	DefaultBufferLines   = 64 << 10
-	DefaultBufferBytes   = 16 << 20
+	DefaultBufferBytes   = 8 << 20
 	DefaultOutputQueue   = 8 << 20
 	DefaultBreakerOpen   = 0.80
 	DefaultBreakerClose  = 0.50
