@@ -282,3 +282,40 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestDiskBufferQueueLimit: the lanes of a disk-buffered output hold at
+// most diskLaneBytes each in memory, within -output-queue-bytes; an output
+// queued in memory has all of it.
+func TestDiskBufferQueueLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		disk        bool
+		workers, qb int
+		want        int64
+	}{
+		{"memory", false, 2, 8 << 20, 8 << 20},
+		{"disk", true, 2, 8 << 20, 2 * diskLaneBytes},
+		{"disk, more workers", true, 4, 8 << 20, 4 * diskLaneBytes},
+		{"disk, a smaller queue", true, 2, 1 << 20, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := capture.Config(capture.Unique("limit"))
+			if tc.disk {
+				cfg = diskConfig(capture.Unique("limit"), output.BufferConfig{Sync: "interval"})
+			}
+			p, err := New(Options{Workers: tc.workers, DataDir: t.TempDir(), OutputQueueBytes: tc.qb},
+				&Config{Version: "1", Outputs: []output.Config{cfg}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closePipeline(t, p)
+			runners := (*p.byName.Load())[cfg.Name()]
+			if len(runners) != 1 {
+				t.Fatalf("%d runners of %s; want 1", len(runners), cfg.Name())
+			}
+			if got := runners[0].limit; got != tc.want {
+				t.Errorf("queue limit %d bytes; want %d", got, tc.want)
+			}
+		})
+	}
+}

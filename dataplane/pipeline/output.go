@@ -98,7 +98,7 @@ func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffe
 		name:      name,
 		out:       out,
 		disk:      d,
-		limit:     int64(p.opts.OutputQueueBytes),
+		limit:     p.queueLimit(d),
 		delivered: p.m.Delivered(name),
 		failed:    p.m.OutputDropped(name, metrics.ReasonOutputFailed),
 		rejected:  p.m.OutputDropped(name, metrics.ReasonRejected),
@@ -156,6 +156,25 @@ func (p *Pipeline) startOutput(key, name string, out output.Output, d *diskBuffe
 	p.running[runner] = struct{}{}
 	p.indexOutputsLocked()
 	return runner
+}
+
+// diskLaneBytes bounds what one lane of a disk-buffered output holds in
+// memory, on top of -output-queue-bytes: its batches only wait there for
+// a write to the disk queue, so a few batches keep the disk busy, and
+// what a crash can lose stays small. The batches pin the ingest batches
+// their lines point into, more than their lines' bytes: 8 MiB of queue
+// kept about 10 MiB alive.
+const diskLaneBytes = 1 << 20
+
+// queueLimit is the memory bound of the batches queued for an output:
+// Options.OutputQueueBytes, and no more than diskLaneBytes a lane with a
+// disk buffer d.
+func (p *Pipeline) queueLimit(d *diskBuffer) int64 {
+	limit := int64(p.opts.OutputQueueBytes)
+	if d != nil {
+		limit = min(limit, int64(p.opts.Workers)*diskLaneBytes)
+	}
+	return limit
 }
 
 // stop lets the lanes deliver what they queued, then closes the output.

@@ -95,6 +95,8 @@ type Options struct {
 	// has further batches dropped (counted, reason queue_full), so it never
 	// holds up the pipeline or the other outputs. Under Block the pipeline
 	// waits for the output instead: no loss, at the price of isolation.
+	// The batches on their way to a disk buffer are bounded tighter still
+	// (diskLaneBytes).
 	OutputQueueBytes int
 	// BreakerOpen and BreakerClose are the ring fill levels at which the
 	// breaker opens and closes again. The breaker acts under the drop
