@@ -61,6 +61,13 @@ type dedup struct {
 	// it holds at most about two per kind tracked.
 	expiries []dedupExpiry
 	head     int
+	// maybe counts, in two places each, the kinds in seen: a line whose
+	// hash finds a 0 in either is of no kind tracked, known without a
+	// look in the map, which is the larger cost of a line that passes
+	// (most lines are of a kind of their own). A count at 255 stays
+	// there: it then only makes the map be asked.
+	maybe []uint8
+	mask  uint64 // len(maybe) - 1
 }
 
 // dedupExpiry is a kind of line and when it passed.
@@ -95,7 +102,14 @@ func newDedup(raw json.RawMessage) (Processor, error) {
 	if p.MaxLines < 1 || p.MaxLines > maxDedupLines {
 		return nil, fmt.Errorf("params.max_lines: must be between 1 and %d, got %d", maxDedupLines, p.MaxLines)
 	}
-	return &dedup{window: int64(window), maskDigits: p.MaskDigits, maxLines: p.MaxLines, seen: map[uint64]*dedupEntry{}}, nil
+	// Four counts a kind or more: about 1 line in 16 of a kind not
+	// tracked, with the table full, asks the map all the same.
+	n := 1 << 16
+	for n < 4*p.MaxLines {
+		n <<= 1
+	}
+	return &dedup{window: int64(window), maskDigits: p.MaskDigits, maxLines: p.MaxLines, seen: map[uint64]*dedupEntry{},
+		maybe: make([]uint8, n), mask: uint64(n - 1)}, nil
 }
 
 // Process implements Processor.
@@ -130,12 +144,16 @@ func (d *dedup) process(b *record.Batch, now int64) {
 func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
 	d.expire(now)
 	h := d.hash(line)
-	e := d.seen[h]
+	var e *dedupEntry
+	if d.maybe[h&d.mask] != 0 && d.maybe[(h>>32)&d.mask] != 0 {
+		e = d.seen[h]
+	}
 	if e == nil {
 		if len(d.seen) >= d.maxLines {
 			return 0, false // every kind is in its window: pass untracked
 		}
 		d.seen[h] = &dedupEntry{passed: now}
+		d.count(h, 1)
 		d.expiries = append(d.expiries, dedupExpiry{h, now})
 		return 0, false
 	}
@@ -161,6 +179,7 @@ func (d *dedup) expire(now int64) {
 		d.head++
 		if e := d.seen[x.hash]; e != nil && e.passed == x.passed && e.dropped == 0 {
 			delete(d.seen, x.hash)
+			d.count(x.hash, -1)
 		}
 	}
 	switch {
@@ -169,6 +188,16 @@ func (d *dedup) expire(now int64) {
 	case d.head > 1024 && d.head > len(d.expiries)/2:
 		n := copy(d.expiries, d.expiries[d.head:])
 		d.expiries, d.head = d.expiries[:n], 0
+	}
+}
+
+// count adds delta to the two counts of the kind h in maybe; a count at
+// 255 is left alone.
+func (d *dedup) count(h uint64, delta int) {
+	for _, i := range [2]uint64{h & d.mask, (h >> 32) & d.mask} {
+		if c := d.maybe[i]; c != 255 {
+			d.maybe[i] = uint8(int(c) + delta)
+		}
 	}
 }
 
