@@ -110,6 +110,14 @@ func withBuffer(out, buffer string) string {
 	return strings.TrimSuffix(out, "}") + `,"buffer":` + buffer + "}"
 }
 
+// LeakEvery is how many lines the lab's sink takes for each it scans
+// for leaks (SSNs, card numbers, e-mail addresses), in every scenario and
+// the floor alike, so that each fraction of the floor compares like with
+// like: the scan is the lab's largest cost per line. A proxy that leaks
+// does so on every line of a kind, thousands a run, and one in LeakEvery
+// of them is found; order, loss and latency are checked on every line.
+const LeakEvery = 8
+
 // rig is a running data plane and the sink its manifest sends to.
 type rig struct {
 	px   *lab.Proxy
@@ -122,19 +130,7 @@ type rig struct {
 // queues as the JSON buffer says ("": in memory), in a -data-dir of the
 // scenario's own. flags are more data plane flags.
 func (h *Harness) startRig(name, manifest, output, overflow, buffer string, flags ...string) (*rig, error) {
-	return h.startRigLeakEvery(name, manifest, output, overflow, buffer, 1, flags...)
-}
-
-// noPIILeakEvery is how many lines a sink lets go by for each it scans
-// for leaks, where the sender sends none: the scan then only guards
-// against a proxy that makes some up, and it is the lab's largest cost
-// per line.
-const noPIILeakEvery = 16
-
-// startRigLeakEvery is startRig with a sink that scans one line in
-// leakEvery for leaks.
-func (h *Harness) startRigLeakEvery(name, manifest, output, overflow, buffer string, leakEvery int, flags ...string) (*rig, error) {
-	sink, err := h.lab.StartSinkLeakEvery(leakEvery)
+	sink, err := h.lab.StartSinkLeakEvery(LeakEvery)
 	if err != nil {
 		return nil, err
 	}
@@ -252,12 +248,7 @@ func (h *Harness) throughputVia(ctx context.Context, sc *result.Scenario, in ing
 		}
 		flags, target = []string{in.listener, lab.Port(addrs[0])}, in.scheme+"://"+addrs[0]
 	}
-	leakEvery := 1
-	if lab.SendsNoPII(mix) {
-		leakEvery = noPIILeakEvery
-		sc.LeakEvery = leakEvery
-	}
-	r, err := h.startRigLeakEvery(sc.Name, manifest, output, "block", buffer, leakEvery, flags...)
+	r, err := h.startRig(sc.Name, manifest, output, "block", buffer, flags...)
 	if err != nil {
 		return err
 	}
@@ -327,12 +318,11 @@ func (h *Harness) throughputVia(ctx context.Context, sc *result.Scenario, in ing
 // the runs) and open loop at the latency rate. Every scenario's
 // throughput is also given as a fraction of it.
 func (h *Harness) floor(ctx context.Context, sc *result.Scenario) error {
-	sink, err := h.lab.StartSinkLeakEvery(noPIILeakEvery)
+	sink, err := h.lab.StartSinkLeakEvery(LeakEvery)
 	if err != nil {
 		return err
 	}
 	defer sink.Stop()
-	sc.LeakEvery = noPIILeakEvery
 	load := lab.Load{Target: "tcp://" + sink.TCP, Conns: h.cfg.Conns, Flags: lab.NoPII()}
 	send := func(l lab.Load) (sender.Summary, lgsink.Stats, time.Time, error) {
 		if err := sink.Reset(); err != nil {
@@ -769,6 +759,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	gate(&s4, s4.BreakerOpened > 0, "the breaker did not engage under overload")
 	scs := make([]result.Scenario, 0, len(out))
 	for _, sc := range out {
+		sc.LeakEvery = LeakEvery
 		gate(sc, sc.Lost == 0, "%d lines lost uncounted", sc.Lost)
 		gate(sc, sc.PIILeaks == 0, "%d unredacted SSNs or card numbers reached the sink", sc.PIILeaks)
 		sc.Passed = len(sc.Failures) == 0

@@ -38,16 +38,6 @@ type Load struct {
 // sink would count them as leaks.
 func NoPII() []string { return []string{"-ssn", "0", "-card", "0", "-email", "0"} }
 
-// SendsNoPII reports whether sender flags make a load without PII: each
-// of NoPII's kinds at a share of 0, the last value of a flag counting.
-func SendsNoPII(flags []string) bool {
-	share := map[string]string{}
-	for i := 0; i+1 < len(flags); i++ {
-		share[flags[i]] = flags[i+1]
-	}
-	return share["-ssn"] == "0" && share["-card"] == "0" && share["-email"] == "0"
-}
-
 // args are the command line of `loadgen send` for l.
 func (l Load) args() []string {
 	a := []string{"send", "-target", l.Target, "-seed", "1"}

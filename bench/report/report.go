@@ -533,5 +533,5 @@ func leakEveryText(s *result.Scenario) string {
 	if s.LeakEvery <= 1 {
 		return ""
 	}
-	return " (1 line in " + strconv.Itoa(s.LeakEvery) + " scanned: none sent)"
+	return " (1 line in " + strconv.Itoa(s.LeakEvery) + " scanned)"
 }
