@@ -37,13 +37,7 @@ func TestOutputQueueBytesFlag(t *testing.T) {
 		{args: []string{"-output-queue-bytes", "0"}, err: true},
 		{args: []string{"-output-queue-bytes", "-1"}, err: true},
 	} {
-		var f dataplaneFlags
-		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-		f.register(fs)
-		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
-			t.Fatalf("%q: %v", c.args, err)
-		}
-		opts, err := f.options(slog.Default())
+		opts, err := parseDataplaneFlags(t, c.args...)
 		if (err != nil) != c.err {
 			t.Errorf("%q: got error %v; want error %v", c.args, err, c.err)
 			continue
@@ -67,13 +61,7 @@ func TestOverflowFlags(t *testing.T) {
 		{args: []string{"-overflow-wait", "-1s"}, wantError: "-overflow-wait: want 0 (drop at once) or a positive duration; got -1s"},
 		{args: []string{"-breaker-delay", "-1ms"}, wantError: "-breaker-delay: want 0 (open at once) or a positive duration; got -1ms"},
 	} {
-		var f dataplaneFlags
-		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-		f.register(fs)
-		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
-			t.Fatalf("%q: %v", c.args, err)
-		}
-		opts, err := f.options(slog.Default())
+		opts, err := parseDataplaneFlags(t, c.args...)
 		if c.wantError != "" {
 			if err == nil || err.Error() != c.wantError {
 				t.Errorf("%q: got error %v; want %q", c.args, err, c.wantError)
@@ -201,13 +189,7 @@ func TestEgressAuditFlags(t *testing.T) {
 		{args: []string{"-egress-audit-detectors", "emial"}, err: `-egress-audit-detectors: unknown detector or category "emial"; did you mean email?`},
 		{args: []string{"-egress-audit", "-1"}, err: "-egress-audit: want 0 (off) or a positive number of lines; got -1"},
 	} {
-		var f dataplaneFlags
-		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-		f.register(fs)
-		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
-			t.Fatalf("%q: %v", c.args, err)
-		}
-		opts, err := f.options(slog.Default())
+		opts, err := parseDataplaneFlags(t, c.args...)
 		if c.err != "" {
 			if err == nil || err.Error() != c.err {
 				t.Errorf("%q: got error %v; want %q", c.args, err, c.err)
@@ -234,13 +216,7 @@ func TestBootPolicyFlag(t *testing.T) {
 		{args: []string{"-boot-policy", "open"}, err: `-boot-policy: want closed or passthrough; got "open"`},
 	} {
 		t.Setenv("STREAMGATE_BOOT_POLICY", c.env)
-		var f dataplaneFlags
-		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-		f.register(fs)
-		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
-			t.Fatalf("%q: %v", c.args, err)
-		}
-		opts, err := f.options(slog.Default())
+		opts, err := parseDataplaneFlags(t, c.args...)
 		if c.err != "" {
 			if err == nil || err.Error() != c.err {
 				t.Errorf("env %q, %q: got error %v; want %q", c.env, c.args, err, c.err)
@@ -381,13 +357,7 @@ func TestIngestLimitFlags(t *testing.T) {
 			for k, v := range c.env {
 				t.Setenv(k, v)
 			}
-			var f dataplaneFlags
-			fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-			f.register(fs)
-			if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
-				t.Fatalf("%q: %v", c.args, err)
-			}
-			opts, err := f.options(slog.Default())
+			opts, err := parseDataplaneFlags(t, c.args...)
 			if c.err != "" {
 				if err == nil || err.Error() != c.err {
 					t.Fatalf("got error %v; want %q", err, c.err)
@@ -420,13 +390,7 @@ func TestShadowCPUBudgetFlag(t *testing.T) {
 		{args: []string{"-shadow-cpu-budget", "-0.1"}, wantError: "-shadow-cpu-budget: want a fraction of a second above 0 (1 or more: no bound); got -0.1"},
 		{args: []string{"-shadow-cpu-budget", "NaN"}, wantError: "-shadow-cpu-budget: want a fraction of a second above 0 (1 or more: no bound); got NaN"},
 	} {
-		var f dataplaneFlags
-		fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-		f.register(fs)
-		if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
-			t.Fatalf("%q: %v", c.args, err)
-		}
-		opts, err := f.options(slog.Default())
+		opts, err := parseDataplaneFlags(t, c.args...)
 		if c.wantError != "" {
 			if err == nil || err.Error() != c.wantError {
 				t.Errorf("%q: got error %v; want %q", c.args, err, c.wantError)
@@ -437,4 +401,17 @@ func TestShadowCPUBudgetFlag(t *testing.T) {
 			t.Errorf("%q: got %v, %v; want ShadowCPU %v", c.args, opts.Pipeline.ShadowCPU, err, c.want)
 		}
 	}
+}
+
+// parseDataplaneFlags parses a data plane's flags, args after a memory
+// limit that leaves the test process's alone, into its options.
+func parseDataplaneFlags(t *testing.T, args ...string) (server.Options, error) {
+	t.Helper()
+	var f dataplaneFlags
+	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+	f.register(fs)
+	if err := fs.Parse(append([]string{"-memory-limit", "off"}, args...)); err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	return f.options(slog.Default())
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"crypto/tls"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,8 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"streamgate/dataplane/server"
 )
 
 // runCLI runs the binary with args and returns its exit code, stdout and
@@ -181,19 +177,6 @@ func TestDLQMaxBytesFlag(t *testing.T) {
 			t.Errorf("%q: error %q does not name the flag", c.args, err)
 		}
 	}
-}
-
-// parseDataplaneFlags parses a data plane's flags, args after a memory
-// limit that leaves the test process's alone, into its options.
-func parseDataplaneFlags(t *testing.T, args ...string) (server.Options, error) {
-	t.Helper()
-	var f dataplaneFlags
-	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-	f.register(fs)
-	if err := fs.Parse(append([]string{"-memory-limit", "off"}, args...)); err != nil {
-		t.Fatalf("%q: %v", args, err)
-	}
-	return f.options(slog.Default())
 }
 
 // TestEchoServerStatus: echo-server -status answers every request with

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"flag"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -45,13 +43,7 @@ func TestKafkaFlags(t *testing.T) {
 			for _, k := range []string{"KAFKA_BROKERS", "KAFKA_TOPICS", "KAFKA_GROUP"} {
 				t.Setenv(k, c.env[k])
 			}
-			var f dataplaneFlags
-			fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-			f.register(fs)
-			if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
-				t.Fatalf("%q: %v", c.args, err)
-			}
-			opts, err := f.options(slog.Default())
+			opts, err := parseDataplaneFlags(t, c.args...)
 			if c.err != "" {
 				if err == nil || err.Error() != c.err {
 					t.Fatalf("got error %v; want %q", err, c.err)

@@ -220,13 +220,7 @@ func TestAdminFlags(t *testing.T) {
 			for _, k := range []string{"LISTEN_HOST", "ADMIN_HOST", "ADMIN_PORT", "ADMIN_TLS_CERT", "ADMIN_TLS_KEY"} {
 				t.Setenv(k, c.env[k])
 			}
-			var f dataplaneFlags
-			fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
-			f.register(fs)
-			if err := fs.Parse(append([]string{"-memory-limit", "off"}, c.args...)); err != nil {
-				t.Fatal(err)
-			}
-			opts, err := f.options(slog.Default())
+			opts, err := parseDataplaneFlags(t, c.args...)
 			if c.wantErr != "" {
 				if err == nil || err.Error() != c.wantErr {
 					t.Fatalf("options: got %v; want %q", err, c.wantErr)
