@@ -120,6 +120,7 @@ func (d *dedup) Process(b *record.Batch) {
 func (d *dedup) process(b *record.Batch, now int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.expire(now) // the same now for every line of the batch
 	j := 0
 	for _, line := range b.Lines {
 		repeated, drop := d.see(line, now)
@@ -139,10 +140,9 @@ func (d *dedup) process(b *record.Batch, now int64) {
 }
 
 // see records line at now and reports whether it is a copy to drop, or
-// else how many copies were dropped since the last one passed. Lock mu
-// should be held.
+// else how many copies were dropped since the last one passed; expire
+// has run at now. Lock mu should be held.
 func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
-	d.expire(now)
 	h := d.hash(line)
 	var e *dedupEntry
 	if d.maybe[h&d.mask] != 0 && d.maybe[(h>>32)&d.mask] != 0 {
