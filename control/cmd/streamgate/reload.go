@@ -44,14 +44,10 @@ func notifyHUP() chan os.Signal {
 // said it is running is never missed.
 func (r *manifestReloader) start(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
-	if r.path == "" || r.s.Following() {
-		go func() {
-			defer close(done)
-			r.run(ctx, nil)
-		}()
-		return done
+	var changed <-chan struct{} // nil: no file to follow
+	if r.path != "" && !r.s.Following() {
+		changed = r.watch(ctx)
 	}
-	changed := r.watch(ctx)
 	go func() {
 		defer close(done)
 		r.run(ctx, changed)
