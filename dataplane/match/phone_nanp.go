@@ -21,6 +21,10 @@ var phoneNANP = Detector{
 		"nor be followed by '(' or '+' and a digit; only +1 may stand before it as a '+'.",
 	Context: nanpContext,
 	Find:    findPhoneNANP,
+	// In a set: the trunk prefix 1, an area code, a number without
+	// separators.
+	Runs: runBit(1) | runBit(3) | runBit(10) | runBit(11),
+	At:   nanpRunAt,
 	Examples: []Example{
 		{"callback (415) 555-2671 ext", []string{"(415) 555-2671"}},
 		{"tel=+1-212-555-0123, fax 212.555.0199, phone 2125550123", []string{"+1-212-555-0123", "212.555.0199", "2125550123"}},
@@ -44,6 +48,58 @@ func findPhoneNANP(line []byte, from int) (int, int) {
 		return s, e
 	}
 	return ps, pe
+}
+
+// nanpRunAt is phone_nanp's At, for a set's walk over runs: the number
+// that grows from the run line[i:r] of digits, as findPhoneNANP finds it.
+// A run of one is the trunk prefix 1 (with a '+' before it); of three, an
+// area code in parentheses or before '-' or '.', when the number has no
+// prefix; of ten or eleven, a number without separators.
+func nanpRunAt(line []byte, i, r int) (int, int) {
+	switch r - i {
+	case 1:
+		if line[i] != '1' || r == len(line) {
+			return -1, -1
+		}
+		b := r // 1(NXX) …
+		if line[r] != '(' {
+			if !networkPhoneSep(line[r]) {
+				return -1, -1
+			}
+			b = r + 1 // 1-NXX-…, 1 (NXX) …
+		}
+		e := nanpBody(line, b)
+		if e < 0 {
+			return -1, -1
+		}
+		k := i
+		if k > 0 && line[k-1] == '+' {
+			k--
+		}
+		if !nanpStartOK(line, k) {
+			return -1, -1
+		}
+		return k, e
+	case 3:
+		b := i
+		switch {
+		case r == len(line):
+			return -1, -1
+		case line[r] == ')' && i > 0 && line[i-1] == '(':
+			b = i - 1
+		case line[r] != '-' && line[r] != '.':
+			return -1, -1
+		}
+		if e := nanpBody(line, b); e >= 0 && nanpStartOK(line, b) {
+			return b, e
+		}
+		return -1, -1
+	case 11:
+		if line[i] != '1' {
+			return -1, -1
+		}
+	}
+	return nanpBare(line, 0, i, r)
 }
 
 // nanpParen finds the first number whose area code stands in parentheses
