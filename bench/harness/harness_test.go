@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/pprof/profile"
+
+	"streamgate/bench/result"
 )
 
 func TestTop(t *testing.T) {
@@ -63,5 +65,28 @@ func TestRunOnlyUnknown(t *testing.T) {
 	scs, err := h.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "unknown scenario S9_none") || len(scs) != 0 {
 		t.Fatalf("got %d scenarios, error %v; want none, and the unknown name", len(scs), err)
+	}
+}
+
+func TestFraction(t *testing.T) {
+	sc := func(runs ...float64) *result.Scenario {
+		return &result.Scenario{Runs: runs, Throughput: median(runs)}
+	}
+	for _, tt := range []struct {
+		name string
+		a, b *result.Scenario
+		want float64
+	}{
+		// The machine slows down between runs: each pair is 0.5, the
+		// medians' ratio is not.
+		{"paired", sc(100, 50, 25), sc(200, 100, 50), 0.5},
+		{"even", sc(60, 40), sc(100, 100), 0.5},
+		{"unpaired", sc(90), sc(100, 300), 0.45},
+		{"none", sc(), sc(100), 0},
+		{"zero base", sc(10), sc(), 0},
+	} {
+		if got := fraction(tt.a, tt.b); got != tt.want {
+			t.Errorf("%s: fraction = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
