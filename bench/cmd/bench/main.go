@@ -43,7 +43,7 @@ func main() {
 func run() error {
 	short := flag.Bool("short", false, "CI's reduced run (under 3 minutes); exits non-zero when a gate fails")
 	results := flag.String("results", "results", "results directory")
-	runs := flag.Int("runs", 3, "closed-loop throughput runs per scenario (median reported)")
+	runs := flag.Int("runs", 5, "closed-loop throughput runs per scenario (median reported)")
 	lines := flag.Int("lines", 2_000_000, "lines per throughput run")
 	conns := flag.Int("conns", 8, "sender connections")
 	latencyRate := flag.Int("latency-rate", 100_000, "open-loop rate of the latency phase, lines/s")
