@@ -89,3 +89,28 @@ func TestAllocsMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocsRateLimitKeyed: within a second, a line of a key already seen
+// costs no allocation; only a new key costs its own, once.
+func TestAllocsRateLimitKeyed(t *testing.T) {
+	p, ok := build(t, "rate_limit", `{"lines_per_second": 1000000, "key_attribute": "service.name"}`).(*rateLimit)
+	if !ok {
+		t.Fatal("rate_limit is not a *rateLimit")
+	}
+	r := newResetter(allocLines...)
+	const now = 1732262400
+	p.process(r.reset(), now) // the keys' first lines
+	allocs := testing.AllocsPerRun(100, func() {
+		b := r.reset()
+		p.process(b, now)
+		if len(b.Lines) != len(allocLines) {
+			t.Fatalf("got %d lines; want %d, none over the limit", len(b.Lines), len(allocLines))
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("got %v allocs per batch; want 0", allocs)
+	}
+	if len(p.counts) == 0 {
+		t.Fatal("no key counted: the test lines need a service.name")
+	}
+}

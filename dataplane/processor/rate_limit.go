@@ -49,9 +49,12 @@ type rateLimit struct {
 	key       *lineKey // nil: one budget for every line
 
 	mu     sync.Mutex
-	second int64          // the second counts are for, Unix time
-	counts map[string]int // lines kept this second, by key
-	shared int            // lines kept this second without a key, or over maxKeys
+	second int64 // the second counts are for, Unix time
+	// counts holds the lines kept this second of each key, at its place
+	// in keys: a line of a key seen before costs no allocation.
+	keys   map[string]int
+	counts []int
+	shared int // lines kept this second without a key, or over maxKeys
 }
 
 // newRateLimit builds a rate_limit rule from its params; see
@@ -74,7 +77,7 @@ func newRateLimit(raw json.RawMessage) (Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rateLimit{perSecond: p.LinesPerSecond, maxKeys: p.MaxKeys, key: key, counts: map[string]int{}}, nil
+	return &rateLimit{perSecond: p.LinesPerSecond, maxKeys: p.MaxKeys, key: key, keys: map[string]int{}}, nil
 }
 
 // Process implements Processor.
@@ -87,7 +90,8 @@ func (r *rateLimit) process(b *record.Batch, now int64) {
 	defer r.mu.Unlock()
 	if now != r.second {
 		r.second = now
-		clear(r.counts)
+		clear(r.keys)
+		r.counts = r.counts[:0]
 		r.shared = 0
 	}
 	removeIf(b, r.drop)
@@ -98,11 +102,16 @@ func (r *rateLimit) process(b *record.Batch, now int64) {
 func (r *rateLimit) drop(line []byte) bool {
 	if r.key != nil {
 		if k, ok := r.key.find(line); ok {
-			if n, seen := r.counts[string(k)]; seen || len(r.counts) < r.maxKeys {
-				if n >= r.perSecond {
+			if i, seen := r.keys[string(k)]; seen {
+				if r.counts[i] >= r.perSecond {
 					return true
 				}
-				r.counts[string(k)] = n + 1
+				r.counts[i]++
+				return false
+			}
+			if len(r.counts) < r.maxKeys {
+				r.keys[string(k)] = len(r.counts)
+				r.counts = append(r.counts, 1)
 				return false
 			}
 		}
