@@ -13,6 +13,7 @@ package corpus
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 )
 
@@ -493,14 +494,31 @@ const digitPairs = "00010203040506070809" +
 	"80818283848586878889" +
 	"90919293949596979899"
 
+// pow10 holds 10⁰ to 10¹⁹.
+var pow10 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// decimalLen returns how many decimal digits v has, 1 for 0, without a
+// division per digit: log10 from the bit length (1233/4096 is just over
+// log10(2)), one too many when v is under the power of ten it gives.
+func decimalLen(v uint64) int {
+	t := bits.Len64(v|1) * 1233 >> 12
+	if v|1 < pow10[t] { // 0 has the digits of 1, and no power of ten is odd but 1
+		return t
+	}
+	return t + 1
+}
+
 // appendUint appends v in decimal, as strconv.AppendUint(dst, v, 10)
 // does, writing the digits in place: every line takes several numbers,
 // and the copy strconv makes of each was a fifth of the sender's time.
 func appendUint(dst []byte, v uint64) []byte {
-	n := 1
-	for x := v; x >= 10; x /= 10 {
-		n++
-	}
+	n := decimalLen(v)
 	dst = slices.Grow(dst, n)
 	end := len(dst) + n
 	dst = dst[:end]

@@ -245,6 +245,9 @@ func TestEscapedJSON(t *testing.T) {
 func TestAppendDecimal(t *testing.T) {
 	vals := []uint64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 1<<32 - 1, 1 << 32,
 		1_700_000_000_000_000_000, 9_999_999_999_999_999_999, math.MaxInt64, math.MaxUint64}
+	for p := uint64(10); p <= 1e19; p *= 10 {
+		vals = append(vals, p-1, p, p+1)
+	}
 	r := rng{s: 7}
 	for range 10000 {
 		vals = append(vals, r.next()>>(r.next()%64))
