@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
@@ -20,44 +21,41 @@ func ScanLeaks(b []byte) (pii, email bool) {
 // scanLeaks is ScanLeaks, and also reports whether b holds a backslash, so
 // the caller knows, without another pass, whether to scan b decoded too.
 func scanLeaks(b []byte) (pii, email, escaped bool) {
+	escaped = bytes.IndexByte(b, '\\') >= 0
+	for i := bytes.IndexByte(b, '@'); i >= 0 && !email; {
+		email = isEmail(b, i)
+		j := bytes.IndexByte(b[i+1:], '@')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
 	// Eight bytes at a time, it visits only the bytes that start a run of
-	// digits, where an SSN or a card number may start, and the '@'s.
+	// digits, where an SSN or a card number may start.
 	var prev uint64 // the top bit of the low byte set when the byte before the word is a digit
-	var slash uint64
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		d := digitMask(x)
-		starts := d &^ (d<<8 | prev)
+		d := digitMask(binary.LittleEndian.Uint64(b[i:]))
+		for m := d &^ (d<<8 | prev); m != 0; m &= m - 1 {
+			if numberLeakAt(b, i+bits.TrailingZeros64(m)>>3) {
+				return true, email, escaped
+			}
+		}
 		prev = d >> 56
-		slash |= byteMask(x, '\\')
-		for m := starts | byteMask(x, '@'); m != 0; m &= m - 1 {
-			if pii, email = leakAt(b, i+bits.TrailingZeros64(m)>>3, pii, email); pii && email {
-				return pii, email, slash != 0
-			}
-		}
 	}
-	escaped = slash != 0
 	for ; i < len(b); i++ {
-		c := b[i]
-		escaped = escaped || c == '\\'
-		if c == '@' || isDigit(c) && (i == 0 || !isDigit(b[i-1])) {
-			if pii, email = leakAt(b, i, pii, email); pii && email {
-				return pii, email, escaped
-			}
+		if isDigit(b[i]) && (i == 0 || !isDigit(b[i-1])) && numberLeakAt(b, i) {
+			return true, email, escaped
 		}
 	}
-	return pii, email, escaped
+	return false, email, escaped
 }
 
-// leakAt adds to pii and email what starts at b[i]: an '@' or the first
-// digit of a run.
-func leakAt(b []byte, i int, pii, email bool) (bool, bool) {
-	if b[i] == '@' {
-		return pii, email || isEmail(b, i)
-	}
+// numberLeakAt reports whether an SSN or a card number starts at b[i], the
+// first digit of a run.
+func numberLeakAt(b []byte, i int) bool {
 	// A card number starts with 2 to 6 (see issued); an SSN with any digit.
-	return pii || isSSN(b, i) || b[i]-'2' < 5 && isCard(b, i), email
+	return isSSN(b, i) || b[i]-'2' < 5 && isCard(b, i)
 }
 
 const (
@@ -72,13 +70,6 @@ const (
 func digitMask(x uint64) uint64 {
 	y := x & lo7
 	return (ones*(127+0x3a) - y) & ^x & (y + ones*(127-0x2f)) & hi1
-}
-
-// byteMask returns x with the top bit of each byte that is c set, and
-// every other bit clear.
-func byteMask(x uint64, c byte) uint64 {
-	z := x ^ ones*uint64(c) // zero where x has c
-	return ^((z&lo7 + lo7) | z) & hi1
 }
 
 // local and domain mark the bytes allowed in the two parts of an address.

@@ -126,3 +126,37 @@ func TestScanLeaksEscaped(t *testing.T) {
 		}
 	}
 }
+
+// scanLeaksRef is scanLeaks one byte at a time.
+func scanLeaksRef(b []byte) (pii, email, escaped bool) {
+	for i, c := range b {
+		switch {
+		case c == '\\':
+			escaped = true
+		case c == '@':
+			email = email || isEmail(b, i)
+		case isDigit(c) && (i == 0 || !isDigit(b[i-1])):
+			pii = pii || numberLeakAt(b, i)
+		}
+	}
+	return pii, email, escaped
+}
+
+// FuzzScanLeaks checks the scan that skips eight bytes at a time against
+// scanLeaksRef, on lines received from the proxy.
+func FuzzScanLeaks(f *testing.F) {
+	for _, s := range []string{
+		"ssn=123-45-6789", "card 4111 1111 1111 1111 to a@b.io", `{"e":"x\u0040y.com"}`,
+		"01234567 123-45-6789@", "@@a@b.co 5500-0000-0000-0004",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte(s)
+		p, e, x := scanLeaks(b)
+		rp, re, rx := scanLeaksRef(b)
+		if p != rp || e != re || x != rx {
+			t.Fatalf("scanLeaks(%q) = %v, %v, %v; the reference says %v, %v, %v", s, p, e, x, rp, re, rx)
+		}
+	})
+}
