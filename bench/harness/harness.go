@@ -245,10 +245,11 @@ type measure interface {
 	stop()
 }
 
-// interleave makes the closed-loop runs of ms by turns, run i of each
+// interleave makes the closed-loop runs of ms in rounds, run i of each
 // before run i+1 of any, so that a change in the machine's speed over the
 // minutes they take falls on all of them alike and the fractions of one
-// another they are given in compare like with like; then it finishes each.
+// another they are given (see fraction) compare like with like; then it
+// finishes each.
 // A measure that fails stops there; its error is in errs, by place.
 func (h *Harness) interleave(ctx context.Context, ms []measure) (errs []error) {
 	errs = make([]error, len(ms))
@@ -259,16 +260,21 @@ func (h *Harness) interleave(ctx context.Context, ms []measure) (errs []error) {
 	}()
 	for i := 0; i < h.cfg.Runs; i++ {
 		for k, m := range ms {
-			if errs[k] == nil {
-				errs[k] = m.run(ctx, i)
+			if errs[k] != nil {
+				continue
+			}
+			if errs[k] = m.run(ctx, i); errs[k] != nil {
+				m.stop() // nothing of it runs beside the others' runs
 			}
 		}
 	}
+	// The latency phases go one after another, each while the data planes
+	// after it in ms idle.
 	for k, m := range ms {
 		if errs[k] == nil {
 			errs[k] = m.done(ctx)
 		}
-		m.stop() // free its rig before the next one measures latency
+		m.stop()
 	}
 	return errs
 }
@@ -780,7 +786,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	// The throughput scenarios are given as fractions of one another: the
 	// floor, S1 for other listeners, S2 for more rules, memory for disk.
 	// Their rigs all start first, idle but for the one measuring, and
-	// their runs take turns (interleave).
+	// their runs go in rounds (interleave).
 	for _, t := range []struct {
 		sc    *result.Scenario
 		short bool
@@ -867,7 +873,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	ran := func(sc *result.Scenario) bool { return slices.Contains(out, sc) }
 	if ran(&f0) {
 		for _, sc := range []*result.Scenario{&s1, &s2} {
-			gate(sc, sc.FloorFraction >= FloorGate,
+			gate(sc, ratio(sc, &f0) >= FloorGate,
 				"throughput %.0f lines/s is %.0f %% of the lab's floor, %.0f lines/s, under %.0f %%", sc.Throughput, 100*sc.FloorFraction, f0.Throughput, 100*FloorGate)
 		}
 	}
@@ -895,16 +901,21 @@ func median(xs []float64) float64 {
 	return math.Round((s[len(s)/2-1] + s[len(s)/2]) / 2)
 }
 
-// fraction is a's throughput as a fraction of b's: the median of the
-// ratios of their runs made back to back (see interleave), so that a
-// change in the machine's speed between runs cancels out; or of their
-// medians when the runs do not pair up. 0 when either has no throughput.
-func fraction(a, b *result.Scenario) float64 {
+// fraction is a's throughput as a fraction of b's, rounded as reported;
+// see ratio.
+func fraction(a, b *result.Scenario) float64 { return round3(ratio(a, b)) }
+
+// ratio is a's throughput over b's: the median of the ratios of their runs
+// made in the same round (see interleave), so that a change in the
+// machine's speed from one round to the next cancels out; or the ratio of
+// their medians when the runs do not pair up, as when one of them stopped
+// early. 0 when either has no throughput.
+func ratio(a, b *result.Scenario) float64 {
 	if a.Throughput <= 0 || b.Throughput <= 0 {
 		return 0
 	}
 	if len(a.Runs) != len(b.Runs) || slices.Contains(b.Runs, 0) {
-		return round3(a.Throughput / b.Throughput)
+		return a.Throughput / b.Throughput
 	}
 	r := make([]float64, len(a.Runs))
 	for i := range r {
@@ -912,9 +923,9 @@ func fraction(a, b *result.Scenario) float64 {
 	}
 	sort.Float64s(r)
 	if n := len(r); n%2 == 0 {
-		return round3((r[n/2-1] + r[n/2]) / 2)
+		return (r[n/2-1] + r[n/2]) / 2
 	}
-	return round3(r[len(r)/2])
+	return r[len(r)/2]
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

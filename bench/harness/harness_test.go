@@ -82,11 +82,16 @@ func TestFraction(t *testing.T) {
 		{"paired", sc(100, 50, 25), sc(200, 100, 50), 0.5},
 		{"even", sc(60, 40), sc(100, 100), 0.5},
 		{"unpaired", sc(90), sc(100, 300), 0.45},
+		{"rounded", sc(39.96), sc(100), 0.4},
 		{"none", sc(), sc(100), 0},
 		{"zero base", sc(10), sc(), 0},
 	} {
 		if got := fraction(tt.a, tt.b); got != tt.want {
 			t.Errorf("%s: fraction = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+	// The gates compare the ratio unrounded: 0.3996 is under 0.4.
+	if r := ratio(sc(39.96), sc(100)); r >= FloorGate {
+		t.Errorf("ratio = %v, want it under the gate %v", r, FloorGate)
 	}
 }
