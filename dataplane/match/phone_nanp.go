@@ -52,9 +52,9 @@ func findPhoneNANP(line []byte, from int) (int, int) {
 
 // nanpRunAt is phone_nanp's At, for a set's walk over runs: the number
 // that grows from the run line[i:r] of digits, as findPhoneNANP finds it.
-// A run of one is the trunk prefix 1 (with a '+' before it); of three, an
-// area code in parentheses or before '-' or '.', when the number has no
-// prefix; of ten or eleven, a number without separators.
+// A run of one is the trunk prefix 1, and the '+' before it if there is
+// one; of three, an area code in parentheses or before '-' or '.', when
+// the number has no prefix; of ten or eleven, a number without separators.
 func nanpRunAt(line []byte, i, r int) (int, int) {
 	switch r - i {
 	case 1:
