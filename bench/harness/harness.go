@@ -889,16 +889,28 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	return scs, errors.Join(errs...)
 }
 
+// median is the median of runs' lines/s: middle, rounded to a whole line
+// per second when it is the mean of two runs.
 func median(xs []float64) float64 {
+	m := middle(xs)
+	if len(xs)%2 == 0 {
+		m = math.Round(m)
+	}
+	return m
+}
+
+// middle is the median of xs, the mean of the two middle values when they
+// are an even number; 0 when there are none.
+func middle(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
-	s := append([]float64(nil), xs...)
+	s := slices.Clone(xs)
 	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
 	}
-	return math.Round((s[len(s)/2-1] + s[len(s)/2]) / 2)
+	return s[len(s)/2]
 }
 
 // fraction is a's throughput as a fraction of b's, rounded as reported;
@@ -921,11 +933,7 @@ func ratio(a, b *result.Scenario) float64 {
 	for i := range r {
 		r[i] = a.Runs[i] / b.Runs[i]
 	}
-	sort.Float64s(r)
-	if n := len(r); n%2 == 0 {
-		return (r[n/2-1] + r[n/2]) / 2
-	}
-	return r[len(r)/2]
+	return middle(r)
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
