@@ -77,7 +77,9 @@ type wireField struct {
 // not decode (the slow path decides).
 func nextField(b []byte) (f wireField, ok bool) {
 	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 {
+	if n < 0 || num > protowire.MaxValidNumber {
+		// ConsumeTag takes numbers up to MaxInt32; the decoder refuses
+		// those above MaxValidNumber.
 		return f, false
 	}
 	f.num, f.typ = num, typ
