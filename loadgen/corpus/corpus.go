@@ -171,13 +171,28 @@ func (g *Generator) Append(dst []byte, src string, seq uint64, ts int64) ([]byte
 	return appendPadding(dst, &r, k&KindJSON != 0, target-(len(dst)-start)), k
 }
 
-func appendText(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []byte {
+// appendHead appends the fields every line starts with, its send
+// timestamp, source and sequence number, as a text line or, with json, as
+// a JSON line writes them.
+func appendHead(dst []byte, json bool, src string, seq uint64, ts int64) []byte {
+	if json {
+		dst = append(dst, `{"ts":`...)
+		dst = appendInt(dst, ts)
+		dst = append(dst, `,"src":"`...)
+		dst = append(dst, src...)
+		dst = append(dst, `","seq":`...)
+		return appendUint(dst, seq)
+	}
 	dst = append(dst, "ts="...)
 	dst = appendInt(dst, ts)
 	dst = append(dst, " src="...)
 	dst = append(dst, src...)
 	dst = append(dst, " seq="...)
-	dst = appendUint(dst, seq)
+	return appendUint(dst, seq)
+}
+
+func appendText(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []byte {
+	dst = appendHead(dst, false, src, seq, ts)
 	dst = append(dst, " level="...)
 	svc := pick(r, services)
 	if k&KindDebug != 0 {
@@ -217,12 +232,7 @@ func appendText(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []
 }
 
 func appendJSON(dst []byte, r *rng, k Kind, src string, seq uint64, ts int64) []byte {
-	dst = append(dst, `{"ts":`...)
-	dst = appendInt(dst, ts)
-	dst = append(dst, `,"src":"`...)
-	dst = append(dst, src...)
-	dst = append(dst, `","seq":`...)
-	dst = appendUint(dst, seq)
+	dst = appendHead(dst, true, src, seq, ts)
 	dst = append(dst, `,"severityText":"`...)
 	svc := pick(r, services)
 	esc := k&KindEscaped != 0

@@ -24,3 +24,15 @@ func BenchmarkAppendLine(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkCycleAppend(b *testing.B) {
+	c := New(DefaultConfig()).Cycle("bench-0", 4096)
+	buf := make([]byte, 0, 1024)
+	var n int
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		buf, _ = c.Append(buf[:0], uint64(i+1), 1_700_000_000_000_000_000)
+		n += len(buf)
+	}
+	b.SetBytes(int64(n / max(b.N, 1)))
+}

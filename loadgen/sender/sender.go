@@ -266,11 +266,10 @@ func randomRun() string {
 // worker drives one connection. Its counters are read after run returns.
 type worker struct {
 	cfg      *Config
-	gen      *corpus.Generator
+	cycle    *corpus.Cycle
 	tr       transport
 	progress *Progress
 
-	src      string
 	conn     int64 // index of this connection
 	conns    int64
 	maxLines int  // lines per batch; 0 means no limit
@@ -296,13 +295,18 @@ type worker struct {
 	fatalErr error
 }
 
+// cyclePeriod is the period of each connection's lines (corpus.Cycle):
+// 4096 lines, fewer with more than 16 connections, so that a run holds at
+// most 64 Ki lines (about 13 MB) and generates them in milliseconds; never
+// fewer than 64.
+func cyclePeriod(conns int) int { return min(4096, max(64, 65536/max(conns, 1))) }
+
 func newWorker(c *Config, t target, i int, tr transport) *worker {
 	w := &worker{
 		cfg:      c,
-		gen:      corpus.New(c.Corpus),
+		cycle:    corpus.New(c.Corpus).Cycle(c.Run+"-"+strconv.Itoa(i), cyclePeriod(c.Conns)),
 		tr:       tr,
 		progress: c.Progress,
-		src:      c.Run + "-" + strconv.Itoa(i),
 		conn:     int64(i),
 		conns:    int64(c.Conns),
 		maxLines: c.Batch,
@@ -441,10 +445,10 @@ func (w *worker) add(ctx context.Context, seq uint64, ts, now int64) bool {
 		if w.lines == 0 {
 			w.oldest = ts
 		}
-		w.buf, k = w.gen.Append(w.buf, w.src, seq, ts)
+		w.buf, k = w.cycle.Append(w.buf, seq, ts)
 		w.buf = append(w.buf, '\n')
 	} else {
-		w.line, k = w.gen.Append(w.line[:0], w.src, seq, ts)
+		w.line, k = w.cycle.Append(w.line[:0], seq, ts)
 		if w.cfg.Syslog != "" {
 			w.frame = appendSyslog(w.frame[:0], w.header, w.line, w.cfg.Syslog)
 			w.line, w.frame = w.frame, w.line

@@ -518,16 +518,25 @@ func (s *Sink) applyLocked(h *handler, now int64) {
 		st.FirstNS = now
 	}
 	st.LastNS = now
+	var (
+		last  []byte // the source of lastW
+		lastW *window
+	)
 	for i := range h.recs {
 		r := &h.recs[i]
-		w := s.sources[string(r.src)]
-		if w == nil {
-			if len(s.sources) >= s.maxSources {
-				st.Unparsed++
-				continue
+		// Lines of one source come in runs: look its window up once a run.
+		w := lastW
+		if w == nil || !bytes.Equal(r.src, last) {
+			w = s.sources[string(r.src)]
+			if w == nil {
+				if len(s.sources) >= s.maxSources {
+					st.Unparsed++
+					continue
+				}
+				w = &window{}
+				s.sources[string(r.src)] = w
 			}
-			w = &window{}
-			s.sources[string(r.src)] = w
+			last, lastW = r.src, w
 		}
 		res := w.add(r.seq)
 		st.Gaps += res.gaps

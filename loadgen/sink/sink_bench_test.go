@@ -7,12 +7,14 @@ import (
 	"streamgate/loadgen/corpus"
 )
 
-// chunk returns n generated lines of cfg, newline-terminated, from 4 sources.
+// chunk returns n generated lines of cfg, newline-terminated, from 4
+// sources, in runs of 16 lines, as the proxy's output interleaves its
+// inputs' batches.
 func chunk(cfg corpus.Config, n int) []byte {
 	g := corpus.New(cfg)
 	var b []byte
 	for i := range n {
-		b = g.AppendLine(b, "bench-"+strconv.Itoa(i%4), uint64(i/4+1), 1_754_000_000_000_000_000)
+		b = g.AppendLine(b, "bench-"+strconv.Itoa(i/16%4), uint64(i/64*16+i%16+1), 1_754_000_000_000_000_000)
 		b = append(b, '\n')
 	}
 	return b
