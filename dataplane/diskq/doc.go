@@ -30,9 +30,7 @@
 //
 // New segments start once the current one reaches Options.SegmentBytes. A
 // segment file is deleted once it is full and every record in it is
-// acknowledged; one deleted before a sync reached it is never synced, so
-// records delivered within a SyncInterval of their Append need not reach
-// the device at all. The cursor (24 bytes: "SGQC", segment number, offset,
+// acknowledged. The cursor (24 bytes: "SGQC", segment number, offset,
 // CRC-32C) is the position of the oldest record not acknowledged; it is
 // saved, by writing a temporary file and renaming it, every
 // Options.SyncInterval and at Close, so a restart hands out again at most

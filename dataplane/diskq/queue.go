@@ -828,23 +828,11 @@ func (q *Queue) syncTo(s *segment, end int64) error {
 
 // syncDataLocked fsyncs what was written since the last sync: the sealed
 // segments (then closed), the write segment, and the directory if a segment
-// was created. A sealed segment deleted since it was written, every record
-// in it acknowledged, is closed without a sync: closing drops its pages
-// unwritten, where a sync would write to the device what no one will read
-// (at a high rate, most segments are delivered and deleted within one
-// SyncInterval). syncMu is held.
+// was created. syncMu is held.
 func (q *Queue) syncDataLocked() error {
 	q.mu.Lock()
 	sealed := q.unsynced
 	q.unsynced = nil
-	n := 0 // sealed[:n] are still on disk, sealed[n:] deleted
-	for i, s := range sealed {
-		if !s.deleted {
-			sealed[n], sealed[i] = s, sealed[n]
-			n++
-		}
-	}
-	sealed, gone := sealed[:n], sealed[n:]
 	w := q.wseg
 	var wf *os.File
 	var target int64
@@ -855,12 +843,6 @@ func (q *Queue) syncDataLocked() error {
 	q.dirDirty = false
 	q.mu.Unlock()
 	var errs []error
-	for _, s := range gone {
-		if err := s.wf.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("cannot close %s: %w", s.path, err))
-		}
-		s.wf = nil
-	}
 	for _, s := range sealed {
 		if err := q.fsync(s.wf, s.path); err != nil {
 			errs = append(errs, err)

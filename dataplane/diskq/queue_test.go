@@ -780,53 +780,6 @@ func TestSyncModes(t *testing.T) {
 	})
 }
 
-// TestSyncSkipsDeletedSegments: a sync fsyncs the sealed segments still on
-// disk, and closes those deleted since, every record acknowledged, without
-// an fsync.
-func TestSyncSkipsDeletedSegments(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		delivered bool
-	}{{"delivered", true}, {"pending", false}} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			q := openQ(t, Options{Dir: dir, SyncInterval: time.Hour, SegmentBytes: MinSegmentBytes})
-			appendN(t, q, 0, 20, 1000)
-			sealed := len(segFiles(t, dir)) - 1
-			if sealed < 2 {
-				t.Fatalf("%d sealed segments; want several", sealed)
-			}
-			if tc.delivered {
-				checkRecords(t, drain(t, q), want(0, 20, 1000))
-				if n := len(segFiles(t, dir)); n != 1 {
-					t.Fatalf("%d segment files after delivery; want the write segment only", n)
-				}
-			}
-			before := q.Stats().Syncs
-			q.syncMu.Lock()
-			err := q.syncDataLocked()
-			q.syncMu.Unlock()
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The write segment and the directory, and the sealed segments
-			// unless they are gone.
-			want := int64(2)
-			if !tc.delivered {
-				want += int64(sealed)
-			}
-			if got := q.Stats().Syncs - before; got != want {
-				t.Fatalf("%d fsyncs; want %d", got, want)
-			}
-			q.mu.Lock()
-			defer q.mu.Unlock()
-			if len(q.unsynced) != 0 {
-				t.Fatalf("%d segments left to sync", len(q.unsynced))
-			}
-		})
-	}
-}
-
 // checkFor polls f until it returns nil, or fails the test after d.
 func checkFor(t *testing.T, d time.Duration, f func() error) {
 	t.Helper()
