@@ -1,5 +1,10 @@
 package ingest
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // wellFormed5424 reports whether msg is an RFC 5424 message of the shape
 // most senders write, checked without parsing it into fields: a priority
 // from 0 to 191, version 1, a timestamp (NILVALUE, or a date whose day is
@@ -56,31 +61,24 @@ func skipTimestamp(msg []byte, p int) (int, bool) {
 	if p+1 < len(msg) && msg[p] == '-' && msg[p+1] == ' ' {
 		return p + 2, true
 	}
-	// YYYY-MM-DDThh:mm:ss
+	// YYYY-MM-DDThh:mm:ss, checked as two 8-byte words and three bytes:
+	// the separators by comparison, the digits by one mask per word.
 	const fixed = len("2006-01-02T15:04:05")
 	if p+fixed > len(msg) {
 		return 0, false
 	}
 	t := msg[p : p+fixed]
-	for i, c := range t {
-		switch i {
-		case 4, 7:
-			if c != '-' {
-				return 0, false
-			}
-		case 10:
-			if c != 'T' {
-				return 0, false
-			}
-		case 13, 16:
-			if c != ':' {
-				return 0, false
-			}
-		default:
-			if !isDigit(c) {
-				return 0, false
-			}
-		}
+	const (
+		// "YYYY-MM-", little-endian: '-' in bytes 4 and 7, digits elsewhere.
+		seps0, sepMask0, digits0 = '-'<<32 | '-'<<56, 0xff<<32 | 0xff<<56, 0x0080_8000_8080_8080
+		// "DDThh:mm": 'T' in byte 2, ':' in byte 5, digits elsewhere.
+		seps1, sepMask1, digits1 = 'T'<<16 | ':'<<40, 0xff<<16 | 0xff<<40, 0x8080_0080_8000_8080
+	)
+	w0, w1 := binary.LittleEndian.Uint64(t), binary.LittleEndian.Uint64(t[8:])
+	if w0&sepMask0 != seps0 || w1&sepMask1 != seps1 || t[16] != ':' ||
+		inRange(w0, '0', '9')&digits0 != digits0 || inRange(w1, '0', '9')&digits1 != digits1 ||
+		!isDigit(t[17]) || !isDigit(t[18]) {
+		return 0, false
 	}
 	month, day := num2(t[5:]), num2(t[8:])
 	hour, minute, second := num2(t[11:]), num2(t[14:]), num2(t[17:])
@@ -114,17 +112,44 @@ func skipTimestamp(msg []byte, p int) (int, bool) {
 	return p + 1, true
 }
 
+// inRange returns x with the top bit of each byte in [lo, hi] set, and
+// every other bit clear, for 0 < lo <= hi < 0x80. Per byte c, with
+// t = c&0x7f: 0x7f+hi+1-t has its top bit set when c <= hi, t+0x7f-(lo-1)
+// when c >= lo, and ^c when c < 0x80; no byte's sum or difference carries
+// into its neighbour.
+func inRange(x uint64, lo, hi byte) uint64 {
+	const (
+		ones = 0x0101010101010101
+		low7 = 0x7f7f7f7f7f7f7f7f
+		high = 0x8080808080808080
+	)
+	t := x & low7
+	return (ones*(0x7f+uint64(hi)+1) - t) & ^x & (t + ones*(0x7f-(uint64(lo)-1))) & high
+}
+
 // skipField reads a header field of 1 to maxLen printable ASCII characters
 // at msg[p:] and the space after it.
 func skipField(msg []byte, p, maxLen int) (int, bool) {
 	start := p
-	for p < len(msg) && msg[p] >= '!' && msg[p] <= '~' {
-		p++
-	}
+	p = printableEnd(msg, p)
 	if n := p - start; n < 1 || n > maxLen || p >= len(msg) || msg[p] != ' ' {
 		return 0, false
 	}
 	return p + 1, true
+}
+
+// printableEnd returns the end of the run of printable ASCII ('!' to '~')
+// at msg[p:], eight bytes at a time.
+func printableEnd(msg []byte, p int) int {
+	for ; p+8 <= len(msg); p += 8 {
+		if m := ^inRange(binary.LittleEndian.Uint64(msg[p:]), '!', '~') & 0x8080808080808080; m != 0 {
+			return p + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for p < len(msg) && msg[p] >= '!' && msg[p] <= '~' {
+		p++
+	}
+	return p
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

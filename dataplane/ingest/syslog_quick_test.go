@@ -61,6 +61,16 @@ func FuzzWellFormed5424(f *testing.F) {
 	}
 	p := newSyslogParser()
 	f.Fuzz(func(t *testing.T, msg []byte) {
+		for at := range min(len(msg), 8) {
+			gotEnd, gotOK := skipTimestamp(msg, at)
+			if wantEnd, wantOK := skipTimestampBytes(msg, at); gotEnd != wantEnd || gotOK != wantOK {
+				t.Fatalf("%q at %d: skipTimestamp %d, %v; byte by byte %d, %v", msg, at, gotEnd, gotOK, wantEnd, wantOK)
+			}
+			gotEnd, gotOK = skipField(msg, at, 12)
+			if wantEnd, wantOK := skipFieldBytes(msg, at, 12); gotEnd != wantEnd || gotOK != wantOK {
+				t.Fatalf("%q at %d: skipField %d, %v; byte by byte %d, %v", msg, at, gotEnd, gotOK, wantEnd, wantOK)
+			}
+		}
 		if !wellFormed5424(msg) {
 			return
 		}
@@ -68,4 +78,99 @@ func FuzzWellFormed5424(f *testing.F) {
 			t.Fatalf("%q: taken, but the parser refuses it", msg)
 		}
 	})
+}
+
+// TestSkipTimestamp changes each byte of a timestamp in turn: the word
+// checks of skipTimestamp agree with a check of one byte at a time.
+func TestSkipTimestamp(t *testing.T) {
+	for _, ts := range []string{"2003-10-11T22:14:15.003Z x", "2026-12-06T23:00:00.000000Z ", "1999-01-01T00:00:00+05:30 ", "- x"} {
+		for i := range len(ts) {
+			for _, c := range []byte{'0', '9', '/', ':', '-', 'T', 'Z', ' ', '.', 0xb0, 0xba, 'a'} {
+				msg := []byte(ts)
+				msg[i] = c
+				gotEnd, gotOK := skipTimestamp(msg, 0)
+				if wantEnd, wantOK := skipTimestampBytes(msg, 0); gotEnd != wantEnd || gotOK != wantOK {
+					t.Errorf("%q: skipTimestamp %d, %v; byte by byte %d, %v", msg, gotEnd, gotOK, wantEnd, wantOK)
+				}
+			}
+		}
+	}
+}
+
+// skipTimestampBytes is skipTimestamp one byte at a time.
+func skipTimestampBytes(msg []byte, p int) (int, bool) {
+	if p+1 < len(msg) && msg[p] == '-' && msg[p+1] == ' ' {
+		return p + 2, true
+	}
+	const layout = "dddd-dd-ddTdd:dd:dd"
+	if p+len(layout) > len(msg) {
+		return 0, false
+	}
+	t := msg[p : p+len(layout)]
+	for i := range len(layout) {
+		if layout[i] == 'd' && !isDigit(t[i]) || layout[i] != 'd' && t[i] != layout[i] {
+			return 0, false
+		}
+	}
+	month, day := num2(t[5:]), num2(t[8:])
+	hour, minute, second := num2(t[11:]), num2(t[14:]), num2(t[17:])
+	if month < 1 || month > 12 || day < 1 || day > 28 || hour > 23 || minute > 59 || second > 59 {
+		return 0, false
+	}
+	p += len(layout)
+	if p < len(msg) && msg[p] == '.' {
+		p++
+		start := p
+		for p < len(msg) && p-start < 7 && isDigit(msg[p]) {
+			p++
+		}
+		if d := p - start; d < 1 || d > 6 {
+			return 0, false
+		}
+	}
+	switch {
+	case p < len(msg) && msg[p] == 'Z':
+		p++
+	case p+6 <= len(msg) && (msg[p] == '+' || msg[p] == '-') && msg[p+3] == ':' &&
+		isDigit(msg[p+1]) && isDigit(msg[p+2]) && isDigit(msg[p+4]) && isDigit(msg[p+5]) &&
+		num2(msg[p+1:]) <= 23 && num2(msg[p+4:]) <= 59:
+		p += 6
+	default:
+		return 0, false
+	}
+	if p >= len(msg) || msg[p] != ' ' {
+		return 0, false
+	}
+	return p + 1, true
+}
+
+// TestSkipField puts each kind of byte at each place of a field: the word
+// walk of skipField agrees with a walk of one byte at a time.
+func TestSkipField(t *testing.T) {
+	for _, field := range []string{"h ", "loadgen-host ", "mymachine.example.com x", "abcdefghijklmnopq", strings.Repeat("a", 40) + " "} {
+		for i := range len(field) {
+			for _, c := range []byte{'!', '~', ' ', 0x7f, 0x20, 0x1f, 0x00, 0x80, 0xa1, 0xfe, 0xff, 'a'} {
+				msg := []byte(field)
+				msg[i] = c
+				for _, maxLen := range []int{1, 12, 32} {
+					gotEnd, gotOK := skipField(msg, 0, maxLen)
+					if wantEnd, wantOK := skipFieldBytes(msg, 0, maxLen); gotEnd != wantEnd || gotOK != wantOK {
+						t.Errorf("%q, %d: skipField %d, %v; byte by byte %d, %v", msg, maxLen, gotEnd, gotOK, wantEnd, wantOK)
+					}
+				}
+			}
+		}
+	}
+}
+
+// skipFieldBytes is skipField one byte at a time.
+func skipFieldBytes(msg []byte, p, maxLen int) (int, bool) {
+	start := p
+	for p < len(msg) && msg[p] >= '!' && msg[p] <= '~' {
+		p++
+	}
+	if n := p - start; n < 1 || n > maxLen || p >= len(msg) || msg[p] != ' ' {
+		return 0, false
+	}
+	return p + 1, true
 }
