@@ -24,11 +24,10 @@ const (
 	SyslogNewline = "newline"
 )
 
-// syslogHeader returns the RFC 5424 header put before each line: priority
-// user.info (14), version 1, the time given, the host, the app name and no
-// process id, message id or structured data.
+// syslogHeader returns the RFC 5424 header put before each line, at time
+// t: see sink.SyslogHeadStart.
 func syslogHeader(t time.Time) string {
-	return "<14>1 " + t.UTC().Format("2006-01-02T15:04:05.000000Z") + " loadgen-host loadgen - - - "
+	return sink.SyslogHeadStart + t.UTC().Format(sink.SyslogTimeLayout) + sink.SyslogHeadEnd
 }
 
 // appendSyslog appends line (without its newline) as one syslog message

@@ -466,6 +466,9 @@ func (s *Sink) process(h *handler, data []byte, now int64) {
 func (h *handler) scan(line []byte) {
 	h.st.Lines++
 	h.st.Bytes += int64(len(line)) + 1
+	// The lab's own syslog header, before a line passed on as received,
+	// holds neither the delivery fields nor personal data: skip it.
+	line = line[syslogHead(line):]
 	l, ok := ParseLine(line)
 	if ok {
 		h.recs = append(h.recs, rec{src: l.Src, seq: l.Seq, ts: l.TS})

@@ -10,10 +10,14 @@ import (
 // chunk returns n generated lines of cfg, newline-terminated, from 4
 // sources, in runs of 16 lines, as the proxy's output interleaves its
 // inputs' batches.
-func chunk(cfg corpus.Config, n int) []byte {
+func chunk(cfg corpus.Config, n int) []byte { return chunkAfter(cfg, n, "") }
+
+// chunkAfter is chunk with head before each line.
+func chunkAfter(cfg corpus.Config, n int, head string) []byte {
 	g := corpus.New(cfg)
 	var b []byte
 	for i := range n {
+		b = append(b, head...)
 		b = g.AppendLine(b, "bench-"+strconv.Itoa(i/16%4), uint64(i/64*16+i%16+1), 1_754_000_000_000_000_000)
 		b = append(b, '\n')
 	}
@@ -30,14 +34,17 @@ func BenchmarkProcess(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		cfg  corpus.Config
+		head string
 	}{
-		{"mix=default", corpus.DefaultConfig()},
-		{"mix=text", corpus.Config{Seed: 1}},
-		{"mix=json", corpus.Config{Seed: 1, JSON: 1}},
+		{"mix=default", corpus.DefaultConfig(), ""},
+		{"mix=text", corpus.Config{Seed: 1}, ""},
+		{"mix=json", corpus.Config{Seed: 1, JSON: 1}, ""},
+		// Syslog messages passed on as received: the lab's header first.
+		{"mix=default/syslog", corpus.DefaultConfig(), testSyslogHead},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			const lines = 1024
-			data := chunk(bc.cfg, lines)
+			data := chunkAfter(bc.cfg, lines, bc.head)
 			s := newBenchSink()
 			h := &handler{}
 			b.SetBytes(int64(len(data)))
