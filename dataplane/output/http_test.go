@@ -122,6 +122,9 @@ func batchOf(lines ...string) *record.Batch {
 
 func intPtr(n int) *int { return &n }
 
+// retriesRun numbers the outputs of TestHTTPRetries.
+var retriesRun atomic.Int64
+
 func TestHTTPRetries(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -147,7 +150,11 @@ func TestHTTPRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t, statuses(tt.codes...))
-			o := newTestHTTP(t, &Config{URL: srv.URL + "/logs", MaxRetries: tt.maxRetries}, fastRetries)
+			// The output's series are process-wide and named after its
+			// URL: a path of its own keeps an earlier test's output, on a
+			// port used again, out of this one's counts.
+			url := srv.URL + "/retries/" + strconv.FormatInt(retriesRun.Add(1), 10)
+			o := newTestHTTP(t, &Config{URL: url, MaxRetries: tt.maxRetries}, fastRetries)
 
 			err := o.Write(context.Background(), batchOf("a", "b"))
 
@@ -157,7 +164,7 @@ func TestHTTPRetries(t *testing.T) {
 			case tt.wantErr != "" && err == nil:
 				t.Fatalf("Write: nil, want an error containing %q", tt.wantErr)
 			case tt.wantErr != "":
-				want := "cannot post batch to " + srv.URL + "/logs: "
+				want := "cannot post batch to " + url + ": "
 				if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Write: %q, want it to start with %q and contain %q", err, want, tt.wantErr)
 				}
@@ -169,7 +176,7 @@ func TestHTTPRetries(t *testing.T) {
 			// Each request is timed, and each but the first counted as a retry.
 			var exp strings.Builder
 			WritePrometheus(&exp)
-			name := strconv.Quote("http:" + srv.URL + "/logs")
+			name := strconv.Quote("http:" + url)
 			for _, want := range []string{
 				fmt.Sprintf("%s_count{output=%s} %d\n", RequestDuration, name, tt.wantRequests),
 				fmt.Sprintf("%s{output=%s} %d\n", OutputRetries, name, tt.wantRequests-1),
