@@ -296,9 +296,9 @@ type worker struct {
 }
 
 // cyclePeriod is the period of each connection's lines (corpus.Cycle):
-// 4096 lines, fewer with more than 16 connections, so that a run holds at
-// most 64 Ki lines (about 13 MB) and generates them in milliseconds; never
-// fewer than 64.
+// 4096 lines, fewer with more than 16 connections, so that a run of up to
+// 1024 connections holds at most 64 Ki lines (about 13 MB) and generates
+// them in milliseconds; never fewer than 64.
 func cyclePeriod(conns int) int { return min(4096, max(64, 65536/max(conns, 1))) }
 
 func newWorker(c *Config, t target, i int, tr transport) *worker {
