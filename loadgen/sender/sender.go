@@ -295,16 +295,31 @@ type worker struct {
 	fatalErr error
 }
 
-// cyclePeriod is the period of each connection's lines (corpus.Cycle):
-// 4096 lines, fewer with more than 16 connections, so that a run of up to
-// 1024 connections holds at most 64 Ki lines (about 13 MB) and generates
-// them in milliseconds; never fewer than 64.
-func cyclePeriod(conns int) int { return min(4096, max(64, 65536/max(conns, 1))) }
+// A run generates at most cycleLines lines, and lines of at most
+// cycleBytes bytes in all (by their target length), before it sends: the
+// tables of its connections (corpus.Cycle).
+const (
+	cycleLines = 65536
+	cycleBytes = 64 << 20
+)
+
+// cyclePeriod is the period of each of conns connections' lines, whose
+// target length is at most maxSize bytes (0: the corpus's default): 4096
+// lines; above 16 connections, cycleLines shared among them, at least 64
+// each; and never more than cycleBytes allows, at least 1.
+func cyclePeriod(conns, maxSize int) int {
+	conns = max(conns, 1)
+	if maxSize <= 0 {
+		maxSize = corpus.DefaultConfig().MaxSize
+	}
+	n := min(4096, max(64, cycleLines/conns))
+	return max(1, min(n, cycleBytes/conns/maxSize))
+}
 
 func newWorker(c *Config, t target, i int, tr transport) *worker {
 	w := &worker{
 		cfg:      c,
-		cycle:    corpus.New(c.Corpus).Cycle(c.Run+"-"+strconv.Itoa(i), cyclePeriod(c.Conns)),
+		cycle:    corpus.New(c.Corpus).Cycle(c.Run+"-"+strconv.Itoa(i), cyclePeriod(c.Conns, c.Corpus.MaxSize)),
 		tr:       tr,
 		progress: c.Progress,
 		conn:     int64(i),

@@ -356,3 +356,23 @@ func TestFlushCutShort(t *testing.T) {
 		t.Fatalf("cut %d, errors %d; want %d, 1", w.cut, w.errors, wantCut)
 	}
 }
+
+// TestCyclePeriod: the tables of a run's connections stay within
+// cycleLines lines (up to 1024 connections) and cycleBytes bytes.
+func TestCyclePeriod(t *testing.T) {
+	for _, tc := range []struct{ conns, maxSize, want int }{
+		{1, 0, 4096},
+		{8, 300, 4096},
+		{16, 300, 4096},
+		{32, 300, 2048},
+		{1024, 300, 64},
+		{5000, 300, 44}, // 64 MiB over 5000 connections of 300-byte lines
+		{8, 65536, 128},
+		{8, 1 << 20, 8},
+		{8, 1 << 30, 1},
+	} {
+		if got := cyclePeriod(tc.conns, tc.maxSize); got != tc.want {
+			t.Errorf("cyclePeriod(%d, %d) = %d; want %d", tc.conns, tc.maxSize, got, tc.want)
+		}
+	}
+}
