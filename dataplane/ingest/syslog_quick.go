@@ -3,6 +3,8 @@ package ingest
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"streamgate/dataplane/match"
 )
 
 // wellFormed5424 reports whether msg is an RFC 5424 message of the shape
@@ -61,31 +63,16 @@ func skipTimestamp(msg []byte, p int) (int, bool) {
 	if p+1 < len(msg) && msg[p] == '-' && msg[p+1] == ' ' {
 		return p + 2, true
 	}
-	// YYYY-MM-DDThh:mm:ss, checked as two 8-byte words and three bytes:
-	// the separators by comparison, the digits by one mask per word.
-	const fixed = len("2006-01-02T15:04:05")
-	if p+fixed > len(msg) {
+	if p+dateTimeLen > len(msg) || !dateTimeShape(msg[p:p+dateTimeLen]) {
 		return 0, false
 	}
-	t := msg[p : p+fixed]
-	const (
-		// "YYYY-MM-", little-endian: '-' in bytes 4 and 7, digits elsewhere.
-		seps0, sepMask0, digits0 = '-'<<32 | '-'<<56, 0xff<<32 | 0xff<<56, 0x0080_8000_8080_8080
-		// "DDThh:mm": 'T' in byte 2, ':' in byte 5, digits elsewhere.
-		seps1, sepMask1, digits1 = 'T'<<16 | ':'<<40, 0xff<<16 | 0xff<<40, 0x8080_0080_8000_8080
-	)
-	w0, w1 := binary.LittleEndian.Uint64(t), binary.LittleEndian.Uint64(t[8:])
-	if w0&sepMask0 != seps0 || w1&sepMask1 != seps1 || t[16] != ':' ||
-		inRange(w0, '0', '9')&digits0 != digits0 || inRange(w1, '0', '9')&digits1 != digits1 ||
-		!isDigit(t[17]) || !isDigit(t[18]) {
-		return 0, false
-	}
+	t := msg[p : p+dateTimeLen]
 	month, day := num2(t[5:]), num2(t[8:])
 	hour, minute, second := num2(t[11:]), num2(t[14:]), num2(t[17:])
 	if month < 1 || month > 12 || day < 1 || day > 28 || hour > 23 || minute > 59 || second > 59 {
 		return 0, false
 	}
-	p += fixed
+	p += dateTimeLen
 	if p < len(msg) && msg[p] == '.' {
 		p++
 		start := p
@@ -112,19 +99,24 @@ func skipTimestamp(msg []byte, p int) (int, bool) {
 	return p + 1, true
 }
 
-// inRange returns x with the top bit of each byte in [lo, hi] set, and
-// every other bit clear, for 0 < lo <= hi < 0x80. Per byte c, with
-// t = c&0x7f: 0x7f+hi+1-t has its top bit set when c <= hi, t+0x7f-(lo-1)
-// when c >= lo, and ^c when c < 0x80; no byte's sum or difference carries
-// into its neighbour.
-func inRange(x uint64, lo, hi byte) uint64 {
+// dateTimeLen is the length of a timestamp's date and time to the second.
+const dateTimeLen = len("2006-01-02T15:04:05")
+
+// dateTimeShape reports whether t, dateTimeLen bytes, is shaped
+// YYYY-MM-DDThh:mm:ss: digits and separators in their places, whatever
+// the numbers. It reads t as two 8-byte words and three bytes: the
+// separators by comparison, the digits by one mask per word.
+func dateTimeShape(t []byte) bool {
 	const (
-		ones = 0x0101010101010101
-		low7 = 0x7f7f7f7f7f7f7f7f
-		high = 0x8080808080808080
+		// "YYYY-MM-", little-endian: '-' in bytes 4 and 7, digits elsewhere.
+		seps0, sepMask0, digits0 = '-'<<32 | '-'<<56, 0xff<<32 | 0xff<<56, 0x0080_8000_8080_8080
+		// "DDThh:mm": 'T' in byte 2, ':' in byte 5, digits elsewhere.
+		seps1, sepMask1, digits1 = 'T'<<16 | ':'<<40, 0xff<<16 | 0xff<<40, 0x8080_0080_8000_8080
 	)
-	t := x & low7
-	return (ones*(0x7f+uint64(hi)+1) - t) & ^x & (t + ones*(0x7f-(uint64(lo)-1))) & high
+	w0, w1 := binary.LittleEndian.Uint64(t), binary.LittleEndian.Uint64(t[8:])
+	return w0&sepMask0 == seps0 && w1&sepMask1 == seps1 && t[16] == ':' &&
+		match.RangeMask(w0, '0', '9')&digits0 == digits0 && match.RangeMask(w1, '0', '9')&digits1 == digits1 &&
+		isDigit(t[17]) && isDigit(t[18])
 }
 
 // skipField reads a header field of 1 to maxLen printable ASCII characters
@@ -142,7 +134,7 @@ func skipField(msg []byte, p, maxLen int) (int, bool) {
 // at msg[p:], eight bytes at a time.
 func printableEnd(msg []byte, p int) int {
 	for ; p+8 <= len(msg); p += 8 {
-		if m := ^inRange(binary.LittleEndian.Uint64(msg[p:]), '!', '~') & 0x8080808080808080; m != 0 {
+		if m := ^match.RangeMask(binary.LittleEndian.Uint64(msg[p:]), '!', '~') & 0x8080808080808080; m != 0 {
 			return p + bits.TrailingZeros64(m)>>3
 		}
 	}

@@ -492,10 +492,10 @@ func TestGovAMasks(t *testing.T) {
 		mask   func(uint64) uint64
 	}{
 		{'A', 'Z', govAUpperMask},
-		{'0', '9', func(x uint64) uint64 { return govARangeMask(x, '0', '9') }},
-		{'1', '2', func(x uint64) uint64 { return govARangeMask(x, '1', '2') }},
-		{'-', '.', func(x uint64) uint64 { return govARangeMask(x, '-', '.') }},
-		{1, 0x7f, func(x uint64) uint64 { return govARangeMask(x, 1, 0x7f) }},
+		{'0', '9', func(x uint64) uint64 { return RangeMask(x, '0', '9') }},
+		{'1', '2', func(x uint64) uint64 { return RangeMask(x, '1', '2') }},
+		{'-', '.', func(x uint64) uint64 { return RangeMask(x, '-', '.') }},
+		{1, 0x7f, func(x uint64) uint64 { return RangeMask(x, 1, 0x7f) }},
 	}
 	for _, m := range masks {
 		for pos := range 8 {

@@ -140,5 +140,5 @@ func (ts *tokenSet) try(line []byte, s int, m uint64) (e, place int) {
 // letter or digit set, and every other bit clear; see digitMask. Folding
 // case maps no byte that is not a letter into a to z.
 func alnumMask(x uint64) uint64 {
-	return govARangeMask(x|0x2020202020202020, 'a', 'z') | digitMask(x)
+	return RangeMask(x|0x2020202020202020, 'a', 'z') | digitMask(x)
 }

@@ -79,9 +79,11 @@ func govANextRun(line []byte, i, k int) int {
 	return len(line)
 }
 
-// govARangeMask returns x with the top bit of each byte in [lo, hi] set,
-// and every other bit clear, 0 < lo <= hi < 0x80; see digitMask.
-func govARangeMask(x uint64, lo, hi byte) uint64 {
+// RangeMask returns x with the top bit of each byte in [lo, hi] set, and
+// every other bit clear, 0 < lo <= hi < 0x80; see digitMask. It tests
+// eight bytes at once for a byte class, as the detectors' walks and the
+// syslog input's quick checks do.
+func RangeMask(x uint64, lo, hi byte) uint64 {
 	const (
 		ones = 0x0101010101010101
 		low7 = 0x7f7f7f7f7f7f7f7f
