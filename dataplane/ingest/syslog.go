@@ -33,8 +33,34 @@ const (
 type Syslog struct {
 	// Format is SyslogText or SyslogJSON.
 	Format string
-	// Malformed counts the messages that did not parse.
-	Malformed interface{ Inc() }
+	// Malformed counts the messages that did not parse, by reason; a nil
+	// counter counts nothing.
+	Malformed [SyslogReasons]interface{ Inc() }
+}
+
+// Why a syslog message is malformed: indexes of Syslog.Malformed and of
+// SyslogReasonNames.
+const (
+	// SyslogNoPriority: the message does not start with a priority, "<0>"
+	// to "<191>", as every syslog message does.
+	SyslogNoPriority = iota
+	// SyslogBadHeader: a priority and version 1 ("<34>1 ", RFC 5424), then
+	// a header that does not parse.
+	SyslogBadHeader
+	SyslogReasons
+)
+
+// SyslogReasonNames are the reasons' labels in metrics.
+var SyslogReasonNames = [SyslogReasons]string{"no_priority", "bad_header"}
+
+// NewSyslog returns a Syslog of the format whose malformed messages count
+// in counter(reason), reason one of SyslogReasonNames.
+func NewSyslog[C interface{ Inc() }](format string, counter func(reason string) C) *Syslog {
+	s := &Syslog{Format: format}
+	for i, r := range SyslogReasonNames {
+		s.Malformed[i] = counter(r)
+	}
+	return s
 }
 
 // ParseSyslogFormat checks a -syslog-format value.
@@ -101,14 +127,17 @@ func isRFC5424(msg []byte) bool {
 	return i > 1 && i+2 < len(msg) && msg[i] == '>' && msg[i+1] == '1' && msg[i+2] == ' '
 }
 
-// parse parses one message; ok is false when it is malformed: no valid
-// priority, or an RFC 5424 header that does not parse.
-func (p *syslogParser) parse(msg []byte) (r SyslogRecord, ok bool) {
+// parse parses one message; when it is malformed, ok is false and why
+// says why (SyslogNoPriority or SyslogBadHeader).
+func (p *syslogParser) parse(msg []byte) (r SyslogRecord, why int, ok bool) {
 	var base *syslog.Base
 	if isRFC5424(msg) {
 		m, err := p.rfc5424.Parse(msg)
 		if err != nil || m == nil || !m.Valid() {
-			return r, false
+			if validPriority(msg) {
+				return r, SyslogBadHeader, false
+			}
+			return r, SyslogNoPriority, false // "<999>1 ..."
 		}
 		sm := m.(*rfc5424.SyslogMessage)
 		base = &sm.Base
@@ -119,13 +148,17 @@ func (p *syslogParser) parse(msg []byte) (r SyslogRecord, ok bool) {
 			r.Timestamp = sm.Timestamp.Format(time.RFC3339Nano)
 		}
 	} else {
+		if !validPriority(msg) {
+			// The parser would take "<999>" as the priority 99.
+			return r, SyslogNoPriority, false
+		}
 		m, err := p.rfc3164.Parse(msg) // best effort: a message with a priority is kept
 		if m == nil || !m.Valid() {
-			return r, false
+			return r, SyslogNoPriority, false
 		}
 		sm := m.(*rfc3164.SyslogMessage)
 		if sm.Priority == nil {
-			return r, false
+			return r, SyslogNoPriority, false
 		}
 		if err != nil {
 			// The header after the priority did not parse (no timestamp,
@@ -140,7 +173,7 @@ func (p *syslogParser) parse(msg []byte) (r SyslogRecord, ok bool) {
 		}
 	}
 	if base.Priority == nil || base.Facility == nil || base.Severity == nil {
-		return r, false
+		return r, SyslogNoPriority, false
 	}
 	r.Facility, r.Severity = *base.Facility, *base.Severity
 	r.SeverityName = severityNames[r.Severity&7]
@@ -150,7 +183,20 @@ func (p *syslogParser) parse(msg []byte) (r SyslogRecord, ok bool) {
 	r.ProcID = str(base.ProcID)
 	r.MsgID = str(base.MsgID)
 	r.Message = str(base.Message)
-	return r, true
+	return r, 0, true
+}
+
+// validPriority reports whether msg starts with a priority the RFCs allow:
+// "<" then 0 to 191 in at most three digits, no leading zero, then ">".
+func validPriority(msg []byte) bool {
+	if len(msg) < 3 || msg[0] != '<' {
+		return false
+	}
+	v, i := 0, 1
+	for ; i < len(msg) && i <= 3 && msg[i] >= '0' && msg[i] <= '9'; i++ {
+		v = 10*v + int(msg[i]-'0')
+	}
+	return i > 1 && i < len(msg) && msg[i] == '>' && v <= 191 && (i == 2 || msg[1] != '0')
 }
 
 func str(s *string) string {
@@ -177,10 +223,10 @@ func (s *Syslog) decode(b *record.Batch) {
 		if p == nil {
 			p = syslogParsers.Get().(*syslogParser)
 		}
-		r, ok := p.parse(line)
+		r, why, ok := p.parse(line)
 		if !ok {
-			if s.Malformed != nil {
-				s.Malformed.Inc()
+			if c := s.Malformed[why]; c != nil {
+				c.Inc()
 			}
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	vm "github.com/VictoriaMetrics/metrics"
+
 	"streamgate/dataplane/metrics"
 	"streamgate/dataplane/record"
 )
@@ -86,9 +88,9 @@ func TestSyslogTCP(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sink := &orderSink{}
 			m := metrics.New()
-			malformed := m.SyslogMalformed(metrics.ListenerSyslogTCP)
+			malformed := m.SyslogMalformed(metrics.ListenerSyslogTCP, SyslogReasonNames[SyslogNoPriority])
 			tcp, err := ListenTCP("127.0.0.1:0", Config{Sink: sink, Metrics: m, Name: metrics.ListenerSyslogTCP,
-				Syslog: &Syslog{Format: SyslogText, Malformed: malformed}})
+				Syslog: NewSyslog(SyslogText, func(r string) *vm.Counter { return m.SyslogMalformed(metrics.ListenerSyslogTCP, r) })})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,8 +122,9 @@ func TestSyslogTCP(t *testing.T) {
 func TestSyslogUDP(t *testing.T) {
 	sink := &orderSink{}
 	m := metrics.New()
-	malformed := m.SyslogMalformed(metrics.ListenerSyslogUDP)
-	u, err := ListenUDP("127.0.0.1:0", 1, Config{Sink: sink, Metrics: m, Syslog: &Syslog{Format: SyslogJSON, Malformed: malformed}})
+	malformed := m.SyslogMalformed(metrics.ListenerSyslogUDP, SyslogReasonNames[SyslogNoPriority])
+	u, err := ListenUDP("127.0.0.1:0", 1, Config{Sink: sink, Metrics: m,
+		Syslog: NewSyslog(SyslogJSON, func(r string) *vm.Counter { return m.SyslogMalformed(metrics.ListenerSyslogUDP, r) })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +169,11 @@ func FuzzSyslogFraming(f *testing.F) {
 			}
 			p.parse([]byte(l))
 		}
-		p.parse(in)
+		// A message the parser takes, or finds a bad header in, starts
+		// with a valid priority; one without is never taken.
+		_, why, ok := p.parse(in)
+		if (ok || why == SyslogBadHeader) != validPriority(in) {
+			t.Fatalf("%q: parsed %v (reason %s), but validPriority says %v", in, ok, SyslogReasonNames[why], validPriority(in))
+		}
 	})
 }

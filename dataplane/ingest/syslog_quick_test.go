@@ -41,7 +41,7 @@ func TestWellFormed5424(t *testing.T) {
 			t.Errorf("%q: got %v; want %v", tc.msg, got, tc.want)
 		}
 		if tc.want {
-			if _, ok := newSyslogParser().parse([]byte(tc.msg)); !ok {
+			if _, _, ok := newSyslogParser().parse([]byte(tc.msg)); !ok {
 				t.Errorf("%q: taken, but the parser refuses it", tc.msg)
 			}
 		}
@@ -75,7 +75,7 @@ func FuzzWellFormed5424(f *testing.F) {
 		if !wellFormed5424(msg) {
 			return
 		}
-		if _, ok := p.parse(msg); !ok {
+		if _, _, ok := p.parse(msg); !ok {
 			t.Fatalf("%q: taken, but the parser refuses it", msg)
 		}
 	})

@@ -14,6 +14,7 @@ func TestSyslogParse(t *testing.T) {
 		name string
 		in   string
 		want *SyslogRecord // nil: malformed
+		why  int           // when malformed
 	}{
 		{
 			name: "rfc5424 with structured data",
@@ -60,20 +61,26 @@ func TestSyslogParse(t *testing.T) {
 			in:   `<13>`,
 			want: &SyslogRecord{Facility: 1, Severity: 5, SeverityName: "notice"},
 		},
-		{name: "no priority", in: `Oct 11 22:14:15 mymachine su: hello`},
-		{name: "plain text", in: `hello world`},
-		{name: "priority out of range", in: `<192>1 - - - - - -`},
-		{name: "rfc5424 bad timestamp", in: `<34>1 yesterday host app - - - msg`},
-		{name: "rfc5424 unclosed structured data", in: `<34>1 - host app - - [id a="1" msg`},
-		{name: "empty", in: ``},
+		{name: "no priority", in: `Oct 11 22:14:15 mymachine su: hello`, why: SyslogNoPriority},
+		{name: "plain text", in: `hello world`, why: SyslogNoPriority},
+		{name: "priority out of range", in: `<192>1 - - - - - -`, why: SyslogNoPriority},
+		{name: "priority with a leading zero", in: `<013>1 - - - - - -`, why: SyslogNoPriority},
+		{name: "rfc3164 priority out of range", in: `<999>Oct 11 22:14:15 host su: hello`, why: SyslogNoPriority},
+		{name: "rfc5424 bad timestamp", in: `<34>1 yesterday host app - - - msg`, why: SyslogBadHeader},
+		{name: "rfc5424 unclosed structured data", in: `<34>1 - host app - - [id a="1" msg`, why: SyslogBadHeader},
+		{name: "rfc5424 header cut short", in: `<191>1 - host`, why: SyslogBadHeader},
+		{name: "empty", in: ``, why: SyslogNoPriority},
 	}
 	p := newSyslogParser()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := p.parse([]byte(tt.in))
+			got, why, ok := p.parse([]byte(tt.in))
 			if tt.want == nil {
 				if ok {
 					t.Fatalf("parse(%q) = %+v, want malformed", tt.in, got)
+				}
+				if why != tt.why {
+					t.Fatalf("parse(%q): malformed for %s, want %s", tt.in, SyslogReasonNames[why], SyslogReasonNames[tt.why])
 				}
 				return
 			}
@@ -109,11 +116,11 @@ func TestSyslogDecode(t *testing.T) {
 			for _, l := range lines {
 				b.Lines = append(b.Lines, []byte(l))
 			}
-			var bad counter
-			s := &Syslog{Format: format, Malformed: &bad}
+			var noPri, badHeader counter
+			s := &Syslog{Format: format, Malformed: [SyslogReasons]interface{ Inc() }{SyslogNoPriority: &noPri, SyslogBadHeader: &badHeader}}
 			s.decode(b)
-			if bad.n != 1 {
-				t.Errorf("malformed = %d, want 1", bad.n)
+			if noPri.n != 1 || badHeader.n != 0 {
+				t.Errorf("malformed = %d without priority, %d with a bad header; want 1 and 0", noPri.n, badHeader.n)
 			}
 			if got := string(b.Lines[1]); got != lines[1] {
 				t.Errorf("malformed line became %q, want it as received", got)

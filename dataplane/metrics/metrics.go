@@ -770,10 +770,10 @@ func (m *Metrics) IngestClosed(listener, reason string) *vm.Counter {
 }
 
 // SyslogMalformed returns the counter of the messages the named syslog
-// listener received that parse as neither RFC 5424 nor RFC 3164: they are
-// passed on as received.
-func (m *Metrics) SyslogMalformed(listener string) *vm.Counter {
-	return m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_syslog_malformed_total{listener=%q}", listener))
+// listener received that parse as neither RFC 5424 nor RFC 3164, for
+// reason (see ingest.SyslogReasonNames): they are passed on as received.
+func (m *Metrics) SyslogMalformed(listener, reason string) *vm.Counter {
+	return m.set.GetOrCreateCounter(fmt.Sprintf("streamgate_syslog_malformed_total{listener=%q,reason=%q}", listener, reason))
 }
 
 // OutputWaits returns the counter of the batches a worker held back, its

@@ -28,6 +28,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
+
 	"streamgate/dataplane/buildinfo"
 	"streamgate/dataplane/ingest"
 	"streamgate/dataplane/manifest"
@@ -389,7 +391,7 @@ func (s *Server) openIngestLocked() (err error) {
 	if o.SyslogTCPAddr != "" {
 		c := icfg
 		c.Name = metrics.ListenerSyslogTCP
-		c.Syslog = &ingest.Syslog{Format: o.SyslogFormat, Malformed: s.m.SyslogMalformed(c.Name)}
+		c.Syslog = ingest.NewSyslog(o.SyslogFormat, func(r string) *vm.Counter { return s.m.SyslogMalformed(c.Name, r) })
 		if s.stcp, err = ingest.ListenTCP(o.SyslogTCPAddr, c); err != nil {
 			return fmt.Errorf("cannot listen on syslog tcp %s: %w", o.SyslogTCPAddr, err)
 		}
@@ -398,7 +400,7 @@ func (s *Server) openIngestLocked() (err error) {
 	}
 	if o.SyslogUDPAddr != "" {
 		c := icfg
-		c.Syslog = &ingest.Syslog{Format: o.SyslogFormat, Malformed: s.m.SyslogMalformed(metrics.ListenerSyslogUDP)}
+		c.Syslog = ingest.NewSyslog(o.SyslogFormat, func(r string) *vm.Counter { return s.m.SyslogMalformed(metrics.ListenerSyslogUDP, r) })
 		if s.sudp, err = ingest.ListenUDP(o.SyslogUDPAddr, readers, c); err != nil {
 			return fmt.Errorf("cannot listen on syslog udp %s: %w", o.SyslogUDPAddr, err)
 		}
