@@ -51,6 +51,12 @@ FUZZ_TARGETS := \
 	dataplane/output:FuzzRedactedBodies:20000x \
 	dataplane/output:FuzzOTLPRecord:20000x \
 	dataplane/ingest:FuzzSyslogFraming:20000x \
+	dataplane/ingest:FuzzKafkaRecordLines:20000x \
+	dataplane/output:FuzzElasticsearchBulk:20000x \
+	dataplane/output:FuzzBulkResult:20000x \
+	dataplane/output:FuzzLokiPush:10000x \
+	dataplane/output:FuzzCloudWatchEvents:3000x \
+	dataplane/output:FuzzKafkaKey:20000x \
 	dataplane/pipeline:FuzzDecodeRecord:20000x \
 	dataplane/server:FuzzParseTapQuery:20000x \
 	control/api:FuzzRulesBody:3000x \

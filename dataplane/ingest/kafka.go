@@ -476,26 +476,8 @@ func (k *Kafka) push(b *kafkaBatch) {
 	oversize := 0
 	start := 0
 	for _, end := range b.ends {
-		v := b.vals[start:end]
+		oversize += appendRecordLines(batch, b.vals[start:end], k.cfg.MaxLine)
 		start = end
-		for len(v) > 0 {
-			line := v
-			if i := bytes.IndexByte(v, '\n'); i >= 0 {
-				line, v = v[:i], v[i+1:]
-			} else {
-				v = nil
-			}
-			if n := len(line); n > 0 && line[n-1] == '\r' {
-				line = line[:n-1]
-			}
-			switch {
-			case len(line) == 0:
-			case len(line) > k.cfg.MaxLine:
-				oversize++
-			default:
-				batch.AppendLine(line)
-			}
-		}
 	}
 	ack := record.NewAckFunc(b.done)
 	if len(batch.Lines) > 0 {
@@ -505,6 +487,32 @@ func (k *Kafka) push(b *kafkaBatch) {
 	// its Ack fails, which the batch accounts for.
 	deliver(k.ctx, &k.cfg, batch, oversize, kafkaPushWait)
 	ack.Release(true)
+}
+
+// appendRecordLines appends to batch the lines of a record's value v: one
+// per '\n', a '\r' before it trimmed, empty ones left out. It returns how
+// many were longer than maxLine: those are left out too, for the caller to
+// count.
+func appendRecordLines(batch *record.Batch, v []byte, maxLine int) (oversize int) {
+	for len(v) > 0 {
+		line := v
+		if i := bytes.IndexByte(v, '\n'); i >= 0 {
+			line, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		switch {
+		case len(line) == 0:
+		case len(line) > maxLine:
+			oversize++
+		default:
+			batch.AppendLine(line)
+		}
+	}
+	return oversize
 }
 
 // done is the Ack function of b's push: a batch whose lines are settled
