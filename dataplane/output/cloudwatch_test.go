@@ -193,7 +193,7 @@ func (f *fakeCloudWatch) setFail(codes ...string) {
 
 // isolateAWS keeps the SDK from reading this machine's AWS configuration
 // or asking an instance metadata service.
-func isolateAWS(t *testing.T) {
+func isolateAWS(t testing.TB) {
 	for k, v := range map[string]string{
 		"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
 		"AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
@@ -205,7 +205,7 @@ func isolateAWS(t *testing.T) {
 
 // newTestCloudWatch builds a cloudwatch_logs output through validation and
 // the real constructor, pointed at f with static credentials for key.
-func newTestCloudWatch(t *testing.T, f *fakeCloudWatch, c *Config, key string, timing retryTiming) *cloudWatchOutput {
+func newTestCloudWatch(t testing.TB, f *fakeCloudWatch, c *Config, key string, timing retryTiming) *cloudWatchOutput {
 	t.Helper()
 	isolateAWS(t)
 	c.Type = "cloudwatch_logs"
