@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,14 +47,8 @@ const (
 	kafkaGrace = 2 * time.Second
 )
 
-// kafkaCodecs are the compression values by name.
-var kafkaCodecs = map[string]kgo.CompressionCodec{
-	"none":   kgo.NoCompression(),
-	"gzip":   kgo.GzipCompression(),
-	"snappy": kgo.SnappyCompression(),
-	"lz4":    kgo.Lz4Compression(),
-	"zstd":   kgo.ZstdCompression(),
-}
+// kafkaCompressions are the compression values (see newKafkaCompressor).
+var kafkaCompressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 
 // kafkaSASL are the SASL mechanisms by name.
 var kafkaSASL = []string{"plain", "scram-sha-256", "scram-sha-512"}
@@ -64,7 +59,7 @@ var kafkaSpec = spec.Component{
 		{Name: "brokers", Kind: spec.Strings, Required: true, Description: "Brokers to bootstrap from, host:port each; the others are found from them. A string may list several, separated by commas."},
 		{Name: "topic", Kind: spec.String, Required: true, Description: "The topic records are produced to. It must exist: the output does not create it."},
 		{Name: "key_field", Kind: spec.String, Description: "A JSON member whose value keys a line's record, as a path of keys separated by / (user/id), each taken literally: records with the same key go to the same partition, in order. Lines that are not JSON objects, or lack the member, get no key and are spread over the partitions."},
-		{Name: "compression", Kind: spec.String, Default: defaultKafkaCompression, Enum: []string{"none", "gzip", "snappy", "lz4", "zstd"}, Description: "Codec of record batches."},
+		{Name: "compression", Kind: spec.String, Default: defaultKafkaCompression, Enum: kafkaCompressions, Description: "Codec of record batches; lz4 in blocks of 64 KiB, as Kafka's own producer writes it."},
 		{Name: "timeout_ms", Kind: spec.Integer, Default: "30000", Description: "How long a batch may take to be acknowledged, retries on broker errors and reconnections included, before it is dropped and counted; at least 1000. Records sent to a broker that has not answered may still be written after their batch was given up."},
 		{Name: "tls", Kind: spec.Boolean, Default: "false", Description: "Connect over TLS, verifying the brokers' certificates against the system's authorities; tls_ca_file and tls_insecure_skip_verify imply it."},
 		{Name: "tls_ca_file", Kind: spec.String, Description: "A PEM file of the certificate authorities to trust instead of the system's, read on each data plane when the output starts."},
@@ -120,8 +115,8 @@ func validateKafka(c *Config) error {
 	if c.KeyField != "" && strings.Contains("/"+c.KeyField+"/", "//") {
 		return fmt.Errorf("key_field: empty key in path %q", c.KeyField)
 	}
-	if _, ok := kafkaCodecs[c.Compression]; !ok && c.Compression != "" {
-		return fmt.Errorf("compression: want one of none, gzip, snappy, lz4, zstd; got %q", c.Compression)
+	if c.Compression != "" && !slices.Contains(kafkaCompressions, c.Compression) {
+		return fmt.Errorf("compression: want one of %s; got %q", strings.Join(kafkaCompressions, ", "), c.Compression)
 	}
 	if c.TimeoutMS < 0 || c.TimeoutMS > 0 && c.TimeoutMS < minKafkaTimeoutMS {
 		return fmt.Errorf("timeout_ms: must be at least %d; got %d", minKafkaTimeoutMS, c.TimeoutMS)
@@ -218,16 +213,15 @@ func newKafkaOutput(c *Config, extra ...kgo.Opt) (*kafkaOutput, error) {
 	if c.TimeoutMS > 0 {
 		timeout = time.Duration(c.TimeoutMS) * time.Millisecond
 	}
-	codec := kafkaCodecs[defaultKafkaCompression]
+	compression := defaultKafkaCompression
 	if c.Compression != "" {
-		codec = kafkaCodecs[c.Compression]
+		compression = c.Compression
 	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(kafkaBrokers(c.Brokers)...),
 		kgo.DefaultProduceTopic(c.Topic),
 		kgo.ClientID("streamgate"),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // the idempotent producer needs it, and is the default
-		kgo.ProducerBatchCompression(codec),
 		// The pipeline has batched the lines already: send them at once.
 		kgo.ProducerLinger(0),
 		kgo.RecordDeliveryTimeout(timeout),
@@ -236,6 +230,11 @@ func newKafkaOutput(c *Config, extra ...kgo.Opt) (*kafkaOutput, error) {
 		// metadata before it retries, at most this often (5 s by
 		// default): a restarted broker is found again sooner.
 		kgo.MetadataMinAge(time.Second),
+	}
+	if cc := newKafkaCompressor(compression); cc != nil {
+		opts = append(opts, kgo.WithCompressor(cc))
+	} else {
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	}
 	tlsCfg, err := kafkaTLS(c)
 	if err != nil {
@@ -402,7 +401,8 @@ func (o *kafkaOutput) getWrite(lines [][]byte) *kafkaWrite {
 		w.promise = func(_ *kgo.Record, err error) {
 			if err != nil {
 				if w.failed.Add(1) == 1 {
-					w.first.Store(&err)
+					first := err // a copy: &err would move every call's err to the heap
+					w.first.Store(&first)
 				}
 			}
 			if w.pending.Add(-1) == 0 {
