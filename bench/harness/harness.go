@@ -66,8 +66,9 @@ const FloorName = "F0_floor"
 const (
 	rawManifest = `{"version":"bench","pipelines":[{"name":"default_pipeline","processors":[],
 		"outputs":[%s],"batch_size":100}]}`
-	// httpManifest is S3's: a vendor takes fuller requests, so the batch
-	// is 1000 lines; an idle output still sends after its linger.
+	// httpManifest is S3's and the Kafka output's: a vendor or a broker
+	// takes fuller requests, so the batch is 1000 lines; an idle output
+	// still sends after its linger.
 	httpManifest = `{"version":"bench","pipelines":[{"name":"default_pipeline","processors":[],
 		"outputs":[%s],"batch_size":1000}]}`
 	allDetectorsManifest = `{"version":"bench","pipelines":[{"name":"default_pipeline","processors":[
@@ -743,6 +744,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 	syso := result.Scenario{Name: "SYSLOG_tcp_octet", Description: "S1's lines as RFC 5424 syslog messages over TCP, octet counted (RFC 6587), passed on as received (-syslog-format text)", Output: "tcp → sink"}
 	sysn := result.Scenario{Name: "SYSLOG_tcp_newline", Description: "S1's lines as RFC 5424 syslog messages over TCP, one per line, passed on as received (-syslog-format text)", Output: "tcp → sink"}
 	otlph := result.Scenario{Name: "OTLP_http_ingest", Description: "S1's lines as OTLP/HTTP log records (protobuf, 500 records a request), each passed on as a JSON line", Output: "tcp → sink"}
+	kafkao := result.Scenario{Name: "KAFKA_output", Description: fmt.Sprintf("S1's lines, batch_size 1000, to a kafka output (lz4, acks=all, idempotent) on a topic of %d partitions of an in-process broker (kfake) that acknowledges without storing; the broker's end offsets count what it took; no latency phase", kafkaPartitions), Output: "kafka → broker"}
 	s6d := result.Scenario{Name: "S6D_disk_backlog", Description: fmt.Sprintf("S3's HTTP output with a 1 GiB disk buffer; the destination down while the sender fills %d MiB of it (closed loop: the throughput), then back: the backlog delivered; peak RSS over both", h.cfg.DiskBacklog>>20), Output: "http (disk buffer) → sink"}
 	want := map[string]bool{}
 	for _, n := range h.cfg.Only {
@@ -797,6 +799,7 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 		{&syso, false, via(&syso, syslogOctet, rawManifest, "tcp", "", noPII...)},
 		{&sysn, false, via(&sysn, syslogNewline, rawManifest, "tcp", "", noPII...)},
 		{&otlph, false, via(&otlph, otlpHTTP, rawManifest, "tcp", "", noPII...)},
+		{&kafkao, false, func() (measure, error) { return h.startKafka(&kafkao, httpManifest) }},
 		{&s2, true, via(&s2, ingest{}, filterRedactManifest, "tcp", "")},
 		{&s2j, false, via(&s2j, ingest{}, filterRedactManifest, "tcp", "", "-json", "0.4", "-escaped", "0.5")},
 		{&s2a, false, via(&s2a, ingest{}, allDetectorsManifest, "tcp", "")},
@@ -848,11 +851,11 @@ func (h *Harness) Run(ctx context.Context) ([]result.Scenario, error) {
 			sc.Failures = append(sc.Failures, fmt.Sprintf(format, args...))
 		}
 	}
-	for _, sc := range []*result.Scenario{&s1, &s2, &s2j, &s2a, &s2s, &s2d, &s3, &s3d, &s3da, &syso, &sysn, &otlph} {
+	for _, sc := range []*result.Scenario{&s1, &s2, &s2j, &s2a, &s2s, &s2d, &s3, &s3d, &s3da, &syso, &sysn, &otlph, &kafkao} {
 		sc.FloorFraction = fraction(sc, &f0)
 	}
-	// S1's lines through another listener, against S1 in this run.
-	for _, sc := range []*result.Scenario{&syso, &sysn, &otlph} {
+	// S1's lines through another listener or output, against S1 in this run.
+	for _, sc := range []*result.Scenario{&syso, &sysn, &otlph, &kafkao} {
 		if sc.BaseFraction = fraction(sc, &s1); sc.BaseFraction > 0 {
 			sc.BaseScenario = s1.Name
 		}

@@ -29,6 +29,8 @@ const (
 	SYSO  = "SYSLOG_tcp_octet"
 	SYSN  = "SYSLOG_tcp_newline"
 	OTLPH = "OTLP_http_ingest"
+	// KAFKAO sends S1's lines to a kafka output.
+	KAFKAO = "KAFKA_output"
 )
 
 // Targets of DESIGN §4 that apply to every scenario.
@@ -72,22 +74,23 @@ type Goal struct {
 
 // Goals maps a scenario name to its goal.
 var Goals = map[string]Goal{
-	F0:    {Label: "floor", Seed: "—", Throughput: GoalFloor},
-	S1:    {Label: "raw", Seed: "200,000 lines/s, p99 < 2 ms", Throughput: 2_000_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
-	S2:    {Label: "filter + redact", Seed: "150,000 lines/s, p99 < 5 ms", Throughput: 1_500_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
-	S2J:   {Label: "filter + redact, JSON", Seed: "—", Throughput: 1_050_000, P99: GoalP99Ms},
-	S2A:   {Label: "filter + every detector", Seed: "—", OfBase: GoalAllDetectorsOfS2, Base: S2},
-	S2S:   {Label: "filter + redact + sample, rate limit, dedup", Seed: "—", OfBase: GoalSampleDedupOfS2, Base: S2},
-	S3:    {Label: "HTTP output", Seed: "50,000 lines/s, p99 < 20 ms", Throughput: 1_000_000, P99: GoalP99Ms},
-	S4:    {Label: "overload", Seed: "~50 MB RSS with a 10k-slot buffer"},
-	S5:    {Label: "idle", Seed: "idle CPU < 1 %"},
-	S2D:   {Label: "filter + redact, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
-	S3D:   {Label: "HTTP output, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
-	S3DA:  {Label: "HTTP output, disk buffer, sync always", Seed: "—"},
-	S6D:   {Label: "disk backlog", Seed: "—"},
-	SYSO:  {Label: "raw, syslog over TCP, octet counting", Seed: "—", OfBase: GoalSyslogOfRaw, Base: S1},
-	SYSN:  {Label: "raw, syslog over TCP, newline framing", Seed: "—", OfBase: GoalSyslogOfRaw, Base: S1},
-	OTLPH: {Label: "raw, OTLP/HTTP ingest", Seed: "—"},
+	F0:     {Label: "floor", Seed: "—", Throughput: GoalFloor},
+	S1:     {Label: "raw", Seed: "200,000 lines/s, p99 < 2 ms", Throughput: 2_000_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
+	S2:     {Label: "filter + redact", Seed: "150,000 lines/s, p99 < 5 ms", Throughput: 1_500_000, CIFloorFraction: 0.40, P99: GoalP99Ms},
+	S2J:    {Label: "filter + redact, JSON", Seed: "—", Throughput: 1_050_000, P99: GoalP99Ms},
+	S2A:    {Label: "filter + every detector", Seed: "—", OfBase: GoalAllDetectorsOfS2, Base: S2},
+	S2S:    {Label: "filter + redact + sample, rate limit, dedup", Seed: "—", OfBase: GoalSampleDedupOfS2, Base: S2},
+	S3:     {Label: "HTTP output", Seed: "50,000 lines/s, p99 < 20 ms", Throughput: 1_000_000, P99: GoalP99Ms},
+	S4:     {Label: "overload", Seed: "~50 MB RSS with a 10k-slot buffer"},
+	S5:     {Label: "idle", Seed: "idle CPU < 1 %"},
+	S2D:    {Label: "filter + redact, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
+	S3D:    {Label: "HTTP output, disk buffer", Seed: "—", OfMemory: GoalOfMemory},
+	S3DA:   {Label: "HTTP output, disk buffer, sync always", Seed: "—"},
+	S6D:    {Label: "disk backlog", Seed: "—"},
+	SYSO:   {Label: "raw, syslog over TCP, octet counting", Seed: "—", OfBase: GoalSyslogOfRaw, Base: S1},
+	SYSN:   {Label: "raw, syslog over TCP, newline framing", Seed: "—", OfBase: GoalSyslogOfRaw, Base: S1},
+	OTLPH:  {Label: "raw, OTLP/HTTP ingest", Seed: "—"},
+	KAFKAO: {Label: "raw, Kafka output", Seed: "—"},
 }
 
 // GoalSyslogOfRaw is the fraction of S1's throughput the syslog TCP
