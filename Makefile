@@ -57,6 +57,7 @@ FUZZ_TARGETS := \
 	dataplane/output:FuzzLokiPush:10000x \
 	dataplane/output:FuzzCloudWatchEvents:3000x \
 	dataplane/output:FuzzKafkaKey:20000x \
+	dataplane/output:FuzzOTLPPartialSuccess:20000x \
 	dataplane/pipeline:FuzzDecodeRecord:20000x \
 	dataplane/server:FuzzParseTapQuery:20000x \
 	control/api:FuzzRulesBody:3000x \

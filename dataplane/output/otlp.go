@@ -787,6 +787,8 @@ func partialSuccess(resp *fasthttp.Response) (rejected int64, message string) {
 		ps := gjson.GetBytes(body, "partialSuccess")
 		return ps.Get("rejectedLogRecords").Int(), truncate(ps.Get("errorMessage").String(), otlpMaxMessage)
 	}
+	// A message field given more than once is merged, as protobuf
+	// decoders do: each occurrence's fields override the earlier ones'.
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
 		if n < 0 {
@@ -795,10 +797,11 @@ func partialSuccess(resp *fasthttp.Response) (rejected int64, message string) {
 		body = body[n:]
 		if num == fResponsePartial && typ == protowire.BytesType {
 			ps, m := protowire.ConsumeBytes(body)
-			if m < 0 {
+			if m < 0 || !readPartial(ps, &rejected, &message) {
 				return 0, ""
 			}
-			return readPartial(ps)
+			body = body[m:]
+			continue
 		}
 		m := protowire.ConsumeFieldValue(num, typ, body)
 		if m < 0 {
@@ -806,40 +809,41 @@ func partialSuccess(resp *fasthttp.Response) (rejected int64, message string) {
 		}
 		body = body[m:]
 	}
-	return 0, ""
+	return rejected, message
 }
 
-// readPartial reads an ExportLogsPartialSuccess.
-func readPartial(b []byte) (rejected int64, message string) {
+// readPartial reads an ExportLogsPartialSuccess into rejected and message,
+// the fields it holds overriding theirs; false if it does not decode.
+func readPartial(b []byte, rejected *int64, message *string) bool {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return rejected, message
+			return false
 		}
 		b = b[n:]
 		switch {
 		case num == fPartialRejected && typ == protowire.VarintType:
 			v, m := protowire.ConsumeVarint(b)
 			if m < 0 {
-				return rejected, message
+				return false
 			}
-			rejected, b = int64(v), b[m:]
+			*rejected, b = int64(v), b[m:]
 			continue
 		case num == fPartialErrorText && typ == protowire.BytesType:
 			v, m := protowire.ConsumeBytes(b)
 			if m < 0 {
-				return rejected, message
+				return false
 			}
-			message, b = truncate(strings.ToValidUTF8(string(v), "\uFFFD"), otlpMaxMessage), b[m:]
+			*message, b = truncate(strings.ToValidUTF8(string(v), "\uFFFD"), otlpMaxMessage), b[m:]
 			continue
 		}
 		m := protowire.ConsumeFieldValue(num, typ, b)
 		if m < 0 {
-			return rejected, message
+			return false
 		}
 		b = b[m:]
 	}
-	return rejected, message
+	return true
 }
 
 // Close makes Write return ErrClosed, ends retry waits and closes the idle

@@ -10,6 +10,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/valyala/fasthttp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+
 	"streamgate/dataplane/match"
 )
 
@@ -323,6 +330,68 @@ func FuzzKafkaKey(f *testing.F) {
 		}
 		if !bytes.Equal(got, want) { // null and "" give an empty key, as a missing member does
 			t.Fatalf("%q: key %q; want %q", line, got, want)
+		}
+	})
+}
+
+// exportLogsResponse is the descriptor of OTLP's ExportLogsServiceResponse,
+// as opentelemetry/proto/collector/logs/v1/logs_service.proto declares it,
+// for the protobuf library to decode responses with.
+func exportLogsResponse(t testing.TB) protoreflect.MessageDescriptor {
+	t.Helper()
+	field := func(name string, num int32, typ descriptorpb.FieldDescriptorProto_Type, msg string) *descriptorpb.FieldDescriptorProto {
+		f := &descriptorpb.FieldDescriptorProto{Name: proto.String(name), Number: proto.Int32(num), Type: typ.Enum(),
+			Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), JsonName: proto.String(name)}
+		if msg != "" {
+			f.TypeName = proto.String(msg)
+		}
+		return f
+	}
+	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("logs_service.proto"), Package: proto.String("opentelemetry.proto.collector.logs.v1"), Syntax: proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{
+			{Name: proto.String("ExportLogsServiceResponse"), Field: []*descriptorpb.FieldDescriptorProto{
+				field("partial_success", 1, descriptorpb.FieldDescriptorProto_TYPE_MESSAGE, ".opentelemetry.proto.collector.logs.v1.ExportLogsPartialSuccess")}},
+			{Name: proto.String("ExportLogsPartialSuccess"), Field: []*descriptorpb.FieldDescriptorProto{
+				field("rejected_log_records", 1, descriptorpb.FieldDescriptorProto_TYPE_INT64, ""),
+				field("error_message", 2, descriptorpb.FieldDescriptorProto_TYPE_STRING, "")}},
+		},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd.Messages().ByName("ExportLogsServiceResponse")
+}
+
+// FuzzOTLPPartialSuccess: what the otlp output reads from a protobuf
+// response is what the protobuf library decodes from it, whenever the
+// library can: the records rejected and the message (cut to its bound),
+// merged over repeated fields as the library merges them.
+func FuzzOTLPPartialSuccess(f *testing.F) {
+	f.Add(partialResponse(2, "bad attribute"))
+	f.Add(append(partialResponse(2, "first"), partialResponse(5, "")...))
+	f.Add(append(partialResponse(1, "a"), 0x10, 0x07))
+	f.Add([]byte{0xff, 0xff, 0xff})
+	f.Add([]byte{})
+	md := exportLogsResponse(f)
+	psField := md.Fields().ByName("partial_success")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var resp fasthttp.Response
+		resp.Header.SetContentType("application/x-protobuf")
+		resp.SetBody(body)
+		rejected, message := partialSuccess(&resp)
+		want := dynamicpb.NewMessage(md)
+		if err := proto.Unmarshal(body, want); err != nil {
+			return // undecodable: the output takes it as a full success
+		}
+		ps := want.Get(psField).Message()
+		wantRejected := ps.Get(ps.Descriptor().Fields().ByName("rejected_log_records")).Int()
+		wantMessage := ps.Get(ps.Descriptor().Fields().ByName("error_message")).String()
+		if rejected != wantRejected {
+			t.Errorf("rejected %d; want %d", rejected, wantRejected)
+		}
+		if w := truncate(wantMessage, otlpMaxMessage); message != w {
+			t.Errorf("message %q; want %q", message, w)
 		}
 	})
 }
