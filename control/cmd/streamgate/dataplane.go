@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -357,9 +358,19 @@ func startDataplane(ctx context.Context, f *dataplaneFlags, ropts rdb.Options, l
 	dp.reloaded = (&manifestReloader{path: f.manifestFile, s: s, log: log, hup: hup}).start(ctx)
 	stcp, sudp := s.SyslogAddrs()
 	log.Info("data plane running",
-		"tcp", s.TCPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "syslog_tcp", stcp, "syslog_udp", sudp, "otlp_http", s.OTLPHTTPAddr(), "otlp_grpc", s.OTLPGRPCAddr(),
+		"tcp", addrOrOff(s.TCPAddr()), "udp", addrOrOff(s.UDPAddr()), "http", addrOrOff(s.HTTPAddr()), "admin", addrOrOff(s.AdminAddr()),
+		"syslog_tcp", addrOrOff(stcp), "syslog_udp", addrOrOff(sudp), "otlp_http", addrOrOff(s.OTLPHTTPAddr()), "otlp_grpc", addrOrOff(s.OTLPGRPCAddr()),
 		"kafka_topics", f.kafka.topics, "workers", f.workers, "overflow", f.overflow, "overflow_wait", f.overflowWait, "breaker_delay", f.breakerDelay, "egress_audit", f.egressAudit, "boot_policy", f.bootPolicy, "ingest_tls", f.tlsMode(), "manifest", source)
 	return dp, nil
+}
+
+// addrOrOff is a listener's address as the log shows it: "off", as its
+// flag says, when it does not listen.
+func addrOrOff(a net.Addr) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
 }
 
 // shutdown stops following Redis, then drains and flushes within timeout;

@@ -30,6 +30,8 @@ func TestDataplaneSyslog(t *testing.T) {
 	p := startProc(t, nil, "dataplane", "-host", "127.0.0.1", "-tcp-port", "off", "-udp-port", "off", "-http-port", "off",
 		"-admin-port", "0", "-syslog-tcp-port", "0", "-syslog-udp-port", "0", "-syslog-format", "json", "-manifest", manifestPath)
 	stcp, sudp, admin := p.waitLog(syslogTCPAddrRE)[1], p.waitLog(syslogUDPAddrRE)[1], p.waitLog(adminAddrRE)[1]
+	// Listeners turned off show as off, as their flags say.
+	p.waitLog(regexp.MustCompile(`msg="data plane running" tcp=off udp=off http=off admin=127\.0\.0\.1:\d+ syslog_tcp=127\S+ syslog_udp=127\S+ otlp_http=off otlp_grpc=off `))
 
 	conn, err := net.Dial("tcp", stcp)
 	if err != nil {
