@@ -107,10 +107,11 @@ func (m *kafkaMeasure) endOffsets(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// settle waits until the data plane has received the sent lines, holds
-// none in its pipeline or queued for the output, and the broker has at
-// least the records the output counted delivered since base; it returns
-// the last counters and end offsets read.
+// settle waits until the data plane has received the sent lines and holds
+// none in its pipeline or queued for the output (an output counts a line
+// delivered once the broker acknowledged it), and checks that the broker
+// has at least those records; it returns the last counters and end
+// offsets read.
 func (m *kafkaMeasure) settle(ctx context.Context, base lab.Counters, baseOffsets, sent int64) (lab.Counters, int64, error) {
 	deadline := time.Now().Add(lab.SettleTimeout)
 	for {
@@ -166,13 +167,13 @@ func (m *kafkaMeasure) run(ctx context.Context, i int) error {
 		return err
 	}
 	cpu1, _ := m.px.Proc.CPUSeconds()
-	// The broker's records stand for the sink's lines: it takes them
-	// whole or not at all, and does not store them to be scanned.
-	h.account(sc, sum, c, base, lgsink.Stats{Lines: offsets - baseOffsets})
 	last := m.lastProduce.Load()
 	if last < start.UnixNano() {
 		return fmt.Errorf("the broker received no produce request in run %d", i+1)
 	}
+	// The broker's records stand for the sink's lines: it takes them
+	// whole or not at all, and does not store them to be scanned.
+	h.account(sc, sum, c, base, lgsink.Stats{Lines: offsets - baseOffsets})
 	elapsed := time.Unix(0, last).Sub(start).Seconds()
 	tput := float64(sum.Sent) / elapsed
 	sc.Runs = append(sc.Runs, math.Round(tput))

@@ -54,7 +54,8 @@ const (
 var SyslogReasonNames = [SyslogReasons]string{"no_priority", "bad_header"}
 
 // NewSyslog returns a Syslog of the format whose malformed messages count
-// in counter(reason), reason one of SyslogReasonNames.
+// in counter(reason), reason one of SyslogReasonNames; counter must not
+// return a nil pointer (leave Malformed's entry nil to count nothing).
 func NewSyslog[C interface{ Inc() }](format string, counter func(reason string) C) *Syslog {
 	s := &Syslog{Format: format}
 	for i, r := range SyslogReasonNames {

@@ -15,13 +15,16 @@ import (
 // codec. It is the client's default compressor but for two things, both
 // for a data plane under its soft memory limit, where the collector runs
 // often:
-//   - it keeps its encoders in a free list, not a sync.Pool, which every
-//     collection would empty, making a new encoder for the next batch
-//     (gzip's is about 800 KiB of state, zstd's a window);
 //   - lz4 writes blocks of 64 KiB, as Kafka's own producer does, not the
-//     library's 4 MiB, which it allocates for each batch once its pool is
-//     emptied: with the default lz4, that allocation and the collections
-//     it set off were most of the output's CPU.
+//     library's 4 MiB: the library takes its block buffers from a
+//     sync.Pool, which the frequent collections empty, so nearly every
+//     batch allocated 4 MiB, and those allocations and the collections
+//     they set off were most of the output's CPU;
+//   - it keeps its encoders in a free list, not a sync.Pool, which every
+//     collection would empty, making a new one for the next batch (gzip's
+//     is about 800 KiB of state, zstd's a window). An idle encoder is
+//     reset to write nowhere, so it does not keep the client's last
+//     buffer alive.
 type kafkaCompressor struct {
 	codec kgo.CompressionCodecType
 	gzip  freeList[*gzip.Writer]
@@ -68,7 +71,7 @@ func (c *kafkaCompressor) Compress(dst *bytes.Buffer, src []byte, flags ...kgo.C
 	switch c.codec {
 	case kgo.CodecGzip:
 		w := c.gzip.get()
-		defer c.gzip.put(w)
+		defer func() { w.Reset(nil); c.gzip.put(w) }()
 		w.Reset(dst)
 		if _, err := w.Write(src); err != nil {
 			return src, kgo.CodecNone
@@ -79,7 +82,7 @@ func (c *kafkaCompressor) Compress(dst *bytes.Buffer, src []byte, flags ...kgo.C
 		return dst.Bytes(), kgo.CodecGzip
 	case kgo.CodecLz4:
 		w := c.lz4.get()
-		defer c.lz4.put(w)
+		defer func() { w.Reset(nil); c.lz4.put(w) }()
 		w.Reset(dst)
 		if _, err := w.Write(src); err != nil {
 			return src, kgo.CodecNone

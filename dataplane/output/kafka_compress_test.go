@@ -8,7 +8,8 @@ import (
 )
 
 // TestKafkaCompressor: each codec's output decompresses, with the client's
-// own decompressor, to what went in, over several of lz4's 64 KiB blocks;
+// own decompressor, to what went in, over several of lz4's blocks, which
+// are of 64 KiB;
 // zstd steps aside for a broker too old for it; "none" has no compressor.
 func TestKafkaCompressor(t *testing.T) {
 	var src []byte
@@ -39,6 +40,11 @@ func TestKafkaCompressor(t *testing.T) {
 				}
 				if !bytes.Equal(got, src) {
 					t.Fatalf("round %d: %d bytes back; want the %d sent", round, len(got), len(src))
+				}
+				// An lz4 frame's BD byte, after the magic number and FLG,
+				// holds the block size: 4 is 64 KiB.
+				if codec == kgo.CodecLz4 && (len(out) < 6 || out[5]>>4&7 != 4) {
+					t.Fatalf("round %d: lz4 frame descriptor % x; want blocks of 64 KiB", round, out[:min(len(out), 6)])
 				}
 			}
 		})

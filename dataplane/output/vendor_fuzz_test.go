@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,13 +192,13 @@ func FuzzLokiPush(f *testing.F) {
 				if _, over := st.Stream[lokiOverflowLabel]; over {
 					continue
 				}
-				for j, fld := range o.fields {
-					var want []byte
-					if obj, ok := jsonObject(lines[i]); ok {
-						want = fieldValue(obj, &fld)
-					}
-					if got, has := st.Stream[fld.label]; has != (want != nil) || got != string(want) {
-						t.Fatalf("line %q in stream %v; its field %d is %q", lines[i], st.Stream, j, want)
+				if !plainJSONObject(lines[i]) {
+					continue // not a JSON object the output takes as one: see TestLoki*
+				}
+				for _, fld := range []struct{ label, key string }{{"service_name", "service.name"}, {"level", "level"}} {
+					want, ok := lokiLabelRef(lines[i], fld.key)
+					if got, has := st.Stream[fld.label]; has != ok || got != want {
+						t.Fatalf("line %q in stream %v; want %s=%q (%v)", lines[i], st.Stream, fld.label, want, ok)
 					}
 				}
 			}
@@ -210,20 +211,140 @@ func FuzzLokiPush(f *testing.F) {
 	})
 }
 
-// lineOf returns the index of the first line not yet seen whose JSON
-// string, decoded, is v, marking it seen; -1 if there is none.
+// lineOf returns the index of the first line not yet seen that is v, its
+// invalid UTF-8 written U+FFFD as the output documents, marking it seen;
+// -1 if there is none.
 func lineOf(lines [][]byte, v string, seen []bool) int {
 	for i, l := range lines {
-		if seen[i] {
-			continue
-		}
-		var s string
-		if json.Unmarshal(appendJSONString(nil, l), &s) == nil && s == v {
+		if !seen[i] && strings.ToValidUTF8(string(l), "\uFFFD") == v {
 			seen[i] = true
 			return i
 		}
 	}
 	return -1
+}
+
+// plainJSONObject reports whether line is a JSON object that encoding/json
+// reads the way any reader would: valid UTF-8, no key twice in an object,
+// nested at most 64 deep (deeper lines the outputs send as strings).
+func plainJSONObject(line []byte) bool {
+	if !utf8.Valid(line) || !json.Valid(line) || bytes.IndexByte(bytes.TrimSpace(line), '{') != 0 {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	var keys []map[string]bool // of the objects open, innermost last
+	var inObject []bool        // whether each open container is an object
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return true // the end: json.Valid said it is well formed
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			switch tok {
+			case '{', '[':
+				if len(inObject) == maxObjectDepth {
+					return false
+				}
+				inObject = append(inObject, tok == '{')
+				keys = append(keys, map[string]bool{})
+				expectKey = tok == '{'
+				continue
+			default:
+				inObject, keys = inObject[:len(inObject)-1], keys[:len(keys)-1]
+			}
+		case string:
+			if expectKey {
+				if keys[len(keys)-1][tok] {
+					return false
+				}
+				keys[len(keys)-1][tok] = true
+				expectKey = false
+				continue
+			}
+		}
+		expectKey = len(inObject) > 0 && inObject[len(inObject)-1]
+	}
+}
+
+// jsonTextRef is what a JSON value compares by (match.JSONText), read with
+// encoding/json: a string's contents, an integer as written, any other
+// number in its shortest decimal form, "" for null, the JSON of the rest.
+func jsonTextRef(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return ""
+	}
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		if _, err := strconv.ParseInt(string(v), 10, 64); err == nil || isDigits(strings.TrimPrefix(string(v), "-")) {
+			return string(v)
+		}
+		f, _ := strconv.ParseFloat(string(v), 64) // ±Inf beyond float64's range
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	case nil:
+		return ""
+	}
+	return string(raw)
+}
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// memberRef returns the member of the JSON object line at the key, else at
+// the path of keys it makes split at dots, as encoding/json reads it.
+func memberRef(line []byte, key string) (json.RawMessage, bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(line, &obj) != nil {
+		return nil, false
+	}
+	if v, ok := obj[key]; ok {
+		return v, true
+	}
+	parts := strings.Split(key, ".")
+	if len(parts) < 2 {
+		return nil, false
+	}
+	for _, p := range parts[:len(parts)-1] {
+		var next map[string]json.RawMessage
+		if json.Unmarshal(obj[p], &next) != nil {
+			return nil, false
+		}
+		obj = next
+	}
+	v, ok := obj[parts[len(parts)-1]]
+	return v, ok
+}
+
+// lokiLabelRef is the value of the label a loki output takes from the
+// member key of line, as its spec says: none for a missing member, an
+// object, an array, null, or a text empty or over 1024 bytes.
+func lokiLabelRef(line []byte, key string) (string, bool) {
+	v, ok := memberRef(line, key)
+	if !ok {
+		return "", false
+	}
+	switch bytes.TrimSpace(v)[0] {
+	case '{', '[', 'n':
+		return "", false
+	}
+	text := jsonTextRef(v)
+	if text == "" || len(text) > lokiMaxLabelValue || !utf8.ValidString(text) {
+		return "", false
+	}
+	return text, true
 }
 
 func parseInt(t *testing.T, s string) int64 {
@@ -294,41 +415,40 @@ func FuzzCloudWatchEvents(f *testing.F) {
 	})
 }
 
-// FuzzKafkaKey: the key of a line that is a valid JSON object is its
-// member's value as encoding/json reads it: a string's text, any other
-// value's JSON; empty when the member is missing or null.
+// FuzzKafkaKey: the key of a line that is a plain JSON object (see
+// plainJSONObject) is its member's text as encoding/json reads it (see
+// jsonTextRef), an object's or array's JSON as written; empty when the
+// member is missing or null.
 func FuzzKafkaKey(f *testing.F) {
 	for _, s := range []string{
 		`{"user":{"id":"u-1"}}`, `{"user.id":7}`, `{"user":{"id":{"a":[1]}}}`, `{"user":{"id":"\u00e9\n"}}`,
 		`{"user":{"id":null}}`, `{"user":1}`, `plain`, `{"user":{"id":"a","id":"b"}}`,
+		`{"user":{"id":1.0}}`, `{"user":{"id":1e400}}`, `{"user":{"id":-0.5e-3}}`, `{"user":{"id":1},"user":2}`,
+		`{"user":{"id":"\ud800"}}`, `{"user":{"id":12345678901234567890123}}`,
 	} {
 		f.Add([]byte(s))
 	}
 	o := &kafkaOutput{keyPath: []string{"user", "id"}}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		got := o.key(line)
-		if !json.Valid(line) || bytes.Contains(line, []byte(`"user"`)) && bytes.Count(line, []byte(`"id"`)) > 1 {
-			return // malformed, or a member twice: which one wins is not specified
+		if !plainJSONObject(line) {
+			return // not JSON, or a key twice: which member wins is not specified
 		}
+		var want string
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(line, &obj) != nil {
-			if got != nil {
-				t.Fatalf("%q: key %q; want none, not an object", line, got)
-			}
-			return
+			t.Fatalf("%q: not an object", line)
 		}
-		var want []byte
 		var user map[string]json.RawMessage
 		if json.Unmarshal(obj["user"], &user) == nil {
 			if v, ok := user["id"]; ok {
-				want = bytes.TrimSpace(v)
-				var s string
-				if json.Unmarshal(v, &s) == nil {
-					want = []byte(s)
+				want = jsonTextRef(v)
+				if c := bytes.TrimSpace(v)[0]; c == '{' || c == '[' {
+					want = string(bytes.TrimSpace(v))
 				}
 			}
 		}
-		if !bytes.Equal(got, want) { // null and "" give an empty key, as a missing member does
+		if string(got) != want {
 			t.Fatalf("%q: key %q; want %q", line, got, want)
 		}
 	})
@@ -382,7 +502,10 @@ func FuzzOTLPPartialSuccess(f *testing.F) {
 		rejected, message := partialSuccess(&resp)
 		want := dynamicpb.NewMessage(md)
 		if err := proto.Unmarshal(body, want); err != nil {
-			return // undecodable: the output takes it as a full success
+			// Not compared: the output reads what it can (a message of
+			// invalid UTF-8 with the bad bytes replaced) or, when the
+			// framing is broken, takes it as a full success.
+			return
 		}
 		ps := want.Get(psField).Message()
 		wantRejected := ps.Get(ps.Descriptor().Fields().ByName("rejected_log_records")).Int()
