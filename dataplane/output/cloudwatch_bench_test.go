@@ -38,30 +38,10 @@ func BenchmarkCloudWatchWrite(b *testing.B) {
 			o := newTestCloudWatch(b, &fakeCloudWatch{srv: srv},
 				&Config{LogGroup: "g", LogStream: "s", TimestampField: tc.tsField}, cwTestKey, fastRetries)
 			batch := &record.Batch{Lines: benchLines(tc.batch)}
-			ctx := context.Background()
-			if err := o.Write(ctx, batch); err != nil { // connect
+			if err := o.Write(context.Background(), batch); err != nil { // connect
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			b.SetBytes(linesSize(batch.Lines))
-			b.ResetTimer()
-			if tc.parallel {
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if err := o.Write(ctx, batch); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			} else {
-				for range b.N {
-					if err := o.Write(ctx, batch); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			b.ReportMetric(float64(b.N)*float64(tc.batch)/b.Elapsed().Seconds(), "lines/s")
+			benchWrites(b, o, batch, tc.parallel)
 		})
 	}
 }

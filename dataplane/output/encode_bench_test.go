@@ -105,25 +105,34 @@ func BenchmarkHTTPWrite(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer o.Close()
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.SetBytes(linesSize(lines))
-			if tc.parallel {
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if err := o.Write(ctx, batch); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-				return
-			}
-			for b.Loop() {
+			benchWrites(b, o, batch, tc.parallel)
+		})
+	}
+}
+
+// benchWrites writes batch through o b.N times, from one goroutine or,
+// with parallel, from one per GOMAXPROCS as pipeline lanes write, and
+// reports the lines written a second.
+func benchWrites(b *testing.B, o Output, batch *record.Batch, parallel bool) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(linesSize(batch.Lines))
+	b.ResetTimer()
+	if parallel {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
 				if err := o.Write(ctx, batch); err != nil {
-					b.Fatal(err)
+					b.Error(err)
+					return
 				}
 			}
 		})
+	} else {
+		for range b.N {
+			if err := o.Write(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
+	b.ReportMetric(float64(b.N)*float64(len(batch.Lines))/b.Elapsed().Seconds(), "lines/s")
 }

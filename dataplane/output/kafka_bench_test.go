@@ -37,30 +37,10 @@ func BenchmarkKafkaWrite(b *testing.B) {
 			}
 			o := newTestKafka(b, cfg)
 			batch := &record.Batch{Lines: benchLines(tc.batch)}
-			ctx := context.Background()
-			if err := o.Write(ctx, batch); err != nil { // connect, load metadata
+			if err := o.Write(context.Background(), batch); err != nil { // connect
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			b.SetBytes(linesSize(batch.Lines))
-			b.ResetTimer()
-			if tc.parallel {
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if err := o.Write(ctx, batch); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			} else {
-				for range b.N {
-					if err := o.Write(ctx, batch); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			b.ReportMetric(float64(b.N*tc.batch)/b.Elapsed().Seconds(), "lines/s")
+			benchWrites(b, o, batch, tc.parallel)
 		})
 	}
 }
