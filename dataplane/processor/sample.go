@@ -63,11 +63,27 @@ func newSample(raw json.RawMessage) (Processor, error) {
 	return &sample{rate: uint64(p.Rate), always: match.NewLiterals(p.AlwaysKeep...), key: key}, nil
 }
 
-// Process implements Processor.
-func (s *sample) Process(b *record.Batch) { removeIf(b, s.drop) }
+// Process implements Processor. A batch's random draws are one splitmix64
+// sequence from a random start: each costs a few multiplications, not a
+// call into the runtime's generator.
+func (s *sample) Process(b *record.Batch) {
+	lines := b.Lines
+	state := rand.Uint64()
+	j := 0
+	for i := range lines {
+		state += splitmixGamma
+		if s.drop(lines[i], splitmix(state)) {
+			continue
+		}
+		lines[j] = lines[i]
+		j++
+	}
+	clear(lines[j:])
+	b.Lines = lines[:j]
+}
 
-// drop reports whether line is sampled out.
-func (s *sample) drop(line []byte) bool {
+// drop reports whether line is sampled out, r its random draw.
+func (s *sample) drop(line []byte, r uint64) bool {
 	if s.always.Len() > 0 && s.always.In(line) {
 		return false
 	}
@@ -76,7 +92,18 @@ func (s *sample) drop(line []byte) bool {
 			return keyHash(k)%s.rate != 0
 		}
 	}
-	return rand.Uint64N(s.rate) != 0
+	return r%s.rate != 0 // 2^64 is so much more than rate that the bias is nil
+}
+
+// splitmixGamma is splitmix64's increment: a draw is splitmix of the
+// state advanced by it.
+const splitmixGamma = 0x9e3779b97f4a7c15
+
+// splitmix is splitmix64's output function (Steele, Lea and Flood, 2014).
+func splitmix(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 // keyHash is the hash that picks the keys a sample keeps: FNV-1a, the same

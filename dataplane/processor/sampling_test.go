@@ -48,6 +48,37 @@ func TestSampleRandom(t *testing.T) {
 	}
 }
 
+// TestSampleRandomSmallBatches: each batch draws from a fresh random
+// start, so batches of one line are kept 1 in rate too, and the lines of a
+// long batch are kept alike at its start and at its end.
+func TestSampleRandomSmallBatches(t *testing.T) {
+	p := build(t, "sample", `{"rate": 10}`)
+	kept := 0
+	for range 20000 {
+		kept += len(process(p, "INFO one line"))
+	}
+	if kept < 1700 || kept > 2300 {
+		t.Errorf("kept %d of 20000 one-line batches at rate 10; want about 2000", kept)
+	}
+	var in []string
+	for i := range 40000 {
+		in = append(in, fmt.Sprintf("INFO line %d", i))
+	}
+	first := 0
+	out := process(p, in...)
+	for _, l := range out {
+		var n int
+		fmt.Sscanf(l, "INFO line %d", &n)
+		if n < 20000 {
+			first++
+		}
+	}
+	// About 2000 in each half: a standard deviation of about 42.
+	if second := len(out) - first; first < 1700 || first > 2300 || second < 1700 || second > 2300 {
+		t.Errorf("kept %d of the first 20000 lines and %d of the last; want about 2000 each", first, second)
+	}
+}
+
 func TestSampleByKey(t *testing.T) {
 	for _, params := range []string{
 		`{"rate": 4, "key_attribute": "trace_id"}`,
