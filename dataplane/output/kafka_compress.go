@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"io"
 	"runtime"
 
 	"github.com/klauspost/compress/gzip"
@@ -70,27 +71,15 @@ func newKafkaCompressor(codec string) *kafkaCompressor {
 func (c *kafkaCompressor) Compress(dst *bytes.Buffer, src []byte, flags ...kgo.CompressFlag) ([]byte, kgo.CompressionCodecType) {
 	switch c.codec {
 	case kgo.CodecGzip:
-		w := c.gzip.get()
-		defer func() { w.Reset(nil); c.gzip.put(w) }()
-		w.Reset(dst)
-		if _, err := w.Write(src); err != nil {
-			return src, kgo.CodecNone
+		if encodeStream(c.gzip, dst, src) {
+			return dst.Bytes(), kgo.CodecGzip
 		}
-		if err := w.Close(); err != nil {
-			return src, kgo.CodecNone
-		}
-		return dst.Bytes(), kgo.CodecGzip
+		return src, kgo.CodecNone
 	case kgo.CodecLz4:
-		w := c.lz4.get()
-		defer func() { w.Reset(nil); c.lz4.put(w) }()
-		w.Reset(dst)
-		if _, err := w.Write(src); err != nil {
-			return src, kgo.CodecNone
+		if encodeStream(c.lz4, dst, src) {
+			return dst.Bytes(), kgo.CodecLz4
 		}
-		if err := w.Close(); err != nil {
-			return src, kgo.CodecNone
-		}
-		return dst.Bytes(), kgo.CodecLz4
+		return src, kgo.CodecNone
 	case kgo.CodecSnappy:
 		if n := s2.MaxEncodedLen(len(src)); n > dst.Cap() {
 			dst.Grow(n)
@@ -110,6 +99,26 @@ func (c *kafkaCompressor) Compress(dst *bytes.Buffer, src []byte, flags ...kgo.C
 		return e.EncodeAll(src, dst.Bytes()), kgo.CodecZstd
 	}
 	return src, kgo.CodecNone
+}
+
+// streamEncoder is a codec that writes a stream: gzip's and lz4's.
+type streamEncoder interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+// encodeStream compresses src into dst with an encoder of l, which it
+// resets to write nowhere before it keeps it, so that an idle encoder does
+// not hold the client's last buffer alive. It reports whether the codec
+// took src.
+func encodeStream[E streamEncoder](l freeList[E], dst *bytes.Buffer, src []byte) bool {
+	w := l.get()
+	defer func() { w.Reset(nil); l.put(w) }()
+	w.Reset(dst)
+	if _, err := w.Write(src); err != nil {
+		return false
+	}
+	return w.Close() == nil
 }
 
 // freeList keeps up to GOMAXPROCS idle encoders; one put when it is full
