@@ -225,46 +225,42 @@ func lineOf(lines [][]byte, v string, seen []bool) int {
 }
 
 // plainJSONObject reports whether line is a JSON object that encoding/json
-// reads the way any reader would: valid UTF-8, no key twice in an object,
-// nested at most 64 deep (deeper lines the outputs send as strings).
+// reads the way any reader would: valid UTF-8, nested at most 64 deep
+// (deeper lines the outputs send as strings), no key twice in an object.
 func plainJSONObject(line []byte) bool {
-	if !utf8.Valid(line) || !json.Valid(line) || bytes.IndexByte(bytes.TrimSpace(line), '{') != 0 {
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	var keys []map[string]bool // of the objects open, innermost last
-	var inObject []bool        // whether each open container is an object
+	return utf8.Valid(line) && json.Valid(line) && bytes.IndexByte(bytes.TrimSpace(line), '{') == 0 &&
+		nesting(line) <= maxObjectDepth && uniqueKeys(line)
+}
+
+// uniqueKeys reports whether no object of the valid JSON b has a key twice.
+func uniqueKeys(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var open []map[string]bool // the containers open, innermost last; nil for an array
 	expectKey := false
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return true // the end: json.Valid said it is well formed
+			return true // the end: b is valid
 		}
-		switch tok := tok.(type) {
-		case json.Delim:
-			switch tok {
-			case '{', '[':
-				if len(inObject) == maxObjectDepth {
-					return false
-				}
-				inObject = append(inObject, tok == '{')
-				keys = append(keys, map[string]bool{})
-				expectKey = tok == '{'
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				open, expectKey = append(open, map[string]bool{}), true
 				continue
-			default:
-				inObject, keys = inObject[:len(inObject)-1], keys[:len(keys)-1]
-			}
-		case string:
-			if expectKey {
-				if keys[len(keys)-1][tok] {
-					return false
-				}
-				keys[len(keys)-1][tok] = true
-				expectKey = false
+			case '[':
+				open, expectKey = append(open, nil), false
 				continue
 			}
+			open = open[:len(open)-1]
+		} else if k, ok := tok.(string); ok && expectKey {
+			if open[len(open)-1][k] {
+				return false
+			}
+			open[len(open)-1][k], expectKey = true, false
+			continue
 		}
-		expectKey = len(inObject) > 0 && inObject[len(inObject)-1]
+		// A value ended: in an object, a key comes next.
+		expectKey = len(open) > 0 && open[len(open)-1] != nil
 	}
 }
 
