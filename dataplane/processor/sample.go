@@ -67,19 +67,11 @@ func newSample(raw json.RawMessage) (Processor, error) {
 // sequence from a random start: each costs a few multiplications, not a
 // call into the runtime's generator.
 func (s *sample) Process(b *record.Batch) {
-	lines := b.Lines
 	state := rand.Uint64()
-	j := 0
-	for i := range lines {
+	removeIf(b, func(line []byte) bool {
 		state += splitmixGamma
-		if s.drop(lines[i], splitmix(state)) {
-			continue
-		}
-		lines[j] = lines[i]
-		j++
-	}
-	clear(lines[j:])
-	b.Lines = lines[:j]
+		return s.drop(line, splitmix(state))
+	})
 }
 
 // drop reports whether line is sampled out, r its random draw.
