@@ -12,7 +12,9 @@ var bearerToken = Detector{
 		"'=' padding. The finding is the token, padding included, not the word Bearer, so a redacted " +
 		"header still says which scheme it used. Tokens shorter than 16 characters, such as " +
 		"placeholders, are left alone.",
-	Find: findBearerToken,
+	Find:  findBearerToken,
+	Key:   [leadBytes]string{"Bb", "Ee", "Aa", "Rr"},
+	AtKey: bearerTokenAt,
 	Examples: []Example{
 		{"Authorization: Bearer FAKEtokenForDocs.0123456789-abc", []string{"FAKEtokenForDocs.0123456789-abc"}},
 		{`{"headers":{"authorization":"bearer FAKE/token+for/docs=="}}`, []string{"FAKE/token+for/docs=="}},
@@ -26,7 +28,6 @@ const bearerMinToken = 16
 // findBearerToken finds the tokens of Bearer authorizations; see
 // bearerToken.
 func findBearerToken(line []byte, from int) (int, int) {
-	const word = len("bearer")
 	// The next 'b' and 'B' at or after i, found once each as the scan
 	// passes them: looking again from every candidate would make a line
 	// of many candidates cost its length squared.
@@ -41,16 +42,26 @@ func findBearerToken(line []byte, from int) (int, int) {
 		} else {
 			up = secretsIndexByte(line, up+1, 'B')
 		}
-		if i+word >= len(line) || !equalFold(line[i:i+word], "bearer") || line[i+word] != ' ' || i > 0 && isAlnum(line[i-1]) {
-			continue
-		}
-		s := i + word
-		for s < len(line) && line[s] == ' ' {
-			s++
-		}
-		if e := bearerTokenEnd(line, s); e > 0 {
+		if s, e := bearerTokenAt(line, i); s >= 0 {
 			return s, e
 		}
+	}
+	return -1, -1
+}
+
+// bearerTokenAt is the AtKey of bearerToken: the token of the
+// authorization whose word Bearer starts at line[i], or -1, -1.
+func bearerTokenAt(line []byte, i int) (int, int) {
+	const word = len("bearer")
+	if i+word >= len(line) || !equalFold(line[i:i+word], "bearer") || line[i+word] != ' ' || i > 0 && isAlnum(line[i-1]) {
+		return -1, -1
+	}
+	s := i + word
+	for s < len(line) && line[s] == ' ' {
+		s++
+	}
+	if e := bearerTokenEnd(line, s); e > 0 {
+		return s, e
 	}
 	return -1, -1
 }

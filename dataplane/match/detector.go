@@ -76,6 +76,17 @@ type Detector struct {
 	// lose the context before that finding.
 	Lead   [leadBytes]string
 	AtLead func(line []byte, s int) (end int)
+	// Key and AtKey, set beside Find, give a detector whose findings each
+	// follow a keyword that starts a token, as a token follows "Bearer ":
+	// Key holds the bytes each of the keyword's first four bytes may be,
+	// and AtKey, given the place of such bytes at a token's start, returns
+	// the finding that the keyword there leads to, or -1, -1. The finding
+	// starts after the keyword, with no token start between them
+	// (TestAtContract checks it), so a set's walk over the tokens of a
+	// line finds it with those given by Lead. Like AtLead, AtKey does not
+	// allocate, and its finding does not depend on Find's from.
+	Key   [leadBytes]string
+	AtKey func(line []byte, s int) (start, end int)
 	// Examples are lines with what Find must find in them; the tests check
 	// them and the reference shows them.
 	Examples []Example
@@ -109,6 +120,7 @@ var byName = func() map[string]*Detector {
 		runs := d.At != nil && d.Runs != 0 && d.AtPrefix == nil && d.Prefix == ""
 		prefix := d.AtPrefix != nil && len(d.Prefix) >= 2 && d.At == nil && d.Runs == 0
 		lead := d.AtLead != nil && d.Lead[0] != "" && d.Find != nil && !runs && !prefix
+		key := d.AtKey != nil && d.Key[0] != "" && d.Find != nil && !runs && !prefix && d.AtLead == nil
 		switch {
 		case !runs && !prefix && (d.Find == nil || d.At != nil || d.Runs != 0 || d.AtPrefix != nil || d.Prefix != ""):
 			panic("BUG: detector " + d.Name + " needs Find, Runs and At, or Prefix and AtPrefix")
@@ -116,6 +128,8 @@ var byName = func() map[string]*Detector {
 			panic("BUG: detector " + d.Name + " needs Joins beside Joined, a subset of Runs")
 		case !lead && (d.AtLead != nil || d.Lead != [leadBytes]string{}):
 			panic("BUG: detector " + d.Name + " needs Find beside Lead and AtLead")
+		case !key && (d.AtKey != nil || d.Key != [leadBytes]string{}):
+			panic("BUG: detector " + d.Name + " needs Find beside Key and AtKey, and no Lead")
 		case d.Find != nil:
 			// Its own Find, faster alone; TestSetMatchesDetectors checks
 			// that it finds what At or AtPrefix does.

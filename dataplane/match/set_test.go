@@ -88,10 +88,16 @@ func TestSetMatchesDetectors(t *testing.T) {
 	for _, l := range []string{"0 11231002X", "1 2 3 536-22-8145", "9 8 4111 1111 1111 1111", "12 34 56 78 12345678Z 1"} {
 		lines = append(lines, []byte(l))
 	}
+	// A token that a keyword leads to, where another detector finds
+	// something that starts at the same byte and ends elsewhere: the
+	// detector first in the set's order wins.
+	for _, l := range []string{"auth=Bearer AKIAIOSFODNN7EXAMPLE== ok", "Bearer  AKIAIOSFODNN7EXAMPLE", "bearer bearer AKIAIOSFODNN7EXAMPLE.x"} {
+		lines = append(lines, []byte(l))
+	}
 	all := Detectors()
 	reversed := slices.Clone(all)
 	slices.Reverse(reversed)
-	var runs, prefixes []*Detector
+	var runs, prefixes, tokens []*Detector
 	for _, d := range all {
 		switch {
 		case d.At != nil:
@@ -99,11 +105,14 @@ func TestSetMatchesDetectors(t *testing.T) {
 		case d.AtPrefix != nil:
 			prefixes = append(prefixes, d)
 		}
+		if tokenDetector(d) {
+			tokens = append(tokens, d)
+		}
 	}
 	if len(runs) < 2 || len(prefixes) < 2 {
 		t.Fatalf("%d detectors by runs and %d by prefix; the test needs two of each", len(runs), len(prefixes))
 	}
-	for name, ds := range map[string][]*Detector{"all": all, "reversed": reversed, "runs": runs, "prefixes": prefixes} {
+	for name, ds := range map[string][]*Detector{"all": all, "reversed": reversed, "runs": runs, "prefixes": prefixes, "tokens": tokens} {
 		set := NewSet(ds, Mask("<>"))
 		for _, l := range lines {
 			want := referenceSet(ds, l)
@@ -142,15 +151,17 @@ func referenceSet(ds []*Detector, line []byte) string {
 }
 
 // TestAtContract checks what a set's walks rely on: a finding of a
-// detector given by Runs and At grows from its first run of digits, and
-// one given by Prefix and AtPrefix starts with its prefix.
+// detector given by Runs and At grows from its first run of digits, one
+// given by Prefix and AtPrefix starts with its prefix, one given by Lead
+// and AtLead starts a token, and one given by Key and AtKey follows the
+// token of its keyword.
 func TestAtContract(t *testing.T) {
 	var lines [][]byte
 	for _, l := range buildCorpus() {
 		lines = append(lines, []byte(l.line))
 	}
 	for _, d := range Detectors() {
-		if d.At == nil && d.AtPrefix == nil && d.AtLead == nil {
+		if d.At == nil && d.AtPrefix == nil && d.AtLead == nil && d.AtKey == nil {
 			continue
 		}
 		n := 0
@@ -160,6 +171,26 @@ func TestAtContract(t *testing.T) {
 					break
 				}
 				n++
+				if d.AtKey != nil {
+					// The keyword starts the last token before the
+					// finding: no token starts between them.
+					k := s - 1
+					for k >= 0 && !(isAlnum(l[k]) && (k == 0 || !isAlnum(l[k-1]))) {
+						k--
+					}
+					if k < 0 {
+						t.Fatalf("%s: %q: no token before finding %q", d.Name, l, l[s:e])
+					}
+					for j, key := range d.Key {
+						if k+j >= len(l) || strings.IndexByte(key, l[k+j]) < 0 {
+							t.Fatalf("%s: %q: the token before finding %q does not start with Key", d.Name, l, l[s:e])
+						}
+					}
+					if ks, ke := d.AtKey(l, k); ks != s || ke != e {
+						t.Fatalf("%s: %q: finding %q is not AtKey's of the token before it", d.Name, l, l[s:e])
+					}
+					continue
+				}
 				if d.AtLead != nil {
 					if s > 0 && isAlnum(l[s-1]) || !isAlnum(l[s]) || e < s+leadBytes {
 						t.Fatalf("%s: %q: finding %q does not start a token, or is shorter than %d bytes", d.Name, l, l[s:e], leadBytes)

@@ -29,11 +29,14 @@ const maxTokenSet = 64
 type tokenSet struct {
 	// at holds, for each detector in the set's order, the end of its
 	// finding that starts at line[s], or -1; place is its place in the
-	// set, which breaks ties.
+	// set, which breaks ties. A detector given by Key and AtKey has its
+	// bit in keyed, and atKey[j] instead of at[j].
 	at    []func(line []byte, s int) int
+	atKey []func(line []byte, s int) (int, int)
+	keyed uint64
 	place []int
 	// lead[k] has bit j set for the bytes that may stand k bytes into a
-	// finding of the detector at[j].
+	// finding of the detector at[j], or into the keyword of atKey[j].
 	lead [leadBytes][256]uint64
 }
 
@@ -42,10 +45,11 @@ type tokenSet struct {
 const leadBytes = 4
 
 // tokenDetector reports whether d may join a tokenSet: it is given by Lead
-// and AtLead, or by a Prefix that starts with a letter or digit, which by
-// the contract of AtPrefix never follows a letter, digit or '_'.
+// and AtLead or Key and AtKey, or by a Prefix that starts with a letter or
+// digit, which by the contract of AtPrefix never follows a letter, digit
+// or '_'.
 func tokenDetector(d *Detector) bool {
-	return d.AtLead != nil || d.AtPrefix != nil && isAlnum(d.Prefix[0])
+	return d.AtLead != nil || d.AtKey != nil || d.AtPrefix != nil && isAlnum(d.Prefix[0])
 }
 
 func newTokenSet(ds []*Detector, order []int) *tokenSet {
@@ -54,8 +58,12 @@ func newTokenSet(ds []*Detector, order []int) *tokenSet {
 	}
 	ts := &tokenSet{place: order}
 	for j, d := range ds {
-		lead, at := d.Lead, d.AtLead
-		if d.AtPrefix != nil {
+		lead, at, atKey := d.Lead, d.AtLead, d.AtKey
+		switch {
+		case atKey != nil:
+			lead = d.Key
+			ts.keyed |= 1 << j
+		case d.AtPrefix != nil:
 			lead = [leadBytes]string{}
 			for k := range min(leadBytes, len(d.Prefix)) {
 				lead[k] = d.Prefix[k : k+1]
@@ -68,7 +76,7 @@ func newTokenSet(ds []*Detector, order []int) *tokenSet {
 				return atPrefix(line, s)
 			}
 		}
-		ts.at = append(ts.at, at)
+		ts.at, ts.atKey = append(ts.at, at), append(ts.atKey, atKey)
 		for k, bytes := range lead {
 			for c := range 256 {
 				if bytes == "" || strings.IndexByte(bytes, byte(c)) >= 0 {
@@ -98,9 +106,12 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 		a := alnumMask(binary.LittleEndian.Uint64(line[i:]))
 		for starts := a &^ (a<<8 | after); starts != 0; starts &= starts - 1 {
 			if s := i + bits.TrailingZeros64(starts)>>3; s+leadBytes <= len(line) {
-				if m := ts.leads(line[s : s+leadBytes]); m != 0 {
-					if e, place := ts.try(line, s, m); e >= 0 {
-						return s, e, place
+				t := line[s : s+leadBytes]
+				if m := ts.lead[0][t[0]] & ts.lead[1][t[1]]; m != 0 {
+					if m &= ts.lead[2][t[2]] & ts.lead[3][t[3]]; m != 0 {
+						if fs, fe, place := ts.try(line, s, m); fs >= 0 {
+							return fs, fe, place
+						}
 					}
 				}
 			}
@@ -109,8 +120,8 @@ func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
 	}
 	for ; i+leadBytes <= len(line); i++ {
 		if isAlnum(line[i]) && (i == 0 || !isAlnum(line[i-1])) {
-			if e, place := ts.try(line, i, ts.leads(line[i:i+leadBytes])); e >= 0 {
-				return i, e, place
+			if fs, fe, place := ts.try(line, i, ts.leads(line[i:i+leadBytes])); fs >= 0 {
+				return fs, fe, place
 			}
 		}
 	}
@@ -123,10 +134,36 @@ func (ts *tokenSet) leads(t []byte) uint64 {
 	return ts.lead[0][t[0]] & ts.lead[1][t[1]] & ts.lead[2][t[2]] & ts.lead[3][t[3]]
 }
 
-// try returns the end of the finding that starts at line[s] of the
-// detector first in the set's order among the detectors m that find one
-// there, and its place in the set; or -1, -1.
-func (ts *tokenSet) try(line []byte, s int, m uint64) (e, place int) {
+// try returns the leftmost finding of the detectors m at the token that
+// starts at line[s], the one of the detector first in the set's order
+// among those that start at the same byte, and that detector's place in
+// the set; or -1, -1, -1. A finding of a detector given by a keyword
+// starts after it, at the next token start at the earliest, where the
+// detectors given by Lead or Prefix may find one as well.
+func (ts *tokenSet) try(line []byte, s int, m uint64) (fs, fe, place int) {
+	if e, p := ts.tryAt(line, s, m&^ts.keyed); e >= 0 {
+		return s, e, p
+	}
+	fs, fe, place = -1, -1, -1
+	for m &= ts.keyed; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		if ks, ke := ts.atKey[j](line, s); ks > s && (fs < 0 || ks < fs) {
+			fs, fe, place = ks, ke, ts.place[j]
+		}
+	}
+	if fs >= 0 && fs+leadBytes <= len(line) && isAlnum(line[fs]) && !isAlnum(line[fs-1]) {
+		if e, p := ts.tryAt(line, fs, ts.leads(line[fs:fs+leadBytes])&^ts.keyed); e >= 0 && p < place {
+			return fs, e, p
+		}
+	}
+	return fs, fe, place
+}
+
+// tryAt returns the end of the finding that starts at line[s] of the
+// detector first in the set's order among the detectors m, none of them
+// given by a keyword, that find one there, and its place in the set; or
+// -1, -1.
+func (ts *tokenSet) tryAt(line []byte, s int, m uint64) (e, place int) {
 	for ; m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
 		if e := ts.at[j](line, s); e > 0 {
