@@ -11,7 +11,9 @@ var slackWebhook = Detector{
 		"followed by a letter or digit. The finding is the whole URL, from https:// or http:// when it " +
 		"is there (which must not follow a letter or digit), else from the host (which must not follow " +
 		"a letter, digit, '.' or '-'). A '/' may be written \\/ as JSON encoders may escape it.",
-	Find: findSlackWebhook,
+	Find:   findSlackWebhook,
+	Lead:   [leadBytes]string{"h", "ot", "ot", "pk"},
+	AtLead: slackWebhookLead,
 	Examples: []Example{
 		{"notify url=https://hooks.slack.com/services/T00000000/B00000000/FAKEexampleSECRET0000000 ok", []string{"https://hooks.slack.com/services/T00000000/B00000000/FAKEexampleSECRET0000000"}},
 		{`{"webhook":"https:\/\/hooks.slack.com\/services\/T00000000\/B00000000\/FAKEexampleSECRET0000000"}`, []string{`https:\/\/hooks.slack.com\/services\/T00000000\/B00000000\/FAKEexampleSECRET0000000`}},
@@ -56,20 +58,59 @@ func findSlackWebhook(line []byte, from int) (int, int) {
 
 // slackWebhookStart returns where the URL whose host starts at line[h]
 // starts: at its scheme if it has one, else at h; -1 if what it starts
-// with does not stand alone.
+// with does not stand alone. A scheme before from, in an earlier finding,
+// leaves the host: so the finding does not depend on from, as a set's
+// walk over tokens needs (slackWebhookLead).
 func slackWebhookStart(line []byte, from, h int) int {
-	for _, sch := range slackSchemes {
-		if s := h - len(sch); s >= from && bytes.Equal(line[s:h], sch) {
-			if s > 0 && isAlnum(line[s-1]) {
-				return -1
-			}
-			return s
+	if s := slackScheme(line, h); s >= 0 {
+		switch {
+		case s > 0 && isAlnum(line[s-1]):
+			return -1
+		case s < from:
+			return h
 		}
+		return s
 	}
 	if h > 0 && (isAlnum(line[h-1]) || line[h-1] == '.' || line[h-1] == '-') {
 		return -1
 	}
 	return h
+}
+
+// slackScheme returns where the scheme that stands right before the host
+// at line[h] starts, or -1 if none does.
+func slackScheme(line []byte, h int) int {
+	for _, sch := range slackSchemes {
+		if s := h - len(sch); s >= 0 && bytes.Equal(line[s:h], sch) {
+			return s
+		}
+	}
+	return -1
+}
+
+// slackWebhookLead is the AtLead of slack_webhook: the end of the URL
+// that starts at line[t], from its scheme or its host, or -1. A set's
+// walk over the tokens of a line meets a URL's scheme before its host, so
+// it reaches a host with a scheme before it only when the scheme lies
+// before from, where Find takes the URL from the host as well.
+func slackWebhookLead(line []byte, t int) int {
+	if t > 0 && isAlnum(line[t-1]) {
+		return -1
+	}
+	h := t
+	for _, sch := range slackSchemes {
+		if bytes.HasPrefix(line[t:], sch) {
+			h = t + len(sch)
+			break
+		}
+	}
+	if h == t && slackWebhookStart(line, t, h) < 0 {
+		return -1
+	}
+	if !bytes.HasPrefix(line[h:], slackHost) {
+		return -1
+	}
+	return slackWebhookPath(line, h+len(slackHost))
 }
 
 // slackWebhookPath returns the end of the path /services/T.../B.../secret
