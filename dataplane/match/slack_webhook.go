@@ -94,7 +94,9 @@ func slackScheme(line []byte, h int) int {
 // it reaches a host with a scheme before it only when the scheme lies
 // before from, where Find takes the URL from the host as well.
 func slackWebhookLead(line []byte, t int) int {
-	if t > 0 && isAlnum(line[t-1]) {
+	// Most tokens that start like a URL are neither "hooks." nor a
+	// scheme: "http.target", "https", "hookup".
+	if t > 0 && isAlnum(line[t-1]) || t+5 >= len(line) || line[t+4] != ':' && line[t+4] != 's' {
 		return -1
 	}
 	h := t
