@@ -1,7 +1,6 @@
 package match
 
 import (
-	"encoding/binary"
 	"math/bits"
 )
 
@@ -111,61 +110,6 @@ func newRunSet(ds []*Detector, order []int) *runSet {
 		rs.filter.add(j, d.Runs, d.Joined, d.Joins)
 	}
 	return rs
-}
-
-// find returns the leftmost finding at or after from of any of the
-// detectors, the one first in the set's order among those that start at
-// the same byte, and that detector's place in the set; or -1, -1, -1.
-//
-// At's contract makes one walk enough: a finding starts at its run or
-// before it on bytes that are not digits, so the findings of a run start
-// after those of any run before it, and the first run with a finding has
-// the leftmost. The walk finds the runs that start in eight bytes at once,
-// as tokenSet finds tokens.
-func (rs *runSet) find(line []byte, from int) (s, e, place int) {
-	i := pastRun(line, from)
-	// after has the top bit of byte 0 set when the byte before the eight
-	// being looked at is a digit that a run goes on from.
-	var after uint64
-words:
-	for i+8 <= len(line) {
-		d := digitMask(binary.LittleEndian.Uint64(line[i:]))
-		for starts := d &^ (d<<8 | after); starts != 0; {
-			b := i + bits.TrailingZeros64(starts)>>3
-			// The run ends at the first byte from b on that is not a
-			// digit: in these eight bytes, or read on past them.
-			r := i + 8
-			if ends := ^d & 0x8080808080808080 & (^uint64(0) << ((b - i) * 8)); ends != 0 {
-				r = i + bits.TrailingZeros64(ends)>>3
-			} else {
-				r = govARunEnd(line, r)
-			}
-			s, e, place, r := rs.run(line, b, r, from)
-			if s >= 0 {
-				return s, e, place
-			}
-			if r >= i+8 {
-				i, after = r, 0 // line[r] is not a digit
-				continue words
-			}
-			starts &= ^uint64(0) << ((r - i) * 8) // the runs from r on
-		}
-		i, after = i+8, d>>56
-	}
-	prev := after != 0
-	for i < len(line) {
-		if !isDigit(line[i]) || prev {
-			prev = isDigit(line[i])
-			i++
-			continue
-		}
-		s, e, place, r := rs.run(line, i, govARunEnd(line, i), from)
-		if s >= 0 {
-			return s, e, place
-		}
-		i, prev = r, false
-	}
-	return -1, -1, -1
 }
 
 // run returns the leftmost finding at or after from that grows from the

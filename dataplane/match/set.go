@@ -114,10 +114,12 @@ func editDistance(a, b string) int {
 // replaced as a says. Findings are taken leftmost first, the detector
 // first in ds among those that start at the same byte, and a finding that
 // overlaps one already taken is skipped, so no detector scans a byte of
-// the line twice. The detectors given by Runs and At share one walk over
-// the line's runs of digits, and those given by Lead and AtLead or by a
-// Prefix that starts with a letter or digit one walk over its tokens. With detectors of numbers among ds, it does not
-// scan the line's leading timestamp, as their own Replacers do not. ds must hold at most 128 detectors.
+// the line twice. The detectors given by Runs and At, by Lead and AtLead,
+// by Key and AtKey, or by a Prefix that starts with a letter or digit
+// share one walk over the line's runs of digits and tokens. With
+// detectors of numbers among ds, it does not scan the line's leading
+// timestamp, as their own Replacers do not. ds must hold at most 128
+// detectors.
 func NewSet(ds []*Detector, a Action) Replacer {
 	if len(ds) > maxSet {
 		panic(fmt.Sprintf("BUG: a set of %d detectors; the most is %d", len(ds), maxSet))
@@ -141,12 +143,17 @@ func NewSet(ds []*Detector, a Action) Replacer {
 			r.members = append(r.members, setMember{find1: d.Find, place: i})
 		}
 	}
-	if len(runDs) > 0 {
-		r.members = append(r.members, setMember{walk: newRunSet(runDs, runOrder)})
-		r.skipsTimestamp = true
-	}
-	if len(tokenDs) > 0 {
-		r.members = append(r.members, setMember{walk: newTokenSet(tokenDs, tokenOrder)})
+	if len(runDs) > 0 || len(tokenDs) > 0 {
+		var runs *runSet
+		var tokens *tokenSet
+		if len(runDs) > 0 {
+			runs = newRunSet(runDs, runOrder)
+			r.skipsTimestamp = true
+		}
+		if len(tokenDs) > 0 {
+			tokens = newTokenSet(tokenDs, tokenOrder)
+		}
+		r.members = append(r.members, setMember{walk: newWordSet(runs, tokens)})
 	}
 	if len(r.members) > maxMembers {
 		panic(fmt.Sprintf("BUG: a set of %d members; the most is %d", len(r.members), maxMembers))
@@ -172,22 +179,14 @@ func (r *setReplacer) start(line []byte) int {
 }
 
 // A setMember finds for a set: one detector, its Find and its place in
-// the set, or the detectors that share a walk over the line.
+// the set, or the detectors that share a walk over the line's words.
 type setMember struct {
 	find1 func(line []byte, from int) (int, int)
 	place int
-	walk  setWalk
+	walk  *wordSet
 }
 
-// A setWalk is detectors of a set that share a walk over the line.
-type setWalk interface {
-	// find returns the leftmost finding at or after from, the one of the
-	// detector first in the set's order among those that start at the
-	// same byte, and that detector's place in the set; or -1, -1, -1.
-	find(line []byte, from int) (s, e, place int)
-}
-
-// find returns the leftmost finding of m at or after from, as setWalk's
+// find returns the leftmost finding of m at or after from, as wordSet's
 // find does. One call: most members are one detector.
 func (m *setMember) find(line []byte, from int) (s, e, place int) {
 	if m.find1 != nil {

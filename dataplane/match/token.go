@@ -1,7 +1,6 @@
 package match
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"strings"
 )
@@ -88,50 +87,14 @@ func newTokenSet(ds []*Detector, order []int) *tokenSet {
 	return ts
 }
 
-// find returns the leftmost finding at or after from of any of the
-// detectors, the one first in the set's order among those that start at
-// the same byte, and that detector's place in the set; or -1, -1, -1.
-func (ts *tokenSet) find(line []byte, from int) (s, e, place int) {
-	if from >= len(line) {
-		return -1, -1, -1
-	}
-	// after has the top bit of byte 0 set when the byte before the eight
-	// being looked at is a letter or digit.
-	var after uint64
-	if from > 0 && isAlnum(line[from-1]) {
-		after = 0x80
-	}
-	i := from
-	for ; i+8 <= len(line); i += 8 {
-		a := alnumMask(binary.LittleEndian.Uint64(line[i:]))
-		for starts := a &^ (a<<8 | after); starts != 0; starts &= starts - 1 {
-			if s := i + bits.TrailingZeros64(starts)>>3; s+leadBytes <= len(line) {
-				t := line[s : s+leadBytes]
-				if m := ts.lead[0][t[0]] & ts.lead[1][t[1]]; m != 0 {
-					if m &= ts.lead[2][t[2]] & ts.lead[3][t[3]]; m != 0 {
-						if fs, fe, place := ts.try(line, s, m); fs >= 0 {
-							return fs, fe, place
-						}
-					}
-				}
-			}
-		}
-		after = a >> 56
-	}
-	for ; i+leadBytes <= len(line); i++ {
-		if isAlnum(line[i]) && (i == 0 || !isAlnum(line[i-1])) {
-			if fs, fe, place := ts.try(line, i, ts.leads(line[i:i+leadBytes])); fs >= 0 {
-				return fs, fe, place
-			}
-		}
-	}
-	return -1, -1, -1
-}
-
 // leads returns the detectors, a bit each, whose findings may start with
-// the leadBytes bytes of t: most tokens start none.
+// the leadBytes bytes of t: most tokens start none, and most of those are
+// told by their first two bytes.
 func (ts *tokenSet) leads(t []byte) uint64 {
-	return ts.lead[0][t[0]] & ts.lead[1][t[1]] & ts.lead[2][t[2]] & ts.lead[3][t[3]]
+	if m := ts.lead[0][t[0]] & ts.lead[1][t[1]]; m != 0 {
+		return m & ts.lead[2][t[2]] & ts.lead[3][t[3]]
+	}
+	return 0
 }
 
 // try returns the leftmost finding of the detectors m at the token that
