@@ -61,13 +61,15 @@ type dedup struct {
 	// it holds at most about two per kind tracked.
 	expiries []dedupExpiry
 	head     int
-	// maybe counts, in two places each, the kinds in seen: a line whose
-	// hash finds a 0 in either is of no kind tracked, known without a
-	// look in the map, which is the larger cost of a line that passes
-	// (most lines are of a kind of their own). A count at 255 stays
-	// there: it then only makes the map be asked.
-	maybe []uint8
-	mask  uint64 // len(maybe) - 1
+	// maybe has two bits set for each kind in seen, and for some kinds
+	// forgotten since it was last built (stale of them): a line whose
+	// hash finds either clear is of no kind tracked, known without a look
+	// in the map, which is the larger cost of a line that passes (most
+	// lines are of a kind of their own). Eight bits a kind or more keep
+	// it small enough to stay in a core's first cache.
+	maybe []uint64
+	mask  uint64 // the number of bits of maybe, less 1
+	stale int
 }
 
 // dedupExpiry is a kind of line and when it passed.
@@ -102,14 +104,15 @@ func newDedup(raw json.RawMessage) (Processor, error) {
 	if p.MaxLines < 1 || p.MaxLines > maxDedupLines {
 		return nil, fmt.Errorf("params.max_lines: must be between 1 and %d, got %d", maxDedupLines, p.MaxLines)
 	}
-	// Four counts a kind or more: about 1 line in 16 of a kind not
-	// tracked, with the table full, asks the map all the same.
+	// Eight bits a kind or more: at most about 1 line in 20 of a kind
+	// not tracked, with the table full, asks the map all the same; 1 in
+	// 10 with as many forgotten kinds still marked as rebuild allows.
 	n := 1 << 16
-	for n < 4*p.MaxLines {
+	for n < 8*p.MaxLines {
 		n <<= 1
 	}
 	return &dedup{window: int64(window), maskDigits: p.MaskDigits, maxLines: p.MaxLines, seen: map[uint64]*dedupEntry{},
-		maybe: make([]uint8, n), mask: uint64(n - 1)}, nil
+		maybe: make([]uint64, n/64), mask: uint64(n - 1)}, nil
 }
 
 // Process implements Processor.
@@ -145,7 +148,7 @@ func (d *dedup) process(b *record.Batch, now int64) {
 func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
 	h := d.hash(line)
 	var e *dedupEntry
-	if d.maybe[h&d.mask] != 0 && d.maybe[(h>>32)&d.mask] != 0 {
+	if d.mayHave(h) {
 		e = d.seen[h]
 	}
 	if e == nil {
@@ -153,7 +156,7 @@ func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
 			return 0, false // every kind is in its window: pass untracked
 		}
 		d.seen[h] = &dedupEntry{passed: now}
-		d.count(h, 1)
+		d.mark(h)
 		d.expiries = append(d.expiries, dedupExpiry{h, now})
 		return 0, false
 	}
@@ -179,8 +182,11 @@ func (d *dedup) expire(now int64) {
 		d.head++
 		if e := d.seen[x.hash]; e != nil && e.passed == x.passed && e.dropped == 0 {
 			delete(d.seen, x.hash)
-			d.count(x.hash, -1)
+			d.stale++
 		}
+	}
+	if d.stale > d.maxLines/2 {
+		d.rebuild()
 	}
 	switch {
 	case d.head == len(d.expiries):
@@ -191,14 +197,29 @@ func (d *dedup) expire(now int64) {
 	}
 }
 
-// count adds delta to the two counts of the kind h in maybe; a count at
-// 255 is left alone.
-func (d *dedup) count(h uint64, delta int) {
-	for _, i := range [2]uint64{h & d.mask, (h >> 32) & d.mask} {
-		if c := d.maybe[i]; c != 255 {
-			d.maybe[i] = uint8(int(c) + delta)
-		}
+// mayHave reports whether the kind h may be in seen: both its bits are
+// set in maybe.
+func (d *dedup) mayHave(h uint64) bool {
+	i, j := h&d.mask, h>>32&d.mask
+	return d.maybe[i/64]&(1<<(i%64)) != 0 && d.maybe[j/64]&(1<<(j%64)) != 0
+}
+
+// mark sets the two bits of the kind h in maybe.
+func (d *dedup) mark(h uint64) {
+	i, j := h&d.mask, h>>32&d.mask
+	d.maybe[i/64] |= 1 << (i % 64)
+	d.maybe[j/64] |= 1 << (j % 64)
+}
+
+// rebuild marks in maybe the kinds in seen alone, once more than half as
+// many kinds as it may track have been forgotten since it was last
+// built: each costs a share of the rebuild of about two marks.
+func (d *dedup) rebuild() {
+	clear(d.maybe)
+	for h := range d.seen {
+		d.mark(h)
 	}
+	d.stale = 0
 }
 
 // dedupSeed seeds the hash of lines; a dedup's state lives in one process.

@@ -231,11 +231,15 @@ func TestDedupForgets(t *testing.T) {
 	if len(d.seen) > d.maxLines {
 		t.Fatalf("tracking %d kinds; at most %d", len(d.seen), d.maxLines)
 	}
-	// Every kind tracked is counted where a line of it looks first.
+	// Every kind tracked is marked where a line of it looks first, and
+	// the kinds forgotten are cleared from there now and then.
 	for h := range d.seen {
-		if d.maybe[h&d.mask] == 0 || d.maybe[(h>>32)&d.mask] == 0 {
-			t.Fatalf("kind %x is tracked but not counted: its copies would pass", h)
+		if !d.mayHave(h) {
+			t.Fatalf("kind %x is tracked but not marked: its copies would pass", h)
 		}
+	}
+	if d.stale > d.maxLines/2 {
+		t.Fatalf("%d forgotten kinds still marked; at most %d", d.stale, d.maxLines/2)
 	}
 	b := newBatch("heartbeat")
 	d.process(b, 9_995*ms) // its last pass was at 9,000 ms
