@@ -88,13 +88,9 @@ func newTokenSet(ds []*Detector, order []int) *tokenSet {
 }
 
 // leads returns the detectors, a bit each, whose findings may start with
-// the leadBytes bytes of t: most tokens start none, and most of those are
-// told by their first two bytes.
+// the leadBytes bytes of t: most tokens start none.
 func (ts *tokenSet) leads(t []byte) uint64 {
-	if m := ts.lead[0][t[0]] & ts.lead[1][t[1]]; m != 0 {
-		return m & ts.lead[2][t[2]] & ts.lead[3][t[3]]
-	}
-	return 0
+	return ts.lead[0][t[0]] & ts.lead[1][t[1]] & ts.lead[2][t[2]] & ts.lead[3][t[3]]
 }
 
 // try returns the leftmost finding of the detectors m at the token that
