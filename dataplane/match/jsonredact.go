@@ -41,7 +41,11 @@ import (
 // A line without a backslash costs no decoding: when r finds nothing in its
 // bytes, it finds nothing in its strings either (for r without ^ or $
 // anchors, which see each string's bounds), and the line is left as it is
-// after one scan, as a line that is not JSON.
+// after one scan, as a line that is not JSON. When r is made of detectors
+// and finds something in such a line, a second scan of its bytes tells
+// where, and only the strings and numbers that hold a finding, or that
+// the scan of the bytes may not have seen with their key (an array's
+// elements, a value more than 32 bytes after its key), are scanned alone.
 func JSONAware(r Replacer, raw bool) Replacer {
 	return JSONAwareWith(r, JSONOptions{Raw: raw})
 }
@@ -108,6 +112,15 @@ type jsonBufs struct {
 	sp    *Spans
 	inner Spans
 	base  int // where the line being rewritten starts in what is written
+	// found holds, when sparing is set, the findings of the replacer in
+	// the line's bytes, in order, from found.List[next] on not yet passed;
+	// a string or number that none of them overlaps is not scanned where
+	// covered says that the scan of its bytes saw all that a scan of it
+	// would (see spare).
+	found   Spans
+	next    int
+	sparing bool
+	covered bool
 }
 
 const maxPooledJSONBuf = 64 << 10
@@ -120,6 +133,8 @@ func putJSONBufs(b *jsonBufs) {
 	b.sp = nil
 	clear(b.inner.List)
 	b.inner.List = b.inner.List[:0]
+	clear(b.found.List)
+	b.found.List, b.next, b.sparing = b.found.List[:0], 0, false
 	if cap(b.dec) > maxPooledJSONBuf {
 		b.dec = nil
 	}
@@ -176,6 +191,14 @@ func (j *jsonReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool)
 	}
 	b := getJSONBufs()
 	defer putJSONBufs(b)
+	if all && !hiding && j.spares() {
+		// The line holds a finding: where, so that the strings and
+		// numbers away from it are left unscanned.
+		if r, ok := j.r.(spanReplacer); ok {
+			b.rep, _ = r.appendReplace(b.rep[:0], line, &b.found)
+			b.rep, b.sparing = b.rep[:0], true
+		}
+	}
 	start := len(dst)
 	mark := 0
 	if sp != nil {
@@ -384,6 +407,7 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 	// skipFrom, when not 0, is the depth from which values are excluded:
 	// an excluded value is walked but not scanned.
 	skipFrom := 0
+	keyAt := -1 // where the last key's quote is
 	state := wantValue
 	for i := 0; ; {
 		i = skipSpace(line, i)
@@ -434,6 +458,10 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 					break
 				}
 			}
+			// A value right after its key is seen by a scan of the line's
+			// bytes with its key, as scanValue gives it; an element of an
+			// array is not, past the brackets and commas before it.
+			b.covered = !isArray && keyAt >= 0 && i-keyAt <= contextWindow
 			switch {
 			case c == '{' || c == '[':
 				if depth == maxJSONDepth {
@@ -470,7 +498,7 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 				for e < len(line) && isNumberByte(line[e]) {
 					e++
 				}
-				if all && skipFrom == 0 {
+				if all && skipFrom == 0 && !b.spare(i, e) {
 					out = j.rewrite(out, line, &last, i, e, line[i:e], false, b, &changed)
 				}
 				i = e
@@ -495,6 +523,7 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 				return out, changed, jsonMalformed
 			}
 			b.ctxKey = b.ctxKey[:0] // a key is scanned alone
+			b.covered, keyAt = true, i
 			e, ok := 0, false
 			if skipFrom > 0 {
 				e, _, _, ok = scanJSONString(line, i)
@@ -549,6 +578,34 @@ func (j *jsonReplacer) tokens(dst, line []byte, all, fields bool, b *jsonBufs) (
 	}
 }
 
+// spares reports whether a line in which r finds something may have its
+// strings and numbers scanned only where r found something in its
+// bytes: r is a replacer of detectors (quote-blind, not anchored), and
+// no field rule reads the strings. See spare.
+func (j *jsonReplacer) spares() bool {
+	return j.r != nil && j.precheck && j.quoteBlind && j.fields == nil
+}
+
+// spare reports whether the string or number line[s:e], without escapes,
+// need not be scanned: the scan of the line's bytes found nothing in it,
+// and saw what a scan of it sees. A detector's finding holds no quote and
+// sees a quote as it sees the bounds of a text; what it looks for before
+// a value, a context word, it looks for within 32 bytes, in the line as
+// in the text scanValue makes, which has fewer bytes between the key and
+// the value; and a key is scanned alone. So for a key, and for a value
+// whose key's quote is at most 32 bytes before it, the scan of the line
+// saw all that a scan of the string sees. Strings are passed in order.
+func (b *jsonBufs) spare(s, e int) bool {
+	if !b.sparing || !b.covered {
+		return false
+	}
+	f := b.found.List
+	for b.next < len(f) && f[b.next].End <= s {
+		b.next++
+	}
+	return b.next == len(f) || f[b.next].Start >= e
+}
+
 // keyPath sets b.path to the path of the value of the key whose raw
 // contents are raw, in the object at depth, and returns its length.
 func (j *jsonReplacer) keyPath(raw []byte, b *jsonBufs, depth int) int {
@@ -593,6 +650,9 @@ func (j *jsonReplacer) rewriteString(out, line []byte, last *int, s int, all boo
 	e, esc, invalid, ok := scanJSONString(line, s)
 	if !ok {
 		return out, e, false
+	}
+	if all && !esc && !invalid && b.spare(s, e) {
+		all = false
 	}
 	if !all && !esc && !invalid {
 		return out, e, true

@@ -3,6 +3,7 @@ package match
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -308,4 +309,63 @@ func TestEscapedKeyContext(t *testing.T) {
 			t.Errorf("%s: got %s; want %s", tt.in, got, tt.want)
 		}
 	}
+}
+
+// exhaustive hides that a Replacer can record spans, so that JSONAware
+// scans every string of a line in whose bytes it finds something, as it
+// did before it spared the strings away from what it found.
+type exhaustive struct{ Replacer }
+
+func (exhaustive) quoteBlind() bool { return true }
+
+// sparingLines are JSON lines with findings beside values the scan of
+// their bytes says nothing of: context words before values, near and far
+// from them, in keys and in arrays, numbers, and keys that are findings.
+var sparingLines = []string{
+	`{"ts":1733550000000000003,"src":"s1","payment.card":"6011-6014-8275-2119","user.id":"bbpfqcik"}`,
+	`{"a":"bob@example.com","ssn":"123456789","routing":"021000021","b":["x","536-22-8145"]}`,
+	`{"ssn":["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","123456789"],"e":"a@b.co"}`,
+	`{"customer_social_security_number":"123456789","e":"a@b.co"}`,
+	`{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ssn":"123456789","e":"a@b.co"}`,
+	`{"ssn_aaaaaaaaaaaaaaaaaaaaaaaaaa":"123456789","e":"a@b.co"}`, // 32 bytes from the key's start with ": ", 33 in the line
+	`{"aws_secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","x":"10.0.0.1"}`,
+	`{"x":"10.0.0.1","n":{"dd_api_key":"abcdef0123456789abcdef0123456789"},"m":[1,2,{"phone":"2125550123"}]}`,
+	`{"bob@example.com":{"tel":2125550123},"cc":4111111111111111,"k":"v"}`,
+	`{"msg":"ssn \"123-45-6789\" and a@b.co","t":"ssn","v":"123456789"}`,
+	`{"t":"twilio","sid":"ACdeadbeefdeadbeefdeadbeefdeadbeef","ip":"10.1.2.3"}`,
+}
+
+// TestJSONAwareSpares: scanning only the strings and numbers near what the
+// scan of a line's bytes found changes nothing in what leaves.
+func TestJSONAwareSpares(t *testing.T) {
+	all, _ := SelectDetectors([]string{AllDetectors})
+	set := NewSet(all, Mask("<>"))
+	spared, full := JSONAware(set, false), JSONAware(exhaustive{set}, false)
+	for _, l := range append(slices.Clone(sparingLines), attackLine) {
+		got, want := replace(spared, []byte(l)), replace(full, []byte(l))
+		if got != want {
+			t.Errorf("%s:\ngot  %s\nwant %s", l, got, want)
+		}
+	}
+	// The lines above hold what only the scan of a value with its key
+	// finds; were the strings away from the findings never scanned, some
+	// would leave.
+	if got := replace(spared, []byte(sparingLines[3])); strings.Contains(got, "123456789") {
+		t.Errorf("%s: an SSN named by its key left: %s", sparingLines[3], got)
+	}
+}
+
+// FuzzJSONAwareSpares is TestJSONAwareSpares on any line.
+func FuzzJSONAwareSpares(f *testing.F) {
+	for _, l := range append(slices.Clone(sparingLines), attackLine) {
+		f.Add([]byte(l))
+	}
+	all, _ := SelectDetectors([]string{AllDetectors})
+	set := NewSet(all, Mask("<>"))
+	spared, full := JSONAware(set, false), JSONAware(exhaustive{set}, false)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if got, want := replace(spared, line), replace(full, line); got != want {
+			t.Fatalf("%q:\ngot  %s\nwant %s", line, got, want)
+		}
+	})
 }
