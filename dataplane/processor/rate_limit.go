@@ -94,6 +94,16 @@ func (r *rateLimit) process(b *record.Batch, now int64) {
 		r.counts = r.counts[:0]
 		r.shared = 0
 	}
+	if r.key == nil {
+		// Every line counts against the one budget: the first that fit
+		// pass, the rest are dropped, with no look at any line.
+		if room := max(0, r.perSecond-r.shared); len(b.Lines) > room {
+			clear(b.Lines[room:])
+			b.Lines = b.Lines[:room]
+		}
+		r.shared += len(b.Lines)
+		return
+	}
 	removeIf(b, r.drop)
 }
 

@@ -152,6 +152,21 @@ func TestRateLimit(t *testing.T) {
 	if got := lines(b); !slices.Equal(got, []string{"x", "y"}) {
 		t.Errorf("no key: got %q; want the first two", got)
 	}
+	b = newBatch("w")
+	if all.process(b, 5); len(b.Lines) != 0 {
+		t.Errorf("no key, same second: got %q; want none", lines(b))
+	}
+	b = newBatch("u", "v", "w")
+	if all.process(b, 6); !slices.Equal(lines(b), []string{"u", "v"}) {
+		t.Errorf("no key, next second: got %q; want the first two", lines(b))
+	}
+	one := build(t, "rate_limit", `{"lines_per_second": 4}`).(*rateLimit)
+	for i, want := range []int{3, 1, 0} {
+		b := newBatch("a", "b", "c")
+		if one.process(b, 7); len(b.Lines) != want {
+			t.Errorf("no key, batch %d of a second: %d lines passed; want %d", i, len(b.Lines), want)
+		}
+	}
 }
 
 func TestDedup(t *testing.T) {
