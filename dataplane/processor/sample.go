@@ -76,6 +76,9 @@ func (s *sample) Process(b *record.Batch) {
 
 // drop reports whether line is sampled out, r its random draw.
 func (s *sample) drop(line []byte, r uint64) bool {
+	if s.key == nil && r%s.rate == 0 {
+		return false // kept by its draw: no keyword to look for
+	}
 	if s.always.Len() > 0 && s.always.In(line) {
 		return false
 	}
