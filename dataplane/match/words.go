@@ -35,9 +35,9 @@ func newWordSet(runs *runSet, tokens *tokenSet) *wordSet {
 // the one first in the set's order among those that start at the same
 // byte, and that detector's place in the set; or -1, -1, -1.
 //
-// The walk meets runs and tokens in the order they start, and most lines
-// hold no finding: until one turns up, it asks about each in turn. Then
-// settle finishes the walk.
+// Most lines hold no finding: until one turns up, the walk asks about the
+// runs that start in each eight bytes, then about the tokens. Then settle
+// finishes the walk, in the order runs and tokens start.
 func (w *wordSet) find(line []byte, from int) (s, e, place int) {
 	// afterDigit and afterAlnum have the top bit of byte 0 set when the
 	// byte before the eight being looked at is a digit, a letter or digit.
@@ -65,23 +65,28 @@ func (w *wordSet) find(line []byte, from int) (s, e, place int) {
 		a := RangeMask(x|0x2020202020202020, 'a', 'z') | d
 		runs := d &^ (d<<8 | afterDigit) & w.runMask
 		tokens := a &^ (a<<8 | afterAlnum) & w.tokenMask
-		for starts := runs | tokens; starts != 0; starts &= starts - 1 {
-			k := bits.TrailingZeros64(starts)
-			p, bit := i+k>>3, uint64(1)<<k
-			if runs&bit != 0 && p >= next {
+		// Runs first, then tokens: a finding at either leaves settle
+		// the starts of the word still to be asked, in order.
+		for rs := runs; rs != 0; rs &= rs - 1 {
+			k := bits.TrailingZeros64(rs)
+			if p := i + k>>3; p >= next {
 				fs, fe, fp, n := w.runs.run(line, p, runEnd(line, i, d, k), from)
 				asked, next = p, n
 				if fs >= 0 {
-					// The token that starts here, if one does, is still
-					// to be asked.
-					return w.settle(line, from, i, starts, runs&^bit, tokens, d, a, setNext{fs, fe, fp}, asked, next)
+					rest := rs & (rs - 1)
+					return w.settle(line, from, i, rest|tokens, rest, tokens, d, a, setNext{fs, fe, fp}, asked, next)
 				}
 			}
-			if tokens&bit != 0 && p+leadBytes <= len(line) {
-				if m := w.tokens.leads(line[p : p+leadBytes]); m != 0 {
-					if fs, fe, fp := w.tokens.try(line, p, m); fs >= 0 {
-						return w.settle(line, from, i, starts&^bit, runs, tokens, d, a, setNext{fs, fe, fp}, asked, next)
-					}
+		}
+		for ts := tokens; ts != 0; ts &= ts - 1 {
+			p := i + bits.TrailingZeros64(ts)>>3
+			if p+leadBytes > len(line) {
+				break
+			}
+			if m := w.tokens.leads(line[p : p+leadBytes]); m != 0 {
+				if fs, fe, fp := w.tokens.try(line, p, m); fs >= 0 {
+					rest := ts & (ts - 1)
+					return w.settle(line, from, i, rest, 0, rest, d, a, setNext{fs, fe, fp}, asked, next)
 				}
 			}
 		}
