@@ -70,7 +70,14 @@ func (w *wordSet) find(line []byte, from int) (s, e, place int) {
 		for rs := runs; rs != 0; rs &= rs - 1 {
 			k := bits.TrailingZeros64(rs)
 			if p := i + k>>3; p >= next {
-				fs, fe, fp, n := w.runs.run(line, p, runEnd(line, i, d, k), from)
+				// runEnd, by hand for most runs, which end in the word.
+				r := 0
+				if ends := ^d & 0x8080808080808080 &^ (uint64(1)<<k - 1); ends != 0 {
+					r = i + bits.TrailingZeros64(ends)>>3
+				} else {
+					r = govARunEnd(line, i+8)
+				}
+				fs, fe, fp, n := w.runs.run(line, p, r, from)
 				asked, next = p, n
 				if fs >= 0 {
 					rest := rs & (rs - 1)
