@@ -178,27 +178,36 @@ func (j *jsonReplacer) appendReplace(dst, line []byte, sp *Spans) ([]byte, bool)
 	if !looksJSON(line) {
 		return j.appendText(dst, line, sp)
 	}
-	// With the precheck, a string without escapes can only hold a finding
-	// if the line's bytes do.
-	all := j.r != nil && (!j.precheck || j.r.Finds(line))
 	// An escape can hide a finding, a context word in a key or a field's
 	// key name from a scan of the bytes: then every string is scanned.
 	hiding := j.hidingEscapes(line)
+	// With the precheck, a string without escapes can only hold a finding
+	// if the line's bytes do. For detectors, the scan of the bytes also
+	// tells where, so that the strings and numbers away from what it finds
+	// are left unscanned.
+	var b *jsonBufs
+	all := j.r != nil && !j.precheck
+	if j.r != nil && j.precheck {
+		if r, ok := j.r.(spanReplacer); ok && !hiding && j.spares() {
+			b = getJSONBufs()
+			b.rep, all = r.appendReplace(b.rep[:0], line, &b.found)
+			b.rep, b.sparing = b.rep[:0], all
+		} else {
+			all = j.r.Finds(line)
+		}
+	}
 	all = all || hiding && j.r != nil
 	fields := j.fields != nil && (hiding || bytes.IndexByte(line, '\\') >= 0 || j.fields.mayMatch(line))
 	if !all && !fields && !hiding {
+		if b != nil {
+			putJSONBufs(b)
+		}
 		return dst, false
 	}
-	b := getJSONBufs()
-	defer putJSONBufs(b)
-	if all && !hiding && j.spares() {
-		// The line holds a finding: where, so that the strings and
-		// numbers away from it are left unscanned.
-		if r, ok := j.r.(spanReplacer); ok {
-			b.rep, _ = r.appendReplace(b.rep[:0], line, &b.found)
-			b.rep, b.sparing = b.rep[:0], true
-		}
+	if b == nil {
+		b = getJSONBufs()
 	}
+	defer putJSONBufs(b)
 	start := len(dst)
 	mark := 0
 	if sp != nil {
