@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -80,30 +80,15 @@ func (m *kafkaMeasure) scenario() *result.Scenario { return m.sc }
 // endOffsets is the sum of the end offsets of the topic's partitions: how
 // many records the broker has taken.
 func (m *kafkaMeasure) endOffsets(ctx context.Context) (int64, error) {
-	req := kmsg.NewPtrListOffsetsRequest()
-	req.ReplicaID = -1
-	rt := kmsg.NewListOffsetsRequestTopic()
-	rt.Topic = kafkaTopic
-	for p := range int32(kafkaPartitions) {
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Partition = p
-		rp.Timestamp = -1 // the end
-		rt.Partitions = append(rt.Partitions, rp)
+	listed, err := kadm.NewClient(m.client).ListEndOffsets(ctx, kafkaTopic)
+	if err == nil {
+		err = listed.Error()
 	}
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, m.client)
 	if err != nil {
 		return 0, fmt.Errorf("cannot list the broker's offsets: %w", err)
 	}
 	var n int64
-	for _, t := range resp.Topics {
-		for _, p := range t.Partitions {
-			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				return 0, fmt.Errorf("cannot list the offsets of %s/%d: %w", t.Topic, p.Partition, err)
-			}
-			n += p.Offset
-		}
-	}
+	listed.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	return n, nil
 }
 

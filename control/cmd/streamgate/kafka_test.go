@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"streamgate/dataplane/ingest"
 )
@@ -276,30 +275,19 @@ func TestDataplaneKafka(t *testing.T) {
 // topic (-1: none).
 func kafkaCommitted(t *testing.T, cl *kgo.Client, group, topic string) []int64 {
 	t.Helper()
-	req := kmsg.NewPtrOffsetFetchRequest()
-	req.Group = group
-	rt := kmsg.NewOffsetFetchRequestTopic()
-	rt.Topic = topic
-	for p := range int32(kafkaPartitions) {
-		rt.Partitions = append(rt.Partitions, p)
-	}
-	req.Topics = append(req.Topics, rt)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if err == nil {
+		err = resp.Error()
+	}
 	if err != nil {
 		t.Fatalf("offset fetch: %v", err)
 	}
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		t.Fatalf("offset fetch: %v", err)
-	}
 	out := slices.Repeat([]int64{-1}, kafkaPartitions)
-	for _, rt := range resp.Topics {
-		for _, rp := range rt.Partitions {
-			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
-				t.Fatalf("offset fetch %s/%d: %v", rt.Topic, rp.Partition, err)
-			}
-			out[rp.Partition] = rp.Offset
+	for p := range out {
+		if o, ok := resp.Lookup(topic, int32(p)); ok {
+			out[p] = o.At
 		}
 	}
 	return out
@@ -308,32 +296,17 @@ func kafkaCommitted(t *testing.T, cl *kgo.Client, group, topic string) []int64 {
 // kafkaEndOffsets returns the end offset of each partition of topic.
 func kafkaEndOffsets(t *testing.T, cl *kgo.Client, topic string) []int64 {
 	t.Helper()
-	req := kmsg.NewPtrListOffsetsRequest()
-	req.ReplicaID = -1
-	rt := kmsg.NewListOffsetsRequestTopic()
-	rt.Topic = topic
-	for p := range int32(kafkaPartitions) {
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Partition = p
-		rp.Timestamp = -1 // the end
-		rt.Partitions = append(rt.Partitions, rp)
-	}
-	req.Topics = append(req.Topics, rt)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
+	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = listed.Error()
+	}
 	if err != nil {
 		t.Fatalf("list offsets: %v", err)
 	}
 	out := make([]int64, kafkaPartitions)
-	for _, rt := range resp.Topics {
-		for _, rp := range rt.Partitions {
-			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
-				t.Fatalf("list offsets %s/%d: %v", rt.Topic, rp.Partition, err)
-			}
-			out[rp.Partition] = rp.Offset
-		}
-	}
+	listed.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
 	return out
 }
 
