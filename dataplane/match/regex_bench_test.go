@@ -18,6 +18,20 @@ func benchInput() ([][]byte, int64) {
 	return lines, n
 }
 
+// benchReplace measures r.AppendReplace over lines, size bytes in all, as
+// a rule runs it over a batch.
+func benchReplace(b *testing.B, r Replacer, lines [][]byte, size int64) {
+	dst := make([]byte, 0, 64<<10)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = dst[:0]
+		for _, l := range lines {
+			dst, _ = r.AppendReplace(dst, l)
+		}
+	}
+}
+
 // BenchmarkRegex measures Match and a Replacer on the line mix, with the
 // shape matcher and, as the baseline, with the regexp package alone.
 func BenchmarkRegex(b *testing.B) {
@@ -48,15 +62,7 @@ func BenchmarkRegex(b *testing.B) {
 				}
 			})
 			b.Run("expr="+e.name+"/engine="+engine+"/op=replace", func(b *testing.B) {
-				dst := make([]byte, 0, 64<<10)
-				b.SetBytes(size)
-				b.ReportAllocs()
-				for b.Loop() {
-					dst = dst[:0]
-					for _, l := range lines {
-						dst, _ = r.AppendReplace(dst, l)
-					}
-				}
+				benchReplace(b, r, lines, size)
 			})
 		}
 	}
