@@ -1,9 +1,12 @@
 package processor
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -61,15 +64,53 @@ type dedup struct {
 	// it holds at most about two per kind tracked.
 	expiries []dedupExpiry
 	head     int
-	// maybe has two bits set for each kind in seen, and for some kinds
+	// maybe marks the hash of each kind in seen, and of some kinds
 	// forgotten since it was last built (stale of them): a line whose
-	// hash finds either clear is of no kind tracked, known without a look
-	// in the map, which is the larger cost of a line that passes (most
-	// lines are of a kind of their own). Eight bits a kind or more keep
-	// it small enough to stay in a core's first cache.
-	maybe []uint64
-	mask  uint64 // the number of bits of maybe, less 1
-	stale int
+	// hash is not marked is of no kind tracked, known without a look in
+	// the map, which is the larger cost of a line that passes (most lines
+	// are of a kind of their own). sketched marks the sketches of the
+	// same kinds: once every kind tracked is in its window, a line can
+	// only be dropped or pass untracked, and one whose sketch is not
+	// marked passes with no hash of all its bytes either.
+	maybe, sketched bitFilter
+	stale           int
+}
+
+// bitFilter is a Bloom filter of two bits a key, both in one word, so a
+// look costs one read (a blocked Bloom filter), over at least eight bits
+// a key it holds: about 1 key in 40 not held finds both its bits set,
+// with as many keys as it is for. It is small enough to stay in a core's
+// first cache. It reads a key's low bits and bits 32 to 43.
+type bitFilter struct {
+	words []uint64
+	mask  uint64 // the number of words, less 1
+}
+
+// newBitFilter returns a bitFilter for keys keys.
+func newBitFilter(keys int) bitFilter {
+	n := 1 << 16
+	for n < 8*keys {
+		n <<= 1
+	}
+	return bitFilter{words: make([]uint64, n/64), mask: uint64(n/64 - 1)}
+}
+
+// bits returns the word of h and its two bits in it, from h's low bits
+// and from two 6-bit fields of its high half.
+func (f *bitFilter) bits(h uint64) (word uint64, bits uint64) {
+	return h & f.mask, 1<<(h>>32&63) | 1<<(h>>38&63)
+}
+
+// has reports whether both of h's bits are set: whether h may be held.
+func (f *bitFilter) has(h uint64) bool {
+	w, b := f.bits(h)
+	return f.words[w]&b == b
+}
+
+// mark sets the two bits of h.
+func (f *bitFilter) mark(h uint64) {
+	w, b := f.bits(h)
+	f.words[w] |= b
 }
 
 // dedupExpiry is a kind of line and when it passed.
@@ -83,6 +124,7 @@ type dedupExpiry struct {
 type dedupEntry struct {
 	passed  int64 // Unix nanoseconds
 	dropped int
+	sketch  uint64 // 0: the kind's lines are not sketched
 }
 
 // newDedup builds a dedup rule from its params; see dedupParams.
@@ -104,15 +146,11 @@ func newDedup(raw json.RawMessage) (Processor, error) {
 	if p.MaxLines < 1 || p.MaxLines > maxDedupLines {
 		return nil, fmt.Errorf("params.max_lines: must be between 1 and %d, got %d", maxDedupLines, p.MaxLines)
 	}
-	// Eight bits a kind or more: at most about 1 line in 20 of a kind
-	// not tracked, with the table full, asks the map all the same; 1 in
-	// 10 with as many forgotten kinds still marked as rebuild allows.
-	n := 1 << 16
-	for n < 8*p.MaxLines {
-		n <<= 1
-	}
+	// About 1 line in 40 of a kind not tracked, with the table full, is
+	// hashed and asks the map all the same; 1 in 20 with as many
+	// forgotten kinds still marked as rebuild allows.
 	return &dedup{window: int64(window), maskDigits: p.MaskDigits, maxLines: p.MaxLines, seen: map[uint64]*dedupEntry{},
-		maybe: make([]uint64, n/64), mask: uint64(n - 1)}, nil
+		maybe: newBitFilter(p.MaxLines), sketched: newBitFilter(p.MaxLines)}, nil
 }
 
 // Process implements Processor.
@@ -146,17 +184,26 @@ func (d *dedup) process(b *record.Batch, now int64) {
 // else how many copies were dropped since the last one passed; expire
 // has run at now. Lock mu should be held.
 func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
+	sketched := len(line) >= sketchMin && !d.maskDigits
+	if sketched && len(d.seen) >= d.maxLines && !d.sketched.has(sketch(line)) {
+		return 0, false // of no kind tracked, and no room: pass untracked
+	}
 	h := d.hash(line)
 	var e *dedupEntry
-	if d.mayHave(h) {
+	if d.maybe.has(h) {
 		e = d.seen[h]
 	}
 	if e == nil {
 		if len(d.seen) >= d.maxLines {
 			return 0, false // every kind is in its window: pass untracked
 		}
-		d.seen[h] = &dedupEntry{passed: now}
-		d.mark(h)
+		e = &dedupEntry{passed: now}
+		if sketched {
+			e.sketch = sketch(line)
+			d.sketched.mark(e.sketch)
+		}
+		d.seen[h] = e
+		d.maybe.mark(h)
 		d.expiries = append(d.expiries, dedupExpiry{h, now})
 		return 0, false
 	}
@@ -197,33 +244,63 @@ func (d *dedup) expire(now int64) {
 	}
 }
 
-// mayHave reports whether the kind h may be in seen: both its bits are
-// set in maybe.
-func (d *dedup) mayHave(h uint64) bool {
-	i, j := h&d.mask, h>>32&d.mask
-	return d.maybe[i/64]&(1<<(i%64)) != 0 && d.maybe[j/64]&(1<<(j%64)) != 0
-}
-
-// mark sets the two bits of the kind h in maybe.
-func (d *dedup) mark(h uint64) {
-	i, j := h&d.mask, h>>32&d.mask
-	d.maybe[i/64] |= 1 << (i % 64)
-	d.maybe[j/64] |= 1 << (j % 64)
-}
-
-// rebuild marks in maybe the kinds in seen alone, once more than half as
-// many kinds as it may track have been forgotten since it was last
-// built: each costs a share of the rebuild of about two marks.
+// rebuild marks in maybe and sketched the kinds in seen alone, once more
+// than half as many kinds as it may track have been forgotten since they
+// were last built: each costs a share of the rebuild of about four marks.
 func (d *dedup) rebuild() {
-	clear(d.maybe)
-	for h := range d.seen {
-		d.mark(h)
+	clear(d.maybe.words)
+	clear(d.sketched.words)
+	for h, e := range d.seen {
+		d.maybe.mark(h)
+		if e.sketch != 0 {
+			d.sketched.mark(e.sketch)
+		}
 	}
 	d.stale = 0
 }
 
-// dedupSeed seeds the hash of lines; a dedup's state lives in one process.
-var dedupSeed = maphash.MakeSeed()
+// dedupSeed seeds the hash of lines, and sketchSeeds their sketches; a
+// dedup's state lives in one process.
+var (
+	dedupSeed   = maphash.MakeSeed()
+	sketchSeeds = func() (s [6]uint64) {
+		for i := range s {
+			s[i] = rand.Uint64()
+		}
+		return s
+	}()
+)
+
+// sketchMin is the length from which lines are sketched: a shorter one
+// costs little to hash. Lines to mask digits in are not sketched either.
+const sketchMin = 64
+
+// sketch returns a digest of line, of at least sketchMin bytes, that
+// costs less than its hash: copies have the same sketch, so a line whose
+// sketch is not marked is of no kind tracked. A sketch is of the line's
+// length and of 72 of its bytes: the first 48, where log lines differ
+// from one another most (timestamps, sequence numbers and ids lead), 8
+// from the middle and the last 16, taken as words, xored in pairs and
+// mixed by three multiplications. Lines alike in all of those (the same
+// message in the same millisecond, say) only cost the hash the others
+// are spared. Its top bit, which bitFilter leaves unread, is set: it is
+// never 0, which marks an entry without one.
+func sketch(line []byte) uint64 {
+	n := len(line)
+	le, s := binary.LittleEndian, &sketchSeeds
+	head, mid, tail := line[:48], line[n/2-4:n/2+4], line[n-16:]
+	rot := func(w uint64) uint64 { return bits.RotateLeft64(w, 1) }
+	a := fold(le.Uint64(head[0:])^rot(le.Uint64(head[32:]))^s[0], le.Uint64(head[8:])^rot(le.Uint64(head[40:]))^s[1])
+	b := fold(le.Uint64(head[16:])^rot(le.Uint64(mid))^s[2], le.Uint64(head[24:])^rot(le.Uint64(tail[8:]))^s[3])
+	c := fold(le.Uint64(tail)^s[4], uint64(n)^s[5])
+	return a ^ b ^ c | 1<<63
+}
+
+// fold xors the halves of the product of a and b: wyhash's mixing step.
+func fold(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
 
 // hash is a hash of line; with mask_digits, of line with each run of digits
 // written as one '0'.

@@ -148,27 +148,35 @@ func BenchmarkRedactByDetector(b *testing.B) {
 
 // BenchmarkDedupUnique runs a dedup over lines that never repeat, as most
 // logs are, with its table full of kinds still in their window: the case
-// where a new line must find out, cheaply, that there is no room.
+// where a new line must find out, cheaply, that there is no room. Short
+// lines are hashed whole; long ones are first sketched.
 func BenchmarkDedupUnique(b *testing.B) {
-	d := build(b, "dedup", `{"window_ms": 60000, "max_lines": 10000}`)
-	lines := make([]string, 256)
-	r := newResetter(lines...)
-	n := 0
-	fill := func() {
-		for i := range lines {
-			n++
-			lines[i] = "INFO request " + strconv.Itoa(n) + " served"
-		}
-		r = newResetter(lines...)
-	}
-	for range 10000 / len(lines) * 2 { // fill the table
-		fill()
-		d.Process(r.reset())
-	}
-	fill()
-	b.SetBytes(int64(r.b.Size()))
-	b.ReportAllocs()
-	for b.Loop() {
-		d.Process(r.reset())
+	for _, tc := range []struct{ name, pad string }{
+		{"short", ""},
+		{"long", " user=8f2a41 path=/api/v1/orders/checkout status=200 bytes=5120 upstream=payments-7f9c"},
+	} {
+		b.Run("lines="+tc.name, func(b *testing.B) {
+			d := build(b, "dedup", `{"window_ms": 60000, "max_lines": 10000}`)
+			lines := make([]string, 256)
+			r := newResetter(lines...)
+			n := 0
+			fill := func() {
+				for i := range lines {
+					n++
+					lines[i] = "INFO request " + strconv.Itoa(n) + " served" + tc.pad
+				}
+				r = newResetter(lines...)
+			}
+			for range 10000 / len(lines) * 2 { // fill the table
+				fill()
+				d.Process(r.reset())
+			}
+			fill()
+			b.SetBytes(int64(r.b.Size()))
+			b.ReportAllocs()
+			for b.Loop() {
+				d.Process(r.reset())
+			}
+		})
 	}
 }

@@ -249,7 +249,7 @@ func TestDedupForgets(t *testing.T) {
 	// Every kind tracked is marked where a line of it looks first, and
 	// the kinds forgotten are cleared from there now and then.
 	for h := range d.seen {
-		if !d.mayHave(h) {
+		if !d.maybe.has(h) {
 			t.Fatalf("kind %x is tracked but not marked: its copies would pass", h)
 		}
 	}
@@ -260,6 +260,36 @@ func TestDedupForgets(t *testing.T) {
 	d.process(b, 9_995*ms) // its last pass was at 9,000 ms
 	if len(b.Lines) != 0 {
 		t.Errorf("a heartbeat within its window passed: the steady kind was forgotten")
+	}
+}
+
+// TestDedupSketched: once every kind tracked is in its window, a long
+// line is first looked up by its sketch. A copy of a kind tracked is
+// still dropped, which fails if kinds' sketches are not marked; a line
+// with the sketch of a tracked kind but other bytes passes, which fails
+// if the sketch were taken for the line's hash.
+func TestDedupSketched(t *testing.T) {
+	d := build(t, "dedup", `{"window_ms": 1000, "max_lines": 2}`).(*dedup)
+	pad := strings.Repeat(" 0123456789", 10)
+	a := "2026-12-07T13:48:52.931Z INFO request served" + pad
+	b := "2026-12-07T13:48:52.931Z INFO request failed" + pad
+	// twin is a but for byte 55: past the first 48, before the middle 8.
+	twin := a[:55] + "X" + a[56:]
+	if mid := len(a)/2 - 4; mid <= 55 || sketch([]byte(twin)) != sketch([]byte(a)) {
+		t.Fatalf("twin differs from a in a byte the sketch reads")
+	}
+	other := "2026-12-07T13:48:53.002Z WARN retrying" + pad
+	batch := newBatch(a, b, a, twin, other, b, twin)
+	d.process(batch, 0)
+	// a and b are tracked and the table is full: the copies of a and b
+	// are dropped, twin and other pass untracked.
+	if got, want := lines(batch), []string{a, b, twin, other, twin}; !slices.Equal(got, want) {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	for _, e := range d.seen {
+		if e.sketch == 0 || !d.sketched.has(e.sketch) {
+			t.Errorf("a kind of %d-byte lines is tracked without its sketch marked", len(a))
+		}
 	}
 }
 
