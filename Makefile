@@ -36,6 +36,7 @@ FUZZ_TARGETS := \
 	dataplane/match:FuzzShapeMatcher:30000x \
 	dataplane/match:FuzzJSONAware:40000x \
 	dataplane/match:FuzzJSONAwareSpares:10000x \
+	dataplane/match:FuzzLiterals:30000x \
 	dataplane/match:FuzzPaymentsChecksums:10000x \
 	dataplane/match:FuzzPaymentsNetworkTwice:10000x \
 	dataplane/match:FuzzGovADetectors:10000x \
