@@ -3,6 +3,7 @@ package processor
 import (
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 
 	"streamgate/dataplane/match"
@@ -68,15 +69,27 @@ func newSample(raw json.RawMessage) (Processor, error) {
 // call into the runtime's generator.
 func (s *sample) Process(b *record.Batch) {
 	state := rand.Uint64()
-	removeIf(b, func(line []byte) bool {
+	lines := b.Lines
+	j := 0
+	for _, line := range lines {
 		state += splitmixGamma
-		return s.drop(line, splitmix(state))
-	})
+		if s.drop(line, splitmix(state)) {
+			continue
+		}
+		lines[j] = line
+		j++
+	}
+	clear(lines[j:])
+	b.Lines = lines[:j]
 }
 
 // drop reports whether line is sampled out, r its random draw.
 func (s *sample) drop(line []byte, r uint64) bool {
-	if s.key == nil && r%s.rate == 0 {
+	// The draw keeps a line when the high word of r times rate is 0, 1
+	// time in rate: a multiplication where r % rate would be a division
+	// (Lemire, 2019). 2^64 is so much more than rate that the bias is nil.
+	keep, _ := bits.Mul64(r, s.rate)
+	if s.key == nil && keep == 0 {
 		return false // kept by its draw: no keyword to look for
 	}
 	if s.always.Len() > 0 && s.always.In(line) {
@@ -87,7 +100,7 @@ func (s *sample) drop(line []byte, r uint64) bool {
 			return keyHash(k)%s.rate != 0
 		}
 	}
-	return r%s.rate != 0 // 2^64 is so much more than rate that the bias is nil
+	return keep != 0
 }
 
 // splitmixGamma is splitmix64's increment: a draw is splitmix of the
