@@ -164,14 +164,19 @@ func (d *dedup) process(b *record.Batch, now int64) {
 	d.expire(now) // the same now for every line of the batch
 	j := 0
 	for _, line := range b.Lines {
-		repeated, drop := d.see(line, now)
-		if drop {
-			continue
-		}
-		if repeated > 0 {
-			start := len(b.Scratch)
-			b.Scratch = appendRepeated(b.Scratch, line, repeated)
-			line = b.Scratch[start:len(b.Scratch):len(b.Scratch)]
+		// With every kind tracked in its window, a line of a new kind
+		// can only pass, and most are: for a long one, its sketch says
+		// so without a hash.
+		if !(len(d.seen) >= d.maxLines && d.sketches(line) && !d.sketched.has(sketch(line))) {
+			repeated, drop := d.see(line, now)
+			if drop {
+				continue
+			}
+			if repeated > 0 {
+				start := len(b.Scratch)
+				b.Scratch = appendRepeated(b.Scratch, line, repeated)
+				line = b.Scratch[start:len(b.Scratch):len(b.Scratch)]
+			}
 		}
 		b.Lines[j] = line
 		j++
@@ -184,10 +189,6 @@ func (d *dedup) process(b *record.Batch, now int64) {
 // else how many copies were dropped since the last one passed; expire
 // has run at now. Lock mu should be held.
 func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
-	sketched := len(line) >= sketchMin && !d.maskDigits
-	if sketched && len(d.seen) >= d.maxLines && !d.sketched.has(sketch(line)) {
-		return 0, false // of no kind tracked, and no room: pass untracked
-	}
 	h := d.hash(line)
 	var e *dedupEntry
 	if d.maybe.has(h) {
@@ -198,7 +199,7 @@ func (d *dedup) see(line []byte, now int64) (repeated int, drop bool) {
 			return 0, false // every kind is in its window: pass untracked
 		}
 		e = &dedupEntry{passed: now}
-		if sketched {
+		if d.sketches(line) {
 			e.sketch = sketch(line)
 			d.sketched.mark(e.sketch)
 		}
@@ -272,8 +273,14 @@ var (
 )
 
 // sketchMin is the length from which lines are sketched: a shorter one
-// costs little to hash. Lines to mask digits in are not sketched either.
+// costs little to hash.
 const sketchMin = 64
+
+// sketches reports whether line is sketched: it is long enough, and its
+// digits are not to be masked.
+func (d *dedup) sketches(line []byte) bool {
+	return len(line) >= sketchMin && !d.maskDigits
+}
 
 // sketch returns a digest of line, of at least sketchMin bytes, that
 // costs less than its hash: copies have the same sketch, so a line whose

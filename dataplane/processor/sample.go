@@ -66,41 +66,33 @@ func newSample(raw json.RawMessage) (Processor, error) {
 
 // Process implements Processor. A batch's random draws are one splitmix64
 // sequence from a random start: each costs a few multiplications, not a
-// call into the runtime's generator.
+// call into the runtime's generator. A draw keeps its line when the high
+// word of it times rate is 0, 1 time in rate: a multiplication where a
+// draw % rate would be a division (Lemire, 2019); 2^64 is so much more
+// than rate that the bias is nil.
 func (s *sample) Process(b *record.Batch) {
 	state := rand.Uint64()
 	lines := b.Lines
 	j := 0
 	for _, line := range lines {
 		state += splitmixGamma
-		if s.drop(line, splitmix(state)) {
-			continue
+		draw, _ := bits.Mul64(splitmix(state), s.rate)
+		if s.key == nil && draw == 0 || s.always.Len() > 0 && s.always.In(line) || s.key != nil && s.keyKeeps(line, draw) {
+			lines[j] = line
+			j++
 		}
-		lines[j] = line
-		j++
 	}
 	clear(lines[j:])
 	b.Lines = lines[:j]
 }
 
-// drop reports whether line is sampled out, r its random draw.
-func (s *sample) drop(line []byte, r uint64) bool {
-	// The draw keeps a line when the high word of r times rate is 0, 1
-	// time in rate: a multiplication where r % rate would be a division
-	// (Lemire, 2019). 2^64 is so much more than rate that the bias is nil.
-	keep, _ := bits.Mul64(r, s.rate)
-	if s.key == nil && keep == 0 {
-		return false // kept by its draw: no keyword to look for
+// keyKeeps reports whether the hash of line's key is one sample keeps,
+// or, for a line without the key, whether its draw does (draw is 0).
+func (s *sample) keyKeeps(line []byte, draw uint64) bool {
+	if k, ok := s.key.find(line); ok {
+		return keyHash(k)%s.rate == 0
 	}
-	if s.always.Len() > 0 && s.always.In(line) {
-		return false
-	}
-	if s.key != nil {
-		if k, ok := s.key.find(line); ok {
-			return keyHash(k)%s.rate != 0
-		}
-	}
-	return keep != 0
+	return draw == 0
 }
 
 // splitmixGamma is splitmix64's increment: a draw is splitmix of the
