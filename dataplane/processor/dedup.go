@@ -69,9 +69,10 @@ type dedup struct {
 	// hash is not marked is of no kind tracked, known without a look in
 	// the map, which is the larger cost of a line that passes (most lines
 	// are of a kind of their own). sketched marks the sketches of the
-	// same kinds: once every kind tracked is in its window, a line can
-	// only be dropped or pass untracked, and one whose sketch is not
-	// marked passes with no hash of all its bytes either.
+	// same kinds, those of lines long enough to have one: once every kind
+	// tracked is in its window, a line can only be dropped or pass
+	// untracked, and one whose sketch is not marked passes with no hash
+	// of all its bytes either.
 	maybe, sketched bitFilter
 	stale           int
 }
@@ -95,9 +96,9 @@ func newBitFilter(keys int) bitFilter {
 	return bitFilter{words: make([]uint64, n/64), mask: uint64(n/64 - 1)}
 }
 
-// bits returns the word of h and its two bits in it, from h's low bits
-// and from two 6-bit fields of its high half.
-func (f *bitFilter) bits(h uint64) (word uint64, bits uint64) {
+// bits returns the word of h, from h's low bits, and its two bits in it,
+// from two 6-bit fields of its high half.
+func (f *bitFilter) bits(h uint64) (word, set uint64) {
 	return h & f.mask, 1<<(h>>32&63) | 1<<(h>>38&63)
 }
 
