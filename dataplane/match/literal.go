@@ -8,13 +8,14 @@ import (
 // Literals is a set of byte strings searched for anywhere in a line. The
 // zero value is the empty set, which no line contains.
 //
-// One literal is found with bytes.Contains. A set of two to eight, where
-// the scan is at hand (anyScan), is found in one read of the line rather
-// than one per literal: each literal has an anchor, its byte that log
-// text holds least often (see commonness), and the line is read 16 bytes
-// at a time for the next byte that is one of the anchors, where the
-// literals anchored at it are checked. A line that holds none is read
-// once; one that holds one, up to it.
+// One literal is found with bytes.Contains. A set of more, where the scan
+// is at hand (anyScan), is found in one read of the line rather than one
+// per literal: each literal has an anchor, its byte that log text holds
+// least often (see commonness), and the line is read 16 bytes at a time
+// for the next byte that is one of the anchors, where the literals
+// anchored at it are checked. A line that holds none is read once; one
+// that holds one, up to it. A set whose literals need more than eight
+// anchors is searched for literal by literal.
 type Literals struct {
 	lits [][]byte
 
