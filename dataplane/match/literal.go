@@ -3,6 +3,7 @@ package match
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 )
 
 // Literals is a set of byte strings searched for anywhere in a line. The
@@ -50,13 +51,13 @@ func (a *anchored) at(line []byte, start int) bool {
 		(len(a.lit) <= 8 || bytes.Equal(line[start+8:end], a.lit[8:]))
 }
 
-// NewLiterals returns the set of lits; each must be non-empty.
+// NewLiterals returns the set of lits. An empty literal is in every line.
 func NewLiterals(lits ...string) Literals {
 	var l Literals
 	for _, s := range lits {
 		l.lits = append(l.lits, []byte(s))
 	}
-	if !anyScan || len(l.lits) < 2 {
+	if !anyScan || len(l.lits) < 2 || slices.Contains(lits, "") {
 		return l
 	}
 	var set []byte

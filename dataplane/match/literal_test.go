@@ -25,6 +25,7 @@ func TestLiterals(t *testing.T) {
 		want bool
 	}{
 		{nil, "anything", false},
+		{[]string{"WARN", ""}, "anything", true},
 		{[]string{"ERROR"}, "level=ERROR x", true},
 		{[]string{"INFO", "WARN", "ERROR"}, "", false},
 		{[]string{"INFO", "WARN", "ERROR"}, "INFO", true},

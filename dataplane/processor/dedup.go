@@ -79,9 +79,11 @@ type dedup struct {
 
 // bitFilter is a Bloom filter of two bits a key, both in one word, so a
 // look costs one read (a blocked Bloom filter), over at least eight bits
-// a key it holds: about 1 key in 40 not held finds both its bits set,
-// with as many keys as it is for. It is small enough to stay in a core's
-// first cache. It reads a key's low bits and bits 32 to 43.
+// a key it holds. With as many keys as it is for, about 1 key in 40 not
+// held finds both its bits set at dedup's default max_lines (13 bits a
+// key), and 1 in 20 at 8 bits a key. At the default it takes 16 KiB,
+// small enough to stay in a core's first cache. It reads a key's low
+// bits and bits 32 to 43.
 type bitFilter struct {
 	words []uint64
 	mask  uint64 // the number of words, less 1
@@ -147,9 +149,10 @@ func newDedup(raw json.RawMessage) (Processor, error) {
 	if p.MaxLines < 1 || p.MaxLines > maxDedupLines {
 		return nil, fmt.Errorf("params.max_lines: must be between 1 and %d, got %d", maxDedupLines, p.MaxLines)
 	}
-	// About 1 line in 40 of a kind not tracked, with the table full, is
-	// hashed and asks the map all the same; 1 in 20 with as many
-	// forgotten kinds still marked as rebuild allows.
+	// Some lines of a kind not tracked, with the table full, are hashed
+	// and ask the map all the same: as many as the filters let through
+	// (see bitFilter), up to about twice that with as many forgotten
+	// kinds still marked as rebuild allows.
 	return &dedup{window: int64(window), maskDigits: p.MaskDigits, maxLines: p.MaxLines, seen: map[uint64]*dedupEntry{},
 		maybe: newBitFilter(p.MaxLines), sketched: newBitFilter(p.MaxLines)}, nil
 }
