@@ -107,23 +107,23 @@ func (r *rateLimit) process(b *record.Batch, now int64) {
 	removeIf(b, r.drop)
 }
 
-// drop reports whether line is over its budget, counting it if not. Lock
-// mu should be held.
+// drop reports whether line is over its budget, counting it if not: its
+// key's, or the shared one when it has no key or its key finds no room.
+// r has a key (process counts lines without one in bulk). Lock mu should
+// be held.
 func (r *rateLimit) drop(line []byte) bool {
-	if r.key != nil {
-		if k, ok := r.key.find(line); ok {
-			if i, seen := r.keys[string(k)]; seen {
-				if r.counts[i] >= r.perSecond {
-					return true
-				}
-				r.counts[i]++
-				return false
+	if k, ok := r.key.find(line); ok {
+		if i, seen := r.keys[string(k)]; seen {
+			if r.counts[i] >= r.perSecond {
+				return true
 			}
-			if len(r.counts) < r.maxKeys {
-				r.keys[string(k)] = len(r.counts)
-				r.counts = append(r.counts, 1)
-				return false
-			}
+			r.counts[i]++
+			return false
+		}
+		if len(r.counts) < r.maxKeys {
+			r.keys[string(k)] = len(r.counts)
+			r.counts = append(r.counts, 1)
+			return false
 		}
 	}
 	if r.shared >= r.perSecond {
