@@ -72,18 +72,12 @@ func newSample(raw json.RawMessage) (Processor, error) {
 // than rate that the bias is nil.
 func (s *sample) Process(b *record.Batch) {
 	state := rand.Uint64()
-	lines := b.Lines
-	j := 0
-	for _, line := range lines {
+	removeIf(b, func(line []byte) bool {
 		state += splitmixGamma
 		draw, _ := bits.Mul64(splitmix(state), s.rate)
-		if s.key == nil && draw == 0 || s.always.Len() > 0 && s.always.In(line) || s.key != nil && s.keyKeeps(line, draw) {
-			lines[j] = line
-			j++
-		}
-	}
-	clear(lines[j:])
-	b.Lines = lines[:j]
+		keep := s.key == nil && draw == 0 || s.always.Len() > 0 && s.always.In(line) || s.key != nil && s.keyKeeps(line, draw)
+		return !keep
+	})
 }
 
 // keyKeeps reports whether the hash of line's key is one sample keeps,
