@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"strings"
 )
 
 // Literals is a set of byte strings searched for anywhere in a line. The
@@ -161,12 +162,12 @@ func commonness(c byte) int {
 	const english = "zqxjkvbpygfwmucldrhsnioate" // least frequent first
 	switch {
 	case 'A' <= c && c <= 'Z':
-		return 100 + bytes.IndexByte([]byte(english), c-'A'+'a')
+		return 100 + strings.IndexByte(english, c-'A'+'a')
 	case 'a' <= c && c <= 'z':
-		return 200 + bytes.IndexByte([]byte(english), c)
+		return 200 + strings.IndexByte(english, c)
 	case '0' <= c && c <= '9':
 		return 220
-	case bytes.IndexByte([]byte(" \"':,=.-/_{}[]()"), c) >= 0:
+	case strings.IndexByte(" \"':,=.-/_{}[]()", c) >= 0:
 		return 230
 	}
 	return 0
