@@ -562,6 +562,11 @@ func TestOTLPWire(t *testing.T) {
 		&logspb.LogRecord{SeverityNumber: 13},
 		&logspb.LogRecord{})
 	all.ResourceLogs = append(all.ResourceLogs, &logspb.ResourceLogs{Resource: &resourcepb.Resource{}, ScopeLogs: []*logspb.ScopeLogs{{Scope: &commonpb.InstrumentationScope{}, LogRecords: []*logspb.LogRecord{{Body: sv("bare")}}}}})
+	// Fields the lines leave out, which the fast path checks as the
+	// decoder does.
+	all.ResourceLogs[0].SchemaUrl = "https://opentelemetry.io/schemas/1.26.0"
+	all.ResourceLogs[0].ScopeLogs[0].SchemaUrl = "https://opentelemetry.io/schemas/1.26.0"
+	all.ResourceLogs[0].Resource.EntityRefs = []*commonpb.EntityRef{{Type: "service", IdKeys: []string{"service.name"}, DescriptionKeys: []string{"a", "b"}}}
 	for _, tc := range []struct {
 		name string
 		d    *logspb.LogsData
@@ -600,21 +605,41 @@ func TestOTLPWire(t *testing.T) {
 		return protowire.AppendString(protowire.AppendTag(nil, num, protowire.BytesType), s)
 	}
 	anyStr := func(s string) []byte { return str(1, s) }
+	msg := func(num protowire.Number, fields ...[]byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), bytes.Join(fields, nil))
+	}
+	// A ResourceLogs whose resource holds an entity reference ref, and
+	// one record.
+	entity := func(ref []byte) []byte {
+		return msg(1, msg(1, msg(3, ref)), msg(2, msg(2, str(3, "a"))))
+	}
 	for _, tc := range []struct {
-		name string
-		body []byte
+		name    string
+		body    []byte
+		refused bool // by the decoder too
 	}{
-		{"severity text twice", rec(str(3, "a"), str(3, "b"))},
-		{"body twice", rec(protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), anyStr("a")), protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), anyStr("b")))},
-		{"two values in one", rec(protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), append(anyStr("a"), protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), 1)...)))},
-		{"invalid UTF-8", rec(str(3, "\xff"))},
-		{"wrong wire type", rec(protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), 1))},
-		{"truncated", rec(str(3, "abc"))[:5]},
+		{"severity text twice", rec(str(3, "a"), str(3, "b")), false},
+		{"body twice", rec(protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), anyStr("a")), protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), anyStr("b"))), false},
+		{"two values in one", rec(protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), append(anyStr("a"), protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), 1)...))), false},
+		{"invalid UTF-8", rec(str(3, "\xff")), true},
+		{"wrong wire type", rec(protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), 1)), false},
+		{"truncated", rec(str(3, "abc"))[:5], true},
+		// The decoder refuses strings that are not UTF-8 in fields the
+		// lines leave out too.
+		{"resource's schema URL not UTF-8", msg(1, str(3, "0\xa6"), msg(2, msg(2, str(3, "a")))), true},
+		{"scope's schema URL not UTF-8", msg(1, msg(2, str(3, "0\xa6"), msg(2, str(3, "a")))), true},
+		{"entity type not UTF-8", entity(str(2, "\xff")), true},
+		{"entity id key not UTF-8", entity(append(str(3, "ok"), str(3, "\xff")...)), true},
+		{"entity reference truncated", entity(str(1, "abc")[:3]), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var wl wireLines
 			if wl.each(tc.body, func([]byte) { t.Fatal("emitted a line") }) {
 				t.Fatal("the fast path answered; want the decoder")
+			}
+			var d logspb.LogsData
+			if err := decodeOTLPLogs(tc.body, false, &d); tc.refused && err == nil {
+				t.Fatal("the decoder took the body; the case is wrong")
 			}
 		})
 	}

@@ -29,13 +29,16 @@ const (
 
 	wResourceLogsResource  = 1
 	wResourceLogsScopeLogs = 2
+	wResourceLogsSchemaURL = 3
 	wResourceAttributes    = 1
+	wResourceEntityRefs    = 3
 
-	wScopeLogsScope   = 1
-	wScopeLogsRecords = 2
-	wScopeName        = 1
-	wScopeVersion     = 2
-	wScopeAttributes  = 3
+	wScopeLogsScope     = 1
+	wScopeLogsRecords   = 2
+	wScopeLogsSchemaURL = 3
+	wScopeName          = 1
+	wScopeVersion       = 2
+	wScopeAttributes    = 3
 
 	wRecordTime        = 1
 	wRecordSeverityNum = 2
@@ -60,6 +63,13 @@ const (
 	wAnyArray  = 5
 	wAnyKVList = 6
 	wAnyBytes  = 7
+
+	// EntityRef's fields are all strings: schema_url, type, id_keys and
+	// description_keys.
+	wEntityRefSchemaURL       = 1
+	wEntityRefType            = 2
+	wEntityRefIDKeys          = 3
+	wEntityRefDescriptionKeys = 4
 )
 
 // wireField is one field of a message: its number, wire type and value
@@ -107,13 +117,21 @@ func nextField(b []byte) (f wireField, ok bool) {
 }
 
 // wireSchema gives the wire type of each known field of a message, by
-// number, plus one; 0 for a field it does not know.
-type wireSchema [16]int8
+// number, plus one; 0 for a field it does not know. text has the bit of
+// each string field: the decoder refuses one that is not valid UTF-8, so
+// singular does too, even for a field the lines leave out.
+type wireSchema struct {
+	types [16]int8
+	text  uint16
+}
 
-func schema(fields map[protowire.Number]protowire.Type) *wireSchema {
+func schema(fields map[protowire.Number]protowire.Type, text ...protowire.Number) *wireSchema {
 	var s wireSchema
 	for num, typ := range fields {
-		s[num] = int8(typ) + 1
+		s.types[num] = int8(typ) + 1
+	}
+	for _, num := range text {
+		s.text |= 1 << num
 	}
 	return &s
 }
@@ -121,20 +139,25 @@ func schema(fields map[protowire.Number]protowire.Type) *wireSchema {
 // knownType reports whether f is a field the schema has (skip false), and
 // then whether it has its wire type.
 func knownType(f wireField, known *wireSchema) (skip, ok bool) {
-	if f.num >= protowire.Number(len(known)) || known[f.num] == 0 {
+	if f.num >= protowire.Number(len(known.types)) || known.types[f.num] == 0 {
 		return true, true
 	}
-	return false, known[f.num] == int8(f.typ)+1
+	return false, known.types[f.num] == int8(f.typ)+1
 }
 
 // Known fields and their wire types, by message.
 var (
 	wireRequest      = schema(map[protowire.Number]protowire.Type{wRequestResourceLogs: protowire.BytesType})
-	wireResourceLogs = schema(map[protowire.Number]protowire.Type{wResourceLogsResource: protowire.BytesType, wResourceLogsScopeLogs: protowire.BytesType})
-	wireResource     = schema(map[protowire.Number]protowire.Type{wResourceAttributes: protowire.BytesType})
-	wireScopeLogs    = schema(map[protowire.Number]protowire.Type{wScopeLogsScope: protowire.BytesType, wScopeLogsRecords: protowire.BytesType})
-	wireScope        = schema(map[protowire.Number]protowire.Type{wScopeName: protowire.BytesType, wScopeVersion: protowire.BytesType, wScopeAttributes: protowire.BytesType})
-	wireRecord       = schema(map[protowire.Number]protowire.Type{
+	wireResourceLogs = schema(map[protowire.Number]protowire.Type{wResourceLogsResource: protowire.BytesType, wResourceLogsScopeLogs: protowire.BytesType,
+		wResourceLogsSchemaURL: protowire.BytesType}, wResourceLogsSchemaURL)
+	wireResource  = schema(map[protowire.Number]protowire.Type{wResourceAttributes: protowire.BytesType, wResourceEntityRefs: protowire.BytesType})
+	wireEntityRef = schema(map[protowire.Number]protowire.Type{wEntityRefSchemaURL: protowire.BytesType, wEntityRefType: protowire.BytesType,
+		wEntityRefIDKeys: protowire.BytesType, wEntityRefDescriptionKeys: protowire.BytesType},
+		wEntityRefSchemaURL, wEntityRefType, wEntityRefIDKeys, wEntityRefDescriptionKeys)
+	wireScopeLogs = schema(map[protowire.Number]protowire.Type{wScopeLogsScope: protowire.BytesType, wScopeLogsRecords: protowire.BytesType,
+		wScopeLogsSchemaURL: protowire.BytesType}, wScopeLogsSchemaURL)
+	wireScope  = schema(map[protowire.Number]protowire.Type{wScopeName: protowire.BytesType, wScopeVersion: protowire.BytesType, wScopeAttributes: protowire.BytesType})
+	wireRecord = schema(map[protowire.Number]protowire.Type{
 		wRecordTime: protowire.Fixed64Type, wRecordSeverityNum: protowire.VarintType, wRecordSeverityTxt: protowire.BytesType,
 		wRecordBody: protowire.BytesType, wRecordAttributes: protowire.BytesType, wRecordDropped: protowire.VarintType,
 		wRecordFlags: protowire.Fixed32Type, wRecordTraceID: protowire.BytesType, wRecordSpanID: protowire.BytesType,
@@ -150,8 +173,9 @@ var (
 )
 
 // singular finds the singular fields of msg (those of known whose bit is
-// in singulars) and checks every known field's wire type; it fails when a
-// singular field repeats or a field does not decode.
+// in singulars) and checks every known field's wire type, and that its
+// string fields are valid UTF-8; it fails when a singular field repeats,
+// a field does not decode or a string is not UTF-8.
 func singular(msg []byte, known *wireSchema, singulars uint64, found *[16]wireField) (seen uint64, ok bool) {
 	for len(msg) > 0 {
 		f, ok := nextField(msg)
@@ -163,7 +187,7 @@ func singular(msg []byte, known *wireSchema, singulars uint64, found *[16]wireFi
 		if skip {
 			continue
 		}
-		if !typeOK {
+		if !typeOK || known.text&(1<<f.num) != 0 && !utf8.Valid(f.b) {
 			return 0, false
 		}
 		bit := uint64(1) << f.num
@@ -240,7 +264,7 @@ func (w *wireLines) resourceLogs(msg []byte) bool {
 	w.resource = w.resource[:0]
 	if seen != 0 {
 		var attrs [16]wireField
-		if _, ok := singular(found[wResourceLogsResource].b, wireResource, 0, &attrs); !ok {
+		if _, ok := singular(found[wResourceLogsResource].b, wireResource, 0, &attrs); !ok || !wireEntityRefs(found[wResourceLogsResource].b) {
 			return false
 		}
 		mark := len(w.resource)
@@ -260,6 +284,22 @@ func (w *wireLines) resourceLogs(msg []byte) bool {
 		msg = msg[f.size:]
 		if f.num == wResourceLogsScopeLogs && !w.scopeLogs(f.b) {
 			return false
+		}
+	}
+	return true
+}
+
+// wireEntityRefs reports whether the entity references of the Resource
+// msg, which the lines leave out, are well formed, as the decoder checks.
+func wireEntityRefs(msg []byte) bool {
+	for len(msg) > 0 {
+		f, _ := nextField(msg) // decoded by singular
+		msg = msg[f.size:]
+		var found [16]wireField
+		if f.num == wResourceEntityRefs {
+			if _, ok := singular(f.b, wireEntityRef, 0, &found); !ok {
+				return false
+			}
 		}
 	}
 	return true
